@@ -1,0 +1,20 @@
+# Thin entry points; the logic lives in scripts/ (see docs/development.md).
+.PHONY: install dev test pkg lint bench
+
+install:
+	@bash scripts/ensure-tools.sh
+
+dev:
+	@bash scripts/dev.sh
+
+test:
+	@bash scripts/test.sh
+
+pkg:
+	@bash scripts/build-pkg.sh
+
+lint:
+	@bash scripts/lint.sh
+
+bench: pkg
+	@node bench/eval.mjs

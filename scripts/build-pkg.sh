@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Release Wasm package into pkg/: cargo -> wasm-bindgen (--target web) -> wasm-opt -Oz -> size gate.
+source "$(dirname "$0")/common.sh"
+
+SIZE_LIMIT=262144 # bytes, raw .wasm after wasm-opt
+OUT=pkg
+WASM="$OUT/edge_coupons_bg.wasm"
+
+bash scripts/ensure-tools.sh
+
+cargo build --quiet --release --lib --target wasm32-unknown-unknown
+rm -rf "$OUT"
+wasm-bindgen --target web --out-dir "$OUT" --out-name edge_coupons \
+  "$TARGET_DIR/wasm32-unknown-unknown/release/edge_coupons.wasm"
+
+# wasm-opt must be told which post-MVP features rustc emitted, or it rejects the module. Ask rustc
+# (Rust 1.95: bulk-memory, multivalue, mutable-globals, nontrapping-fptoint, reference-types, sign-ext).
+features=()
+for f in $(rustc --print cfg --target wasm32-unknown-unknown | sed -n 's/^target_feature="\(.*\)"$/\1/p'); do
+  case "$f" in
+    nontrapping-fptoint) features+=(--enable-nontrapping-float-to-int) ;;
+    *) features+=("--enable-$f") ;;
+  esac
+done
+wasm-opt -Oz "${features[@]}" "$WASM" -o "$WASM"
+
+cat > "$OUT/package.json" <<JSON
+{
+  "name": "edge-coupons",
+  "version": "$(awk -F'"' '/^version *=/ { print $2; exit }' Cargo.toml)",
+  "type": "module",
+  "main": "edge_coupons.js",
+  "module": "edge_coupons.js",
+  "types": "edge_coupons.d.ts",
+  "files": ["edge_coupons.js", "edge_coupons.d.ts", "edge_coupons_bg.wasm", "edge_coupons_bg.wasm.d.ts"],
+  "sideEffects": false
+}
+JSON
+
+raw=$(wc -c < "$WASM")
+gz=$(gzip -9 -c "$WASM" | wc -c)
+js=$(wc -c < "$OUT/edge_coupons.js")
+printf 'pkg: %s  %d bytes raw, %d bytes gzip (limit %d raw); glue %s %d bytes\n' \
+  "$WASM" "$raw" "$gz" "$SIZE_LIMIT" "$OUT/edge_coupons.js" "$js"
+if [ "$raw" -gt "$SIZE_LIMIT" ]; then
+  die "size gate: $WASM is $raw bytes, over the $SIZE_LIMIT byte limit"
+fi
