@@ -1,0 +1,119 @@
+// Shared by the Node tests and the benchmarks: load pkg/, sign manifests, subset-match results.
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const PKG_DIR = path.join(ROOT, 'pkg');
+// EDGE_COUPONS_VECTORS points the runners at another folder (for trying a vector out of tree).
+export const VECTORS_DIR = path.resolve(process.env.EDGE_COUPONS_VECTORS ?? path.join(ROOT, 'tests/vectors'));
+export const TEST_KID = 'test-key-1';
+
+const readJson = (file) => JSON.parse(fs.readFileSync(file, 'utf8'));
+
+/** The test-only signing key (private JWK) and the matching JWKS, from tests/keys/. */
+export const testSigningKey = () => readJson(path.join(ROOT, 'tests/keys/test-signing-key.jwk.json'));
+export const testJwks = () => readJson(path.join(ROOT, 'tests/keys/test-jwks.json'));
+
+let pkg;
+/** Imports pkg/edge_coupons.js and instantiates its Wasm synchronously, once per process. */
+export async function loadPackage() {
+  if (pkg) return pkg;
+  const js = path.join(PKG_DIR, 'edge_coupons.js');
+  const wasm = path.join(PKG_DIR, 'edge_coupons_bg.wasm');
+  if (!fs.existsSync(js) || !fs.existsSync(wasm)) {
+    throw new Error(`no package in ${PKG_DIR}: run 'make pkg' first`);
+  }
+  const mod = await import(pathToFileURL(js).href);
+  mod.initSync({ module: fs.readFileSync(wasm) });
+  pkg = mod;
+  return pkg;
+}
+
+export const base64url = (bytes) => Buffer.from(bytes).toString('base64url');
+
+/**
+ * Signs `payload` (an object, serialised with JSON.stringify, or a string / bytes used as is) into
+ * a compact JWS with alg EdDSA. `jwk` is an Ed25519 private JWK; `kid` defaults to the JWK's own.
+ */
+export function signJws(payload, jwk = testSigningKey(), kid = jwk.kid ?? TEST_KID) {
+  const header = base64url(JSON.stringify({ alg: 'EdDSA', kid }));
+  const body = base64url(
+    typeof payload === 'string' || payload instanceof Uint8Array ? payload : JSON.stringify(payload),
+  );
+  const signingInput = `${header}.${body}`;
+  const key = crypto.createPrivateKey({ key: jwk, format: 'jwk' });
+  return `${signingInput}.${base64url(crypto.sign(null, Buffer.from(signingInput), key))}`;
+}
+
+/** A fresh Ed25519 key pair as JWKs (private with `d`, public without), both carrying `kid`. */
+export function generateKeyPair(kid) {
+  const { privateKey, publicKey } = crypto.generateKeyPairSync('ed25519');
+  const common = { kid, alg: 'EdDSA', use: 'sig' };
+  return {
+    privateJwk: { ...privateKey.export({ format: 'jwk' }), ...common },
+    publicJwk: { ...publicKey.export({ format: 'jwk' }), ...common },
+  };
+}
+
+const describe = (v) => {
+  if (v instanceof Map) return `Map(${v.size})`;
+  if (v === undefined) return 'undefined';
+  if (typeof v === 'bigint') return `${v}n`;
+  const s = JSON.stringify(v);
+  return s.length > 200 ? `${s.slice(0, 200)}...` : s;
+};
+const kind = (v) =>
+  v === null ? 'null' : Array.isArray(v) ? 'array' : v instanceof Map ? 'Map' : typeof v;
+
+/**
+ * Where `actual` fails to contain `expected` (tests/vectors/README.md): every key of an expected
+ * object present with a matching value, arrays of the same length matched element by element,
+ * scalars equal. Returns null when it matches, else a message naming the first differing path.
+ */
+export function subsetMismatch(actual, expected, at = '$') {
+  const fail = (why) => `at ${at}: ${why}`;
+  if (Array.isArray(expected)) {
+    if (!Array.isArray(actual)) return fail(`expected an array, got ${kind(actual)} ${describe(actual)}`);
+    if (actual.length !== expected.length) {
+      return fail(`expected ${expected.length} elements, got ${actual.length}: ${describe(actual)}`);
+    }
+    for (let i = 0; i < expected.length; i++) {
+      const m = subsetMismatch(actual[i], expected[i], `${at}[${i}]`);
+      if (m) return m;
+    }
+    return null;
+  }
+  if (expected !== null && typeof expected === 'object') {
+    if (actual instanceof Map) {
+      return fail('got a JS Map where a plain object was expected (serde-wasm-bindgen needs serialize_maps_as_objects)');
+    }
+    if (actual === null || typeof actual !== 'object' || Array.isArray(actual)) {
+      return fail(`expected an object, got ${kind(actual)} ${describe(actual)}`);
+    }
+    for (const key of Object.keys(expected)) {
+      const sub = /^[A-Za-z_$][\w$]*$/.test(key) ? `${at}.${key}` : `${at}[${JSON.stringify(key)}]`;
+      if (!(key in actual)) {
+        return `at ${sub}: missing (present keys: ${Object.keys(actual).join(', ') || 'none'})`;
+      }
+      const m = subsetMismatch(actual[key], expected[key], sub);
+      if (m) return m;
+    }
+    return null;
+  }
+  if (actual !== expected) {
+    const hint = expected === null && actual === undefined
+      ? ' (serde-wasm-bindgen needs serialize_missing_as_null for None to be null)'
+      : '';
+    return fail(`expected ${describe(expected)}, got ${kind(actual)} ${describe(actual)}${hint}`);
+  }
+  return null;
+}
+
+/** Throws an AssertionError naming the first path where `actual` does not contain `expected`. */
+export function assertSubset(actual, expected, label = 'result') {
+  const m = subsetMismatch(actual, expected);
+  if (m) assert.fail(`${label} ${m}`);
+}
