@@ -4,6 +4,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 export PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$ROOT/node_modules/.bin:$PATH"
 export WRANGLER_SEND_METRICS=false
+# No network here but the registries: use miniflare's placeholder Request.cf instead of fetching it.
+export CLOUDFLARE_CF_FETCH_ENABLED=false
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 
 banner() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }

@@ -28,7 +28,8 @@ if [ "$have_wb" != "$WB_VERSION" ] || [ -z "$have_runner" ]; then
   cargo install wasm-bindgen-cli --version "$WB_VERSION" --force --quiet
 fi
 
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] \
+  || [ package.json -nt node_modules/.package-lock.json ]; then
   say "npm ci"
   npm ci --loglevel=error --no-fund --no-audit >&2
 fi
