@@ -18,6 +18,10 @@ export const testSigningKey = () => readJson(path.join(ROOT, 'tests/keys/test-si
 export const testJwks = () => readJson(path.join(ROOT, 'tests/keys/test-jwks.json'));
 
 let pkg;
+let wasmExports;
+/** Bytes of linear memory the package's Wasm instance holds now (after loadPackage). */
+export const wasmMemoryBytes = () => wasmExports?.memory?.buffer.byteLength ?? 0;
+
 /** Imports pkg/edge_coupons.js and instantiates its Wasm synchronously, once per process. */
 export async function loadPackage() {
   if (pkg) return pkg;
@@ -27,7 +31,7 @@ export async function loadPackage() {
     throw new Error(`no package in ${PKG_DIR}: run 'make pkg' first`);
   }
   const mod = await import(pathToFileURL(js).href);
-  mod.initSync({ module: fs.readFileSync(wasm) });
+  wasmExports = mod.initSync({ module: fs.readFileSync(wasm) });
   pkg = mod;
   return pkg;
 }
