@@ -1,1 +1,33 @@
-pub fn placeholder() {}
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::todo,
+    clippy::unimplemented,
+    missing_debug_implementations
+)]
+
+pub mod cart;
+pub mod codes;
+pub mod engine;
+pub mod error;
+pub mod json;
+pub mod manifest;
+pub mod money;
+pub mod reason;
+pub mod reward;
+pub mod rules;
+pub mod signature;
+pub mod time;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
+pub use engine::{CodeCheck, Engine, Evaluation, TrayEntry};
+pub use error::{Error, Result};
+pub use manifest::Limits;
+pub use reason::Reason;
+pub use signature::KeySet;

@@ -1,0 +1,851 @@
+//! The engine: a verified manifest, and the three questions asked of it: what does this cart cost
+//! with these codes (`evaluate`), which coupons does this user see (`tray`), and is this code good
+//! (`check_code`). Every answer is a pure function of the manifest and the arguments, `now`
+//! included.
+
+use crate::cart::{Cart, CartFacts, CouponUsage, RawEvaluateRequest, RawUser, User};
+use crate::codes;
+use crate::error::{Error, Result};
+use crate::manifest::{
+    self, Activation, Audience, Codes, Coupon, Expiry, ExpiryFrom, Limits, Manifest, Status,
+    Visibility,
+};
+use crate::reason::Reason;
+use crate::reward::{self, Allocation, Part, Remaining};
+use crate::signature::{self, KeySet};
+use crate::time::{format_instant, parse_instant, Instant};
+use chrono::Duration;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// How far `issued_at` may be ahead of `now`, for clocks that run a little slow.
+pub const CLOCK_SKEW_SECONDS: i64 = 300;
+
+/// A coupon engine over one verified manifest.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    manifest: Manifest,
+    limits: Limits,
+}
+
+/// The result of `evaluate`: every amount, every applied coupon, every rejected code.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evaluation {
+    pub manifest_id: String,
+    pub currency: &'static str,
+    pub now: String,
+    pub lines: Vec<LineResult>,
+    pub shipping: Option<Charge>,
+    pub fees: Vec<FeeResult>,
+    pub totals: Totals,
+    pub cashback_points: u64,
+    pub applied: Vec<AppliedCoupon>,
+    pub rejected: Vec<Rejected>,
+}
+
+/// One cart line after discounts.
+#[derive(Debug, Clone, Serialize)]
+pub struct LineResult {
+    pub id: String,
+    pub product_id: String,
+    pub quantity: u64,
+    pub original: String,
+    pub discount: String,
+    #[serde(rename = "final")]
+    pub final_: String,
+}
+
+/// Shipping after discounts.
+#[derive(Debug, Clone, Serialize)]
+pub struct Charge {
+    pub original: String,
+    pub discount: String,
+    #[serde(rename = "final")]
+    pub final_: String,
+}
+
+/// One fee after discounts.
+#[derive(Debug, Clone, Serialize)]
+pub struct FeeResult {
+    pub id: String,
+    pub original: String,
+    pub discount: String,
+    #[serde(rename = "final")]
+    pub final_: String,
+}
+
+/// Order totals. `total = subtotal + shipping + fees - discount`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Totals {
+    /// The lines before discounts.
+    pub subtotal: String,
+    /// Shipping before discounts.
+    pub shipping: String,
+    /// Fees before discounts.
+    pub fees: String,
+    /// Every discount: lines, shipping and fees.
+    pub discount: String,
+    /// What the customer pays.
+    pub total: String,
+}
+
+/// A coupon that applied.
+#[derive(Debug, Clone, Serialize)]
+pub struct AppliedCoupon {
+    pub coupon_id: String,
+    pub name: String,
+    /// The code as normalised, or null for an automatic coupon.
+    pub code: Option<String>,
+    pub automatic: bool,
+    pub reward: &'static str,
+    pub target: &'static str,
+    pub summary: String,
+    pub discount: String,
+    pub cashback_points: u64,
+    pub allocations: Vec<Allocation>,
+    /// Present when the discount was cut to what is left of the coupon's money budget.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub budget_capped: bool,
+    /// `format_only` for bulk codes checked here by format alone: the Worker checks the code itself.
+    pub verification: &'static str,
+}
+
+/// A submitted code that did not apply.
+#[derive(Debug, Clone, Serialize)]
+pub struct Rejected {
+    pub code: String,
+    /// The coupon the code belongs to, when it belongs to one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coupon_id: Option<String>,
+    pub reason: Reason,
+}
+
+/// A coupon as listed in the user's tray.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrayEntry {
+    pub coupon_id: String,
+    pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The code to apply it with: the coupon's code, or the code assigned to this user; null for
+    /// an automatic coupon.
+    pub code: Option<String>,
+    pub automatic: bool,
+    pub reward: &'static str,
+    pub target: &'static str,
+    pub summary: String,
+    /// Whether it has qualifying rules on the cart, so it may not apply to every cart.
+    pub has_conditions: bool,
+    /// When it can first be redeemed, if that is still ahead.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redeemable_from: Option<String>,
+    /// When it stops, if it does.
+    pub expires_at: Option<String>,
+    pub priority: i32,
+}
+
+/// The answer of `check_code`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CodeCheck {
+    /// The code as normalised.
+    pub code: String,
+    /// The code is usable by this user now (cart rules aside).
+    pub valid: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub coupon_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// The coupon has rules on the cart, so whether it applies depends on the cart.
+    pub has_conditions: bool,
+    /// `full`, or `format_only` for a bulk code checked by format alone.
+    pub verification: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<Reason>,
+}
+
+/// When a coupon is usable for one user.
+#[derive(Debug)]
+struct Span {
+    from: Option<Instant>,
+    until: Option<Instant>,
+    assigned_code: Option<String>,
+}
+
+/// A coupon being considered for a cart.
+#[derive(Debug)]
+struct Candidate<'m> {
+    coupon: &'m Coupon,
+    code: Option<String>,
+}
+
+fn outcome(r: std::result::Result<(), Reason>) -> Option<Reason> {
+    r.err()
+}
+
+/// Parses the `now` of a request: required in the core (the JS skin fills in the clock).
+pub fn parse_now(now: Option<&str>, path: &str) -> Result<Instant> {
+    match now {
+        Some(s) => parse_instant(s, path),
+        None => Err(Error::InvalidRequest {
+            path: path.to_string(),
+            message: "`now` is required".into(),
+        }),
+    }
+}
+
+impl Engine {
+    /// Verifies a signed manifest (signature over the exact bytes, then `issued_at`/`expires_at`
+    /// against `now`, then the payload) and builds an engine over it.
+    pub fn from_signed_manifest(
+        jws: &str,
+        keys: &KeySet,
+        now: Instant,
+        limits: Limits,
+    ) -> Result<Engine> {
+        manifest::within("manifest bytes", jws.len(), limits.max_manifest_bytes)?;
+        let payload = manifest::Payload::parse(&signature::verify(jws, keys)?)?;
+        let (issued_at, expires_at) = payload.validity()?;
+        if issued_at > now + Duration::seconds(CLOCK_SKEW_SECONDS) {
+            return Err(Error::ManifestNotYetValid {
+                issued_at: format_instant(issued_at),
+                now: format_instant(now),
+            });
+        }
+        if expires_at <= now {
+            return Err(Error::ManifestExpired {
+                expires_at: format_instant(expires_at),
+                now: format_instant(now),
+            });
+        }
+        let manifest = payload.into_manifest(&limits)?;
+        Ok(Engine { manifest, limits })
+    }
+
+    /// The manifest's id.
+    pub fn manifest_id(&self) -> &str {
+        &self.manifest.id
+    }
+
+    /// The verified manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    fn fresh(&self, now: Instant) -> Result<()> {
+        if self.manifest.expires_at <= now {
+            return Err(Error::ManifestExpired {
+                expires_at: format_instant(self.manifest.expires_at),
+                now: format_instant(now),
+            });
+        }
+        Ok(())
+    }
+
+    /// Prices a cart with codes, consuming nothing.
+    pub fn evaluate(&self, req: RawEvaluateRequest) -> Result<Evaluation> {
+        let now = parse_now(req.now.as_deref(), "now")?;
+        self.fresh(now)?;
+        let currency = self.manifest.currency;
+        let cart = req.cart.validate(currency, &self.limits)?;
+        let user = match req.user {
+            Some(u) if u.now.is_some() => {
+                return Err(Error::InvalidRequest {
+                    path: "user.now".into(),
+                    message: "in evaluate, `now` goes at the top of the request".into(),
+                })
+            }
+            Some(u) => u.validate("user")?,
+            None => User::default(),
+        };
+        manifest::within("codes", req.codes.len(), self.limits.max_codes)?;
+        let mut typed = BTreeMap::new();
+        let mut rejected = Vec::new();
+        for (i, raw) in req.codes.iter().enumerate() {
+            let code = codes::normalize(raw, &format!("codes[{i}]"))?;
+            *typed.entry(code).or_insert(0u32) += 1;
+        }
+        let usage = match req.usage {
+            Some(u) => u.validate(currency)?,
+            None => BTreeMap::new(),
+        };
+        let facts = CartFacts {
+            user: &user,
+            cart: Some(&cart),
+        };
+
+        // Codes in sorted order, so the outcome never depends on the order they were typed in.
+        let mut candidates: Vec<Candidate> = Vec::new();
+        let mut taken = BTreeSet::new();
+        for (code, count) in &typed {
+            if *count > 1 {
+                rejected.push(Rejected {
+                    code: code.clone(),
+                    coupon_id: None,
+                    reason: Reason::new(
+                        "DUPLICATE_CODE",
+                        "this code was entered more than once; it counts once",
+                    ),
+                });
+            }
+            let Some(coupon) = self.resolve(code) else {
+                rejected.push(Rejected {
+                    code: code.clone(),
+                    coupon_id: None,
+                    reason: unknown_code(),
+                });
+                continue;
+            };
+            if !taken.insert(coupon.id.as_str()) {
+                rejected.push(Rejected {
+                    code: code.clone(),
+                    coupon_id: Some(coupon.id.clone()),
+                    reason: Reason::new(
+                        "ALREADY_APPLIED",
+                        "another code for the same coupon is already in the cart",
+                    ),
+                });
+                continue;
+            }
+            candidates.push(Candidate {
+                coupon,
+                code: Some(code.clone()),
+            });
+        }
+        for coupon in &self.manifest.coupons {
+            if coupon.codes == Codes::Automatic {
+                candidates.push(Candidate { coupon, code: None });
+            }
+        }
+
+        // Who qualifies, before any money moves.
+        let mut eligible = Vec::new();
+        for c in candidates {
+            let check = self
+                .usable(c.coupon, &user, c.code.as_deref(), now)
+                .and_then(|_| limits_ok(c.coupon, usage.get(&c.coupon.id), currency))
+                .and_then(|_| conditions_ok(c.coupon, &facts, currency));
+            match (check, &c.code) {
+                (Ok(()), _) => eligible.push(c),
+                (Err(reason), Some(code)) => rejected.push(Rejected {
+                    code: code.clone(),
+                    coupon_id: Some(c.coupon.id.clone()),
+                    reason,
+                }),
+                (Err(_), None) => {}
+            }
+        }
+        // Most codes per cart: the highest priority codes keep their place.
+        eligible.sort_by(|a, b| {
+            b.coupon
+                .priority
+                .cmp(&a.coupon.priority)
+                .then_with(|| a.coupon.id.cmp(&b.coupon.id))
+        });
+        let max = self.manifest.max_codes_per_cart;
+        let mut with_code = 0u64;
+        eligible.retain(|c| {
+            let Some(code) = &c.code else { return true };
+            with_code += 1;
+            if with_code <= max {
+                return true;
+            }
+            rejected.push(Rejected {
+                code: code.clone(),
+                coupon_id: Some(c.coupon.id.clone()),
+                reason: Reason::new(
+                    "CODE_LIMIT_REACHED",
+                    format!("at most {max} codes apply to one cart"),
+                )
+                .with("limit", max),
+            });
+            false
+        });
+        // Lines, then the order, then shipping and fees; each on what is left.
+        eligible.sort_by_key(|c| reward::step(&c.coupon.reward.target));
+        let mut left = Remaining::new(&cart);
+        let mut applied = Vec::new();
+        for c in eligible {
+            let budget_left = c.coupon.limits.budget.map(|b| {
+                let given = usage
+                    .get(&c.coupon.id)
+                    .map_or(Decimal::ZERO, |u| u.discount_given);
+                b.checked_sub(given)
+                    .unwrap_or(Decimal::ZERO)
+                    .max(Decimal::ZERO)
+            });
+            match reward::apply(c.coupon, &cart, &facts, &mut left, budget_left)? {
+                Ok(a) => applied.push(self.applied(c, a, &cart)),
+                Err(reason) => {
+                    if let Some(code) = c.code {
+                        rejected.push(Rejected {
+                            code,
+                            coupon_id: Some(c.coupon.id.clone()),
+                            reason,
+                        });
+                    }
+                }
+            }
+        }
+        rejected.sort_by(|a, b| {
+            a.code
+                .cmp(&b.code)
+                .then_with(|| a.reason.code.cmp(b.reason.code))
+        });
+        self.report(&cart, &left, applied, rejected, now)
+    }
+
+    fn applied(&self, c: Candidate, a: reward::Applied, cart: &Cart) -> AppliedCoupon {
+        let currency = cart.currency;
+        let allocations = a
+            .shares
+            .iter()
+            .map(|(part, amount)| {
+                let (target, id) = match part {
+                    Part::Line(i) => ("line", cart.lines.get(*i).map(|l| l.id.clone())),
+                    Part::Shipping => ("shipping", None),
+                    Part::Fee(i) => ("fee", cart.fees.get(*i).map(|f| f.id.clone())),
+                };
+                Allocation {
+                    target,
+                    id,
+                    amount: currency.format(*amount),
+                }
+            })
+            .collect();
+        let bulk = matches!(c.coupon.codes, Codes::Bulk { .. });
+        AppliedCoupon {
+            coupon_id: c.coupon.id.clone(),
+            name: c.coupon.name.clone(),
+            automatic: c.code.is_none(),
+            code: c.code,
+            reward: c.coupon.reward.kind,
+            target: c.coupon.reward.target.kind(),
+            summary: reward::summary(c.coupon, currency),
+            discount: currency.format(a.discount),
+            cashback_points: a.cashback_points,
+            allocations,
+            budget_capped: a.budget_capped,
+            verification: if bulk { "format_only" } else { "full" },
+        }
+    }
+
+    fn report(
+        &self,
+        cart: &Cart,
+        left: &Remaining,
+        applied: Vec<AppliedCoupon>,
+        rejected: Vec<Rejected>,
+        now: Instant,
+    ) -> Result<Evaluation> {
+        let cur = cart.currency;
+        let fmt = |d: Decimal| cur.format(d);
+        let lines: Vec<LineResult> = cart
+            .lines
+            .iter()
+            .zip(&left.lines)
+            .map(|(l, f)| LineResult {
+                id: l.id.clone(),
+                product_id: l.product_id.clone(),
+                quantity: l.quantity,
+                original: fmt(l.total),
+                discount: fmt(l.total - *f),
+                final_: fmt(*f),
+            })
+            .collect();
+        let shipping = cart.shipping.zip(left.shipping).map(|(o, f)| Charge {
+            original: fmt(o),
+            discount: fmt(o - f),
+            final_: fmt(f),
+        });
+        let fees: Vec<FeeResult> = cart
+            .fees
+            .iter()
+            .zip(&left.fees)
+            .map(|(fee, f)| FeeResult {
+                id: fee.id.clone(),
+                original: fmt(fee.amount),
+                discount: fmt(fee.amount - *f),
+                final_: fmt(*f),
+            })
+            .collect();
+        let shipping_original = cart.shipping.unwrap_or(Decimal::ZERO);
+        let fees_original = crate::money::sum(cart.fees.iter().map(|f| f.amount), "cart.fees")?;
+        let original =
+            crate::money::sum([cart.subtotal, shipping_original, fees_original], "cart")?;
+        let paid = crate::money::sum(
+            left.lines
+                .iter()
+                .chain(left.shipping.iter())
+                .chain(left.fees.iter())
+                .copied(),
+            "cart",
+        )?;
+        let cashback_points = applied
+            .iter()
+            .map(|a| a.cashback_points)
+            .fold(0u64, u64::saturating_add);
+        Ok(Evaluation {
+            manifest_id: self.manifest.id.clone(),
+            currency: cur.code(),
+            now: format_instant(now),
+            lines,
+            shipping,
+            fees,
+            totals: Totals {
+                subtotal: fmt(cart.subtotal),
+                shipping: fmt(shipping_original),
+                fees: fmt(fees_original),
+                discount: fmt(original - paid),
+                total: fmt(paid),
+            },
+            cashback_points,
+            applied,
+            rejected,
+        })
+    }
+
+    /// Finds the coupon a normalised code belongs to: a visible code, a hidden code's hash, or a
+    /// bulk prefix with the right length.
+    fn resolve(&self, code: &str) -> Option<&Coupon> {
+        let m = &self.manifest;
+        let index = m
+            .plain_codes
+            .get(code)
+            .or_else(|| m.hashed_codes.get(&codes::hash_code(&m.id, code)))
+            .copied()
+            .or_else(|| {
+                m.bulk_prefixes.iter().find_map(|(prefix, i)| {
+                    let fits = code.starts_with(prefix.as_str())
+                        && matches!(m.coupons.get(*i).map(|c| &c.codes), Some(Codes::Bulk { length, .. }) if *length == code.len());
+                    fits.then_some(*i)
+                })
+            })?;
+        m.coupons.get(index)
+    }
+
+    /// Whether `coupon` is usable by `user` at `now`: status, activation, expiry, redemption
+    /// window and audience. Cart rules and limits are checked separately.
+    fn usable(
+        &self,
+        coupon: &Coupon,
+        user: &User,
+        code: Option<&str>,
+        now: Instant,
+    ) -> std::result::Result<(), Reason> {
+        status_ok(coupon.status)?;
+        let span = span(coupon, user)?;
+        if let Some(from) = span.from {
+            if now < from {
+                return Err(Reason::new(
+                    "NOT_YET_ACTIVE",
+                    format!("this coupon starts at {}", format_instant(from)),
+                )
+                .with("starts_at", format_instant(from)));
+            }
+        }
+        if let Some(until) = span.until {
+            if now >= until {
+                return Err(Reason::new(
+                    "EXPIRED",
+                    format!("this coupon expired at {}", format_instant(until)),
+                )
+                .with("expired_at", format_instant(until)));
+            }
+        }
+        window_ok(coupon, now)?;
+        audience_ok(coupon, user, code, self.manifest.currency)
+    }
+
+    /// The coupons this user sees: visible, live, in their audience, started and not expired.
+    pub fn tray(&self, user: RawUser) -> Result<Vec<TrayEntry>> {
+        let now = parse_now(user.now.as_deref(), "now")?;
+        self.fresh(now)?;
+        let user = user.validate("user")?;
+        let currency = self.manifest.currency;
+        let mut entries = Vec::new();
+        for coupon in &self.manifest.coupons {
+            if coupon.visibility == Visibility::Hidden {
+                continue;
+            }
+            let visible_code = match &coupon.codes {
+                Codes::Static { code, .. } => code.clone(),
+                _ => None,
+            };
+            if status_ok(coupon.status).is_err()
+                || audience_ok(coupon, &user, None, currency).is_err()
+            {
+                continue;
+            }
+            let Ok(span) = span(coupon, &user) else {
+                continue;
+            };
+            let until = earliest(span.until, coupon.window_end);
+            if span.from.is_some_and(|f| now < f) || until.is_some_and(|u| now >= u) {
+                continue;
+            }
+            let code = visible_code.or(span.assigned_code);
+            // A bulk coupon is listed only with the code this user was given.
+            if matches!(coupon.codes, Codes::Bulk { .. }) && code.is_none() {
+                continue;
+            }
+            entries.push(TrayEntry {
+                coupon_id: coupon.id.clone(),
+                name: coupon.name.clone(),
+                description: coupon.description.clone(),
+                automatic: coupon.codes == Codes::Automatic,
+                code,
+                reward: coupon.reward.kind,
+                target: coupon.reward.target.kind(),
+                summary: reward::summary(coupon, currency),
+                has_conditions: has_cart_rules(coupon),
+                redeemable_from: coupon.window_start.filter(|s| now < *s).map(format_instant),
+                expires_at: until.map(format_instant),
+                priority: coupon.priority,
+            });
+        }
+        entries.sort_by(|a, b| {
+            b.priority
+                .cmp(&a.priority)
+                .then_with(|| a.expires_at.is_none().cmp(&b.expires_at.is_none()))
+                .then_with(|| a.expires_at.cmp(&b.expires_at))
+                .then_with(|| a.coupon_id.cmp(&b.coupon_id))
+        });
+        Ok(entries)
+    }
+
+    /// Checks one typed code for this user now, without a cart.
+    pub fn check_code(&self, code: &str, user: RawUser) -> Result<CodeCheck> {
+        let now = parse_now(user.now.as_deref(), "now")?;
+        self.fresh(now)?;
+        let user = user.validate("user")?;
+        let code = codes::normalize(code, "code")?;
+        let Some(coupon) = self.resolve(&code) else {
+            return Ok(CodeCheck {
+                code,
+                valid: false,
+                coupon_id: None,
+                name: None,
+                summary: None,
+                expires_at: None,
+                has_conditions: false,
+                verification: "full",
+                reason: Some(unknown_code()),
+            });
+        };
+        let reason = outcome(self.usable(coupon, &user, Some(&code), now));
+        let until = span(coupon, &user)
+            .ok()
+            .and_then(|s| earliest(s.until, coupon.window_end));
+        Ok(CodeCheck {
+            code,
+            valid: reason.is_none(),
+            coupon_id: Some(coupon.id.clone()),
+            name: Some(coupon.name.clone()),
+            summary: Some(reward::summary(coupon, self.manifest.currency)),
+            expires_at: until.map(format_instant),
+            has_conditions: has_cart_rules(coupon),
+            verification: if matches!(coupon.codes, Codes::Bulk { .. }) {
+                "format_only"
+            } else {
+                "full"
+            },
+            reason,
+        })
+    }
+}
+
+fn unknown_code() -> Reason {
+    Reason::new("UNKNOWN_CODE", "this code is not valid")
+}
+
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn has_cart_rules(coupon: &Coupon) -> bool {
+    coupon.conditions.is_some() || matches!(coupon.reward.target, manifest::Target::Products(_))
+}
+
+fn status_ok(status: Status) -> std::result::Result<(), Reason> {
+    match status {
+        Status::Active | Status::Scheduled => Ok(()),
+        Status::Draft => {
+            Err(Reason::new("NOT_ACTIVE", "this coupon is not live yet").with("status", "draft"))
+        }
+        Status::Paused => {
+            Err(Reason::new("PAUSED", "this coupon is paused for now").with("status", "paused"))
+        }
+        Status::Ended | Status::Archived => {
+            Err(Reason::new("ENDED", "this coupon has ended").with("status", status.name()))
+        }
+    }
+}
+
+/// When the coupon is usable for this user: from its activation to its expiry.
+fn span(coupon: &Coupon, user: &User) -> std::result::Result<Span, Reason> {
+    let assignment = user
+        .assignments
+        .iter()
+        .filter(|a| a.coupon_id == coupon.id)
+        .max_by_key(|a| a.assigned_at);
+    let activated = match &coupon.activation {
+        None => None,
+        Some(Activation::Time(at)) => Some(*at),
+        Some(Activation::Event { event, delay }) => {
+            let first = user
+                .events
+                .iter()
+                .filter(|e| &e.name == event)
+                .map(|e| e.at)
+                .min();
+            match first {
+                Some(at) => Some(at.checked_add_signed(*delay).unwrap_or(at)),
+                None => {
+                    return Err(Reason::new(
+                        "NOT_ACTIVATED",
+                        format!("this coupon unlocks after the `{event}` event"),
+                    )
+                    .with("event", event.clone()))
+                }
+            }
+        }
+    };
+    let until = match &coupon.expiry {
+        None => None,
+        Some(Expiry::Fixed(at)) => Some(*at),
+        Some(Expiry::Relative { duration, from }) => {
+            let start = match from {
+                ExpiryFrom::Activation => activated,
+                ExpiryFrom::Assignment => assignment.map(|a| a.assigned_at),
+            };
+            start.map(|s| s.checked_add_signed(*duration).unwrap_or(s))
+        }
+    };
+    Ok(Span {
+        from: activated,
+        until,
+        assigned_code: assignment.and_then(|a| a.code.clone()),
+    })
+}
+
+fn window_ok(coupon: &Coupon, now: Instant) -> std::result::Result<(), Reason> {
+    let before = coupon.window_start.is_some_and(|s| now < s);
+    let after = coupon.window_end.is_some_and(|e| now >= e);
+    if !(before || after) {
+        return Ok(());
+    }
+    let mut r = Reason::new(
+        "OUTSIDE_REDEMPTION_WINDOW",
+        if before {
+            "this coupon cannot be redeemed yet"
+        } else {
+            "the time to redeem this coupon is over"
+        },
+    );
+    if let Some(s) = coupon.window_start {
+        r = r.with("window_start", format_instant(s));
+    }
+    if let Some(e) = coupon.window_end {
+        r = r.with("window_end", format_instant(e));
+    }
+    Err(r)
+}
+
+fn audience_ok(
+    coupon: &Coupon,
+    user: &User,
+    code: Option<&str>,
+    currency: crate::money::Currency,
+) -> std::result::Result<(), Reason> {
+    match &coupon.audience {
+        Audience::All => Ok(()),
+        Audience::Segment { name, rule } => match rule.check(&CartFacts { user, cart: None }) {
+            None => Ok(()),
+            Some(f) => {
+                let detail = Reason::condition(&f, currency);
+                let mut r = Reason::new(
+                    "NOT_IN_AUDIENCE",
+                    format!(
+                        "this coupon is for the `{name}` segment: {}",
+                        detail.message
+                    ),
+                )
+                .with("segment", name.clone());
+                r.details.extend(detail.details);
+                Err(r)
+            }
+        },
+        Audience::Assigned => {
+            // A bulk code given to this user must be the very code they type.
+            let mine = |a: &&crate::cart::Assignment| {
+                a.coupon_id == coupon.id
+                    && (a.code.is_none() || code.is_none() || a.code.as_deref() == code)
+            };
+            if user.assignments.iter().any(|a| mine(&a)) {
+                Ok(())
+            } else {
+                Err(Reason::new(
+                    "NOT_ASSIGNED",
+                    "this coupon was not given to this user",
+                ))
+            }
+        }
+    }
+}
+
+fn limits_ok(
+    coupon: &Coupon,
+    usage: Option<&CouponUsage>,
+    currency: crate::money::Currency,
+) -> std::result::Result<(), Reason> {
+    let used = usage.cloned().unwrap_or_default();
+    if let Some(limit) = coupon.limits.per_user {
+        if used.user_redemptions >= limit {
+            return Err(Reason::new(
+                "USER_LIMIT_REACHED",
+                format!("this coupon can be used {limit} time(s) per customer"),
+            )
+            .with("limit", limit)
+            .with("used", used.user_redemptions));
+        }
+    }
+    if let Some(limit) = coupon.limits.global {
+        if used.redemptions >= limit {
+            return Err(Reason::new(
+                "GLOBAL_LIMIT_REACHED",
+                "this coupon has been fully redeemed",
+            )
+            .with("limit", limit)
+            .with("used", used.redemptions));
+        }
+    }
+    if let Some(budget) = coupon.limits.budget {
+        if used.discount_given >= budget {
+            return Err(
+                Reason::new("BUDGET_EXHAUSTED", "this coupon's budget is used up")
+                    .with("budget", currency.format(budget))
+                    .with("spent", currency.format(used.discount_given)),
+            );
+        }
+    }
+    Ok(())
+}
+
+fn conditions_ok(
+    coupon: &Coupon,
+    facts: &CartFacts,
+    currency: crate::money::Currency,
+) -> std::result::Result<(), Reason> {
+    match coupon.conditions.as_ref().and_then(|c| c.check(facts)) {
+        None => Ok(()),
+        Some(f) => Err(Reason::condition(&f, currency)),
+    }
+}

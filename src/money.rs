@@ -1,0 +1,322 @@
+//! Exact money: ISO 4217 currencies, amount parsing, the one rounding rule, and allocation.
+//!
+//! Amounts are `rust_decimal::Decimal` in major units ("12.50") and cross every boundary as strings.
+//! **The rounding rule:** a computed discount is rounded once, to the currency's minor unit, half away
+//! from zero ([`round`]), and then capped by what it applies to. Shares of a discount spread over
+//! several lines use the largest-remainder method ([`allocate`]), so the shares sum exactly to it.
+
+use crate::error::{Error, Result};
+use rust_decimal::{Decimal, RoundingStrategy};
+use std::fmt;
+
+/// An ISO 4217 currency this engine knows, with its number of minor-unit digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Currency {
+    code: &'static str,
+    minor_units: u32,
+}
+
+/// Active ISO 4217 codes (list 1, 2025) with minor units other than 2; every other listed code has 2.
+const NON_TWO_DIGIT: &[(&str, u32)] = &[
+    ("BHD", 3),
+    ("BIF", 0),
+    ("CLF", 4),
+    ("CLP", 0),
+    ("DJF", 0),
+    ("GNF", 0),
+    ("IQD", 3),
+    ("ISK", 0),
+    ("JOD", 3),
+    ("JPY", 0),
+    ("KMF", 0),
+    ("KRW", 0),
+    ("KWD", 3),
+    ("LYD", 3),
+    ("OMR", 3),
+    ("PYG", 0),
+    ("RWF", 0),
+    ("TND", 3),
+    ("UGX", 0),
+    ("UYI", 0),
+    ("UYW", 4),
+    ("VND", 0),
+    ("VUV", 0),
+    ("XAF", 0),
+    ("XOF", 0),
+    ("XPF", 0),
+];
+
+const TWO_DIGIT: &str = "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BMD BND BOB BOV BRL BSD \
+BTN BWP BYN BZD CAD CDF CHE CHF CHW CNY COP COU CRC CUP CVE CZK DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP \
+GEL GHS GIP GMD GTQ GYD HKD HNL HTG HUF IDR ILS INR IRR JMD KES KGS KHR KPW KYD KZT LAK LBP LKR LRD LSL \
+MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD PAB PEN PGK PHP PKR \
+PLN QAR RON RSD RUB SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TOP TRY TTD \
+TWD TZS UAH USD USN UYU UZS VED VES WST XCD XCG YER ZAR ZMW ZWG";
+
+impl Currency {
+    /// Looks up an ISO 4217 code (upper case, exactly three letters).
+    pub fn from_code(code: &str) -> Option<Currency> {
+        if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_uppercase()) {
+            return None;
+        }
+        if let Some((c, minor_units)) = NON_TWO_DIGIT.iter().find(|(c, _)| *c == code) {
+            return Some(Currency {
+                code: c,
+                minor_units: *minor_units,
+            });
+        }
+        TWO_DIGIT
+            .split_ascii_whitespace()
+            .find(|c| *c == code)
+            .map(|c| Currency {
+                code: c,
+                minor_units: 2,
+            })
+    }
+
+    /// Parses a currency field, with `path` for the error.
+    pub fn parse(code: &str, path: &str) -> Result<Currency> {
+        Currency::from_code(code).ok_or_else(|| Error::UnknownCurrency {
+            path: path.to_string(),
+            currency: code.chars().take(16).collect(),
+        })
+    }
+
+    /// The ISO 4217 code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// Digits after the decimal point (JPY 0, USD 2, KWD 3).
+    pub fn minor_units(&self) -> u32 {
+        self.minor_units
+    }
+
+    /// The smallest amount: 0.01 for USD, 1 for JPY, 0.001 for KWD.
+    pub fn unit(&self) -> Decimal {
+        Decimal::new(1, self.minor_units)
+    }
+
+    /// Rounds a computed amount to this currency's minor unit: the engine's one rounding rule.
+    pub fn round(&self, amount: Decimal) -> Decimal {
+        round(amount, self.minor_units)
+    }
+
+    /// Formats an amount with exactly the currency's digits ("5" in USD is "5.00").
+    pub fn format(&self, amount: Decimal) -> String {
+        let mut a = self.round(amount);
+        a.rescale(self.minor_units);
+        a.to_string()
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code)
+    }
+}
+
+/// Largest amount accepted on input, in major units (well inside `Decimal`'s range, so that a
+/// thousand lines times a million units each still add up exactly).
+pub const MAX_AMOUNT_DIGITS: usize = 15;
+
+/// Rounds half away from zero to `dp` decimal places.
+pub fn round(amount: Decimal, dp: u32) -> Decimal {
+    amount.round_dp_with_strategy(dp, RoundingStrategy::MidpointAwayFromZero)
+}
+
+/// Parses a money string in major units: digits, optionally a point and at most the currency's
+/// minor-unit digits. No sign, exponent, spaces or thousands separators: "12.50", "0", "1000".
+pub fn parse_amount(s: &str, currency: Currency, path: &str) -> Result<Decimal> {
+    let bad = |message: String| Error::InvalidAmount {
+        path: path.to_string(),
+        message,
+    };
+    let shown: String = s.chars().take(40).collect();
+    let (int, frac) = match s.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (s, None),
+    };
+    let digits_ok = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    if !digits_ok(int) || frac.is_some_and(|f| !digits_ok(f)) {
+        return Err(bad(format!(
+            "`{shown}` is not a decimal amount in major units like \"12.50\" (no sign, exponent or spaces)"
+        )));
+    }
+    if int.trim_start_matches('0').len() > MAX_AMOUNT_DIGITS {
+        return Err(bad(format!(
+            "`{shown}` is too large (at most {MAX_AMOUNT_DIGITS} digits before the point)"
+        )));
+    }
+    let frac_len = frac.map_or(0, str::len);
+    if frac_len > currency.minor_units() as usize {
+        return Err(bad(format!(
+            "`{shown}` has {frac_len} decimal places; {currency} has {}",
+            currency.minor_units()
+        )));
+    }
+    s.parse::<Decimal>()
+        .map_err(|_| bad(format!("`{shown}` is not a decimal amount")))
+}
+
+/// Parses a decimal that is not money (a percentage, a rate): digits with an optional point and
+/// at most `max_dp` places, no sign.
+pub fn parse_decimal(s: &str, max_dp: u32, path: &str) -> Result<Decimal> {
+    let bad = || Error::InvalidAmount {
+        path: path.to_string(),
+        message: format!(
+            "`{}` is not a non-negative decimal with at most {max_dp} decimal places",
+            s.chars().take(40).collect::<String>()
+        ),
+    };
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    let ok = !int.is_empty()
+        && int.len() <= MAX_AMOUNT_DIGITS
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit())
+        && frac.len() <= max_dp as usize
+        && !(s.contains('.') && frac.is_empty());
+    if !ok {
+        return Err(bad());
+    }
+    s.parse::<Decimal>().map_err(|_| bad())
+}
+
+/// `a + b`, or an overflow error naming `path`.
+pub fn add(a: Decimal, b: Decimal, path: &str) -> Result<Decimal> {
+    a.checked_add(b).ok_or_else(|| Error::AmountOverflow {
+        path: path.to_string(),
+    })
+}
+
+/// `a * b`, or an overflow error naming `path`.
+pub fn mul(a: Decimal, b: Decimal, path: &str) -> Result<Decimal> {
+    a.checked_mul(b).ok_or_else(|| Error::AmountOverflow {
+        path: path.to_string(),
+    })
+}
+
+/// Sums amounts, or an overflow error naming `path`.
+pub fn sum<I: IntoIterator<Item = Decimal>>(items: I, path: &str) -> Result<Decimal> {
+    items
+        .into_iter()
+        .try_fold(Decimal::ZERO, |acc, x| add(acc, x, path))
+}
+
+/// Splits `total` over `weights` in proportion, in whole minor units, so that the shares sum exactly
+/// to `total` (largest-remainder method) and no share exceeds its weight. `total` must not exceed
+/// the sum of the weights. Ties in the remainder go to the larger weight, then the earlier index, so
+/// callers pass weights in a canonical order (by line id) to stay independent of input order.
+pub fn allocate(total: Decimal, weights: &[Decimal], currency: Currency) -> Result<Vec<Decimal>> {
+    let path = "allocation";
+    let whole = sum(weights.iter().copied(), path)?;
+    if whole.is_zero() || total.is_zero() {
+        return Ok(vec![Decimal::ZERO; weights.len()]);
+    }
+    let total = total.min(whole);
+    let unit = currency.unit();
+    let mut shares = Vec::with_capacity(weights.len());
+    let mut remainders = Vec::with_capacity(weights.len());
+    for &w in weights {
+        // ratio first: total * w could overflow where (w / whole) * total cannot.
+        let exact = w
+            .checked_div(whole)
+            .and_then(|r| r.checked_mul(total))
+            .ok_or_else(|| Error::AmountOverflow {
+                path: path.to_string(),
+            })?;
+        let floor = exact
+            .round_dp_with_strategy(currency.minor_units(), RoundingStrategy::ToZero)
+            .min(w);
+        remainders.push(exact.checked_sub(floor).unwrap_or(Decimal::ZERO));
+        shares.push(floor);
+    }
+    let mut left = total
+        .checked_sub(sum(shares.iter().copied(), path)?)
+        .unwrap_or(Decimal::ZERO);
+    let mut order: Vec<usize> = (0..weights.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (ra, rb) = (remainders.get(a), remainders.get(b));
+        rb.cmp(&ra)
+            .then_with(|| weights.get(b).cmp(&weights.get(a)))
+            .then_with(|| a.cmp(&b))
+    });
+    // Usually one pass hands out every leftover unit; numeric edge cases may need another.
+    while left >= unit {
+        let mut gave = false;
+        for &i in &order {
+            if left < unit {
+                break;
+            }
+            if let (Some(share), Some(&w)) = (shares.get_mut(i), weights.get(i)) {
+                if share.checked_add(unit).is_some_and(|s| s <= w) {
+                    *share += unit;
+                    left -= unit;
+                    gave = true;
+                }
+            }
+        }
+        if !gave {
+            break;
+        }
+    }
+    Ok(shares)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn minor_units_follow_iso_4217() {
+        assert_eq!(Currency::from_code("JPY").unwrap().minor_units(), 0);
+        assert_eq!(Currency::from_code("KWD").unwrap().minor_units(), 3);
+        assert_eq!(Currency::from_code("USD").unwrap().minor_units(), 2);
+        assert!(Currency::from_code("usd").is_none());
+        assert!(Currency::from_code("XXX").is_none());
+    }
+
+    #[test]
+    fn amounts_are_strict() {
+        let usd = Currency::from_code("USD").unwrap();
+        assert_eq!(parse_amount("12.5", usd, "p").unwrap(), d("12.5"));
+        for bad in [
+            "", "-1", "-0", "1e3", "NaN", "Infinity", " 1", "1.", ".5", "1.234", "1,000", "+1",
+        ] {
+            let err = parse_amount(bad, usd, "p").unwrap_err();
+            assert_eq!(err.code(), "INVALID_AMOUNT", "{bad}");
+        }
+        let jpy = Currency::from_code("JPY").unwrap();
+        assert!(parse_amount("100.5", jpy, "p").is_err());
+        assert!(parse_amount("1234567890123456", usd, "p").is_err());
+    }
+
+    #[test]
+    fn allocation_sums_exactly_and_never_exceeds_a_weight() {
+        let usd = Currency::from_code("USD").unwrap();
+        let shares = allocate(d("10.00"), &[d("3.33"), d("3.33"), d("3.34")], usd).unwrap();
+        assert_eq!(shares.iter().copied().sum::<Decimal>(), d("10.00"));
+        let shares = allocate(d("1.00"), &[d("1"), d("1"), d("1")], usd).unwrap();
+        assert_eq!(shares, vec![d("0.34"), d("0.33"), d("0.33")]);
+        let shares = allocate(d("0.05"), &[d("0.01"), d("0.01"), d("100")], usd).unwrap();
+        assert_eq!(shares.iter().copied().sum::<Decimal>(), d("0.05"));
+    }
+
+    #[test]
+    fn rounding_is_half_away_from_zero() {
+        let usd = Currency::from_code("USD").unwrap();
+        assert_eq!(usd.round(d("1.005")), d("1.01"));
+        assert_eq!(usd.round(d("1.004")), d("1.00"));
+        assert_eq!(usd.format(d("5")), "5.00");
+        assert_eq!(
+            Currency::from_code("JPY").unwrap().format(d("149.5")),
+            "150"
+        );
+    }
+}

@@ -1,0 +1,160 @@
+//! Reasons: why a coupon or code did not apply. A reason is a normal outcome of a valid request,
+//! never an error. Its `code` is public API (docs/errors.md); `message` is for people; the other
+//! fields are details a page can use ("add 7.40 more").
+
+use crate::money::Currency;
+use crate::rules::Failure;
+use crate::rules::Value;
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+
+/// Why something did not apply.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reason {
+    pub code: &'static str,
+    pub message: String,
+    pub details: Vec<(&'static str, Detail)>,
+}
+
+/// A reason's detail value: text, a count, or a rule value as seen.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Detail {
+    Text(String),
+    Count(u64),
+    Value(Value),
+}
+
+impl Serialize for Detail {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Detail::Text(t) => s.serialize_str(t),
+            Detail::Count(n) => s.serialize_u64(*n),
+            Detail::Value(v) => v.serialize(s),
+        }
+    }
+}
+
+impl From<String> for Detail {
+    fn from(t: String) -> Self {
+        Detail::Text(t)
+    }
+}
+
+impl From<&str> for Detail {
+    fn from(t: &str) -> Self {
+        Detail::Text(t.to_string())
+    }
+}
+
+impl From<u64> for Detail {
+    fn from(n: u64) -> Self {
+        Detail::Count(n)
+    }
+}
+
+impl From<Value> for Detail {
+    fn from(v: Value) -> Self {
+        Detail::Value(v)
+    }
+}
+
+impl Serialize for Reason {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(2 + self.details.len()))?;
+        map.serialize_entry("code", self.code)?;
+        map.serialize_entry("message", &self.message)?;
+        for (k, v) in &self.details {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+impl Reason {
+    pub(crate) fn new(code: &'static str, message: impl Into<String>) -> Reason {
+        Reason {
+            code,
+            message: message.into(),
+            details: Vec::new(),
+        }
+    }
+
+    pub(crate) fn with(mut self, key: &'static str, value: impl Into<Detail>) -> Reason {
+        self.details.push((key, value.into()));
+        self
+    }
+
+    /// Every reason code, for the docs table and the test that keeps it complete.
+    pub const CODES: &'static [&'static str] = &[
+        "UNKNOWN_CODE",
+        "DUPLICATE_CODE",
+        "ALREADY_APPLIED",
+        "NOT_ACTIVE",
+        "PAUSED",
+        "ENDED",
+        "NOT_YET_ACTIVE",
+        "NOT_ACTIVATED",
+        "EXPIRED",
+        "OUTSIDE_REDEMPTION_WINDOW",
+        "NOT_IN_AUDIENCE",
+        "NOT_ASSIGNED",
+        "USER_CONDITION_FAILED",
+        "CART_CONDITION_FAILED",
+        "NO_ELIGIBLE_ITEMS",
+        "NOTHING_TO_DISCOUNT",
+        "USER_LIMIT_REACHED",
+        "GLOBAL_LIMIT_REACHED",
+        "BUDGET_EXHAUSTED",
+        "CODE_LIMIT_REACHED",
+    ];
+
+    /// A failed qualifying rule, explained: which fact, what was expected, what was seen, and what
+    /// is missing. Rules on the user give `USER_CONDITION_FAILED`, rules on the cart
+    /// `CART_CONDITION_FAILED`.
+    pub(crate) fn condition(f: &Failure, currency: Currency) -> Reason {
+        let code = if f.fact.starts_with("user.") {
+            "USER_CONDITION_FAILED"
+        } else {
+            "CART_CONDITION_FAILED"
+        };
+        let money = is_money(&f.fact);
+        let show = |v: &Value| match (v, money) {
+            (Value::Num(n), true) => currency.format(*n),
+            (v, _) => v.show(),
+        };
+        let (expected, actual) = (show(&f.expected), show(&f.actual));
+        let mut message = match f.op.as_str() {
+            "any_line" => format!("the cart needs {expected}"),
+            "gte" => format!("{} must be at least {expected} (it is {actual})", f.fact),
+            "gt" => format!("{} must be more than {expected} (it is {actual})", f.fact),
+            "lte" => format!("{} must be at most {expected} (it is {actual})", f.fact),
+            "lt" => format!("{} must be less than {expected} (it is {actual})", f.fact),
+            "exists" if f.actual == Value::Null => format!("{} is required", f.fact),
+            op => format!("{} {op} {expected} does not hold (it is {actual})", f.fact),
+        };
+        let mut reason = Reason::new(code, String::new())
+            .with("fact", f.fact.clone())
+            .with("op", f.op.clone())
+            .with("expected", f.expected.clone())
+            .with("actual", f.actual.clone());
+        if let Some(m) = f.missing {
+            let missing = if money {
+                currency.format(m)
+            } else {
+                m.normalize().to_string()
+            };
+            message.push_str(&format!(": add {missing} more"));
+            reason = reason.with("missing", missing);
+        }
+        reason.message = message;
+        reason
+    }
+}
+
+/// Facts that hold money, shown with the currency's digits.
+fn is_money(fact: &str) -> bool {
+    matches!(
+        fact,
+        "cart.subtotal" | "cart.shipping" | "line.unit_price" | "line.total"
+    )
+}

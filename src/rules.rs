@@ -1,0 +1,738 @@
+//! Qualifying rules: a small predicate language over user properties, cart facts and product
+//! (line) attributes, which says *why* it failed.
+//!
+//! ```json
+//! { "all": [ { "fact": "user.properties.country", "op": "in", "value": ["IN", "SG"] },
+//!            { "not": { "fact": "user.segments", "op": "contains", "value": "staff" } },
+//!            { "any_line": { "fact": "line.attributes.category", "op": "eq", "value": "shoes" } },
+//!            { "fact": "cart.subtotal", "op": "gte", "value": "50.00" } ] }
+//! ```
+
+use crate::error::{Error, Result};
+use crate::time::parse_instant;
+use rust_decimal::Decimal;
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+/// How deep JSON values (user properties, attributes) may nest. Deeper input is refused rather than
+/// risking the stack: in Wasm a stack overflow is a trap.
+pub const MAX_VALUE_DEPTH: usize = 64;
+
+/// A property or attribute value: what facts resolve to and what rules compare against.
+/// Numbers are exact decimals; there is no float anywhere.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Num(Decimal),
+    Str(String),
+    List(Vec<Value>),
+    Map(BTreeMap<String, Value>),
+}
+
+impl Value {
+    fn as_num(&self) -> Option<Decimal> {
+        match self {
+            Value::Num(n) => Some(*n),
+            Value::Str(s) => Decimal::from_str(s).ok(),
+            _ => None,
+        }
+    }
+
+    /// Equality with numeric coercion: 50 equals "50.00"; otherwise values must be the same.
+    fn loosely_eq(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Num(_), Value::Str(_)) | (Value::Str(_), Value::Num(_)) => {
+                matches!((self.as_num(), other.as_num()), (Some(a), Some(b)) if a == b)
+            }
+            _ => self == other,
+        }
+    }
+
+    /// A short display form for messages: strings bare, numbers normalised, lists bracketed.
+    pub fn show(&self) -> String {
+        match self {
+            Value::Null => "nothing".into(),
+            Value::Bool(b) => b.to_string(),
+            Value::Num(n) => n.normalize().to_string(),
+            Value::Str(s) => s.chars().take(80).collect(),
+            Value::List(items) => format!(
+                "[{}]",
+                items.iter().map(Value::show).collect::<Vec<_>>().join(", ")
+            ),
+            Value::Map(_) => "an object".into(),
+        }
+    }
+
+    /// Looks up a dotted path inside nested maps.
+    fn get_path<'a>(&'a self, path: &[String]) -> Option<&'a Value> {
+        path.iter().try_fold(self, |v, key| match v {
+            Value::Map(m) => m.get(key),
+            _ => None,
+        })
+    }
+}
+
+impl Serialize for Value {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Value::Null => s.serialize_unit(),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Num(n) => s.serialize_str(&n.normalize().to_string()),
+            Value::Str(x) => s.serialize_str(x),
+            Value::List(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
+            Value::Map(m) => {
+                let mut map = s.serialize_map(Some(m.len()))?;
+                for (k, v) in m {
+                    map.serialize_entry(k, v)?;
+                }
+                map.end()
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        ValueSeed { depth: 0 }.deserialize(d)
+    }
+}
+
+/// Deserialises a [`Value`] while counting depth, so hostile nesting fails cleanly.
+struct ValueSeed {
+    depth: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for ValueSeed {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ValueSeed {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_unit<E: de::Error>(self) -> std::result::Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> std::result::Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_bool<E: de::Error>(self, b: bool) -> std::result::Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+    fn visit_i64<E: de::Error>(self, n: i64) -> std::result::Result<Value, E> {
+        Ok(Value::Num(Decimal::from(n)))
+    }
+    fn visit_u64<E: de::Error>(self, n: u64) -> std::result::Result<Value, E> {
+        Ok(Value::Num(Decimal::from(n)))
+    }
+    fn visit_f64<E: de::Error>(self, n: f64) -> std::result::Result<Value, E> {
+        // A JSON number that is not an integer; through its shortest decimal form, so 0.1 is 0.1.
+        if !n.is_finite() {
+            return Err(E::custom("numbers must be finite"));
+        }
+        // from_f64 drops the binary excess, so the JSON number 0.1 reads as exactly 0.1.
+        <Decimal as rust_decimal::prelude::FromPrimitive>::from_f64(n)
+            .map(|d| Value::Num(d.normalize()))
+            .ok_or_else(|| E::custom("the number is out of the exact decimal range"))
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> std::result::Result<Value, E> {
+        Ok(Value::Str(s.to_string()))
+    }
+    fn visit_string<E: de::Error>(self, s: String) -> std::result::Result<Value, E> {
+        Ok(Value::Str(s))
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Value, A::Error> {
+        let depth = self.depth + 1;
+        if depth > MAX_VALUE_DEPTH {
+            return Err(de::Error::custom(format!(
+                "values nest deeper than {MAX_VALUE_DEPTH} levels"
+            )));
+        }
+        let mut items = Vec::new();
+        while let Some(v) = seq.next_element_seed(ValueSeed { depth })? {
+            items.push(v);
+        }
+        Ok(Value::List(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Value, A::Error> {
+        let depth = self.depth + 1;
+        if depth > MAX_VALUE_DEPTH {
+            return Err(de::Error::custom(format!(
+                "values nest deeper than {MAX_VALUE_DEPTH} levels"
+            )));
+        }
+        let mut out = BTreeMap::new();
+        while let Some(k) = map.next_key::<String>()? {
+            let v = map.next_value_seed(ValueSeed { depth })?;
+            // Two parsers that pick different duplicates is a classic way to smuggle a field.
+            if out.contains_key(&k) {
+                return Err(de::Error::custom(format!("the key `{k}` appears twice")));
+            }
+            out.insert(k, v);
+        }
+        Ok(Value::Map(out))
+    }
+}
+
+/// A comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    Eq,
+    Ne,
+    In,
+    NotIn,
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+    Contains,
+    Exists,
+}
+
+/// Which facts a predicate may name: segment rules see only the user, line rules see a line too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// `user.*`
+    User,
+    /// `user.*` and `cart.*`
+    Cart,
+    /// `user.*`, `cart.*` and `line.*`
+    Line,
+}
+
+/// A fact a rule can test, resolved from its dotted name when the manifest is parsed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fact {
+    UserId,
+    UserSegments,
+    UserProperty(Vec<String>),
+    CartSubtotal,
+    CartQuantity,
+    CartLineCount,
+    CartShipping,
+    CartCurrency,
+    CartAttribute(Vec<String>),
+    LineId,
+    LineProductId,
+    LineQuantity,
+    LineUnitPrice,
+    LineTotal,
+    LineAttribute(Vec<String>),
+}
+
+impl Fact {
+    fn parse(name: &str, scope: Scope) -> std::result::Result<Fact, String> {
+        let parts: Vec<&str> = name.split('.').collect();
+        let rest = |n: usize| -> std::result::Result<Vec<String>, String> {
+            let tail: Vec<String> = parts.iter().skip(n).map(|s| s.to_string()).collect();
+            if tail.is_empty() || tail.iter().any(String::is_empty) {
+                Err(format!("`{name}` needs a property name after the prefix"))
+            } else {
+                Ok(tail)
+            }
+        };
+        let fact = match parts.as_slice() {
+            ["user", "id"] => Fact::UserId,
+            ["user", "segments"] => Fact::UserSegments,
+            ["user", "properties", ..] => Fact::UserProperty(rest(2)?),
+            ["cart", "subtotal"] => Fact::CartSubtotal,
+            ["cart", "quantity"] => Fact::CartQuantity,
+            ["cart", "line_count"] => Fact::CartLineCount,
+            ["cart", "shipping"] => Fact::CartShipping,
+            ["cart", "currency"] => Fact::CartCurrency,
+            ["cart", "attributes", ..] => Fact::CartAttribute(rest(2)?),
+            ["line", "id"] => Fact::LineId,
+            ["line", "product_id"] => Fact::LineProductId,
+            ["line", "quantity"] => Fact::LineQuantity,
+            ["line", "unit_price"] => Fact::LineUnitPrice,
+            ["line", "total"] => Fact::LineTotal,
+            ["line", "attributes", ..] => Fact::LineAttribute(rest(2)?),
+            _ => {
+                return Err(format!(
+                    "unknown fact `{name}`; facts are user.id, user.segments, user.properties.*, \
+                     cart.subtotal, cart.quantity, cart.line_count, cart.shipping, cart.currency, \
+                     cart.attributes.*, line.id, line.product_id, line.quantity, line.unit_price, \
+                     line.total, line.attributes.*"
+                ))
+            }
+        };
+        let allowed = match fact.root() {
+            "user" => true,
+            "cart" => scope != Scope::User,
+            _ => scope == Scope::Line,
+        };
+        if allowed {
+            Ok(fact)
+        } else {
+            Err(format!(
+                "`{name}` cannot be used here: {}",
+                match scope {
+                    Scope::User => "segment rules see only user.* facts",
+                    _ => "line.* facts are only for product targets and inside any_line",
+                }
+            ))
+        }
+    }
+
+    /// `user`, `cart` or `line`.
+    pub fn root(&self) -> &'static str {
+        match self {
+            Fact::UserId | Fact::UserSegments | Fact::UserProperty(_) => "user",
+            Fact::CartSubtotal
+            | Fact::CartQuantity
+            | Fact::CartLineCount
+            | Fact::CartShipping
+            | Fact::CartCurrency
+            | Fact::CartAttribute(_) => "cart",
+            _ => "line",
+        }
+    }
+}
+
+/// A parsed predicate.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Predicate {
+    All(Vec<Predicate>),
+    Any(Vec<Predicate>),
+    Not(Box<Predicate>),
+    /// True when at least one cart line satisfies the inner (line-scoped) predicate.
+    AnyLine(Box<Predicate>),
+    Compare {
+        name: String,
+        fact: Fact,
+        op: Op,
+        value: Value,
+    },
+}
+
+/// The wire form of a predicate, before validation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPredicate {
+    #[serde(default)]
+    all: Option<Vec<RawPredicate>>,
+    #[serde(default)]
+    any: Option<Vec<RawPredicate>>,
+    #[serde(default)]
+    not: Option<Box<RawPredicate>>,
+    #[serde(default)]
+    any_line: Option<Box<RawPredicate>>,
+    #[serde(default)]
+    fact: Option<String>,
+    #[serde(default)]
+    op: Option<Op>,
+    #[serde(default)]
+    value: Option<Value>,
+}
+
+/// How deep predicates may nest.
+pub const MAX_RULE_DEPTH: usize = 12;
+
+impl RawPredicate {
+    /// Validates the wire form into a [`Predicate`]; `path` names it in errors.
+    pub fn parse(&self, scope: Scope, path: &str) -> Result<Predicate> {
+        self.parse_at(scope, path, 0)
+    }
+
+    fn parse_at(&self, scope: Scope, path: &str, depth: usize) -> Result<Predicate> {
+        let bad = |message: String| Error::ManifestInvalid {
+            path: path.to_string(),
+            message,
+        };
+        if depth > MAX_RULE_DEPTH {
+            return Err(bad(format!(
+                "rules nest deeper than {MAX_RULE_DEPTH} levels"
+            )));
+        }
+        let forms = [
+            self.all.is_some(),
+            self.any.is_some(),
+            self.not.is_some(),
+            self.any_line.is_some(),
+            self.fact.is_some(),
+        ];
+        if forms.iter().filter(|f| **f).count() != 1 {
+            return Err(bad(
+                "a rule has exactly one of `all`, `any`, `not`, `any_line` or `fact`".into(),
+            ));
+        }
+        let list = |items: &[RawPredicate], key: &str| -> Result<Vec<Predicate>> {
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, p)| p.parse_at(scope, &format!("{path}.{key}[{i}]"), depth + 1))
+                .collect()
+        };
+        if let Some(items) = &self.all {
+            return Ok(Predicate::All(list(items, "all")?));
+        }
+        if let Some(items) = &self.any {
+            if items.is_empty() {
+                return Err(bad("`any` needs at least one rule".into()));
+            }
+            return Ok(Predicate::Any(list(items, "any")?));
+        }
+        if let Some(inner) = &self.not {
+            return Ok(Predicate::Not(Box::new(inner.parse_at(
+                scope,
+                &format!("{path}.not"),
+                depth + 1,
+            )?)));
+        }
+        if let Some(inner) = &self.any_line {
+            if scope == Scope::User {
+                return Err(bad("`any_line` cannot be used in a segment rule".into()));
+            }
+            let inner = inner.parse_at(Scope::Line, &format!("{path}.any_line"), depth + 1)?;
+            return Ok(Predicate::AnyLine(Box::new(inner)));
+        }
+        let name = self.fact.clone().unwrap_or_default();
+        let fact = Fact::parse(&name, scope).map_err(|m| bad(m))?;
+        let op = self
+            .op
+            .ok_or_else(|| bad(format!("the rule on `{name}` needs an `op`")))?;
+        let value = match (op, &self.value) {
+            (Op::Exists, None) => Value::Bool(true),
+            (Op::Exists, Some(Value::Bool(b))) => Value::Bool(*b),
+            (Op::Exists, Some(_)) => {
+                return Err(bad("`exists` takes true or false, or no value".into()))
+            }
+            (_, None) => return Err(bad(format!("the rule on `{name}` needs a `value`"))),
+            (Op::In | Op::NotIn, Some(Value::List(items))) => Value::List(items.clone()),
+            (Op::In | Op::NotIn, Some(_)) => {
+                return Err(bad("`in` and `not_in` take a list".into()))
+            }
+            (Op::Gt | Op::Gte | Op::Lt | Op::Lte, Some(v)) => {
+                if v.as_num().is_none()
+                    && !matches!(v, Value::Str(s) if parse_instant(s, "").is_ok())
+                {
+                    return Err(bad(format!(
+                        "`{op:?}` compares numbers or RFC 3339 times, not {}",
+                        describe(v)
+                    )));
+                }
+                v.clone()
+            }
+            (_, Some(v)) => v.clone(),
+        };
+        Ok(Predicate::Compare {
+            name,
+            fact,
+            op,
+            value,
+        })
+    }
+}
+
+fn describe(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Num(_) => "a number",
+        Value::Str(_) => "a string",
+        Value::List(_) => "a list",
+        Value::Map(_) => "an object",
+    }
+}
+
+/// What facts resolve against.
+pub trait Facts {
+    /// The value of `fact`, or `None` when it is missing.
+    fn fact(&self, fact: &Fact) -> Option<Value>;
+    /// Calls `f` on each line's facts, until it returns true.
+    fn any_line(&self, f: &mut dyn FnMut(&dyn Facts) -> bool) -> bool;
+}
+
+/// Why a predicate was false: the first comparison that failed, with the value seen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Failure {
+    /// The fact's dotted name (`cart.subtotal`), or `cart.lines` for an `any_line` rule.
+    pub fact: String,
+    /// The operator, as written (`gte`), prefixed `not ` when a negated rule held.
+    pub op: String,
+    /// The value the rule compares against.
+    pub expected: Value,
+    /// The value seen, or null when the fact is missing.
+    pub actual: Value,
+    /// For a `gte`/`gt` rule on a number that fell short: how much is missing.
+    pub missing: Option<Decimal>,
+}
+
+impl Predicate {
+    /// `None` when the predicate holds; otherwise the failure that explains why not.
+    pub fn check(&self, facts: &dyn Facts) -> Option<Failure> {
+        match self {
+            Predicate::All(items) => items.iter().find_map(|p| p.check(facts)),
+            Predicate::Any(items) => {
+                let mut first = None;
+                for p in items {
+                    match p.check(facts) {
+                        None => return None,
+                        Some(f) => {
+                            first.get_or_insert(f);
+                        }
+                    }
+                }
+                first
+            }
+            Predicate::Not(inner) => match inner.check(facts) {
+                Some(_) => None,
+                None => Some(match inner.as_ref() {
+                    Predicate::Compare {
+                        name,
+                        op,
+                        value,
+                        fact,
+                    } => Failure {
+                        fact: name.clone(),
+                        op: format!("not {}", op_name(*op)),
+                        expected: value.clone(),
+                        actual: facts.fact(fact).unwrap_or(Value::Null),
+                        missing: None,
+                    },
+                    _ => Failure {
+                        fact: "rule".into(),
+                        op: "not".into(),
+                        expected: Value::Bool(false),
+                        actual: Value::Bool(true),
+                        missing: None,
+                    },
+                }),
+            },
+            Predicate::AnyLine(inner) => {
+                if facts.any_line(&mut |line| inner.check(line).is_none()) {
+                    None
+                } else {
+                    Some(Failure {
+                        fact: "cart.lines".into(),
+                        op: "any_line".into(),
+                        expected: Value::Str(inner.describe()),
+                        actual: Value::Null,
+                        missing: None,
+                    })
+                }
+            }
+            Predicate::Compare {
+                name,
+                fact,
+                op,
+                value,
+            } => {
+                let actual = facts.fact(fact);
+                if compare(actual.as_ref(), *op, value) {
+                    return None;
+                }
+                let missing = match (op, actual.as_ref().and_then(Value::as_num), value.as_num()) {
+                    (Op::Gte | Op::Gt, Some(a), Some(e)) if a < e || (*op == Op::Gt && a == e) => {
+                        e.checked_sub(a)
+                    }
+                    _ => None,
+                };
+                Some(Failure {
+                    fact: name.clone(),
+                    op: op_name(*op).into(),
+                    expected: value.clone(),
+                    actual: actual.unwrap_or(Value::Null),
+                    missing,
+                })
+            }
+        }
+    }
+
+    /// A short human description of a comparison, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Predicate::Compare {
+                name, op, value, ..
+            } => format!("{name} {} {}", op_name(*op), value.show()),
+            Predicate::All(_) => "all of several rules".into(),
+            Predicate::Any(_) => "any of several rules".into(),
+            Predicate::Not(p) => format!("not ({})", p.describe()),
+            Predicate::AnyLine(p) => format!("a line where {}", p.describe()),
+        }
+    }
+}
+
+/// The operator's wire name.
+pub fn op_name(op: Op) -> &'static str {
+    match op {
+        Op::Eq => "eq",
+        Op::Ne => "ne",
+        Op::In => "in",
+        Op::NotIn => "not_in",
+        Op::Gt => "gt",
+        Op::Gte => "gte",
+        Op::Lt => "lt",
+        Op::Lte => "lte",
+        Op::Contains => "contains",
+        Op::Exists => "exists",
+    }
+}
+
+/// Applies `op`. A missing fact equals nothing: `eq`, `in`, comparisons and `contains` are false,
+/// `ne` and `not_in` are true. A list fact is `in` a list when any of its items is.
+fn compare(actual: Option<&Value>, op: Op, expected: &Value) -> bool {
+    let actual = match actual {
+        None | Some(Value::Null) => {
+            return match op {
+                Op::Ne | Op::NotIn => true,
+                Op::Exists => *expected == Value::Bool(false),
+                _ => false,
+            }
+        }
+        Some(a) => a,
+    };
+    let member = |v: &Value| match expected {
+        Value::List(items) => items.iter().any(|e| v.loosely_eq(e)),
+        _ => false,
+    };
+    match op {
+        Op::Exists => *expected == Value::Bool(true),
+        Op::Eq => actual.loosely_eq(expected),
+        Op::Ne => !actual.loosely_eq(expected),
+        Op::In | Op::NotIn => {
+            let hit = match actual {
+                Value::List(items) => items.iter().any(member),
+                v => member(v),
+            };
+            hit == (op == Op::In)
+        }
+        Op::Contains => match actual {
+            Value::List(items) => items.iter().any(|v| v.loosely_eq(expected)),
+            Value::Str(s) => matches!(expected, Value::Str(e) if s.contains(e.as_str())),
+            _ => false,
+        },
+        Op::Gt | Op::Gte | Op::Lt | Op::Lte => {
+            let ord = match (actual.as_num(), expected.as_num()) {
+                (Some(a), Some(e)) => a.cmp(&e),
+                _ => match (actual, expected) {
+                    (Value::Str(a), Value::Str(e)) => {
+                        match (parse_instant(a, ""), parse_instant(e, "")) {
+                            (Ok(a), Ok(e)) => a.cmp(&e),
+                            _ => return false,
+                        }
+                    }
+                    _ => return false,
+                },
+            };
+            match op {
+                Op::Gt => ord.is_gt(),
+                Op::Gte => ord.is_ge(),
+                Op::Lt => ord.is_lt(),
+                _ => ord.is_le(),
+            }
+        }
+    }
+}
+
+/// Looks up a property path in a map of values.
+pub fn lookup(map: &BTreeMap<String, Value>, path: &[String]) -> Option<Value> {
+    let (first, rest) = path.split_first()?;
+    map.get(first)?.get_path(rest).cloned()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    struct Props(BTreeMap<String, Value>, Decimal);
+    impl Facts for Props {
+        fn fact(&self, fact: &Fact) -> Option<Value> {
+            match fact {
+                Fact::UserProperty(p) => lookup(&self.0, p),
+                Fact::CartSubtotal => Some(Value::Num(self.1)),
+                _ => None,
+            }
+        }
+        fn any_line(&self, _: &mut dyn FnMut(&dyn Facts) -> bool) -> bool {
+            false
+        }
+    }
+
+    fn rule(json: &str) -> Predicate {
+        crate::json::from_slice::<RawPredicate>(json.as_bytes())
+            .unwrap()
+            .parse(Scope::Cart, "rule")
+            .unwrap()
+    }
+
+    #[test]
+    fn explains_a_missed_threshold() {
+        let facts = Props(BTreeMap::new(), Decimal::new(4260, 2));
+        let f = rule(r#"{"fact":"cart.subtotal","op":"gte","value":"50.00"}"#)
+            .check(&facts)
+            .unwrap();
+        assert_eq!(f.missing, Some(Decimal::new(740, 2)));
+        assert_eq!(f.actual, Value::Num(Decimal::new(4260, 2)));
+    }
+
+    #[test]
+    fn missing_facts_equal_nothing() {
+        let facts = Props(BTreeMap::new(), Decimal::ZERO);
+        assert!(
+            rule(r#"{"fact":"user.properties.tier","op":"ne","value":"gold"}"#)
+                .check(&facts)
+                .is_none()
+        );
+        assert!(
+            rule(r#"{"fact":"user.properties.tier","op":"eq","value":"gold"}"#)
+                .check(&facts)
+                .is_some()
+        );
+        assert!(
+            rule(r#"{"fact":"user.properties.tier","op":"exists","value":false}"#)
+                .check(&facts)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn refuses_bad_shapes() {
+        for bad in [
+            r#"{"fact":"user.properties.x"}"#,
+            r#"{"fact":"user.nope","op":"eq","value":1}"#,
+            r#"{"fact":"line.total","op":"gt","value":1}"#,
+            r#"{"fact":"user.properties.x","op":"in","value":1}"#,
+            r#"{"fact":"cart.subtotal","op":"gt","value":"abc"}"#,
+            r#"{"all":[],"any":[]}"#,
+        ] {
+            let raw: RawPredicate = crate::json::from_slice(bad.as_bytes()).unwrap();
+            assert_eq!(
+                raw.parse(Scope::Cart, "r").unwrap_err().code(),
+                "MANIFEST_INVALID",
+                "{bad}"
+            );
+        }
+        assert!(
+            crate::json::from_slice::<RawPredicate>(br#"{"fact":"x","op":"eq","valu":1}"#).is_err()
+        );
+    }
+
+    #[test]
+    fn values_refuse_deep_nesting() {
+        let deep = format!("{}1{}", "[".repeat(100), "]".repeat(100));
+        assert!(crate::json::parse_value(deep.as_bytes()).is_err());
+        assert_eq!(
+            crate::json::parse_value(b"0.1").unwrap(),
+            Value::Num(Decimal::new(1, 1))
+        );
+    }
+}

@@ -1,0 +1,218 @@
+//! The signed manifest: a JWS in compact serialization (RFC 7515), `alg: "EdDSA"` with an Ed25519
+//! key (RFC 8037), checked over the exact bytes received before anything in the payload is read.
+
+use crate::error::{Error, Result};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use ed25519_dalek::{Signature, VerifyingKey};
+use serde::Deserialize;
+
+/// A JSON Web Key Set, as handed to Workers and pages.
+#[derive(Debug, Clone, Deserialize)]
+pub struct KeySet {
+    pub keys: Vec<Jwk>,
+}
+
+/// One public key. Members other than these (`use`, `key_ops`, ...) are allowed and ignored unless
+/// they forbid signature verification.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Jwk {
+    pub kty: String,
+    #[serde(default)]
+    pub crv: Option<String>,
+    #[serde(default)]
+    pub x: Option<String>,
+    #[serde(default)]
+    pub kid: Option<String>,
+    #[serde(default)]
+    pub alg: Option<String>,
+    #[serde(default, rename = "use")]
+    pub use_: Option<String>,
+    /// A private key member: refused, so a signing key is never deployed by mistake.
+    #[serde(default)]
+    pub d: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Header {
+    alg: String,
+    #[serde(default)]
+    kid: Option<String>,
+    #[serde(default)]
+    crit: Option<Vec<String>>,
+    #[serde(default)]
+    b64: Option<bool>,
+}
+
+impl KeySet {
+    /// Parses a JWKS from JSON text.
+    pub fn from_json(json: &str) -> Result<KeySet> {
+        crate::json::from_slice(json.as_bytes()).map_err(|e| Error::KeySetInvalid {
+            message: e.to_string(),
+        })
+    }
+
+    fn find(&self, kid: &str) -> Result<VerifyingKey> {
+        let jwk = self
+            .keys
+            .iter()
+            .find(|k| k.kid.as_deref() == Some(kid))
+            .ok_or_else(|| Error::ManifestKeyUnknown {
+                kid: kid.chars().take(128).collect(),
+            })?;
+        let invalid = |message: &str| Error::KeySetInvalid {
+            message: format!("key `{kid}`: {message}"),
+        };
+        if jwk.d.is_some() {
+            return Err(invalid(
+                "holds a private key (`d`); hand out only public keys",
+            ));
+        }
+        if jwk.kty != "OKP" || jwk.crv.as_deref() != Some("Ed25519") {
+            return Err(invalid("is not an Ed25519 key (kty OKP, crv Ed25519)"));
+        }
+        if jwk.alg.as_deref().is_some_and(|a| a != "EdDSA") {
+            return Err(invalid("is for another algorithm than EdDSA"));
+        }
+        if jwk.use_.as_deref().is_some_and(|u| u != "sig") {
+            return Err(invalid("is not for signatures (`use` is not \"sig\")"));
+        }
+        let x = jwk.x.as_deref().ok_or_else(|| invalid("has no `x`"))?;
+        let bytes: [u8; 32] = URL_SAFE_NO_PAD
+            .decode(x)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| invalid("`x` is not 32 bytes of base64url"))?;
+        VerifyingKey::from_bytes(&bytes).map_err(|_| invalid("`x` is not a valid Ed25519 point"))
+    }
+}
+
+/// Verifies a compact JWS and returns its payload bytes, untouched. Nothing in the payload is read
+/// before the signature holds.
+pub fn verify(jws: &str, keys: &KeySet) -> Result<Vec<u8>> {
+    let malformed = |message: &str| Error::ManifestMalformed {
+        message: message.to_string(),
+    };
+    let mut parts = jws.split('.');
+    let (Some(header_b64), Some(payload_b64), Some(sig_b64), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(malformed(
+            "expected three base64url parts separated by dots",
+        ));
+    };
+    let header_bytes = URL_SAFE_NO_PAD
+        .decode(header_b64)
+        .map_err(|_| malformed("the header is not base64url"))?;
+    let header: Header = crate::json::from_slice(&header_bytes)
+        .map_err(|e| malformed(&format!("the header is not a JWS header: {e}")))?;
+    if header.alg != "EdDSA" {
+        return Err(Error::ManifestAlgorithmUnsupported {
+            alg: header.alg.chars().take(32).collect(),
+        });
+    }
+    if header.crit.is_some_and(|c| !c.is_empty()) || header.b64 == Some(false) {
+        return Err(Error::ManifestAlgorithmUnsupported {
+            alg: "EdDSA with critical extensions".into(),
+        });
+    }
+    let kid = header
+        .kid
+        .ok_or_else(|| Error::ManifestKeyUnknown { kid: String::new() })?;
+    let key = keys.find(&kid)?;
+    let sig: [u8; 64] = URL_SAFE_NO_PAD
+        .decode(sig_b64)
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or(Error::ManifestSignatureInvalid)?;
+    let signing_input_len = header_b64.len() + 1 + payload_b64.len();
+    let signing_input = jws
+        .as_bytes()
+        .get(..signing_input_len)
+        .ok_or(Error::ManifestSignatureInvalid)?;
+    key.verify_strict(signing_input, &Signature::from_bytes(&sig))
+        .map_err(|_| Error::ManifestSignatureInvalid)?;
+    URL_SAFE_NO_PAD
+        .decode(payload_b64)
+        .map_err(|_| malformed("the payload is not base64url"))
+}
+
+/// Signs a payload into a compact JWS with a raw Ed25519 secret key. For tests and tools: the
+/// engine itself only verifies.
+#[cfg(any(test, feature = "sign"))]
+pub fn sign(payload: &[u8], kid: &str, secret: &[u8; 32]) -> String {
+    use ed25519_dalek::{Signer, SigningKey};
+    let header = format!(r#"{{"alg":"EdDSA","kid":"{kid}"}}"#);
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(payload)
+    );
+    let sig = SigningKey::from_bytes(secret).sign(input.as_bytes());
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes()))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::SigningKey;
+
+    const SECRET: [u8; 32] = [7; 32];
+
+    fn keyset() -> KeySet {
+        let x = URL_SAFE_NO_PAD.encode(SigningKey::from_bytes(&SECRET).verifying_key().to_bytes());
+        KeySet::from_json(&format!(
+            r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","kid":"k1","x":"{x}"}}]}}"#
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn verifies_and_returns_the_exact_payload() {
+        let jws = sign(b"{\"a\": 1}", "k1", &SECRET);
+        assert_eq!(verify(&jws, &keyset()).unwrap(), b"{\"a\": 1}");
+    }
+
+    #[test]
+    fn any_changed_byte_is_refused() {
+        let jws = sign(b"{\"a\":1}", "k1", &SECRET);
+        for i in 0..jws.len() {
+            let mut bytes = jws.clone().into_bytes();
+            bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+            let tampered = String::from_utf8(bytes).unwrap();
+            if tampered == jws {
+                continue;
+            }
+            assert!(verify(&tampered, &keyset()).is_err(), "byte {i}");
+        }
+    }
+
+    #[test]
+    fn wrong_alg_unknown_kid_and_shape() {
+        let none = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"none","kid":"k1"}"#),
+            URL_SAFE_NO_PAD.encode("{}")
+        );
+        assert_eq!(
+            verify(&none, &keyset()).unwrap_err().code(),
+            "MANIFEST_ALGORITHM_UNSUPPORTED"
+        );
+        assert_eq!(
+            verify(&sign(b"{}", "k2", &SECRET), &keyset())
+                .unwrap_err()
+                .code(),
+            "MANIFEST_KEY_UNKNOWN"
+        );
+        assert_eq!(
+            verify("a.b", &keyset()).unwrap_err().code(),
+            "MANIFEST_MALFORMED"
+        );
+        let other = sign(b"{}", "k1", &[8; 32]);
+        assert_eq!(
+            verify(&other, &keyset()).unwrap_err().code(),
+            "MANIFEST_SIGNATURE_INVALID"
+        );
+    }
+}

@@ -1,0 +1,207 @@
+//! The JS skin: JS value -> request type -> core -> JS value. No business logic lives here; every
+//! method is one call into [`crate::Engine`] plus conversion. Errors become JS `Error`s with a
+//! stable `.code` (and `.path` where there is one), never a bare string and never a trap.
+
+use crate::cart::{RawEvaluateRequest, RawUser};
+use crate::engine::Engine;
+use crate::error::Error;
+use crate::manifest::Limits;
+use crate::signature::KeySet;
+use crate::time::parse_instant;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TYPES: &'static str = r#"
+/** Money: a decimal string in major units, e.g. "12.50". Times: RFC 3339 strings. */
+export type Money = string;
+export interface JsonWebKeySet { keys: Array<{ kty: "OKP"; crv: "Ed25519"; x: string; kid: string; alg?: "EdDSA"; use?: "sig" }> }
+export interface EngineLimits { max_manifest_bytes?: number; max_coupons?: number; max_cart_lines?: number; max_line_quantity?: number; max_codes?: number; max_fees?: number }
+export interface EngineOptions { now?: string; limits?: EngineLimits }
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export interface UserEvent { name: string; at: string; id?: string; properties?: Record<string, JsonValue> }
+export interface Assignment { coupon_id: string; assigned_at: string; code?: string }
+export interface UserContext { id?: string; properties?: Record<string, JsonValue>; segments?: string[]; events?: UserEvent[]; assignments?: Assignment[] }
+export interface CartLine { id: string; product_id: string; quantity: number; unit_price: Money; attributes?: Record<string, JsonValue> }
+export interface Cart { currency: string; lines: CartLine[]; shipping?: { amount: Money; method?: string }; fees?: Array<{ id: string; amount: Money; name?: string }>; attributes?: Record<string, JsonValue> }
+export interface UsageSnapshot { as_of?: string; coupons?: Record<string, { redemptions?: number; user_redemptions?: number; discount_given?: Money }> }
+export interface EvaluateRequest { cart: Cart; user?: UserContext; codes?: string[]; now?: string; usage?: UsageSnapshot }
+export interface Reason { code: string; message: string; [detail: string]: JsonValue }
+export interface Amounts { original: Money; discount: Money; final: Money }
+export interface Allocation { target: "line" | "shipping" | "fee"; id?: string; amount: Money }
+export interface AppliedCoupon { coupon_id: string; name: string; code: string | null; automatic: boolean; reward: string; target: string; summary: string; discount: Money; cashback_points: number; allocations: Allocation[]; budget_capped?: boolean; verification: "full" | "format_only" }
+export interface Evaluation {
+  manifest_id: string; currency: string; now: string;
+  lines: Array<Amounts & { id: string; product_id: string; quantity: number }>;
+  shipping: Amounts | null; fees: Array<Amounts & { id: string }>;
+  totals: { subtotal: Money; shipping: Money; fees: Money; discount: Money; total: Money };
+  cashback_points: number; applied: AppliedCoupon[];
+  rejected: Array<{ code: string; coupon_id?: string; reason: Reason }>;
+}
+export interface TrayEntry { coupon_id: string; name: string; description?: string; code: string | null; automatic: boolean; reward: string; target: string; summary: string; has_conditions: boolean; redeemable_from?: string; expires_at: string | null; priority: number }
+export interface CodeCheck { code: string; valid: boolean; coupon_id?: string; name?: string; summary?: string; expires_at?: string; has_conditions: boolean; verification: "full" | "format_only"; reason?: Reason }
+/** Thrown by every method on bad input: `code` is a stable error code (docs/errors.md). */
+export interface CouponError extends Error { code: string; path?: string }
+"#;
+
+/// A coupon engine over one verified manifest. See [`crate::Engine`].
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct CouponEngine {
+    inner: Engine,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Options {
+    #[serde(default)]
+    now: Option<String>,
+    #[serde(default)]
+    limits: Option<Limits>,
+}
+
+#[wasm_bindgen]
+impl CouponEngine {
+    /// Verifies a signed manifest (JWS, EdDSA) against a key set and loads it.
+    #[wasm_bindgen(js_name = fromSignedManifest)]
+    pub fn from_signed_manifest(
+        #[wasm_bindgen(unchecked_param_type = "string")] jws: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "JsonWebKeySet")] keys: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "EngineOptions | undefined")] opts: JsValue,
+    ) -> Result<CouponEngine, JsValue> {
+        let jws = jws.as_string().ok_or_else(|| {
+            to_js_error(&Error::ManifestMalformed {
+                message: "the signed manifest must be a string".into(),
+            })
+        })?;
+        let keys: KeySet = from_js(keys, "keys").map_err(|e| {
+            to_js_error(&Error::KeySetInvalid {
+                message: e.to_string(),
+            })
+        })?;
+        let opts: Options = if opts.is_undefined() || opts.is_null() {
+            Options::default()
+        } else {
+            from_js(opts, "opts").map_err(|e| to_js_error(&e))?
+        };
+        let now = match opts.now {
+            Some(s) => parse_instant(&s, "opts.now").map_err(|e| to_js_error(&e))?,
+            None => parse_instant(&clock(), "clock").map_err(|e| to_js_error(&e))?,
+        };
+        Engine::from_signed_manifest(&jws, &keys, now, opts.limits.unwrap_or_default())
+            .map(|inner| CouponEngine { inner })
+            .map_err(|e| to_js_error(&e))
+    }
+
+    /// The manifest's id.
+    #[wasm_bindgen(getter, js_name = manifestId)]
+    pub fn manifest_id(&self) -> String {
+        self.inner.manifest_id().to_string()
+    }
+
+    /// The coupons this user sees now.
+    #[wasm_bindgen(unchecked_return_type = "TrayEntry[]")]
+    pub fn tray(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "UserContext & { now?: string }")] ctx: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let user = user_with_now(ctx)?;
+        self.inner
+            .tray(user)
+            .map_err(|e| to_js_error(&e))
+            .and_then(|r| to_js(&r))
+    }
+
+    /// Prices a cart with codes; consumes nothing.
+    #[wasm_bindgen(unchecked_return_type = "Evaluation")]
+    pub fn evaluate(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "EvaluateRequest")] req: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let mut req: RawEvaluateRequest = from_js(req, "").map_err(|e| to_js_error(&e))?;
+        req.now.get_or_insert_with(clock);
+        self.inner
+            .evaluate(req)
+            .map_err(|e| to_js_error(&e))
+            .and_then(|r| to_js(&r))
+    }
+
+    /// Checks one typed code for this user now, without a cart.
+    #[wasm_bindgen(js_name = checkCode, unchecked_return_type = "CodeCheck")]
+    pub fn check_code(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] code: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "UserContext & { now?: string }")] ctx: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let code = code.as_string().ok_or_else(|| {
+            to_js_error(&Error::CodeInvalid {
+                path: "code".into(),
+                message: "the code must be a string".into(),
+            })
+        })?;
+        let user = user_with_now(ctx)?;
+        self.inner
+            .check_code(&code, user)
+            .map_err(|e| to_js_error(&e))
+            .and_then(|r| to_js(&r))
+    }
+}
+
+/// The current time from the JS clock: the skin reads it so that the core never does.
+fn clock() -> String {
+    String::from(js_sys::Date::new_0().to_iso_string())
+}
+
+fn user_with_now(ctx: JsValue) -> Result<RawUser, JsValue> {
+    let mut user: RawUser = if ctx.is_undefined() || ctx.is_null() {
+        RawUser::default()
+    } else {
+        from_js(ctx, "").map_err(|e| to_js_error(&e))?
+    };
+    user.now.get_or_insert_with(clock);
+    Ok(user)
+}
+
+/// Reads a JS value as a request type: through `JSON.stringify` and the core's one reader, so
+/// that native, Node and browser read input the same way and errors name the field path.
+fn from_js<T: DeserializeOwned>(value: JsValue, root: &str) -> Result<T, Error> {
+    let text = js_sys::JSON::stringify(&value)
+        .ok()
+        .and_then(|s| s.as_string())
+        .ok_or_else(|| Error::InvalidRequest {
+            path: root.to_string(),
+            message: "not representable as JSON".into(),
+        })?;
+    crate::json::read_request(text.as_bytes(), root)
+}
+
+/// Hands a result to JS as plain objects (arrays, strings, numbers; money as strings).
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
+    serde_json::to_string(value)
+        .ok()
+        .and_then(|text| js_sys::JSON::parse(&text).ok())
+        .ok_or_else(|| {
+            to_js_error(&Error::InvalidRequest {
+                path: String::new(),
+                message: "the result could not be encoded".into(),
+            })
+        })
+}
+
+/// A JS `Error` with `.code`, `.path` and, for limits, `.limit` and `.actual`.
+fn to_js_error(e: &Error) -> JsValue {
+    let err = js_sys::Error::new(&e.to_string());
+    let set = |k: &str, v: JsValue| {
+        let _ = js_sys::Reflect::set(&err, &JsValue::from_str(k), &v);
+    };
+    set("code", JsValue::from_str(e.code()));
+    if let Some(path) = e.path() {
+        set("path", JsValue::from_str(path));
+    }
+    if let Error::LimitExceeded { limit, actual, .. } = e {
+        set("limit", JsValue::from_f64(*limit as f64));
+        set("actual", JsValue::from_f64(*actual as f64));
+    }
+    err.into()
+}

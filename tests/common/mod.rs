@@ -1,0 +1,152 @@
+//! Shared by the integration tests: the test-only key, signing, and playing a vector.
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use ed25519_dalek::{Signer, SigningKey};
+use edge_coupons::cart::{RawEvaluateRequest, RawUser};
+use edge_coupons::json::read_request;
+use edge_coupons::time::parse_instant;
+use edge_coupons::{Engine, KeySet, Limits};
+use serde_json::Value;
+use std::path::Path;
+
+pub const KID: &str = "test-key-1";
+
+/// The committed test-only signing key (tests/keys).
+pub fn signing_key() -> SigningKey {
+    let jwk: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/keys/test-signing-key.jwk.json")).unwrap(),
+    )
+    .unwrap();
+    let d: [u8; 32] = URL_SAFE_NO_PAD
+        .decode(jwk["d"].as_str().unwrap())
+        .unwrap()
+        .try_into()
+        .unwrap();
+    SigningKey::from_bytes(&d)
+}
+
+pub fn keyset() -> KeySet {
+    KeySet::from_json(&std::fs::read_to_string(root().join("tests/keys/test-jwks.json")).unwrap())
+        .unwrap()
+}
+
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Signs payload bytes into a compact JWS with the test key.
+pub fn sign_bytes(payload: &[u8]) -> String {
+    let header = format!(r#"{{"alg":"EdDSA","kid":"{KID}"}}"#);
+    let input = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(payload)
+    );
+    let sig = signing_key().sign(input.as_bytes());
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes()))
+}
+
+pub fn sign(manifest: &Value) -> String {
+    sign_bytes(&serde_json::to_vec(manifest).unwrap())
+}
+
+/// Loads a manifest payload (signed here) at `now`.
+pub fn load(
+    manifest: &Value,
+    now: &str,
+    limits: Option<&Value>,
+) -> Result<Engine, edge_coupons::Error> {
+    let limits: Limits = match limits {
+        Some(l) => read_request(&serde_json::to_vec(l).unwrap(), "limits")?,
+        None => Limits::default(),
+    };
+    Engine::from_signed_manifest(
+        &sign(manifest),
+        &keyset(),
+        parse_instant(now, "now")?,
+        limits,
+    )
+}
+
+fn with_now(input: &Value, now: &str) -> Value {
+    let mut v = input.clone();
+    if let Value::Object(m) = &mut v {
+        m.entry("now")
+            .or_insert_with(|| Value::String(now.to_string()));
+    }
+    v
+}
+
+/// Plays one operation the way every skin does; the result as JSON.
+pub fn play(
+    engine: &Engine,
+    op: &str,
+    input: &Value,
+    now: &str,
+) -> Result<Value, edge_coupons::Error> {
+    let bytes = |v: &Value| serde_json::to_vec(v).unwrap();
+    let out = match op {
+        "evaluate" => {
+            let req: RawEvaluateRequest = read_request(&bytes(&with_now(input, now)), "")?;
+            serde_json::to_value(engine.evaluate(req)?)
+        }
+        "tray" => {
+            let user: RawUser = read_request(&bytes(&with_now(input, now)), "")?;
+            serde_json::to_value(engine.tray(user)?)
+        }
+        "checkCode" => {
+            let code = input["code"]
+                .as_str()
+                .expect("checkCode input needs a string `code`");
+            let user_json = with_now(
+                input
+                    .get("user")
+                    .unwrap_or(&Value::Object(Default::default())),
+                now,
+            );
+            let user: RawUser = read_request(&bytes(&user_json), "")?;
+            serde_json::to_value(engine.check_code(code, user)?)
+        }
+        other => panic!("unknown op `{other}`"),
+    };
+    Ok(out.unwrap())
+}
+
+/// Every key of `expected` must match in `actual`; arrays match element by element.
+pub fn contains(actual: &Value, expected: &Value, path: &str) -> Result<(), String> {
+    match (actual, expected) {
+        (Value::Object(a), Value::Object(e)) => {
+            for (k, ev) in e {
+                let av = a.get(k).ok_or_else(|| {
+                    format!("{path}.{k}: missing (have {})", Value::Object(a.clone()))
+                })?;
+                contains(av, ev, &format!("{path}.{k}"))?;
+            }
+            Ok(())
+        }
+        (Value::Array(a), Value::Array(e)) => {
+            if a.len() != e.len() {
+                return Err(format!(
+                    "{path}: {} items, expected {}: {}",
+                    a.len(),
+                    e.len(),
+                    Value::Array(a.clone())
+                ));
+            }
+            a.iter()
+                .zip(e)
+                .enumerate()
+                .try_for_each(|(i, (av, ev))| contains(av, ev, &format!("{path}[{i}]")))
+        }
+        (a, e) if a == e => Ok(()),
+        (a, e) => Err(format!("{path}: got {a}, expected {e}")),
+    }
+}
