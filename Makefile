@@ -16,5 +16,7 @@ pkg:
 lint:
 	@bash scripts/lint.sh
 
-bench: pkg
+# An over-size package (exit 3) is still benchmarked.
+bench:
+	@bash scripts/build-pkg.sh || [ $$? -eq 3 ]
 	@node bench/eval.mjs

@@ -111,7 +111,8 @@ export function subsetMismatch(actual, expected, at = '$') {
     const hint = expected === null && actual === undefined
       ? ' (serde-wasm-bindgen needs serialize_missing_as_null for None to be null)'
       : '';
-    return fail(`expected ${describe(expected)}, got ${kind(actual)} ${describe(actual)}${hint}`);
+    const type = kind(actual) === kind(expected) || actual == null ? '' : `${kind(actual)} `;
+    return fail(`expected ${describe(expected)}, got ${type}${describe(actual)}${hint}`);
   }
   return null;
 }
