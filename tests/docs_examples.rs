@@ -56,7 +56,8 @@ fn an_hour_in(manifest: &Value) -> String {
 /// Loads the manifest and asks it the three questions with simple input; any error fails.
 fn smoke(manifest: &Value) -> Result<(), String> {
     let now = an_hour_in(manifest);
-    let engine = common::load(manifest, &now, None).map_err(|e| format!("load: {} ({e})", e.code()))?;
+    let engine =
+        common::load(manifest, &now, None).map_err(|e| format!("load: {} ({e})", e.code()))?;
     let visible_codes: Vec<Value> = manifest["coupons"]
         .as_array()
         .unwrap()
@@ -73,8 +74,10 @@ fn smoke(manifest: &Value) -> Result<(), String> {
         },
         "codes": visible_codes
     });
-    common::play(&engine, "evaluate", &cart, &now).map_err(|e| format!("evaluate: {} ({e})", e.code()))?;
-    common::play(&engine, "tray", &json!({}), &now).map_err(|e| format!("tray: {} ({e})", e.code()))?;
+    common::play(&engine, "evaluate", &cart, &now)
+        .map_err(|e| format!("evaluate: {} ({e})", e.code()))?;
+    common::play(&engine, "tray", &json!({}), &now)
+        .map_err(|e| format!("tray: {} ({e})", e.code()))?;
     for code in &visible_codes {
         common::play(&engine, "checkCode", &json!({ "code": code }), &now)
             .map_err(|e| format!("checkCode {code}: {} ({e})", e.code()))?;
@@ -91,7 +94,11 @@ fn every_example_loads_and_answers() {
     );
     let failures: Vec<String> = files
         .iter()
-        .filter_map(|p| smoke(&read(p)).err().map(|e| format!("{}: {e}", name_of(p))))
+        .filter_map(|p| {
+            smoke(&read(p))
+                .err()
+                .map(|e| format!("{}: {e}", name_of(p)))
+        })
         .collect();
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
@@ -303,7 +310,10 @@ fn json_blocks(text: &str) -> Vec<(usize, Value)> {
             }
         }
     }
-    assert!(open.is_none(), "docs/manifest.md: a ```json block is not closed");
+    assert!(
+        open.is_none(),
+        "docs/manifest.md: a ```json block is not closed"
+    );
     blocks
 }
 
@@ -364,7 +374,8 @@ fn run_request(op: &str, input: &Value, now: Option<&str>) -> Result<Value, Stri
     let now = now.ok_or("a request in the docs must carry `now`")?;
     let engine = common::load(&example("demo-manifest.json"), now, None)
         .map_err(|e| format!("the demo manifest does not load at {now}: {e}"))?;
-    common::play(&engine, op, input, now).map_err(|e| format!("{op} failed with {} ({e})", e.code()))
+    common::play(&engine, op, input, now)
+        .map_err(|e| format!("{op} failed with {} ({e})", e.code()))
 }
 
 #[test]
@@ -372,7 +383,11 @@ fn manifest_md_json_blocks_are_valid_and_true() {
     let path = common::root().join("docs/manifest.md");
     let text = std::fs::read_to_string(&path).expect("docs/manifest.md");
     let blocks = json_blocks(&text);
-    assert!(blocks.len() >= 10, "only {} json blocks in docs/manifest.md", blocks.len());
+    assert!(
+        blocks.len() >= 10,
+        "only {} json blocks in docs/manifest.md",
+        blocks.len()
+    );
     let mut failures = Vec::new();
     let mut last: Option<Value> = None;
     let (mut coupons, mut results) = (0, 0);
@@ -413,8 +428,14 @@ fn manifest_md_json_blocks_are_valid_and_true() {
         }
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
-    assert!(coupons >= 8, "only {coupons} coupon fragments in docs/manifest.md");
-    assert!(results >= 3, "only {results} shown results in docs/manifest.md");
+    assert!(
+        coupons >= 8,
+        "only {coupons} coupon fragments in docs/manifest.md"
+    );
+    assert!(
+        results >= 3,
+        "only {results} shown results in docs/manifest.md"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -435,8 +456,12 @@ fn table_codes(text: &str, heading: &str) -> BTreeSet<String> {
 
 #[test]
 fn errors_md_lists_every_code_once() {
-    let text = std::fs::read_to_string(common::root().join("docs/errors.md")).expect("docs/errors.md");
-    for (heading, codes) in [("Error codes", Error::CODES), ("Reason codes", Reason::CODES)] {
+    let text =
+        std::fs::read_to_string(common::root().join("docs/errors.md")).expect("docs/errors.md");
+    for (heading, codes) in [
+        ("Error codes", Error::CODES),
+        ("Reason codes", Reason::CODES),
+    ] {
         let documented = table_codes(&text, heading);
         let known: BTreeSet<String> = codes.iter().map(|c| c.to_string()).collect();
         let missing: Vec<_> = known.difference(&documented).collect();
