@@ -1,130 +1,14 @@
-//! What a caller sends: the cart, the user context and the usage snapshot, validated into exact
-//! values with field paths on every error.
+//! What a caller sends: the cart, the user context and the usage snapshot, read from the request
+//! tree into exact values, with field paths on every error.
 
 use crate::error::{Error, Result};
+use crate::json::Node;
 use crate::manifest::{within, Limits};
 use crate::money::{self, Currency};
-use crate::rules::{lookup, Fact, Facts, Value};
+use crate::rules::{lookup, Fact, Facts, Map, Value};
 use crate::time::{parse_instant, Instant};
 use rust_decimal::Decimal;
-use serde::Deserialize;
-use std::collections::{BTreeMap, HashSet};
-
-/// The body of `evaluate`, as received.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawEvaluateRequest {
-    pub cart: RawCart,
-    #[serde(default)]
-    pub user: Option<RawUser>,
-    #[serde(default)]
-    pub codes: Vec<String>,
-    #[serde(default)]
-    pub now: Option<String>,
-    #[serde(default)]
-    pub usage: Option<RawUsage>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawCart {
-    pub currency: String,
-    pub lines: Vec<RawLine>,
-    #[serde(default)]
-    pub shipping: Option<RawCharge>,
-    #[serde(default)]
-    pub fees: Vec<RawFee>,
-    #[serde(default)]
-    pub attributes: BTreeMap<String, Value>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawLine {
-    pub id: String,
-    pub product_id: String,
-    pub quantity: Value,
-    pub unit_price: Value,
-    #[serde(default)]
-    pub attributes: BTreeMap<String, Value>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawCharge {
-    pub amount: Value,
-    #[serde(default)]
-    pub method: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawFee {
-    pub id: String,
-    pub amount: Value,
-    #[serde(default)]
-    pub name: Option<String>,
-}
-
-/// The user context: who is shopping, what they did, what they were given. In `tray` and
-/// `checkCode` it also carries `now`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawUser {
-    #[serde(default)]
-    pub id: Option<String>,
-    #[serde(default)]
-    pub properties: BTreeMap<String, Value>,
-    #[serde(default)]
-    pub segments: Vec<String>,
-    #[serde(default)]
-    pub events: Vec<RawEvent>,
-    #[serde(default)]
-    pub assignments: Vec<RawAssignment>,
-    #[serde(default)]
-    pub now: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawEvent {
-    pub name: String,
-    pub at: String,
-    #[serde(default)]
-    pub id: Option<String>,
-    #[serde(default)]
-    pub properties: BTreeMap<String, Value>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawAssignment {
-    pub coupon_id: String,
-    pub assigned_at: String,
-    #[serde(default)]
-    pub code: Option<String>,
-}
-
-/// The last known counter state, per coupon id.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawUsage {
-    #[serde(default)]
-    pub as_of: Option<String>,
-    #[serde(default)]
-    pub coupons: BTreeMap<String, RawCouponUsage>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RawCouponUsage {
-    #[serde(default)]
-    pub redemptions: u64,
-    #[serde(default)]
-    pub user_redemptions: u64,
-    #[serde(default)]
-    pub discount_given: Option<String>,
-}
+use std::collections::HashSet;
 
 /// A validated cart line.
 #[derive(Debug, Clone)]
@@ -135,7 +19,7 @@ pub struct Line {
     pub unit_price: Decimal,
     /// `unit_price * quantity`.
     pub total: Decimal,
-    pub attributes: BTreeMap<String, Value>,
+    pub attributes: Map,
 }
 
 /// An order fee (platform fee, packaging, ...).
@@ -153,7 +37,7 @@ pub struct Cart {
     pub lines: Vec<Line>,
     pub shipping: Option<Decimal>,
     pub fees: Vec<Fee>,
-    pub attributes: BTreeMap<String, Value>,
+    pub attributes: Map,
     pub subtotal: Decimal,
     pub quantity: Decimal,
 }
@@ -178,7 +62,7 @@ pub struct Assignment {
 #[derive(Debug, Clone, Default)]
 pub struct User {
     pub id: Option<String>,
-    pub properties: BTreeMap<String, Value>,
+    pub properties: Map,
     pub segments: Vec<String>,
     pub events: Vec<Event>,
     pub assignments: Vec<Assignment>,
@@ -192,12 +76,12 @@ pub struct CouponUsage {
     pub discount_given: Decimal,
 }
 
-fn quantity(v: &Value, limits: &Limits, path: &str) -> Result<u64> {
+fn quantity(node: &Node, limits: &Limits) -> Result<u64> {
     let bad = |message: String| Error::InvalidQuantity {
-        path: path.to_string(),
+        path: node.path.clone(),
         message,
     };
-    let n = match v {
+    let n = match node.value {
         Value::Num(n) => *n,
         _ => return Err(bad("a quantity is a whole number like 2".into())),
     };
@@ -214,11 +98,12 @@ fn quantity(v: &Value, limits: &Limits, path: &str) -> Result<u64> {
     Ok(q)
 }
 
-fn amount(v: &Value, currency: Currency, path: &str) -> Result<Decimal> {
-    match v {
-        Value::Str(s) => money::parse_amount(s, currency, path),
+/// A money amount: a decimal string, never a JSON number.
+fn amount(node: &Node, currency: Currency) -> Result<Decimal> {
+    match node.value {
+        Value::Str(s) => money::parse_amount(s, currency, &node.path),
         _ => Err(Error::InvalidAmount {
-            path: path.to_string(),
+            path: node.path.clone(),
             message:
                 "amounts are decimal strings in major units like \"12.50\", never JSON numbers"
                     .into(),
@@ -226,157 +111,205 @@ fn amount(v: &Value, currency: Currency, path: &str) -> Result<Decimal> {
     }
 }
 
-fn text(s: &str, path: &str, max: usize) -> Result<()> {
+fn text(node: &Node, max: usize) -> Result<String> {
+    let s = node.string()?;
     if s.is_empty() || s.chars().count() > max {
-        return Err(Error::InvalidRequest {
-            path: path.to_string(),
-            message: format!("must be 1 to {max} characters"),
+        return Err(node.error(format!("must be 1 to {max} characters")));
+    }
+    Ok(s)
+}
+
+fn instant(node: &Node) -> Result<Instant> {
+    parse_instant(node.str()?, &node.path)
+}
+
+/// Reads and validates a cart against the manifest's currency and the limits.
+pub fn read_cart(node: &Node, expected: Currency, limits: &Limits) -> Result<Cart> {
+    let c = node.obj(&["currency", "lines", "shipping", "fees", "attributes"])?;
+    let currency_node = c.req("currency")?;
+    let currency = Currency::parse(currency_node.str()?, &currency_node.path)?;
+    if currency != expected {
+        return Err(Error::CurrencyMismatch {
+            expected: expected.code().into(),
+            actual: currency.code().into(),
         });
     }
-    Ok(())
-}
-
-impl RawCart {
-    /// Validates the cart against the manifest's currency and the limits.
-    pub fn validate(self, expected: Currency, limits: &Limits) -> Result<Cart> {
-        let currency = Currency::parse(&self.currency, "cart.currency")?;
-        if currency != expected {
-            return Err(Error::CurrencyMismatch {
-                expected: expected.code().into(),
-                actual: currency.code().into(),
+    let line_nodes = c.req("lines")?.items()?;
+    within("cart lines", line_nodes.len(), limits.max_cart_lines)?;
+    let fee_nodes = match c.get("fees") {
+        Some(f) => f.items()?,
+        None => Vec::new(),
+    };
+    within("fees", fee_nodes.len(), limits.max_fees)?;
+    let mut ids = HashSet::with_capacity(line_nodes.len());
+    let mut lines = Vec::with_capacity(line_nodes.len());
+    for node in &line_nodes {
+        let l = node.obj(&["id", "product_id", "quantity", "unit_price", "attributes"])?;
+        let id_node = l.req("id")?;
+        let id = text(&id_node, 128)?;
+        if !ids.insert(id.clone()) {
+            return Err(Error::DuplicateLineId {
+                path: id_node.path,
+                id,
             });
         }
-        within("cart lines", self.lines.len(), limits.max_cart_lines)?;
-        within("fees", self.fees.len(), limits.max_fees)?;
-        let mut ids = HashSet::with_capacity(self.lines.len());
-        let mut lines = Vec::with_capacity(self.lines.len());
-        for (i, l) in self.lines.into_iter().enumerate() {
-            let path = format!("cart.lines[{i}]");
-            text(&l.id, &format!("{path}.id"), 128)?;
-            text(&l.product_id, &format!("{path}.product_id"), 128)?;
-            if !ids.insert(l.id.clone()) {
-                return Err(Error::DuplicateLineId {
-                    path: format!("{path}.id"),
-                    id: l.id,
-                });
-            }
-            let quantity = quantity(&l.quantity, limits, &format!("{path}.quantity"))?;
-            let unit_price = amount(&l.unit_price, currency, &format!("{path}.unit_price"))?;
-            let total = money::mul(unit_price, Decimal::from(quantity), &path)?;
-            lines.push(Line {
-                id: l.id,
-                product_id: l.product_id,
-                quantity,
-                unit_price,
-                total,
-                attributes: l.attributes,
-            });
-        }
-        let shipping = self
-            .shipping
-            .map(|s| amount(&s.amount, currency, "cart.shipping.amount"))
-            .transpose()?;
-        let mut fees: Vec<Fee> = Vec::with_capacity(self.fees.len());
-        for (i, f) in self.fees.into_iter().enumerate() {
-            let path = format!("cart.fees[{i}]");
-            text(&f.id, &format!("{path}.id"), 64)?;
-            if fees.iter().any(|x| x.id == f.id) {
-                return Err(Error::InvalidRequest {
-                    path: format!("{path}.id"),
-                    message: format!("fee `{}` is listed twice", f.id),
-                });
-            }
-            fees.push(Fee {
-                amount: amount(&f.amount, currency, &format!("{path}.amount"))?,
-                id: f.id,
-                name: f.name,
-            });
-        }
-        let subtotal = money::sum(lines.iter().map(|l| l.total), "cart")?;
-        let quantity = money::sum(lines.iter().map(|l| Decimal::from(l.quantity)), "cart")?;
-        Ok(Cart {
-            currency,
-            lines,
-            shipping,
-            fees,
-            attributes: self.attributes,
-            subtotal,
+        let product_id = text(&l.req("product_id")?, 128)?;
+        let quantity = quantity(&l.req("quantity")?, limits)?;
+        let unit_price = amount(&l.req("unit_price")?, currency)?;
+        let total = money::mul(unit_price, Decimal::from(quantity), &node.path)?;
+        let attributes = l
+            .get("attributes")
+            .map(|a| a.values())
+            .transpose()?
+            .unwrap_or_default();
+        lines.push(Line {
+            id,
+            product_id,
             quantity,
-        })
+            unit_price,
+            total,
+            attributes,
+        });
     }
+    let shipping = match c.get("shipping") {
+        None => None,
+        Some(s) => Some(amount(
+            &s.obj(&["amount", "method"])?.req("amount")?,
+            currency,
+        )?),
+    };
+    let mut fees: Vec<Fee> = Vec::with_capacity(fee_nodes.len());
+    for node in &fee_nodes {
+        let f = node.obj(&["id", "amount", "name"])?;
+        let id_node = f.req("id")?;
+        let id = text(&id_node, 64)?;
+        if fees.iter().any(|x| x.id == id) {
+            return Err(id_node.error(format!("fee `{id}` is listed twice")));
+        }
+        let name = f.get("name").map(|n| n.string()).transpose()?;
+        fees.push(Fee {
+            amount: amount(&f.req("amount")?, currency)?,
+            id,
+            name,
+        });
+    }
+    let attributes = c
+        .get("attributes")
+        .map(|a| a.values())
+        .transpose()?
+        .unwrap_or_default();
+    let subtotal = money::sum(lines.iter().map(|l| l.total), &node.path)?;
+    let quantity = money::sum(lines.iter().map(|l| Decimal::from(l.quantity)), &node.path)?;
+    Ok(Cart {
+        currency,
+        lines,
+        shipping,
+        fees,
+        attributes,
+        subtotal,
+        quantity,
+    })
 }
 
-impl RawUser {
-    /// Validates the user context; `path` is where it sits in the request (`user`).
-    pub fn validate(self, path: &str) -> Result<User> {
-        if let Some(id) = &self.id {
-            text(id, &format!("{path}.id"), 256)?;
-        }
-        let events = self
-            .events
-            .into_iter()
-            .enumerate()
-            .map(|(i, e)| {
-                let p = format!("{path}.events[{i}]");
-                text(&e.name, &format!("{p}.name"), 64)?;
-                Ok(Event {
-                    at: parse_instant(&e.at, &format!("{p}.at"))?,
-                    name: e.name,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let assignments = self
-            .assignments
-            .into_iter()
-            .enumerate()
-            .map(|(i, a)| {
-                let p = format!("{path}.assignments[{i}]");
-                let code = a
-                    .code
-                    .map(|c| crate::codes::normalize(&c, &format!("{p}.code")))
-                    .transpose()?;
-                Ok(Assignment {
-                    assigned_at: parse_instant(&a.assigned_at, &format!("{p}.assigned_at"))?,
-                    coupon_id: a.coupon_id,
-                    code,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok(User {
-            id: self.id,
-            properties: self.properties,
-            segments: self.segments,
+/// Reads a user context. In `tray` and `checkCode` the context also carries `now`, returned here.
+pub fn read_user(node: &Node) -> Result<(User, Option<Instant>)> {
+    let u = node.obj(&[
+        "id",
+        "properties",
+        "segments",
+        "events",
+        "assignments",
+        "now",
+    ])?;
+    let id = u.get("id").map(|n| text(&n, 256)).transpose()?;
+    let properties = u
+        .get("properties")
+        .map(|p| p.values())
+        .transpose()?
+        .unwrap_or_default();
+    let segments = u
+        .get("segments")
+        .map(|s| s.strings())
+        .transpose()?
+        .unwrap_or_default();
+    let mut events = Vec::new();
+    for e in u
+        .get("events")
+        .map(|e| e.items())
+        .transpose()?
+        .unwrap_or_default()
+    {
+        let o = e.obj(&["name", "at", "id", "properties"])?;
+        events.push(Event {
+            name: text(&o.req("name")?, 64)?,
+            at: instant(&o.req("at")?)?,
+        });
+    }
+    let mut assignments = Vec::new();
+    for a in u
+        .get("assignments")
+        .map(|a| a.items())
+        .transpose()?
+        .unwrap_or_default()
+    {
+        let o = a.obj(&["coupon_id", "assigned_at", "code"])?;
+        let code = match o.get("code") {
+            Some(c) => Some(crate::codes::normalize(c.str()?, &c.path)?),
+            None => None,
+        };
+        assignments.push(Assignment {
+            coupon_id: o.req("coupon_id")?.string()?,
+            assigned_at: instant(&o.req("assigned_at")?)?,
+            code,
+        });
+    }
+    let now = u.get("now").map(|n| instant(&n)).transpose()?;
+    Ok((
+        User {
+            id,
+            properties,
+            segments,
             events,
             assignments,
-        })
-    }
+        },
+        now,
+    ))
 }
 
-impl RawUsage {
-    /// Validates the usage snapshot.
-    pub fn validate(self, currency: Currency) -> Result<BTreeMap<String, CouponUsage>> {
-        self.coupons
-            .into_iter()
-            .map(|(id, u)| {
-                let given = match &u.discount_given {
-                    Some(s) => money::parse_amount(
-                        s,
-                        currency,
-                        &format!("usage.coupons.{id}.discount_given"),
-                    )?,
-                    None => Decimal::ZERO,
-                };
-                Ok((
-                    id,
-                    CouponUsage {
-                        redemptions: u.redemptions,
-                        user_redemptions: u.user_redemptions,
-                        discount_given: given,
-                    },
-                ))
-            })
-            .collect()
+/// Reads the usage snapshot: last known counters per coupon id.
+pub fn read_usage(node: &Node, currency: Currency) -> Result<Vec<(String, CouponUsage)>> {
+    let u = node.obj(&["as_of", "coupons"])?;
+    if let Some(t) = u.get("as_of") {
+        instant(&t)?;
     }
+    let mut out = Vec::new();
+    for (id, c) in u
+        .get("coupons")
+        .map(|c| c.entries())
+        .transpose()?
+        .unwrap_or_default()
+    {
+        let o = c.obj(&["redemptions", "user_redemptions", "discount_given"])?;
+        let count = |k: &str| {
+            o.get(k)
+                .map(|n| n.u64())
+                .transpose()
+                .map(Option::unwrap_or_default)
+        };
+        let discount_given = match o.get("discount_given") {
+            Some(d) => amount(&d, currency)?,
+            None => Decimal::ZERO,
+        };
+        out.push((
+            id.to_string(),
+            CouponUsage {
+                redemptions: count("redemptions")?,
+                user_redemptions: count("user_redemptions")?,
+                discount_given,
+            },
+        ));
+    }
+    Ok(out)
 }
 
 /// Facts about the user and the cart, for rules.

@@ -3,21 +3,22 @@
 //! (`check_code`). Every answer is a pure function of the manifest and the arguments, `now`
 //! included.
 
-use crate::cart::{Cart, CartFacts, CouponUsage, RawEvaluateRequest, RawUser, User};
+use crate::cart::{read_cart, read_usage, read_user, Cart, CartFacts, CouponUsage, User};
 use crate::codes;
 use crate::error::{Error, Result};
+use crate::json::{Node, Source};
 use crate::manifest::{
     self, Activation, Audience, Codes, Coupon, Expiry, ExpiryFrom, Limits, Manifest, Status,
     Visibility,
 };
 use crate::reason::Reason;
 use crate::reward::{self, Allocation, Part, Remaining};
+use crate::rules::Value;
 use crate::signature::{self, KeySet};
 use crate::time::{format_instant, parse_instant, Instant};
 use chrono::Duration;
 use rust_decimal::Decimal;
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
 
 /// How far `issued_at` may be ahead of `now`, for clocks that run a little slow.
 pub const CLOCK_SKEW_SECONDS: i64 = 300;
@@ -187,15 +188,25 @@ fn outcome(r: std::result::Result<(), Reason>) -> Option<Reason> {
     r.err()
 }
 
-/// Parses the `now` of a request: required in the core (the JS skin fills in the clock).
-pub fn parse_now(now: Option<&str>, path: &str) -> Result<Instant> {
+/// The `now` of a request: required in the core (the JS skin fills in the clock).
+fn parse_now(now: Option<&Node>) -> Result<Instant> {
     match now {
-        Some(s) => parse_instant(s, path),
+        Some(n) => parse_instant(n.str()?, &n.path),
         None => Err(Error::InvalidRequest {
-            path: path.to_string(),
+            path: "now".into(),
             message: "`now` is required".into(),
         }),
     }
+}
+
+/// Reads a user context that carries its own `now` (tray, checkCode).
+fn read_context(ctx: &Value) -> Result<(User, Instant)> {
+    let (user, now) = read_user(&Node::root(ctx, Source::Request))?;
+    let now = now.ok_or_else(|| Error::InvalidRequest {
+        path: "now".into(),
+        message: "`now` is required".into(),
+    })?;
+    Ok((user, now))
 }
 
 impl Engine {
@@ -246,33 +257,43 @@ impl Engine {
         Ok(())
     }
 
-    /// Prices a cart with codes, consuming nothing.
-    pub fn evaluate(&self, req: RawEvaluateRequest) -> Result<Evaluation> {
-        let now = parse_now(req.now.as_deref(), "now")?;
+    /// Prices a cart with codes, consuming nothing. `request` is the EvaluateRequest tree
+    /// (`{ cart, user?, codes?, now, usage? }`, docs/manifest.md); `now` is required here.
+    pub fn evaluate(&self, request: &Value) -> Result<Evaluation> {
+        let root = Node::root(request, Source::Request);
+        let req = root.obj(&["cart", "user", "codes", "now", "usage"])?;
+        let now = parse_now(req.get("now").as_ref())?;
         self.fresh(now)?;
         let currency = self.manifest.currency;
-        let cart = req.cart.validate(currency, &self.limits)?;
-        let user = match req.user {
-            Some(u) if u.now.is_some() => {
-                return Err(Error::InvalidRequest {
-                    path: "user.now".into(),
-                    message: "in evaluate, `now` goes at the top of the request".into(),
-                })
-            }
-            Some(u) => u.validate("user")?,
+        let cart = read_cart(&req.req("cart")?, currency, &self.limits)?;
+        let user = match req.get("user") {
             None => User::default(),
+            Some(u) => match read_user(&u)? {
+                (_, Some(_)) => {
+                    return Err(
+                        u.error("in evaluate, `now` goes at the top of the request, not in `user`")
+                    )
+                }
+                (user, None) => user,
+            },
         };
-        manifest::within("codes", req.codes.len(), self.limits.max_codes)?;
-        let mut typed = BTreeMap::new();
+        let code_nodes = req
+            .get("codes")
+            .map(|c| c.items())
+            .transpose()?
+            .unwrap_or_default();
+        manifest::within("codes", code_nodes.len(), self.limits.max_codes)?;
+        let mut typed = code_nodes
+            .iter()
+            .map(|node| codes::normalize(node.str()?, &node.path))
+            .collect::<Result<Vec<String>>>()?;
+        crate::sort::sort_by(&mut typed, |a, b| a.cmp(b));
         let mut rejected = Vec::new();
-        for (i, raw) in req.codes.iter().enumerate() {
-            let code = codes::normalize(raw, &format!("codes[{i}]"))?;
-            *typed.entry(code).or_insert(0u32) += 1;
-        }
-        let usage = match req.usage {
-            Some(u) => u.validate(currency)?,
-            None => BTreeMap::new(),
+        let usage = match req.get("usage") {
+            Some(u) => read_usage(&u, currency)?,
+            None => Vec::new(),
         };
+        let usage_of = |id: &str| usage.iter().find(|(u, _)| u == id).map(|(_, u)| u);
         let facts = CartFacts {
             user: &user,
             cart: Some(&cart),
@@ -280,9 +301,15 @@ impl Engine {
 
         // Codes in sorted order, so the outcome never depends on the order they were typed in.
         let mut candidates: Vec<Candidate> = Vec::new();
-        let mut taken = BTreeSet::new();
-        for (code, count) in &typed {
-            if *count > 1 {
+        let mut taken: Vec<&str> = Vec::new();
+        let repeated: Vec<String> = typed
+            .windows(2)
+            .filter(|w| w.first() == w.get(1))
+            .filter_map(|w| w.first().cloned())
+            .collect();
+        typed.dedup();
+        for code in &typed {
+            if repeated.contains(code) {
                 rejected.push(Rejected {
                     code: code.clone(),
                     coupon_id: None,
@@ -300,7 +327,7 @@ impl Engine {
                 });
                 continue;
             };
-            if !taken.insert(coupon.id.as_str()) {
+            if taken.contains(&coupon.id.as_str()) {
                 rejected.push(Rejected {
                     code: code.clone(),
                     coupon_id: Some(coupon.id.clone()),
@@ -311,6 +338,7 @@ impl Engine {
                 });
                 continue;
             }
+            taken.push(coupon.id.as_str());
             candidates.push(Candidate {
                 coupon,
                 code: Some(code.clone()),
@@ -327,7 +355,7 @@ impl Engine {
         for c in candidates {
             let check = self
                 .usable(c.coupon, &user, c.code.as_deref(), now)
-                .and_then(|_| limits_ok(c.coupon, usage.get(&c.coupon.id), currency))
+                .and_then(|_| limits_ok(c.coupon, usage_of(&c.coupon.id), currency))
                 .and_then(|_| conditions_ok(c.coupon, &facts, currency));
             match (check, &c.code) {
                 (Ok(()), _) => eligible.push(c),
@@ -339,59 +367,76 @@ impl Engine {
                 (Err(_), None) => {}
             }
         }
-        // Most codes per cart: the highest priority codes keep their place.
-        eligible.sort_by(|a, b| {
+        // Highest priority first: that order decides which codes keep a place when there are
+        // more than the manifest allows. Only codes that give something hold a place.
+        crate::sort::sort_by(&mut eligible, |a, b| {
             b.coupon
                 .priority
                 .cmp(&a.coupon.priority)
                 .then_with(|| a.coupon.id.cmp(&b.coupon.id))
         });
-        let max = self.manifest.max_codes_per_cart;
-        let mut with_code = 0u64;
-        eligible.retain(|c| {
-            let Some(code) = &c.code else { return true };
-            with_code += 1;
-            if with_code <= max {
-                return true;
-            }
-            rejected.push(Rejected {
-                code: code.clone(),
-                coupon_id: Some(c.coupon.id.clone()),
-                reason: Reason::new(
-                    "CODE_LIMIT_REACHED",
-                    format!("at most {max} codes apply to one cart"),
-                )
-                .with("limit", max),
-            });
-            false
-        });
-        // Lines, then the order, then shipping and fees; each on what is left.
-        eligible.sort_by_key(|c| reward::step(&c.coupon.reward.target));
-        let mut left = Remaining::new(&cart);
-        let mut applied = Vec::new();
-        for c in eligible {
-            let budget_left = c.coupon.limits.budget.map(|b| {
-                let given = usage
-                    .get(&c.coupon.id)
-                    .map_or(Decimal::ZERO, |u| u.discount_given);
+        let budget_left = |c: &Coupon| {
+            c.limits.budget.map(|b| {
+                let given = usage_of(&c.id).map_or(Decimal::ZERO, |u| u.discount_given);
                 b.checked_sub(given)
                     .unwrap_or(Decimal::ZERO)
                     .max(Decimal::ZERO)
-            });
-            match reward::apply(c.coupon, &cart, &facts, &mut left, budget_left)? {
-                Ok(a) => applied.push(self.applied(c, a, &cart)),
-                Err(reason) => {
-                    if let Some(code) = c.code {
-                        rejected.push(Rejected {
-                            code,
-                            coupon_id: Some(c.coupon.id.clone()),
-                            reason,
-                        });
-                    }
+            })
+        };
+        let order = application_order(&eligible);
+        let run = |keep: &[bool]| apply_all(&eligible, &order, keep, &cart, &facts, &budget_left);
+        let mut keep = vec![true; eligible.len()];
+        let (mut outcomes, mut left) = run(&keep)?;
+        let max = usize::try_from(self.manifest.max_codes_per_cart).unwrap_or(usize::MAX);
+        let giving: Vec<usize> = eligible
+            .iter()
+            .zip(&outcomes)
+            .enumerate()
+            .filter(|(_, (c, o))| c.code.is_some() && matches!(o, Some(Ok(_))))
+            .map(|(i, _)| i)
+            .collect();
+        if giving.len() > max {
+            for &i in giving.get(max..).unwrap_or_default() {
+                if let (
+                    Some(Candidate {
+                        coupon,
+                        code: Some(code),
+                    }),
+                    Some(k),
+                ) = (eligible.get(i), keep.get_mut(i))
+                {
+                    *k = false;
+                    rejected.push(Rejected {
+                        code: code.clone(),
+                        coupon_id: Some(coupon.id.clone()),
+                        reason: Reason::new(
+                            "CODE_LIMIT_REACHED",
+                            format!("at most {max} codes apply to one cart"),
+                        )
+                        .with("limit", max as u64),
+                    });
                 }
             }
+            (outcomes, left) = run(&keep)?;
         }
-        rejected.sort_by(|a, b| {
+        // Listed in the order they were applied.
+        let mut applied = Vec::new();
+        let mut slots: Vec<_> = eligible.into_iter().zip(outcomes).map(Some).collect();
+        for &i in &order {
+            let Some((c, outcome)) = slots.get_mut(i).and_then(Option::take) else {
+                continue;
+            };
+            match (outcome, c.code) {
+                (Some(Ok(a)), code) => applied.push(self.applied(c.coupon, code, a, &cart)),
+                (Some(Err(reason)), Some(code)) => rejected.push(Rejected {
+                    code,
+                    coupon_id: Some(c.coupon.id.clone()),
+                    reason,
+                }),
+                _ => {}
+            }
+        }
+        crate::sort::sort_by(&mut rejected, |a, b| {
             a.code
                 .cmp(&b.code)
                 .then_with(|| a.reason.code.cmp(b.reason.code))
@@ -399,7 +444,13 @@ impl Engine {
         self.report(&cart, &left, applied, rejected, now)
     }
 
-    fn applied(&self, c: Candidate, a: reward::Applied, cart: &Cart) -> AppliedCoupon {
+    fn applied(
+        &self,
+        coupon: &Coupon,
+        code: Option<String>,
+        a: reward::Applied,
+        cart: &Cart,
+    ) -> AppliedCoupon {
         let currency = cart.currency;
         let allocations = a
             .shares
@@ -417,15 +468,15 @@ impl Engine {
                 }
             })
             .collect();
-        let bulk = matches!(c.coupon.codes, Codes::Bulk { .. });
+        let bulk = matches!(coupon.codes, Codes::Bulk { .. });
         AppliedCoupon {
-            coupon_id: c.coupon.id.clone(),
-            name: c.coupon.name.clone(),
-            automatic: c.code.is_none(),
-            code: c.code,
-            reward: c.coupon.reward.kind,
-            target: c.coupon.reward.target.kind(),
-            summary: reward::summary(c.coupon, currency),
+            coupon_id: coupon.id.clone(),
+            name: coupon.name.clone(),
+            automatic: code.is_none(),
+            code,
+            reward: coupon.reward.kind,
+            target: coupon.reward.target.kind(),
+            summary: reward::summary(coupon, currency),
             discount: currency.format(a.discount),
             cashback_points: a.cashback_points,
             allocations,
@@ -562,10 +613,9 @@ impl Engine {
     }
 
     /// The coupons this user sees: visible, live, in their audience, started and not expired.
-    pub fn tray(&self, user: RawUser) -> Result<Vec<TrayEntry>> {
-        let now = parse_now(user.now.as_deref(), "now")?;
+    pub fn tray(&self, ctx: &Value) -> Result<Vec<TrayEntry>> {
+        let (user, now) = read_context(ctx)?;
         self.fresh(now)?;
-        let user = user.validate("user")?;
         let currency = self.manifest.currency;
         let mut entries = Vec::new();
         for coupon in &self.manifest.coupons {
@@ -608,7 +658,7 @@ impl Engine {
                 priority: coupon.priority,
             });
         }
-        entries.sort_by(|a, b| {
+        crate::sort::sort_by(&mut entries, |a, b| {
             b.priority
                 .cmp(&a.priority)
                 .then_with(|| a.expires_at.is_none().cmp(&b.expires_at.is_none()))
@@ -619,10 +669,9 @@ impl Engine {
     }
 
     /// Checks one typed code for this user now, without a cart.
-    pub fn check_code(&self, code: &str, user: RawUser) -> Result<CodeCheck> {
-        let now = parse_now(user.now.as_deref(), "now")?;
+    pub fn check_code(&self, code: &str, ctx: &Value) -> Result<CodeCheck> {
+        let (user, now) = read_context(ctx)?;
         self.fresh(now)?;
-        let user = user.validate("user")?;
         let code = codes::normalize(code, "code")?;
         let Some(coupon) = self.resolve(&code) else {
             return Ok(CodeCheck {
@@ -657,6 +706,50 @@ impl Engine {
             reason,
         })
     }
+}
+
+/// The order rewards apply in: lines, then the order, then shipping and fees; within a step, the
+/// order of `items` (highest priority first).
+fn application_order(candidates: &[Candidate]) -> Vec<usize> {
+    crate::sort::indices(candidates.len(), &|a, b| {
+        let step = |i: usize| {
+            candidates
+                .get(i)
+                .map(|c| reward::step(&c.coupon.reward.target))
+        };
+        step(a).cmp(&step(b))
+    })
+}
+
+/// What happened to each candidate: `None` when it was left out.
+type Outcomes = Vec<Option<std::result::Result<reward::Applied, Reason>>>;
+
+/// Applies the kept candidates' rewards in `order` and returns each outcome with what is left
+/// to pay.
+fn apply_all(
+    candidates: &[Candidate],
+    order: &[usize],
+    keep: &[bool],
+    cart: &Cart,
+    facts: &CartFacts,
+    budget_left: &dyn Fn(&Coupon) -> Option<Decimal>,
+) -> Result<(Outcomes, Remaining)> {
+    let mut left = Remaining::new(cart);
+    let mut outcomes: Outcomes = vec![None; candidates.len()];
+    for &i in order {
+        if let (Some(c), Some(true), Some(slot)) =
+            (candidates.get(i), keep.get(i), outcomes.get_mut(i))
+        {
+            *slot = Some(reward::apply(
+                c.coupon,
+                cart,
+                facts,
+                &mut left,
+                budget_left(c.coupon),
+            )?);
+        }
+    }
+    Ok((outcomes, left))
 }
 
 fn unknown_code() -> Reason {

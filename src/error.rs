@@ -117,23 +117,6 @@ impl Error {
         "LIMIT_EXCEEDED",
         "AMOUNT_OVERFLOW",
     ];
-
-    /// Prefixes the field path with `prefix` (`lines[0]` becomes `cart.lines[0]`).
-    pub(crate) fn under(mut self, prefix: &str) -> Self {
-        match &mut self {
-            Error::ManifestInvalid { path, .. }
-            | Error::InvalidRequest { path, .. }
-            | Error::InvalidAmount { path, .. }
-            | Error::InvalidQuantity { path, .. }
-            | Error::InvalidTime { path, .. }
-            | Error::UnknownCurrency { path, .. }
-            | Error::DuplicateLineId { path, .. }
-            | Error::CodeInvalid { path, .. }
-            | Error::AmountOverflow { path } => *path = join_path(prefix, path),
-            _ => {}
-        }
-        self
-    }
 }
 
 pub(crate) fn join_path(prefix: &str, path: &str) -> String {

@@ -1,231 +1,532 @@
 //! Reading input: JSON text becomes a [`Value`] tree (depth-limited, duplicate keys refused), and
-//! typed requests are read from the tree by one small deserializer that knows where it is, so every
-//! error names its field path (`cart.lines[2].id`). One route for every caller (native, Node,
-//! Worker, browser) also keeps the Wasm small: each type's `Deserialize` exists once.
+//! the manifest and requests are read from the tree by hand, through [`Node`], which knows its
+//! path, so every error names its field (`cart.lines[2].id`) and unknown fields are refused.
+//! One route for every caller (native, Node, Worker, browser); and no derived `Deserialize`, which
+//! in Wasm cost more than all the engine's logic (measured: 225 KB of 640 KB).
 
-use crate::error::join_path;
-use crate::rules::Value;
+use crate::error::{join_path, Error};
+use crate::rules::{Map, Value, MAX_VALUE_DEPTH};
 use rust_decimal::prelude::ToPrimitive;
-use serde::de::{
-    self, DeserializeOwned, DeserializeSeed, IntoDeserializer, MapAccess, SeqAccess, Visitor,
-};
-use serde::forward_to_deserialize_any;
-use std::collections::btree_map;
-use std::fmt;
+use rust_decimal::Decimal;
 
-/// A read failure: what was wrong, and where.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReadError {
-    /// Path segments, innermost first (reversed on display).
-    segments: Vec<String>,
-    pub message: String,
+/// Parses JSON text (RFC 8259) into a value tree. Numbers become exact decimals straight from
+/// their digits (no float on the way), nesting is limited to [`MAX_VALUE_DEPTH`], and an object
+/// that repeats a key is refused (two parsers that pick different duplicates is a classic way to
+/// smuggle a field past a signature check).
+pub fn parse_value(text: &[u8]) -> Result<Value, String> {
+    let mut p = Parser { b: text, i: 0 };
+    p.ws();
+    let v = p.value(0)?;
+    p.ws();
+    if p.i != text.len() {
+        return Err(p.err("unexpected characters after the JSON value"));
+    }
+    Ok(v)
 }
 
-impl ReadError {
-    /// The field path, `a.b[2].c`, or empty for the root.
-    pub fn path(&self) -> String {
-        self.segments
-            .iter()
-            .rev()
-            .fold(String::new(), |acc, s| join_path(&acc, s))
-    }
-
-    fn at(mut self, segment: String) -> Self {
-        self.segments.push(segment);
-        self
-    }
+struct Parser<'a> {
+    b: &'a [u8],
+    i: usize,
 }
 
-impl fmt::Display for ReadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+impl Parser<'_> {
+    fn err(&self, msg: &str) -> String {
+        format!("{msg} (at byte {})", self.i)
     }
-}
 
-impl std::error::Error for ReadError {}
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
 
-impl de::Error for ReadError {
-    fn custom<T: fmt::Display>(msg: T) -> Self {
-        ReadError {
-            segments: Vec::new(),
-            message: msg.to_string(),
+    fn ws(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.i += 1;
         }
     }
-}
 
-/// Parses JSON text into a value tree.
-pub fn parse_value(text: &[u8]) -> Result<Value, ReadError> {
-    serde_json::from_slice(text).map_err(|e| ReadError {
-        segments: Vec::new(),
-        message: e.to_string(),
-    })
-}
+    fn eat(&mut self, c: u8) -> Result<(), String> {
+        if self.peek() != Some(c) {
+            return Err(self.err(&format!("expected `{}`", char::from(c))));
+        }
+        self.i += 1;
+        Ok(())
+    }
 
-/// Reads a typed value from a tree.
-pub fn from_value<T: DeserializeOwned>(value: &Value) -> Result<T, ReadError> {
-    T::deserialize(Walker(value))
-}
+    fn value(&mut self, depth: usize) -> Result<Value, String> {
+        if depth > MAX_VALUE_DEPTH {
+            return Err(self.err(&format!("values nest deeper than {MAX_VALUE_DEPTH} levels")));
+        }
+        match self.peek() {
+            Some(b'{') => self.object(depth),
+            Some(b'[') => self.array(depth),
+            Some(b'"') => self.string().map(Value::Str),
+            Some(b't') => self.literal("true", Value::Bool(true)),
+            Some(b'f') => self.literal("false", Value::Bool(false)),
+            Some(b'n') => self.literal("null", Value::Null),
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            _ => Err(self.err("expected a JSON value")),
+        }
+    }
 
-/// Parses JSON text straight into a typed value.
-pub fn from_slice<T: DeserializeOwned>(text: &[u8]) -> Result<T, ReadError> {
-    from_value(&parse_value(text)?)
-}
+    fn literal(&mut self, word: &str, v: Value) -> Result<Value, String> {
+        if self.b.get(self.i..self.i + word.len()) != Some(word.as_bytes()) {
+            return Err(self.err("expected a JSON value"));
+        }
+        self.i += word.len();
+        Ok(v)
+    }
 
-/// Reads a request from JSON text; a failure is `INVALID_REQUEST` with the field path under `root`.
-pub fn read_request<T: DeserializeOwned>(text: &[u8], root: &str) -> Result<T, crate::Error> {
-    from_slice(text).map_err(|e| crate::Error::InvalidRequest {
-        path: join_path(root, &e.path()),
-        message: e.message,
-    })
-}
+    fn digits(&mut self) -> usize {
+        let start = self.i;
+        while matches!(self.peek(), Some(b'0'..=b'9')) {
+            self.i += 1;
+        }
+        self.i - start
+    }
 
-/// A deserializer over a borrowed [`Value`].
-struct Walker<'a>(&'a Value);
+    fn number(&mut self) -> Result<Value, String> {
+        let start = self.i;
+        if self.peek() == Some(b'-') {
+            self.i += 1;
+        }
+        let int_start = self.i;
+        if self.digits() == 0 || (self.b.get(int_start) == Some(&b'0') && self.i - int_start > 1) {
+            return Err(self.err("invalid number"));
+        }
+        if self.peek() == Some(b'.') {
+            self.i += 1;
+            if self.digits() == 0 {
+                return Err(self.err("invalid number"));
+            }
+        }
+        let mut exponent = false;
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            exponent = true;
+            self.i += 1;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.i += 1;
+            }
+            if self.digits() == 0 {
+                return Err(self.err("invalid number"));
+            }
+        }
+        let text = self
+            .b
+            .get(start..self.i)
+            .and_then(|t| std::str::from_utf8(t).ok())
+            .unwrap_or("");
+        let parsed = if exponent {
+            Decimal::from_scientific(text)
+        } else {
+            Decimal::from_str_exact(text)
+        };
+        parsed.map(|d| Value::Num(d.normalize())).map_err(|_| {
+            self.err(&format!(
+                "the number {} is outside the exact decimal range",
+                text.chars().take(40).collect::<String>()
+            ))
+        })
+    }
 
-impl<'de> de::Deserializer<'de> for Walker<'_> {
-    type Error = ReadError;
+    fn hex4(&mut self) -> Result<u32, String> {
+        let text = self
+            .b
+            .get(self.i..self.i + 4)
+            .and_then(|t| std::str::from_utf8(t).ok());
+        let n = text
+            .and_then(|t| u32::from_str_radix(t, 16).ok())
+            .ok_or_else(|| self.err("invalid \\u escape"))?;
+        self.i += 4;
+        Ok(n)
+    }
 
-    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ReadError> {
-        match self.0 {
-            Value::Null => visitor.visit_unit(),
-            Value::Bool(b) => visitor.visit_bool(*b),
-            Value::Num(n) => {
-                if n.fract().is_zero() {
-                    if let Some(u) = n.to_u64() {
-                        return visitor.visit_u64(u);
-                    }
-                    if let Some(i) = n.to_i64() {
-                        return visitor.visit_i64(i);
-                    }
+    fn string(&mut self) -> Result<String, String> {
+        self.eat(b'"')?;
+        let mut out: Vec<u8> = Vec::new();
+        loop {
+            let start = self.i;
+            while matches!(self.peek(), Some(c) if c != b'"' && c != b'\\' && c >= 0x20) {
+                self.i += 1;
+            }
+            out.extend_from_slice(self.b.get(start..self.i).unwrap_or_default());
+            match self.peek() {
+                Some(b'"') => {
+                    self.i += 1;
+                    return String::from_utf8(out)
+                        .map_err(|_| self.err("a string is not valid UTF-8"));
                 }
-                visitor.visit_f64(n.to_f64().unwrap_or(f64::NAN))
-            }
-            Value::Str(s) => visitor.visit_str(s),
-            Value::List(items) => visitor.visit_seq(Items {
-                iter: items.iter().enumerate(),
-            }),
-            Value::Map(map) => visitor.visit_map(Entries {
-                iter: map.iter(),
-                value: None,
-            }),
-        }
-    }
-
-    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, ReadError> {
-        match self.0 {
-            Value::Null => visitor.visit_none(),
-            _ => visitor.visit_some(self),
-        }
-    }
-
-    fn deserialize_enum<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        _variants: &'static [&'static str],
-        visitor: V,
-    ) -> Result<V::Value, ReadError> {
-        match self.0 {
-            Value::Str(s) => visitor.visit_enum(s.as_str().into_deserializer()),
-            _ => self.deserialize_any(visitor),
-        }
-    }
-
-    fn deserialize_newtype_struct<V: Visitor<'de>>(
-        self,
-        _name: &'static str,
-        visitor: V,
-    ) -> Result<V::Value, ReadError> {
-        visitor.visit_newtype_struct(self)
-    }
-
-    forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf unit unit_struct seq tuple tuple_struct map struct identifier ignored_any
-    }
-}
-
-struct Items<'a, I: Iterator<Item = (usize, &'a Value)>> {
-    iter: I,
-}
-
-impl<'de, 'a, I: Iterator<Item = (usize, &'a Value)>> SeqAccess<'de> for Items<'a, I> {
-    type Error = ReadError;
-    fn next_element_seed<T: DeserializeSeed<'de>>(
-        &mut self,
-        seed: T,
-    ) -> Result<Option<T::Value>, ReadError> {
-        match self.iter.next() {
-            None => Ok(None),
-            Some((i, v)) => seed
-                .deserialize(Walker(v))
-                .map(Some)
-                .map_err(|e| e.at(format!("[{i}]"))),
-        }
-    }
-}
-
-struct Entries<'a> {
-    iter: btree_map::Iter<'a, String, Value>,
-    value: Option<(&'a String, &'a Value)>,
-}
-
-impl<'de, 'a> MapAccess<'de> for Entries<'a> {
-    type Error = ReadError;
-    fn next_key_seed<K: DeserializeSeed<'de>>(
-        &mut self,
-        seed: K,
-    ) -> Result<Option<K::Value>, ReadError> {
-        match self.iter.next() {
-            None => Ok(None),
-            Some((k, v)) => {
-                self.value = Some((k, v));
-                seed.deserialize(k.as_str().into_deserializer()).map(Some)
+                Some(b'\\') => {
+                    self.i += 1;
+                    let c = self.peek().ok_or_else(|| self.err("unfinished escape"))?;
+                    self.i += 1;
+                    let ch = match c {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => {
+                            let hi = self.hex4()?;
+                            let code = if (0xD800..0xDC00).contains(&hi) {
+                                if self.b.get(self.i..self.i + 2) != Some(b"\\u") {
+                                    return Err(self.err("a lone surrogate in a \\u escape"));
+                                }
+                                self.i += 2;
+                                let lo = self.hex4()?;
+                                if !(0xDC00..0xE000).contains(&lo) {
+                                    return Err(self.err("a lone surrogate in a \\u escape"));
+                                }
+                                0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                            } else {
+                                hi
+                            };
+                            char::from_u32(code)
+                                .ok_or_else(|| self.err("a lone surrogate in a \\u escape"))?
+                        }
+                        _ => return Err(self.err("invalid escape")),
+                    };
+                    let mut buf = [0u8; 4];
+                    out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                }
+                Some(_) => return Err(self.err("a control character in a string")),
+                None => return Err(self.err("unfinished string")),
             }
         }
     }
-    fn next_value_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<T::Value, ReadError> {
-        match self.value.take() {
-            Some((k, v)) => seed.deserialize(Walker(v)).map_err(|e| e.at(k.clone())),
-            None => Err(de::Error::custom("a value was read before its key")),
+
+    fn array(&mut self, depth: usize) -> Result<Value, String> {
+        self.eat(b'[')?;
+        let mut items = Vec::new();
+        self.ws();
+        if self.peek() == Some(b']') {
+            self.i += 1;
+            return Ok(Value::List(items));
+        }
+        loop {
+            self.ws();
+            items.push(self.value(depth + 1)?);
+            self.ws();
+            match self.peek() {
+                Some(b',') => self.i += 1,
+                Some(b']') => {
+                    self.i += 1;
+                    return Ok(Value::List(items));
+                }
+                _ => return Err(self.err("expected `,` or `]`")),
+            }
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> Result<Value, String> {
+        self.eat(b'{')?;
+        let mut pairs = Vec::new();
+        self.ws();
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+            return Ok(Value::Map(Map::default()));
+        }
+        loop {
+            self.ws();
+            let key = self.string()?;
+            self.ws();
+            self.eat(b':')?;
+            self.ws();
+            pairs.push((key, self.value(depth + 1)?));
+            self.ws();
+            match self.peek() {
+                Some(b',') => self.i += 1,
+                Some(b'}') => {
+                    self.i += 1;
+                    return Map::from_pairs(pairs)
+                        .map(Value::Map)
+                        .map_err(|k| self.err(&format!("the key `{k}` appears twice")));
+                }
+                _ => return Err(self.err("expected `,` or `}`")),
+            }
         }
     }
 }
+
+/// Where a read failure is reported: the manifest (`MANIFEST_INVALID`) or a request
+/// (`INVALID_REQUEST`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    Manifest,
+    Request,
+}
+
+/// Parses JSON text into a tree; a failure is reported as coming from `source`.
+pub fn parse(text: &[u8], source: Source) -> Result<Value, Error> {
+    parse_value(text)
+        .map_err(|e| Node::root(&Value::Null, source).error(format!("not valid JSON: {e}")))
+}
+
+/// A value in the tree, with its path: every read names where it went wrong.
+#[derive(Debug, Clone)]
+pub struct Node<'a> {
+    pub value: &'a Value,
+    pub path: String,
+    pub source: Source,
+}
+
+/// An object in the tree whose fields have been checked against the allowed list.
+#[derive(Debug, Clone)]
+pub struct Obj<'a> {
+    map: &'a Map,
+    node: Node<'a>,
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Num(_) => "a number",
+        Value::Str(_) => "a string",
+        Value::List(_) => "a list",
+        Value::Map(_) => "an object",
+    }
+}
+
+impl<'a> Node<'a> {
+    /// The root of a tree.
+    pub fn root(value: &'a Value, source: Source) -> Node<'a> {
+        Node {
+            value,
+            path: String::new(),
+            source,
+        }
+    }
+
+    /// An error about this node.
+    pub fn error(&self, message: impl Into<String>) -> Error {
+        let (path, message) = (self.path.clone(), message.into());
+        match self.source {
+            Source::Manifest => Error::ManifestInvalid { path, message },
+            Source::Request => Error::InvalidRequest { path, message },
+        }
+    }
+
+    fn expected(&self, what: &str) -> Error {
+        self.error(format!("expected {what}, found {}", kind(self.value)))
+    }
+
+    fn child(&self, segment: &str, value: &'a Value) -> Node<'a> {
+        Node {
+            value,
+            path: join_path(&self.path, segment),
+            source: self.source,
+        }
+    }
+
+    /// An object with only these fields.
+    pub fn obj(&self, allowed: &[&str]) -> Result<Obj<'a>, Error> {
+        let obj = self.any_obj()?;
+        obj.only(allowed)?;
+        Ok(obj)
+    }
+
+    /// An object, fields not yet checked (for tagged unions: read `type`, then call `only`).
+    pub fn any_obj(&self) -> Result<Obj<'a>, Error> {
+        match self.value {
+            Value::Map(map) => Ok(Obj {
+                map,
+                node: self.clone(),
+            }),
+            _ => Err(self.expected("an object")),
+        }
+    }
+
+    pub fn str(&self) -> Result<&'a str, Error> {
+        match self.value {
+            Value::Str(s) => Ok(s),
+            _ => Err(self.expected("a string")),
+        }
+    }
+
+    pub fn string(&self) -> Result<String, Error> {
+        self.str().map(str::to_string)
+    }
+
+    pub fn bool(&self) -> Result<bool, Error> {
+        match self.value {
+            Value::Bool(b) => Ok(*b),
+            _ => Err(self.expected("true or false")),
+        }
+    }
+
+    /// A whole number from 0 to 2^53 - 1 (what JSON numbers hold exactly everywhere).
+    pub fn u64(&self) -> Result<u64, Error> {
+        match self.value {
+            Value::Num(n) if n.fract().is_zero() => n
+                .to_u64()
+                .filter(|&u| u <= MAX_SAFE_INTEGER)
+                .ok_or_else(|| {
+                    self.error(format!(
+                        "{n} is not a whole number from 0 to {MAX_SAFE_INTEGER}"
+                    ))
+                }),
+            _ => Err(self.expected("a whole number")),
+        }
+    }
+
+    pub fn i32(&self) -> Result<i32, Error> {
+        match self.value {
+            Value::Num(n) if n.fract().is_zero() => n
+                .to_i32()
+                .ok_or_else(|| self.error(format!("{n} is out of range"))),
+            _ => Err(self.expected("a whole number")),
+        }
+    }
+
+    /// The items of a list.
+    pub fn items(&self) -> Result<Vec<Node<'a>>, Error> {
+        match self.value {
+            Value::List(items) => Ok(items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| self.child(&format!("[{i}]"), v))
+                .collect()),
+            _ => Err(self.expected("a list")),
+        }
+    }
+
+    /// The entries of an object whose keys are data (segment names, coupon ids).
+    pub fn entries(&self) -> Result<Vec<(&'a str, Node<'a>)>, Error> {
+        match self.value {
+            Value::Map(map) => Ok(map
+                .iter()
+                .map(|(k, v)| (k.as_str(), self.child(k, v)))
+                .collect()),
+            _ => Err(self.expected("an object")),
+        }
+    }
+
+    /// An object of free-form values (properties, attributes), kept as they are.
+    pub fn values(&self) -> Result<Map, Error> {
+        match self.value {
+            Value::Map(map) => Ok(map.clone()),
+            _ => Err(self.expected("an object")),
+        }
+    }
+
+    /// A list of strings.
+    pub fn strings(&self) -> Result<Vec<String>, Error> {
+        self.items()?.iter().map(Node::string).collect()
+    }
+}
+
+impl<'a> Obj<'a> {
+    /// Refuses fields other than these.
+    pub fn only(&self, allowed: &[&str]) -> Result<(), Error> {
+        match self
+            .map
+            .iter()
+            .map(|(k, _)| k)
+            .find(|k| !allowed.contains(&k.as_str()))
+        {
+            None => Ok(()),
+            Some(k) => Err(self.node.error(format!(
+                "unknown field `{k}`; expected one of: {}",
+                allowed.join(", ")
+            ))),
+        }
+    }
+
+    /// A field, or `None` when it is missing or null.
+    pub fn get(&self, key: &str) -> Option<Node<'a>> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(self.node.child(key, v)),
+        }
+    }
+
+    /// A required field.
+    pub fn req(&self, key: &str) -> Result<Node<'a>, Error> {
+        self.get(key)
+            .ok_or_else(|| self.node.error(format!("missing field `{key}`")))
+    }
+
+    /// The object's own node.
+    pub fn node(&self) -> &Node<'a> {
+        &self.node
+    }
+}
+
+/// The largest integer every JSON reader holds exactly (2^53 - 1).
+pub const MAX_SAFE_INTEGER: u64 = 9_007_199_254_740_991;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use serde::Deserialize;
 
-    #[derive(Debug, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    #[allow(dead_code)]
-    struct Line {
-        id: String,
-        qty: u64,
-    }
-
-    #[derive(Debug, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    #[allow(dead_code)]
-    struct Cart {
-        lines: Vec<Line>,
+    fn read(text: &str) -> Result<Vec<(String, u64)>, Error> {
+        let tree = parse(text.as_bytes(), Source::Request)?;
+        let root = Node::root(&tree, Source::Request).obj(&["lines"])?;
+        root.req("lines")?
+            .items()?
+            .iter()
+            .map(|l| {
+                let o = l.obj(&["id", "qty"])?;
+                Ok((o.req("id")?.string()?, o.req("qty")?.u64()?))
+            })
+            .collect()
     }
 
     #[test]
     fn errors_name_their_path() {
-        let e = from_slice::<Cart>(
-            br#"{"lines":[{"id":"a","qty":1},{"id":"b","qty":1,"colour":"red"}]}"#,
-        )
-        .unwrap_err();
-        assert_eq!(e.path(), "lines[1]");
-        assert!(e.message.contains("colour"), "{e}");
-        let e = from_slice::<Cart>(br#"{"lines":[{"id":7,"qty":1}]}"#).unwrap_err();
-        assert_eq!(e.path(), "lines[0].id");
+        let e = read(r#"{"lines":[{"id":"a","qty":1},{"id":"b","qty":1,"colour":"red"}]}"#)
+            .unwrap_err();
+        assert_eq!(e.path(), Some("lines[1]"));
+        assert!(e.to_string().contains("colour"), "{e}");
+        let e = read(r#"{"lines":[{"id":7,"qty":1}]}"#).unwrap_err();
+        assert_eq!(e.path(), Some("lines[0].id"));
+        assert_eq!(
+            read(r#"{"lines":[{"id":"a","qty":2}]}"#).unwrap(),
+            vec![("a".into(), 2)]
+        );
     }
 
     #[test]
     fn duplicate_keys_are_refused() {
         assert!(parse_value(br#"{"a":1,"a":2}"#).is_err());
+    }
+
+    #[test]
+    fn parses_json_exactly() {
+        let v = parse_value(
+            br#" {"s":"a\u00e9\ud83d\ude00\n","n":[0.1,-2,1e2,12.50],"t":true,"z":null} "#,
+        )
+        .unwrap();
+        let Value::Map(m) = v else { panic!() };
+        assert_eq!(m.get("s"), Some(&Value::Str("a\u{e9}\u{1F600}\n".into())));
+        let nums = [
+            Decimal::new(1, 1),
+            Decimal::new(-2, 0),
+            Decimal::new(100, 0),
+            Decimal::new(125, 1),
+        ];
+        assert_eq!(
+            m.get("n"),
+            Some(&Value::List(nums.iter().map(|d| Value::Num(*d)).collect()))
+        );
+        for bad in [
+            "",
+            "01",
+            "1.",
+            "-",
+            "[1,]",
+            "{\"a\"}",
+            "\"\\ud800\"",
+            "1e400",
+            "tru",
+            "[1] 2",
+            "\"\u{1}\"",
+        ] {
+            assert!(parse_value(bad.as_bytes()).is_err(), "{bad}");
+        }
     }
 }

@@ -21,6 +21,7 @@ pub mod reason;
 pub mod reward;
 pub mod rules;
 pub mod signature;
+mod sort;
 pub mod time;
 
 #[cfg(target_arch = "wasm32")]

@@ -1,25 +1,23 @@
-//! The manifest payload (version 1): what coupons exist and how each behaves. The wire form
-//! (`Raw*`, strict: unknown fields are refused) is validated into the model the engine evaluates.
+//! The manifest payload (version 1): what coupons exist and how each behaves. The payload is read
+//! strictly (unknown fields are refused) and validated into the model the engine evaluates.
 //! docs/manifest.md and docs/manifest.schema.json describe the same shape for people and tools.
 
 use crate::codes::{self, MAX_CODE_LEN};
 use crate::error::{join_path, Error, Result};
-use crate::json;
+use crate::json::{self, Node, Obj, Source};
 use crate::money::{self, Currency};
-use crate::rules::{Predicate, RawPredicate, Scope, Value};
+use crate::rules::{Predicate, Scope, Value};
 use crate::time::{parse_duration, parse_instant, Instant};
 use chrono::Duration;
 use rust_decimal::Decimal;
-use serde::Deserialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// The manifest versions this engine reads.
 pub const SUPPORTED_VERSION: u64 = 1;
 
 /// Engine limits: inputs beyond them are refused with `LIMIT_EXCEEDED` before any work is done.
 /// The defaults suit a checkout; a deployment can lower or raise them.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Bytes of the signed manifest (default 4 MiB).
     pub max_manifest_bytes: u64,
@@ -48,6 +46,36 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// Reads limits from options (`{ "max_cart_lines": 200 }`); fields left out keep their default.
+    pub fn read(node: &Node) -> Result<Limits> {
+        let fields = [
+            "max_manifest_bytes",
+            "max_coupons",
+            "max_cart_lines",
+            "max_line_quantity",
+            "max_codes",
+            "max_fees",
+        ];
+        let obj = node.obj(&fields)?;
+        let mut limits = Limits::default();
+        let slots = [
+            &mut limits.max_manifest_bytes,
+            &mut limits.max_coupons,
+            &mut limits.max_cart_lines,
+            &mut limits.max_line_quantity,
+            &mut limits.max_codes,
+            &mut limits.max_fees,
+        ];
+        for (name, slot) in fields.iter().zip(slots) {
+            if let Some(n) = obj.get(name) {
+                *slot = n.u64()?;
+            }
+        }
+        Ok(limits)
+    }
+}
+
 /// Checks `actual` against a limit.
 pub fn within(what: &'static str, actual: usize, limit: u64) -> Result<()> {
     let actual = actual as u64;
@@ -62,174 +90,10 @@ pub fn within(what: &'static str, actual: usize, limit: u64) -> Result<()> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The wire form.
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawManifest {
-    version: u64,
-    id: String,
-    issued_at: String,
-    expires_at: String,
-    currency: String,
-    #[serde(default)]
-    settings: RawSettings,
-    #[serde(default)]
-    segments: BTreeMap<String, RawPredicate>,
-    coupons: Vec<RawCoupon>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSettings {
-    #[serde(default)]
-    max_codes_per_cart: Option<u64>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawCoupon {
-    id: String,
-    name: String,
-    #[serde(default)]
-    description: Option<String>,
-    status: Status,
-    codes: RawCodes,
-    #[serde(default)]
-    audience: RawAudience,
-    #[serde(default)]
-    visibility: Visibility,
-    #[serde(default)]
-    activation: Option<RawActivation>,
-    #[serde(default)]
-    expiry: Option<RawExpiry>,
-    #[serde(default)]
-    window: Option<RawWindow>,
-    #[serde(default)]
-    conditions: Option<RawPredicate>,
-    reward: RawReward,
-    #[serde(default)]
-    limits: RawCouponLimits,
-    #[serde(default)]
-    priority: i32,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-enum RawCodes {
-    Static {
-        #[serde(default)]
-        code: Option<String>,
-        #[serde(default)]
-        code_hash: Option<String>,
-    },
-    Bulk {
-        prefix: String,
-        length: u64,
-    },
-    Automatic,
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-enum RawAudience {
-    #[default]
-    All,
-    Segment {
-        segment: String,
-    },
-    Assigned,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-enum RawActivation {
-    Time {
-        at: String,
-    },
-    Event {
-        event: String,
-        #[serde(default)]
-        delay: Option<String>,
-    },
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-enum RawExpiry {
-    Fixed { at: String },
-    Relative { duration: String, from: ExpiryFrom },
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawWindow {
-    #[serde(default)]
-    start: Option<String>,
-    #[serde(default)]
-    end: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-enum RawReward {
-    Percentage {
-        percent: String,
-        target: RawTarget,
-        #[serde(default)]
-        max_discount: Option<String>,
-    },
-    FixedAmount {
-        amount: String,
-        target: RawTarget,
-    },
-    Cashback {
-        #[serde(default)]
-        percent: Option<String>,
-        #[serde(default)]
-        amount: Option<String>,
-        #[serde(default)]
-        points: Option<u64>,
-        #[serde(default)]
-        target: Option<RawTarget>,
-        #[serde(default)]
-        points_per_unit: Option<String>,
-        #[serde(default)]
-        max_points: Option<u64>,
-    },
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
-enum RawTarget {
-    Order,
-    Products {
-        #[serde(rename = "match")]
-        match_: RawPredicate,
-    },
-    Shipping,
-    Fee {
-        fee: String,
-    },
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawCouponLimits {
-    #[serde(default)]
-    per_user: Option<u64>,
-    #[serde(default)]
-    global: Option<u64>,
-    #[serde(default)]
-    budget: Option<String>,
-}
-
-// ---------------------------------------------------------------------------------------------
 // The model.
 
 /// A coupon's lifecycle status (CleverTap's six).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Draft,
     Scheduled,
@@ -240,6 +104,15 @@ pub enum Status {
 }
 
 impl Status {
+    const ALL: [Status; 6] = [
+        Status::Draft,
+        Status::Scheduled,
+        Status::Active,
+        Status::Paused,
+        Status::Ended,
+        Status::Archived,
+    ];
+
     /// The wire name.
     pub fn name(self) -> &'static str {
         match self {
@@ -254,10 +127,8 @@ impl Status {
 }
 
 /// Whether the coupon is listed in the tray. Hidden coupons apply only when their code is typed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Visibility {
-    #[default]
     Visible,
     Hidden,
 }
@@ -298,8 +169,7 @@ pub enum Activation {
 }
 
 /// What a relative expiry counts from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExpiryFrom {
     Activation,
     Assignment,
@@ -457,8 +327,7 @@ pub(crate) struct Payload(Value);
 
 impl Payload {
     pub(crate) fn parse(payload: &[u8]) -> Result<Payload> {
-        let tree = json::parse_value(payload)
-            .map_err(|e| invalid(&e.path(), format!("the payload is not JSON: {e}")))?;
+        let tree = json::parse(payload, Source::Manifest)?;
         let Value::Map(map) = &tree else {
             return Err(invalid("", "the payload is not a JSON object"));
         };
@@ -495,9 +364,7 @@ impl Payload {
 
     /// Validates the whole payload into a manifest.
     pub(crate) fn into_manifest(self, limits: &Limits) -> Result<Manifest> {
-        let raw: RawManifest =
-            json::from_value(&self.0).map_err(|e| invalid(&e.path(), e.message))?;
-        raw.validate(limits)
+        read_manifest(&Node::root(&self.0, Source::Manifest), limits)
     }
 }
 
@@ -513,389 +380,462 @@ impl Manifest {
     }
 }
 
-impl RawManifest {
-    fn validate(self, limits: &Limits) -> Result<Manifest> {
-        if self.version != SUPPORTED_VERSION {
-            return Err(Error::ManifestVersionUnsupported {
-                version: self.version.to_string(),
-            });
-        }
-        check_id(&self.id, "id", 128)?;
-        let issued_at = parse_instant(&self.issued_at, "issued_at")?;
-        let expires_at = parse_instant(&self.expires_at, "expires_at")?;
-        if expires_at <= issued_at {
-            return Err(invalid("expires_at", "must be after issued_at"));
-        }
-        let currency = Currency::parse(&self.currency, "currency")?;
-        within("coupons", self.coupons.len(), limits.max_coupons)?;
-        let max_codes_per_cart = self
-            .settings
-            .max_codes_per_cart
-            .unwrap_or(DEFAULT_MAX_CODES_PER_CART);
-        if max_codes_per_cart == 0 {
-            return Err(invalid("settings.max_codes_per_cart", "must be at least 1"));
-        }
-        let mut segments = BTreeMap::new();
-        for (name, raw) in &self.segments {
-            let path = format!("segments.{name}");
-            check_id(name, &path, 64)?;
-            segments.insert(name.clone(), raw.parse(Scope::User, &path)?);
-        }
-        let ctx = Ctx {
-            manifest_id: &self.id,
-            currency,
-            segments: &segments,
-        };
-        let mut coupons = Vec::with_capacity(self.coupons.len());
-        for (i, raw) in self.coupons.into_iter().enumerate() {
-            let path = format!("coupons[{i}]");
-            coupons.push(raw.validate(&ctx).map_err(|e| prefix_manifest(e, &path))?);
-        }
-        let mut manifest = Manifest {
-            id: self.id,
-            issued_at,
-            expires_at,
-            currency,
-            max_codes_per_cart,
-            coupons,
-            plain_codes: HashMap::new(),
-            hashed_codes: HashMap::new(),
-            bulk_prefixes: Vec::new(),
-        };
-        manifest.index()?;
-        Ok(manifest)
+fn read_manifest(root: &Node, limits: &Limits) -> Result<Manifest> {
+    let m = root.obj(&[
+        "version",
+        "id",
+        "issued_at",
+        "expires_at",
+        "currency",
+        "settings",
+        "segments",
+        "coupons",
+    ])?;
+    let id = m.req("id")?.string()?;
+    check_id(&id, "id", 128)?;
+    let issued_at = instant(&m.req("issued_at")?)?;
+    let expires_at = instant(&m.req("expires_at")?)?;
+    if expires_at <= issued_at {
+        return Err(invalid("expires_at", "must be after issued_at"));
     }
-}
-
-/// Errors inside a coupon get the coupon's path in front; money and time errors become
-/// `MANIFEST_INVALID` too, since the manifest is what is wrong.
-fn prefix_manifest(e: Error, path: &str) -> Error {
-    match e {
-        Error::ManifestInvalid { .. } => e.under(path),
-        other => {
-            let inner = other.path().unwrap_or("").to_string();
-            let message = match &other {
-                Error::InvalidAmount { message, .. } | Error::InvalidTime { message, .. } => {
-                    message.clone()
-                }
-                _ => other.to_string(),
-            };
-            invalid(&join_path(path, &inner), message)
+    let currency_node = m.req("currency")?;
+    let currency = Currency::from_code(currency_node.str()?)
+        .ok_or_else(|| currency_node.error("not an ISO 4217 currency this engine knows"))?;
+    let mut max_codes_per_cart = DEFAULT_MAX_CODES_PER_CART;
+    if let Some(settings) = m.get("settings") {
+        if let Some(n) = settings
+            .obj(&["max_codes_per_cart"])?
+            .get("max_codes_per_cart")
+        {
+            max_codes_per_cart = n.u64()?;
+            if max_codes_per_cart == 0 {
+                return Err(n.error("must be at least 1"));
+            }
         }
     }
+    let mut segments = Vec::new();
+    if let Some(node) = m.get("segments") {
+        for (name, rule) in node.entries()? {
+            check_id(name, &rule.path, 64)?;
+            segments.push((name.to_string(), Predicate::read(&rule, Scope::User)?));
+        }
+    }
+    let coupon_nodes = m.req("coupons")?.items()?;
+    within("coupons", coupon_nodes.len(), limits.max_coupons)?;
+    let ctx = Ctx {
+        manifest_id: &id,
+        currency,
+        segments: &segments,
+    };
+    let coupons = coupon_nodes
+        .iter()
+        .map(|c| read_coupon(c, &ctx))
+        .collect::<Result<Vec<_>>>()?;
+    let mut manifest = Manifest {
+        id,
+        issued_at,
+        expires_at,
+        currency,
+        max_codes_per_cart,
+        coupons,
+        plain_codes: HashMap::new(),
+        hashed_codes: HashMap::new(),
+        bulk_prefixes: Vec::new(),
+    };
+    manifest.index()?;
+    Ok(manifest)
 }
 
 struct Ctx<'a> {
     manifest_id: &'a str,
     currency: Currency,
-    segments: &'a BTreeMap<String, Predicate>,
+    segments: &'a [(String, Predicate)],
 }
 
-impl RawCoupon {
-    fn validate(self, ctx: &Ctx) -> Result<Coupon> {
-        check_id(&self.id, "id", 64)?;
-        check_text(&self.name, "name", 200)?;
-        if let Some(d) = &self.description {
-            check_text(d, "description", 2000)?;
-        }
-        let codes = match self.codes {
-            RawCodes::Static {
-                code: Some(_),
-                code_hash: Some(_),
-            } => {
-                return Err(invalid("codes", "give `code` or `code_hash`, not both"));
+/// A time in the manifest; a bad one is `MANIFEST_INVALID` at its path.
+fn instant(node: &Node) -> Result<Instant> {
+    parse_instant(node.str()?, &node.path).map_err(|e| node.error(e.to_string()))
+}
+
+fn duration(node: &Node) -> Result<Duration> {
+    parse_duration(node.str()?, &node.path).map_err(|e| node.error(e.to_string()))
+}
+
+fn amount(node: &Node, currency: Currency) -> Result<Decimal> {
+    let a = money::parse_amount(node.str()?, currency, &node.path)
+        .map_err(|e| node.error(e.to_string()))?;
+    if a.is_zero() {
+        return Err(node.error("must be more than zero"));
+    }
+    Ok(a)
+}
+
+fn percent(node: &Node) -> Result<Decimal> {
+    let p =
+        money::parse_decimal(node.str()?, 4, &node.path).map_err(|e| node.error(e.to_string()))?;
+    if p.is_zero() || p > Decimal::ONE_HUNDRED {
+        return Err(node.error("a percentage is more than 0 and at most 100"));
+    }
+    Ok(p)
+}
+
+/// Reads a tagged union's `type` and checks the fields allowed for that type.
+fn tagged<'a>(
+    node: &Node<'a>,
+    fields: &dyn Fn(&str) -> Option<&'static [&'static str]>,
+) -> Result<(&'a str, Obj<'a>)> {
+    let obj = node.any_obj()?;
+    let type_node = obj.req("type")?;
+    let t = type_node.str()?;
+    let allowed = fields(t).ok_or_else(|| type_node.error(format!("unknown type `{t}`")))?;
+    obj.only(allowed)?;
+    Ok((t, obj))
+}
+
+fn read_coupon(node: &Node, ctx: &Ctx) -> Result<Coupon> {
+    let c = node.obj(&[
+        "id",
+        "name",
+        "description",
+        "status",
+        "codes",
+        "audience",
+        "visibility",
+        "activation",
+        "expiry",
+        "window",
+        "conditions",
+        "reward",
+        "limits",
+        "priority",
+    ])?;
+    let id = c.req("id")?.string()?;
+    check_id(&id, &join_path(&node.path, "id"), 64)?;
+    let name = c.req("name")?.string()?;
+    check_text(&name, &join_path(&node.path, "name"), 200)?;
+    let description = c.get("description").map(|d| d.string()).transpose()?;
+    if let Some(d) = &description {
+        check_text(d, &join_path(&node.path, "description"), 2000)?;
+    }
+    let status_node = c.req("status")?;
+    let status_name = status_node.str()?;
+    let status = Status::ALL
+        .into_iter()
+        .find(|s| s.name() == status_name)
+        .ok_or_else(|| {
+            status_node.error("status is draft, scheduled, active, paused, ended or archived")
+        })?;
+    let visibility = match c.get("visibility") {
+        None => Visibility::Visible,
+        Some(v) => match v.str()? {
+            "visible" => Visibility::Visible,
+            "hidden" => Visibility::Hidden,
+            _ => return Err(v.error("visibility is visible or hidden")),
+        },
+    };
+    let codes = read_codes(&c.req("codes")?, visibility, ctx)?;
+    let audience = match c.get("audience") {
+        None => Audience::All,
+        Some(a) => match tagged(&a, &|t| match t {
+            "all" | "assigned" => Some(&["type"]),
+            "segment" => Some(&["type", "segment"]),
+            _ => None,
+        })? {
+            ("all", _) => Audience::All,
+            ("assigned", _) => Audience::Assigned,
+            (_, obj) => {
+                let seg = obj.req("segment")?;
+                let name = seg.string()?;
+                let rule = ctx
+                    .segments
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, r)| r)
+                    .ok_or_else(|| seg.error(format!("no segment `{name}` in `segments`")))?;
+                Audience::Segment {
+                    name,
+                    rule: rule.clone(),
+                }
             }
-            RawCodes::Static {
-                code: Some(code),
-                code_hash: None,
-            } => {
-                if self.visibility == Visibility::Hidden {
-                    return Err(invalid(
-                        "codes.code",
+        },
+    };
+    let activation = match c.get("activation") {
+        None => None,
+        Some(a) => Some(
+            match tagged(&a, &|t| match t {
+                "time" => Some(&["type", "at"]),
+                "event" => Some(&["type", "event", "delay"]),
+                _ => None,
+            })? {
+                ("time", obj) => Activation::Time(instant(&obj.req("at")?)?),
+                (_, obj) => {
+                    let ev = obj.req("event")?;
+                    let event = ev.string()?;
+                    check_id(&event, &ev.path, 64)?;
+                    let delay = obj
+                        .get("delay")
+                        .map(|d| duration(&d))
+                        .transpose()?
+                        .unwrap_or_else(Duration::zero);
+                    Activation::Event { event, delay }
+                }
+            },
+        ),
+    };
+    if status == Status::Scheduled && !matches!(activation, Some(Activation::Time(_))) {
+        return Err(status_node
+            .error("a scheduled coupon needs a time activation (`activation.type: time`)"));
+    }
+    let expiry = match c.get("expiry") {
+        None => None,
+        Some(e) => Some(
+            match tagged(&e, &|t| match t {
+                "fixed" => Some(&["type", "at"]),
+                "relative" => Some(&["type", "duration", "from"]),
+                _ => None,
+            })? {
+                ("fixed", obj) => Expiry::Fixed(instant(&obj.req("at")?)?),
+                (_, obj) => {
+                    let from_node = obj.req("from")?;
+                    let from = match from_node.str()? {
+                        "activation" if activation.is_some() => ExpiryFrom::Activation,
+                        "assignment" if audience == Audience::Assigned => ExpiryFrom::Assignment,
+                        "activation" => {
+                            return Err(
+                                from_node.error("counting from activation needs an `activation`")
+                            )
+                        }
+                        "assignment" => {
+                            return Err(from_node
+                                .error("counting from assignment needs `audience.type: assigned`"))
+                        }
+                        _ => return Err(from_node.error("`from` is activation or assignment")),
+                    };
+                    Expiry::Relative {
+                        duration: duration(&obj.req("duration")?)?,
+                        from,
+                    }
+                }
+            },
+        ),
+    };
+    let (window_start, window_end) = match c.get("window") {
+        None => (None, None),
+        Some(w) => {
+            let obj = w.obj(&["start", "end"])?;
+            let start = obj.get("start").map(|s| instant(&s)).transpose()?;
+            let end = obj.get("end").map(|s| instant(&s)).transpose()?;
+            if let (Some(s), Some(e)) = (start, end) {
+                if e <= s {
+                    return Err(w.error("`end` must be after `start`"));
+                }
+            }
+            (start, end)
+        }
+    };
+    let conditions = c
+        .get("conditions")
+        .map(|p| Predicate::read(&p, Scope::Cart))
+        .transpose()?;
+    let reward = read_reward(&c.req("reward")?, ctx.currency)?;
+    let limits = match c.get("limits") {
+        None => CouponLimits::default(),
+        Some(l) => read_limits(&l, ctx.currency)?,
+    };
+    if limits.budget.is_some() && matches!(reward.payout, Payout::Cashback { .. }) {
+        return Err(
+            node.error("a money budget limits discounts; cap cashback with `reward.max_points`")
+        );
+    }
+    let priority = c.get("priority").map(|p| p.i32()).transpose()?.unwrap_or(0);
+    Ok(Coupon {
+        id,
+        name,
+        description,
+        status,
+        codes,
+        audience,
+        visibility,
+        activation,
+        expiry,
+        window_start,
+        window_end,
+        conditions,
+        reward,
+        limits,
+        priority,
+    })
+}
+
+fn read_codes(node: &Node, visibility: Visibility, ctx: &Ctx) -> Result<Codes> {
+    let (t, obj) = tagged(node, &|t| match t {
+        "static" => Some(&["type", "code", "code_hash"]),
+        "bulk" => Some(&["type", "prefix", "length"]),
+        "automatic" => Some(&["type"]),
+        _ => None,
+    })?;
+    let normalized =
+        |n: &Node| codes::normalize(n.str()?, &n.path).map_err(|e| n.error(e.to_string()));
+    match t {
+        "static" => match (obj.get("code"), obj.get("code_hash")) {
+            (Some(code), None) => {
+                if visibility == Visibility::Hidden {
+                    return Err(code.error(
                         "a hidden coupon must carry `code_hash`, not its code, so that a browser cannot list it",
                     ));
                 }
-                let code = codes::normalize(&code, "codes.code")
-                    .map_err(|e| invalid("codes.code", e.to_string()))?;
-                Codes::Static {
+                let code = normalized(&code)?;
+                Ok(Codes::Static {
                     hash: codes::hash_code(ctx.manifest_id, &code),
                     code: Some(code),
-                }
+                })
             }
-            RawCodes::Static {
-                code: None,
-                code_hash: Some(hash),
-            } => {
+            (None, Some(h)) => {
+                let hash = h.string()?;
                 if hash.len() != 43
                     || !hash
                         .bytes()
                         .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
                 {
-                    return Err(invalid(
-                        "codes.code_hash",
-                        "must be 43 characters of base64url (SHA-256, see docs)",
-                    ));
+                    return Err(h.error("must be 43 characters of base64url (SHA-256, see docs)"));
                 }
-                Codes::Static { code: None, hash }
+                Ok(Codes::Static { code: None, hash })
             }
-            RawCodes::Static {
-                code: None,
-                code_hash: None,
-            } => {
-                return Err(invalid(
-                    "codes",
-                    "a static code needs `code` or `code_hash`",
-                ));
+            _ => Err(node.error("a static code has `code` or `code_hash`, one of them")),
+        },
+        "bulk" => {
+            let prefix = normalized(&obj.req("prefix")?)?;
+            let length_node = obj.req("length")?;
+            let length = usize::try_from(length_node.u64()?).unwrap_or(usize::MAX);
+            if prefix.len() > 16 || length < prefix.len().saturating_add(6) || length > MAX_CODE_LEN
+            {
+                return Err(node.error(format!(
+                    "a bulk prefix has at most 16 characters and codes at least 6 more, {MAX_CODE_LEN} in all"
+                )));
             }
-            RawCodes::Bulk { prefix, length } => {
-                let prefix = codes::normalize(&prefix, "codes.prefix")
-                    .map_err(|e| invalid("codes.prefix", e.to_string()))?;
-                let length = usize::try_from(length).unwrap_or(usize::MAX);
-                if prefix.len() > 16 || length < prefix.len() + 6 || length > MAX_CODE_LEN {
-                    return Err(invalid(
-                        "codes",
-                        format!("a bulk prefix has at most 16 characters and codes at least 6 more, {MAX_CODE_LEN} in all"),
-                    ));
-                }
-                Codes::Bulk { prefix, length }
-            }
-            RawCodes::Automatic => Codes::Automatic,
-        };
-        let audience = match self.audience {
-            RawAudience::All => Audience::All,
-            RawAudience::Assigned => Audience::Assigned,
-            RawAudience::Segment { segment } => {
-                let rule = ctx
-                    .segments
-                    .get(&segment)
-                    .ok_or_else(|| {
-                        invalid(
-                            "audience.segment",
-                            format!("no segment `{segment}` in `segments`"),
-                        )
-                    })?
-                    .clone();
-                Audience::Segment {
-                    name: segment,
-                    rule,
-                }
-            }
-        };
-        let activation = match self.activation {
-            None => None,
-            Some(RawActivation::Time { at }) => {
-                Some(Activation::Time(parse_instant(&at, "activation.at")?))
-            }
-            Some(RawActivation::Event { event, delay }) => {
-                check_id(&event, "activation.event", 64)?;
-                let delay = match delay {
-                    Some(d) => parse_duration(&d, "activation.delay")?,
-                    None => Duration::zero(),
-                };
-                Some(Activation::Event { event, delay })
-            }
-        };
-        if self.status == Status::Scheduled && !matches!(activation, Some(Activation::Time(_))) {
-            return Err(invalid(
-                "status",
-                "a scheduled coupon needs a time activation (`activation.type: time`)",
-            ));
+            Ok(Codes::Bulk { prefix, length })
         }
-        let expiry = match self.expiry {
-            None => None,
-            Some(RawExpiry::Fixed { at }) => Some(Expiry::Fixed(parse_instant(&at, "expiry.at")?)),
-            Some(RawExpiry::Relative { duration, from }) => {
-                let duration = parse_duration(&duration, "expiry.duration")?;
-                match from {
-                    ExpiryFrom::Activation if activation.is_none() => {
-                        return Err(invalid(
-                            "expiry.from",
-                            "counting from activation needs an `activation`",
-                        ));
-                    }
-                    ExpiryFrom::Assignment if audience != Audience::Assigned => {
-                        return Err(invalid(
-                            "expiry.from",
-                            "counting from assignment needs `audience.type: assigned`",
-                        ));
-                    }
-                    _ => {}
-                }
-                Some(Expiry::Relative { duration, from })
+        _ => Ok(Codes::Automatic),
+    }
+}
+
+fn read_target(node: &Node) -> Result<Target> {
+    Ok(
+        match tagged(node, &|t| match t {
+            "order" | "shipping" => Some(&["type"]),
+            "products" => Some(&["type", "match"]),
+            "fee" => Some(&["type", "fee"]),
+            _ => None,
+        })? {
+            ("order", _) => Target::Order,
+            ("shipping", _) => Target::Shipping,
+            ("products", obj) => {
+                Target::Products(Predicate::read(&obj.req("match")?, Scope::Line)?)
             }
-        };
-        let (window_start, window_end) = match self.window {
-            None => (None, None),
-            Some(w) => {
-                let start = w
-                    .start
-                    .map(|s| parse_instant(&s, "window.start"))
-                    .transpose()?;
-                let end = w.end.map(|s| parse_instant(&s, "window.end")).transpose()?;
-                if let (Some(s), Some(e)) = (start, end) {
-                    if e <= s {
-                        return Err(invalid("window.end", "must be after window.start"));
-                    }
-                }
-                (start, end)
+            (_, obj) => {
+                let fee = obj.req("fee")?;
+                let id = fee.string()?;
+                check_id(&id, &fee.path, 64)?;
+                Target::Fee(id)
             }
-        };
-        let conditions = self
-            .conditions
-            .map(|c| c.parse(Scope::Cart, "conditions"))
-            .transpose()?;
-        let reward = self.reward.validate(ctx.currency)?;
-        let limits = self.limits.validate(ctx.currency)?;
-        if limits.budget.is_some() && matches!(reward.payout, Payout::Cashback { .. }) {
-            return Err(invalid(
-                "limits.budget",
-                "a money budget limits discounts; cap cashback with `reward.max_points`",
-            ));
+        },
+    )
+}
+
+fn read_reward(node: &Node, currency: Currency) -> Result<Reward> {
+    let (t, obj) = tagged(node, &|t| match t {
+        "percentage" => Some(&["type", "percent", "target", "max_discount"]),
+        "fixed_amount" => Some(&["type", "amount", "target"]),
+        "cashback" => Some(&[
+            "type",
+            "percent",
+            "amount",
+            "points",
+            "target",
+            "points_per_unit",
+            "max_points",
+        ]),
+        _ => None,
+    })?;
+    let target = |required: bool| -> Result<Target> {
+        match obj.get("target") {
+            Some(t) => read_target(&t),
+            None if required => Err(obj.node().error("missing field `target`")),
+            None => Ok(Target::Order),
         }
-        Ok(Coupon {
-            id: self.id,
-            name: self.name,
-            description: self.description,
-            status: self.status,
-            codes,
-            audience,
-            visibility: self.visibility,
-            activation,
-            expiry,
-            window_start,
-            window_end,
-            conditions,
-            reward,
-            limits,
-            priority: self.priority,
-        })
-    }
-}
-
-fn percent(s: &str, path: &str) -> Result<Decimal> {
-    let p = money::parse_decimal(s, 4, path)?;
-    if p.is_zero() || p > Decimal::ONE_HUNDRED {
-        return Err(invalid(path, "a percentage is more than 0 and at most 100"));
-    }
-    Ok(p)
-}
-
-fn positive_amount(s: &str, currency: Currency, path: &str) -> Result<Decimal> {
-    let a = money::parse_amount(s, currency, path)?;
-    if a.is_zero() {
-        return Err(invalid(path, "must be more than zero"));
-    }
-    Ok(a)
-}
-
-impl RawTarget {
-    fn validate(self) -> Result<Target> {
-        Ok(match self {
-            RawTarget::Order => Target::Order,
-            RawTarget::Shipping => Target::Shipping,
-            RawTarget::Products { match_ } => {
-                Target::Products(match_.parse(Scope::Line, "target.match")?)
-            }
-            RawTarget::Fee { fee } => {
-                check_id(&fee, "target.fee", 64)?;
-                Target::Fee(fee)
-            }
-        })
-    }
-}
-
-impl RawReward {
-    fn validate(self, currency: Currency) -> Result<Reward> {
-        let under = |e: Error| prefix_manifest(e, "reward");
-        match self {
-            RawReward::Percentage {
-                percent: p,
-                target,
-                max_discount,
-            } => Ok(Reward {
-                kind: "percentage",
-                amount: Amount::Percent(percent(&p, "percent").map_err(under)?),
-                target: target.validate().map_err(under)?,
-                max_discount: max_discount
-                    .map(|m| positive_amount(&m, currency, "max_discount"))
-                    .transpose()
-                    .map_err(under)?,
-                payout: Payout::Discount,
-            }),
-            RawReward::FixedAmount { amount, target } => Ok(Reward {
-                kind: "fixed_amount",
-                amount: Amount::Fixed(positive_amount(&amount, currency, "amount").map_err(under)?),
-                target: target.validate().map_err(under)?,
-                max_discount: None,
-                payout: Payout::Discount,
-            }),
-            RawReward::Cashback {
-                percent: p,
-                amount,
-                points,
-                target,
-                points_per_unit,
-                max_points,
-            } => {
-                let amount = match (p, amount, points) {
-                    (Some(p), None, None) => Amount::Percent(percent(&p, "percent").map_err(under)?),
-                    (None, Some(a), None) => Amount::Fixed(positive_amount(&a, currency, "amount").map_err(under)?),
-                    (None, None, Some(n)) if n > 0 => Amount::Points(n),
-                    _ => {
-                        return Err(invalid(
-                            "reward",
-                            "cashback takes exactly one of `percent`, `amount` or `points` (more than 0)",
-                        ))
-                    }
-                };
-                let target = match target {
-                    Some(t) => t.validate().map_err(under)?,
-                    None => Target::Order,
-                };
-                let points_per_unit = match points_per_unit {
-                    Some(r) => money::parse_decimal(&r, 4, "points_per_unit").map_err(under)?,
-                    None => Decimal::ONE,
-                };
-                if points_per_unit.is_zero() {
-                    return Err(invalid("reward.points_per_unit", "must be more than zero"));
-                }
-                Ok(Reward {
-                    kind: "cashback",
-                    amount,
-                    target,
-                    max_discount: None,
-                    payout: Payout::Cashback {
-                        points_per_unit,
-                        max_points,
-                    },
-                })
-            }
-        }
-    }
-}
-
-impl RawCouponLimits {
-    fn validate(self, currency: Currency) -> Result<CouponLimits> {
-        for (n, name) in [
-            (self.per_user, "limits.per_user"),
-            (self.global, "limits.global"),
-        ] {
-            if n == Some(0) {
-                return Err(invalid(
-                    name,
-                    "must be at least 1 (leave it out for no limit)",
-                ));
-            }
-        }
-        Ok(CouponLimits {
-            per_user: self.per_user,
-            global: self.global,
-            budget: self
-                .budget
-                .map(|b| positive_amount(&b, currency, "limits.budget"))
+    };
+    match t {
+        "percentage" => Ok(Reward {
+            kind: "percentage",
+            amount: Amount::Percent(percent(&obj.req("percent")?)?),
+            target: target(true)?,
+            max_discount: obj
+                .get("max_discount")
+                .map(|m| amount(&m, currency))
                 .transpose()?,
-        })
+            payout: Payout::Discount,
+        }),
+        "fixed_amount" => Ok(Reward {
+            kind: "fixed_amount",
+            amount: Amount::Fixed(amount(&obj.req("amount")?, currency)?),
+            target: target(true)?,
+            max_discount: None,
+            payout: Payout::Discount,
+        }),
+        _ => {
+            let value = match (obj.get("percent"), obj.get("amount"), obj.get("points")) {
+                (Some(p), None, None) => Amount::Percent(percent(&p)?),
+                (None, Some(a), None) => Amount::Fixed(amount(&a, currency)?),
+                (None, None, Some(n)) if n.u64()? > 0 => Amount::Points(n.u64()?),
+                _ => return Err(node.error(
+                    "cashback takes exactly one of `percent`, `amount` or `points` (more than 0)",
+                )),
+            };
+            let points_per_unit = match obj.get("points_per_unit") {
+                Some(r) => {
+                    let rate = money::parse_decimal(r.str()?, 4, &r.path)
+                        .map_err(|e| r.error(e.to_string()))?;
+                    if rate.is_zero() {
+                        return Err(r.error("must be more than zero"));
+                    }
+                    rate
+                }
+                None => Decimal::ONE,
+            };
+            let max_points = obj.get("max_points").map(|m| m.u64()).transpose()?;
+            Ok(Reward {
+                kind: "cashback",
+                amount: value,
+                target: target(false)?,
+                max_discount: None,
+                payout: Payout::Cashback {
+                    points_per_unit,
+                    max_points,
+                },
+            })
+        }
     }
+}
+
+fn read_limits(node: &Node, currency: Currency) -> Result<CouponLimits> {
+    let obj = node.obj(&["per_user", "global", "budget"])?;
+    let count = |key: &str| -> Result<Option<u64>> {
+        match obj.get(key) {
+            None => Ok(None),
+            Some(n) => match n.u64()? {
+                0 => Err(n.error("must be at least 1 (leave it out for no limit)")),
+                v => Ok(Some(v)),
+            },
+        }
+    };
+    Ok(CouponLimits {
+        per_user: count("per_user")?,
+        global: count("global")?,
+        budget: obj
+            .get("budget")
+            .map(|b| amount(&b, currency))
+            .transpose()?,
+    })
 }
 
 impl Manifest {

@@ -234,8 +234,7 @@ pub fn allocate(total: Decimal, weights: &[Decimal], currency: Currency) -> Resu
     let mut left = total
         .checked_sub(sum(shares.iter().copied(), path)?)
         .unwrap_or(Decimal::ZERO);
-    let mut order: Vec<usize> = (0..weights.len()).collect();
-    order.sort_by(|&a, &b| {
+    let order = crate::sort::indices(weights.len(), &|a, b| {
         let (ra, rb) = (remainders.get(a), remainders.get(b));
         rb.cmp(&ra)
             .then_with(|| weights.get(b).cmp(&weights.get(a)))

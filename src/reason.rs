@@ -132,12 +132,24 @@ impl Reason {
             "exists" if f.actual == Value::Null => format!("{} is required", f.fact),
             op => format!("{} {op} {expected} does not hold (it is {actual})", f.fact),
         };
+        // Money is shown with the currency's digits ("42.60"), other values as they came.
+        let detail = |v: &Value| match (v, money) {
+            (Value::Num(n), true) => Detail::Text(currency.format(*n)),
+            (v, _) => Detail::Value(v.clone()),
+        };
         let mut reason = Reason::new(code, String::new())
             .with("fact", f.fact.clone())
             .with("op", f.op.clone())
-            .with("expected", f.expected.clone())
-            .with("actual", f.actual.clone());
-        if let Some(m) = f.missing {
+            .with("expected", detail(&f.expected))
+            .with("actual", detail(&f.actual));
+        if let Some(short) = f.missing {
+            // `gt` needs one step past the threshold: a minor unit of money, or one whole unit.
+            let step = match (f.op.as_str(), money) {
+                ("gt", true) => currency.unit(),
+                ("gt", false) if short.fract().is_zero() => rust_decimal::Decimal::ONE,
+                _ => rust_decimal::Decimal::ZERO,
+            };
+            let m = short.checked_add(step).unwrap_or(short);
             let missing = if money {
                 currency.format(m)
             } else {

@@ -136,7 +136,7 @@ pub fn apply(
             Some((p, value, id))
         })
         .collect();
-    weighted.sort_by(|a, b| a.2.cmp(b.2));
+    crate::sort::sort_by(&mut weighted, |a, b| a.2.cmp(b.2));
     let base = money::sum(weighted.iter().map(|w| w.1), "reward")?;
     if base.is_zero() {
         return Ok(Err(nothing(
@@ -229,7 +229,14 @@ pub fn summary(coupon: &Coupon, currency: Currency) -> String {
         Target::Order => "the order".to_string(),
         Target::Products(_) => "selected products".to_string(),
         Target::Shipping => "shipping".to_string(),
-        Target::Fee(id) => format!("the {} fee", id.replace('_', " ")),
+        Target::Fee(id) => {
+            let name = id.replace('_', " ");
+            if name.ends_with("fee") {
+                format!("the {name}")
+            } else {
+                format!("the {name} fee")
+            }
+        }
     };
     let mut s = match (&r.amount, &r.payout) {
         (Amount::Percent(p), Payout::Discount)

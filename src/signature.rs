@@ -2,53 +2,59 @@
 //! key (RFC 8037), checked over the exact bytes received before anything in the payload is read.
 
 use crate::error::{Error, Result};
+use crate::json::{Node, Source};
+use crate::rules::Value;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use ed25519_dalek::{Signature, VerifyingKey};
-use serde::Deserialize;
 
 /// A JSON Web Key Set, as handed to Workers and pages.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct KeySet {
     pub keys: Vec<Jwk>,
 }
 
-/// One public key. Members other than these (`use`, `key_ops`, ...) are allowed and ignored unless
-/// they forbid signature verification.
-#[derive(Debug, Clone, Deserialize)]
+/// One public key. Members other than these (`key_ops`, `x5c`, ...) are allowed and ignored.
+#[derive(Debug, Clone)]
 pub struct Jwk {
     pub kty: String,
-    #[serde(default)]
     pub crv: Option<String>,
-    #[serde(default)]
     pub x: Option<String>,
-    #[serde(default)]
     pub kid: Option<String>,
-    #[serde(default)]
     pub alg: Option<String>,
-    #[serde(default, rename = "use")]
     pub use_: Option<String>,
     /// A private key member: refused, so a signing key is never deployed by mistake.
-    #[serde(default)]
     pub d: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-struct Header {
-    alg: String,
-    #[serde(default)]
-    kid: Option<String>,
-    #[serde(default)]
-    crit: Option<Vec<String>>,
-    #[serde(default)]
-    b64: Option<bool>,
+impl Jwk {
+    fn read(node: &Node) -> Result<Jwk> {
+        let o = node.any_obj()?;
+        let text = |k: &str| o.get(k).map(|n| n.string()).transpose();
+        Ok(Jwk {
+            kty: o.req("kty")?.string()?,
+            crv: text("crv")?,
+            x: text("x")?,
+            kid: text("kid")?,
+            alg: text("alg")?,
+            use_: text("use")?,
+            d: text("d")?,
+        })
+    }
 }
 
 impl KeySet {
     /// Parses a JWKS from JSON text.
     pub fn from_json(json: &str) -> Result<KeySet> {
-        crate::json::from_slice(json.as_bytes()).map_err(|e| Error::KeySetInvalid {
-            message: e.to_string(),
+        let tree = crate::json::parse(json.as_bytes(), Source::Request).map_err(keyset_error)?;
+        KeySet::read(&Node::root(&tree, Source::Request)).map_err(keyset_error)
+    }
+
+    /// Reads a JWKS from a tree (`{ "keys": [...] }`).
+    pub fn read(node: &Node) -> Result<KeySet> {
+        let keys = node.any_obj()?.req("keys")?.items()?;
+        Ok(KeySet {
+            keys: keys.iter().map(Jwk::read).collect::<Result<_>>()?,
         })
     }
 
@@ -87,6 +93,19 @@ impl KeySet {
     }
 }
 
+fn keyset_error(e: Error) -> Error {
+    match e {
+        Error::InvalidRequest { path, message } => Error::KeySetInvalid {
+            message: if path.is_empty() {
+                message
+            } else {
+                format!("{path}: {message}")
+            },
+        },
+        other => other,
+    }
+}
+
 /// Verifies a compact JWS and returns its payload bytes, untouched. Nothing in the payload is read
 /// before the signature holds.
 pub fn verify(jws: &str, keys: &KeySet) -> Result<Vec<u8>> {
@@ -104,21 +123,32 @@ pub fn verify(jws: &str, keys: &KeySet) -> Result<Vec<u8>> {
     let header_bytes = URL_SAFE_NO_PAD
         .decode(header_b64)
         .map_err(|_| malformed("the header is not base64url"))?;
-    let header: Header = crate::json::from_slice(&header_bytes)
-        .map_err(|e| malformed(&format!("the header is not a JWS header: {e}")))?;
-    if header.alg != "EdDSA" {
+    let tree = crate::json::parse(&header_bytes, Source::Request)
+        .map_err(|e| malformed(&format!("the header is not JSON: {e}")))?;
+    let header = Node::root(&tree, Source::Request)
+        .any_obj()
+        .map_err(|_| malformed("the header is not a JSON object"))?;
+    let field = |k: &str| header.get(k).map(|n| n.value.clone());
+    let alg = match field("alg") {
+        Some(Value::Str(a)) => a,
+        _ => return Err(malformed("the header has no `alg`")),
+    };
+    if alg != "EdDSA" {
         return Err(Error::ManifestAlgorithmUnsupported {
-            alg: header.alg.chars().take(32).collect(),
+            alg: alg.chars().take(32).collect(),
         });
     }
-    if header.crit.is_some_and(|c| !c.is_empty()) || header.b64 == Some(false) {
+    // RFC 7515 4.1.11: a `crit` extension we do not implement makes the JWS invalid; so does
+    // RFC 7797's unencoded payload.
+    if field("crit").is_some() || field("b64").is_some() {
         return Err(Error::ManifestAlgorithmUnsupported {
             alg: "EdDSA with critical extensions".into(),
         });
     }
-    let kid = header
-        .kid
-        .ok_or_else(|| Error::ManifestKeyUnknown { kid: String::new() })?;
+    let kid = match field("kid") {
+        Some(Value::Str(k)) => k,
+        _ => return Err(Error::ManifestKeyUnknown { kid: String::new() }),
+    };
     let key = keys.find(&kid)?;
     let sig: [u8; 64] = URL_SAFE_NO_PAD
         .decode(sig_b64)

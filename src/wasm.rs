@@ -2,14 +2,14 @@
 //! method is one call into [`crate::Engine`] plus conversion. Errors become JS `Error`s with a
 //! stable `.code` (and `.path` where there is one), never a bare string and never a trap.
 
-use crate::cart::{RawEvaluateRequest, RawUser};
 use crate::engine::Engine;
 use crate::error::Error;
+use crate::json::{self, Node, Source};
 use crate::manifest::Limits;
+use crate::rules::Value;
 use crate::signature::KeySet;
 use crate::time::parse_instant;
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -52,15 +52,6 @@ pub struct CouponEngine {
     inner: Engine,
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Options {
-    #[serde(default)]
-    now: Option<String>,
-    #[serde(default)]
-    limits: Option<Limits>,
-}
-
 #[wasm_bindgen]
 impl CouponEngine {
     /// Verifies a signed manifest (JWS, EdDSA) against a key set and loads it.
@@ -75,21 +66,15 @@ impl CouponEngine {
                 message: "the signed manifest must be a string".into(),
             })
         })?;
-        let keys: KeySet = from_js(keys, "keys").map_err(|e| {
-            to_js_error(&Error::KeySetInvalid {
-                message: e.to_string(),
-            })
-        })?;
-        let opts: Options = if opts.is_undefined() || opts.is_null() {
-            Options::default()
-        } else {
-            from_js(opts, "opts").map_err(|e| to_js_error(&e))?
-        };
-        let now = match opts.now {
-            Some(s) => parse_instant(&s, "opts.now").map_err(|e| to_js_error(&e))?,
-            None => parse_instant(&clock(), "clock").map_err(|e| to_js_error(&e))?,
-        };
-        Engine::from_signed_manifest(&jws, &keys, now, opts.limits.unwrap_or_default())
+        let keys = from_js(&keys)
+            .and_then(|tree| KeySet::read(&Node::root(&tree, Source::Request)))
+            .map_err(|e| {
+                to_js_error(&Error::KeySetInvalid {
+                    message: e.to_string(),
+                })
+            })?;
+        let (now, limits) = options(&opts).map_err(|e| to_js_error(&e))?;
+        Engine::from_signed_manifest(&jws, &keys, now, limits)
             .map(|inner| CouponEngine { inner })
             .map_err(|e| to_js_error(&e))
     }
@@ -106,9 +91,9 @@ impl CouponEngine {
         &self,
         #[wasm_bindgen(unchecked_param_type = "UserContext & { now?: string }")] ctx: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let user = user_with_now(ctx)?;
+        let ctx = with_now(&ctx)?;
         self.inner
-            .tray(user)
+            .tray(&ctx)
             .map_err(|e| to_js_error(&e))
             .and_then(|r| to_js(&r))
     }
@@ -119,10 +104,9 @@ impl CouponEngine {
         &self,
         #[wasm_bindgen(unchecked_param_type = "EvaluateRequest")] req: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let mut req: RawEvaluateRequest = from_js(req, "").map_err(|e| to_js_error(&e))?;
-        req.now.get_or_insert_with(clock);
+        let req = with_now(&req)?;
         self.inner
-            .evaluate(req)
+            .evaluate(&req)
             .map_err(|e| to_js_error(&e))
             .and_then(|r| to_js(&r))
     }
@@ -140,9 +124,9 @@ impl CouponEngine {
                 message: "the code must be a string".into(),
             })
         })?;
-        let user = user_with_now(ctx)?;
+        let ctx = with_now(&ctx)?;
         self.inner
-            .check_code(&code, user)
+            .check_code(&code, &ctx)
             .map_err(|e| to_js_error(&e))
             .and_then(|r| to_js(&r))
     }
@@ -153,27 +137,52 @@ fn clock() -> String {
     String::from(js_sys::Date::new_0().to_iso_string())
 }
 
-fn user_with_now(ctx: JsValue) -> Result<RawUser, JsValue> {
-    let mut user: RawUser = if ctx.is_undefined() || ctx.is_null() {
-        RawUser::default()
+/// `fromSignedManifest`'s options: `{ now?, limits? }`.
+fn options(opts: &JsValue) -> Result<(crate::time::Instant, Limits), Error> {
+    let tree = if opts.is_undefined() || opts.is_null() {
+        Value::Map(Default::default())
     } else {
-        from_js(ctx, "").map_err(|e| to_js_error(&e))?
+        from_js(opts)?
     };
-    user.now.get_or_insert_with(clock);
-    Ok(user)
+    let o = Node::root(&tree, Source::Request).obj(&["now", "limits"])?;
+    let now = match o.get("now") {
+        Some(n) => parse_instant(n.str()?, &n.path)?,
+        None => parse_instant(&clock(), "clock")?,
+    };
+    let limits = o
+        .get("limits")
+        .map(|l| Limits::read(&l))
+        .transpose()?
+        .unwrap_or_default();
+    Ok((now, limits))
 }
 
-/// Reads a JS value as a request type: through `JSON.stringify` and the core's one reader, so
+/// A request tree with `now` filled in from the JS clock when the caller left it out.
+fn with_now(value: &JsValue) -> Result<Value, JsValue> {
+    let mut tree = if value.is_undefined() || value.is_null() {
+        Value::Map(Default::default())
+    } else {
+        from_js(value).map_err(|e| to_js_error(&e))?
+    };
+    if let Value::Map(m) = &mut tree {
+        if m.get("now").is_none() {
+            m.insert("now".to_string(), Value::Str(clock()));
+        }
+    }
+    Ok(tree)
+}
+
+/// Reads a JS value as a request tree: through `JSON.stringify` and the core's one reader, so
 /// that native, Node and browser read input the same way and errors name the field path.
-fn from_js<T: DeserializeOwned>(value: JsValue, root: &str) -> Result<T, Error> {
-    let text = js_sys::JSON::stringify(&value)
+fn from_js(value: &JsValue) -> Result<Value, Error> {
+    let text = js_sys::JSON::stringify(value)
         .ok()
         .and_then(|s| s.as_string())
         .ok_or_else(|| Error::InvalidRequest {
-            path: root.to_string(),
+            path: String::new(),
             message: "not representable as JSON".into(),
         })?;
-    crate::json::read_request(text.as_bytes(), root)
+    json::parse(text.as_bytes(), Source::Request)
 }
 
 /// Hands a result to JS as plain objects (arrays, strings, numbers; money as strings).

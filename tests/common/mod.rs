@@ -10,8 +10,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use ed25519_dalek::{Signer, SigningKey};
-use edge_coupons::cart::{RawEvaluateRequest, RawUser};
-use edge_coupons::json::read_request;
+use edge_coupons::json::{parse, Node, Source};
 use edge_coupons::time::parse_instant;
 use edge_coupons::{Engine, KeySet, Limits};
 use serde_json::Value;
@@ -64,8 +63,8 @@ pub fn load(
     now: &str,
     limits: Option<&Value>,
 ) -> Result<Engine, edge_coupons::Error> {
-    let limits: Limits = match limits {
-        Some(l) => read_request(&serde_json::to_vec(l).unwrap(), "limits")?,
+    let limits = match limits {
+        Some(l) => Limits::read(&Node::root(&tree(l)?, Source::Request))?,
         None => Limits::default(),
     };
     Engine::from_signed_manifest(
@@ -85,6 +84,11 @@ fn with_now(input: &Value, now: &str) -> Value {
     v
 }
 
+/// The engine's request tree for a JSON value, read by the engine's own parser.
+pub fn tree(v: &Value) -> Result<edge_coupons::rules::Value, edge_coupons::Error> {
+    parse(&serde_json::to_vec(v).unwrap(), Source::Request)
+}
+
 /// Plays one operation the way every skin does; the result as JSON.
 pub fn play(
     engine: &Engine,
@@ -92,28 +96,20 @@ pub fn play(
     input: &Value,
     now: &str,
 ) -> Result<Value, edge_coupons::Error> {
-    let bytes = |v: &Value| serde_json::to_vec(v).unwrap();
     let out = match op {
-        "evaluate" => {
-            let req: RawEvaluateRequest = read_request(&bytes(&with_now(input, now)), "")?;
-            serde_json::to_value(engine.evaluate(req)?)
-        }
-        "tray" => {
-            let user: RawUser = read_request(&bytes(&with_now(input, now)), "")?;
-            serde_json::to_value(engine.tray(user)?)
-        }
+        "evaluate" => serde_json::to_value(engine.evaluate(&tree(&with_now(input, now))?)?),
+        "tray" => serde_json::to_value(engine.tray(&tree(&with_now(input, now))?)?),
         "checkCode" => {
             let code = input["code"]
                 .as_str()
                 .expect("checkCode input needs a string `code`");
-            let user_json = with_now(
+            let user = with_now(
                 input
                     .get("user")
                     .unwrap_or(&Value::Object(Default::default())),
                 now,
             );
-            let user: RawUser = read_request(&bytes(&user_json), "")?;
-            serde_json::to_value(engine.check_code(code, user)?)
+            serde_json::to_value(engine.check_code(code, &tree(&user)?)?)
         }
         other => panic!("unknown op `{other}`"),
     };
