@@ -8,7 +8,6 @@ use crate::money::{self, Currency};
 use crate::rules::{lookup, Fact, Facts, Map, Value};
 use crate::time::{parse_instant, Instant};
 use rust_decimal::Decimal;
-use std::collections::HashSet;
 
 /// A validated cart line.
 #[derive(Debug, Clone)]
@@ -141,18 +140,11 @@ pub fn read_cart(node: &Node, expected: Currency, limits: &Limits) -> Result<Car
         None => Vec::new(),
     };
     within("fees", fee_nodes.len(), limits.max_fees)?;
-    let mut ids = HashSet::with_capacity(line_nodes.len());
     let mut lines = Vec::with_capacity(line_nodes.len());
     for node in &line_nodes {
         let l = node.obj(&["id", "product_id", "quantity", "unit_price", "attributes"])?;
         let id_node = l.req("id")?;
         let id = text(&id_node, 128)?;
-        if !ids.insert(id.clone()) {
-            return Err(Error::DuplicateLineId {
-                path: id_node.path,
-                id,
-            });
-        }
         let product_id = text(&l.req("product_id")?, 128)?;
         let quantity = quantity(&l.req("quantity")?, limits)?;
         let unit_price = amount(&l.req("unit_price")?, currency)?;
@@ -171,6 +163,18 @@ pub fn read_cart(node: &Node, expected: Currency, limits: &Limits) -> Result<Car
             attributes,
         });
     }
+    // Line ids are unique: allocations and results name lines by id.
+    crate::sort::Index::build(
+        lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.id.clone(), i))
+            .collect(),
+    )
+    .map_err(|(id, _, i)| Error::DuplicateLineId {
+        path: format!("{}.lines[{i}].id", node.path),
+        id,
+    })?;
     let shipping = match c.get("shipping") {
         None => None,
         Some(s) => Some(amount(

@@ -6,7 +6,7 @@
 use crate::cart::{read_cart, read_usage, read_user, Cart, CartFacts, CouponUsage, User};
 use crate::codes;
 use crate::error::{Error, Result};
-use crate::json::{Node, Source};
+use crate::json::{object, Node, Source, ToJson};
 use crate::manifest::{
     self, Activation, Audience, Codes, Coupon, Expiry, ExpiryFrom, Limits, Manifest, Status,
     Visibility,
@@ -18,7 +18,6 @@ use crate::signature::{self, KeySet};
 use crate::time::{format_instant, parse_instant, Instant};
 use chrono::Duration;
 use rust_decimal::Decimal;
-use serde::Serialize;
 
 /// How far `issued_at` may be ahead of `now`, for clocks that run a little slow.
 pub const CLOCK_SKEW_SECONDS: i64 = 300;
@@ -31,7 +30,7 @@ pub struct Engine {
 }
 
 /// The result of `evaluate`: every amount, every applied coupon, every rejected code.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Evaluation {
     pub manifest_id: String,
     pub currency: &'static str,
@@ -46,38 +45,35 @@ pub struct Evaluation {
 }
 
 /// One cart line after discounts.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct LineResult {
     pub id: String,
     pub product_id: String,
     pub quantity: u64,
     pub original: String,
     pub discount: String,
-    #[serde(rename = "final")]
     pub final_: String,
 }
 
 /// Shipping after discounts.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Charge {
     pub original: String,
     pub discount: String,
-    #[serde(rename = "final")]
     pub final_: String,
 }
 
 /// One fee after discounts.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct FeeResult {
     pub id: String,
     pub original: String,
     pub discount: String,
-    #[serde(rename = "final")]
     pub final_: String,
 }
 
 /// Order totals. `total = subtotal + shipping + fees - discount`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Totals {
     /// The lines before discounts.
     pub subtotal: String,
@@ -92,7 +88,7 @@ pub struct Totals {
 }
 
 /// A coupon that applied.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct AppliedCoupon {
     pub coupon_id: String,
     pub name: String,
@@ -106,28 +102,25 @@ pub struct AppliedCoupon {
     pub cashback_points: u64,
     pub allocations: Vec<Allocation>,
     /// Present when the discount was cut to what is left of the coupon's money budget.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub budget_capped: bool,
     /// `format_only` for bulk codes checked here by format alone: the Worker checks the code itself.
     pub verification: &'static str,
 }
 
 /// A submitted code that did not apply.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Rejected {
     pub code: String,
     /// The coupon the code belongs to, when it belongs to one.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_id: Option<String>,
     pub reason: Reason,
 }
 
 /// A coupon as listed in the user's tray.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct TrayEntry {
     pub coupon_id: String,
     pub name: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// The code to apply it with: the coupon's code, or the code assigned to this user; null for
     /// an automatic coupon.
@@ -139,7 +132,6 @@ pub struct TrayEntry {
     /// Whether it has qualifying rules on the cart, so it may not apply to every cart.
     pub has_conditions: bool,
     /// When it can first be redeemed, if that is still ahead.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub redeemable_from: Option<String>,
     /// When it stops, if it does.
     pub expires_at: Option<String>,
@@ -147,26 +139,150 @@ pub struct TrayEntry {
 }
 
 /// The answer of `check_code`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct CodeCheck {
     /// The code as normalised.
     pub code: String,
     /// The code is usable by this user now (cart rules aside).
     pub valid: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
     /// The coupon has rules on the cart, so whether it applies depends on the cart.
     pub has_conditions: bool,
     /// `full`, or `format_only` for a bulk code checked by format alone.
     pub verification: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<Reason>,
+}
+
+impl ToJson for Evaluation {
+    fn write_json(&self, out: &mut String) {
+        object(out, &mut |f| {
+            f.field("manifest_id", &self.manifest_id)
+                .field("currency", &self.currency)
+                .field("now", &self.now)
+                .field("lines", &self.lines)
+                .field("shipping", &self.shipping)
+                .field("fees", &self.fees)
+                .field("totals", &self.totals)
+                .field("cashback_points", &self.cashback_points)
+                .field("applied", &self.applied)
+                .field("rejected", &self.rejected);
+        });
+    }
+}
+
+impl ToJson for LineResult {
+    fn write_json(&self, out: &mut String) {
+        object(out, &mut |f| {
+            f.field("id", &self.id)
+                .field("product_id", &self.product_id)
+                .field("quantity", &self.quantity)
+                .field("original", &self.original)
+                .field("discount", &self.discount)
+                .field("final", &self.final_);
+        });
+    }
+}
+
+impl ToJson for Charge {
+    fn write_json(&self, out: &mut String) {
+        object(out, &mut |f| {
+            f.field("original", &self.original)
+                .field("discount", &self.discount)
+                .field("final", &self.final_);
+        });
+    }
+}
+
+impl ToJson for FeeResult {
+    fn write_json(&self, out: &mut String) {
+        object(out, &mut |f| {
+            f.field("id", &self.id)
+                .field("original", &self.original)
+                .field("discount", &self.discount)
+                .field("final", &self.final_);
+        });
+    }
+}
+
+impl ToJson for Totals {
+    fn write_json(&self, out: &mut String) {
+        object(out, &mut |f| {
+            f.field("subtotal", &self.subtotal)
+                .field("shipping", &self.shipping)
+                .field("fees", &self.fees)
+                .field("discount", &self.discount)
+                .field("total", &self.total);
+        });
+    }
+}
+
+impl ToJson for AppliedCoupon {
+    fn write_json(&self, out: &mut String) {
+        object(out, &mut |f| {
+            f.field("coupon_id", &self.coupon_id)
+                .field("name", &self.name)
+                .field("code", &self.code)
+                .field("automatic", &self.automatic)
+                .field("reward", &self.reward)
+                .field("target", &self.target)
+                .field("summary", &self.summary)
+                .field("discount", &self.discount)
+                .field("cashback_points", &self.cashback_points)
+                .field("allocations", &self.allocations);
+            if self.budget_capped {
+                f.field("budget_capped", &true);
+            }
+            f.field("verification", &self.verification);
+        });
+    }
+}
+
+impl ToJson for Rejected {
+    fn write_json(&self, out: &mut String) {
+        object(out, &mut |f| {
+            f.field("code", &self.code)
+                .some("coupon_id", &self.coupon_id)
+                .field("reason", &self.reason);
+        });
+    }
+}
+
+impl ToJson for TrayEntry {
+    fn write_json(&self, out: &mut String) {
+        object(out, &mut |f| {
+            f.field("coupon_id", &self.coupon_id)
+                .field("name", &self.name)
+                .some("description", &self.description)
+                .field("code", &self.code)
+                .field("automatic", &self.automatic)
+                .field("reward", &self.reward)
+                .field("target", &self.target)
+                .field("summary", &self.summary)
+                .field("has_conditions", &self.has_conditions)
+                .some("redeemable_from", &self.redeemable_from)
+                .field("expires_at", &self.expires_at)
+                .field("priority", &self.priority);
+        });
+    }
+}
+
+impl ToJson for CodeCheck {
+    fn write_json(&self, out: &mut String) {
+        object(out, &mut |f| {
+            f.field("code", &self.code)
+                .field("valid", &self.valid)
+                .some("coupon_id", &self.coupon_id)
+                .some("name", &self.name)
+                .some("summary", &self.summary)
+                .some("expires_at", &self.expires_at)
+                .field("has_conditions", &self.has_conditions)
+                .field("verification", &self.verification)
+                .some("reason", &self.reason);
+        });
+    }
 }
 
 /// When a coupon is usable for one user.
@@ -568,7 +684,6 @@ impl Engine {
             .plain_codes
             .get(code)
             .or_else(|| m.hashed_codes.get(&codes::hash_code(&m.id, code)))
-            .copied()
             .or_else(|| {
                 m.bulk_prefixes.iter().find_map(|(prefix, i)| {
                     let fits = code.starts_with(prefix.as_str())

@@ -458,6 +458,158 @@ impl<'a> Obj<'a> {
 /// The largest integer every JSON reader holds exactly (2^53 - 1).
 pub const MAX_SAFE_INTEGER: u64 = 9_007_199_254_740_991;
 
+// ---------------------------------------------------------------------------------------------
+// Writing results: a small JSON writer. Every result type says how it is written; the writer
+// goes through `&dyn ToJson`, so its code exists once in the Wasm.
+
+/// A value that writes itself as JSON.
+pub trait ToJson {
+    fn write_json(&self, out: &mut String);
+
+    /// The JSON text.
+    fn to_json(&self) -> String {
+        let mut out = String::new();
+        self.write_json(&mut out);
+        out
+    }
+}
+
+/// Writes an object; `fields` adds the fields.
+pub fn object(out: &mut String, fields: &mut dyn FnMut(&mut Fields)) {
+    out.push('{');
+    let mut f = Fields { out, first: true };
+    fields(&mut f);
+    out.push('}');
+}
+
+/// The fields of an object being written.
+#[derive(Debug)]
+pub struct Fields<'a> {
+    out: &'a mut String,
+    first: bool,
+}
+
+impl Fields<'_> {
+    /// Writes a field.
+    pub fn field(&mut self, name: &str, value: &dyn ToJson) -> &mut Self {
+        if !self.first {
+            self.out.push(',');
+        }
+        self.first = false;
+        write_str(self.out, name);
+        self.out.push(':');
+        value.write_json(self.out);
+        self
+    }
+
+    /// Writes a field when there is a value; leaves it out otherwise.
+    pub fn some<T: ToJson>(&mut self, name: &str, value: &Option<T>) -> &mut Self {
+        if let Some(v) = value {
+            self.field(name, v);
+        }
+        self
+    }
+}
+
+/// Writes a JSON string literal.
+pub fn write_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                let n = u32::from(c) as usize;
+                out.push_str("\\u00");
+                out.push(char::from(*HEX.get(n >> 4).unwrap_or(&b'0')));
+                out.push(char::from(*HEX.get(n & 15).unwrap_or(&b'0')));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+impl ToJson for str {
+    fn write_json(&self, out: &mut String) {
+        write_str(out, self);
+    }
+}
+
+impl ToJson for String {
+    fn write_json(&self, out: &mut String) {
+        write_str(out, self);
+    }
+}
+
+impl ToJson for &str {
+    fn write_json(&self, out: &mut String) {
+        write_str(out, self);
+    }
+}
+
+impl ToJson for bool {
+    fn write_json(&self, out: &mut String) {
+        out.push_str(if *self { "true" } else { "false" });
+    }
+}
+
+impl ToJson for u64 {
+    fn write_json(&self, out: &mut String) {
+        out.push_str(&self.to_string());
+    }
+}
+
+impl ToJson for i32 {
+    fn write_json(&self, out: &mut String) {
+        out.push_str(&self.to_string());
+    }
+}
+
+impl<T: ToJson> ToJson for Option<T> {
+    fn write_json(&self, out: &mut String) {
+        match self {
+            Some(v) => v.write_json(out),
+            None => out.push_str("null"),
+        }
+    }
+}
+
+impl<T: ToJson> ToJson for Vec<T> {
+    fn write_json(&self, out: &mut String) {
+        out.push('[');
+        for (i, item) in self.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            item.write_json(out);
+        }
+        out.push(']');
+    }
+}
+
+/// Numbers in values are written as decimal strings, like money: exact in every reader.
+impl ToJson for Value {
+    fn write_json(&self, out: &mut String) {
+        match self {
+            Value::Null => out.push_str("null"),
+            Value::Bool(b) => b.write_json(out),
+            Value::Num(n) => write_str(out, &n.normalize().to_string()),
+            Value::Str(s) => write_str(out, s),
+            Value::List(items) => items.write_json(out),
+            Value::Map(m) => object(out, &mut |f| {
+                for (k, v) in m.iter() {
+                    f.field(k, v);
+                }
+            }),
+        }
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

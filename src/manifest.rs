@@ -7,10 +7,10 @@ use crate::error::{join_path, Error, Result};
 use crate::json::{self, Node, Obj, Source};
 use crate::money::{self, Currency};
 use crate::rules::{Predicate, Scope, Value};
+use crate::sort::Index;
 use crate::time::{parse_duration, parse_instant, Instant};
 use chrono::Duration;
 use rust_decimal::Decimal;
-use std::collections::HashMap;
 
 /// The manifest versions this engine reads.
 pub const SUPPORTED_VERSION: u64 = 1;
@@ -281,9 +281,9 @@ pub struct Manifest {
     pub max_codes_per_cart: u64,
     pub coupons: Vec<Coupon>,
     /// Visible static codes: normalised code to coupon index.
-    pub(crate) plain_codes: HashMap<String, usize>,
+    pub(crate) plain_codes: Index,
     /// Every static code's hash to coupon index.
-    pub(crate) hashed_codes: HashMap<String, usize>,
+    pub(crate) hashed_codes: Index,
     /// Bulk prefixes to coupon index.
     pub(crate) bulk_prefixes: Vec<(String, usize)>,
 }
@@ -438,8 +438,8 @@ fn read_manifest(root: &Node, limits: &Limits) -> Result<Manifest> {
         currency,
         max_codes_per_cart,
         coupons,
-        plain_codes: HashMap::new(),
-        hashed_codes: HashMap::new(),
+        plain_codes: Index::default(),
+        hashed_codes: Index::default(),
         bulk_prefixes: Vec::new(),
     };
     manifest.index()?;
@@ -841,25 +841,26 @@ fn read_limits(node: &Node, currency: Currency) -> Result<CouponLimits> {
 impl Manifest {
     /// Builds the code indexes and refuses duplicates and ambiguous prefixes.
     fn index(&mut self) -> Result<()> {
-        let mut seen_ids = HashMap::new();
+        let ids = self
+            .coupons
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id.clone(), i))
+            .collect();
+        Index::build(ids).map_err(|(id, first, i)| {
+            invalid(
+                &format!("coupons[{i}].id"),
+                format!("`{id}` is also the id of coupons[{first}]"),
+            )
+        })?;
+        let (mut plain, mut hashed) = (Vec::new(), Vec::new());
         for (i, c) in self.coupons.iter().enumerate() {
-            if let Some(first) = seen_ids.insert(c.id.as_str(), i) {
-                return Err(invalid(
-                    &format!("coupons[{i}].id"),
-                    format!("`{}` is also the id of coupons[{first}]", c.id),
-                ));
-            }
             match &c.codes {
                 Codes::Static { code, hash } => {
                     if let Some(code) = code {
-                        self.plain_codes.insert(code.clone(), i);
+                        plain.push((code.clone(), i));
                     }
-                    if let Some(first) = self.hashed_codes.insert(hash.clone(), i) {
-                        return Err(invalid(
-                            &format!("coupons[{i}].codes"),
-                            format!("the same code as coupons[{first}]"),
-                        ));
-                    }
+                    hashed.push((hash.clone(), i));
                 }
                 Codes::Bulk { prefix, .. } => {
                     if let Some((other, j)) = self.bulk_prefixes.iter().find(|(p, _)| {
@@ -875,7 +876,20 @@ impl Manifest {
                 Codes::Automatic => {}
             }
         }
-        for (code, &i) in &self.plain_codes {
+        // Every static code has a hash, visible or not, so the hashes catch every repeat.
+        self.hashed_codes = Index::build(hashed).map_err(|(_, first, i)| {
+            invalid(
+                &format!("coupons[{i}].codes"),
+                format!("the same code as coupons[{first}]"),
+            )
+        })?;
+        self.plain_codes = Index::build(plain).map_err(|(_, first, i)| {
+            invalid(
+                &format!("coupons[{i}].codes"),
+                format!("the same code as coupons[{first}]"),
+            )
+        })?;
+        for (code, i) in self.plain_codes.iter() {
             if let Some((prefix, j)) = self
                 .bulk_prefixes
                 .iter()

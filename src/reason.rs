@@ -2,11 +2,10 @@
 //! never an error. Its `code` is public API (docs/errors.md); `message` is for people; the other
 //! fields are details a page can use ("add 7.40 more").
 
+use crate::json::{object, ToJson};
 use crate::money::Currency;
 use crate::rules::Failure;
 use crate::rules::Value;
-use serde::ser::SerializeMap;
-use serde::{Serialize, Serializer};
 
 /// Why something did not apply.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,12 +23,12 @@ pub enum Detail {
     Value(Value),
 }
 
-impl Serialize for Detail {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+impl ToJson for Detail {
+    fn write_json(&self, out: &mut String) {
         match self {
-            Detail::Text(t) => s.serialize_str(t),
-            Detail::Count(n) => s.serialize_u64(*n),
-            Detail::Value(v) => v.serialize(s),
+            Detail::Text(t) => t.write_json(out),
+            Detail::Count(n) => n.write_json(out),
+            Detail::Value(v) => v.write_json(out),
         }
     }
 }
@@ -58,15 +57,14 @@ impl From<Value> for Detail {
     }
 }
 
-impl Serialize for Reason {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut map = s.serialize_map(Some(2 + self.details.len()))?;
-        map.serialize_entry("code", self.code)?;
-        map.serialize_entry("message", &self.message)?;
-        for (k, v) in &self.details {
-            map.serialize_entry(k, v)?;
-        }
-        map.end()
+impl ToJson for Reason {
+    fn write_json(&self, out: &mut String) {
+        object(out, &mut |f| {
+            f.field("code", &self.code).field("message", &self.message);
+            for (k, v) in &self.details {
+                f.field(k, v);
+            }
+        });
     }
 }
 

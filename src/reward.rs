@@ -8,11 +8,11 @@
 
 use crate::cart::{Cart, CartFacts, LineFacts};
 use crate::error::Result;
+use crate::json::{object, ToJson};
 use crate::manifest::{Amount, Coupon, Payout, Target};
 use crate::money::{self, Currency};
 use crate::reason::Reason;
 use rust_decimal::{Decimal, RoundingStrategy};
-use serde::Serialize;
 
 /// What is left to pay on each part of the order, as rewards are applied.
 #[derive(Debug, Clone)]
@@ -49,14 +49,23 @@ pub enum Part {
 }
 
 /// One share of a discount, as reported.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Allocation {
     /// `line`, `shipping` or `fee`.
     pub target: &'static str,
     /// The line or fee id.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     pub amount: String,
+}
+
+impl ToJson for Allocation {
+    fn write_json(&self, out: &mut String) {
+        object(out, &mut |f| {
+            f.field("target", &self.target)
+                .some("id", &self.id)
+                .field("amount", &self.amount);
+        });
+    }
 }
 
 /// The outcome of applying one coupon's reward.

@@ -12,8 +12,6 @@ use crate::error::Result;
 use crate::json::{Node, Obj};
 use crate::time::parse_instant;
 use rust_decimal::Decimal;
-use serde::ser::{SerializeMap, SerializeSeq};
-use serde::{Serialize, Serializer};
 use std::str::FromStr;
 
 /// How deep JSON values (user properties, attributes) may nest. Deeper input is refused rather than
@@ -72,31 +70,6 @@ impl Value {
             Value::Map(m) => m.get(key),
             _ => None,
         })
-    }
-}
-
-impl Serialize for Value {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        match self {
-            Value::Null => s.serialize_unit(),
-            Value::Bool(b) => s.serialize_bool(*b),
-            Value::Num(n) => s.serialize_str(&n.normalize().to_string()),
-            Value::Str(x) => s.serialize_str(x),
-            Value::List(items) => {
-                let mut seq = s.serialize_seq(Some(items.len()))?;
-                for item in items {
-                    seq.serialize_element(item)?;
-                }
-                seq.end()
-            }
-            Value::Map(m) => {
-                let mut map = s.serialize_map(Some(m.len()))?;
-                for (k, v) in m.iter() {
-                    map.serialize_entry(k, v)?;
-                }
-                map.end()
-            }
-        }
     }
 }
 

@@ -4,12 +4,12 @@
 
 use crate::engine::Engine;
 use crate::error::Error;
+use crate::json::ToJson;
 use crate::json::{self, Node, Source};
 use crate::manifest::Limits;
 use crate::rules::Value;
 use crate::signature::KeySet;
 use crate::time::parse_instant;
-use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -186,16 +186,13 @@ fn from_js(value: &JsValue) -> Result<Value, Error> {
 }
 
 /// Hands a result to JS as plain objects (arrays, strings, numbers; money as strings).
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsValue> {
-    serde_json::to_string(value)
-        .ok()
-        .and_then(|text| js_sys::JSON::parse(&text).ok())
-        .ok_or_else(|| {
-            to_js_error(&Error::InvalidRequest {
-                path: String::new(),
-                message: "the result could not be encoded".into(),
-            })
+fn to_js(value: &dyn ToJson) -> Result<JsValue, JsValue> {
+    js_sys::JSON::parse(&value.to_json()).ok().ok_or_else(|| {
+        to_js_error(&Error::InvalidRequest {
+            path: String::new(),
+            message: "the result could not be encoded".into(),
         })
+    })
 }
 
 /// A JS `Error` with `.code`, `.path` and, for limits, `.limit` and `.actual`.

@@ -10,7 +10,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use ed25519_dalek::{Signer, SigningKey};
-use edge_coupons::json::{parse, Node, Source};
+use edge_coupons::json::{parse, Node, Source, ToJson};
 use edge_coupons::time::parse_instant;
 use edge_coupons::{Engine, KeySet, Limits};
 use serde_json::Value;
@@ -97,8 +97,10 @@ pub fn play(
     now: &str,
 ) -> Result<Value, edge_coupons::Error> {
     let out = match op {
-        "evaluate" => serde_json::to_value(engine.evaluate(&tree(&with_now(input, now))?)?),
-        "tray" => serde_json::to_value(engine.tray(&tree(&with_now(input, now))?)?),
+        "evaluate" => {
+            serde_json::from_str(&engine.evaluate(&tree(&with_now(input, now))?)?.to_json())
+        }
+        "tray" => serde_json::from_str(&engine.tray(&tree(&with_now(input, now))?)?.to_json()),
         "checkCode" => {
             let code = input["code"]
                 .as_str()
@@ -109,7 +111,7 @@ pub fn play(
                     .unwrap_or(&Value::Object(Default::default())),
                 now,
             );
-            serde_json::to_value(engine.check_code(code, &tree(&user)?)?)
+            serde_json::from_str(&engine.check_code(code, &tree(&user)?)?.to_json())
         }
         other => panic!("unknown op `{other}`"),
     };
