@@ -7,8 +7,6 @@
 //! another code.
 
 use crate::error::{Error, Result};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 /// The longest code, after normalisation.
@@ -77,7 +75,7 @@ pub fn hash_code(manifest_id: &str, normalized: &str) -> String {
     h.update(manifest_id.as_bytes());
     h.update(b":");
     h.update(normalized.as_bytes());
-    URL_SAFE_NO_PAD.encode(h.finalize())
+    crate::base64url::encode(&h.finalize())
 }
 
 #[cfg(test)]

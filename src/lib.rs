@@ -10,6 +10,7 @@
     missing_debug_implementations
 )]
 
+mod base64url;
 pub mod cart;
 pub mod codes;
 pub mod engine;
