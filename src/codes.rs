@@ -7,7 +7,7 @@
 //! another code.
 
 use crate::error::{Error, Result};
-use sha2::{Digest, Sha256};
+use sha2::{Digest, Sha512_256};
 
 /// The longest code, after normalisation.
 pub const MAX_CODE_LEN: usize = 64;
@@ -65,12 +65,16 @@ pub fn normalize(raw: &str, path: &str) -> Result<String> {
     Ok(out)
 }
 
-/// The hash a manifest stores instead of a hidden code: base64url (no padding) of
-/// SHA-256(`"coupon-code:v1:" + manifest id + ":" + normalised code`). The manifest id salts it, so
-/// a table built for one manifest is useless for another. A short code can still be guessed from
-/// its hash by trying candidates; hidden codes that must resist that need length (see docs).
+/// The hash a manifest stores instead of a hidden code: base64url (no padding, 43 characters) of
+/// SHA-512/256(`"coupon-code:v1:" + manifest id + ":" + normalised code`). The manifest id salts
+/// it, so a table built for one manifest is useless for another. A short code can still be guessed
+/// from its hash by trying candidates; hidden codes that must resist that need length (see docs).
+///
+/// SHA-512/256 (FIPS 180-4: SHA-512 with other initial values, cut to 256 bits), not SHA-256,
+/// because it runs on the SHA-512 compression function that Ed25519 verification already needs,
+/// so the Wasm build carries one SHA-2 core instead of two.
 pub fn hash_code(manifest_id: &str, normalized: &str) -> String {
-    let mut h = Sha256::new();
+    let mut h = Sha512_256::new();
     h.update(b"coupon-code:v1:");
     h.update(manifest_id.as_bytes());
     h.update(b":");
@@ -120,5 +124,20 @@ mod tests {
     fn hashes_are_salted_by_manifest() {
         assert_ne!(hash_code("m1", "SAVE10"), hash_code("m2", "SAVE10"));
         assert_eq!(hash_code("m1", "SAVE10").len(), 43);
+    }
+
+    #[test]
+    fn hash_is_sha512_256_in_base64url() {
+        // The values in docs/manifest.md and tests/vectors; also
+        // `hashlib.new("sha512_256", b"coupon-code:v1:shop-docs:FRIENDS8Q2M7")` and node's
+        // `createHash("sha512-256")`. SHA-256 would give `4HLNc7T_CTUlSuHbWJ-6AqaWXV63jGE5mQFmTbX1uzU`.
+        assert_eq!(
+            hash_code("shop-docs", "FRIENDS8Q2M7"),
+            "PHzpehyypdDEegjg8MipwS1NTlVVQLxUpA7zVENCqzg"
+        );
+        assert_eq!(
+            hash_code("shop-1", "VIP20"),
+            "aKj3TS276ElSiQvAI8z8MGYQiWbuN9dxDVYtgDokYSo"
+        );
     }
 }
