@@ -697,7 +697,9 @@ fn read_codes(node: &Node, visibility: Visibility, ctx: &Ctx) -> Result<Codes> {
                         .bytes()
                         .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
                 {
-                    return Err(h.error("must be 43 characters of base64url (SHA-256, see docs)"));
+                    return Err(
+                        h.error("must be 43 characters of base64url (SHA-512/256, see docs)")
+                    );
                 }
                 Ok(Codes::Static { code: None, hash })
             }

@@ -57,6 +57,7 @@ impl Index {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     #[test]
     fn index_refuses_repeats() {
