@@ -75,6 +75,7 @@ pub struct CouponUsage {
     pub discount_given: Decimal,
 }
 
+#[inline(never)]
 fn quantity(node: &Node, limits: &Limits) -> Result<u64> {
     let bad = |message: String| Error::InvalidQuantity {
         path: node.path.clone(),
@@ -84,7 +85,7 @@ fn quantity(node: &Node, limits: &Limits) -> Result<u64> {
         Value::Num(n) => *n,
         _ => return Err(bad("a quantity is a whole number like 2".into())),
     };
-    if n.fract() != Decimal::ZERO || n < Decimal::ONE {
+    if !money::is_whole(n) || n < Decimal::ONE {
         return Err(bad(format!("{n} is not a whole number of at least 1")));
     }
     let q = u64::try_from(n).unwrap_or(u64::MAX);
@@ -98,6 +99,7 @@ fn quantity(node: &Node, limits: &Limits) -> Result<u64> {
 }
 
 /// A money amount: a decimal string, never a JSON number.
+#[inline(never)]
 fn amount(node: &Node, currency: Currency) -> Result<Decimal> {
     match node.value {
         Value::Str(s) => money::parse_amount(s, currency, &node.path),
@@ -110,6 +112,7 @@ fn amount(node: &Node, currency: Currency) -> Result<Decimal> {
     }
 }
 
+#[inline(never)]
 fn text(node: &Node, max: usize) -> Result<String> {
     let s = node.string()?;
     if s.is_empty() || s.chars().count() > max {
@@ -118,6 +121,7 @@ fn text(node: &Node, max: usize) -> Result<String> {
     Ok(s)
 }
 
+#[inline(never)]
 fn instant(node: &Node) -> Result<Instant> {
     parse_instant(node.str()?, &node.path)
 }

@@ -11,6 +11,7 @@ use crate::manifest::{
     self, Activation, Audience, Codes, Coupon, Expiry, ExpiryFrom, Limits, Manifest, Status,
     Visibility,
 };
+use crate::money;
 use crate::reason::Reason;
 use crate::reward::{self, Allocation, Part, Remaining};
 use crate::rules::Value;
@@ -494,9 +495,7 @@ impl Engine {
         let budget_left = |c: &Coupon| {
             c.limits.budget.map(|b| {
                 let given = usage_of(&c.id).map_or(Decimal::ZERO, |u| u.discount_given);
-                b.checked_sub(given)
-                    .unwrap_or(Decimal::ZERO)
-                    .max(Decimal::ZERO)
+                money::less(b, given)
             })
         };
         let order = application_order(&eligible);
@@ -620,13 +619,13 @@ impl Engine {
                 product_id: l.product_id.clone(),
                 quantity: l.quantity,
                 original: fmt(l.total),
-                discount: fmt(l.total - *f),
+                discount: fmt(money::less(l.total, *f)),
                 final_: fmt(*f),
             })
             .collect();
         let shipping = cart.shipping.zip(left.shipping).map(|(o, f)| Charge {
             original: fmt(o),
-            discount: fmt(o - f),
+            discount: fmt(money::less(o, f)),
             final_: fmt(f),
         });
         let fees: Vec<FeeResult> = cart
@@ -636,7 +635,7 @@ impl Engine {
             .map(|(fee, f)| FeeResult {
                 id: fee.id.clone(),
                 original: fmt(fee.amount),
-                discount: fmt(fee.amount - *f),
+                discount: fmt(money::less(fee.amount, *f)),
                 final_: fmt(*f),
             })
             .collect();
@@ -667,7 +666,7 @@ impl Engine {
                 subtotal: fmt(cart.subtotal),
                 shipping: fmt(shipping_original),
                 fees: fmt(fees_original),
-                discount: fmt(original - paid),
+                discount: fmt(money::less(original, paid)),
                 total: fmt(paid),
             },
             cashback_points,

@@ -24,6 +24,20 @@ pub fn parse_value(text: &[u8]) -> Result<Value, String> {
     Ok(v)
 }
 
+/// `mantissa x 10^exp`, exactly, when it fits a decimal (28 digits of scale).
+fn scaled(mantissa: &str, exp: &str) -> Option<Decimal> {
+    let mut d = Decimal::from_str_exact(mantissa).ok()?;
+    let e: i32 = exp.parse().ok().filter(|e: &i32| e.abs() <= 56)?;
+    if e < 0 {
+        d.set_scale(d.scale().checked_add(e.unsigned_abs())?).ok()?;
+    } else {
+        for _ in 0..e {
+            d = d.checked_mul(Decimal::TEN)?;
+        }
+    }
+    Some(d)
+}
+
 struct Parser<'a> {
     b: &'a [u8],
     i: usize,
@@ -99,9 +113,7 @@ impl Parser<'_> {
                 return Err(self.err("invalid number"));
             }
         }
-        let mut exponent = false;
         if matches!(self.peek(), Some(b'e' | b'E')) {
-            exponent = true;
             self.i += 1;
             if matches!(self.peek(), Some(b'+' | b'-')) {
                 self.i += 1;
@@ -115,12 +127,11 @@ impl Parser<'_> {
             .get(start..self.i)
             .and_then(|t| std::str::from_utf8(t).ok())
             .unwrap_or("");
-        let parsed = if exponent {
-            Decimal::from_scientific(text)
-        } else {
-            Decimal::from_str_exact(text)
+        let parsed = match text.split_once(['e', 'E']) {
+            None => Decimal::from_str_exact(text).ok(),
+            Some((mantissa, exp)) => scaled(mantissa, exp),
         };
-        parsed.map(|d| Value::Num(d.normalize())).map_err(|_| {
+        parsed.map(|d| Value::Num(d.normalize())).ok_or_else(|| {
             self.err(&format!(
                 "the number {} is outside the exact decimal range",
                 text.chars().take(40).collect::<String>()
@@ -140,6 +151,7 @@ impl Parser<'_> {
         Ok(n)
     }
 
+    #[inline(never)]
     fn string(&mut self) -> Result<String, String> {
         self.eat(b'"')?;
         let mut out: Vec<u8> = Vec::new();
@@ -301,6 +313,7 @@ impl<'a> Node<'a> {
     }
 
     /// An error about this node.
+    #[inline(never)]
     pub fn error(&self, message: impl Into<String>) -> Error {
         let (path, message) = (self.path.clone(), message.into());
         match self.source {
@@ -309,10 +322,12 @@ impl<'a> Node<'a> {
         }
     }
 
+    #[inline(never)]
     fn expected(&self, what: &str) -> Error {
         self.error(format!("expected {what}, found {}", kind(self.value)))
     }
 
+    #[inline(never)]
     fn child(&self, segment: &str, value: &'a Value) -> Node<'a> {
         Node {
             value,
@@ -322,6 +337,7 @@ impl<'a> Node<'a> {
     }
 
     /// An object with only these fields.
+    #[inline(never)]
     pub fn obj(&self, allowed: &[&str]) -> Result<Obj<'a>, Error> {
         let obj = self.any_obj()?;
         obj.only(allowed)?;
@@ -329,6 +345,7 @@ impl<'a> Node<'a> {
     }
 
     /// An object, fields not yet checked (for tagged unions: read `type`, then call `only`).
+    #[inline(never)]
     pub fn any_obj(&self) -> Result<Obj<'a>, Error> {
         match self.value {
             Value::Map(map) => Ok(Obj {
@@ -339,6 +356,7 @@ impl<'a> Node<'a> {
         }
     }
 
+    #[inline(never)]
     pub fn str(&self) -> Result<&'a str, Error> {
         match self.value {
             Value::Str(s) => Ok(s),
@@ -358,9 +376,10 @@ impl<'a> Node<'a> {
     }
 
     /// A whole number from 0 to 2^53 - 1 (what JSON numbers hold exactly everywhere).
+    #[inline(never)]
     pub fn u64(&self) -> Result<u64, Error> {
         match self.value {
-            Value::Num(n) if n.fract().is_zero() => n
+            Value::Num(n) if crate::money::is_whole(*n) => n
                 .to_u64()
                 .filter(|&u| u <= MAX_SAFE_INTEGER)
                 .ok_or_else(|| {
@@ -374,7 +393,7 @@ impl<'a> Node<'a> {
 
     pub fn i32(&self) -> Result<i32, Error> {
         match self.value {
-            Value::Num(n) if n.fract().is_zero() => n
+            Value::Num(n) if crate::money::is_whole(*n) => n
                 .to_i32()
                 .ok_or_else(|| self.error(format!("{n} is out of range"))),
             _ => Err(self.expected("a whole number")),
@@ -382,6 +401,7 @@ impl<'a> Node<'a> {
     }
 
     /// The items of a list.
+    #[inline(never)]
     pub fn items(&self) -> Result<Vec<Node<'a>>, Error> {
         match self.value {
             Value::List(items) => Ok(items
@@ -436,6 +456,7 @@ impl<'a> Obj<'a> {
     }
 
     /// A field, or `None` when it is missing or null.
+    #[inline(never)]
     pub fn get(&self, key: &str) -> Option<Node<'a>> {
         match self.map.get(key) {
             None | Some(Value::Null) => None,
@@ -444,6 +465,7 @@ impl<'a> Obj<'a> {
     }
 
     /// A required field.
+    #[inline(never)]
     pub fn req(&self, key: &str) -> Result<Node<'a>, Error> {
         self.get(key)
             .ok_or_else(|| self.node.error(format!("missing field `{key}`")))
@@ -598,7 +620,7 @@ impl ToJson for Value {
         match self {
             Value::Null => out.push_str("null"),
             Value::Bool(b) => b.write_json(out),
-            Value::Num(n) => write_str(out, &n.normalize().to_string()),
+            Value::Num(n) => write_str(out, &crate::money::plain(*n)),
             Value::Str(s) => write_str(out, s),
             Value::List(items) => items.write_json(out),
             Value::Map(m) => object(out, &mut |f| {

@@ -298,6 +298,7 @@ fn invalid(path: &str, message: impl Into<String>) -> Error {
     }
 }
 
+#[inline(never)]
 fn check_id(s: &str, path: &str, max: usize) -> Result<()> {
     if s.is_empty()
         || s.len() > max
@@ -313,6 +314,7 @@ fn check_id(s: &str, path: &str, max: usize) -> Result<()> {
     Ok(())
 }
 
+#[inline(never)]
 fn check_text(s: &str, path: &str, max: usize) -> Result<()> {
     if s.trim().is_empty() || s.chars().count() > max {
         return Err(invalid(path, format!("must be 1 to {max} characters")));
@@ -453,14 +455,17 @@ struct Ctx<'a> {
 }
 
 /// A time in the manifest; a bad one is `MANIFEST_INVALID` at its path.
+#[inline(never)]
 fn instant(node: &Node) -> Result<Instant> {
     parse_instant(node.str()?, &node.path).map_err(|e| node.error(e.to_string()))
 }
 
+#[inline(never)]
 fn duration(node: &Node) -> Result<Duration> {
     parse_duration(node.str()?, &node.path).map_err(|e| node.error(e.to_string()))
 }
 
+#[inline(never)]
 fn amount(node: &Node, currency: Currency) -> Result<Decimal> {
     let a = money::parse_amount(node.str()?, currency, &node.path)
         .map_err(|e| node.error(e.to_string()))?;
@@ -470,6 +475,7 @@ fn amount(node: &Node, currency: Currency) -> Result<Decimal> {
     Ok(a)
 }
 
+#[inline(never)]
 fn percent(node: &Node) -> Result<Decimal> {
     let p =
         money::parse_decimal(node.str()?, 4, &node.path).map_err(|e| node.error(e.to_string()))?;
@@ -480,6 +486,7 @@ fn percent(node: &Node) -> Result<Decimal> {
 }
 
 /// Reads a tagged union's `type` and checks the fields allowed for that type.
+#[inline(never)]
 fn tagged<'a>(
     node: &Node<'a>,
     fields: &dyn Fn(&str) -> Option<&'static [&'static str]>,
@@ -667,6 +674,7 @@ fn read_coupon(node: &Node, ctx: &Ctx) -> Result<Coupon> {
     })
 }
 
+#[inline(never)]
 fn read_codes(node: &Node, visibility: Visibility, ctx: &Ctx) -> Result<Codes> {
     let (t, obj) = tagged(node, &|t| match t {
         "static" => Some(&["type", "code", "code_hash"]),
@@ -721,6 +729,7 @@ fn read_codes(node: &Node, visibility: Visibility, ctx: &Ctx) -> Result<Codes> {
     }
 }
 
+#[inline(never)]
 fn read_target(node: &Node) -> Result<Target> {
     Ok(
         match tagged(node, &|t| match t {
@@ -744,6 +753,7 @@ fn read_target(node: &Node) -> Result<Target> {
     )
 }
 
+#[inline(never)]
 fn read_reward(node: &Node, currency: Currency) -> Result<Reward> {
     let (t, obj) = tagged(node, &|t| match t {
         "percentage" => Some(&["type", "percent", "target", "max_discount"]),
@@ -819,6 +829,7 @@ fn read_reward(node: &Node, currency: Currency) -> Result<Reward> {
     }
 }
 
+#[inline(never)]
 fn read_limits(node: &Node, currency: Currency) -> Result<CouponLimits> {
     let obj = node.obj(&["per_user", "global", "budget"])?;
     let count = |key: &str| -> Result<Option<u64>> {

@@ -103,6 +103,7 @@ impl Currency {
     }
 
     /// Formats an amount with exactly the currency's digits ("5" in USD is "5.00").
+    #[inline(never)]
     pub fn format(&self, amount: Decimal) -> String {
         let mut a = self.round(amount);
         a.rescale(self.minor_units);
@@ -121,6 +122,7 @@ impl fmt::Display for Currency {
 pub const MAX_AMOUNT_DIGITS: usize = 15;
 
 /// Rounds half away from zero to `dp` decimal places.
+#[inline(never)]
 pub fn round(amount: Decimal, dp: u32) -> Decimal {
     amount.round_dp_with_strategy(dp, RoundingStrategy::MidpointAwayFromZero)
 }
@@ -155,8 +157,7 @@ pub fn parse_amount(s: &str, currency: Currency, path: &str) -> Result<Decimal> 
             currency.minor_units()
         )));
     }
-    s.parse::<Decimal>()
-        .map_err(|_| bad(format!("`{shown}` is not a decimal amount")))
+    Decimal::from_str_exact(s).map_err(|_| bad(format!("`{shown}` is not a decimal amount")))
 }
 
 /// Parses a decimal that is not money (a percentage, a rate): digits with an optional point and
@@ -179,21 +180,50 @@ pub fn parse_decimal(s: &str, max_dp: u32, path: &str) -> Result<Decimal> {
     if !ok {
         return Err(bad());
     }
-    s.parse::<Decimal>().map_err(|_| bad())
+    Decimal::from_str_exact(s).map_err(|_| bad())
 }
 
+// The arithmetic below is kept out of line on purpose: rust_decimal's checked operations are
+// large, and inlined at every call site they cost 1-2 KB of Wasm each.
+
 /// `a + b`, or an overflow error naming `path`.
+#[inline(never)]
 pub fn add(a: Decimal, b: Decimal, path: &str) -> Result<Decimal> {
-    a.checked_add(b).ok_or_else(|| Error::AmountOverflow {
+    plus(a, b).ok_or_else(|| Error::AmountOverflow {
         path: path.to_string(),
     })
 }
 
 /// `a * b`, or an overflow error naming `path`.
+#[inline(never)]
 pub fn mul(a: Decimal, b: Decimal, path: &str) -> Result<Decimal> {
     a.checked_mul(b).ok_or_else(|| Error::AmountOverflow {
         path: path.to_string(),
     })
+}
+
+/// `a + b`, or `None` past the decimal range.
+#[inline(never)]
+pub fn plus(a: Decimal, b: Decimal) -> Option<Decimal> {
+    a.checked_add(b)
+}
+
+/// The shortest form of a number, as text: "12.50" is "12.5", "100" is "100".
+#[inline(never)]
+pub fn plain(n: Decimal) -> String {
+    n.normalize().to_string()
+}
+
+/// Whether `n` is a whole number.
+#[inline(never)]
+pub fn is_whole(n: Decimal) -> bool {
+    n.fract().is_zero()
+}
+
+/// `a - b` for amounts where `b <= a` (what was paid from what was owed); never below zero.
+#[inline(never)]
+pub fn less(a: Decimal, b: Decimal) -> Decimal {
+    a.checked_sub(b).unwrap_or(Decimal::ZERO).max(Decimal::ZERO)
 }
 
 /// Sums amounts, or an overflow error naming `path`.
@@ -201,6 +231,18 @@ pub fn sum<I: IntoIterator<Item = Decimal>>(items: I, path: &str) -> Result<Deci
     items
         .into_iter()
         .try_fold(Decimal::ZERO, |acc, x| add(acc, x, path))
+}
+
+/// One weight's share of `total`, rounded down to `dp` places and at most the weight, with the
+/// remainder that was cut off.
+#[inline(never)]
+fn share_of(w: Decimal, whole: Decimal, total: Decimal, dp: u32) -> Option<(Decimal, Decimal)> {
+    // The ratio first: total * w could overflow where (w / whole) * total cannot.
+    let exact = w.checked_div(whole)?.checked_mul(total)?;
+    let floor = exact
+        .round_dp_with_strategy(dp, RoundingStrategy::ToZero)
+        .min(w);
+    Some((floor, less(exact, floor)))
 }
 
 /// Splits `total` over `weights` in proportion, in whole minor units, so that the shares sum exactly
@@ -218,22 +260,16 @@ pub fn allocate(total: Decimal, weights: &[Decimal], currency: Currency) -> Resu
     let mut shares = Vec::with_capacity(weights.len());
     let mut remainders = Vec::with_capacity(weights.len());
     for &w in weights {
-        // ratio first: total * w could overflow where (w / whole) * total cannot.
-        let exact = w
-            .checked_div(whole)
-            .and_then(|r| r.checked_mul(total))
-            .ok_or_else(|| Error::AmountOverflow {
-                path: path.to_string(),
+        let (floor, remainder) =
+            share_of(w, whole, total, currency.minor_units()).ok_or_else(|| {
+                Error::AmountOverflow {
+                    path: path.to_string(),
+                }
             })?;
-        let floor = exact
-            .round_dp_with_strategy(currency.minor_units(), RoundingStrategy::ToZero)
-            .min(w);
-        remainders.push(exact.checked_sub(floor).unwrap_or(Decimal::ZERO));
+        remainders.push(remainder);
         shares.push(floor);
     }
-    let mut left = total
-        .checked_sub(sum(shares.iter().copied(), path)?)
-        .unwrap_or(Decimal::ZERO);
+    let mut left = less(total, sum(shares.iter().copied(), path)?);
     let order = crate::sort::indices(weights.len(), &|a, b| {
         let (ra, rb) = (remainders.get(a), remainders.get(b));
         rb.cmp(&ra)
@@ -248,9 +284,9 @@ pub fn allocate(total: Decimal, weights: &[Decimal], currency: Currency) -> Resu
                 break;
             }
             if let (Some(share), Some(&w)) = (shares.get_mut(i), weights.get(i)) {
-                if share.checked_add(unit).is_some_and(|s| s <= w) {
-                    *share += unit;
-                    left -= unit;
+                if let Some(next) = plus(*share, unit).filter(|s| *s <= w) {
+                    *share = next;
+                    left = less(left, unit);
                     gave = true;
                 }
             }

@@ -144,14 +144,14 @@ impl Reason {
             // `gt` needs one step past the threshold: a minor unit of money, or one whole unit.
             let step = match (f.op.as_str(), money) {
                 ("gt", true) => currency.unit(),
-                ("gt", false) if short.fract().is_zero() => rust_decimal::Decimal::ONE,
+                ("gt", false) if crate::money::is_whole(short) => rust_decimal::Decimal::ONE,
                 _ => rust_decimal::Decimal::ZERO,
             };
-            let m = short.checked_add(step).unwrap_or(short);
+            let m = crate::money::plus(short, step).unwrap_or(short);
             let missing = if money {
                 currency.format(m)
             } else {
-                m.normalize().to_string()
+                crate::money::plain(m)
             };
             message.push_str(&format!(": add {missing} more"));
             reason = reason.with("missing", missing);

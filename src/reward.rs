@@ -154,7 +154,12 @@ pub fn apply(
         )));
     }
     let mut value = match reward.amount {
-        Amount::Percent(p) => currency.round(money::mul(base, p, "reward")? / Decimal::ONE_HUNDRED),
+        // p% is p x 0.01: exact, and no division.
+        Amount::Percent(p) => currency.round(money::mul(
+            money::mul(base, p, "reward")?,
+            Decimal::new(1, 2),
+            "reward",
+        )?),
         Amount::Fixed(a) => a,
         Amount::Points(_) => Decimal::ZERO,
     };
@@ -207,10 +212,7 @@ pub fn apply(
             let mut shares = Vec::with_capacity(amounts.len());
             for ((part, _, _), amount) in weighted.iter().zip(amounts) {
                 if let Some(slot) = left.slot(*part) {
-                    *slot = slot
-                        .checked_sub(amount)
-                        .unwrap_or(Decimal::ZERO)
-                        .max(Decimal::ZERO);
+                    *slot = money::less(*slot, amount);
                 }
                 if !amount.is_zero() {
                     shares.push((*part, amount));
@@ -256,12 +258,12 @@ pub fn summary(coupon: &Coupon, currency: Currency) -> String {
         (Amount::Percent(p), Payout::Discount) if *p == Decimal::ONE_HUNDRED => {
             format!("Free {on}")
         }
-        (Amount::Percent(p), Payout::Discount) => format!("{}% off {on}", p.normalize()),
+        (Amount::Percent(p), Payout::Discount) => format!("{}% off {on}", money::plain(*p)),
         (Amount::Fixed(a), Payout::Discount) => {
             format!("{} {} off {on}", currency.format(*a), currency.code())
         }
         (Amount::Percent(p), Payout::Cashback { .. }) => {
-            format!("{}% of {on} back as points", p.normalize())
+            format!("{}% of {on} back as points", money::plain(*p))
         }
         (Amount::Fixed(a), Payout::Cashback { .. }) => {
             format!("{} {} back as points", currency.format(*a), currency.code())

@@ -12,7 +12,6 @@ use crate::error::Result;
 use crate::json::{Node, Obj};
 use crate::time::parse_instant;
 use rust_decimal::Decimal;
-use std::str::FromStr;
 
 /// How deep JSON values (user properties, attributes) may nest. Deeper input is refused rather than
 /// risking the stack: in Wasm a stack overflow is a trap.
@@ -34,7 +33,7 @@ impl Value {
     fn as_num(&self) -> Option<Decimal> {
         match self {
             Value::Num(n) => Some(*n),
-            Value::Str(s) => Decimal::from_str(s).ok(),
+            Value::Str(s) => Decimal::from_str_exact(s).ok(),
             _ => None,
         }
     }
@@ -54,7 +53,7 @@ impl Value {
         match self {
             Value::Null => "nothing".into(),
             Value::Bool(b) => b.to_string(),
-            Value::Num(n) => n.normalize().to_string(),
+            Value::Num(n) => crate::money::plain(*n),
             Value::Str(s) => s.chars().take(80).collect(),
             Value::List(items) => format!(
                 "[{}]",
@@ -476,7 +475,7 @@ impl Predicate {
                 }
                 let missing = match (op, actual.as_ref().and_then(Value::as_num), value.as_num()) {
                     (Op::Gte | Op::Gt, Some(a), Some(e)) if a < e || (*op == Op::Gt && a == e) => {
-                        e.checked_sub(a)
+                        Some(crate::money::less(e, a))
                     }
                     _ => None,
                 };
@@ -551,7 +550,7 @@ fn compare(actual: Option<&Value>, op: Op, expected: &Value) -> bool {
         }
         Op::Contains => match actual {
             Value::List(items) => items.iter().any(|v| v.loosely_eq(expected)),
-            Value::Str(s) => matches!(expected, Value::Str(e) if s.contains(e.as_str())),
+            Value::Str(s) => matches!(expected, Value::Str(e) if contains_text(s, e)),
             _ => false,
         },
         Op::Gt | Op::Gte | Op::Lt | Op::Lte => {
@@ -575,6 +574,16 @@ fn compare(actual: Option<&Value>, op: Op, expected: &Value) -> bool {
             }
         }
     }
+}
+
+/// Substring test over bytes: property values are short, and `str::contains` would bring a
+/// general string searcher (and its panic formatting) into the Wasm.
+fn contains_text(haystack: &str, needle: &str) -> bool {
+    needle.is_empty()
+        || haystack
+            .as_bytes()
+            .windows(needle.len())
+            .any(|w| w == needle.as_bytes())
 }
 
 /// Looks up a property path in a map of values.

@@ -12,6 +12,9 @@ use crate::signature::KeySet;
 use crate::time::parse_instant;
 use wasm_bindgen::prelude::*;
 
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
 /** Money: a decimal string in major units, e.g. "12.50". Times: RFC 3339 strings. */
