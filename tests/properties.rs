@@ -1,0 +1,866 @@
+//! Property tests for the money invariants of CONTRACT §6: random carts (USD, JPY, KWD) against random
+//! manifests drawn from realistic coupons (percentage and fixed on the order, on products matching an
+//! attribute, on shipping and on a fee, cashback, `max_discount` caps, product + order + shipping
+//! stacking). Every amount is checked with exact decimals (`Decimal::from_str_exact`), never floats.
+#![cfg(not(target_arch = "wasm32"))] // proptest is a native-only dev-dependency
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use ed25519_dalek::{Signer, SigningKey};
+use edge_coupons::json::ToJson;
+use edge_coupons::money::{allocate, Currency};
+use edge_coupons::{Engine, KeySet, Limits};
+use proptest::prelude::*;
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+const NOW: &str = "2026-11-23T12:00:00Z";
+const CURRENCIES: [(&str, u32); 3] = [("USD", 2), ("JPY", 0), ("KWD", 3)];
+const CATEGORIES: [&str; 4] = ["shoes", "shirts", "hats", "books"];
+const FEES: [&str; 3] = ["platform_fee", "service_fee", "gift_wrap"];
+const PERCENTS: [&str; 12] = [
+    "0.5", "1", "5", "10", "12.5", "15", "20", "25", "33.3333", "50", "99.99", "100",
+];
+
+// ---------------------------------------------------------------------------------------------
+// Generation
+// ---------------------------------------------------------------------------------------------
+
+/// An amount of `units` minor units, written with exactly `mu` digits after the point.
+fn money(units: u64, mu: u32) -> String {
+    let mut d = Decimal::from(units);
+    d.set_scale(mu).unwrap();
+    d.to_string()
+}
+
+#[derive(Debug, Clone)]
+struct Line {
+    id: String,
+    product: u16,
+    quantity: u32,
+    /// Minor units; reduced modulo the currency's range when written.
+    price: u64,
+    category: Option<usize>,
+}
+
+#[derive(Debug, Clone)]
+struct Cart {
+    currency: usize,
+    lines: Vec<Line>,
+    shipping: Option<u64>,
+    fees: Vec<(usize, u64)>,
+}
+
+impl Cart {
+    fn mu(&self) -> u32 {
+        CURRENCIES[self.currency].1
+    }
+
+    /// Prices 0 to 999 major units and all the currency's minor digits (USD 0.00-999.99).
+    fn price(&self, raw: u64) -> String {
+        money(raw % (1000 * 10u64.pow(self.mu())), self.mu())
+    }
+
+    fn small(&self, raw: u64) -> String {
+        money(raw % (50 * 10u64.pow(self.mu())), self.mu())
+    }
+
+    fn to_json(&self) -> Value {
+        let lines: Vec<Value> = self
+            .lines
+            .iter()
+            .map(|l| {
+                let mut v = json!({
+                    "id": l.id,
+                    "product_id": format!("p{}", l.product),
+                    "quantity": l.quantity,
+                    "unit_price": self.price(l.price),
+                });
+                if let Some(c) = l.category {
+                    v["attributes"] = json!({ "category": CATEGORIES[c] });
+                }
+                v
+            })
+            .collect();
+        let mut cart = json!({ "currency": CURRENCIES[self.currency].0, "lines": lines });
+        if let Some(s) = self.shipping {
+            cart["shipping"] = json!({ "amount": self.small(s), "method": "standard" });
+        }
+        if !self.fees.is_empty() {
+            cart["fees"] = self
+                .fees
+                .iter()
+                .map(|(f, a)| json!({ "id": FEES[*f], "amount": self.small(*a) }))
+                .collect();
+        }
+        cart
+    }
+}
+
+fn line() -> impl Strategy<Value = Line> {
+    (
+        "[a-zA-Z0-9]{1,6}",
+        0u16..50,
+        1u32..=20,
+        any::<u64>(),
+        prop::option::weighted(0.8, 0usize..CATEGORIES.len()),
+    )
+        .prop_map(|(id, product, quantity, price, category)| Line {
+            id,
+            product,
+            quantity,
+            price,
+            category,
+        })
+}
+
+fn cart() -> impl Strategy<Value = Cart> {
+    (
+        0usize..CURRENCIES.len(),
+        prop::collection::vec(line(), 1..=30),
+        prop::option::weighted(0.6, any::<u64>()),
+        prop::collection::btree_map(0usize..FEES.len(), any::<u64>(), 0..=FEES.len()),
+    )
+        .prop_map(|(currency, mut lines, shipping, fees)| {
+            let mut seen = std::collections::HashSet::new();
+            lines.retain(|l| seen.insert(l.id.clone()));
+            Cart {
+                currency,
+                lines,
+                shipping,
+                fees: fees.into_iter().collect(),
+            }
+        })
+}
+
+/// The reward kinds the manifests are drawn from. Amounts are raw minor units, reduced when
+/// written so that they are more than zero.
+#[derive(Debug, Clone)]
+enum Reward {
+    PercentOrder {
+        pct: usize,
+        cap: Option<u64>,
+    },
+    FixedOrder {
+        amount: u64,
+    },
+    PercentProducts {
+        cats: Vec<usize>,
+        pct: usize,
+        cap: Option<u64>,
+    },
+    FixedProducts {
+        cats: Vec<usize>,
+        amount: u64,
+    },
+    PercentShipping {
+        pct: usize,
+    },
+    FixedShipping {
+        amount: u64,
+    },
+    PercentFee {
+        fee: usize,
+        pct: usize,
+    },
+    FixedFee {
+        fee: usize,
+        amount: u64,
+    },
+    CashbackPercent {
+        pct: usize,
+        max_points: Option<u64>,
+    },
+    CashbackAmount {
+        amount: u64,
+    },
+    CashbackPoints {
+        points: u64,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct CouponSpec {
+    automatic: bool,
+    priority: i32,
+    reward: Reward,
+}
+
+fn reward() -> impl Strategy<Value = Reward> {
+    let pct = 0usize..PERCENTS.len();
+    let cap = prop::option::weighted(0.4, any::<u64>());
+    let cats = prop::collection::btree_set(0usize..CATEGORIES.len(), 1..=2)
+        .prop_map(|s| s.into_iter().collect::<Vec<_>>());
+    prop_oneof![
+        3 => (pct.clone(), cap.clone()).prop_map(|(pct, cap)| Reward::PercentOrder { pct, cap }),
+        2 => any::<u64>().prop_map(|amount| Reward::FixedOrder { amount }),
+        3 => (cats.clone(), pct.clone(), cap)
+            .prop_map(|(cats, pct, cap)| Reward::PercentProducts { cats, pct, cap }),
+        2 => (cats, any::<u64>()).prop_map(|(cats, amount)| Reward::FixedProducts { cats, amount }),
+        2 => pct.clone().prop_map(|pct| Reward::PercentShipping { pct }),
+        1 => any::<u64>().prop_map(|amount| Reward::FixedShipping { amount }),
+        1 => (0usize..FEES.len(), pct.clone()).prop_map(|(fee, pct)| Reward::PercentFee { fee, pct }),
+        1 => (0usize..FEES.len(), any::<u64>()).prop_map(|(fee, amount)| Reward::FixedFee { fee, amount }),
+        1 => (pct, prop::option::of(1u64..500))
+            .prop_map(|(pct, max_points)| Reward::CashbackPercent { pct, max_points }),
+        1 => any::<u64>().prop_map(|amount| Reward::CashbackAmount { amount }),
+        1 => (1u64..1000).prop_map(|points| Reward::CashbackPoints { points }),
+    ]
+}
+
+fn coupons() -> impl Strategy<Value = Vec<CouponSpec>> {
+    prop::collection::vec(
+        (prop::bool::weighted(0.3), -3i32..=3, reward()).prop_map(
+            |(automatic, priority, reward)| CouponSpec {
+                automatic,
+                priority,
+                reward,
+            },
+        ),
+        1..=8,
+    )
+}
+
+/// An amount more than zero, up to 200 major units.
+fn positive(raw: u64, mu: u32) -> String {
+    money(1 + raw % (200 * 10u64.pow(mu)), mu)
+}
+
+fn coupon_id(i: usize) -> String {
+    format!("K{i}")
+}
+
+fn code(i: usize) -> String {
+    format!("CODE{i}")
+}
+
+fn manifest(currency: usize, specs: &[CouponSpec], max_codes: Option<u32>) -> Value {
+    let mu = CURRENCIES[currency].1;
+    let products = |cats: &[usize]| {
+        if let [one] = cats {
+            json!({ "fact": "line.attributes.category", "op": "eq", "value": CATEGORIES[*one] })
+        } else {
+            let names: Vec<&str> = cats.iter().map(|c| CATEGORIES[*c]).collect();
+            json!({ "fact": "line.attributes.category", "op": "in", "value": names })
+        }
+    };
+    let coupons: Vec<Value> = specs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let mut reward = match &s.reward {
+                Reward::PercentOrder { pct, .. } => json!({
+                    "type": "percentage", "percent": PERCENTS[*pct], "target": { "type": "order" }
+                }),
+                Reward::FixedOrder { amount } => json!({
+                    "type": "fixed_amount", "amount": positive(*amount, mu), "target": { "type": "order" }
+                }),
+                Reward::PercentProducts { cats, pct, .. } => json!({
+                    "type": "percentage", "percent": PERCENTS[*pct],
+                    "target": { "type": "products", "match": products(cats) }
+                }),
+                Reward::FixedProducts { cats, amount } => json!({
+                    "type": "fixed_amount", "amount": positive(*amount, mu),
+                    "target": { "type": "products", "match": products(cats) }
+                }),
+                Reward::PercentShipping { pct } => json!({
+                    "type": "percentage", "percent": PERCENTS[*pct], "target": { "type": "shipping" }
+                }),
+                Reward::FixedShipping { amount } => json!({
+                    "type": "fixed_amount", "amount": positive(*amount, mu), "target": { "type": "shipping" }
+                }),
+                Reward::PercentFee { fee, pct } => json!({
+                    "type": "percentage", "percent": PERCENTS[*pct],
+                    "target": { "type": "fee", "fee": FEES[*fee] }
+                }),
+                Reward::FixedFee { fee, amount } => json!({
+                    "type": "fixed_amount", "amount": positive(*amount, mu),
+                    "target": { "type": "fee", "fee": FEES[*fee] }
+                }),
+                Reward::CashbackPercent { pct, max_points } => {
+                    let mut r = json!({
+                        "type": "cashback", "percent": PERCENTS[*pct], "points_per_unit": "10"
+                    });
+                    if let Some(m) = max_points {
+                        r["max_points"] = json!(m);
+                    }
+                    r
+                }
+                Reward::CashbackAmount { amount } => json!({
+                    "type": "cashback", "amount": positive(*amount, mu), "target": { "type": "order" }
+                }),
+                Reward::CashbackPoints { points } => json!({ "type": "cashback", "points": points }),
+            };
+            if let Reward::PercentOrder { cap: Some(c), .. }
+            | Reward::PercentProducts { cap: Some(c), .. } = &s.reward
+            {
+                reward["max_discount"] = json!(positive(*c, mu));
+            }
+            let codes = if s.automatic {
+                json!({ "type": "automatic" })
+            } else {
+                json!({ "type": "static", "code": code(i) })
+            };
+            json!({
+                "id": coupon_id(i),
+                "name": format!("Coupon {i}"),
+                "status": "active",
+                "codes": codes,
+                "priority": s.priority,
+                "reward": reward,
+            })
+        })
+        .collect();
+    let mut m = json!({
+        "version": 1,
+        "id": "props",
+        "issued_at": "2026-11-01T00:00:00Z",
+        "expires_at": "2026-12-31T00:00:00Z",
+        "currency": CURRENCIES[currency].0,
+        "coupons": coupons,
+    });
+    if let Some(n) = max_codes {
+        m["settings"] = json!({ "max_codes_per_cart": n });
+    }
+    m
+}
+
+/// Typed codes: some of the manifest's codes in various spellings, repeats, and unknown ones.
+fn typed_codes(n_coupons: usize, picks: &[(usize, u8)]) -> Vec<String> {
+    picks
+        .iter()
+        .map(|&(i, form)| {
+            let c = if i >= n_coupons {
+                format!("NOPE{i}")
+            } else {
+                code(i)
+            };
+            match form % 4 {
+                0 => c,
+                1 => c.to_lowercase(),
+                2 => format!("{}-{}", &c[..2], &c[2..]),
+                _ => format!(" {} ", c.to_lowercase()),
+            }
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone)]
+struct Case {
+    cart: Cart,
+    specs: Vec<CouponSpec>,
+    max_codes: Option<u32>,
+    codes: Vec<String>,
+}
+
+impl Case {
+    fn manifest(&self) -> Value {
+        manifest(self.cart.currency, &self.specs, self.max_codes)
+    }
+
+    fn request(&self) -> Value {
+        json!({ "cart": self.cart.to_json(), "codes": self.codes, "now": NOW })
+    }
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    (
+        cart(),
+        coupons(),
+        prop::option::weighted(0.5, 1u32..=10),
+        prop::collection::vec((0usize..10, any::<u8>()), 0..=10),
+    )
+        .prop_map(|(cart, specs, max_codes, picks)| {
+            let codes = typed_codes(specs.len(), &picks);
+            Case {
+                cart,
+                specs,
+                max_codes,
+                codes,
+            }
+        })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checking
+// ---------------------------------------------------------------------------------------------
+
+/// Signs (with the committed test key, read once: deriving it costs as much as a signature in a
+/// debug build) and loads a manifest at `NOW`.
+fn load(manifest: &Value) -> Engine {
+    static KEYS: OnceLock<(SigningKey, KeySet)> = OnceLock::new();
+    let (key, keys) = KEYS.get_or_init(|| (common::signing_key(), common::keyset()));
+    let b64 = |b: &[u8]| URL_SAFE_NO_PAD.encode(b);
+    let input = format!(
+        "{}.{}",
+        b64(format!(r#"{{"alg":"EdDSA","kid":"{}"}}"#, common::KID).as_bytes()),
+        b64(&serde_json::to_vec(manifest).unwrap())
+    );
+    let jws = format!("{input}.{}", b64(&key.sign(input.as_bytes()).to_bytes()));
+    let now = edge_coupons::time::parse_instant(NOW, "now").unwrap();
+    Engine::from_signed_manifest(&jws, keys, now, Limits::default())
+        .unwrap_or_else(|e| panic!("manifest refused: {e}\n{manifest}"))
+}
+
+fn evaluate(engine: &Engine, request: &Value) -> String {
+    let tree = common::tree(request).unwrap();
+    engine
+        .evaluate(&tree)
+        .unwrap_or_else(|e| panic!("evaluate failed: {e}\n{request}"))
+        .to_json()
+}
+
+/// An amount from the output: exactly `mu` digits after the point (none for 0), no sign.
+fn amount(v: &Value, mu: u32, what: &str) -> Result<Decimal, TestCaseError> {
+    let s = v
+        .as_str()
+        .ok_or_else(|| TestCaseError::fail(format!("{what}: {v} is not a string")))?;
+    let digits = match s.split_once('.') {
+        Some((int, frac)) => {
+            !int.is_empty() && int.bytes().all(|b| b.is_ascii_digit()) && frac.len() == mu as usize
+        }
+        None => mu == 0,
+    };
+    prop_assert!(
+        digits && s.bytes().all(|b| b.is_ascii_digit() || b == b'.'),
+        "{what}: `{s}` does not have exactly {mu} minor-unit digits"
+    );
+    let d = Decimal::from_str_exact(s)
+        .map_err(|e| TestCaseError::fail(format!("{what}: `{s}`: {e}")))?;
+    prop_assert!(d >= Decimal::ZERO, "{what}: `{s}` is negative");
+    Ok(d)
+}
+
+/// original - discount == final >= 0 on one line, shipping or fee; returns (original, discount).
+fn amounts(v: &Value, mu: u32, what: &str) -> Result<(Decimal, Decimal), TestCaseError> {
+    let original = amount(&v["original"], mu, &format!("{what}.original"))?;
+    let discount = amount(&v["discount"], mu, &format!("{what}.discount"))?;
+    let fin = amount(&v["final"], mu, &format!("{what}.final"))?;
+    prop_assert_eq!(
+        original - discount,
+        fin,
+        "{}: original - discount != final",
+        what
+    );
+    prop_assert!(discount <= original, "{what}: discount exceeds original");
+    Ok((original, discount))
+}
+
+fn round(d: Decimal, mu: u32) -> Decimal {
+    d.round_dp_with_strategy(mu, RoundingStrategy::MidpointAwayFromZero)
+}
+
+fn pct(i: usize) -> Decimal {
+    Decimal::from_str_exact(PERCENTS[i]).unwrap() / Decimal::ONE_HUNDRED
+}
+
+/// Every money invariant of one evaluation.
+fn check(case: &Case, manifest: &Value, out: &Value) -> Result<(), TestCaseError> {
+    let cart = &case.cart;
+    let mu = cart.mu();
+    let req = cart.to_json();
+
+    // Lines: as sent, original = quantity x unit price, and original - discount = final >= 0.
+    let lines = out["lines"].as_array().unwrap();
+    prop_assert_eq!(lines.len(), cart.lines.len());
+    let mut line_amounts: BTreeMap<String, (Decimal, Decimal)> = BTreeMap::new();
+    let mut subtotal = Decimal::ZERO;
+    let mut discount = Decimal::ZERO;
+    for (l, sent) in lines.iter().zip(req["lines"].as_array().unwrap()) {
+        let id = l["id"].as_str().unwrap().to_string();
+        prop_assert_eq!(&l["id"], &sent["id"], "lines keep the cart's order");
+        let (o, d) = amounts(l, mu, &format!("line {id}"))?;
+        let unit = Decimal::from_str_exact(sent["unit_price"].as_str().unwrap()).unwrap();
+        prop_assert_eq!(o, unit * Decimal::from(sent["quantity"].as_u64().unwrap()));
+        subtotal += o;
+        discount += d;
+        line_amounts.insert(id, (o, d));
+    }
+    let mut shipping = Decimal::ZERO;
+    let shipping_amounts = if out["shipping"].is_null() {
+        prop_assert!(cart.shipping.is_none(), "shipping missing from the result");
+        None
+    } else {
+        let (o, d) = amounts(&out["shipping"], mu, "shipping")?;
+        prop_assert_eq!(
+            o,
+            Decimal::from_str_exact(req["shipping"]["amount"].as_str().unwrap()).unwrap()
+        );
+        shipping = o;
+        discount += d;
+        Some((o, d))
+    };
+    let mut fees = Decimal::ZERO;
+    let mut fee_amounts: BTreeMap<String, (Decimal, Decimal)> = BTreeMap::new();
+    let out_fees = out["fees"].as_array().unwrap();
+    prop_assert_eq!(out_fees.len(), cart.fees.len());
+    for f in out_fees {
+        let id = f["id"].as_str().unwrap().to_string();
+        let (o, d) = amounts(f, mu, &format!("fee {id}"))?;
+        fees += o;
+        discount += d;
+        fee_amounts.insert(id, (o, d));
+    }
+
+    // Totals.
+    let t = &out["totals"];
+    let total_of = |k: &str| amount(&t[k], mu, &format!("totals.{k}"));
+    prop_assert_eq!(total_of("subtotal")?, subtotal);
+    prop_assert_eq!(total_of("shipping")?, shipping);
+    prop_assert_eq!(total_of("fees")?, fees);
+    prop_assert_eq!(
+        total_of("discount")?,
+        discount,
+        "totals.discount != sum of all discounts"
+    );
+    prop_assert_eq!(
+        total_of("total")?,
+        subtotal + shipping + fees - discount,
+        "total != subtotal + shipping + fees - discount"
+    );
+    prop_assert!(discount <= subtotal + shipping + fees);
+
+    // Applied coupons: allocations sum to the discount, land only on the coupon's target, and
+    // together make up every line, shipping and fee discount.
+    let specs: BTreeMap<String, &CouponSpec> = case
+        .specs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (coupon_id(i), s))
+        .collect();
+    let coupons: BTreeMap<&str, &Value> = manifest["coupons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["id"].as_str().unwrap(), c))
+        .collect();
+    let mut by_line: BTreeMap<String, Decimal> = BTreeMap::new();
+    let mut by_fee: BTreeMap<String, Decimal> = BTreeMap::new();
+    let mut on_shipping = Decimal::ZERO;
+    let mut applied_discount = Decimal::ZERO;
+    let mut points = 0u64;
+    let mut seen = std::collections::BTreeSet::new();
+    for a in out["applied"].as_array().unwrap() {
+        let id = a["coupon_id"].as_str().unwrap();
+        prop_assert!(seen.insert(id.to_string()), "coupon {id} applied twice");
+        let spec = specs[id];
+        let mc = coupons[id];
+        let d = amount(&a["discount"], mu, &format!("{id}.discount"))?;
+        applied_discount += d;
+        points += a["cashback_points"].as_u64().unwrap();
+        let mut sum = Decimal::ZERO;
+        let mut base = Decimal::ZERO; // what the coupon applies to, before any discount
+        for al in a["allocations"].as_array().unwrap() {
+            let x = amount(&al["amount"], mu, &format!("{id}.allocation"))?;
+            prop_assert!(x > Decimal::ZERO, "{id}: a zero allocation is listed");
+            sum += x;
+            match (al["target"].as_str().unwrap(), &spec.reward) {
+                (
+                    "line",
+                    Reward::PercentOrder { .. }
+                    | Reward::FixedOrder { .. }
+                    | Reward::PercentProducts { .. }
+                    | Reward::FixedProducts { .. },
+                ) => {
+                    let lid = al["id"].as_str().unwrap();
+                    prop_assert!(line_amounts.contains_key(lid), "{id}: unknown line {lid}");
+                    if let Reward::PercentProducts { cats, .. }
+                    | Reward::FixedProducts { cats, .. } = &spec.reward
+                    {
+                        let line = cart.lines.iter().find(|l| l.id == lid).unwrap();
+                        prop_assert!(
+                            line.category.is_some_and(|c| cats.contains(&c)),
+                            "{id}: discounted line {lid} does not match the product rule"
+                        );
+                    }
+                    *by_line.entry(lid.to_string()).or_default() += x;
+                }
+                ("shipping", Reward::PercentShipping { .. } | Reward::FixedShipping { .. }) => {
+                    on_shipping += x;
+                }
+                ("fee", Reward::PercentFee { fee, .. } | Reward::FixedFee { fee, .. }) => {
+                    prop_assert_eq!(al["id"].as_str().unwrap(), FEES[*fee]);
+                    *by_fee.entry(FEES[*fee].to_string()).or_default() += x;
+                }
+                (target, r) => prop_assert!(false, "{id}: allocation on {target} for {r:?}"),
+            }
+        }
+        prop_assert_eq!(sum, d, "{}: allocations do not sum to the discount", id);
+        // What the coupon applies to, as sent: its discount never exceeds it.
+        match &spec.reward {
+            Reward::PercentOrder { .. } | Reward::FixedOrder { .. } => {
+                base = subtotal;
+            }
+            Reward::PercentProducts { cats, .. } | Reward::FixedProducts { cats, .. } => {
+                for l in &cart.lines {
+                    if l.category.is_some_and(|c| cats.contains(&c)) {
+                        base += line_amounts[&l.id].0;
+                    }
+                }
+            }
+            Reward::PercentShipping { .. } | Reward::FixedShipping { .. } => {
+                base = shipping_amounts.map_or(Decimal::ZERO, |s| s.0);
+            }
+            Reward::PercentFee { fee, .. } | Reward::FixedFee { fee, .. } => {
+                base = fee_amounts.get(FEES[*fee]).map_or(Decimal::ZERO, |f| f.0);
+            }
+            Reward::CashbackPercent { .. }
+            | Reward::CashbackAmount { .. }
+            | Reward::CashbackPoints { .. } => {
+                prop_assert!(d.is_zero(), "{id}: cashback changed a price");
+                prop_assert!(a["cashback_points"].as_u64().unwrap() > 0);
+            }
+        }
+        let is_cashback = matches!(
+            spec.reward,
+            Reward::CashbackPercent { .. }
+                | Reward::CashbackAmount { .. }
+                | Reward::CashbackPoints { .. }
+        );
+        if !is_cashback {
+            prop_assert!(d > Decimal::ZERO, "{id}: applied with nothing to discount");
+            prop_assert!(
+                d <= base,
+                "{id}: discount {d} exceeds what it applies to ({base})"
+            );
+        }
+        let r = &mc["reward"];
+        if let Some(cap) = r["max_discount"].as_str() {
+            let cap = Decimal::from_str_exact(cap).unwrap();
+            prop_assert!(d <= cap, "{id}: discount {d} over max_discount {cap}");
+        }
+        if let Some(fixed) = r["amount"].as_str() {
+            if !is_cashback {
+                let fixed = Decimal::from_str_exact(fixed).unwrap();
+                prop_assert!(
+                    d <= fixed,
+                    "{id}: discount {d} over the fixed amount {fixed}"
+                );
+            }
+        }
+        if let Reward::PercentOrder { pct: p, .. }
+        | Reward::PercentProducts { pct: p, .. }
+        | Reward::PercentShipping { pct: p }
+        | Reward::PercentFee { pct: p, .. } = &spec.reward
+        {
+            // Rounded once on what is left, which is never more than the target as sent.
+            let most = round(base * pct(*p), mu);
+            prop_assert!(
+                d <= most,
+                "{id}: {d} is more than {}% of {base}",
+                PERCENTS[*p]
+            );
+        }
+    }
+    prop_assert_eq!(
+        applied_discount,
+        discount,
+        "applied discounts != totals.discount"
+    );
+    prop_assert_eq!(out["cashback_points"].as_u64().unwrap(), points);
+    for (id, (_, d)) in &line_amounts {
+        prop_assert_eq!(
+            by_line.get(id).copied().unwrap_or_default(),
+            *d,
+            "line {}: allocations != line discount",
+            id
+        );
+    }
+    for (id, (_, d)) in &fee_amounts {
+        prop_assert_eq!(
+            by_fee.get(id).copied().unwrap_or_default(),
+            *d,
+            "fee {}: allocations != fee discount",
+            id
+        );
+    }
+    prop_assert_eq!(on_shipping, shipping_amounts.map_or(Decimal::ZERO, |s| s.1));
+    Ok(())
+}
+
+/// A small deterministic shuffle (the seed comes from proptest).
+fn shuffle<T>(items: &mut [T], seed: u64) {
+    let mut x = seed | 1;
+    for i in (1..items.len()).rev() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        items.swap(i, (x % (i as u64 + 1)) as usize);
+    }
+}
+
+/// The result with lines and fees keyed by id, for comparing across input orders.
+fn keyed(out: &Value) -> Value {
+    let mut v = out.clone();
+    for k in ["lines", "fees"] {
+        let by_id: serde_json::Map<String, Value> = v[k]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| (x["id"].as_str().unwrap().to_string(), x.clone()))
+            .collect();
+        v[k] = Value::Object(by_id);
+    }
+    v
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Lines, shipping, fees and totals add up; allocations sum exactly; digits; caps.
+    #[test]
+    fn money_invariants_hold(case in case()) {
+        let manifest = case.manifest();
+        let engine = load(&manifest);
+        let out: Value = serde_json::from_str(&evaluate(&engine, &case.request())).unwrap();
+        check(&case, &manifest, &out)?;
+    }
+
+    /// Stacking every step at once: a product, an order and a shipping coupon, all typed.
+    #[test]
+    fn stacking_product_order_shipping(
+        mut cart in cart(),
+        product in (prop::collection::btree_set(0usize..CATEGORIES.len(), 1..=2), 0usize..PERCENTS.len(), prop::option::of(any::<u64>())),
+        order in prop_oneof![
+            (0usize..PERCENTS.len(), prop::option::of(any::<u64>())).prop_map(|(pct, cap)| Reward::PercentOrder { pct, cap }),
+            any::<u64>().prop_map(|amount| Reward::FixedOrder { amount }),
+        ],
+        ship in prop_oneof![
+            (0usize..PERCENTS.len()).prop_map(|pct| Reward::PercentShipping { pct }),
+            any::<u64>().prop_map(|amount| Reward::FixedShipping { amount }),
+        ],
+        shipping in any::<u64>(),
+        priorities in (-2i32..=2, -2i32..=2, -2i32..=2),
+    ) {
+        cart.shipping = Some(shipping);
+        let (cats, pct, cap) = product;
+        let specs = vec![
+            CouponSpec { automatic: false, priority: priorities.0, reward: Reward::PercentProducts { cats: cats.into_iter().collect(), pct, cap } },
+            CouponSpec { automatic: false, priority: priorities.1, reward: order },
+            CouponSpec { automatic: false, priority: priorities.2, reward: ship },
+        ];
+        let case = Case { cart, specs, max_codes: None, codes: vec![code(2), code(0), code(1)] };
+        let manifest = case.manifest();
+        let engine = load(&manifest);
+        let out: Value = serde_json::from_str(&evaluate(&engine, &case.request())).unwrap();
+        check(&case, &manifest, &out)?;
+    }
+
+    /// Shuffling the lines, the fees and the typed codes changes nothing; evaluating twice gives
+    /// the same bytes.
+    #[test]
+    fn independent_of_line_and_code_order(case in case(), seed in any::<u64>()) {
+        let manifest = case.manifest();
+        let engine = load(&manifest);
+        let first = evaluate(&engine, &case.request());
+        prop_assert_eq!(&first, &evaluate(&engine, &case.request()), "evaluate is not idempotent");
+        let out: Value = serde_json::from_str(&first).unwrap();
+        let mut shuffled = case.clone();
+        shuffle(&mut shuffled.cart.lines, seed);
+        shuffle(&mut shuffled.cart.fees, seed.rotate_left(17));
+        shuffle(&mut shuffled.codes, seed.rotate_left(33));
+        let out2: Value = serde_json::from_str(&evaluate(&engine, &shuffled.request())).unwrap();
+        check(&shuffled, &manifest, &out2)?;
+        prop_assert_eq!(keyed(&out), keyed(&out2));
+    }
+
+}
+
+proptest! {
+    // Two signed loads per case (about 25 ms each in a debug build): fewer cases.
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    /// The same input twice, on the same engine and on a freshly loaded one: the same bytes.
+    #[test]
+    fn deterministic_and_idempotent(case in case()) {
+        let manifest = case.manifest();
+        let engine = load(&manifest);
+        let request = case.request();
+        let first = evaluate(&engine, &request);
+        prop_assert_eq!(&first, &evaluate(&engine, &request));
+        prop_assert_eq!(&first, &evaluate(&load(&manifest), &request));
+    }
+}
+
+/// Weights (currency amounts) and a total not above their sum.
+fn allocation_input() -> impl Strategy<Value = (Currency, Vec<Decimal>, Decimal)> {
+    (
+        prop_oneof![Just("USD"), Just("JPY"), Just("KWD"), Just("CLF")],
+        prop::collection::vec(
+            prop_oneof![
+                3 => 0u64..100_000,
+                1 => 0u64..10,
+                1 => 0u64..1_000_000_000_000_000, // up to 10^15 minor units
+            ],
+            1..=40,
+        ),
+        any::<u64>(),
+    )
+        .prop_map(|(code, units, t)| {
+            let currency = Currency::from_code(code).unwrap();
+            let mu = currency.minor_units();
+            let weights: Vec<Decimal> = units.iter().map(|&u| Decimal::new(u as i64, mu)).collect();
+            let whole: u64 = units.iter().sum();
+            let total = Decimal::new((t % (whole + 1)) as i64, mu);
+            (currency, weights, total)
+        })
+}
+
+/// A whole number of minor units, as an integer.
+fn units(d: Decimal, unit: Decimal) -> i128 {
+    i128::try_from(d / unit).unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2048, ..ProptestConfig::default() })]
+
+    /// Shares sum to the total, none exceeds its weight, each is whole minor units, and each is
+    /// within one minor unit of its exact proportional share (largest remainder).
+    #[test]
+    fn allocate_is_exact((currency, weights, total) in allocation_input()) {
+        let shares = allocate(total, &weights, currency).unwrap();
+        prop_assert_eq!(shares.len(), weights.len());
+        prop_assert_eq!(shares.iter().copied().sum::<Decimal>(), total);
+        let unit = currency.unit();
+        let whole: Decimal = weights.iter().copied().sum();
+        for (s, w) in shares.iter().zip(&weights) {
+            prop_assert!(*s >= Decimal::ZERO, "negative share {s}");
+            prop_assert!(s <= w, "share {s} over its weight {w}");
+            prop_assert!((s / unit).fract().is_zero(), "share {s} is not whole {unit}s");
+            // |share - total x w / whole| < unit, compared without division: |s.whole - t.w| < unit.whole.
+            let (s_u, w_u, t_u, whole_u) = (units(*s, unit), units(*w, unit), units(total, unit), units(whole, unit));
+            prop_assert!(
+                whole_u == 0 || (s_u * whole_u - t_u * w_u).abs() < whole_u,
+                "share {s} of {total} for {w}/{whole} is off by a unit or more"
+            );
+        }
+    }
+
+    /// Over-asking is cut to the sum of the weights (documented: total must not exceed it).
+    #[test]
+    fn allocate_never_gives_more_than_the_weights(
+        (currency, weights, _) in allocation_input(),
+        extra in 1u64..1_000_000,
+    ) {
+        let whole: Decimal = weights.iter().copied().sum();
+        let total = whole + Decimal::new(extra as i64, currency.minor_units());
+        let shares = allocate(total, &weights, currency).unwrap();
+        for (s, w) in shares.iter().zip(&weights) {
+            prop_assert!(s <= w && *s >= Decimal::ZERO);
+        }
+        let given: Decimal = shares.iter().copied().sum();
+        if !whole.is_zero() {
+            prop_assert_eq!(given, whole);
+        }
+    }
+}
