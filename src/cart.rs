@@ -39,6 +39,9 @@ pub struct Cart {
     pub attributes: Map,
     pub subtotal: Decimal,
     pub quantity: Decimal,
+    /// Line positions in line-id order: the canonical order that keeps results independent of
+    /// the order lines were sent in.
+    pub by_id: Vec<usize>,
 }
 
 /// A user event (`app_install`, `purchase`, ...).
@@ -168,7 +171,7 @@ pub fn read_cart(node: &Node, expected: Currency, limits: &Limits) -> Result<Car
         });
     }
     // Line ids are unique: allocations and results name lines by id.
-    crate::sort::Index::build(
+    let ids = crate::sort::Index::build(
         lines
             .iter()
             .enumerate()
@@ -179,6 +182,7 @@ pub fn read_cart(node: &Node, expected: Currency, limits: &Limits) -> Result<Car
         path: format!("{}.lines[{i}].id", node.path),
         id,
     })?;
+    let by_id = ids.iter().map(|(_, i)| *i).collect();
     let shipping = match c.get("shipping") {
         None => None,
         Some(s) => Some(amount(
@@ -216,6 +220,7 @@ pub fn read_cart(node: &Node, expected: Currency, limits: &Limits) -> Result<Car
         attributes,
         subtotal,
         quantity,
+        by_id,
     })
 }
 

@@ -536,23 +536,31 @@ impl Fields<'_> {
 /// Writes a JSON string literal.
 pub fn write_str(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                let n = u32::from(c) as usize;
-                out.push_str("\\u00");
-                out.push(char::from(*HEX.get(n >> 4).unwrap_or(&b'0')));
-                out.push(char::from(*HEX.get(n & 15).unwrap_or(&b'0')));
-            }
-            c => out.push(c),
+    // Copy runs that need no escape in one go; only quotes, backslashes and control characters
+    // (all ASCII, so never inside a multi-byte character) are escaped.
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(s.get(start..i).unwrap_or_default());
+        if escape.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(char::from(*HEX.get(usize::from(b >> 4)).unwrap_or(&b'0')));
+            out.push(char::from(*HEX.get(usize::from(b & 15)).unwrap_or(&b'0')));
+        } else {
+            out.push_str(escape);
         }
+        start = i + 1;
     }
+    out.push_str(s.get(start..).unwrap_or_default());
     out.push('"');
 }
 
@@ -661,6 +669,17 @@ mod tests {
         assert_eq!(
             read(r#"{"lines":[{"id":"a","qty":2}]}"#).unwrap(),
             vec![("a".into(), 2)]
+        );
+    }
+
+    #[test]
+    fn writes_escaped_strings() {
+        let mut out = String::new();
+        write_str(&mut out, "a\"b\\c\nd\u{1}é😀");
+        assert_eq!(out, "\"a\\\"b\\\\c\\nd\\u0001é😀\"");
+        assert_eq!(
+            parse_value(out.as_bytes()).unwrap(),
+            Value::Str("a\"b\\c\nd\u{1}é😀".into())
         );
     }
 

@@ -97,15 +97,19 @@ pub fn apply(
 ) -> Result<std::result::Result<Applied, Reason>> {
     let currency = cart.currency;
     let reward = &coupon.reward;
+    // Lines in line-id order, so that ties in allocation never depend on the input order.
     let parts: Vec<Part> = match &reward.target {
-        Target::Order => (0..cart.lines.len()).map(Part::Line).collect(),
+        Target::Order => cart.by_id.iter().map(|&i| Part::Line(i)).collect(),
         Target::Products(rule) => {
             let matched: Vec<Part> = cart
-                .lines
+                .by_id
                 .iter()
-                .enumerate()
-                .filter(|(_, line)| rule.check(&LineFacts { outer: facts, line }).is_none())
-                .map(|(i, _)| Part::Line(i))
+                .filter(|&&i| {
+                    cart.lines
+                        .get(i)
+                        .is_some_and(|line| rule.check(&LineFacts { outer: facts, line }).is_none())
+                })
+                .map(|&i| Part::Line(i))
                 .collect();
             if matched.is_empty() {
                 return Ok(Err(Reason::new(
@@ -132,20 +136,10 @@ pub fn apply(
             }
         },
     };
-    // Canonical order (by line id) so that ties in allocation never depend on the input order.
-    let mut weighted: Vec<(Part, Decimal, &str)> = parts
+    let weighted: Vec<(Part, Decimal)> = parts
         .into_iter()
-        .filter_map(|p| {
-            let id = match p {
-                Part::Line(i) => cart.lines.get(i).map(|l| l.id.as_str()),
-                Part::Shipping => Some(""),
-                Part::Fee(i) => cart.fees.get(i).map(|f| f.id.as_str()),
-            }?;
-            let value = left.slot(p).map(|v| *v)?;
-            Some((p, value, id))
-        })
+        .filter_map(|p| left.slot(p).map(|v| (p, *v)))
         .collect();
-    crate::sort::sort_by(&mut weighted, |a, b| a.2.cmp(b.2));
     let base = money::sum(weighted.iter().map(|w| w.1), "reward")?;
     if base.is_zero() {
         return Ok(Err(nothing(
@@ -210,7 +204,7 @@ pub fn apply(
             let weights: Vec<Decimal> = weighted.iter().map(|w| w.1).collect();
             let amounts = money::allocate(value, &weights, currency)?;
             let mut shares = Vec::with_capacity(amounts.len());
-            for ((part, _, _), amount) in weighted.iter().zip(amounts) {
+            for ((part, _), amount) in weighted.iter().zip(amounts) {
                 if let Some(slot) = left.slot(*part) {
                     *slot = money::less(*slot, amount);
                 }
