@@ -526,7 +526,10 @@ impl Engine {
                         coupon_id: Some(coupon.id.clone()),
                         reason: Reason::new(
                             "CODE_LIMIT_REACHED",
-                            format!("at most {max} codes apply to one cart"),
+                            format!(
+                                "at most {max} code{} can apply to one cart",
+                                if max == 1 { "" } else { "s" }
+                            ),
                         )
                         .with("limit", max as u64),
                     });

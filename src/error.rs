@@ -170,6 +170,15 @@ impl fmt::Display for Error {
             | Error::InvalidAmount { path, message }
             | Error::InvalidQuantity { path, message }
             | Error::InvalidTime { path, message }
+            | Error::CodeInvalid { path, message }
+                if path.is_empty() =>
+            {
+                f.write_str(message)
+            }
+            Error::InvalidRequest { path, message }
+            | Error::InvalidAmount { path, message }
+            | Error::InvalidQuantity { path, message }
+            | Error::InvalidTime { path, message }
             | Error::CodeInvalid { path, message } => write!(f, "{path}: {message}"),
             Error::UnknownCurrency { path, currency } => {
                 write!(f, "{path}: `{currency}` is not a known ISO 4217 currency")

@@ -699,6 +699,11 @@ fn read_codes(node: &Node, visibility: Visibility, ctx: &Ctx) -> Result<Codes> {
                 })
             }
             (None, Some(h)) => {
+                if visibility == Visibility::Visible {
+                    return Err(h.error(
+                        "a visible coupon shows its code in the tray: give `code`, or make the coupon hidden",
+                    ));
+                }
                 let hash = h.string()?;
                 if hash.len() != 43
                     || !hash
@@ -814,7 +819,13 @@ fn read_reward(node: &Node, currency: Currency) -> Result<Reward> {
                 }
                 None => Decimal::ONE,
             };
-            let max_points = obj.get("max_points").map(|m| m.u64()).transpose()?;
+            let max_points = match obj.get("max_points") {
+                Some(m) if m.u64()? == 0 => {
+                    return Err(m.error("must be at least 1 (leave it out for no cap)"))
+                }
+                Some(m) => Some(m.u64()?),
+                None => None,
+            };
             Ok(Reward {
                 kind: "cashback",
                 amount: value,

@@ -122,12 +122,20 @@ impl Reason {
         };
         let (expected, actual) = (show(&f.expected), show(&f.actual));
         let mut message = match f.op.as_str() {
-            "any_line" => format!("the cart needs {expected}"),
+            "any_line" => format!("the cart needs a line where {expected}"),
             "gte" => format!("{} must be at least {expected} (it is {actual})", f.fact),
             "gt" => format!("{} must be more than {expected} (it is {actual})", f.fact),
             "lte" => format!("{} must be at most {expected} (it is {actual})", f.fact),
             "lt" => format!("{} must be less than {expected} (it is {actual})", f.fact),
             "exists" if f.actual == Value::Null => format!("{} is required", f.fact),
+            "eq" => format!("{} must be {expected} (it is {actual})", f.fact),
+            "ne" | "not eq" => format!("{} must not be {expected}", f.fact),
+            "in" => format!("{} must be one of {expected} (it is {actual})", f.fact),
+            "not_in" | "not in" => {
+                format!("{} must not be one of {expected} (it is {actual})", f.fact)
+            }
+            "contains" => format!("{} must contain {expected} (it is {actual})", f.fact),
+            "not contains" => format!("{} must not contain {expected} (it is {actual})", f.fact),
             op => format!("{} {op} {expected} does not hold (it is {actual})", f.fact),
         };
         // Money is shown with the currency's digits ("42.60"), other values as they came.

@@ -249,8 +249,10 @@ pub fn summary(coupon: &Coupon, currency: Currency) -> String {
         {
             "Free shipping".to_string()
         }
-        (Amount::Percent(p), Payout::Discount) if *p == Decimal::ONE_HUNDRED => {
-            format!("Free {on}")
+        (Amount::Percent(p), Payout::Discount)
+            if *p == Decimal::ONE_HUNDRED && matches!(r.target, Target::Fee(_)) =>
+        {
+            format!("No {}", on.trim_start_matches("the "))
         }
         (Amount::Percent(p), Payout::Discount) => format!("{}% off {on}", money::plain(*p)),
         (Amount::Fixed(a), Payout::Discount) => {
