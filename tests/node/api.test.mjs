@@ -1,0 +1,135 @@
+// The JS API of pkg/ (CONTRACT §2): signature checks, the error shape, defaults, and that bad input
+// of any JS type throws an Error with a code, never traps the instance.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { loadPackage, signJws, testJwks, generateKeyPair, base64url, PKG_DIR } from './helpers.mjs';
+
+const { CouponEngine } = await loadPackage();
+
+const NOW = '2026-11-23T12:00:00Z';
+const manifest = {
+  version: 1,
+  id: 'api-test',
+  issued_at: '2026-11-01T00:00:00Z',
+  expires_at: '2026-12-31T00:00:00Z',
+  currency: 'USD',
+  coupons: [
+    {
+      id: 'SAVE10',
+      name: '10% off',
+      status: 'active',
+      codes: { type: 'static', code: 'SAVE10' },
+      reward: { type: 'percentage', percent: '10', target: { type: 'order' } },
+    },
+  ],
+};
+const cart = { currency: 'USD', lines: [{ id: 'a', product_id: 'tee', quantity: 2, unit_price: '10.00' }] };
+const load = (jws = signJws(manifest), keys = testJwks(), opts = { now: NOW }) =>
+  CouponEngine.fromSignedManifest(jws, keys, opts);
+
+/** Runs `fn`, which must throw an Error with this code (and a message). */
+function throwsCode(fn, code) {
+  let caught;
+  try {
+    fn();
+  } catch (e) {
+    caught = e;
+  }
+  assert.ok(caught instanceof Error, `expected an Error with code ${code}, got ${caught}`);
+  assert.equal(caught.code, code, caught.message);
+  assert.ok(caught.message.length > 0);
+  return caught;
+}
+
+test('a valid manifest loads and evaluates', () => {
+  const engine = load();
+  assert.equal(engine.manifestId, 'api-test');
+  const r = engine.evaluate({ cart, codes: ['save 10'], now: NOW });
+  assert.equal(r.totals.total, '18.00');
+  assert.equal(r.applied[0].code, 'SAVE10');
+});
+
+test('signature failures each have their code', () => {
+  const jws = signJws(manifest);
+  const [h, p, s] = jws.split('.');
+  // A changed byte in the payload, the header or the signature.
+  const flip = (part) => (part[5] === 'A' ? `${part.slice(0, 5)}B${part.slice(6)}` : `${part.slice(0, 5)}A${part.slice(6)}`);
+  throwsCode(() => load(`${h}.${flip(p)}.${s}`), 'MANIFEST_SIGNATURE_INVALID');
+  throwsCode(() => load(`${h}.${p}.${flip(s)}`), 'MANIFEST_SIGNATURE_INVALID');
+  // Another key under the same kid; an unknown kid.
+  const other = generateKeyPair('test-key-1');
+  throwsCode(() => load(signJws(manifest, other.privateJwk)), 'MANIFEST_SIGNATURE_INVALID');
+  throwsCode(() => load(signJws(manifest, other.privateJwk, 'nobody')), 'MANIFEST_KEY_UNKNOWN');
+  // alg none, and a header that is not JSON.
+  const none = `${base64url(JSON.stringify({ alg: 'none', kid: 'test-key-1' }))}.${p}.`;
+  throwsCode(() => load(none), 'MANIFEST_ALGORITHM_UNSUPPORTED');
+  throwsCode(() => load(`${base64url('{not json')}.${p}.${s}`), 'MANIFEST_MALFORMED');
+  throwsCode(() => load('only.two'), 'MANIFEST_MALFORMED');
+  // Times: expired, not yet valid.
+  throwsCode(() => load(undefined, undefined, { now: '2027-01-01T00:00:00Z' }), 'MANIFEST_EXPIRED');
+  throwsCode(() => load(undefined, undefined, { now: '2026-10-01T00:00:00Z' }), 'MANIFEST_NOT_YET_VALID');
+});
+
+test('key sets are checked', () => {
+  const jws = signJws(manifest);
+  throwsCode(() => load(jws, { nope: [] }), 'KEYSET_INVALID');
+  throwsCode(() => load(jws, null), 'KEYSET_INVALID');
+  const priv = { keys: [{ ...JSON.parse(fs.readFileSync('tests/keys/test-signing-key.jwk.json', 'utf8')) }] };
+  throwsCode(() => load(jws, priv), 'KEYSET_INVALID'); // a private key must never be deployed
+});
+
+test('errors carry the field path', () => {
+  const engine = load();
+  const bad = { ...cart, lines: [{ ...cart.lines[0], unit_price: 12.5 }] };
+  const e = throwsCode(() => engine.evaluate({ cart: bad, now: NOW }), 'INVALID_AMOUNT');
+  assert.equal(e.path, 'cart.lines[0].unit_price');
+  const u = throwsCode(() => engine.evaluate({ cart, now: NOW, colour: 'red' }), 'INVALID_REQUEST');
+  assert.match(u.message, /colour/);
+});
+
+test('now defaults to the JS clock when left out', () => {
+  // The test manifest is valid until 2026-12-31; past that, this documents the default by failing.
+  const engine = load(signJws({ ...manifest, expires_at: '2099-01-01T00:00:00Z' }), testJwks(), undefined);
+  const r = engine.evaluate({ cart });
+  assert.ok(Math.abs(Date.parse(r.now) - Date.now()) < 60_000, r.now);
+  assert.ok(Array.isArray(engine.tray(undefined)));
+  assert.equal(engine.checkCode('SAVE10', {}).valid, true);
+});
+
+test('hostile JS values throw coded errors and never trap', () => {
+  const engine = load();
+  const cyclic = {};
+  cyclic.self = cyclic;
+  for (const req of [undefined, null, 42, 'cart', [], { cart: null }, cyclic, { cart, codes: 'SAVE10' }, { cart: { ...cart, lines: 'x' } }]) {
+    assert.throws(() => engine.evaluate(req), (e) => typeof e.code === 'string');
+  }
+  throwsCode(() => engine.checkCode(42, {}), 'CODE_INVALID');
+  throwsCode(() => engine.checkCode('SАVE10', {}), 'CODE_INVALID'); // Cyrillic A
+  throwsCode(() => CouponEngine.fromSignedManifest(42, testJwks()), 'MANIFEST_MALFORMED');
+  // The instance still works after every failure above.
+  assert.equal(engine.evaluate({ cart, codes: ['SAVE10'], now: NOW }).totals.total, '18.00');
+});
+
+test('a cart of many lines is priced with exact sums', () => {
+  const engine = load();
+  const lines = Array.from({ length: 500 }, (_, i) => ({ id: `l${i}`, product_id: 'p', quantity: 1, unit_price: '0.03' }));
+  const r = engine.evaluate({ cart: { currency: 'USD', lines }, codes: ['SAVE10'], now: NOW });
+  assert.equal(r.totals.subtotal, '15.00');
+  assert.equal(r.totals.discount, '1.50');
+  const cents = r.applied[0].allocations.reduce((n, a) => n + Math.round(Number(a.amount) * 100), 0);
+  assert.equal(cents, 150);
+  throwsCode(
+    () => engine.evaluate({ cart: { currency: 'USD', lines: [...lines, ...lines.map((l) => ({ ...l, id: `${l.id}x` })), ...lines.map((l) => ({ ...l, id: `${l.id}y` }))] }, now: NOW }),
+    'LIMIT_EXCEEDED',
+  );
+});
+
+test('the package ships TypeScript types for the API', () => {
+  const dts = fs.readFileSync(path.join(PKG_DIR, 'edge_coupons.d.ts'), 'utf8');
+  for (const name of ['class CouponEngine', 'fromSignedManifest', 'interface Evaluation', 'interface EvaluateRequest', 'interface CodeCheck', 'interface TrayEntry']) {
+    assert.ok(dts.includes(name), name);
+  }
+  assert.match(dts, /evaluate\(req: EvaluateRequest\): Evaluation/);
+});
