@@ -714,22 +714,33 @@ fn keyed(out: &Value) -> Value {
     v
 }
 
+/// Other carts for the same manifest (one signed load costs about 20 carts): same currency.
+fn more_carts(n: usize) -> impl Strategy<Value = Vec<Cart>> {
+    prop::collection::vec(cart(), n)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+    // 128 manifests x 4 carts here and 128 x 2 below; `independent_of_line_and_code_order` checks
+    // the same invariants on 256 more, twice each.
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
     /// Lines, shipping, fees and totals add up; allocations sum exactly; digits; caps.
     #[test]
-    fn money_invariants_hold(case in case()) {
+    fn money_invariants_hold(case in case(), more in more_carts(3)) {
         let manifest = case.manifest();
         let engine = load(&manifest);
-        let out: Value = serde_json::from_str(&evaluate(&engine, &case.request())).unwrap();
-        check(&case, &manifest, &out)?;
+        let currency = case.cart.currency;
+        for cart in std::iter::once(case.cart.clone()).chain(more) {
+            let case = Case { cart: Cart { currency, ..cart }, ..case.clone() };
+            let out: Value = serde_json::from_str(&evaluate(&engine, &case.request())).unwrap();
+            check(&case, &manifest, &out)?;
+        }
     }
 
     /// Stacking every step at once: a product, an order and a shipping coupon, all typed.
     #[test]
     fn stacking_product_order_shipping(
-        mut cart in cart(),
+        carts in more_carts(2),
         product in (prop::collection::btree_set(0usize..CATEGORIES.len(), 1..=2), 0usize..PERCENTS.len(), prop::option::of(any::<u64>())),
         order in prop_oneof![
             (0usize..PERCENTS.len(), prop::option::of(any::<u64>())).prop_map(|(pct, cap)| Reward::PercentOrder { pct, cap }),
@@ -742,19 +753,26 @@ proptest! {
         shipping in any::<u64>(),
         priorities in (-2i32..=2, -2i32..=2, -2i32..=2),
     ) {
-        cart.shipping = Some(shipping);
         let (cats, pct, cap) = product;
         let specs = vec![
             CouponSpec { automatic: false, priority: priorities.0, reward: Reward::PercentProducts { cats: cats.into_iter().collect(), pct, cap } },
             CouponSpec { automatic: false, priority: priorities.1, reward: order },
             CouponSpec { automatic: false, priority: priorities.2, reward: ship },
         ];
-        let case = Case { cart, specs, max_codes: None, codes: vec![code(2), code(0), code(1)] };
-        let manifest = case.manifest();
+        let currency = carts[0].currency;
+        let manifest = manifest(currency, &specs, None);
         let engine = load(&manifest);
-        let out: Value = serde_json::from_str(&evaluate(&engine, &case.request())).unwrap();
-        check(&case, &manifest, &out)?;
+        for cart in carts {
+            let cart = Cart { currency, shipping: Some(shipping), ..cart };
+            let case = Case { cart, specs: specs.clone(), max_codes: None, codes: vec![code(2), code(0), code(1)] };
+            let out: Value = serde_json::from_str(&evaluate(&engine, &case.request())).unwrap();
+            check(&case, &manifest, &out)?;
+        }
     }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     /// Shuffling the lines, the fees and the typed codes changes nothing; evaluating twice gives
     /// the same bytes.
@@ -765,6 +783,7 @@ proptest! {
         let first = evaluate(&engine, &case.request());
         prop_assert_eq!(&first, &evaluate(&engine, &case.request()), "evaluate is not idempotent");
         let out: Value = serde_json::from_str(&first).unwrap();
+        check(&case, &manifest, &out)?;
         let mut shuffled = case.clone();
         shuffle(&mut shuffled.cart.lines, seed);
         shuffle(&mut shuffled.cart.fees, seed.rotate_left(17));
@@ -777,8 +796,9 @@ proptest! {
 }
 
 proptest! {
-    // Two signed loads per case (about 25 ms each in a debug build): fewer cases.
-    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+    // Two signed loads per case (about 25 ms each in a debug build): fewer cases. Idempotence on one
+    // engine is also checked in every case of `independent_of_line_and_code_order`.
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
     /// The same input twice, on the same engine and on a freshly loaded one: the same bytes.
     #[test]
