@@ -170,16 +170,11 @@ impl fmt::Display for Error {
             | Error::InvalidAmount { path, message }
             | Error::InvalidQuantity { path, message }
             | Error::InvalidTime { path, message }
-            | Error::CodeInvalid { path, message }
-                if path.is_empty() =>
-            {
-                f.write_str(message)
+            | Error::CodeInvalid { path, message } => {
+                // A request that is wrong as a whole has no path to name.
+                let sep = if path.is_empty() { "" } else { ": " };
+                write!(f, "{path}{sep}{message}")
             }
-            Error::InvalidRequest { path, message }
-            | Error::InvalidAmount { path, message }
-            | Error::InvalidQuantity { path, message }
-            | Error::InvalidTime { path, message }
-            | Error::CodeInvalid { path, message } => write!(f, "{path}: {message}"),
             Error::UnknownCurrency { path, currency } => {
                 write!(f, "{path}: `{currency}` is not a known ISO 4217 currency")
             }

@@ -121,22 +121,26 @@ impl Reason {
             (v, _) => v.show(),
         };
         let (expected, actual) = (show(&f.expected), show(&f.actual));
-        let mut message = match f.op.as_str() {
-            "any_line" => format!("the cart needs a line where {expected}"),
-            "gte" => format!("{} must be at least {expected} (it is {actual})", f.fact),
-            "gt" => format!("{} must be more than {expected} (it is {actual})", f.fact),
-            "lte" => format!("{} must be at most {expected} (it is {actual})", f.fact),
-            "lt" => format!("{} must be less than {expected} (it is {actual})", f.fact),
-            "exists" if f.actual == Value::Null => format!("{} is required", f.fact),
-            "eq" => format!("{} must be {expected} (it is {actual})", f.fact),
-            "ne" | "not eq" => format!("{} must not be {expected}", f.fact),
-            "in" => format!("{} must be one of {expected} (it is {actual})", f.fact),
-            "not_in" | "not in" => {
-                format!("{} must not be one of {expected} (it is {actual})", f.fact)
-            }
-            "contains" => format!("{} must contain {expected} (it is {actual})", f.fact),
-            "not contains" => format!("{} must not contain {expected} (it is {actual})", f.fact),
-            op => format!("{} {op} {expected} does not hold (it is {actual})", f.fact),
+        // One sentence shape for every comparison: "<fact> <phrase> <expected> (it is <actual>)".
+        let phrase = match f.op.as_str() {
+            "gte" => "must be at least",
+            "gt" => "must be more than",
+            "lte" => "must be at most",
+            "lt" => "must be less than",
+            "eq" => "must be",
+            "ne" | "not eq" => "must not be",
+            "in" => "must be one of",
+            "not_in" | "not in" => "must not be one of",
+            "contains" => "must contain",
+            "not contains" => "must not contain",
+            "exists" => "must be present",
+            "not exists" => "must be absent",
+            _ => "must not be",
+        };
+        let mut message = if f.op == "any_line" {
+            format!("the cart needs a line where {expected}")
+        } else {
+            format!("{} {phrase} {expected} (it is {actual})", f.fact)
         };
         // Money is shown with the currency's digits ("42.60"), other values as they came.
         let detail = |v: &Value| match (v, money) {

@@ -252,7 +252,7 @@ pub fn summary(coupon: &Coupon, currency: Currency) -> String {
         (Amount::Percent(p), Payout::Discount)
             if *p == Decimal::ONE_HUNDRED && matches!(r.target, Target::Fee(_)) =>
         {
-            format!("No {}", on.trim_start_matches("the "))
+            format!("No {}", on.strip_prefix("the ").unwrap_or(&on))
         }
         (Amount::Percent(p), Payout::Discount) => format!("{}% off {on}", money::plain(*p)),
         (Amount::Fixed(a), Payout::Discount) => {
