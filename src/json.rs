@@ -291,17 +291,6 @@ pub struct Obj<'a> {
     node: Node<'a>,
 }
 
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Num(_) => "a number",
-        Value::Str(_) => "a string",
-        Value::List(_) => "a list",
-        Value::Map(_) => "an object",
-    }
-}
-
 impl<'a> Node<'a> {
     /// The root of a tree.
     pub fn root(value: &'a Value, source: Source) -> Node<'a> {
@@ -324,7 +313,7 @@ impl<'a> Node<'a> {
 
     #[inline(never)]
     fn expected(&self, what: &str) -> Error {
-        self.error(format!("expected {what}, found {}", kind(self.value)))
+        self.error(format!("expected {what}, found {}", self.value.kind()))
     }
 
     #[inline(never)]

@@ -133,12 +133,16 @@ impl Reason {
             "not_in" | "not in" => "must not be one of",
             "contains" => "must contain",
             "not contains" => "must not contain",
-            "exists" => "must be present",
-            "not exists" => "must be absent",
             _ => "must not be",
         };
         let mut message = if f.op == "any_line" {
             format!("the cart needs a line where {expected}")
+        } else if f.op.ends_with("exists") {
+            if f.actual == Value::Null {
+                format!("{} is required", f.fact)
+            } else {
+                format!("{} must be absent (it is {actual})", f.fact)
+            }
         } else {
             format!("{} {phrase} {expected} (it is {actual})", f.fact)
         };

@@ -48,6 +48,18 @@ impl Value {
         }
     }
 
+    /// What kind of JSON value this is, for messages ("a string", "a list").
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Num(_) => "a number",
+            Value::Str(_) => "a string",
+            Value::List(_) => "a list",
+            Value::Map(_) => "an object",
+        }
+    }
+
     /// A short display form for messages: strings bare, numbers normalised, lists bracketed.
     pub fn show(&self) -> String {
         match self {
@@ -359,7 +371,7 @@ impl Predicate {
                     return Err(bad(format!(
                         "`{}` compares numbers or RFC 3339 times, not {}",
                         op_name(op),
-                        describe(v)
+                        v.kind()
                     )));
                 }
                 v.clone()
@@ -372,17 +384,6 @@ impl Predicate {
             op,
             value,
         })
-    }
-}
-
-fn describe(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Num(_) => "a number",
-        Value::Str(_) => "a string",
-        Value::List(_) => "a list",
-        Value::Map(_) => "an object",
     }
 }
 

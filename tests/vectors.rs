@@ -33,14 +33,7 @@ fn run(path: &std::path::Path) -> Result<(), String> {
             common::play(&engine, op, input, now)
         }
     });
-    match (outcome, expect.get("error"), expect.get("result")) {
-        (Err(e), Some(code), None) if code.as_str() == Some(e.code()) => Ok(()),
-        (Err(e), _, _) => Err(format!("failed with {} ({e})", e.code())),
-        (Ok(r), Some(code), None) => Err(format!("expected error {code}, got {r}")),
-        (Ok(r), None, Some(expected)) => common::contains(&r, expected, "result"),
-        (Ok(Value::Null), None, None) if op == "load" => Ok(()),
-        _ => Err("`expect` needs exactly one of `error` or `result`".into()),
-    }
+    common::judge(op, outcome, expect)
 }
 
 #[test]

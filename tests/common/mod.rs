@@ -118,6 +118,23 @@ pub fn play(
     Ok(out.unwrap())
 }
 
+/// Judges a played vector: the outcome must be the expected error code, or contain the expected
+/// result (tests/vectors/README.md).
+pub fn judge(
+    op: &str,
+    outcome: Result<Value, edge_coupons::Error>,
+    expect: &Value,
+) -> Result<(), String> {
+    match (outcome, expect.get("error"), expect.get("result")) {
+        (Err(e), Some(code), None) if code.as_str() == Some(e.code()) => Ok(()),
+        (Err(e), _, _) => Err(format!("failed with {} ({e})", e.code())),
+        (Ok(r), Some(code), None) => Err(format!("expected error {code}, got {r}")),
+        (Ok(r), None, Some(expected)) => contains(&r, expected, "result"),
+        (Ok(Value::Null), None, None) if op == "load" => Ok(()),
+        _ => Err("`expect` needs exactly one of `error` or `result`".into()),
+    }
+}
+
 /// Every key of `expected` must match in `actual`; arrays match element by element.
 pub fn contains(actual: &Value, expected: &Value, path: &str) -> Result<(), String> {
     match (actual, expected) {
