@@ -105,8 +105,11 @@ impl Currency {
     /// Formats an amount with exactly the currency's digits ("5" in USD is "5.00").
     #[inline(never)]
     pub fn format(&self, amount: Decimal) -> String {
-        let mut a = self.round(amount);
-        a.rescale(self.minor_units);
+        let mut a = amount;
+        if a.scale() != self.minor_units {
+            a = self.round(a);
+            a.rescale(self.minor_units);
+        }
         // From the integer mantissa when it fits a u64 (every real amount): much faster than
         // Decimal's Display, which stays as the fallback.
         let Ok(m) = u64::try_from(a.mantissa()) else {
@@ -261,6 +264,57 @@ fn share_of(w: Decimal, ratio: Decimal, dp: u32) -> Option<(Decimal, Decimal)> {
     Some((floor, less(exact, floor)))
 }
 
+/// An amount in whole minor units, when it has no finer digits and fits.
+fn units(d: Decimal, dp: u32) -> Option<u64> {
+    if d.is_sign_negative() || d.scale() > dp {
+        return None;
+    }
+    u64::try_from(d.mantissa())
+        .ok()?
+        .checked_mul(10u64.checked_pow(dp - d.scale())?)
+}
+
+/// Largest remainder in exact integers: each share is floor(total x weight / whole) minor units,
+/// and the units left over go one each to the largest remainders. `None` when a product would
+/// pass u64 (native in Wasm, unlike u128) and the decimal path takes over.
+#[inline(never)]
+fn allocate_units(
+    total: Decimal,
+    whole: Decimal,
+    weights: &[Decimal],
+    dp: u32,
+) -> Option<Vec<Decimal>> {
+    let (t, all) = (units(total, dp)?, units(whole, dp)?);
+    let ws: Vec<u64> = weights
+        .iter()
+        .map(|w| units(*w, dp))
+        .collect::<Option<_>>()?;
+    let mut shares = Vec::with_capacity(ws.len());
+    let mut rems = Vec::with_capacity(ws.len());
+    for &w in &ws {
+        let p = t.checked_mul(w)?;
+        shares.push(p.checked_div(all)?);
+        rems.push(p.checked_rem(all)?);
+    }
+    let given = shares.iter().try_fold(0u64, |a, s| a.checked_add(*s))?;
+    let left = usize::try_from(t.checked_sub(given)?).ok()?;
+    let order = crate::sort::indices(ws.len(), &|a, b| {
+        rems.get(b)
+            .cmp(&rems.get(a))
+            .then_with(|| ws.get(b).cmp(&ws.get(a)))
+            .then_with(|| a.cmp(&b))
+    });
+    for &i in order.iter().take(left) {
+        if let Some(s) = shares.get_mut(i) {
+            *s = s.checked_add(1)?;
+        }
+    }
+    shares
+        .into_iter()
+        .map(|s| Decimal::try_from_i128_with_scale(i128::from(s), dp).ok())
+        .collect()
+}
+
 /// Splits `total` over `weights` in proportion, in whole minor units, so that the shares sum exactly
 /// to `total` (largest-remainder method) and no share exceeds its weight. `total` must not exceed
 /// the sum of the weights. Ties in the remainder go to the larger weight, then the earlier index, so
@@ -272,6 +326,11 @@ pub fn allocate(total: Decimal, weights: &[Decimal], currency: Currency) -> Resu
         return Ok(vec![Decimal::ZERO; weights.len()]);
     }
     let total = total.min(whole);
+    if let Some(shares) = allocate_units(total, whole, weights, currency.minor_units()) {
+        return Ok(shares);
+    }
+    // Amounts too large for integer arithmetic (beyond ~1e19 minor units): the same method in
+    // decimals, with a guard that no share passes its weight.
     let unit = currency.unit();
     let mut shares = Vec::with_capacity(weights.len());
     let mut remainders = Vec::with_capacity(weights.len());
@@ -361,6 +420,25 @@ mod tests {
         assert_eq!(shares, vec![d("0.34"), d("0.33"), d("0.33")]);
         let shares = allocate(d("0.05"), &[d("0.01"), d("0.01"), d("100")], usd).unwrap();
         assert_eq!(shares.iter().copied().sum::<Decimal>(), d("0.05"));
+    }
+
+    #[test]
+    fn integer_and_decimal_allocation_agree() {
+        let usd = Currency::from_code("USD").unwrap();
+        let weights = [d("3.33"), d("3.33"), d("3.34"), d("0.01")];
+        let fast = allocate(d("1.01"), &weights, usd).unwrap();
+        assert_eq!(fast, vec![d("0.34"), d("0.33"), d("0.34"), d("0.00")]);
+        // Beyond integer range, the decimal path still sums exactly and stays within each weight.
+        let huge = [
+            d("50000000000000000000000"),
+            d("30000000000000000000000.01"),
+        ];
+        let shares = allocate(d("70000000000000000000000.01"), &huge, usd).unwrap();
+        assert_eq!(
+            shares.iter().copied().sum::<Decimal>(),
+            d("70000000000000000000000.01")
+        );
+        assert!(shares.iter().zip(&huge).all(|(s, w)| s <= w));
     }
 
     #[test]
