@@ -26,7 +26,7 @@ pub fn parse_value(text: &[u8]) -> Result<Value, String> {
 
 /// `mantissa x 10^exp`, exactly, when it fits a decimal (28 digits of scale).
 fn scaled(mantissa: &str, exp: &str) -> Option<Decimal> {
-    let mut d = Decimal::from_str_exact(mantissa).ok()?;
+    let mut d = crate::money::decimal(mantissa)?;
     let e: i32 = exp.parse().ok().filter(|e: &i32| e.abs() <= 56)?;
     if e < 0 {
         d.set_scale(d.scale().checked_add(e.unsigned_abs())?).ok()?;
@@ -128,7 +128,7 @@ impl Parser<'_> {
             .and_then(|t| std::str::from_utf8(t).ok())
             .unwrap_or("");
         let parsed = match text.split_once(['e', 'E']) {
-            None => Decimal::from_str_exact(text).ok(),
+            None => crate::money::decimal(text),
             Some((mantissa, exp)) => scaled(mantissa, exp),
         };
         parsed.map(|d| Value::Num(d.normalize())).ok_or_else(|| {

@@ -33,7 +33,7 @@ impl Value {
     fn as_num(&self) -> Option<Decimal> {
         match self {
             Value::Num(n) => Some(*n),
-            Value::Str(s) => Decimal::from_str_exact(s).ok(),
+            Value::Str(s) => crate::money::decimal(s),
             _ => None,
         }
     }
