@@ -1,10 +1,12 @@
-// `make bench`: times engine.evaluate against pkg/ and prints markdown tables. Never asserts.
+// Evaluate timings in Node through the JS API (pkg/): the 200 x 100 headline and the grid of cart
+// lines {1, 10, 50, 200, 1000} x coupons {1, 10, 100, 1000}. Prints markdown and writes
+// target/bench/node-eval.json for bench/report.mjs. Never asserts.
 // BENCH_BUDGET_MS (default 2500) bounds each grid cell's measuring time (the headline's: 4x).
 import { performance } from 'node:perf_hooks';
 import { loadPackage, signJws, testJwks, testSigningKey, wasmMemoryBytes } from '../tests/node/helpers.mjs';
-import { NOW, makeManifest, makeRequest } from './fixtures.mjs';
+import { COUPONS, LINES, NOW, makeManifest, makeRequest } from './fixtures.mjs';
+import { BUDGET_MS, calibrate, failure, kib, ms, time, timeWithin, writeResult } from './lib.mjs';
 
-const BUDGET_MS = Number(process.env.BENCH_BUDGET_MS ?? 2500);
 const { CouponEngine } = await loadPackage();
 if (typeof CouponEngine !== 'function') {
   console.error('bench: pkg/ exports no CouponEngine yet');
@@ -20,59 +22,28 @@ function load(coupons) {
   return { engine, loadMs: performance.now() - t0, jwsBytes: jws.length };
 }
 
-/** One call's time in ms, after a few warm-up calls (the first calls run cold code). */
-function calibrate(fn) {
-  for (let i = 0; i < 3; i++) fn();
-  let best = Infinity;
-  for (let i = 0; i < 3; i++) {
-    const t0 = performance.now();
-    fn();
-    best = Math.min(best, performance.now() - t0);
-  }
-  return Math.max(best, 0.001);
-}
+const result = { node: process.version, budgetMs: BUDGET_MS, headline: null, grid: [] };
+console.log(`# edge-coupons evaluate benchmark (Node)\n\nNode ${process.version}, ${new Date().toISOString()}\n`);
 
-/** Times `fn` `iterations` times after `warmup` calls; returns stats in ms. */
-function time(fn, iterations, warmup) {
-  for (let i = 0; i < warmup; i++) fn();
-  const samples = new Float64Array(iterations);
-  for (let i = 0; i < iterations; i++) {
-    const t0 = performance.now();
-    fn();
-    samples[i] = performance.now() - t0;
-  }
-  samples.sort();
-  const total = samples.reduce((a, b) => a + b, 0);
-  const pct = (p) => samples[Math.min(iterations - 1, Math.floor((p / 100) * iterations))];
-  return { iterations, p50: pct(50), p99: pct(99), mean: total / iterations, perSec: (1000 * iterations) / total };
-}
-
-const ms = (x) => (x < 0.1 ? x.toFixed(4) : x < 10 ? x.toFixed(3) : x.toFixed(1));
-const kib = (b) => `${(b / 1024).toFixed(0)} KiB`;
-const failure = (err) => `error ${err?.code ?? ''} ${err?.message ?? err}`.trim();
-
-console.log(`# edge-coupons evaluate benchmark\n\nNode ${process.version}, ${new Date().toISOString()}\n`);
-
-// Headline: 100 coupons, 200 lines.
+// Headline: 100 coupons, 200 lines. 2000 iterations, fewer if that would take over ~4x the cell budget.
 try {
   const { engine, loadMs, jwsBytes } = load(100);
   const req = makeRequest(200, 100);
-  // 2000 iterations, fewer if that would take over ~4x the cell budget (slow builds stay usable).
   const once = calibrate(() => engine.evaluate(req));
   const n = Math.max(100, Math.min(2000, Math.floor((4 * BUDGET_MS) / once)));
   const s = time(() => engine.evaluate(req), n, Math.ceil(n / 10));
+  result.headline = { lines: 200, coupons: 100, ...s, loadMs, jwsBytes, memoryBytes: wasmMemoryBytes() };
   console.log('## 100 coupons x 200 lines\n');
   console.log('| iterations | p50 ms | p99 ms | mean ms | evaluations/s | load ms | manifest JWS | Wasm memory |');
   console.log('|---:|---:|---:|---:|---:|---:|---:|---:|');
   console.log(`| ${s.iterations} | ${ms(s.p50)} | ${ms(s.p99)} | ${ms(s.mean)} | ${Math.round(s.perSec)} | ${ms(loadMs)} | ${kib(jwsBytes)} | ${kib(wasmMemoryBytes())} |\n`);
 } catch (err) {
+  result.headline = { lines: 200, coupons: 100, error: failure(err) };
   console.log(`## 100 coupons x 200 lines\n\n${failure(err)}\n`);
 }
 
-// Grid: p50 (mean) ms per evaluate; iterations adapt to the budget so big cells stay short.
-const LINES = [1, 10, 50, 200, 1000];
-const COUPONS = [1, 10, 100, 1000];
-console.log(`## Grid: p50 ms (mean ms, iterations), budget ${BUDGET_MS} ms per cell\n`);
+// Grid: iterations adapt to the budget so big cells stay short.
+console.log(`## Grid: p50 / p99 ms (iterations), budget ${BUDGET_MS} ms per cell\n`);
 console.log(`| lines \\ coupons | ${COUPONS.join(' | ')} |`);
 console.log(`|---:|${COUPONS.map(() => '---:').join('|')}|`);
 const engines = new Map();
@@ -80,17 +51,19 @@ for (const lines of LINES) {
   const cells = [];
   for (const coupons of COUPONS) {
     try {
-      if (!engines.has(coupons)) engines.set(coupons, load(coupons).engine);
-      const engine = engines.get(coupons);
+      if (!engines.has(coupons)) engines.set(coupons, load(coupons));
+      const { engine, loadMs } = engines.get(coupons);
       const req = makeRequest(lines, coupons);
-      const once = calibrate(() => engine.evaluate(req));
-      const iterations = Math.max(5, Math.min(2000, Math.floor(BUDGET_MS / once)));
-      const s = time(() => engine.evaluate(req), iterations, Math.min(50, iterations));
-      cells.push(`${ms(s.p50)} (${ms(s.mean)}, ${s.iterations})`);
+      const s = timeWithin(() => engine.evaluate(req));
+      result.grid.push({ lines, coupons, ...s, loadMs });
+      cells.push(`${ms(s.p50)} / ${ms(s.p99)} (${s.iterations})`);
     } catch (err) {
+      result.grid.push({ lines, coupons, error: failure(err) });
       cells.push(failure(err).replaceAll('|', '/'));
     }
   }
   console.log(`| ${lines} | ${cells.join(' | ')} |`);
 }
-console.log(`\nWasm linear memory after the grid: ${kib(wasmMemoryBytes())}`);
+result.memoryBytesAfterGrid = wasmMemoryBytes();
+console.log(`\nWasm linear memory after the grid: ${kib(result.memoryBytesAfterGrid)}`);
+console.log(`results: ${writeResult('node-eval', result)}`);

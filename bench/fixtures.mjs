@@ -3,6 +3,9 @@
 
 const CATEGORIES = ['shoes', 'shirts', 'hats', 'bags', 'socks', 'jackets', 'toys', 'books'];
 export const NOW = '2026-11-23T12:00:00Z';
+/** The benchmark grid: cart lines x active coupons. */
+export const LINES = [1, 10, 50, 200, 1000];
+export const COUPONS = [1, 10, 100, 1000];
 
 const cents = (n) => `${Math.floor(n / 100)}.${String(n % 100).padStart(2, '0')}`;
 

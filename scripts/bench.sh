@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark of docs/benchmarks.md, then the report. Results (JSON) go to
+# target/bench/; bench/report.mjs turns them into docs/benchmarks.md and docs/benchmarks-scaling.svg.
+# A step that fails is reported as missing in the report; numbers never fail the run.
+# BENCH_BUDGET_MS (default 2500) bounds each timed cell; BENCH_QUICK=1 uses 300 for a smoke run.
+source "$(dirname "$0")/common.sh"
+
+OUT="${BENCH_OUT:-$ROOT/target/bench}"
+export BENCH_OUT="$OUT"
+if [ "${BENCH_QUICK:-}" = 1 ]; then export BENCH_BUDGET_MS="${BENCH_BUDGET_MS:-300}"; fi
+export BENCH_BUDGET_MS="${BENCH_BUDGET_MS:-2500}"
+mkdir -p "$OUT"
+rm -f "$OUT"/*.json "$OUT"/steps.txt
+start=$(date +%s)
+
+failed=()
+step() { # step NAME CMD...: runs, records the outcome, never stops the run
+  local name="$1"; shift
+  banner "bench: $name"
+  local t0; t0=$(date +%s)
+  if "$@"; then
+    echo "$name ok $(( $(date +%s) - t0 ))s" >> "$OUT/steps.txt"
+  else
+    echo "$name FAILED $(( $(date +%s) - t0 ))s" >> "$OUT/steps.txt"
+    failed+=("$name")
+  fi
+}
+
+# The release package; an over-size package (exit 3) is still benchmarked.
+banner "bench: make pkg"
+bash scripts/build-pkg.sh || [ $? -eq 3 ]
+
+wasm_opt_features() { # the post-MVP features rustc enabled, as wasm-opt flags (as in build-pkg.sh)
+  for f in $(rustc --print cfg --target wasm32-unknown-unknown | sed -n 's/^target_feature="\(.*\)"$/\1/p'); do
+    case "$f" in
+      nontrapping-fptoint) printf '%s\n' --enable-nontrapping-float-to-int ;;
+      *) printf '%s\n' "--enable-$f" ;;
+    esac
+  done
+}
+
+native() {
+  node bench/dump-fixtures.mjs
+  # The shipped release profile (opt-level z, LTO), as the Wasm is built ...
+  cargo build --quiet --release --example bench_native
+  BENCH_NATIVE_PROFILE="release (opt-level z, as the Wasm)" \
+    "$TARGET_DIR/release/examples/bench_native" "$OUT/fixtures" "$OUT/native.json" "$BENCH_BUDGET_MS"
+  # ... and opt-level 3, what a native embedder would build, in its own target dir.
+  CARGO_TARGET_DIR="$TARGET_DIR/bench-o3" CARGO_PROFILE_RELEASE_OPT_LEVEL=3 \
+    cargo build --quiet --release --example bench_native
+  BENCH_NATIVE_PROFILE="release with opt-level 3" \
+    "$TARGET_DIR/bench-o3/release/examples/bench_native" "$OUT/fixtures" "$OUT/native-o3.json" "$BENCH_BUDGET_MS"
+}
+
+size() {
+  # Unstripped, with names, in its own target dir so pkg/ and target/ are untouched.
+  command -v twiggy >/dev/null || cargo install twiggy --locked --quiet
+  local dir="$TARGET_DIR/bench-size"
+  CARGO_TARGET_DIR="$dir" CARGO_PROFILE_RELEASE_STRIP=false \
+    cargo build --quiet --release --lib --target wasm32-unknown-unknown
+  wasm-bindgen --keep-debug --target web --out-dir "$dir/pkg" --out-name edge_coupons \
+    "$dir/wasm32-unknown-unknown/release/edge_coupons.wasm"
+  # -g keeps the name section (not DWARF) through -Oz, so the sizes are the shipped code's, with names.
+  # shellcheck disable=SC2046
+  wasm-opt -Oz -g --strip-dwarf $(wasm_opt_features) "$dir/pkg/edge_coupons_bg.wasm" -o "$dir/named.wasm"
+  twiggy top -n 1000000 -f json "$dir/named.wasm" > "$OUT/twiggy-top.json"
+  twiggy top -n 25 "$dir/named.wasm" > "$OUT/twiggy-top.txt"
+  twiggy dominators -d 3 -r 60 "$dir/named.wasm" > "$OUT/twiggy-dominators.txt" || true
+  node bench/size.mjs
+}
+
+step "node: evaluate grid" node bench/eval.mjs
+step "native: evaluate grid" native
+step "node: cold start" node bench/cold.mjs
+step "size" size
+[ -f bench/peers.mjs ] && step "peers" node bench/peers.mjs
+[ -f bench/boundary.mjs ] && step "boundary" node bench/boundary.mjs
+[ -f bench/instructions.mjs ] && step "instructions" node bench/instructions.mjs
+
+echo "total $(( $(date +%s) - start ))s" >> "$OUT/steps.txt"
+banner "bench: report"
+node bench/report.mjs
+if [ ${#failed[@]} -gt 0 ]; then
+  printf 'bench: steps that failed (see above; the report marks them): %s\n' "${failed[*]}" >&2
+fi
