@@ -73,8 +73,17 @@ step "node: evaluate grid" node bench/eval.mjs
 step "native: evaluate grid" native
 step "node: cold start" node bench/cold.mjs
 step "size" size
-[ -f bench/peers.mjs ] && step "peers" node bench/peers.mjs
-[ -f bench/boundary.mjs ] && step "boundary" node bench/boundary.mjs
+step "peers" node bench/peers.mjs
+boundary() {
+  # The serde-wasm-bindgen comparison crate (bench/boundary/): its own workspace and target dir.
+  CARGO_TARGET_DIR="$TARGET_DIR/bench-boundary" cargo build --quiet --release \
+    --manifest-path bench/boundary/Cargo.toml --target wasm32-unknown-unknown \
+    && wasm-bindgen --target web --out-dir "$OUT/boundary-pkg" --out-name boundary \
+      "$TARGET_DIR/bench-boundary/wasm32-unknown-unknown/release/boundary.wasm" \
+    || { echo "bench: bench/boundary/ did not build; measuring the JSON path only" >&2; rm -rf "$OUT/boundary-pkg"; }
+  node bench/boundary.mjs
+}
+step "boundary" boundary
 [ -f bench/instructions.mjs ] && step "instructions" node bench/instructions.mjs
 
 echo "total $(( $(date +%s) - start ))s" >> "$OUT/steps.txt"
