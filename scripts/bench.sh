@@ -84,7 +84,7 @@ boundary() {
   node bench/boundary.mjs
 }
 step "boundary" boundary
-[ -f bench/instructions.mjs ] && step "instructions" node bench/instructions.mjs
+step "instructions" node bench/instructions.mjs
 
 echo "total $(( $(date +%s) - start ))s" >> "$OUT/steps.txt"
 banner "bench: report"
