@@ -82,8 +82,88 @@ pub fn hash_code(manifest_id: &str, normalized: &str) -> String {
     crate::base64url::encode(&h.finalize())
 }
 
+/// The default alphabet of generated bulk codes: 32 characters, digits 2-9 and letters without
+/// `I` and `O`, so nothing is read as `1` or `0` (which are left out too).
+pub const DEFAULT_ALPHABET: &str = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+
+/// The check character scheme, Damm-style: a fold of the characters (as their positions in the
+/// alphabet) through a totally anti-symmetric quasigroup, `x * y = a*x + y` in the field of `n`
+/// elements (`n` a prime from 3 to 31, `a = 2`; or `n` 4, 8, 16 or 32, `a = x` in GF(2^k)). The
+/// check character brings the fold to 0. Because every step is a bijection in both arguments it
+/// catches any single changed character; because `(c*x)*y = (c*y)*x` only when `x = y` it catches
+/// any swap of two neighbours, the check character included. `None` for another alphabet size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckScheme {
+    n: u8,
+    /// The irreducible polynomial of GF(2^k), or 0 for a prime field.
+    poly: u8,
+}
+
+impl CheckScheme {
+    /// The scheme for an alphabet of `n` characters, if there is one.
+    pub fn for_size(n: usize) -> Option<CheckScheme> {
+        let poly = match n {
+            4 => 0b111,
+            8 => 0b1011,
+            16 => 0b10011,
+            32 => 0b100101,
+            3 | 5 | 7 | 11 | 13 | 17 | 19 | 23 | 29 | 31 => 0,
+            _ => return None,
+        };
+        Some(CheckScheme { n: n as u8, poly })
+    }
+
+    /// `x * y`, for `x, y < n`.
+    pub fn op(self, x: u8, y: u8) -> u8 {
+        if self.poly == 0 {
+            ((u16::from(x) * 2 + u16::from(y)) % u16::from(self.n)) as u8
+        } else {
+            let mut ax = u16::from(x) << 1;
+            if ax >= u16::from(self.n) {
+                ax ^= u16::from(self.poly);
+            }
+            (ax as u8) ^ y
+        }
+    }
+
+    /// The digit `c` with `state * c = 0`.
+    fn closing(self, state: u8) -> u8 {
+        (0..self.n).find(|&c| self.op(state, c) == 0).unwrap_or(0)
+    }
+}
+
+fn fold(digits: &[u8], alphabet: &[u8], scheme: CheckScheme) -> Option<u8> {
+    digits.iter().try_fold(0u8, |state, d| {
+        let x = alphabet.iter().position(|a| a == d)?;
+        Some(scheme.op(state, x as u8))
+    })
+}
+
+/// The check character for `body` (characters of `alphabet`), or `None` when `body` has a character
+/// outside the alphabet or the alphabet's size has no scheme ([`CheckScheme::for_size`]).
+pub fn check_char(body: &str, alphabet: &str) -> Option<char> {
+    let scheme = CheckScheme::for_size(alphabet.len())?;
+    let state = fold(body.as_bytes(), alphabet.as_bytes(), scheme)?;
+    alphabet
+        .as_bytes()
+        .get(usize::from(scheme.closing(state)))
+        .map(|&b| char::from(b))
+}
+
+/// Whether `code` (normalised, its last character the check character) holds: every character in
+/// `alphabet` and the fold comes to 0. A typo or a swap of neighbours fails; a guess still passes
+/// one time in `n`, so this tells a typo from a real code, not a real code from a guess.
+pub fn check_ok(code: &str, alphabet: &str) -> bool {
+    match CheckScheme::for_size(alphabet.len()) {
+        Some(scheme) => {
+            !code.is_empty() && fold(code.as_bytes(), alphabet.as_bytes(), scheme) == Some(0)
+        }
+        None => false,
+    }
+}
+
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
@@ -139,5 +219,85 @@ mod tests {
             hash_code("shop-1", "VIP20"),
             "aKj3TS276ElSiQvAI8z8MGYQiWbuN9dxDVYtgDokYSo"
         );
+    }
+
+    #[test]
+    fn check_schemes_are_totally_anti_symmetric_quasigroups() {
+        // Exhaustive over every supported size: rows and columns are permutations (so one changed
+        // character always changes the fold), and (c*x)*y == (c*y)*x only when x == y (so a swap
+        // of neighbours always does).
+        let sizes: Vec<usize> = (1..=64)
+            .filter(|&n| CheckScheme::for_size(n).is_some())
+            .collect();
+        assert_eq!(sizes, [3, 4, 5, 7, 8, 11, 13, 16, 17, 19, 23, 29, 31, 32]);
+        for n in sizes {
+            let s = CheckScheme::for_size(n).unwrap();
+            let n = n as u8;
+            for x in 0..n {
+                let mut row: Vec<u8> = (0..n).map(|y| s.op(x, y)).collect();
+                let mut col: Vec<u8> = (0..n).map(|y| s.op(y, x)).collect();
+                row.sort_unstable();
+                col.sort_unstable();
+                assert_eq!(row, (0..n).collect::<Vec<_>>(), "n={n} row {x}");
+                assert_eq!(col, (0..n).collect::<Vec<_>>(), "n={n} column {x}");
+            }
+            for c in 0..n {
+                for x in 0..n {
+                    for y in 0..n {
+                        if x != y {
+                            assert_ne!(s.op(s.op(c, x), y), s.op(s.op(c, y), x), "n={n}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn check_char_catches_every_typo_and_every_neighbour_swap() {
+        // Every 3-character body over the default alphabet, with its check character: each of the
+        // 4 * 31 single substitutions and 3 neighbour swaps (when the two differ) is refused.
+        let a = DEFAULT_ALPHABET.as_bytes();
+        let mut checked = 0u64;
+        for &x in a {
+            for &y in a {
+                for &z in a {
+                    let body = String::from_utf8(vec![x, y, z]).unwrap();
+                    let code = format!("{body}{}", check_char(&body, DEFAULT_ALPHABET).unwrap());
+                    assert!(check_ok(&code, DEFAULT_ALPHABET), "{code}");
+                    let bytes = code.as_bytes();
+                    for i in 0..bytes.len() {
+                        for &other in a {
+                            let mut typo = bytes.to_vec();
+                            if typo[i] == other {
+                                continue;
+                            }
+                            typo[i] = other;
+                            assert!(!check_ok(
+                                std::str::from_utf8(&typo).unwrap(),
+                                DEFAULT_ALPHABET
+                            ));
+                            checked += 1;
+                        }
+                        if i + 1 < bytes.len() && bytes[i] != bytes[i + 1] {
+                            let mut swap = bytes.to_vec();
+                            swap.swap(i, i + 1);
+                            assert!(!check_ok(
+                                std::str::from_utf8(&swap).unwrap(),
+                                DEFAULT_ALPHABET
+                            ));
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 4_000_000);
+        assert!(!check_ok("", DEFAULT_ALPHABET));
+        assert!(
+            !check_ok("ABC0", DEFAULT_ALPHABET),
+            "0 is not in the alphabet"
+        );
+        assert_eq!(check_char("AB", "ABCDEF"), None, "no scheme for 6");
     }
 }

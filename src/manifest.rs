@@ -141,7 +141,13 @@ pub enum Codes {
     Static { code: Option<String>, hash: String },
     /// Bulk unique codes: `prefix` then characters up to `length` in all. The list never ships in
     /// the manifest; the browser checks the format only, the Worker checks the code itself.
-    Bulk { prefix: String, length: usize },
+    /// `check`: the characters after the prefix are of [`codes::DEFAULT_ALPHABET`] and the last
+    /// is their check character ([`codes::check_ok`]), as `couponctl codes generate` makes them.
+    Bulk {
+        prefix: String,
+        length: usize,
+        check: bool,
+    },
     /// Applied without a code whenever it qualifies.
     Automatic,
 }
@@ -678,7 +684,7 @@ fn read_coupon(node: &Node, ctx: &Ctx) -> Result<Coupon> {
 fn read_codes(node: &Node, visibility: Visibility, ctx: &Ctx) -> Result<Codes> {
     let (t, obj) = tagged(node, &|t| match t {
         "static" => Some(&["type", "code", "code_hash"]),
-        "bulk" => Some(&["type", "prefix", "length"]),
+        "bulk" => Some(&["type", "prefix", "length", "check"]),
         "automatic" => Some(&["type"]),
         _ => None,
     })?;
@@ -728,7 +734,15 @@ fn read_codes(node: &Node, visibility: Visibility, ctx: &Ctx) -> Result<Codes> {
                     "a bulk prefix has at most 16 characters and codes at least 6 more, {MAX_CODE_LEN} in all"
                 )));
             }
-            Ok(Codes::Bulk { prefix, length })
+            let check = match obj.get("check") {
+                Some(n) => n.bool()?,
+                None => false,
+            };
+            Ok(Codes::Bulk {
+                prefix,
+                length,
+                check,
+            })
         }
         _ => Ok(Codes::Automatic),
     }

@@ -1,0 +1,255 @@
+//! `keygen`, and reading signing keys (a private JWK, or a JWKS of them, picked by `kid`).
+
+use crate::args::{self, Parsed};
+use crate::{fail, usage, Out};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine as _;
+use ed25519_dalek::SigningKey;
+use edge_coupons::json::{parse, Source, ToJson};
+use edge_coupons::rules::Value;
+use edge_coupons::KeySet;
+
+const HELP: &str = "\
+couponctl keygen: make an Ed25519 signing key for manifests
+
+usage: couponctl keygen --kid KID (--out KEY.jwk.json | --stdout) [--jwks JWKS.json] [--force]
+
+  --kid KID      the key id (`kid`) the JWS header and the JWKS name it by, such as shop-2026-11
+  --out FILE     write the private JWK here, created with mode 0600 (an existing file is kept
+                 unless --force)
+  --stdout       print the private JWK to standard output instead (it is never printed otherwise)
+  --jwks FILE    add the public key to this JWKS, created if missing; the keys already in it stay,
+                 so the Worker can verify manifests signed by the old and the new key (rotation)
+  --force        overwrite an existing --out file
+";
+
+/// A signing key read from a file.
+#[derive(Debug)]
+pub struct PrivateKey {
+    pub kid: String,
+    pub secret: [u8; 32],
+    pub x: String,
+}
+
+impl PrivateKey {
+    /// The public JWK.
+    pub fn public_jwk(&self) -> String {
+        public_jwk(&self.kid, &self.x)
+    }
+
+    /// A key set with only this key's public part, as a Worker would have it.
+    pub fn keyset(&self) -> Out<KeySet> {
+        KeySet::from_json(&format!(r#"{{"keys":[{}]}}"#, self.public_jwk()))
+            .map_err(|e| fail(format!("the public key of `{}`: {e}", self.kid)))
+    }
+
+    /// A fresh random key, for signing in memory only (preview and inspect of a JSON manifest).
+    pub fn ephemeral() -> Out<PrivateKey> {
+        let secret = random32()?;
+        Ok(PrivateKey {
+            kid: "couponctl-local".into(),
+            x: x_of(&secret),
+            secret,
+        })
+    }
+}
+
+fn public_jwk(kid: &str, x: &str) -> String {
+    let mut out = String::new();
+    edge_coupons::json::object(&mut out, &mut |f| {
+        f.field("kty", &"OKP")
+            .field("crv", &"Ed25519")
+            .field("kid", &kid)
+            .field("x", &x)
+            .field("alg", &"EdDSA")
+            .field("use", &"sig");
+    });
+    out
+}
+
+fn x_of(secret: &[u8; 32]) -> String {
+    B64.encode(SigningKey::from_bytes(secret).verifying_key().to_bytes())
+}
+
+/// 32 bytes from the operating system's random source.
+pub fn random32() -> Out<[u8; 32]> {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).map_err(|e| fail(format!("no random bytes from the system: {e}")))?;
+    Ok(b)
+}
+
+fn check_kid(kid: &str) -> Out<()> {
+    if kid.is_empty()
+        || kid.len() > 128
+        || !kid
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    {
+        return Err(usage(
+            "--kid takes 1 to 128 characters of A-Z, a-z, 0-9, `-`, `_` and `.`",
+        ));
+    }
+    Ok(())
+}
+
+pub fn keygen(argv: &[String]) -> Out<()> {
+    let Parsed::Run(a) = args::parse(argv, &["kid", "out", "jwks"], &["stdout", "force"], HELP)?
+    else {
+        return Ok(());
+    };
+    if !a.pos.is_empty() {
+        return Err(usage("keygen takes no positional arguments (see --help)"));
+    }
+    let kid = a.req("kid")?;
+    check_kid(kid)?;
+    let to_stdout = a.flag("stdout");
+    let out = a.get("out");
+    if to_stdout == out.is_some() {
+        return Err(usage(
+            "give --out FILE for the private key, or --stdout to print it (one of them)",
+        ));
+    }
+    // Read the JWKS first, so a bad one stops us before a key file is written.
+    let jwks = match a.get("jwks") {
+        Some(path) => Some((path, merged_jwks(path, kid)?)),
+        None => None,
+    };
+    let secret = random32()?;
+    let x = x_of(&secret);
+    let mut private = String::new();
+    edge_coupons::json::object(&mut private, &mut |f| {
+        f.field("kty", &"OKP")
+            .field("crv", &"Ed25519")
+            .field("kid", &kid)
+            .field("x", &x.as_str())
+            .field("d", &B64.encode(secret).as_str())
+            .field("alg", &"EdDSA")
+            .field("use", &"sig");
+    });
+    private.push('\n');
+    match out {
+        Some(path) => {
+            args::write_secret(path, private.as_bytes(), a.flag("force"))?;
+            eprintln!("wrote the private key `{kid}` to {path} (mode 0600); keep it secret");
+        }
+        None => args::print(&private)?,
+    }
+    if let Some((path, mut keys)) = jwks {
+        let n = keys.len() + 1;
+        keys.push(public_jwk(kid, &x));
+        let text = format!("{{\n  \"keys\": [\n    {}\n  ]\n}}\n", keys.join(",\n    "));
+        std::fs::write(path, text).map_err(|e| fail(format!("cannot write {path}: {e}")))?;
+        eprintln!("added the public key `{kid}` to {path} ({n} key(s)): hand this file to Workers and pages");
+    }
+    Ok(())
+}
+
+/// The keys of an existing JWKS (as JSON texts), checked, refusing a `kid` that is already there.
+fn merged_jwks(path: &str, kid: &str) -> Out<Vec<String>> {
+    if !std::path::Path::new(path).exists() {
+        return Ok(Vec::new());
+    }
+    let text = args::read_text(path)?;
+    let set = KeySet::from_json(&text).map_err(args::with_file(path))?;
+    if set.keys.iter().any(|k| k.kid.as_deref() == Some(kid)) {
+        return Err(fail(format!(
+            "{path}: already has a key `{kid}`; pick a new --kid for the new key"
+        )));
+    }
+    if set.keys.iter().any(|k| k.d.is_some()) {
+        return Err(fail(format!(
+            "{path}: holds a private key (`d`); a JWKS for Workers and pages must hold public keys only"
+        )));
+    }
+    let tree = parse(text.as_bytes(), Source::Request).map_err(args::with_file(path))?;
+    let keys = match &tree {
+        Value::Map(m) => match m.get("keys") {
+            Some(Value::List(l)) => l.iter().map(|k| k.to_json()).collect(),
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    };
+    Ok(keys)
+}
+
+fn text_field(m: &edge_coupons::rules::Map, name: &str) -> Option<String> {
+    match m.get(name) {
+        Some(Value::Str(s)) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// Reads a private key: a JWK, or a JWKS of private keys, picking `kid` (needed when there are
+/// several).
+pub fn load_private(path: &str, kid: Option<&str>) -> Out<PrivateKey> {
+    let text = args::read(path)?;
+    let tree = parse(&text, Source::Request)
+        .map_err(|e| fail(format!("{path}: not a JSON key file: {e}")))?;
+    let candidates: Vec<&edge_coupons::rules::Map> = match &tree {
+        Value::Map(m) => match m.get("keys") {
+            Some(Value::List(l)) => l
+                .iter()
+                .filter_map(|k| match k {
+                    Value::Map(m) => Some(m),
+                    _ => None,
+                })
+                .collect(),
+            _ => vec![m],
+        },
+        _ => Vec::new(),
+    };
+    let chosen = match kid {
+        Some(kid) => candidates
+            .iter()
+            .find(|m| text_field(m, "kid").as_deref() == Some(kid))
+            .ok_or_else(|| fail(format!("{path}: no key with kid `{kid}` in this file")))?,
+        None => match candidates.as_slice() {
+            [one] => one,
+            [] => return Err(fail(format!("{path}: not a JWK or a JWKS"))),
+            _ => {
+                return Err(usage(format!(
+                    "{path} holds {} keys: choose one with --kid",
+                    candidates.len()
+                )))
+            }
+        },
+    };
+    let kid =
+        text_field(chosen, "kid").ok_or_else(|| fail(format!("{path}: the key has no `kid`")))?;
+    if text_field(chosen, "kty").as_deref() != Some("OKP")
+        || text_field(chosen, "crv").as_deref() != Some("Ed25519")
+    {
+        return Err(fail(format!(
+            "{path}: key `{kid}` is not an Ed25519 key (kty OKP, crv Ed25519)"
+        )));
+    }
+    let d = text_field(chosen, "d").ok_or_else(|| {
+        fail(format!(
+            "{path}: key `{kid}` has no private part `d`: this is a public key; sign with the file keygen wrote"
+        ))
+    })?;
+    let secret: [u8; 32] = B64
+        .decode(d.as_bytes())
+        .ok()
+        .and_then(|b| b.try_into().ok())
+        .ok_or_else(|| {
+            fail(format!(
+                "{path}: key `{kid}`: `d` is not 32 bytes of base64url"
+            ))
+        })?;
+    let x = x_of(&secret);
+    if let Some(given) = text_field(chosen, "x") {
+        if given != x {
+            return Err(fail(format!(
+                "{path}: key `{kid}`: `x` is not the public key of `d` (a damaged or mixed-up key file)"
+            )));
+        }
+    }
+    Ok(PrivateKey { kid, secret, x })
+}
+
+/// Reads a public JWKS.
+pub fn load_jwks(path: &str) -> Out<KeySet> {
+    let text = args::read_text(path)?;
+    KeySet::from_json(&text).map_err(args::with_file(path))
+}

@@ -1,0 +1,407 @@
+//! `sign`, `verify` and `inspect`. Every manifest is loaded by `Engine::from_signed_manifest`, the
+//! call the Worker and the browser make, so the CLI refuses exactly what they refuse.
+
+use crate::args::{self, Parsed};
+use crate::keys::{self, PrivateKey};
+use crate::{fail, usage, Out};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use base64::Engine as _;
+use chrono::{Datelike, FixedOffset, Timelike};
+use edge_coupons::json::{parse, Source, ToJson};
+use edge_coupons::manifest::{Activation, Audience, Codes, Expiry, ExpiryFrom, Visibility};
+use edge_coupons::rules::{Map, Value};
+use edge_coupons::time::{parse_instant, Instant};
+use edge_coupons::{codes, signature, Engine, Error, Limits};
+
+const SIGN_HELP: &str = "\
+couponctl sign: validate a manifest with the engine and sign it (compact JWS, EdDSA)
+
+usage: couponctl sign --key KEY.jwk.json [--kid KID] [--now TIME] [--out OUT.jws] MANIFEST.json
+
+  --key FILE   the private key: a JWK from keygen, or a JWKS of private keys (then --kid picks)
+  --kid KID    the key to sign with; the JWS header names it, so Workers holding a JWKS with
+               several keys (rotation) find it
+  --now TIME   validate as of this RFC 3339 time (default: the clock, or issued_at if that is later)
+  --out FILE   write the JWS here (default: standard output)
+
+The payload is loaded exactly as a Worker would load it (same error codes and field paths). A hidden
+coupon whose static code is given in clear (`code`) gets its `code_hash` computed and the clear code
+removed before signing, so the published manifest never shows it; the payload is then re-written as
+compact JSON. Otherwise the file's bytes are signed as they are.
+";
+
+const VERIFY_HELP: &str = "\
+couponctl verify: verify a signed manifest as the Worker and the browser do
+
+usage: couponctl verify --jwks JWKS.json [--now TIME] MANIFEST.jws
+
+Checks the signature over the exact bytes (a trailing newline in the file is ignored), the kid, the
+validity window (issued_at, expires_at against --now, default the clock) and the payload. Prints a
+summary and exits 0, or prints the error code and exits 1.
+";
+
+const INSPECT_HELP: &str = "\
+couponctl inspect: list a manifest's coupons
+
+usage: couponctl inspect [--jwks JWKS.json] [--now TIME] [--tz OFFSET] MANIFEST.(jws|json)
+
+A signed manifest needs --jwks and is verified first; a JSON manifest is validated by the engine.
+For each coupon: status, how it is redeemed (static code, hidden, bulk prefix and length,
+automatic), audience, activation, expiry and redemption window, priority and reward.
+  --tz OFFSET  show times at this UTC offset (+05:30, -08:00, Z); default UTC
+  --now TIME   load as of this RFC 3339 time (default: the clock, or issued_at if later)
+";
+
+/// Loads a signed payload with the engine as of `now`; a manifest not yet valid at the clock is
+/// loaded at its `issued_at` instead unless `fixed` (an explicit --now).
+fn load(
+    jws: &str,
+    keys: &edge_coupons::KeySet,
+    now: Instant,
+    fixed: bool,
+) -> Result<Engine, Error> {
+    match Engine::from_signed_manifest(jws, keys, now, Limits::default()) {
+        Err(Error::ManifestNotYetValid { issued_at, .. }) if !fixed => {
+            let at = parse_instant(&issued_at, "issued_at")?;
+            Engine::from_signed_manifest(jws, keys, at, Limits::default())
+        }
+        other => other,
+    }
+}
+
+/// A manifest file for a command: a JWS (verified with `jwks`) or a JSON payload (signed in
+/// memory with a throw-away key, so it goes through the very same load).
+pub fn load_engine(path: &str, jwks: Option<&str>, a: &args::Args) -> Out<Engine> {
+    load_engine_at(path, jwks, a.now()?, a.get("now").is_some())
+}
+
+/// [`load_engine`] at `now`; when not `fixed`, a manifest issued later than `now` loads at its
+/// `issued_at`.
+pub fn load_engine_at(path: &str, jwks: Option<&str>, now: Instant, fixed: bool) -> Out<Engine> {
+    let bytes = args::read(path)?;
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first == Some(&b'{') {
+        let key = PrivateKey::ephemeral()?;
+        let jws = signature::sign(&bytes, &key.kid, &key.secret);
+        return load(&jws, &key.keyset()?, now, fixed).map_err(args::with_file(path));
+    }
+    let jwks = jwks.ok_or_else(|| {
+        usage(format!(
+            "{path} is a signed manifest: give --jwks JWKS.json to verify it"
+        ))
+    })?;
+    let keys = keys::load_jwks(jwks)?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| fail(format!("{path}: MANIFEST_MALFORMED: not text")))?;
+    load(text.trim_end(), &keys, now, fixed).map_err(args::with_file(path))
+}
+
+/// Replaces the clear `code` of hidden static coupons by its `code_hash`. Returns the new payload
+/// and how many were filled, or `None` when there is nothing to fill (or the payload is not
+/// readable JSON, which the engine then reports).
+fn fill_code_hashes(payload: &[u8], path: &str) -> Out<Option<(Vec<u8>, usize)>> {
+    let Ok(Value::Map(mut root)) = parse(payload, Source::Manifest) else {
+        return Ok(None);
+    };
+    let Some(Value::Str(id)) = root.get("id").cloned() else {
+        return Ok(None);
+    };
+    let Some(Value::List(mut coupons)) = root.get("coupons").cloned() else {
+        return Ok(None);
+    };
+    let mut filled = 0;
+    for (i, coupon) in coupons.iter_mut().enumerate() {
+        let Value::Map(c) = coupon else { continue };
+        if c.get("visibility") != Some(&Value::Str("hidden".into())) {
+            continue;
+        }
+        let Some(Value::Map(codes_obj)) = c.get("codes") else {
+            continue;
+        };
+        let (Some(Value::Str(t)), Some(Value::Str(code)), None) = (
+            codes_obj.get("type"),
+            codes_obj.get("code"),
+            codes_obj.get("code_hash"),
+        ) else {
+            continue;
+        };
+        if t != "static" {
+            continue;
+        }
+        let at = format!("coupons[{i}].codes.code");
+        let normal = codes::normalize(code, &at)
+            .map_err(|e| fail(format!("{path}: MANIFEST_INVALID: manifest {e}")))?;
+        let pairs: Vec<(String, Value)> = codes_obj
+            .iter()
+            .filter(|(k, _)| k != "code")
+            .cloned()
+            .chain([(
+                "code_hash".to_string(),
+                Value::Str(codes::hash_code(&id, &normal)),
+            )])
+            .collect();
+        let new_codes = Map::from_pairs(pairs).map_err(|k| fail(format!("{path}: {at}: {k}")))?;
+        c.insert("codes".into(), Value::Map(new_codes));
+        filled += 1;
+    }
+    if filled == 0 {
+        return Ok(None);
+    }
+    root.insert("coupons".into(), Value::List(coupons));
+    let mut out = String::new();
+    write_value(&Value::Map(root), &mut out);
+    Ok(Some((out.into_bytes(), filled)))
+}
+
+/// JSON text of a tree, numbers as JSON numbers (the core's `ToJson` writes them as strings, as
+/// results do, which a manifest's `version` or `priority` must not be).
+fn write_value(v: &Value, out: &mut String) {
+    match v {
+        Value::Num(n) => out.push_str(&n.to_string()),
+        Value::List(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_value(item, out);
+            }
+            out.push(']');
+        }
+        Value::Map(m) => {
+            out.push('{');
+            for (i, (k, item)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                edge_coupons::json::write_str(out, k);
+                out.push(':');
+                write_value(item, out);
+            }
+            out.push('}');
+        }
+        other => other.write_json(out),
+    }
+}
+
+pub fn sign(argv: &[String]) -> Out<()> {
+    let Parsed::Run(a) = args::parse(argv, &["key", "kid", "now", "out"], &[], SIGN_HELP)? else {
+        return Ok(());
+    };
+    let path = a.one("the manifest JSON file")?;
+    let key = keys::load_private(a.req("key")?, a.get("kid"))?;
+    let original = args::read(path)?;
+    let (payload, filled) = match fill_code_hashes(&original, path)? {
+        Some((p, n)) => (p, n),
+        None => (original, 0),
+    };
+    let jws = signature::sign(&payload, &key.kid, &key.secret);
+    let engine = load(&jws, &key.keyset()?, a.now()?, a.get("now").is_some())
+        .map_err(args::with_file(path))?;
+    args::output(a.get("out"), format!("{jws}\n").as_bytes())?;
+    let m = engine.manifest();
+    eprintln!(
+        "signed {path}: manifest `{}`, {} coupon(s), kid `{}`, valid {} to {}{}",
+        m.id,
+        m.coupons.len(),
+        key.kid,
+        args::show(m.issued_at),
+        args::show(m.expires_at),
+        if filled > 0 {
+            format!("; code_hash filled for {filled} hidden coupon(s)")
+        } else {
+            String::new()
+        }
+    );
+    Ok(())
+}
+
+/// The `kid` in a JWS header, for messages.
+fn header_kid(jws: &str) -> Option<String> {
+    let header = B64.decode(jws.split('.').next()?).ok()?;
+    match parse(&header, Source::Request).ok()? {
+        Value::Map(m) => match m.get("kid") {
+            Some(Value::Str(k)) => Some(k.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+pub fn verify(argv: &[String]) -> Out<()> {
+    let Parsed::Run(a) = args::parse(argv, &["jwks", "now"], &[], VERIFY_HELP)? else {
+        return Ok(());
+    };
+    let path = a.one("the signed manifest file")?;
+    let keys = keys::load_jwks(a.req("jwks")?)?;
+    let text = args::read_text(path)?;
+    let engine = Engine::from_signed_manifest(text.trim_end(), &keys, a.now()?, Limits::default())
+        .map_err(args::with_file(path))?;
+    let m = engine.manifest();
+    args::print(&format!(
+        "ok: {path}: manifest `{}`, kid `{}`, {} coupon(s), issued {}, expires {}\n",
+        m.id,
+        header_kid(text.trim_end()).unwrap_or_default(),
+        m.coupons.len(),
+        args::show(m.issued_at),
+        args::show(m.expires_at)
+    ))
+}
+
+fn parse_offset(s: &str) -> Out<FixedOffset> {
+    let bad = || {
+        usage(format!(
+            "--tz takes a UTC offset such as +05:30, -08:00 or Z, not `{s}`"
+        ))
+    };
+    if s == "Z" || s == "UTC" || s == "z" {
+        return FixedOffset::east_opt(0).ok_or_else(bad);
+    }
+    let (sign, rest) = match s.as_bytes().first() {
+        Some(b'+') => (1, s.get(1..).unwrap_or("")),
+        Some(b'-') => (-1, s.get(1..).unwrap_or("")),
+        _ => return Err(bad()),
+    };
+    let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
+    let h: i32 = h.parse().map_err(|_| bad())?;
+    let m: i32 = m.parse().map_err(|_| bad())?;
+    if h > 23 || m > 59 {
+        return Err(bad());
+    }
+    FixedOffset::east_opt(sign * (h * 3600 + m * 60)).ok_or_else(bad)
+}
+
+fn at(t: Instant, tz: FixedOffset) -> String {
+    let l = t.with_timezone(&tz);
+    let off = tz.local_minus_utc();
+    let zone = if off == 0 {
+        "UTC".to_string()
+    } else {
+        let s = if off < 0 { '-' } else { '+' };
+        format!("{s}{:02}:{:02}", off.abs() / 3600, off.abs() % 3600 / 60)
+    };
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02} {zone}",
+        l.year(),
+        l.month(),
+        l.day(),
+        l.hour(),
+        l.minute()
+    )
+}
+
+fn duration(d: chrono::Duration) -> String {
+    let s = d.num_seconds();
+    match (s % 86400, s % 3600, s % 60) {
+        (0, _, _) => format!("{}d", s / 86400),
+        (_, 0, _) => format!("{}h", s / 3600),
+        (_, _, 0) => format!("{}m", s / 60),
+        _ => format!("{s}s"),
+    }
+}
+
+pub fn inspect(argv: &[String]) -> Out<()> {
+    let Parsed::Run(a) = args::parse(argv, &["jwks", "now", "tz"], &[], INSPECT_HELP)? else {
+        return Ok(());
+    };
+    let path = a.one("the manifest file (.jws or .json)")?;
+    let tz = parse_offset(a.get("tz").unwrap_or("Z"))?;
+    let engine = load_engine(path, a.get("jwks"), &a)?;
+    let m = engine.manifest();
+    let mut out = format!(
+        "manifest `{}` ({}), issued {}, expires {}, {} coupon(s), at most {} code(s) per cart\n",
+        m.id,
+        m.currency,
+        at(m.issued_at, tz),
+        at(m.expires_at, tz),
+        m.coupons.len(),
+        m.max_codes_per_cart
+    );
+    let (mut hidden, mut bulk) = (Vec::new(), Vec::new());
+    for c in &m.coupons {
+        let redeem = match &c.codes {
+            Codes::Static {
+                code: Some(code), ..
+            } => format!("static code {code}"),
+            Codes::Static { code: None, .. } => "static code (hash only)".into(),
+            Codes::Bulk {
+                prefix,
+                length,
+                check,
+            } => {
+                bulk.push(c.id.as_str());
+                format!(
+                    "bulk codes {prefix}…, {length} characters{}",
+                    if *check { ", check character" } else { "" }
+                )
+            }
+            Codes::Automatic => "automatic".into(),
+        };
+        if c.visibility == Visibility::Hidden {
+            hidden.push(c.id.as_str());
+        }
+        out.push_str(&format!(
+            "\n{}  [{}]{}\n  name:       {}\n  redeem:     {redeem}\n",
+            c.id,
+            c.status.name(),
+            if c.visibility == Visibility::Hidden {
+                "  hidden"
+            } else {
+                ""
+            },
+            c.name
+        ));
+        let audience = match &c.audience {
+            Audience::All => "everyone".to_string(),
+            Audience::Segment { name, .. } => format!("segment `{name}`"),
+            Audience::Assigned => "assigned users".to_string(),
+        };
+        out.push_str(&format!("  audience:   {audience}\n"));
+        match &c.activation {
+            Some(Activation::Time(t)) => out.push_str(&format!("  activation: {}\n", at(*t, tz))),
+            Some(Activation::Event { event, delay }) => out.push_str(&format!(
+                "  activation: event `{event}` + {}\n",
+                duration(*delay)
+            )),
+            None => {}
+        }
+        match &c.expiry {
+            Some(Expiry::Fixed(t)) => out.push_str(&format!("  expiry:     {}\n", at(*t, tz))),
+            Some(Expiry::Relative { duration: d, from }) => out.push_str(&format!(
+                "  expiry:     {} after {}\n",
+                duration(*d),
+                match from {
+                    ExpiryFrom::Activation => "activation",
+                    ExpiryFrom::Assignment => "assignment",
+                }
+            )),
+            None => {}
+        }
+        if c.window_start.is_some() || c.window_end.is_some() {
+            out.push_str(&format!(
+                "  window:     {} to {}\n",
+                c.window_start.map(|t| at(t, tz)).unwrap_or("(open)".into()),
+                c.window_end.map(|t| at(t, tz)).unwrap_or("(open)".into())
+            ));
+        }
+        out.push_str(&format!(
+            "  reward:     {} on {}\n  priority:   {}\n",
+            c.reward.kind,
+            c.reward.target.kind(),
+            c.priority
+        ));
+    }
+    let list = |v: &[&str]| {
+        if v.is_empty() {
+            "none".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    out.push_str(&format!(
+        "\nhidden: {}\nbulk codes: {}\n",
+        list(&hidden),
+        list(&bulk)
+    ));
+    args::print(&out)
+}

@@ -1,0 +1,1008 @@
+//! `couponctl`, run as a built binary: every subcommand, the happy path and bad files (wrong CSV,
+//! wrong key, truncated JWS), each failure with a clear message and a non-zero exit, never a panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const NOW: &str = "2026-01-15T12:00:00Z";
+const DEMO: &str = "docs/examples/demo-manifest.json";
+const TEST_KEY: &str = "tests/keys/test-signing-key.jwk.json";
+const TEST_JWKS: &str = "tests/keys/test-jwks.json";
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn ctl(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_couponctl"))
+        .args(args)
+        .output()
+        .unwrap();
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into(),
+        stderr: String::from_utf8_lossy(&out.stderr).into(),
+    };
+    assert!(
+        !run.stderr.contains("panicked"),
+        "couponctl panicked on {args:?}: {}",
+        run.stderr
+    );
+    run
+}
+
+/// Runs and expects success.
+fn ok(args: &[&str]) -> Run {
+    let r = ctl(args);
+    assert_eq!(r.code, 0, "{args:?} failed: {}{}", r.stdout, r.stderr);
+    r
+}
+
+/// Runs and expects failure with `code` and a message containing `needle`.
+fn fails(args: &[&str], code: i32, needle: &str) -> Run {
+    let r = ctl(args);
+    assert_eq!(r.code, code, "{args:?}: {}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains(needle),
+        "{args:?}: stderr lacks {needle:?}: {}",
+        r.stderr
+    );
+    assert!(r.stderr.starts_with("couponctl: ") || r.stderr.contains("\ncouponctl: "));
+    r
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("couponctl-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn help_on_every_subcommand() {
+    let all: &[&[&str]] = &[
+        &["--help"],
+        &["keygen", "--help"],
+        &["sign", "--help"],
+        &["verify", "--help"],
+        &["inspect", "--help"],
+        &["codes", "--help"],
+        &["codes", "secret", "--help"],
+        &["codes", "generate", "--help"],
+        &["codes", "check", "--help"],
+        &["codes", "import", "--help"],
+        &["assign", "--help"],
+        &["preview", "--help"],
+    ];
+    for args in all {
+        let r = ok(args);
+        assert!(r.stdout.contains("usage: couponctl"), "{args:?}");
+    }
+    fails(&[], 2, "no command given");
+    fails(&["frobnicate"], 2, "unknown command `frobnicate`");
+    fails(&["sign", "--bogus"], 2, "unknown option --bogus");
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn keygen_writes_a_0600_key_and_merges_the_jwks() {
+    let d = tmp("keygen");
+    let (k1, k2, jwks) = (d.join("k1.jwk"), d.join("k2.jwk"), d.join("jwks.json"));
+    let r = ok(&[
+        "keygen",
+        "--kid",
+        "shop-1",
+        "--out",
+        p(&k1),
+        "--jwks",
+        p(&jwks),
+    ]);
+    #[cfg(unix)]
+    assert_eq!(mode(&k1), 0o600);
+    let private = std::fs::read_to_string(&k1).unwrap();
+    let key: serde_json::Value = serde_json::from_str(&private).unwrap();
+    let secret = key["d"].as_str().unwrap();
+    assert!(!r.stdout.contains(secret) && !r.stderr.contains(secret));
+    ok(&[
+        "keygen",
+        "--kid",
+        "shop-2",
+        "--out",
+        p(&k2),
+        "--jwks",
+        p(&jwks),
+    ]);
+    let set: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&jwks).unwrap()).unwrap();
+    let kids: Vec<&str> = set["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(kids, ["shop-1", "shop-2"]);
+    assert!(set["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|k| k.get("d").is_none()));
+    edge_coupons::KeySet::from_json(&std::fs::read_to_string(&jwks).unwrap()).unwrap();
+
+    // Never overwrite a key; never two keys with one kid.
+    fails(&["keygen", "--kid", "shop-3", "--out", p(&k1)], 1, "exists");
+    assert_eq!(std::fs::read_to_string(&k1).unwrap(), private);
+    fails(
+        &[
+            "keygen",
+            "--kid",
+            "shop-2",
+            "--out",
+            p(&d.join("k3")),
+            "--jwks",
+            p(&jwks),
+        ],
+        1,
+        "already has a key `shop-2`",
+    );
+    // --stdout prints the private key, and only then.
+    let r = ok(&["keygen", "--kid", "tmp", "--stdout"]);
+    assert!(r.stdout.contains("\"d\":"));
+    fails(&["keygen", "--kid", "x"], 2, "--out FILE");
+    fails(
+        &["keygen", "--kid", "bad kid", "--stdout"],
+        2,
+        "--kid takes",
+    );
+}
+
+#[test]
+fn sign_verify_with_rotation_and_bad_keys() {
+    let d = tmp("sign");
+    let (k1, k2, jwks) = (d.join("k1.jwk"), d.join("k2.jwk"), d.join("jwks.json"));
+    ok(&[
+        "keygen",
+        "--kid",
+        "old",
+        "--out",
+        p(&k1),
+        "--jwks",
+        p(&jwks),
+    ]);
+    ok(&[
+        "keygen",
+        "--kid",
+        "new",
+        "--out",
+        p(&k2),
+        "--jwks",
+        p(&jwks),
+    ]);
+    let (jws_old, jws_new) = (d.join("old.jws"), d.join("new.jws"));
+    ok(&[
+        "sign",
+        "--key",
+        p(&k1),
+        "--now",
+        NOW,
+        "--out",
+        p(&jws_old),
+        DEMO,
+    ]);
+    let r = ok(&[
+        "sign",
+        "--key",
+        p(&k2),
+        "--kid",
+        "new",
+        "--now",
+        NOW,
+        "--out",
+        p(&jws_new),
+        DEMO,
+    ]);
+    assert!(r.stderr.contains("kid `new`"));
+    // Both verify against the rotated JWKS.
+    for jws in [&jws_old, &jws_new] {
+        let r = ok(&["verify", "--jwks", p(&jwks), "--now", NOW, p(jws)]);
+        assert!(r.stdout.starts_with("ok: "), "{}", r.stdout);
+        assert!(r.stdout.contains("manifest `demo-shop`"));
+    }
+    // The same JWS loads in the library, as the Worker would load it.
+    let keys = edge_coupons::KeySet::from_json(&std::fs::read_to_string(&jwks).unwrap()).unwrap();
+    let now = edge_coupons::time::parse_instant(NOW, "now").unwrap();
+    let text = std::fs::read_to_string(&jws_new).unwrap();
+    edge_coupons::Engine::from_signed_manifest(text.trim_end(), &keys, now, Default::default())
+        .unwrap();
+
+    // A JWKS without the key, another key under the same kid, a truncated JWS, a payload edit.
+    fails(
+        &["verify", "--jwks", TEST_JWKS, "--now", NOW, p(&jws_new)],
+        1,
+        "MANIFEST_KEY_UNKNOWN",
+    );
+    let impostor = d.join("impostor.jwk");
+    ok(&["keygen", "--kid", "new", "--out", p(&impostor)]);
+    let forged = d.join("forged.jws");
+    ok(&[
+        "sign",
+        "--key",
+        p(&impostor),
+        "--now",
+        NOW,
+        "--out",
+        p(&forged),
+        DEMO,
+    ]);
+    fails(
+        &["verify", "--jwks", p(&jwks), "--now", NOW, p(&forged)],
+        1,
+        "MANIFEST_SIGNATURE_INVALID",
+    );
+    let truncated = d.join("truncated.jws");
+    std::fs::write(&truncated, &text[..text.len() / 2]).unwrap();
+    fails(
+        &["verify", "--jwks", p(&jwks), "--now", NOW, p(&truncated)],
+        1,
+        "MANIFEST_MALFORMED",
+    );
+    std::fs::write(&truncated, &text[..text.trim_end().len() - 3]).unwrap();
+    let r = fails(
+        &["verify", "--jwks", p(&jwks), "--now", NOW, p(&truncated)],
+        1,
+        "MANIFEST_SIGNATURE_INVALID",
+    );
+    assert!(r.stderr.contains("truncated.jws"), "names the file");
+    fails(
+        &[
+            "verify",
+            "--jwks",
+            p(&jwks),
+            "--now",
+            "2026-03-01T00:00:00Z",
+            p(&jws_new),
+        ],
+        1,
+        "MANIFEST_EXPIRED",
+    );
+
+    // Wrong key files for sign.
+    fails(
+        &["sign", "--key", p(&jwks), "--kid", "old", DEMO],
+        1,
+        "no private part `d`",
+    );
+    fails(
+        &["sign", "--key", p(&jwks), DEMO],
+        2,
+        "choose one with --kid",
+    );
+    fails(
+        &["sign", "--key", p(&k1), "--kid", "nope", DEMO],
+        1,
+        "no key with kid `nope`",
+    );
+    let garbage = d.join("garbage.jwk");
+    std::fs::write(&garbage, "not json").unwrap();
+    fails(
+        &["sign", "--key", p(&garbage), DEMO],
+        1,
+        "not a JSON key file",
+    );
+    let mixed = d.join("mixed.jwk");
+    let mut key: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&k1).unwrap()).unwrap();
+    key["x"] = serde_json::Value::String("1Mauv722HLFphMxLIhYGobLGxJGkHOiOg03WYhPqwOI".into());
+    std::fs::write(&mixed, key.to_string()).unwrap();
+    fails(
+        &["sign", "--key", p(&mixed), DEMO],
+        1,
+        "`x` is not the public key of `d`",
+    );
+    fails(
+        &["sign", "--key", TEST_KEY, p(&d.join("missing.json"))],
+        1,
+        "cannot read",
+    );
+}
+
+#[test]
+fn sign_refuses_what_the_engine_refuses_with_file_and_path() {
+    let d = tmp("invalid");
+    let bad = d.join("bad.json");
+    let text = std::fs::read_to_string(DEMO).unwrap().replacen(
+        "\"percent\": \"10\"",
+        "\"percent\": \"110\"",
+        1,
+    );
+    std::fs::write(&bad, text).unwrap();
+    let r = fails(
+        &["sign", "--key", TEST_KEY, "--now", NOW, p(&bad)],
+        1,
+        "MANIFEST_INVALID",
+    );
+    assert!(r.stderr.contains("bad.json"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("coupons[0].reward.percent"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.is_empty(), "nothing signed");
+    std::fs::write(&bad, "{\"version\": 2}").unwrap();
+    fails(
+        &["sign", "--key", TEST_KEY, p(&bad)],
+        1,
+        "MANIFEST_VERSION_UNSUPPORTED",
+    );
+    std::fs::write(&bad, "{ nope").unwrap();
+    fails(&["sign", "--key", TEST_KEY, p(&bad)], 1, "MANIFEST_INVALID");
+    // A manifest that expired is not signed.
+    fails(
+        &[
+            "sign",
+            "--key",
+            TEST_KEY,
+            "--now",
+            "2027-01-01T00:00:00Z",
+            DEMO,
+        ],
+        1,
+        "MANIFEST_EXPIRED",
+    );
+}
+
+#[test]
+fn sign_fills_code_hash_for_hidden_coupons() {
+    let d = tmp("hash");
+    let manifest = d.join("m.json");
+    std::fs::write(
+        &manifest,
+        r#"{"version":1,"id":"shop-h","issued_at":"2026-01-01T00:00:00Z","expires_at":"2026-02-01T00:00:00Z",
+        "currency":"USD","coupons":[{"id":"staff","name":"Staff","status":"active","visibility":"hidden",
+        "codes":{"type":"static","code":"team-secret-42"},
+        "reward":{"type":"percentage","percent":"20","target":{"type":"order"}}}]}"#,
+    )
+    .unwrap();
+    let jws = d.join("m.jws");
+    let r = ok(&[
+        "sign",
+        "--key",
+        TEST_KEY,
+        "--now",
+        NOW,
+        "--out",
+        p(&jws),
+        p(&manifest),
+    ]);
+    assert!(r.stderr.contains("code_hash filled for 1 hidden coupon"));
+    let text = std::fs::read_to_string(&jws).unwrap();
+    let payload = text.trim_end().split('.').nth(1).unwrap();
+    use base64::Engine as _;
+    let payload = String::from_utf8(
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(!payload.to_uppercase().contains("SECRET"), "{payload}");
+    assert!(payload.contains(&edge_coupons::codes::hash_code("shop-h", "TEAMSECRET42")));
+    // The typed code applies through the hash.
+    let cart = d.join("cart.json");
+    std::fs::write(
+        &cart,
+        r#"{"currency":"USD","lines":[{"id":"a","product_id":"p","quantity":1,"unit_price":"10.00"}]}"#,
+    )
+    .unwrap();
+    let r = ok(&[
+        "preview",
+        "--manifest",
+        p(&jws),
+        "--jwks",
+        TEST_JWKS,
+        "--cart",
+        p(&cart),
+        "--code",
+        "Team-Secret-42",
+        "--now",
+        NOW,
+    ]);
+    assert!(
+        r.stdout.contains("staff") && r.stdout.contains("-2.00"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn inspect_lists_status_hidden_bulk_and_local_times() {
+    let r = ok(&["inspect", "--now", NOW, "--tz", "+05:30", DEMO]);
+    assert!(r.stdout.contains("manifest `demo-shop` (USD)"));
+    assert!(r.stdout.contains("flash-sale  [paused]"), "{}", r.stdout);
+    assert!(r.stdout.contains("team-25  [active]  hidden"));
+    assert!(r.stdout.contains("bulk codes BACK…, 12 characters"));
+    assert!(r.stdout.contains("expiry:     2d after assignment"));
+    assert!(r.stdout.contains("issued 2026-01-01 05:30 +05:30"));
+    assert!(r
+        .stdout
+        .contains("\nhidden: team-25\nbulk codes: comeback-15\n"));
+    let r = ok(&["inspect", "--now", NOW, DEMO]);
+    assert!(r.stdout.contains("issued 2026-01-01 00:00 UTC"));
+    // A signed manifest needs its key set; a bad offset is a usage error.
+    let d = tmp("inspect");
+    let jws = d.join("demo.jws");
+    ok(&[
+        "sign",
+        "--key",
+        TEST_KEY,
+        "--now",
+        NOW,
+        "--out",
+        p(&jws),
+        DEMO,
+    ]);
+    fails(&["inspect", "--now", NOW, p(&jws)], 2, "give --jwks");
+    ok(&["inspect", "--now", NOW, "--jwks", TEST_JWKS, p(&jws)]);
+    fails(
+        &["inspect", "--tz", "Mars/Olympus", DEMO],
+        2,
+        "--tz takes a UTC offset",
+    );
+}
+
+#[test]
+fn codes_generate_check_and_mac() {
+    let d = tmp("codes");
+    let (secret, other, out) = (d.join("mac"), d.join("mac2"), d.join("codes.txt"));
+    ok(&["codes", "secret", "--out", p(&secret)]);
+    #[cfg(unix)]
+    assert_eq!(mode(&secret), 0o600);
+    ok(&["codes", "secret", "--out", p(&other)]);
+    let r = ok(&[
+        "codes",
+        "generate",
+        "--count",
+        "2000",
+        "--prefix",
+        "back",
+        "--secret-file",
+        p(&secret),
+        "--out",
+        p(&out),
+    ]);
+    assert!(
+        r.stderr
+            .contains(r#""prefix": "BACK", "length": 17, "check": true"#),
+        "{}",
+        r.stderr
+    );
+    let text = std::fs::read_to_string(&out).unwrap();
+    let codes: Vec<&str> = text.lines().collect();
+    assert_eq!(codes.len(), 2000);
+    let unique: std::collections::HashSet<_> = codes.iter().collect();
+    assert_eq!(unique.len(), 2000);
+    for c in &codes {
+        assert_eq!(c.len(), 17);
+        assert!(c.starts_with("BACK"));
+        assert!(c[4..].bytes().all(|b| edge_coupons::codes::DEFAULT_ALPHABET
+            .as_bytes()
+            .contains(&b)));
+        assert!(edge_coupons::codes::check_ok(
+            &c[4..],
+            edge_coupons::codes::DEFAULT_ALPHABET
+        ));
+    }
+    let r = ok(&[
+        "codes",
+        "check",
+        "--prefix",
+        "BACK",
+        "--length",
+        "17",
+        "--secret-file",
+        p(&secret),
+        "--file",
+        p(&out),
+    ]);
+    assert_eq!(
+        r.stdout.lines().filter(|l| l.ends_with("\tok")).count(),
+        2000
+    );
+    // Without the secret: format only, as a browser could.
+    let r = ok(&["codes", "check", "--prefix", "BACK", codes[0]]);
+    assert!(r.stdout.contains("format ok"));
+    // A typo, a neighbour swap, another secret, a guess with a right check character.
+    let mut typo = codes[0].as_bytes().to_vec();
+    typo[6] = if typo[6] == b'A' { b'B' } else { b'A' };
+    let typo = String::from_utf8(typo).unwrap();
+    let r = fails(
+        &["codes", "check", "--prefix", "BACK", &typo],
+        1,
+        "1 code(s) invalid",
+    );
+    assert!(r.stdout.contains("check character does not match"));
+    let swap: String = codes
+        .iter()
+        .find_map(|c| {
+            let b = c.as_bytes();
+            (b[8] != b[9]).then(|| {
+                let mut s = b.to_vec();
+                s.swap(8, 9);
+                String::from_utf8(s).unwrap()
+            })
+        })
+        .unwrap();
+    fails(&["codes", "check", "--prefix", "BACK", &swap], 1, "invalid");
+    let r = fails(
+        &[
+            "codes",
+            "check",
+            "--prefix",
+            "BACK",
+            "--secret-file",
+            p(&other),
+            codes[1],
+        ],
+        1,
+        "invalid",
+    );
+    assert!(r.stdout.contains("MAC does not match"));
+    let body = "2222222ABCDE";
+    let guess = format!(
+        "BACK{body}{}",
+        edge_coupons::codes::check_char(body, edge_coupons::codes::DEFAULT_ALPHABET).unwrap()
+    );
+    let r = fails(
+        &[
+            "codes",
+            "check",
+            "--prefix",
+            "BACK",
+            "--secret-file",
+            p(&secret),
+            &guess,
+        ],
+        1,
+        "invalid",
+    );
+    assert!(r.stdout.contains("MAC does not match"), "{}", r.stdout);
+
+    // Options that cannot work are refused before anything is written.
+    fails(
+        &[
+            "codes",
+            "generate",
+            "--count",
+            "5",
+            "--prefix",
+            "B",
+            "--secret-file",
+            p(&secret),
+            "--alphabet",
+            "ABCDEF",
+        ],
+        2,
+        "prime number",
+    );
+    fails(
+        &[
+            "codes",
+            "generate",
+            "--count",
+            "5",
+            "--prefix",
+            "B",
+            "--secret-file",
+            p(&secret),
+            "--length",
+            "9",
+        ],
+        2,
+        "fewer than 6 random",
+    );
+    fails(
+        &[
+            "codes",
+            "generate",
+            "--count",
+            "5",
+            "--prefix",
+            "B",
+            "--secret-file",
+            p(&d.join("none")),
+        ],
+        1,
+        "cannot read",
+    );
+    std::fs::write(d.join("junk"), "%%%").unwrap();
+    fails(
+        &[
+            "codes",
+            "generate",
+            "--count",
+            "5",
+            "--prefix",
+            "B",
+            "--secret-file",
+            p(&d.join("junk")),
+        ],
+        1,
+        "not a code MAC secret",
+    );
+    fails(
+        &[
+            "codes",
+            "generate",
+            "--count",
+            "100000",
+            "--prefix",
+            "B",
+            "--secret-file",
+            p(&secret),
+            "--alphabet",
+            "2345678",
+            "--length",
+            "12",
+        ],
+        2,
+        "too few",
+    );
+    // Another alphabet of a prime size works, with its own check character.
+    let r = ok(&[
+        "codes",
+        "generate",
+        "--count",
+        "3",
+        "--prefix",
+        "X",
+        "--secret-file",
+        p(&secret),
+        "--alphabet",
+        "ABCDEFGHJKLMNPQRSTUVWXYZ23456",
+        "--mac-chars",
+        "2",
+    ]);
+    for c in r.stdout.lines() {
+        assert!(edge_coupons::codes::check_ok(
+            &c[1..],
+            "ABCDEFGHJKLMNPQRSTUVWXYZ23456"
+        ));
+    }
+    assert!(!r.stderr.contains("\"check\": true"));
+}
+
+#[test]
+fn codes_import_reads_csv_and_reports_bad_rows() {
+    let d = tmp("import");
+    let csv = d.join("partner.csv");
+    std::fs::write(
+        &csv,
+        "partner,Code,note\r\nacme,\"BACK-7H2K-Q9ZX\",\"first, with a comma\"\n\nacme,back7h2kq9zx,dup\nacme,BAD!,x\nacme,BACK4M7QX2PD,\"multi\nline\"\nacme,BACKSHORT,x\n",
+    )
+    .unwrap();
+    let out = d.join("kv.json");
+    let r = ok(&[
+        "codes",
+        "import",
+        "--coupon",
+        "comeback-15",
+        "--out",
+        p(&out),
+        p(&csv),
+    ]);
+    assert!(r.stderr.contains("partner.csv: line 5: "), "{}", r.stderr);
+    assert!(r.stderr.contains("imported 3 code(s)"), "{}", r.stderr);
+    assert!(r.stderr.contains("1 repeated"));
+    let kv: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let keys: Vec<&str> = kv
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["key"].as_str().unwrap())
+        .collect();
+    let h = |c: &str| {
+        format!(
+            "bulkcode:comeback-15:{}",
+            edge_coupons::codes::hash_code("comeback-15", c)
+        )
+    };
+    assert_eq!(keys, [h("BACK7H2KQ9ZX"), h("BACK4M7QX2PD"), h("BACKSHORT")]);
+    assert!(
+        !std::fs::read_to_string(&out).unwrap().contains("7H2K"),
+        "nothing readable"
+    );
+    // With the manifest, the engine checks every code belongs to the coupon (prefix and length).
+    let r = ok(&[
+        "codes",
+        "import",
+        "--coupon",
+        "comeback-15",
+        "--manifest",
+        DEMO,
+        "--now",
+        NOW,
+        p(&csv),
+    ]);
+    assert!(
+        r.stderr
+            .contains("line 8: `BACKSHORT` is not a code of coupon `comeback-15`"),
+        "{}",
+        r.stderr
+    );
+    // --strict refuses the file and writes nothing.
+    let strict = d.join("strict.json");
+    fails(
+        &[
+            "codes",
+            "import",
+            "--coupon",
+            "comeback-15",
+            "--strict",
+            "--out",
+            p(&strict),
+            p(&csv),
+        ],
+        1,
+        "--strict",
+    );
+    assert!(!strict.exists());
+    // Broken CSV files.
+    std::fs::write(&csv, "code\n\"BACK1234567\n").unwrap();
+    fails(
+        &["codes", "import", "--coupon", "c", p(&csv)],
+        1,
+        "line 2: a quoted field is not closed",
+    );
+    std::fs::write(&csv, "code\nab\"c\n").unwrap();
+    fails(
+        &["codes", "import", "--coupon", "c", p(&csv)],
+        1,
+        "a quote inside an unquoted field",
+    );
+    std::fs::write(&csv, "code\n!!!\n").unwrap();
+    fails(
+        &["codes", "import", "--coupon", "c", p(&csv)],
+        1,
+        "no valid codes",
+    );
+    std::fs::write(&csv, [0xff, 0xfe, b'\n']).unwrap();
+    fails(
+        &["codes", "import", "--coupon", "c", p(&csv)],
+        1,
+        "not UTF-8",
+    );
+    fails(
+        &[
+            "codes",
+            "import",
+            "--coupon",
+            "nope",
+            "--manifest",
+            DEMO,
+            "--now",
+            NOW,
+            p(&csv),
+        ],
+        1,
+        "no coupon `nope`",
+    );
+}
+
+#[test]
+fn assign_makes_records_with_codes() {
+    let d = tmp("assign");
+    let users = d.join("users.csv");
+    std::fs::write(
+        &users,
+        "user_id,assigned_at\nu1,\nu2,2026-01-14T09:00:00+01:00\n\nu1,\nu3,yesterday\n",
+    )
+    .unwrap();
+    let codes = d.join("codes.txt");
+    std::fs::write(&codes, "BACK-4M7Q-X2PD\nBACK7H2KQ9ZX\nBACK22222222\n").unwrap();
+    let r = ok(&[
+        "assign",
+        "--manifest",
+        DEMO,
+        "--now",
+        NOW,
+        "--coupon",
+        "comeback-15",
+        "--codes",
+        p(&codes),
+        "--at",
+        "2026-01-15T10:00:00Z",
+        p(&users),
+    ]);
+    let lines: Vec<serde_json::Value> = r
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["user_id"], "u1");
+    assert_eq!(lines[0]["assigned_at"], "2026-01-15T10:00:00Z");
+    assert_eq!(lines[0]["code"], "BACK4M7QX2PD");
+    assert_eq!(lines[1]["assigned_at"], "2026-01-14T08:00:00Z");
+    assert_eq!(lines[1]["code"], "BACK7H2KQ9ZX");
+    assert!(r.stderr.contains("line 6: "), "{}", r.stderr);
+    assert!(r.stderr.contains("1 repeated"));
+    // Not a campaign coupon; a code of another coupon; too few codes.
+    fails(
+        &[
+            "assign",
+            "--manifest",
+            DEMO,
+            "--now",
+            NOW,
+            "--coupon",
+            "shoes-15",
+            p(&users),
+        ],
+        1,
+        "not for assigned users",
+    );
+    std::fs::write(&codes, "SHOES15\n").unwrap();
+    fails(
+        &[
+            "assign",
+            "--manifest",
+            DEMO,
+            "--now",
+            NOW,
+            "--coupon",
+            "comeback-15",
+            "--codes",
+            p(&codes),
+            p(&users),
+        ],
+        1,
+        "is not a code of coupon `comeback-15`",
+    );
+    std::fs::write(&codes, "BACK22222222\n").unwrap();
+    fails(
+        &[
+            "assign",
+            "--manifest",
+            DEMO,
+            "--now",
+            NOW,
+            "--coupon",
+            "comeback-15",
+            "--codes",
+            p(&codes),
+            p(&users),
+        ],
+        1,
+        "no codes left",
+    );
+    fails(
+        &[
+            "assign",
+            "--manifest",
+            DEMO,
+            "--now",
+            NOW,
+            "--coupon",
+            "comeback-15",
+            p(&users),
+        ],
+        2,
+        "give --codes",
+    );
+}
+
+#[test]
+fn preview_prices_a_cart_with_the_engine() {
+    let d = tmp("preview");
+    let cart = d.join("cart.json");
+    std::fs::write(
+        &cart,
+        r#"{"currency":"USD","lines":[{"id":"l1","product_id":"runner-42","quantity":1,"unit_price":"89.99","attributes":{"category":"shoes"}}],"shipping":{"amount":"7.95"}}"#,
+    )
+    .unwrap();
+    let r = ok(&[
+        "preview",
+        "--manifest",
+        DEMO,
+        "--cart",
+        p(&cart),
+        "--code",
+        "shoes15",
+        "--code",
+        "NOPE",
+        "--now",
+        NOW,
+    ]);
+    assert!(
+        r.stdout
+            .contains("l1 (runner-42)  1    89.99     13.50     76.49"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("total 76.49 USD"), "{}", r.stdout);
+    assert!(r.stdout.contains("NOPE    UNKNOWN_CODE"), "{}", r.stdout);
+    // --json is the engine's own result.
+    let r = ok(&[
+        "preview",
+        "--manifest",
+        DEMO,
+        "--cart",
+        p(&cart),
+        "--code",
+        "shoes15",
+        "--now",
+        NOW,
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["totals"]["discount"], "21.45");
+    assert_eq!(v["manifest_id"], "demo-shop");
+    // A whole request file, and bad input with its code, file and path.
+    let req = d.join("req.json");
+    std::fs::write(
+        &req,
+        format!(
+            r#"{{"now":"{NOW}","cart":{},"codes":["SHOES15"]}}"#,
+            std::fs::read_to_string(&cart).unwrap()
+        ),
+    )
+    .unwrap();
+    let r = ok(&[
+        "preview",
+        "--manifest",
+        DEMO,
+        "--request",
+        p(&req),
+        "--json",
+    ]);
+    assert!(r.stdout.contains("\"discount\":\"21.45\""));
+    std::fs::write(&cart, r#"{"currency":"USD","lines":[{"id":"a","product_id":"p","quantity":1,"unit_price":12.5}]}"#).unwrap();
+    let r = fails(
+        &[
+            "preview",
+            "--manifest",
+            DEMO,
+            "--cart",
+            p(&cart),
+            "--now",
+            NOW,
+        ],
+        1,
+        "INVALID_AMOUNT",
+    );
+    assert!(
+        r.stderr.contains("cart.lines[0].unit_price") && r.stderr.contains("cart.json"),
+        "{}",
+        r.stderr
+    );
+    std::fs::write(&cart, r#"{"currency":"EUR","lines":[]}"#).unwrap();
+    fails(
+        &[
+            "preview",
+            "--manifest",
+            DEMO,
+            "--cart",
+            p(&cart),
+            "--now",
+            NOW,
+        ],
+        1,
+        "CURRENCY_MISMATCH",
+    );
+    fails(
+        &["preview", "--manifest", DEMO, "--now", NOW],
+        2,
+        "give --request FILE, or --cart FILE",
+    );
+}
