@@ -85,6 +85,7 @@ boundary() {
 }
 step "boundary" boundary
 step "instructions" node bench/instructions.mjs
+step "cli: codes throughput" bash bench/codes.sh
 
 echo "total $(( $(date +%s) - start ))s" >> "$OUT/steps.txt"
 banner "bench: report"
