@@ -16,6 +16,7 @@ use crate::reason::Reason;
 use crate::reward::{self, Allocation, Part, Remaining};
 use crate::rules::Value;
 use crate::signature::{self, KeySet};
+use crate::stacking;
 use crate::time::{format_instant, parse_instant, Instant};
 use chrono::Duration;
 use rust_decimal::Decimal;
@@ -500,42 +501,106 @@ impl Engine {
         };
         let order = application_order(&eligible);
         let run = |keep: &[bool]| apply_all(&eligible, &order, keep, &cart, &facts, &budget_left);
-        let mut keep = vec![true; eligible.len()];
-        let (mut outcomes, mut left) = run(&keep)?;
-        let max = usize::try_from(self.manifest.max_codes_per_cart).unwrap_or(usize::MAX);
-        let giving: Vec<usize> = eligible
-            .iter()
-            .zip(&outcomes)
-            .enumerate()
-            .filter(|(_, (c, o))| c.code.is_some() && matches!(o, Some(Ok(_))))
-            .map(|(i, _)| i)
-            .collect();
-        if giving.len() > max {
-            for &i in giving.get(max..).unwrap_or_default() {
-                if let (
-                    Some(Candidate {
-                        coupon,
-                        code: Some(code),
-                    }),
-                    Some(k),
-                ) = (eligible.get(i), keep.get_mut(i))
-                {
-                    *k = false;
-                    rejected.push(Rejected {
-                        code: code.clone(),
-                        coupon_id: Some(coupon.id.clone()),
-                        reason: Reason::new(
-                            "CODE_LIMIT_REACHED",
-                            format!(
-                                "at most {max} code{} can apply to one cart",
-                                if max == 1 { "" } else { "s" }
-                            ),
-                        )
-                        .with("limit", max as u64),
-                    });
+        let n = eligible.len();
+        let only = |i: usize| (0..n).map(|j| j == i).collect::<Vec<bool>>();
+        // What each candidate gives on its own. One that gives nothing is out, with its reason,
+        // and takes no place in the set (no code slot, no exclusivity).
+        let mut alone = Vec::with_capacity(n);
+        let mut out_reason: Vec<Option<Reason>> = Vec::with_capacity(n);
+        for i in 0..n {
+            let (outcomes, _) = run(&only(i))?;
+            match outcomes.into_iter().nth(i).flatten() {
+                Some(Ok(a)) => {
+                    alone.push(a.discount);
+                    out_reason.push(None);
+                }
+                Some(Err(reason)) => {
+                    alone.push(Decimal::ZERO);
+                    out_reason.push(Some(reason));
+                }
+                None => {
+                    alone.push(Decimal::ZERO);
+                    out_reason.push(None);
                 }
             }
-            (outcomes, left) = run(&keep)?;
+        }
+        let giving: Vec<usize> = (0..n)
+            .filter(|&i| matches!(out_reason.get(i), Some(None)))
+            .collect();
+        let choice = stacking::Choice {
+            coupons: giving
+                .iter()
+                .filter_map(|&i| eligible.get(i).map(|c| c.coupon))
+                .collect(),
+            has_code: giving
+                .iter()
+                .map(|&i| eligible.get(i).is_some_and(|c| c.code.is_some()))
+                .collect(),
+            max_codes: usize::try_from(self.manifest.max_codes_per_cart).unwrap_or(usize::MAX),
+            alone: giving
+                .iter()
+                .map(|&i| alone.get(i).copied().unwrap_or_default())
+                .collect(),
+        };
+        let expand = |set: &[bool]| -> Vec<bool> {
+            let mut keep = vec![false; n];
+            for (&i, &on) in giving.iter().zip(set) {
+                if let Some(k) = keep.get_mut(i) {
+                    *k = on;
+                }
+            }
+            keep
+        };
+        let chosen = choice.choose(self.manifest.stacking, &mut |set| {
+            let (outcomes, _) = run(&expand(set))?;
+            Ok(outcomes
+                .iter()
+                .flatten()
+                .flatten()
+                .fold(Decimal::ZERO, |acc, a| {
+                    money::plus(acc, a.discount).unwrap_or(acc)
+                }))
+        })?;
+        let keep = expand(&chosen);
+        let (outcomes, left) = run(&keep)?;
+        let winners: Vec<&Coupon> = eligible
+            .iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .map(|(c, _)| c.coupon)
+            .collect();
+        let max = choice.max_codes;
+        for (i, c) in eligible.iter().enumerate() {
+            let (Some(code), Some(false)) = (&c.code, keep.get(i)) else {
+                continue;
+            };
+            let reason = match (
+                out_reason.get_mut(i).and_then(Option::take),
+                stacking::lost_to(c.coupon, &winners),
+            ) {
+                (Some(reason), _) => reason,
+                (None, Some(winner)) => Reason::new(
+                    "NOT_COMBINABLE",
+                    format!(
+                        "this coupon does not combine with {} ({})",
+                        winner.name, winner.id
+                    ),
+                )
+                .with("with", winner.id.clone()),
+                (None, None) => Reason::new(
+                    "CODE_LIMIT_REACHED",
+                    format!(
+                        "at most {max} code{} can apply to one cart",
+                        if max == 1 { "" } else { "s" }
+                    ),
+                )
+                .with("limit", max as u64),
+            };
+            rejected.push(Rejected {
+                code: code.clone(),
+                coupon_id: Some(c.coupon.id.clone()),
+                reason,
+            });
         }
         // Listed in the order they were applied.
         let mut applied = Vec::new();

@@ -23,6 +23,7 @@ pub mod reward;
 pub mod rules;
 pub mod signature;
 mod sort;
+pub mod stacking;
 pub mod time;
 
 #[cfg(target_arch = "wasm32")]

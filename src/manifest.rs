@@ -8,6 +8,7 @@ use crate::json::{self, Node, Obj, Source};
 use crate::money::{self, Currency};
 use crate::rules::{Predicate, Scope, Value};
 use crate::sort::Index;
+use crate::stacking::{Class, Mode, Stacking};
 use crate::time::{parse_duration, parse_instant, Instant};
 use chrono::Duration;
 use rust_decimal::Decimal;
@@ -275,6 +276,7 @@ pub struct Coupon {
     pub reward: Reward,
     pub limits: CouponLimits,
     pub priority: i32,
+    pub stacking: Stacking,
 }
 
 /// A validated manifest, with its code indexes.
@@ -285,6 +287,7 @@ pub struct Manifest {
     pub expires_at: Instant,
     pub currency: Currency,
     pub max_codes_per_cart: u64,
+    pub stacking: Mode,
     pub coupons: Vec<Coupon>,
     /// Visible static codes: normalised code to coupon index.
     pub(crate) plain_codes: Index,
@@ -410,15 +413,21 @@ fn read_manifest(root: &Node, limits: &Limits) -> Result<Manifest> {
     let currency = Currency::from_code(currency_node.str()?)
         .ok_or_else(|| currency_node.error("not an ISO 4217 currency this engine knows"))?;
     let mut max_codes_per_cart = DEFAULT_MAX_CODES_PER_CART;
+    let mut stacking = Mode::Priority;
     if let Some(settings) = m.get("settings") {
-        if let Some(n) = settings
-            .obj(&["max_codes_per_cart"])?
-            .get("max_codes_per_cart")
-        {
+        let settings = settings.obj(&["max_codes_per_cart", "stacking"])?;
+        if let Some(n) = settings.get("max_codes_per_cart") {
             max_codes_per_cart = n.u64()?;
             if max_codes_per_cart == 0 {
                 return Err(n.error("must be at least 1"));
             }
+        }
+        if let Some(mode) = settings.get("stacking") {
+            stacking = match mode.str()? {
+                "priority" => Mode::Priority,
+                "best_deal" => Mode::BestDeal,
+                _ => return Err(mode.error("stacking is priority or best_deal")),
+            };
         }
     }
     let mut segments = Vec::new();
@@ -445,6 +454,7 @@ fn read_manifest(root: &Node, limits: &Limits) -> Result<Manifest> {
         expires_at,
         currency,
         max_codes_per_cart,
+        stacking,
         coupons,
         plain_codes: Index::default(),
         hashed_codes: Index::default(),
@@ -521,6 +531,7 @@ fn read_coupon(node: &Node, ctx: &Ctx) -> Result<Coupon> {
         "reward",
         "limits",
         "priority",
+        "stacking",
     ])?;
     let id = c.req("id")?.string()?;
     check_id(&id, &join_path(&node.path, "id"), 64)?;
@@ -661,6 +672,14 @@ fn read_coupon(node: &Node, ctx: &Ctx) -> Result<Coupon> {
         );
     }
     let priority = c.get("priority").map(|p| p.i32()).transpose()?.unwrap_or(0);
+    let stacking = match c.get("stacking") {
+        None => Stacking::new(
+            default_class(&reward.target),
+            &[Class::Product, Class::Order, Class::Shipping],
+            false,
+        ),
+        Some(st) => read_stacking(&st, &reward.target)?,
+    };
     Ok(Coupon {
         id,
         name,
@@ -677,7 +696,43 @@ fn read_coupon(node: &Node, ctx: &Ctx) -> Result<Coupon> {
         reward,
         limits,
         priority,
+        stacking,
     })
+}
+
+/// The class a coupon stacks as when the manifest does not say: by what it discounts.
+fn default_class(target: &Target) -> Class {
+    match target {
+        Target::Products(_) => Class::Product,
+        Target::Order => Class::Order,
+        Target::Shipping | Target::Fee(_) => Class::Shipping,
+    }
+}
+
+#[inline(never)]
+fn read_stacking(node: &Node, target: &Target) -> Result<Stacking> {
+    let obj = node.obj(&["class", "combines_with", "exclusive"])?;
+    let class_of = |n: &Node| -> Result<Class> {
+        Class::parse(n.str()?).ok_or_else(|| n.error("a class is product, order or shipping"))
+    };
+    let class = match obj.get("class") {
+        Some(c) => class_of(&c)?,
+        None => default_class(target),
+    };
+    let combines = match obj.get("combines_with") {
+        Some(list) => list
+            .items()?
+            .iter()
+            .map(class_of)
+            .collect::<Result<Vec<_>>>()?,
+        None => vec![Class::Product, Class::Order, Class::Shipping],
+    };
+    let exclusive = obj
+        .get("exclusive")
+        .map(|e| e.bool())
+        .transpose()?
+        .unwrap_or(false);
+    Ok(Stacking::new(class, &combines, exclusive))
 }
 
 #[inline(never)]

@@ -104,6 +104,7 @@ impl Reason {
         "GLOBAL_LIMIT_REACHED",
         "BUDGET_EXHAUSTED",
         "CODE_LIMIT_REACHED",
+        "NOT_COMBINABLE",
     ];
 
     /// A failed qualifying rule, explained: which fact, what was expected, what was seen, and what
