@@ -10,7 +10,11 @@ bash scripts/ensure-tools.sh
 
 # A failed build must not leave an older package behind for the tests to pass against.
 rm -rf "$OUT"
-cargo build --quiet --release --lib --target wasm32-unknown-unknown
+# Panic locations name source files: shorten the registry's long prefix (and keep the build
+# independent of where CARGO_HOME is). This saves a few KB of the size budget.
+registry="${CARGO_HOME:-$HOME/.cargo}/registry/src"
+RUSTFLAGS="${RUSTFLAGS:-} --remap-path-prefix=$registry=/crates" \
+  cargo build --quiet --release --lib --target wasm32-unknown-unknown
 wasm-bindgen --target web --out-dir "$OUT" --out-name edge_coupons \
   "$TARGET_DIR/wasm32-unknown-unknown/release/edge_coupons.wasm"
 
@@ -23,7 +27,8 @@ for f in $(rustc --print cfg --target wasm32-unknown-unknown | sed -n 's/^target
     *) features+=("--enable-$f") ;;
   esac
 done
-wasm-opt -Oz "${features[@]}" "$WASM" -o "$WASM"
+# -Oz, then flatten + rereloop and -Oz twice more: about 2 KB smaller than -Oz alone (measured).
+wasm-opt -Oz --flatten --rereloop -Oz -Oz "${features[@]}" "$WASM" -o "$WASM"
 
 cat > "$OUT/package.json" <<JSON
 {

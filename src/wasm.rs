@@ -135,9 +135,31 @@ impl CouponEngine {
     }
 }
 
+// The five JS functions the skin needs, declared here rather than through js-sys, whose glue
+// (and its futures support) cost more of the size budget than the whole skin.
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = JSON, js_name = stringify, catch)]
+    fn json_stringify(value: &JsValue) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
+    fn json_parse(text: &str) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_namespace = Date, js_name = now)]
+    fn date_now() -> f64;
+    #[wasm_bindgen(js_namespace = Reflect, js_name = set)]
+    fn reflect_set(target: &JsValue, key: &str, value: &JsValue) -> bool;
+    #[wasm_bindgen(js_name = Error)]
+    type JsError;
+    #[wasm_bindgen(constructor, js_class = "Error")]
+    fn new_error(message: &str) -> JsError;
+}
+
 /// The current time from the JS clock: the skin reads it so that the core never does.
 fn clock() -> String {
-    String::from(js_sys::Date::new_0().to_iso_string())
+    #[allow(clippy::cast_possible_truncation)]
+    let millis = date_now() as i64;
+    chrono::DateTime::from_timestamp_millis(millis)
+        .map(crate::time::format_instant)
+        .unwrap_or_default()
 }
 
 /// `fromSignedManifest`'s options: `{ now?, limits? }`.
@@ -178,7 +200,7 @@ fn with_now(value: &JsValue) -> Result<Value, JsValue> {
 /// Reads a JS value as a request tree: through `JSON.stringify` and the core's one reader, so
 /// that native, Node and browser read input the same way and errors name the field path.
 fn from_js(value: &JsValue) -> Result<Value, Error> {
-    let text = js_sys::JSON::stringify(value)
+    let text = json_stringify(value)
         .ok()
         .and_then(|s| s.as_string())
         .ok_or_else(|| Error::InvalidRequest {
@@ -190,7 +212,7 @@ fn from_js(value: &JsValue) -> Result<Value, Error> {
 
 /// Hands a result to JS as plain objects (arrays, strings, numbers; money as strings).
 fn to_js(value: &dyn ToJson) -> Result<JsValue, JsValue> {
-    js_sys::JSON::parse(&value.to_json()).ok().ok_or_else(|| {
+    json_parse(&value.to_json()).ok().ok_or_else(|| {
         to_js_error(&Error::InvalidRequest {
             path: String::new(),
             message: "the result could not be encoded".into(),
@@ -200,9 +222,9 @@ fn to_js(value: &dyn ToJson) -> Result<JsValue, JsValue> {
 
 /// A JS `Error` with `.code`, `.path` and, for limits, `.limit` and `.actual`.
 fn to_js_error(e: &Error) -> JsValue {
-    let err = js_sys::Error::new(&e.to_string());
+    let err: JsValue = JsError::new_error(&e.to_string()).into();
     let set = |k: &str, v: JsValue| {
-        let _ = js_sys::Reflect::set(&err, &JsValue::from_str(k), &v);
+        reflect_set(&err, k, &v);
     };
     set("code", JsValue::from_str(e.code()));
     if let Some(path) = e.path() {
@@ -212,5 +234,5 @@ fn to_js_error(e: &Error) -> JsValue {
         set("limit", JsValue::from_f64(*limit as f64));
         set("actual", JsValue::from_f64(*actual as f64));
     }
-    err.into()
+    err
 }
