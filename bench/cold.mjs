@@ -7,9 +7,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { PKG_DIR, signJws, testJwks, testSigningKey } from '../tests/node/helpers.mjs';
+import { signJws, testJwks, testSigningKey } from '../tests/node/helpers.mjs';
 import { NOW, makeManifest, makeRequest } from './fixtures.mjs';
-import { OUT_DIR, ms, writeResult } from './lib.mjs';
+import { OUT_DIR, PKG_DIR, ms, writeResult } from './lib.mjs';
 
 const COUPONS = 1000;
 const LINES = 10;

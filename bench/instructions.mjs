@@ -5,10 +5,10 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { PKG_DIR, signJws, testJwks, testSigningKey } from '../tests/node/helpers.mjs';
+import { signJws, testJwks, testSigningKey } from '../tests/node/helpers.mjs';
 import { NOW, makeManifest, makeRequest } from './fixtures.mjs';
 import { instrumentWasm } from './instrument.mjs';
-import { OUT_DIR, writeResult } from './lib.mjs';
+import { OUT_DIR, PKG_DIR, writeResult } from './lib.mjs';
 
 const WORKLOADS = [[1, 100], [10, 100], [50, 100], [200, 100], [1000, 100], [200, 1], [200, 10], [200, 1000]];
 

@@ -3,12 +3,28 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
 import { ROOT } from '../tests/node/helpers.mjs';
 
 /** Where each script writes its JSON results (scripts/bench.sh and bench/report.mjs read them). */
 export const OUT_DIR = path.resolve(process.env.BENCH_OUT ?? path.join(ROOT, 'target/bench'));
+/** The package measured: scripts/bench.sh snapshots pkg/ here so that a rebuild of pkg/ during the
+ * run (someone else's `make pkg`) cannot mix two builds in one report. Defaults to pkg/. */
+export const PKG_DIR = path.resolve(process.env.BENCH_PKG ?? path.join(ROOT, 'pkg'));
+let wasmExports;
+let pkg;
+/** Imports the package's JS glue and instantiates its Wasm synchronously, once per process. */
+export async function loadPackage() {
+  if (pkg) return pkg;
+  const mod = await import(pathToFileURL(path.join(PKG_DIR, 'edge_coupons.js')).href);
+  wasmExports = mod.initSync({ module: fs.readFileSync(path.join(PKG_DIR, 'edge_coupons_bg.wasm')) });
+  pkg = mod;
+  return pkg;
+}
+/** Bytes of linear memory the package's Wasm instance holds now (after loadPackage). */
+export const wasmMemoryBytes = () => wasmExports?.memory?.buffer.byteLength ?? 0;
 /** Measuring time per grid cell, ms. */
-export const BUDGET_MS = Number(process.env.BENCH_BUDGET_MS ?? 2500);
+export const BUDGET_MS = Number(process.env.BENCH_BUDGET_MS ?? 1500);
 
 export function writeResult(name, data) {
   fs.mkdirSync(OUT_DIR, { recursive: true });

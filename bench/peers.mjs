@@ -11,9 +11,9 @@
 // discounts across lines exactly, rounds to the minor unit, checks limits and explains rejections.
 import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
-import { loadPackage, signJws, testJwks, testSigningKey } from '../tests/node/helpers.mjs';
+import { signJws, testJwks, testSigningKey } from '../tests/node/helpers.mjs';
 import { NOW, makeManifest, makeRequest } from './fixtures.mjs';
-import { BUDGET_MS, failure, ms, stats, writeResult } from './lib.mjs';
+import { BUDGET_MS, failure, loadPackage, ms, stats, writeResult } from './lib.mjs';
 
 const require = createRequire(import.meta.url);
 const COUPONS = 100;

@@ -77,12 +77,12 @@ p('## How to reproduce');
 p();
 p('```sh');
 p('make bench                      # everything below; writes this file and docs/benchmarks-scaling.svg');
-p('BENCH_QUICK=1 make bench        # smoke run: 300 ms per timed cell instead of 2500');
+p('BENCH_QUICK=1 make bench        # smoke run: 300 ms per timed cell instead of 1500');
 p('node bench/eval.mjs             # one part alone (after make pkg): eval, cold, size, peers, boundary, instructions');
 p('node bench/report.mjs           # re-render this file from target/bench/*.json');
 p('```');
 p();
-p('`BENCH_BUDGET_MS` (default 2500) bounds the measuring time of each grid cell: a cell runs 5 to 2000');
+p('`BENCH_BUDGET_MS` (default 1500) bounds the measuring time of each grid cell: a cell runs 5 to 2000');
 p('evaluations after warm-up, fewer when one evaluation is slow, so p99 of a slow cell rests on few');
 p('samples (the iteration counts are in `target/bench/node-eval.json`). Raw results stay in `target/bench/`.');
 p();
@@ -91,7 +91,7 @@ p();
 const cpus = os.cpus();
 p(`- CPU: ${cpus[0]?.model ?? 'unknown'}, ${cpus.length} logical cores; memory ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; ${os.type()} ${os.release()} ${os.arch()}`);
 p(`- Node ${process.version} (V8 ${process.versions.v8}); ${sh('rustc --version')}; wasm-bindgen ${sh('wasm-bindgen --version').replace('wasm-bindgen ', '')}`);
-p(`- Code: \`${sh('git rev-parse --short HEAD')}\`${sh('git status --porcelain -- src Cargo.toml Cargo.lock') ? ' with uncommitted changes in src/ or Cargo files' : ''}; run ${new Date().toISOString()}; load average at report time ${os.loadavg().map((x) => x.toFixed(2)).join(', ')}`);
+p(`- Code: \`${sh('git rev-parse --short HEAD')}\` (the package is snapshotted to \`target/bench/pkg/\` right after it is built)${sh('git status --porcelain -- src Cargo.toml Cargo.lock') ? ' with uncommitted changes in src/ or Cargo files' : ''}; run ${new Date().toISOString()}; load average at report time ${os.loadavg().map((x) => x.toFixed(2)).join(', ')}`);
 p('- A shared, virtualised machine: absolute times move by tens of percent between runs (other work on');
 p('  the same cores shows up as p99 outliers); ratios measured in the same run are steadier.');
 p();
@@ -125,8 +125,8 @@ p('them to `target/bench/fixtures/`): request JSON parse + evaluate + result JSO
 p('inside one `evaluate`, without the JS side (JSON.stringify / JSON.parse) and without Wasm. A simple');
 p('timing program rather than criterion, so `make bench` stays well under 10 minutes on a fresh machine.');
 p();
-for (const [r, label] of [[native, 'release profile (opt-level z, LTO: the code the Wasm is built from)'], [nativeO3, 'opt-level 3 (what a native embedder would build)']]) {
-  if (!r) { p(missing(`native ${label}`)); continue; }
+for (const [r, label] of [[native, 'release profile (opt-level z, LTO: the code the Wasm is built from)'], [nativeO3, 'opt-level 3 (what a native embedder would build; `BENCH_NATIVE_O3=1`)']]) {
+  if (!r) { if (r === native) p(missing(`native ${label}`)); continue; }
   p(`**p50, ms, ${label}**`);
   p();
   gridTable(r, 'p50', 'lines');
@@ -134,7 +134,7 @@ for (const [r, label] of [[native, 'release profile (opt-level z, LTO: the code 
 if (node && native) {
   p('**Node (Wasm + JS skin) p50 / native p50 (opt-level z)**');
   p();
-  p(`| lines | ${COUPONS.map((c) => `${c} coupons`).join(' | ')} |`);
+  p(`| lines | ${COUPONS.map((c) => `${c} coupon${c > 1 ? 's' : ''}`).join(' | ')} |`);
   p(`|---:|${COUPONS.map(() => '---:').join('|')}|`);
   for (const l of LINES) p(`| ${l} | ${COUPONS.map((c) => ratio(cell(node, l, c)?.p50, cell(native, l, c)?.p50)).join(' | ')} |`);
   p();

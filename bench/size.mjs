@@ -4,14 +4,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { PKG_DIR } from '../tests/node/helpers.mjs';
-import { OUT_DIR, writeResult } from './lib.mjs';
+import { OUT_DIR, PKG_DIR, writeResult } from './lib.mjs';
 
 const LIMIT = 262144;
 function sizes(file) {
   const bytes = fs.readFileSync(file);
   return {
-    file: path.relative(path.join(PKG_DIR, '..'), file),
+    file: `pkg/${path.basename(file)}`,
     raw: bytes.length,
     gzip: zlib.gzipSync(bytes, { level: 9 }).length,
     brotli: zlib.brotliCompressSync(bytes, {
