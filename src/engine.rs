@@ -437,13 +437,16 @@ impl Engine {
                     ),
                 });
             }
-            let Some(coupon) = self.resolve(code) else {
-                rejected.push(Rejected {
-                    code: code.clone(),
-                    coupon_id: None,
-                    reason: unknown_code(),
-                });
-                continue;
+            let coupon = match self.resolve(code) {
+                Ok(coupon) => coupon,
+                Err(reason) => {
+                    rejected.push(Rejected {
+                        code: code.clone(),
+                        coupon_id: None,
+                        reason,
+                    });
+                    continue;
+                }
             };
             if taken.contains(&coupon.id.as_str()) {
                 rejected.push(Rejected {
@@ -744,21 +747,38 @@ impl Engine {
     }
 
     /// Finds the coupon a normalised code belongs to: a visible code, a hidden code's hash, or a
-    /// bulk prefix with the right length.
-    fn resolve(&self, code: &str) -> Option<&Coupon> {
+    /// bulk prefix with the right length (and, where the coupon asks, a valid check character).
+    fn resolve(&self, code: &str) -> std::result::Result<&Coupon, Reason> {
         let m = &self.manifest;
-        let index = m
+        if let Some(i) = m
             .plain_codes
             .get(code)
             .or_else(|| m.hashed_codes.get(&codes::hash_code(&m.id, code)))
-            .or_else(|| {
-                m.bulk_prefixes.iter().find_map(|(prefix, i)| {
-                    let fits = code.starts_with(prefix.as_str())
-                        && matches!(m.coupons.get(*i).map(|c| &c.codes), Some(Codes::Bulk { length, .. }) if *length == code.len());
-                    fits.then_some(*i)
-                })
-            })?;
-        m.coupons.get(index)
+        {
+            return m.coupons.get(i).ok_or_else(unknown_code);
+        }
+        for (prefix, i) in &m.bulk_prefixes {
+            let Some(coupon) = m.coupons.get(*i) else {
+                continue;
+            };
+            let (Some(body), Codes::Bulk { length, check, .. }) =
+                (code.strip_prefix(prefix.as_str()), &coupon.codes)
+            else {
+                continue;
+            };
+            if *length != code.len() {
+                continue;
+            }
+            // A generated code carries a check character: a typo is told apart from a wrong code.
+            if *check && !codes::check_ok(body, codes::DEFAULT_ALPHABET) {
+                return Err(Reason::new(
+                    "CODE_MISTYPED",
+                    "this code has a typo: check it and enter it again",
+                ));
+            }
+            return Ok(coupon);
+        }
+        Err(unknown_code())
     }
 
     /// Whether `coupon` is usable by `user` at `now`: status, activation, expiry, redemption
@@ -855,18 +875,21 @@ impl Engine {
         let (user, now) = read_context(ctx)?;
         self.fresh(now)?;
         let code = codes::normalize(code, "code")?;
-        let Some(coupon) = self.resolve(&code) else {
-            return Ok(CodeCheck {
-                code,
-                valid: false,
-                coupon_id: None,
-                name: None,
-                summary: None,
-                expires_at: None,
-                has_conditions: false,
-                verification: "full",
-                reason: Some(unknown_code()),
-            });
+        let coupon = match self.resolve(&code) {
+            Ok(coupon) => coupon,
+            Err(reason) => {
+                return Ok(CodeCheck {
+                    code,
+                    valid: false,
+                    coupon_id: None,
+                    name: None,
+                    summary: None,
+                    expires_at: None,
+                    has_conditions: false,
+                    verification: "full",
+                    reason: Some(reason),
+                })
+            }
         };
         let reason = outcome(self.usable(coupon, &user, Some(&code), now));
         let until = span(coupon, &user)

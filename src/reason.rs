@@ -85,6 +85,7 @@ impl Reason {
     /// Every reason code, for the docs table and the test that keeps it complete.
     pub const CODES: &'static [&'static str] = &[
         "UNKNOWN_CODE",
+        "CODE_MISTYPED",
         "DUPLICATE_CODE",
         "ALREADY_APPLIED",
         "NOT_ACTIVE",
