@@ -100,22 +100,7 @@ pub fn run(argv: &[String]) -> Out<()> {
     }
     let text = args::read_text(path)?;
     let records = csv::records(&text).map_err(|e| fail(format!("{path}: {e}")))?;
-    let (col, header) = match a.get("column") {
-        Some(c) => match c.parse::<usize>() {
-            Ok(0) => return Err(usage("--column N counts from 1")),
-            Ok(n) => (n - 1, false),
-            Err(_) => {
-                let (i, found) = csv::column(&records, &[c], 0);
-                if !found {
-                    return Err(fail(format!(
-                        "{path}: no column named `{c}` in the first line"
-                    )));
-                }
-                (i, true)
-            }
-        },
-        None => csv::column(&records, &["user_id", "user", "id"], 0),
-    };
+    let (col, header) = csv::pick(&records, a.get("column"), &["user_id", "user", "id"], path)?;
     let at_col = if header {
         Some(csv::column(&records, &["assigned_at"], usize::MAX))
             .filter(|(_, found)| *found)

@@ -443,22 +443,12 @@ fn import(argv: &[String]) -> Out<()> {
     .map_err(|e| fail(e.to_string()))?;
     let text = args::read_text(path)?;
     let records = csv::records(&text).map_err(|e| fail(format!("{path}: {e}")))?;
-    let (col, header) = match a.get("column") {
-        Some(c) => match c.parse::<usize>() {
-            Ok(0) => return Err(usage("--column N counts from 1")),
-            Ok(n) => (n - 1, false),
-            Err(_) => {
-                let (i, found) = csv::column(&records, &[c], 0);
-                if !found {
-                    return Err(fail(format!(
-                        "{path}: no column named `{c}` in the first line"
-                    )));
-                }
-                (i, true)
-            }
-        },
-        None => csv::column(&records, &["code", "codes", "coupon_code"], 0),
-    };
+    let (col, header) = csv::pick(
+        &records,
+        a.get("column"),
+        &["code", "codes", "coupon_code"],
+        path,
+    )?;
     let mut seen = HashSet::new();
     let (mut problems, mut dups, mut blank) = (Vec::new(), 0usize, 0usize);
     let mut out = String::from("[\n");

@@ -99,6 +99,30 @@ pub fn column(records: &[Record], names: &[&str], default: usize) -> (usize, boo
     (default, false)
 }
 
+/// The column a command reads: `--column` as a number counting from 1 or as a header name; else
+/// the first of `names` found in the header; else the first column. Returns (column, whether the
+/// first record is a header).
+pub fn pick(
+    records: &[Record],
+    chosen: Option<&str>,
+    names: &[&str],
+    path: &str,
+) -> Result<(usize, bool), crate::Fail> {
+    match chosen {
+        None => Ok(column(records, names, 0)),
+        Some(c) => match c.parse::<usize>() {
+            Ok(0) => Err(crate::usage("--column N counts from 1")),
+            Ok(n) => Ok((n - 1, false)),
+            Err(_) => match column(records, &[c], 0) {
+                (i, true) => Ok((i, true)),
+                _ => Err(crate::fail(format!(
+                    "{path}: no column named `{c}` in the first line"
+                ))),
+            },
+        },
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
