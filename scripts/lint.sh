@@ -6,7 +6,7 @@ bash scripts/ensure-tools.sh
 banner "cargo fmt --check"
 cargo fmt --all -- --check
 banner "cargo clippy (native, all targets)"
-cargo clippy --quiet --all-targets -- -D warnings
+cargo clippy --quiet --all-targets --features cli -- -D warnings
 banner "cargo clippy (wasm32 lib)"
 cargo clippy --quiet --lib --target wasm32-unknown-unknown -- -D warnings
 banner "lint ok"
