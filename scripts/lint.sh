@@ -9,4 +9,6 @@ banner "cargo clippy (native, all targets)"
 cargo clippy --quiet --all-targets --features cli -- -D warnings
 banner "cargo clippy (wasm32 lib)"
 cargo clippy --quiet --lib --target wasm32-unknown-unknown -- -D warnings
+banner "cargo clippy (wasm32 tests)"
+cargo clippy --quiet --target wasm32-unknown-unknown --test wasm -- -D warnings
 banner "lint ok"

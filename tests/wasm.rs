@@ -16,51 +16,14 @@
 
 mod common;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use ed25519_dalek::{Signer, SigningKey};
 use edge_coupons::json::{parse, Source, ToJson};
-use edge_coupons::time::parse_instant;
-use edge_coupons::{Engine, KeySet, Limits};
+use edge_coupons::{KeySet, Limits};
 use serde_json::{json, Value};
 use wasm_bindgen_test::wasm_bindgen_test;
 
-const SIGNING_KEY: &str = include_str!("keys/test-signing-key.jwk.json");
-const JWKS: &str = include_str!("keys/test-jwks.json");
 const NOW: &str = "2026-11-23T12:00:00Z";
 
-fn signing_key() -> SigningKey {
-    let jwk: Value = serde_json::from_str(SIGNING_KEY).unwrap();
-    let d: [u8; 32] = URL_SAFE_NO_PAD
-        .decode(jwk["d"].as_str().unwrap())
-        .unwrap()
-        .try_into()
-        .unwrap();
-    SigningKey::from_bytes(&d)
-}
-
-fn sign_with(payload: &[u8], kid: &str) -> String {
-    let header = format!(r#"{{"alg":"EdDSA","kid":"{kid}"}}"#);
-    let input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(header),
-        URL_SAFE_NO_PAD.encode(payload)
-    );
-    let sig = signing_key().sign(input.as_bytes());
-    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes()))
-}
-
-fn sign(manifest: &Value) -> String {
-    sign_with(&serde_json::to_vec(manifest).unwrap(), common::KID)
-}
-
-fn keys() -> KeySet {
-    KeySet::from_json(JWKS).unwrap()
-}
-
-fn load_jws(jws: &str, now: &str, limits: Limits) -> Result<Engine, edge_coupons::Error> {
-    Engine::from_signed_manifest(jws, &keys(), parse_instant(now, "now")?, limits)
-}
+use common::{load_jws, sign, sign_with};
 
 fn shop() -> Value {
     json!({

@@ -18,12 +18,11 @@ use std::path::Path;
 
 pub const KID: &str = "test-key-1";
 
-/// The committed test-only signing key (tests/keys).
+/// The committed test-only signing key (tests/keys), embedded so that the Wasm tests, which
+/// have no file system, sign the same way.
 pub fn signing_key() -> SigningKey {
-    let jwk: Value = serde_json::from_str(
-        &std::fs::read_to_string(root().join("tests/keys/test-signing-key.jwk.json")).unwrap(),
-    )
-    .unwrap();
+    let jwk: Value =
+        serde_json::from_str(include_str!("../keys/test-signing-key.jwk.json")).unwrap();
     let d: [u8; 32] = URL_SAFE_NO_PAD
         .decode(jwk["d"].as_str().unwrap())
         .unwrap()
@@ -33,17 +32,16 @@ pub fn signing_key() -> SigningKey {
 }
 
 pub fn keyset() -> KeySet {
-    KeySet::from_json(&std::fs::read_to_string(root().join("tests/keys/test-jwks.json")).unwrap())
-        .unwrap()
+    KeySet::from_json(include_str!("../keys/test-jwks.json")).unwrap()
 }
 
 pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Signs payload bytes into a compact JWS with the test key.
-pub fn sign_bytes(payload: &[u8]) -> String {
-    let header = format!(r#"{{"alg":"EdDSA","kid":"{KID}"}}"#);
+/// Signs payload bytes into a compact JWS with the test key, under header `kid`.
+pub fn sign_with(payload: &[u8], kid: &str) -> String {
+    let header = format!(r#"{{"alg":"EdDSA","kid":"{kid}"}}"#);
     let input = format!(
         "{}.{}",
         URL_SAFE_NO_PAD.encode(header),
@@ -53,8 +51,18 @@ pub fn sign_bytes(payload: &[u8]) -> String {
     format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes()))
 }
 
+/// Signs payload bytes into a compact JWS with the test key.
+pub fn sign_bytes(payload: &[u8]) -> String {
+    sign_with(payload, KID)
+}
+
 pub fn sign(manifest: &Value) -> String {
     sign_bytes(&serde_json::to_vec(manifest).unwrap())
+}
+
+/// Loads a signed manifest at `now` with the test key set.
+pub fn load_jws(jws: &str, now: &str, limits: Limits) -> Result<Engine, edge_coupons::Error> {
+    Engine::from_signed_manifest(jws, &keyset(), parse_instant(now, "now")?, limits)
 }
 
 /// Loads a manifest payload (signed here) at `now`.
@@ -67,12 +75,7 @@ pub fn load(
         Some(l) => Limits::read(&Node::root(&tree(l)?, Source::Request))?,
         None => Limits::default(),
     };
-    Engine::from_signed_manifest(
-        &sign(manifest),
-        &keyset(),
-        parse_instant(now, "now")?,
-        limits,
-    )
+    load_jws(&sign(manifest), now, limits)
 }
 
 fn with_now(input: &Value, now: &str) -> Value {
