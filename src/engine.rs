@@ -510,7 +510,23 @@ impl Engine {
         // and takes no place in the set (no code slot, no exclusivity).
         let mut alone = Vec::with_capacity(n);
         let mut out_reason: Vec<Option<Reason>> = Vec::with_capacity(n);
+        // When every candidate goes with every other and the codes fit, the choice is all of them
+        // in either mode: pricing each alone is skipped (one that gives nothing is then rejected
+        // by the run itself, with the same reason).
+        let max_codes = usize::try_from(self.manifest.max_codes_per_cart).unwrap_or(usize::MAX);
+        let everyone_fits = eligible.iter().filter(|c| c.code.is_some()).count() <= max_codes
+            && eligible.iter().enumerate().all(|(i, a)| {
+                eligible
+                    .iter()
+                    .skip(i + 1)
+                    .all(|b| stacking::compatible(a.coupon, b.coupon))
+            });
         for i in 0..n {
+            if everyone_fits {
+                alone.push(Decimal::ZERO);
+                out_reason.push(None);
+                continue;
+            }
             let (outcomes, _) = run(&only(i))?;
             match outcomes.into_iter().nth(i).flatten() {
                 Some(Ok(a)) => {
@@ -539,7 +555,7 @@ impl Engine {
                 .iter()
                 .map(|&i| eligible.get(i).is_some_and(|c| c.code.is_some()))
                 .collect(),
-            max_codes: usize::try_from(self.manifest.max_codes_per_cart).unwrap_or(usize::MAX),
+            max_codes,
             alone: giving
                 .iter()
                 .map(|&i| alone.get(i).copied().unwrap_or_default())
