@@ -1,5 +1,5 @@
 # Thin entry points; the logic lives in scripts/ (see docs/development.md).
-.PHONY: install dev test pkg lint bench
+.PHONY: install dev test pkg lint bench fuzz
 
 install:
 	@bash scripts/ensure-tools.sh
@@ -19,3 +19,6 @@ lint:
 # Writes docs/benchmarks.md and docs/benchmarks-scaling.svg; an over-size package is still benchmarked.
 bench:
 	@bash scripts/bench.sh
+
+fuzz:
+	@bash scripts/fuzz.sh
