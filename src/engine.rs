@@ -588,7 +588,6 @@ impl Engine {
             .filter(|(_, k)| **k)
             .map(|(c, _)| c.coupon)
             .collect();
-        let max = choice.max_codes;
         for (i, c) in eligible.iter().enumerate() {
             let (Some(code), Some(false)) = (&c.code, keep.get(i)) else {
                 continue;
@@ -609,11 +608,11 @@ impl Engine {
                 (None, None) => Reason::new(
                     "CODE_LIMIT_REACHED",
                     format!(
-                        "at most {max} code{} can apply to one cart",
-                        if max == 1 { "" } else { "s" }
+                        "at most {max_codes} code{} can apply to one cart",
+                        if max_codes == 1 { "" } else { "s" }
                     ),
                 )
-                .with("limit", max as u64),
+                .with("limit", max_codes as u64),
             };
             rejected.push(Rejected {
                 code: code.clone(),
