@@ -12,17 +12,13 @@
 
 mod common;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use ed25519_dalek::{Signer, SigningKey};
 use edge_coupons::json::ToJson;
 use edge_coupons::money::{allocate, Currency};
-use edge_coupons::{Engine, KeySet, Limits};
+use edge_coupons::{Engine, Limits};
 use proptest::prelude::*;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 
 const NOW: &str = "2026-11-23T12:00:00Z";
 const CURRENCIES: [(&str, u32); 3] = [("USD", 2), ("JPY", 0), ("KWD", 3)];
@@ -395,20 +391,9 @@ fn case() -> impl Strategy<Value = Case> {
 // Checking
 // ---------------------------------------------------------------------------------------------
 
-/// Signs (with the committed test key, read once: deriving it costs as much as a signature in a
-/// debug build) and loads a manifest at `NOW`.
+/// Signs (with the committed test key) and loads a manifest at `NOW`.
 fn load(manifest: &Value) -> Engine {
-    static KEYS: OnceLock<(SigningKey, KeySet)> = OnceLock::new();
-    let (key, keys) = KEYS.get_or_init(|| (common::signing_key(), common::keyset()));
-    let b64 = |b: &[u8]| URL_SAFE_NO_PAD.encode(b);
-    let input = format!(
-        "{}.{}",
-        b64(format!(r#"{{"alg":"EdDSA","kid":"{}"}}"#, common::KID).as_bytes()),
-        b64(&serde_json::to_vec(manifest).unwrap())
-    );
-    let jws = format!("{input}.{}", b64(&key.sign(input.as_bytes()).to_bytes()));
-    let now = edge_coupons::time::parse_instant(NOW, "now").unwrap();
-    Engine::from_signed_manifest(&jws, keys, now, Limits::default())
+    common::load_jws(&common::sign(manifest), NOW, Limits::default())
         .unwrap_or_else(|e| panic!("manifest refused: {e}\n{manifest}"))
 }
 

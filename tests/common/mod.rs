@@ -20,15 +20,19 @@ pub const KID: &str = "test-key-1";
 
 /// The committed test-only signing key (tests/keys), embedded so that the Wasm tests, which
 /// have no file system, sign the same way.
-pub fn signing_key() -> SigningKey {
-    let jwk: Value =
-        serde_json::from_str(include_str!("../keys/test-signing-key.jwk.json")).unwrap();
-    let d: [u8; 32] = URL_SAFE_NO_PAD
-        .decode(jwk["d"].as_str().unwrap())
-        .unwrap()
-        .try_into()
-        .unwrap();
-    SigningKey::from_bytes(&d)
+pub fn signing_key() -> &'static SigningKey {
+    // Read once: deriving the key costs as much as a signature in a debug build.
+    static KEY: std::sync::OnceLock<SigningKey> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        let jwk: Value =
+            serde_json::from_str(include_str!("../keys/test-signing-key.jwk.json")).unwrap();
+        let d: [u8; 32] = URL_SAFE_NO_PAD
+            .decode(jwk["d"].as_str().unwrap())
+            .unwrap()
+            .try_into()
+            .unwrap();
+        SigningKey::from_bytes(&d)
+    })
 }
 
 pub fn keyset() -> KeySet {
