@@ -33,3 +33,13 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   say "npm ci"
   npm ci --loglevel=error --no-fund --no-audit >&2
 fi
+
+# Debian's chromium for the browser tests (tests/browser/, driven by playwright-core); never a
+# downloaded browser.
+if [ ! -x /usr/bin/chromium ]; then
+  command -v apt-get >/dev/null || die "/usr/bin/chromium is missing and apt-get is not available to install it"
+  say "installing Debian's chromium"
+  if ! apt-get install -y -qq chromium >/dev/null 2>&1; then
+    apt-get update -qq >&2 && apt-get install -y -qq chromium >/dev/null
+  fi
+fi

@@ -43,6 +43,14 @@ else
   failed+=("node: JS API tests against pkg/ (not run: no package)")
 fi
 
+# The Worker inside workerd (tests/worker/) and the pages in headless Chromium (tests/browser/); each
+# test file starts its own local server against pkg/.
+for suite in worker browser; do
+  if [ -f pkg/edge_coupons.js ] && compgen -G "tests/$suite/*.test.mjs" >/dev/null; then
+    run "$suite: tests/$suite/" node --test --test-concurrency=1 "tests/$suite/"
+  fi
+done
+
 banner "summary"
 if [ ${#failed[@]} -gt 0 ]; then
   printf 'failed: %s\n' "${failed[@]}"
