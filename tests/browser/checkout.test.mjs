@@ -1,0 +1,333 @@
+// The checkout page (www/) in headless Chromium against the real Worker: the preview, the tray,
+// offline use, an expired manifest, phone width, accessibility, and the time to the first preview.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  cents, fromCents, goOffline, goOnline, openCheckout, openEnv, percentOf, priceInNode, readBreakdown, reloadOffline, requestFor, shop, shot, withPage,
+} from './helpers.mjs';
+
+let env;
+before(async () => {
+  env = await openEnv();
+});
+after(async () => {
+  await env?.close();
+});
+
+const product = (id) => shop.products.find((p) => p.id === id);
+
+async function addToCart(page, items) {
+  for (const [id, quantity] of Object.entries(items)) {
+    await page.getByRole('button', { name: `Add ${product(id).name} to cart` }).click();
+    if (quantity !== 1) {
+      const qty = page.getByLabel(`Quantity of ${product(id).name}`);
+      await qty.fill(String(quantity));
+      await qty.press('Enter'); // 'change' fires on Enter: the keyboard path a shopper uses
+    }
+  }
+}
+
+async function enterCodes(page, text) {
+  const field = page.getByLabel('Enter one or more codes');
+  await field.fill(text);
+  await field.press('Enter');
+}
+
+/** The page's breakdown equals the Node package's evaluation of the same request, line by line. */
+function assertSameAsEngine(shown, evaluation) {
+  const expectedRows = {};
+  for (const l of evaluation.lines) expectedRows[l.id] = { original: l.original, discount: l.discount, final: l.final };
+  if (evaluation.shipping) expectedRows.shipping = { ...evaluation.shipping };
+  for (const f of evaluation.fees) expectedRows[`fee-${f.id}`] = { original: f.original, discount: f.discount, final: f.final };
+  assert.deepEqual(shown.rows, expectedRows);
+  assert.deepEqual(shown.totals, evaluation.totals);
+}
+
+test('preview: products, quantities and several codes, priced as the engine and the rules say', async (t) => {
+  await withPage(env, t, async (page) => {
+    await openCheckout(page, env.url);
+    await addToCart(page, { 'runner-42': 1, 'tee-white-m': 2 });
+    await enterCodes(page, 'shoes15, SHIRTS20, flash-30, nope');
+    await page.locator('#breakdown [data-rejected="NOPE"]').waitFor();
+
+    const shown = await readBreakdown(page);
+    const request = requestFor({ 'runner-42': 1, 'tee-white-m': 2 }, ['SHOES15', 'SHIRTS20', 'FLASH30', 'NOPE']);
+    const { evaluation } = await priceInNode(env.url, request);
+    assertSameAsEngine(shown, evaluation);
+
+    // And by hand, from docs/manifest.md: 15% off shoes and 20% off two shirts, each rounded half away
+    // from zero; free shipping over 50; no service fee for the gold-tier demo user.
+    const runner = cents(product('runner-42').unit_price);
+    const tees = 2n * cents(product('tee-white-m').unit_price);
+    const shipping = cents(shop.shipping.amount);
+    const fee = cents(shop.fees[0].amount);
+    assert.equal(shown.rows['line-runner-42'].discount, fromCents(percentOf(runner, 15)));
+    assert.equal(shown.rows['line-tee-white-m'].discount, fromCents(percentOf(tees, 20)));
+    assert.equal(shown.rows.shipping.final, '0.00');
+    assert.equal(shown.rows['fee-service_fee'].final, '0.00');
+    const discount = percentOf(runner, 15) + percentOf(tees, 20) + shipping + fee;
+    assert.equal(shown.totals.discount, fromCents(discount));
+    assert.equal(shown.totals.total, fromCents(runner + tees + shipping + fee - discount));
+
+    // Each rejected code is explained with the engine's own reason.
+    for (const r of evaluation.rejected) {
+      await assert.doesNotReject(
+        page.locator(`#breakdown [data-rejected="${r.code}"]`, { hasText: r.reason.message }).waitFor({ timeout: 2000 }),
+        `${r.code} is explained with "${r.reason.message}"`,
+      );
+      assert.match(await page.locator(`#codes [data-code="${r.code}"]`).innerText(), /Not applied/);
+    }
+    assert.deepEqual(evaluation.rejected.map((r) => r.code), ['FLASH30', 'NOPE']);
+    // A typed code is shown normalised, once: typing it again is refused next to the field.
+    await enterCodes(page, 'SHOES-15');
+    await page.locator('#code-error', { hasText: 'SHOES15 is already in your list' }).waitFor();
+    // A code the engine cannot read at all is refused with its message, and the preview stays.
+    await enterCodes(page, 'ＳＡＶＥ😀');
+    await page.locator('#code-error', { hasText: 'cannot be part of a code' }).waitFor();
+    assert.deepEqual((await readBreakdown(page)).totals, evaluation.totals);
+
+    // Quantity changes re-price at once.
+    await page.getByLabel('Quantity of White tee').fill('1');
+    await page.getByLabel('Quantity of White tee').press('Enter');
+    const one = await priceInNode(env.url, requestFor({ 'runner-42': 1, 'tee-white-m': 1 }, ['SHOES15', 'SHIRTS20', 'FLASH30', 'NOPE']));
+    await page.locator('#breakdown tr[data-total="total"]').and(page.locator(`[data-amount="${one.evaluation.totals.total}"]`)).waitFor();
+    assertSameAsEngine(await readBreakdown(page), one.evaluation);
+    // SHIRTS20 needs two shirts now: its reason says so.
+    const shirts = one.evaluation.rejected.find((r) => r.code === 'SHIRTS20');
+    assert.ok(shirts, 'SHIRTS20 is rejected with one shirt');
+    await page.locator('#codes [data-code="SHIRTS20"]', { hasText: shirts.reason.message }).waitFor();
+    await shot(page, t, 'checkout-preview-desktop');
+  });
+});
+
+test('tray: visible coupons only, what each gives and until when, applicable first, one click to apply', async (t) => {
+  await withPage(env, t, async (page) => {
+    await openCheckout(page, env.url);
+    await addToCart(page, { 'runner-42': 1 });
+    const request = requestFor({ 'runner-42': 1 });
+    const { evaluation, tray } = await priceInNode(env.url, request);
+
+    const shownIds = await page.locator('#tray li[data-coupon]').evaluateAll((els) => els.map((e) => e.dataset.coupon));
+    assert.deepEqual([...shownIds].sort(), tray.map((e) => e.coupon_id).sort(), 'the tray lists exactly the engine tray');
+    assert.ok(!shownIds.includes('team-25'), 'a hidden coupon is never listed');
+
+    // Which entries apply to this cart, worked out in Node: automatic ones in the evaluation, code
+    // ones when the cart priced with that code alone applies them.
+    const { CouponEngine } = await import('../../pkg/edge_coupons.js').catch(() => ({}));
+    const expectedApplies = {};
+    for (const e of tray) {
+      if (e.automatic) expectedApplies[e.coupon_id] = evaluation.applied.some((a) => a.coupon_id === e.coupon_id);
+      else {
+        const alone = (await priceInNode(env.url, requestFor({ 'runner-42': 1 }, [e.code]))).evaluation;
+        expectedApplies[e.coupon_id] = alone.applied.some((a) => a.coupon_id === e.coupon_id);
+      }
+    }
+    const shown = await page.locator('#tray li[data-coupon]').evaluateAll((els) =>
+      els.map((e) => ({ id: e.dataset.coupon, applies: e.dataset.applies === 'true', text: e.innerText })),
+    );
+    for (const s of shown) assert.equal(s.applies, expectedApplies[s.id], `${s.id} applies: ${s.applies}`);
+    const firstNo = shown.findIndex((s) => !s.applies);
+    assert.ok(firstNo > 0, 'some coupons apply to this cart');
+    assert.ok(shown.slice(firstNo).every((s) => !s.applies), 'the applicable coupons come first');
+    for (const e of tray) {
+      const s = shown.find((x) => x.id === e.coupon_id);
+      assert.ok(s.text.includes(e.name) && s.text.includes(e.summary), `${e.coupon_id} says what it gives`);
+      assert.ok(s.text.includes(e.expires_at ? 'Valid until' : 'No end date'), `${e.coupon_id} says until when`);
+    }
+
+    // One click applies a coupon: 10.00 off orders over 75 (the cart is 89.99).
+    const before = await readBreakdown(page);
+    const tenOff = tray.find((e) => e.coupon_id === 'ten-off-75');
+    await page.getByRole('button', { name: `Apply ${tenOff.name} (code ${tenOff.code})` }).click();
+    await page.locator('#codes [data-code="TENOFF"] [data-outcome="applied"]').waitFor();
+    const afterClick = await readBreakdown(page);
+    assert.equal(cents(before.totals.total) - cents(afterClick.totals.total), 1000n, 'the total drops by 10.00');
+    assertSameAsEngine(afterClick, (await priceInNode(env.url, requestFor({ 'runner-42': 1 }, ['TENOFF']))).evaluation);
+    await page.getByRole('button', { name: `${tenOff.name}: code TENOFF added` }).waitFor();
+    await shot(page, t, 'checkout-tray');
+  });
+});
+
+test('offline: the service worker keeps the page, package and manifest; ordering offline is refused', async (t) => {
+  await withPage(env, t, async (page, context) => {
+    await openCheckout(page, env.url);
+    // The service worker installs on the first visit and takes over this page.
+    await page.evaluate(async () => {
+      await navigator.serviceWorker.ready;
+      if (!navigator.serviceWorker.controller) {
+        await new Promise((r) => navigator.serviceWorker.addEventListener('controllerchange', r, { once: true }));
+      }
+    });
+    await addToCart(page, { 'cap-navy': 2 });
+    await enterCodes(page, 'ACCESS5');
+
+    await goOffline(context);
+    await page.locator('#connection', { hasText: 'Offline' }).waitFor();
+    // Still previewing: a quantity change is priced in the page with no network.
+    await page.getByLabel('Quantity of Navy cap').fill('3');
+    await page.getByLabel('Quantity of Navy cap').press('Enter');
+    const expected = (await priceInNode(env.url, requestFor({ 'cap-navy': 3 }, ['ACCESS5']))).evaluation;
+    await page.locator(`#breakdown tr[data-total="total"][data-amount="${expected.totals.total}"]`).waitFor();
+    await page.locator('#breakdown [data-offline-note]').waitFor();
+
+    // A reload with the network off: everything comes from the service worker's cache.
+    await reloadOffline(page, context);
+    await page.locator('#connection', { hasText: 'Offline' }).waitFor();
+    await page.locator('#manifest-status', { hasText: 'Offline: using the copy saved' }).waitFor();
+    await page.locator(`#breakdown tr[data-total="total"][data-amount="${expected.totals.total}"]`).waitFor();
+    assertSameAsEngine(await readBreakdown(page), expected);
+    await page.locator('#breakdown [data-offline-note]', { hasText: 'You are offline' }).waitFor();
+
+    // Placing the order offline is refused, said clearly, and the cart is kept.
+    const posted = [];
+    page.on('request', (r) => r.method() === 'POST' && posted.push(r.url()));
+    await page.getByRole('button', { name: 'Place order' }).click();
+    const status = page.locator('#order-status[data-state="offline"][role="alert"]');
+    await status.waitFor();
+    assert.match(await status.innerText(), /Order not placed: you are offline/);
+    assert.deepEqual(posted, [], 'nothing was sent');
+    await shot(page, t, 'checkout-offline');
+    // Nothing is lost across a reload either: the cart and codes are still there.
+    await reloadOffline(page, context);
+    await page.locator(`#breakdown tr[data-total="total"][data-amount="${expected.totals.total}"]`).waitFor();
+
+    // Back online: the page says so and uses the network again.
+    await goOnline(context);
+    await page.locator('#connection', { hasText: 'Online' }).waitFor();
+    await page.locator('#manifest-status', { hasText: /verified in this browser\.$/ }).waitFor();
+    assert.equal(await page.locator('#breakdown [data-offline-note]').count(), 0);
+  });
+});
+
+test('an expired manifest is refused by the engine and the page says so', async (t) => {
+  await withPage(env, t, async (page) => {
+    // The dev manifest is valid for 30 days: 31 days on, the engine must refuse it.
+    const payload = JSON.parse(
+      Buffer.from((await (await fetch(`${env.url}/manifest`)).text()).split('.')[1], 'base64url').toString('utf8'),
+    );
+    const later = new Date(Date.parse(payload.expires_at) + 86400e3);
+    await page.clock.setFixedTime(later);
+    await page.goto(`${env.url}/`);
+    const alert = page.locator('#manifest-problem[role="alert"]');
+    await alert.waitFor();
+    const text = await alert.innerText();
+    assert.match(text, /The price list has expired/);
+    assert.match(text, new RegExp(`expired at ${payload.expires_at}`), 'the engine message with the expiry time');
+    await page.getByRole('button', { name: `Add ${product('runner-42').name} to cart` }).click();
+    assert.equal(await page.locator('#breakdown table').count(), 0, 'no amounts from an expired price list');
+    assert.ok(await page.getByRole('button', { name: 'Place order' }).isDisabled(), 'no order without a valid preview');
+    assert.ok(await page.getByRole('button', { name: 'Apply', exact: true }).isDisabled(), 'codes need the engine');
+    await shot(page, t, 'checkout-expired-manifest');
+  });
+});
+
+test('phone width (375 px): one column, no horizontal scroll', async (t) => {
+  await withPage(
+    env,
+    t,
+    async (page) => {
+      await openCheckout(page, env.url);
+      await addToCart(page, { 'runner-42': 2, 'tote-canvas': 1, 'socks-3': 3 });
+      await enterCodes(page, 'SHOES15, ACCESS5, BACK7H2KQ9ZX, A-VERY-LONG-CODE-THAT-DOES-NOT-EXIST-ANYWHERE-AT-ALL');
+      await page.locator('#breakdown [data-rejected]').first().waitFor();
+      const { scrollWidth, clientWidth } = await page.evaluate(() => ({
+        scrollWidth: document.documentElement.scrollWidth,
+        clientWidth: document.documentElement.clientWidth,
+      }));
+      assert.equal(clientWidth, 375);
+      assert.ok(scrollWidth <= clientWidth, `no horizontal scroll (content ${scrollWidth} px wide)`);
+      // Every panel fits the screen, and the summary is below the cart, not beside it.
+      const boxes = await page.locator('main > section').evaluateAll((els) => els.map((e) => e.getBoundingClientRect().toJSON()));
+      for (const b of boxes) assert.ok(b.left >= 0 && b.right <= 375, `panel within the screen: ${JSON.stringify(b)}`);
+      assert.ok(new Set(boxes.map((b) => Math.round(b.left))).size === 1, 'one column');
+      await shot(page, t, 'checkout-phone-375');
+    },
+    { viewport: { width: 375, height: 812 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 },
+  );
+});
+
+/** WCAG 2 contrast ratio of two CSS rgb() colours. */
+function contrast(fg, bg) {
+  const lum = (c) => {
+    const [r, g, b] = c.match(/\d+(\.\d+)?/g).slice(0, 3).map(Number).map((v) => {
+      const s = v / 255;
+      return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+  return (a + 0.05) / (b + 0.05);
+}
+
+test('accessibility: every control is labelled, the keyboard does everything, text has contrast', async (t) => {
+  await withPage(env, t, async (page) => {
+    await openCheckout(page, env.url);
+    // Keyboard only: Tab to the first "Add to cart", press Enter, then Tab on to its quantity field.
+    const first = product(shop.products[0].id);
+    for (let i = 0; i < 40; i++) {
+      await page.keyboard.press('Tab');
+      if ((await page.evaluate(() => document.activeElement?.getAttribute('aria-label'))) === `Add ${first.name} to cart`) break;
+    }
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), `Add ${first.name} to cart`);
+    await page.keyboard.press('Enter');
+    await page.locator(`#cart-lines [data-line="line-${first.id}"]`).waitFor();
+    await page.getByLabel('Enter one or more codes').focus();
+    await page.keyboard.type('SHOES15');
+    await page.keyboard.press('Enter');
+    await page.locator('#codes [data-code="SHOES15"] [data-outcome]').waitFor();
+
+    // Every form control has a label or an accessible name; every button has a name.
+    const unnamed = await page.evaluate(() =>
+      [...document.querySelectorAll('input, select, textarea, button')]
+        .filter((el) => {
+          if (el.type === 'hidden') return false;
+          if (el.tagName === 'BUTTON') return !(el.getAttribute('aria-label') || el.textContent.trim());
+          return !(el.labels?.length || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby'));
+        })
+        .map((el) => el.outerHTML.slice(0, 120)),
+    );
+    assert.deepEqual(unnamed, []);
+    // The breakdown is a live region, and problems are alerts.
+    assert.equal(await page.locator('#breakdown').getAttribute('aria-live'), 'polite');
+    assert.equal(await page.locator('#manifest-problem').getAttribute('role'), 'alert');
+
+    // Contrast of the text the page shows, against the colour actually behind it (AA: 4.5:1).
+    const pairs = await page.evaluate(() => {
+      const bgOf = (el) => {
+        for (let e = el; e; e = e.parentElement) {
+          const c = getComputedStyle(e).backgroundColor;
+          if (c && c !== 'rgba(0, 0, 0, 0)' && c !== 'transparent') return c;
+        }
+        return 'rgb(255, 255, 255)';
+      };
+      const sel = ['body', '.muted', '.ok', '.error', '#place-order', '#products button', '#connection', 'table.breakdown td.discount', 'a'];
+      return sel.flatMap((s) =>
+        [...document.querySelectorAll(s)].slice(0, 3).filter((e) => e.textContent.trim()).map((e) => ({ s, fg: getComputedStyle(e).color, bg: bgOf(e) })),
+      );
+    });
+    assert.ok(pairs.length >= 8, `checked ${pairs.length} elements`);
+    for (const p of pairs) {
+      const ratio = contrast(p.fg, p.bg);
+      assert.ok(ratio >= 4.5, `${p.s}: ${p.fg} on ${p.bg} is ${ratio.toFixed(2)}:1`);
+    }
+  });
+});
+
+test('time from page load to the first preview (performance marks in the page)', async (t) => {
+  await withPage(env, t, async (page) => {
+    // Cold: nothing cached, no service worker yet.
+    await openCheckout(page, env.url);
+    const cold = await page.evaluate(() => performance.getEntriesByName('first-preview')[0]?.startTime);
+    await addToCart(page, { 'runner-42': 1, 'tee-white-m': 2 });
+    await page.evaluate(() => navigator.serviceWorker.ready);
+    // Warm: a returning shopper with a cart (service worker and HTTP cache in place).
+    await page.reload();
+    await page.locator('#breakdown table').waitFor();
+    const warm = await page.evaluate(() => performance.getEntriesByName('first-preview')[0]?.startTime);
+    assert.ok(Number.isFinite(cold) && Number.isFinite(warm), 'the page marks its first preview');
+    const line = `load to first preview: cold ${cold.toFixed(0)} ms, warm (cart of 2 lines) ${warm.toFixed(0)} ms`;
+    t.diagnostic(line);
+    // Generous bounds: a regression by an order of magnitude fails, a slow CI machine does not.
+    assert.ok(cold < 5000 && warm < 5000, line);
+  });
+});

@@ -1,0 +1,174 @@
+// Shared by the browser tests: one real Worker and one headless Chromium per test file, pages with
+// screenshots on failure, and an independent pricing of the page's cart through the Node package.
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { loadPackage } from '../node/helpers.mjs';
+import { ROOT, startWorker } from './server.mjs';
+
+export { ROOT };
+export const SHOTS = path.join(ROOT, 'test-results/browser');
+// Debian's chromium (scripts/ensure-tools.sh installs it); never a downloaded browser.
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+export const shop = JSON.parse(fs.readFileSync(path.join(ROOT, 'www/shop.json'), 'utf8'));
+
+/** Starts the Worker and the browser; `after` them with `env.close()`. */
+export async function openEnv() {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  const worker = await startWorker();
+  let browser;
+  try {
+    browser = await chromium.launch({ executablePath: CHROMIUM });
+  } catch (err) {
+    await worker.stop();
+    throw err;
+  }
+  return {
+    url: worker.url,
+    browser,
+    worker,
+    async close() {
+      await browser.close();
+      await worker.stop();
+    },
+  };
+}
+
+const slug = (s) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 80);
+
+/**
+ * Runs `fn(page, context)` in a fresh browser context (its own storage and service workers).
+ * On failure a full-page screenshot of every open page goes to test-results/browser/.
+ */
+export async function withPage(env, t, fn, contextOptions = {}) {
+  const context = await env.browser.newContext({ viewport: { width: 1280, height: 900 }, ...contextOptions });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  try {
+    await fn(page, context);
+    // An uncaught exception in the page is a failure even when the assertions passed.
+    if (errors.length) throw new Error(`uncaught errors in the page: ${errors.join('; ')}`);
+  } catch (err) {
+    const pages = context.pages();
+    for (let i = 0; i < pages.length; i++) {
+      const file = path.join(SHOTS, `FAILED-${slug(t.name)}${i ? `-${i}` : ''}.png`);
+      try {
+        await pages[i].screenshot({ path: file, fullPage: true });
+        t.diagnostic(`screenshot: ${path.relative(ROOT, file)}`);
+      } catch {
+        // the page is gone; the error below says why
+      }
+    }
+    throw err;
+  } finally {
+    await context.close();
+  }
+}
+
+/** A screenshot kept on success too, to look at the page as the tests left it. */
+export async function shot(page, t, name) {
+  const file = path.join(SHOTS, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  t.diagnostic(`screenshot: ${path.relative(ROOT, file)}`);
+  return file;
+}
+
+/** Opens the checkout and waits until the manifest is verified and the first preview is shown. */
+export async function openCheckout(page, url) {
+  await page.goto(`${url}/`);
+  await page.locator('#manifest-status', { hasText: 'verified' }).waitFor();
+  await page.locator('#breakdown').filter({ hasText: /./ }).waitFor();
+}
+
+/** The rows and totals of the page's breakdown, as the decimal strings the page got from the engine. */
+export const readBreakdown = (page, root = '#breakdown') =>
+  page.evaluate((sel) => {
+    const box = document.querySelector(sel);
+    const rows = {};
+    for (const tr of box.querySelectorAll('tr[data-line]')) {
+      rows[tr.dataset.line] = { original: tr.dataset.original, discount: tr.dataset.discount, final: tr.dataset.final };
+    }
+    const totals = {};
+    for (const tr of box.querySelectorAll('tr[data-total]')) totals[tr.dataset.total] = tr.dataset.amount;
+    return { rows, totals };
+  }, root);
+
+/**
+ * The request the page should send for `items` ({product_id: quantity}) and `codes`, built here from
+ * shop.json and the manifest rules in docs/manifest.md, not from the page's code.
+ */
+export function requestFor(items, codes = [], payment = shop.payment_methods[0].id) {
+  const lines = Object.entries(items).map(([id, quantity]) => {
+    const p = shop.products.find((x) => x.id === id);
+    return { id: `line-${id}`, product_id: id, quantity, unit_price: p.unit_price, attributes: p.attributes };
+  });
+  return {
+    cart: { currency: shop.currency, lines, shipping: shop.shipping, fees: shop.fees, attributes: { payment_method: payment } },
+    user: shop.user.context,
+    codes,
+  };
+}
+
+/** The same request priced by the Node package (pkg/) against the manifest the Worker serves. */
+export async function priceInNode(url, request) {
+  const { CouponEngine } = await loadPackage();
+  const [jws, jwks] = await Promise.all([
+    fetch(`${url}/manifest`).then((r) => r.text()),
+    fetch(`${url}/jwks`).then((r) => r.json()),
+  ]);
+  const now = new Date().toISOString();
+  const engine = CouponEngine.fromSignedManifest(jws.trim(), jwks, { now });
+  try {
+    return { evaluation: engine.evaluate({ ...request, now }), tray: engine.tray({ ...request.user, now }) };
+  } finally {
+    engine.free();
+  }
+}
+
+/** Decimal string to integer minor units (cents), for arithmetic in the tests without floats. */
+export const cents = (s) => {
+  const [i, f = ''] = s.split('.');
+  return BigInt(i) * 100n + BigInt((f + '00').slice(0, 2));
+};
+export const fromCents = (c) => `${c / 100n}.${String(c % 100n).padStart(2, '0')}`;
+/** percent of an amount in cents, rounded half away from zero (docs/manifest.md, Money). */
+export const percentOf = (c, pct) => (c * BigInt(pct) * 2n + 100n) / 200n;
+
+/** A route's availability: false while the Worker answers 404 NOT_FOUND for it. */
+export async function served(url, method, pathName) {
+  const res = await fetch(`${url}${pathName}`, {
+    method,
+    headers: method === 'GET' ? {} : { 'content-type': 'application/json' },
+    body: method === 'GET' ? undefined : '{}',
+  });
+  if (res.status !== 404) return true;
+  const body = await res.json().catch(() => null);
+  return body?.error?.code !== 'NOT_FOUND';
+}
+
+// context.setOffline(true) alone does not hold across a navigation in a page that a service worker
+// controls (microsoft/playwright#2311): after a reload the page reports navigator.onLine === true and
+// the service worker still reaches the network. So the tests also fail every request the service
+// worker makes, as a real outage would, and apply the emulation again after each navigation.
+const failServiceWorkerRequests = (route) =>
+  route.request().serviceWorker() ? route.abort('internetdisconnected') : route.continue();
+
+export async function goOffline(context) {
+  await context.route('**', failServiceWorkerRequests);
+  await context.setOffline(true);
+}
+
+/** Reloads with the network off, as a shopper would; resolves once the page knows it is offline. */
+export async function reloadOffline(page, context) {
+  await page.reload();
+  await context.setOffline(false);
+  await context.setOffline(true);
+  await page.waitForFunction(() => navigator.onLine === false);
+}
+
+export async function goOnline(context) {
+  await context.unroute('**', failServiceWorkerRequests);
+  await context.setOffline(false);
+}

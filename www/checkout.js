@@ -1,0 +1,601 @@
+// The checkout page. Every amount on it comes from the Wasm engine, run here against the shop's
+// signed manifest; the page only gathers the cart, the codes and the user, and shows the result.
+import { loadVerifiedManifest } from './engine.js';
+import { dateTime, h, isZero, money } from './format.js';
+import { attemptFor, confirmedEvaluation, explainDifferences, finishAttempt, sendAttempt } from './order.js';
+
+const $ = (id) => document.getElementById(id);
+const CART_KEY = 'edge-coupons:cart';
+// The engine takes up to 20 codes per request; no shopper needs more than a handful.
+const MAX_CODES = 10;
+
+const state = {
+  shop: null,
+  engine: null,
+  cachedAt: null, // set when the manifest came from the service worker's cache (offline)
+  manifestError: null,
+  lines: [], // [{ product_id, quantity }]
+  codes: [], // normalised codes, in the order they were added
+  payment: null,
+  evaluation: null,
+  previewError: null,
+  ordering: false,
+  order: null, // what the last order attempt came to, for the status panel
+  firstPreviewMarked: false,
+};
+
+const fmt = (amount) => money(amount, state.shop.currency, state.shop.locale);
+const nowIso = () => new Date().toISOString();
+const online = () => navigator.onLine;
+
+// ---------------------------------------------------------------------------------------------
+// Cart state, kept in localStorage so a reload (or a restart while offline) loses nothing.
+
+function restoreCart() {
+  const known = new Set(state.shop.products.map((p) => p.id));
+  try {
+    const saved = JSON.parse(localStorage.getItem(CART_KEY) ?? 'null');
+    if (saved) {
+      state.lines = (saved.lines ?? []).filter((l) => known.has(l.product_id) && Number.isInteger(l.quantity) && l.quantity > 0);
+      state.codes = (saved.codes ?? []).filter((c) => typeof c === 'string').slice(0, MAX_CODES);
+      state.payment = saved.payment;
+    }
+  } catch {
+    // a damaged entry: start with an empty cart
+  }
+  if (!state.shop.payment_methods.some((m) => m.id === state.payment)) state.payment = state.shop.payment_methods[0]?.id ?? null;
+}
+
+const saveCart = () =>
+  localStorage.setItem(CART_KEY, JSON.stringify({ lines: state.lines, codes: state.codes, payment: state.payment }));
+
+/** The EvaluateRequest for the current cart, built the same way every time (order.js relies on it). */
+function buildRequest(codes = state.codes) {
+  const { shop } = state;
+  const products = new Map(shop.products.map((p) => [p.id, p]));
+  const lines = state.lines.map((l) => {
+    const p = products.get(l.product_id);
+    return { id: `line-${p.id}`, product_id: p.id, quantity: l.quantity, unit_price: p.unit_price, attributes: p.attributes };
+  });
+  const cart = { currency: shop.currency, lines };
+  // Shipping and fees are charged only when something ships.
+  if (lines.length > 0) {
+    if (shop.shipping) cart.shipping = shop.shipping;
+    if (shop.fees?.length) cart.fees = shop.fees;
+  }
+  if (state.payment) cart.attributes = { payment_method: state.payment };
+  return { cart, user: shop.user.context, codes };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The engine.
+
+/** Loads (or reloads) the manifest and recomputes the preview with it. */
+async function refreshManifest() {
+  useManifest(await settle(loadVerifiedManifest()));
+  recompute();
+}
+
+const settle = (promise) => promise.then((value) => ({ value }), (error) => ({ error }));
+
+function useManifest({ value, error }) {
+  if (value) {
+    const { engine, cachedAt } = value;
+    state.engine?.free();
+    state.engine = engine;
+    state.cachedAt = cachedAt;
+    state.manifestError = null;
+  } else {
+    const err = error;
+    state.manifestError = err;
+    // A manifest that does not verify (expired, bad signature) is never used; an engine already
+    // loaded keeps working only while its own manifest is valid (evaluate checks that every time).
+    if (err.code !== 'NETWORK' && err.code !== 'HTTP_ERROR') {
+      state.engine?.free();
+      state.engine = null;
+    }
+  }
+}
+
+function recompute() {
+  state.evaluation = null;
+  state.previewError = null;
+  if (state.engine) {
+    try {
+      state.evaluation = state.engine.evaluate({ ...buildRequest(), now: nowIso() });
+    } catch (err) {
+      state.previewError = err;
+      if (err.code === 'MANIFEST_EXPIRED') {
+        // The price list expired while the page was open: drop it and fetch the current one.
+        state.manifestError = err;
+        state.engine.free();
+        state.engine = null;
+        if (online()) refreshManifest();
+      }
+    }
+  }
+  render();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Actions.
+
+function setQuantity(productId, quantity) {
+  const line = state.lines.find((l) => l.product_id === productId);
+  if (quantity <= 0) state.lines = state.lines.filter((l) => l.product_id !== productId);
+  else if (line) line.quantity = quantity;
+  else state.lines.push({ product_id: productId, quantity });
+  saveCart();
+  recompute();
+}
+
+const addProduct = (productId) =>
+  setQuantity(productId, (state.lines.find((l) => l.product_id === productId)?.quantity ?? 0) + 1);
+
+/** Adds typed codes (comma separated). Returns the problems to show next to the field. */
+function addCodes(text) {
+  const problems = [];
+  const ctx = { ...state.shop.user.context, now: nowIso() };
+  for (const raw of text.split(/[,;\n]+/).map((s) => s.trim()).filter(Boolean)) {
+    let normalised;
+    try {
+      // The engine's own normalisation ("save-10" is SAVE10), so the list shows each code once.
+      normalised = state.engine.checkCode(raw, ctx).code;
+    } catch (err) {
+      problems.push(`"${raw}" is not a code: ${err.message.replace(/^codes?(\[\d+\])?: /, '')}.`);
+      continue;
+    }
+    if (state.codes.includes(normalised)) problems.push(`${normalised} is already in your list.`);
+    else if (state.codes.length >= MAX_CODES) problems.push(`At most ${MAX_CODES} codes per order; ${normalised} was not added.`);
+    else state.codes.push(normalised);
+  }
+  saveCart();
+  recompute();
+  return problems;
+}
+
+function removeCode(code) {
+  state.codes = state.codes.filter((c) => c !== code);
+  saveCart();
+  recompute();
+}
+
+async function placeOrder() {
+  // The button is disabled while a request is out; this guard also covers two clicks in one frame.
+  if (state.ordering || !state.evaluation) return;
+  if (!online()) {
+    state.order = { kind: 'offline' };
+    render();
+    return;
+  }
+  const preview = state.evaluation;
+  const attempt = attemptFor(buildRequest());
+  state.ordering = true;
+  state.order = { kind: 'placing' };
+  render();
+  const outcome = await sendAttempt(attempt);
+  state.ordering = false;
+  if (outcome.kind === 'placed') {
+    finishAttempt();
+    const confirmed = confirmedEvaluation(outcome.redemption);
+    state.order = {
+      kind: 'placed',
+      redemption: outcome.redemption,
+      orderId: attempt.orderId,
+      preview,
+      confirmed,
+      notes: confirmed ? explainDifferences(preview, confirmed, fmt) : [],
+    };
+    // The order is placed: the next one starts from an empty cart (the codes were used).
+    state.lines = [];
+    state.codes = [];
+    saveCart();
+    recompute();
+    return;
+  }
+  if (outcome.kind === 'refused') finishAttempt(); // this exact attempt can never succeed
+  if (outcome.kind === 'network' && !online()) state.order = { kind: 'offline' };
+  else state.order = outcome;
+  render();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering. Each part is rebuilt from state; the DOM is small, so this stays well under a frame.
+
+function renderHeader() {
+  $('connection').textContent = online() ? 'Online' : 'Offline: preview only';
+  $('connection').className = `pill ${online() ? 'online' : 'offline'}`;
+
+  const problem = $('manifest-problem');
+  const err = state.manifestError;
+  if (!state.engine && err) {
+    problem.hidden = false;
+    problem.replaceChildren(
+      h('strong', {}, err.code === 'MANIFEST_EXPIRED' ? 'The price list has expired. ' : 'The price list could not be used. '),
+      `${err.message}. `,
+      err.code === 'MANIFEST_EXPIRED' || err.code === 'NETWORK'
+        ? online()
+          ? 'Discounts and totals cannot be shown until the shop serves a current one; please try again shortly.'
+          : 'Discounts and totals cannot be shown until you are back online and the current one is loaded.'
+        : 'Discounts and totals cannot be shown.',
+    );
+  } else {
+    problem.hidden = true;
+    problem.replaceChildren();
+  }
+
+  const status = $('manifest-status');
+  if (state.engine) {
+    const from = state.cachedAt ? ` Offline: using the copy saved ${dateTime(state.cachedAt, state.shop.locale)}.` : '';
+    status.textContent = `Price list ${state.engine.manifestId} verified in this browser.${from}`;
+  } else if (!err) {
+    status.textContent = 'Loading the engine and the price list…';
+  } else {
+    status.textContent = '';
+  }
+  $('code-apply').disabled = !state.engine;
+}
+
+function renderProducts() {
+  $('products').replaceChildren(
+    ...state.shop.products.map((p) =>
+      h(
+        'li',
+        { 'data-product': p.id },
+        h('div', { class: 'item-text' }, h('h3', {}, p.name), h('p', { class: 'muted small' }, p.description), h('p', {}, fmt(p.unit_price))),
+        h('button', { type: 'button', onclick: () => addProduct(p.id), 'aria-label': `Add ${p.name} to cart` }, 'Add to cart'),
+      ),
+    ),
+  );
+}
+
+function renderCart() {
+  const products = new Map(state.shop.products.map((p) => [p.id, p]));
+  $('cart-empty').hidden = state.lines.length > 0;
+  $('cart-lines').replaceChildren(
+    ...state.lines.map((l) => {
+      const p = products.get(l.product_id);
+      const inputId = `qty-${p.id}`;
+      return h(
+        'li',
+        { 'data-line': `line-${p.id}` },
+        h('div', { class: 'item-text' }, h('p', {}, p.name), h('p', { class: 'muted small' }, `${fmt(p.unit_price)} each`)),
+        h(
+          'div',
+          { class: 'qty' },
+          h('label', { for: inputId }, `Quantity of ${p.name}`),
+          h('input', {
+            id: inputId,
+            type: 'number',
+            min: '0',
+            max: '99',
+            step: '1',
+            inputmode: 'numeric',
+            value: String(l.quantity),
+            onchange: (e) => {
+              const q = Number(e.target.value);
+              // Only whole numbers reach the engine; anything else puts the old value back.
+              if (Number.isInteger(q) && q >= 0 && q <= 99) setQuantity(p.id, q);
+              else e.target.value = String(l.quantity);
+            },
+          }),
+          h('button', { type: 'button', class: 'link', onclick: () => setQuantity(p.id, 0), 'aria-label': `Remove ${p.name}` }, 'Remove'),
+        ),
+      );
+    }),
+  );
+  const select = $('payment-method');
+  if (select.options.length === 0) {
+    select.append(...state.shop.payment_methods.map((m) => h('option', { value: m.id }, m.label)));
+    select.addEventListener('change', () => {
+      state.payment = select.value;
+      saveCart();
+      recompute();
+    });
+  }
+  select.value = state.payment ?? '';
+}
+
+/** What one applied coupon gives, in words. */
+function gives(applied) {
+  const parts = [];
+  if (!isZero(applied.discount)) parts.push(`saves ${fmt(applied.discount)}`);
+  if (applied.cashback_points > 0) parts.push(`earns ${applied.cashback_points} points`);
+  return parts.join(' and ') || 'gives nothing on this cart';
+}
+
+function codeOutcome(code) {
+  const ev = state.evaluation;
+  if (!ev) return null;
+  const applied = ev.applied.find((a) => a.code === code);
+  if (applied) {
+    const pending = applied.verification === 'format_only' ? ' (the shop checks this code when you order)' : '';
+    return { ok: true, text: `Applied: ${gives(applied)}${pending}` };
+  }
+  const rejected = ev.rejected.find((r) => r.code === code);
+  return rejected ? { ok: false, text: `Not applied: ${rejected.reason.message}` } : null;
+}
+
+function renderCodes() {
+  $('codes').replaceChildren(
+    ...state.codes.map((code) => {
+      const outcome = codeOutcome(code);
+      return h(
+        'li',
+        { 'data-code': code },
+        h(
+          'div',
+          { class: 'item-text' },
+          h('span', { class: 'code' }, code),
+          outcome && h('p', { class: `small ${outcome.ok ? 'ok' : 'error'}`, 'data-outcome': outcome.ok ? 'applied' : 'rejected' }, outcome.text),
+        ),
+        h('button', { type: 'button', class: 'link', onclick: () => removeCode(code), 'aria-label': `Remove code ${code}` }, 'Remove'),
+      );
+    }),
+  );
+}
+
+/** The tray with, for each coupon, whether it works on this cart; the ones that do come first. */
+function trayView() {
+  const now = nowIso();
+  const entries = state.engine.tray({ ...state.shop.user.context, now });
+  const ev = state.evaluation;
+  const views = entries.map((entry) => {
+    const inCart = ev?.applied.find((a) => a.coupon_id === entry.coupon_id);
+    if (entry.automatic) {
+      return inCart
+        ? { entry, applies: true, text: `Applied automatically: ${gives(inCart)}.` }
+        : { entry, applies: false, text: 'Applied automatically once your cart qualifies.' };
+    }
+    if (state.codes.includes(entry.code)) {
+      const outcome = codeOutcome(entry.code);
+      return { entry, applies: Boolean(outcome?.ok), added: true, text: outcome ? `${outcome.text}.` : '' };
+    }
+    // Priced alone against this cart: the engine says what it would give, or why not.
+    let alone;
+    try {
+      alone = state.engine.evaluate({ ...buildRequest([entry.code]), now });
+    } catch (err) {
+      return { entry, applies: false, text: err.message };
+    }
+    const applied = alone.applied.find((a) => a.coupon_id === entry.coupon_id);
+    if (applied) return { entry, applies: true, text: `On this cart it ${gives(applied)}.` };
+    const rejected = alone.rejected.find((r) => r.coupon_id === entry.coupon_id);
+    return { entry, applies: false, text: rejected ? `Not for this cart yet: ${rejected.reason.message}.` : '' };
+  });
+  // Stable: within each group, the engine's order (priority, then soonest expiry).
+  return [...views.filter((v) => v.applies), ...views.filter((v) => !v.applies)];
+}
+
+function renderTray() {
+  if (!state.engine) {
+    $('tray').replaceChildren(h('li', { class: 'muted' }, 'Your coupons show once the price list is loaded.'));
+    return;
+  }
+  const { locale } = state.shop;
+  const views = trayView();
+  if (views.length === 0) {
+    $('tray').replaceChildren(h('li', { class: 'muted' }, 'No coupons for you right now.'));
+    return;
+  }
+  $('tray').replaceChildren(
+    ...views.map(({ entry, applies, added, text }) => {
+      const until = entry.expires_at ? `Valid until ${dateTime(entry.expires_at, locale)}` : 'No end date';
+      const from = entry.redeemable_from ? `Usable from ${dateTime(entry.redeemable_from, locale)}. ` : '';
+      return h(
+        'li',
+        { 'data-coupon': entry.coupon_id, 'data-applies': String(applies), class: applies ? 'applicable' : '' },
+        h(
+          'div',
+          { class: 'item-text' },
+          h('h3', {}, entry.name),
+          h('p', {}, entry.summary),
+          h('p', { class: 'muted small' }, `${from}${until}.`),
+          text && h('p', { class: `small ${applies ? 'ok' : 'muted'}` }, text),
+        ),
+        entry.automatic
+          ? h('span', { class: 'badge muted' }, 'Automatic')
+          : h(
+              'button',
+              {
+                type: 'button',
+                disabled: Boolean(added),
+                'aria-label': added ? `${entry.name}: code ${entry.code} added` : `Apply ${entry.name} (code ${entry.code})`,
+                onclick: () => addCodes(entry.code),
+              },
+              added ? 'Added' : 'Apply',
+            ),
+      );
+    }),
+  );
+}
+
+/** A breakdown table for an evaluation: the preview, or what the shop confirmed. */
+function breakdownTable(ev, caption) {
+  const names = new Map(state.shop.products.map((p) => [p.id, p.name]));
+  const feeNames = new Map((state.shop.fees ?? []).map((f) => [f.id, f.name ?? f.id]));
+  // The raw decimal strings ride along in data-* attributes, for tests and for a shop's own scripts.
+  const row = (label, a, attrs = {}) =>
+    h(
+      'tr',
+      { ...attrs, 'data-original': a.original, 'data-discount': a.discount, 'data-final': a.final },
+      h('th', { scope: 'row' }, label),
+      h('td', {}, fmt(a.original)),
+      h('td', { class: isZero(a.discount) ? '' : 'discount' }, isZero(a.discount) ? fmt(a.discount) : `−${fmt(a.discount)}`),
+      h('td', {}, fmt(a.final)),
+    );
+  const total = (label, amount, attrs = {}, minus = false) =>
+    h('tr', { ...attrs, 'data-amount': amount }, h('th', { scope: 'row', colspan: '3' }, label), h('td', {}, minus && !isZero(amount) ? `−${fmt(amount)}` : fmt(amount)));
+  return h(
+    'table',
+    { class: 'breakdown' },
+    h('caption', {}, caption),
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Item'), h('th', { scope: 'col' }, 'Price'), h('th', { scope: 'col' }, 'Discount'), h('th', { scope: 'col' }, 'You pay'))),
+    h(
+      'tbody',
+      {},
+      ev.lines.map((l) => row(`${names.get(l.product_id) ?? l.product_id} × ${l.quantity}`, l, { 'data-line': l.id })),
+      ev.shipping && row('Shipping', ev.shipping, { 'data-line': 'shipping' }),
+      ev.fees.map((f) => row(feeNames.get(f.id) ?? f.id, f, { 'data-line': `fee-${f.id}` })),
+    ),
+    h(
+      'tfoot',
+      {},
+      total('Subtotal', ev.totals.subtotal, { 'data-total': 'subtotal' }),
+      total('Shipping', ev.totals.shipping, { 'data-total': 'shipping' }),
+      total('Fees', ev.totals.fees, { 'data-total': 'fees' }),
+      total('Discounts', ev.totals.discount, { 'data-total': 'discount' }, true),
+      total('Total', ev.totals.total, { 'data-total': 'total', class: 'total' }),
+    ),
+  );
+}
+
+function renderBreakdown() {
+  const box = $('breakdown');
+  const ev = state.evaluation;
+  if (!ev) {
+    const err = state.previewError;
+    box.replaceChildren(
+      h('p', { class: err ? 'error' : 'muted' }, err ? `The preview could not be computed: ${err.message}.` : 'The preview appears once the price list is verified.'),
+    );
+    return;
+  }
+  const offline = online() ? null : h('p', { class: 'banner banner-warn', 'data-offline-note': '' }, 'You are offline. This preview is computed in your browser from the saved price list; placing the order needs a connection.');
+  box.replaceChildren(
+    ...[
+      offline,
+      state.lines.length === 0 ? h('p', { class: 'muted' }, 'Add products to see the price.') : breakdownTable(ev, 'Price breakdown'),
+      ev.cashback_points > 0 && h('p', { 'data-cashback': String(ev.cashback_points) }, `You earn ${ev.cashback_points} points with this order.`),
+      ev.applied.length > 0 &&
+        h(
+          'div',
+          { class: 'applied' },
+          h('h3', {}, 'Savings'),
+          h(
+            'ul',
+            {},
+            ev.applied.map((a) =>
+              h('li', { 'data-applied': a.coupon_id }, `${a.name} (${a.code ?? 'automatic'}): ${gives(a)}${a.budget_capped ? ', cut to what is left of its budget' : ''}.`),
+            ),
+          ),
+        ),
+      ev.rejected.length > 0 &&
+        h(
+          'div',
+          { class: 'rejected' },
+          h('h3', {}, 'Codes not applied'),
+          h('ul', {}, ev.rejected.map((r) => h('li', { 'data-rejected': r.code }, h('span', { class: 'code' }, r.code), `: ${r.reason.message}.`))),
+        ),
+    ].filter(Boolean),
+  );
+}
+
+function renderOrder() {
+  const button = $('place-order');
+  button.disabled = state.ordering || !state.evaluation || state.lines.length === 0;
+  button.setAttribute('aria-busy', String(state.ordering));
+  button.textContent = state.ordering ? 'Placing your order…' : 'Place order';
+
+  const box = $('order-status');
+  const o = state.order;
+  box.dataset.state = o?.kind ?? '';
+  box.setAttribute('role', o && ['offline', 'network', 'retryable', 'refused'].includes(o.kind) ? 'alert' : 'status');
+  if (!o) return box.replaceChildren();
+  if (o.kind === 'placing') return box.replaceChildren(h('p', {}, 'Sending your order to the shop…'));
+  if (o.kind === 'offline') {
+    return box.replaceChildren(
+      h('p', { class: 'error' }, h('strong', {}, 'Order not placed: you are offline. '), 'Nothing was redeemed or charged. Your cart is saved on this device; place the order again when you are back online.'),
+    );
+  }
+  if (o.kind === 'network') {
+    return box.replaceChildren(
+      h('p', { class: 'error' }, h('strong', {}, 'No answer from the shop. '), 'We cannot tell whether your order arrived. Press Place order again: it is sent with the same order key, so it can never be placed twice.'),
+    );
+  }
+  if (o.kind === 'retryable') {
+    return box.replaceChildren(
+      h('p', { class: 'error' }, h('strong', {}, 'The shop could not take the order just now. '), `${o.error.message}. Press Place order again: it is safe to retry.`),
+    );
+  }
+  if (o.kind === 'refused') {
+    return box.replaceChildren(h('p', { class: 'error' }, h('strong', {}, 'The shop refused the order. '), `${o.error.message} (${o.error.code}).`));
+  }
+  // Placed: the amounts the shop confirmed, and why they differ from the preview when they do.
+  const r = o.redemption ?? {};
+  const c = o.confirmed;
+  const same = c && c.totals.total === o.preview.totals.total && o.notes.length === 0;
+  box.replaceChildren(
+    ...[
+      h('p', { class: 'ok' }, h('strong', {}, 'Order placed. '), `Order ${r.order_id ?? o.orderId}${r.id ? `, redemption ${r.id}` : ''}${r.status ? ` (${r.status})` : ''}.`),
+      c && breakdownTable(c, 'Confirmed by the shop'),
+      c && same && h('p', { 'data-confirmed': 'same' }, 'The shop confirmed the same amounts as your preview.'),
+      c &&
+        !same &&
+        h(
+          'div',
+          { 'data-confirmed': 'different' },
+          h('p', {}, h('strong', {}, `The shop's total is ${fmt(c.totals.total)}, not the ${fmt(o.preview.totals.total)} of your preview:`)),
+          h('ul', {}, o.notes.map((n) => h('li', {}, n))),
+        ),
+      !c && h('p', { class: 'error' }, 'The shop did not return the confirmed amounts.'),
+    ].filter(Boolean),
+  );
+}
+
+function render() {
+  renderHeader();
+  renderCart();
+  renderCodes();
+  renderTray();
+  renderBreakdown();
+  renderOrder();
+  if (state.evaluation && !state.firstPreviewMarked) {
+    // The test reads this mark: time from navigation start to the first preview on screen.
+    state.firstPreviewMarked = true;
+    performance.mark('first-preview');
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start.
+
+async function main() {
+  // The service worker keeps the page, the package and the last manifest for offline use.
+  if ('serviceWorker' in navigator) {
+    navigator.serviceWorker.register('/sw.js').catch((err) => console.warn('offline cache unavailable:', err));
+  }
+  // The manifest and the shop data load in parallel: both are on the path to the first preview.
+  const manifest = settle(loadVerifiedManifest());
+  const res = await fetch('/shop.json');
+  if (!res.ok) throw new Error(`shop.json: HTTP ${res.status}`);
+  state.shop = await res.json();
+  document.title = `Checkout · ${state.shop.name}`;
+  $('shop-name').textContent = state.shop.name;
+  $('signed-in').textContent = `Signed in as ${state.shop.user.display_name}`;
+  restoreCart();
+  renderProducts();
+  render();
+
+  $('code-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const input = $('code-input');
+    const problems = addCodes(input.value);
+    $('code-error').textContent = problems.join(' ');
+    input.setAttribute('aria-invalid', String(problems.length > 0));
+    if (problems.length === 0) input.value = '';
+  });
+  $('place-order').addEventListener('click', placeOrder);
+  window.addEventListener('online', () => {
+    if (state.order?.kind === 'offline') state.order = null;
+    refreshManifest(); // back online: pick up a newer manifest (and drop the offline note)
+  });
+  window.addEventListener('offline', render);
+
+  useManifest(await manifest);
+  recompute();
+}
+
+main().catch((err) => {
+  $('manifest-problem').hidden = false;
+  $('manifest-problem').textContent = `The checkout could not start: ${err.message}`;
+});
