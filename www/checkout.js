@@ -2,7 +2,7 @@
 // signed manifest; the page only gathers the cart, the codes and the user, and shows the result.
 import { loadVerifiedManifest } from './engine.js';
 import { dateTime, h, isZero, money } from './format.js';
-import { attemptFor, confirmedEvaluation, explainDifferences, finishAttempt, sendAttempt } from './order.js';
+import { attemptFor, confirmedEvaluation, explainDifferences, finishAttempt, refusedCodes, sendAttempt } from './order.js';
 
 const $ = (id) => document.getElementById(id);
 const CART_KEY = 'edge-coupons:cart';
@@ -16,6 +16,10 @@ const state = {
   manifestError: null,
   lines: [], // [{ product_id, quantity }]
   codes: [], // normalised codes, in the order they were added
+  // Codes the shop refused when an order was placed (a limit reached meanwhile, a coupon paused at
+  // the edge): code -> { coupon_id, reason }. Left out of the preview and of the next order, and
+  // shown with the shop's reason, until the shopper removes them or an order goes through.
+  refused: new Map(),
   payment: null,
   evaluation: null,
   previewError: null,
@@ -49,8 +53,11 @@ function restoreCart() {
 const saveCart = () =>
   localStorage.setItem(CART_KEY, JSON.stringify({ lines: state.lines, codes: state.codes, payment: state.payment }));
 
+/** The codes to price with: the shopper's, without those the shop has refused. */
+const liveCodes = () => state.codes.filter((c) => !state.refused.has(c));
+
 /** The EvaluateRequest for the current cart, built the same way every time (order.js relies on it). */
-function buildRequest(codes = state.codes) {
+function buildRequest(codes = liveCodes()) {
   const { shop } = state;
   const products = new Map(shop.products.map((p) => [p.id, p]));
   const lines = state.lines.map((l) => {
@@ -156,6 +163,7 @@ function addCodes(text) {
 
 function removeCode(code) {
   state.codes = state.codes.filter((c) => c !== code);
+  state.refused.delete(code);
   saveCart();
   recompute();
 }
@@ -169,7 +177,9 @@ async function placeOrder() {
     return;
   }
   const preview = state.evaluation;
-  const attempt = attemptFor(buildRequest());
+  // Only the codes the preview applied are sent: the shop refuses an order with a code that does not
+  // apply, and the shopper has already been told why each of the others does not.
+  const attempt = attemptFor(buildRequest(preview.applied.map((a) => a.code).filter((c) => c !== null)));
   state.ordering = true;
   state.order = { kind: 'placing' };
   render();
@@ -177,10 +187,11 @@ async function placeOrder() {
   state.ordering = false;
   if (outcome.kind === 'placed') {
     finishAttempt();
-    const confirmed = confirmedEvaluation(outcome.redemption);
+    const confirmed = confirmedEvaluation(outcome.body);
     state.order = {
       kind: 'placed',
-      redemption: outcome.redemption,
+      redemption: outcome.body?.redemption,
+      replayed: outcome.replayed,
       orderId: attempt.orderId,
       preview,
       confirmed,
@@ -189,11 +200,22 @@ async function placeOrder() {
     // The order is placed: the next one starts from an empty cart (the codes were used).
     state.lines = [];
     state.codes = [];
+    state.refused.clear();
     saveCart();
     recompute();
     return;
   }
-  if (outcome.kind === 'refused') finishAttempt(); // this exact attempt can never succeed
+  if (outcome.kind === 'refused') {
+    finishAttempt(); // this exact attempt can never succeed; the next one gets a new key
+    const refused = refusedCodes(outcome.error);
+    for (const r of refused) if (r.code) state.refused.set(r.code, r);
+    if (refused.length) {
+      // Priced again without them: the preview now shows what placing the order would cost.
+      state.order = { kind: 'codes-refused', refused, preview };
+      recompute();
+      return;
+    }
+  }
   if (outcome.kind === 'network' && !online()) state.order = { kind: 'offline' };
   else state.order = outcome;
   render();
@@ -305,6 +327,8 @@ function gives(applied) {
 }
 
 function codeOutcome(code) {
+  const refused = state.refused.get(code);
+  if (refused) return { ok: false, text: `Not applied: ${refused.reason.message} (the shop said so when you placed the order)` };
   const ev = state.evaluation;
   if (!ev) return null;
   const applied = ev.applied.find((a) => a.code === code);
@@ -479,12 +503,19 @@ function renderBreakdown() {
             ),
           ),
         ),
-      ev.rejected.length > 0 &&
+      (ev.rejected.length > 0 || state.refused.size > 0) &&
         h(
           'div',
           { class: 'rejected' },
           h('h3', {}, 'Codes not applied'),
-          h('ul', {}, ev.rejected.map((r) => h('li', { 'data-rejected': r.code }, h('span', { class: 'code' }, r.code), `: ${r.reason.message}.`))),
+          h(
+            'ul',
+            {},
+            [...state.refused.values()].map((r) =>
+              h('li', { 'data-rejected': r.code, 'data-refused-by': 'shop' }, h('span', { class: 'code' }, r.code), `: ${r.reason.message} (the shop's answer when you placed the order).`),
+            ),
+            ev.rejected.map((r) => h('li', { 'data-rejected': r.code }, h('span', { class: 'code' }, r.code), `: ${r.reason.message}.`)),
+          ),
         ),
     ].filter(Boolean),
   );
@@ -499,7 +530,7 @@ function renderOrder() {
   const box = $('order-status');
   const o = state.order;
   box.dataset.state = o?.kind ?? '';
-  box.setAttribute('role', o && ['offline', 'network', 'retryable', 'refused'].includes(o.kind) ? 'alert' : 'status');
+  box.setAttribute('role', o && ['offline', 'network', 'retryable', 'refused', 'codes-refused'].includes(o.kind) ? 'alert' : 'status');
   if (!o) return box.replaceChildren();
   if (o.kind === 'placing') return box.replaceChildren(h('p', {}, 'Sending your order to the shop…'));
   if (o.kind === 'offline') {
@@ -517,6 +548,22 @@ function renderOrder() {
       h('p', { class: 'error' }, h('strong', {}, 'The shop could not take the order just now. '), `${o.error.message}. Press Place order again: it is safe to retry.`),
     );
   }
+  if (o.kind === 'codes-refused') {
+    const ev = state.evaluation;
+    return box.replaceChildren(
+      ...[
+        h('p', { class: 'error' }, h('strong', {}, 'Order not placed: the shop no longer accepts '), `${o.refused.map((r) => r.code ?? r.coupon_id).join(', ')}.`),
+        h('ul', {}, o.refused.map((r) => h('li', { 'data-refused': r.code ?? r.coupon_id }, `${r.code ?? r.coupon_id}: ${r.reason.message}.`))),
+        ev &&
+          h(
+            'p',
+            {},
+            `Without ${o.refused.length > 1 ? 'them' : 'it'} your total is ${fmt(ev.totals.total)} (it was ${fmt(o.preview.totals.total)}). `,
+            'Nothing was redeemed or charged; press Place order to order at this price.',
+          ),
+      ].filter(Boolean),
+    );
+  }
   if (o.kind === 'refused') {
     return box.replaceChildren(h('p', { class: 'error' }, h('strong', {}, 'The shop refused the order. '), `${o.error.message} (${o.error.code}).`));
   }
@@ -526,7 +573,14 @@ function renderOrder() {
   const same = c && c.totals.total === o.preview.totals.total && o.notes.length === 0;
   box.replaceChildren(
     ...[
-      h('p', { class: 'ok' }, h('strong', {}, 'Order placed. '), `Order ${r.order_id ?? o.orderId}${r.id ? `, redemption ${r.id}` : ''}${r.status ? ` (${r.status})` : ''}.`),
+      h(
+        'p',
+        { class: 'ok', 'data-redemption': r.id ?? '' },
+        h('strong', {}, 'Order placed. '),
+        `Order ${r.order_id ?? o.orderId}, redemption ${r.id ?? 'unknown'} (${r.status ?? 'status unknown'}).`,
+        // A retry after a lost answer gets the first answer again: say so, so nobody worries.
+        o.replayed ? ' The shop had already received this order; it was placed once.' : '',
+      ),
       c && breakdownTable(c, 'Confirmed by the shop'),
       c && same && h('p', { 'data-confirmed': 'same' }, 'The shop confirmed the same amounts as your preview.'),
       c &&

@@ -5,8 +5,9 @@ import init, { CouponEngine } from './pkg/edge_coupons.js';
 
 // The Worker's routes live at the site root (CONTRACT.md section 3). A shop that serves the API from
 // another origin sets <meta name="edge-coupons-api" content="https://api.example.com">.
-const API_BASE = document.querySelector('meta[name="edge-coupons-api"]')?.content ?? '';
-export const api = (path) => `${API_BASE}${path}`;
+// Read when first needed, so the modules also load outside a page (the Node tests of order.js).
+let apiBase;
+export const api = (path) => `${(apiBase ??= globalThis.document?.querySelector('meta[name="edge-coupons-api"]')?.content ?? '')}${path}`;
 
 // The service worker (sw.js) marks responses it answered from its cache, with the time they were
 // stored, so the page can say that it is working offline and from when its price list is.

@@ -36,7 +36,7 @@ export const finishAttempt = (storage = localStorage) => storage.removeItem(STOR
 
 /**
  * Sends the attempt. Resolves to one of:
- *  { kind: 'placed', redemption }           2xx: the server-confirmed redemption (first answer on replay)
+ *  { kind: 'placed', body, replayed }       2xx: the server-confirmed redemption (the first answer on replay)
  *  { kind: 'network' }                      no answer: the order may or may not have arrived; retry is safe
  *  { kind: 'retryable', status, error }     5xx or 429: the server could not take it now; retry is safe
  *  { kind: 'refused', status, error }       4xx: this attempt will never succeed as it is
@@ -58,14 +58,23 @@ export async function sendAttempt(attempt) {
   } catch {
     // an empty or non-JSON body: described by the status below
   }
-  if (res.ok) return { kind: 'placed', redemption: body, replayed: res.headers.get('idempotent-replayed') === 'true' };
+  if (res.ok) return { kind: 'placed', body, replayed: res.headers.get('idempotent-replayed') === 'true' };
   const error = body?.error ?? { code: `HTTP_${res.status}`, message: res.statusText || `HTTP ${res.status}` };
   if (res.status >= 500 || res.status === 429) return { kind: 'retryable', status: res.status, error };
   return { kind: 'refused', status: res.status, error };
 }
 
-/** The evaluation inside a redemption response (CONTRACT.md: the cart re-evaluated at the edge). */
-export const confirmedEvaluation = (redemption) => redemption?.evaluation ?? null;
+/**
+ * A 201 from POST /redemptions is `{ redemption: { id, status, order_id, coupons }, evaluation }`: the
+ * evaluation is the cart priced again at the edge with the live counters, which is what is charged.
+ */
+export const confirmedEvaluation = (body) => body?.evaluation ?? null;
+
+/**
+ * The codes the shop refused when the order was placed (409 CODES_REJECTED or COUPON_REFUSED: a limit
+ * was reached meanwhile, the coupon was paused, a bulk code is unknown), as { code, coupon_id, reason }.
+ */
+export const refusedCodes = (error) => (Array.isArray(error?.rejected) ? error.rejected : []);
 
 /**
  * Why the server-confirmed evaluation differs from the preview, in words, one entry per coupon that
