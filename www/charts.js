@@ -40,7 +40,7 @@ export function barChart({ title, points, format, kind = '' }) {
     ? `${title}: no data`
     : `${title}: ${format(fromUnits(total, scale))} in all over ${points.length} periods` +
       (max > 0n ? `, highest ${format(points[peakAt].value)} in ${points[peakAt].label}` : '');
-  const chart = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': summary, preserveAspectRatio: 'none' });
+  const chart = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': summary });
   chart.append(svg('title', {}, summary));
   chart.append(svg('text', { x: 0, y: 10 }, max > 0n ? `max ${format(points[peakAt].value)}` : 'none yet'));
   chart.append(svg('line', { class: 'axis', x1: 0, y1: top + plot + 0.5, x2: W, y2: top + plot + 0.5 }));

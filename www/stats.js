@@ -35,8 +35,8 @@ const SERIES = [
   { key: 'rollbacks', title: 'Rollbacks', money: false, kind: 'rollback' },
 ];
 
-/** The per-period rows of a GET /stats answer. */
-const rowsOf = (body) => body.periods ?? body.series ?? body.rows ?? [];
+/** The per-period rows of a GET /stats answer: `{ coupon_id, from, to, granularity, periods }`. */
+const rowsOf = (body) => body.periods;
 
 function sum(values) {
   const scale = scaleOf(values);
