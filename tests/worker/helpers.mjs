@@ -1,0 +1,110 @@
+// Shared by the Worker tests: a started Worker with test keys, signed test manifests, and HTTP
+// helpers. Manifests are signed with the committed test-only key (tests/keys).
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { signJws, testJwks } from '../node/helpers.mjs';
+import { ROOT, startWorker } from './server.mjs';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+// A code MAC secret (base64url of 32 bytes), as `couponctl codes secret` writes.
+export const CODE_MAC_KEY = 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8';
+
+export const rfc3339 = (ms) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+
+/** A manifest payload valid from an hour ago for a day; coupons are given by the test. */
+export function manifest(coupons, extra = {}) {
+  const now = Date.now();
+  return {
+    version: 1, id: 'worker-tests', issued_at: rfc3339(now - 3600e3), expires_at: rfc3339(now + 86400e3),
+    currency: 'USD', coupons, ...extra,
+  };
+}
+
+export const demoManifest = () => {
+  const m = JSON.parse(fs.readFileSync(path.join(ROOT, 'docs/examples/demo-manifest.json'), 'utf8'));
+  const now = Date.now();
+  return { ...m, issued_at: rfc3339(now - 3600e3), expires_at: rfc3339(now + 86400e3) };
+};
+
+export const sign = (payload) => signJws(payload);
+
+export async function start(vars = {}) {
+  return startWorker({
+    vars: { MANIFEST_JWKS: testJwks(), ADMIN_TOKEN, CODE_MAC_KEY, ATTEMPT_LIMIT: '1000', ...vars },
+  });
+}
+
+/** fetch + parsed JSON body (null when empty or not JSON), status and headers. */
+export async function call(server, method, pathname, { body, headers = {}, raw } = {}) {
+  const init = { method, headers: { ...headers } };
+  if (body !== undefined) {
+    init.body = typeof body === 'string' ? body : JSON.stringify(body);
+    if (!Object.keys(init.headers).some((h) => h.toLowerCase() === 'content-type')) init.headers['content-type'] = 'application/json';
+  }
+  const res = await fetch(`${server.url}${pathname}`, init);
+  const text = await res.text();
+  let json = null;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    // not JSON
+  }
+  return raw ? { status: res.status, headers: res.headers, text, json } : { status: res.status, headers: res.headers, json, text };
+}
+
+export const admin = (server, method, pathname, opts = {}) =>
+  call(server, method, pathname, { ...opts, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, ...(opts.headers ?? {}) } });
+
+export async function publish(server, payload) {
+  const res = await admin(server, 'PUT', '/admin/manifest', { body: sign(payload), headers: { 'content-type': 'application/jose' } });
+  if (res.status !== 201) throw new Error(`publish failed: ${res.status} ${res.text}`);
+  return res.json;
+}
+
+export const redeem = (server, key, body, headers = {}) =>
+  call(server, 'POST', '/redemptions', { body, headers: { 'idempotency-key': key, ...headers } });
+
+export const counters = async (server, couponId, user) =>
+  (await admin(server, 'GET', `/admin/coupons/${couponId}/counters${user ? `?user=${encodeURIComponent(user)}` : ''}`)).json;
+
+export const cart = (price = '100.00', extra = {}) => ({
+  currency: 'USD',
+  lines: [{ id: 'l1', product_id: 'p1', quantity: 1, unit_price: price, attributes: { category: 'shoes' } }],
+  ...extra,
+});
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls fn until it returns a truthy value (KV copies are written by an alarm, about 1 s later). */
+export async function eventually(fn, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    last = await fn();
+    if (last) return last;
+    await sleep(200);
+  }
+  return last;
+}
+
+const ALPHABET = '23456789ABCDEFGHJKLMNPQRSTUVWXYZ';
+/** GF(32) "times x" with x^5 + x^2 + 1 (docs/cli.md, the check character). */
+const xtime = (v) => ((v << 1) & 0x20 ? ((v << 1) ^ 0x25) : v << 1);
+
+/**
+ * A generated bulk code, built here from docs/cli.md (not by the Worker's code): prefix, random
+ * characters, 4 MAC characters (HMAC-SHA256 under the secret), one check character.
+ */
+export function generatedCode(prefix, random, secret = CODE_MAC_KEY, macChars = 4) {
+  const tag = crypto.createHmac('sha256', Buffer.from(secret, 'base64url')).update(`coupon-code-mac:v1:${prefix}${random}`).digest();
+  let v = tag.readBigUInt64BE(0);
+  let mac = '';
+  for (let i = 0; i < macChars; i++) {
+    mac += ALPHABET[Number(v % 32n)];
+    v /= 32n;
+  }
+  let state = 0;
+  for (const ch of random + mac) state = xtime(state) ^ ALPHABET.indexOf(ch);
+  return `${prefix}${random}${mac}${ALPHABET[xtime(state)]}`;
+}

@@ -1,0 +1,117 @@
+// Admin routes (Authorization: Bearer <ADMIN_TOKEN>): publish a manifest, pause / resume / end a
+// coupon, upload bulk codes, assign coupons to users, read a coupon's counters.
+import { ApiError, json, readText, timingSafeEqual, parseJson, rfc3339 } from './http.js';
+import { current, publish } from './manifest-store.js';
+import { call } from './engine.js';
+import { bulkKey, codeHash } from './codes.js';
+import { codesFromCsv } from './csv.js';
+import { setOverride } from './overrides.js';
+import { parseAssignments, storeAssignments } from './assignments.js';
+import { counterOf } from './counters.js';
+
+const MAX_MANIFEST_BYTES = 4 * 1024 * 1024; // the engine's default max_manifest_bytes
+const MAX_UPLOAD_BYTES = 1024 * 1024;
+// A Worker invocation may make 1,000 KV operations; bigger sets go through `wrangler kv bulk put`.
+const MAX_ROWS = 500;
+
+/** 401 without a valid token; 503 when the Worker has none configured (fail closed). */
+export async function requireAdmin(request, env) {
+  if (!env.ADMIN_TOKEN) throw new ApiError(503, 'ADMIN_DISABLED', 'the Worker has no ADMIN_TOKEN secret; admin routes are off');
+  const header = request.headers.get('authorization') ?? '';
+  const token = header.startsWith('Bearer ') ? header.slice(7) : '';
+  if (!(await timingSafeEqual(token, env.ADMIN_TOKEN))) {
+    const err = new ApiError(401, 'UNAUTHORIZED', 'admin routes need Authorization: Bearer <ADMIN_TOKEN>');
+    err.headers = { 'www-authenticate': 'Bearer' };
+    throw err;
+  }
+}
+
+export async function putManifest(request, env) {
+  const jws = (await readText(request, { limit: MAX_MANIFEST_BYTES, types: ['application/jose', 'text/plain'] })).trim();
+  const loaded = await publish(env, jws);
+  return json({ manifest_id: loaded.engine.manifestId, version: loaded.version, etag: loaded.etag }, 201);
+}
+
+export async function putStatus(request, env, { coupon_id }) {
+  const text = await readText(request, { limit: 1024, types: ['application/json'] });
+  const { status } = parseJson(text) ?? {};
+  if (!['paused', 'ended', 'active'].includes(status)) {
+    throw new ApiError(400, 'INVALID_REQUEST', 'status must be "paused", "ended" or "active" (resume)', { path: 'status' });
+  }
+  const override = await setOverride(env, await current(env), coupon_id, status);
+  return json({ coupon_id, ...override });
+}
+
+/** Bulk codes as CSV (normalised and checked against the coupon's format) or couponctl's JSON. */
+export async function postCodes(request, env, { coupon_id }) {
+  const loaded = await current(env);
+  const coupon = loaded.coupons.get(coupon_id);
+  if (!coupon) throw new ApiError(404, 'COUPON_NOT_FOUND', `no coupon ${coupon_id} in the current manifest`);
+  if (coupon.codes.type !== 'bulk') throw new ApiError(422, 'NOT_BULK_COUPON', `coupon ${coupon_id} does not take bulk codes`);
+  const text = await readText(request, { limit: MAX_UPLOAD_BYTES, types: ['text/csv', 'application/json'] });
+  const type = request.headers.get('content-type').split(';')[0].trim().toLowerCase();
+  const hashes = new Set();
+  const refused = [];
+  if (type === 'application/json') {
+    const rows = parseJson(text);
+    if (!Array.isArray(rows)) throw new ApiError(400, 'INVALID_REQUEST', 'expected the JSON array `couponctl codes import` writes', { path: '' });
+    const pattern = new RegExp(`^bulkcode:${coupon_id.replace(/[-]/g, '\\-')}:[A-Za-z0-9_-]{43}$`);
+    rows.forEach((r, i) => {
+      if (r && pattern.test(r.key) && r.value === coupon_id) hashes.add(r.key.split(':')[2]);
+      else refused.push({ row: i, message: `not {"key": "bulkcode:${coupon_id}:<hash>", "value": "${coupon_id}"}` });
+    });
+  } else {
+    const now = rfc3339(Date.now());
+    const { prefix, length } = coupon.codes;
+    for (const { line, code } of codesFromCsv(text)) {
+      let normalized;
+      try {
+        normalized = call(() => loaded.engine.checkCode(code, { now })).code;
+      } catch (err) {
+        refused.push({ line, message: err.message });
+        continue;
+      }
+      if (!normalized.startsWith(prefix) || normalized.length !== length) {
+        refused.push({ line, message: `not a code of ${coupon_id} (prefix ${prefix}, ${length} characters)` });
+      } else hashes.add(codeHash(coupon_id, normalized));
+    }
+  }
+  if (hashes.size > MAX_ROWS) {
+    throw new ApiError(413, 'TOO_MANY_ROWS', `at most ${MAX_ROWS} codes per upload; use wrangler kv bulk put for more`, { limit: MAX_ROWS });
+  }
+  if (refused.length) throw new ApiError(422, 'INVALID_CODES', `${refused.length} rows are not codes of ${coupon_id}; nothing was stored`, { refused: refused.slice(0, 20) });
+  await Promise.all([...hashes].map((h) => env.CODES.put(bulkKey(coupon_id, h), coupon_id)));
+  return json({ coupon_id, imported: hashes.size }, 201);
+}
+
+export async function postAssignments(request, env) {
+  const text = await readText(request, { limit: MAX_UPLOAD_BYTES, types: ['application/x-ndjson', 'application/jsonl', 'text/plain'] });
+  const rows = parseAssignments(text, MAX_ROWS);
+  const loaded = await current(env);
+  const unknown = rows.find((r) => !loaded.coupons.has(r.coupon_id));
+  if (unknown) throw new ApiError(404, 'COUPON_NOT_FOUND', `no coupon ${unknown.coupon_id} in the current manifest`);
+  const users = await storeAssignments(env, rows);
+  // Codes distributed, for the stats: one per assignment, on the day it was made (UTC).
+  const perCoupon = new Map();
+  for (const r of rows) {
+    const k = `${r.coupon_id}\n${r.assigned_at.slice(0, 10)}`;
+    perCoupon.set(k, (perCoupon.get(k) ?? 0) + 1);
+  }
+  await Promise.all([...perCoupon].map(([k, count]) => {
+    const [couponId, day] = k.split('\n');
+    return counterOf(env, couponId).distributed({ day, count });
+  }));
+  return json({ assigned: rows.length, users }, 201);
+}
+
+export async function getCounters(request, env, { coupon_id }) {
+  const user = new URL(request.url).searchParams.get('user') ?? undefined;
+  return json({ coupon_id, ...(await counterOf(env, coupon_id).counters(user)) });
+}
+
+/** The coupon's ledger events in KV, oldest first (up to 1,000). */
+export async function getLedger(request, env, { coupon_id }) {
+  const page = await env.STATE.list({ prefix: `ledger:${coupon_id}:`, limit: 1000 });
+  const events = await Promise.all(page.keys.map(async (k) => ({ key: k.name, ...(await env.STATE.get(k.name, 'json')) })));
+  return json({ coupon_id, events, complete: page.list_complete });
+}

@@ -1,0 +1,47 @@
+// Campaign assignments (`couponctl assign` NDJSON) stored per user in KV (`assign:<user>`), and fed
+// to the engine as `user.assignments`: a client never supplies its own assignments.
+import { ApiError } from './http.js';
+
+export const assignKey = (userId) => `assign:${userId}`;
+
+export async function assignmentsOf(env, userId) {
+  return (await env.STATE.get(assignKey(userId), 'json')) ?? [];
+}
+
+/** Parses NDJSON rows `{coupon_id, user_id, assigned_at, code?}`; a bad line is refused by number. */
+export function parseAssignments(text, maxRows) {
+  const rows = [];
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    if (!lines[i].trim()) continue;
+    let row;
+    try {
+      row = JSON.parse(lines[i]);
+    } catch {
+      throw new ApiError(400, 'INVALID_JSON', `line ${i + 1} is not JSON`, { line: i + 1 });
+    }
+    const ok = row && typeof row === 'object' && typeof row.coupon_id === 'string' && typeof row.user_id === 'string'
+      && row.user_id.length > 0 && row.user_id.length <= 128 && typeof row.assigned_at === 'string'
+      && (row.code === undefined || typeof row.code === 'string');
+    if (!ok) throw new ApiError(400, 'INVALID_REQUEST', `line ${i + 1} is not {coupon_id, user_id, assigned_at, code?}`, { line: i + 1 });
+    rows.push(row);
+    if (rows.length > maxRows) throw new ApiError(413, 'TOO_MANY_ROWS', `at most ${maxRows} rows per upload`, { limit: maxRows });
+  }
+  return rows;
+}
+
+/** Merges rows into each user's list (one assignment per coupon: a newer row replaces it). */
+export async function storeAssignments(env, rows) {
+  const byUser = new Map();
+  for (const r of rows) {
+    const list = byUser.get(r.user_id) ?? [];
+    list.push({ coupon_id: r.coupon_id, assigned_at: r.assigned_at, ...(r.code ? { code: r.code } : {}) });
+    byUser.set(r.user_id, list);
+  }
+  for (const [user, added] of byUser) {
+    const merged = new Map((await assignmentsOf(env, user)).map((a) => [a.coupon_id, a]));
+    for (const a of added) merged.set(a.coupon_id, a);
+    await env.STATE.put(assignKey(user), JSON.stringify([...merged.values()]));
+  }
+  return byUser.size;
+}

@@ -1,0 +1,58 @@
+// Failed code attempts, limited per client IP and per user: after ATTEMPT_LIMIT failures (unknown,
+// mistyped or unissued codes) within ATTEMPT_WINDOW_S seconds, that IP or user is locked out for
+// ATTEMPT_LOCKOUT_S seconds (429 with Retry-After). One small Durable Object per IP / user keeps the
+// count exactly; the Workers rate-limit binding is per location and approximate, so it is not used.
+import { DurableObject } from 'cloudflare:workers';
+import { ApiError } from './http.js';
+
+const settings = (env) => ({
+  limit: Number(env.ATTEMPT_LIMIT ?? 10),
+  windowMs: Number(env.ATTEMPT_WINDOW_S ?? 600) * 1000,
+  lockoutMs: Number(env.ATTEMPT_LOCKOUT_S ?? 900) * 1000,
+});
+
+export class AttemptLimiter extends DurableObject {
+  /** When the lockout ends (ms), or 0. */
+  async lockedUntil() {
+    const until = (await this.ctx.storage.get('locked_until')) ?? 0;
+    return until > Date.now() ? until : 0;
+  }
+
+  async fail(count) {
+    const { limit, windowMs, lockoutMs } = settings(this.env);
+    const now = Date.now();
+    const recent = ((await this.ctx.storage.get('failures')) ?? []).filter((t) => t > now - windowMs);
+    for (let i = 0; i < count; i++) recent.push(now);
+    const kept = recent.slice(-limit); // only the last `limit` matter for the decision
+    let until = (await this.ctx.storage.get('locked_until')) ?? 0;
+    if (kept.length >= limit) until = now + lockoutMs;
+    await this.ctx.storage.put({ failures: kept, locked_until: until });
+    return until > now ? until : 0;
+  }
+}
+
+/** The limiter subjects of a request: its client IP and, when given, its user. */
+export function subjects(request, userId) {
+  const ip = request.headers.get('cf-connecting-ip') ?? 'unknown';
+  return [`ip:${ip}`, ...(typeof userId === 'string' && userId ? [`user:${userId}`] : [])];
+}
+
+const stub = (env, name) => env.ATTEMPT_LIMITER.get(env.ATTEMPT_LIMITER.idFromName(name));
+
+/** Throws 429 CODE_ATTEMPTS_LOCKED (Retry-After) when any subject is locked out. Fails closed. */
+export async function assertNotLocked(env, names) {
+  const until = Math.max(0, ...(await Promise.all(names.map((n) => stub(env, n).lockedUntil()))));
+  if (until) throw locked(until);
+}
+
+export async function recordFailures(env, names, count) {
+  if (!count) return;
+  await Promise.all(names.map((n) => stub(env, n).fail(count)));
+}
+
+function locked(until) {
+  const seconds = Math.max(1, Math.ceil((until - Date.now()) / 1000));
+  const err = new ApiError(429, 'CODE_ATTEMPTS_LOCKED', `too many invalid codes; try again in ${seconds} s`, { retry_after: seconds });
+  err.headers = { 'retry-after': String(seconds) };
+  return err;
+}

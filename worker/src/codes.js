@@ -1,0 +1,64 @@
+// Bulk codes are verified here, at the Worker: the engine only checks their format (prefix, length,
+// check character). A code is genuine when it was uploaded (KV `bulkcode:<coupon>:<hash>`, the
+// exact key `couponctl codes import` writes) or, for generated codes (`"check": true`), when its MAC
+// characters match under CODE_MAC_KEY (docs/cli.md, codes generate).
+import { createHash } from 'node:crypto';
+
+const ALPHABET = '23456789ABCDEFGHJKLMNPQRSTUVWXYZ'; // couponctl's default, the only one with "check"
+const macKeys = new Map();
+
+/** base64url(SHA-512/256("coupon-code:v1:" + coupon id + ":" + normalised code)): couponctl's hash. */
+export const codeHash = (couponId, normalized) =>
+  createHash('sha512-256').update(`coupon-code:v1:${couponId}:${normalized}`).digest('base64url');
+
+export const bulkKey = (couponId, hash) => `bulkcode:${couponId}:${hash}`;
+export const usedKey = (couponId, hash) => `bulkused:${couponId}:${hash}`;
+
+function macKey(secret) {
+  let key = macKeys.get(secret);
+  if (!key) {
+    const bin = atob(secret.trim().replace(/-/g, '+').replace(/_/g, '/'));
+    const raw = Uint8Array.from(bin, (c) => c.charCodeAt(0));
+    key = crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+    macKeys.set(secret, key);
+  }
+  return key;
+}
+
+/** The MAC characters couponctl writes: first 8 bytes of the HMAC, base 32, least significant first. */
+async function macOk(env, coupon, code) {
+  const macChars = Number(env.CODE_MAC_CHARS ?? 4);
+  if (!env.CODE_MAC_KEY || !coupon.codes.check || !(macChars > 0)) return false;
+  const { prefix } = coupon.codes;
+  const body = code.slice(prefix.length, -1); // random + MAC; the last character is the check
+  if (body.length <= macChars) return false;
+  const random = body.slice(0, body.length - macChars);
+  let tag;
+  try {
+    const data = new TextEncoder().encode(`coupon-code-mac:v1:${prefix}${random}`);
+    tag = new Uint8Array(await crypto.subtle.sign('HMAC', await macKey(env.CODE_MAC_KEY), data));
+  } catch (err) {
+    console.error('CODE_MAC_KEY is not base64url text', err);
+    return false; // fail closed: no valid key, no MAC-verified codes
+  }
+  let v = 0n;
+  for (const b of tag.slice(0, 8)) v = (v << 8n) | BigInt(b);
+  let expected = '';
+  for (let i = 0; i < macChars; i++) {
+    expected += ALPHABET[Number(v % 32n)];
+    v /= 32n;
+  }
+  return expected === body.slice(-macChars);
+}
+
+/** Was this normalised code issued for the coupon? Returns its hash when it was, else null. */
+export async function issuedCodeHash(env, coupon, code) {
+  const hash = codeHash(coupon.id, code);
+  if ((await env.CODES.get(bulkKey(coupon.id, hash))) === coupon.id) return hash;
+  return (await macOk(env, coupon, code)) ? hash : null;
+}
+
+/** Soft check for previews: the coupon's Durable Object is the authority on used codes. */
+export async function seenUsed(env, couponId, hash) {
+  return (await env.STATE.get(usedKey(couponId, hash))) !== null;
+}

@@ -1,0 +1,141 @@
+// HTTP helpers: JSON responses, the `{error: {code, message, ...details}}` shape, and reading a
+// request body with the checks every route shares (size, content type, JSON).
+
+/** An error the Worker answers with itself: a stable code, a status, and optional details. */
+export class ApiError extends Error {
+  constructor(status, code, message, details = {}) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.details = details;
+  }
+}
+
+// Statuses for the engine's error codes (docs/errors.md). Manifest errors depend on whose manifest
+// it is, so callers pass `manifestStatus` (422 for a submitted manifest, 503 for the served one).
+const ENGINE_STATUS = {
+  CURRENCY_MISMATCH: 422,
+  AMOUNT_OVERFLOW: 422,
+  LIMIT_EXCEEDED: 413,
+};
+
+export const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' };
+
+export function json(body, status = 200, headers = {}) {
+  return new Response(JSON.stringify(body), { status, headers: { ...JSON_HEADERS, ...headers } });
+}
+
+/** A response body already serialised (idempotent replays must be byte-identical). */
+export function rawJson(text, status, headers = {}) {
+  return new Response(text, { status, headers: { ...JSON_HEADERS, ...headers } });
+}
+
+export function errorBody(code, message, details = {}) {
+  return { error: { ...details, code, message } };
+}
+
+/**
+ * Any thrown value as an HTTP error. Engine errors carry `.code` (and `.path`, `.limit`, ...);
+ * anything without a code is a bug: logged, answered 500 without internals.
+ */
+export function errorResponse(err, { manifestStatus = 503 } = {}) {
+  if (err instanceof ApiError) {
+    return json(errorBody(err.code, err.message, err.details), err.status, err.headers ?? {});
+  }
+  if (typeof err?.code !== 'string') {
+    console.error(err);
+    return json(errorBody('INTERNAL', 'internal error'), 500);
+  }
+  const { code, message, ...details } = err;
+  return json(errorBody(code, message, details), engineStatus(code, manifestStatus));
+}
+
+export function engineStatus(code, manifestStatus = 503) {
+  if (code.startsWith('MANIFEST_')) return manifestStatus;
+  if (code === 'KEYSET_INVALID') return manifestStatus === 422 ? 422 : 500;
+  return ENGINE_STATUS[code] ?? 400;
+}
+
+/** The engine's error as an ApiError (keeps `.path` and the other details). */
+export function fromEngineError(err, manifestStatus) {
+  if (err instanceof ApiError || typeof err?.code !== 'string') return err;
+  const { code, message, ...details } = err;
+  return new ApiError(engineStatus(code, manifestStatus), code, message, details);
+}
+
+/**
+ * The body as text, refused before parsing when it is too large (413 BODY_TOO_LARGE) or not the
+ * expected media type (415 UNSUPPORTED_MEDIA_TYPE). Reads at most `limit` bytes even when the
+ * client lies about Content-Length.
+ */
+export async function readText(request, { limit, types }) {
+  const type = (request.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+  if (!types.includes(type)) {
+    throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', `expected Content-Type ${types.join(' or ')}, got ${type || 'none'}`);
+  }
+  const declared = Number(request.headers.get('content-length') ?? 0);
+  if (declared > limit) throw tooLarge(limit);
+  if (!request.body) return '';
+  const reader = request.body.getReader();
+  const chunks = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    bytes.set(c, at);
+    at += c.byteLength;
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new ApiError(400, 'INVALID_JSON', 'the request body is not UTF-8');
+  }
+}
+
+const tooLarge = (limit) =>
+  new ApiError(413, 'BODY_TOO_LARGE', `the request body is over ${limit} bytes`, { limit });
+
+/** A JSON object body (a JSON array or scalar is refused: every route takes an object). */
+export async function readJsonObject(request, limit) {
+  const text = await readText(request, { limit, types: ['application/json'] });
+  const value = parseJson(text);
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ApiError(400, 'INVALID_REQUEST', 'the request body must be a JSON object', { path: '' });
+  }
+  return { text, value };
+}
+
+export function parseJson(text) {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ApiError(400, 'INVALID_JSON', `the request body is not JSON: ${e.message}`);
+  }
+}
+
+/** Hex SHA-256 of a string (request fingerprints, ETags). */
+export async function sha256Hex(text) {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Constant-time string comparison (admin token): compares HMACs so length leaks nothing either. */
+export async function timingSafeEqual(a, b) {
+  const key = await crypto.subtle.importKey('raw', crypto.getRandomValues(new Uint8Array(32)), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  const enc = new TextEncoder();
+  const [x, y] = await Promise.all([crypto.subtle.sign('HMAC', key, enc.encode(a)), crypto.subtle.sign('HMAC', key, enc.encode(b))]);
+  return crypto.subtle.timingSafeEqual(x, y);
+}
+
+/** RFC 3339 in UTC with seconds, the way the engine prints times. */
+export const rfc3339 = (ms) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');

@@ -1,0 +1,55 @@
+// The published manifest: KV holds every verified version (`manifest:<version>`, written once) and
+// a pointer to the current one (`manifest:current`). Each isolate keeps verified engines by version,
+// so a Durable Object asked to commit against version V loads exactly V.
+import { ApiError, sha256Hex } from './http.js';
+import { manifestKeys, manifestVersion, payloadOf, verify } from './engine.js';
+
+const CURRENT = 'manifest:current';
+const POINTER_TTL_MS = 2000; // how long an isolate trusts its copy of the pointer
+const cache = new Map(); // version -> Loaded
+let pointer = { version: null, at: 0 };
+
+/** Everything routing needs about one manifest version, built once per isolate. */
+async function build(jws, engine, version) {
+  const payload = payloadOf(jws);
+  const coupons = new Map(payload.coupons.map((c) => [c.id, c]));
+  return { version, jws, engine, payload, coupons, etag: `"${(await sha256Hex(jws)).slice(0, 32)}"` };
+}
+
+/** Verifies and stores a submitted manifest, then makes it current. Refusals are 422. */
+export async function publish(env, jws) {
+  const engine = verify(jws, manifestKeys(env), new Date().toISOString(), 422);
+  const version = await manifestVersion(engine, jws);
+  await env.MANIFESTS.put(`manifest:${version}`, jws);
+  await env.MANIFESTS.put(CURRENT, version);
+  const loaded = await build(jws, engine, version);
+  cache.set(version, loaded);
+  pointer = { version, at: Date.now() };
+  return loaded;
+}
+
+/** The current manifest, verified (503 NO_MANIFEST when none was published). */
+export async function current(env) {
+  if (!pointer.version || Date.now() - pointer.at > POINTER_TTL_MS) {
+    const version = await env.MANIFESTS.get(CURRENT);
+    pointer = { version, at: Date.now() };
+  }
+  if (!pointer.version) throw new ApiError(503, 'NO_MANIFEST', 'no manifest has been published yet (PUT /admin/manifest)');
+  return byVersion(env, pointer.version);
+}
+
+/** One exact version; verified again in this isolate before its first use. */
+export async function byVersion(env, version) {
+  const hit = cache.get(version);
+  if (hit) return hit;
+  const jws = await env.MANIFESTS.get(`manifest:${version}`);
+  if (!jws) throw new ApiError(503, 'NO_MANIFEST', `manifest version ${version} is not in the store`);
+  const engine = verify(jws, manifestKeys(env), new Date().toISOString(), 503);
+  if ((await manifestVersion(engine, jws)) !== version) {
+    throw new ApiError(503, 'MANIFEST_SIGNATURE_INVALID', `stored manifest ${version} does not match its version`);
+  }
+  const loaded = await build(jws, engine, version);
+  if (cache.size > 8) cache.delete(cache.keys().next().value); // old versions: oldest out first
+  cache.set(version, loaded);
+  return loaded;
+}

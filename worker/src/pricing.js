@@ -1,0 +1,106 @@
+// Pricing at the edge: the engine decides; this module only prepares its input from stored state
+// (assignments, usage counters, status overrides, verified bulk codes) and re-runs it until that
+// input no longer changes. Every route that prices a cart (evaluate, redemptions) comes here.
+import { call } from './engine.js';
+import { assignmentsOf } from './assignments.js';
+import { issuedCodeHash, seenUsed } from './codes.js';
+import { exhaustedUsage, overrideReason, readOverrides } from './overrides.js';
+import { hasLimits, readUsage } from './usage.js';
+
+// The engine's own reason for a code that matches nothing. A bulk code that was never issued, or is
+// used up, gets exactly this, so an answer never tells whether a code exists (tests/worker check it
+// against the engine's entry for a random code).
+export const UNKNOWN_CODE = { code: 'UNKNOWN_CODE', message: 'this code is not valid' };
+const FAILED_CODE_REASONS = new Set(['UNKNOWN_CODE', 'CODE_MISTYPED']);
+const MAX_ROUNDS = 8;
+
+/** The user context the engine sees: the client's, with assignments from the store only. */
+export async function userContext(env, user) {
+  if (user === undefined || user === null || typeof user !== 'object' || Array.isArray(user)) return user;
+  const { assignments: _ignored, ...rest } = user;
+  if (typeof rest.id !== 'string' || !rest.id) return rest;
+  const assignments = await assignmentsOf(env, rest.id);
+  return assignments.length ? { ...rest, assignments } : rest;
+}
+
+/**
+ * Prices `input` ({cart, user?, codes?}) at `now`. Returns the engine request that produced the
+ * evaluation (the counters' Durable Objects re-run exactly it), the evaluation, the verified bulk
+ * code hash per coupon, and how many typed codes failed (for the attempt limiter).
+ * `options.usageFor(coupon, userId)` reads counters (defaults to the KV copies).
+ */
+export async function priceAtEdge(env, loaded, input, now, options = {}) {
+  const { usage: _clientUsage, now: _clientNow, ...rest } = input; // the counters and the clock are ours
+  const request = { ...rest, now };
+  if ('user' in input) request.user = await userContext(env, input.user);
+  const userId = typeof request.user?.id === 'string' ? request.user.id : undefined;
+  const overrides = await readOverrides(env);
+  const usageFor = options.usageFor ?? ((coupon) => readUsage(env, coupon, userId));
+
+  // Overridden coupons with a limit look used up to the engine; their reasons are rewritten below.
+  const usage = {};
+  for (const [id, o] of Object.entries(overrides)) {
+    const coupon = loaded.coupons.get(id);
+    const exhausted = coupon && exhaustedUsage(coupon);
+    if (exhausted && o.status) usage[id] = exhausted;
+  }
+
+  let codes = Array.isArray(request.codes) ? [...request.codes] : request.codes;
+  const extraRejected = [];
+  const bulk = {};
+  let evaluation;
+  for (let round = 0; ; round++) {
+    const req = { ...request, ...(codes !== undefined ? { codes } : {}), usage: { coupons: { ...usage } } };
+    evaluation = call(() => loaded.engine.evaluate(req));
+    if (round >= MAX_ROUNDS) break;
+    // Counters for every coupon that applied and has limits (a coupon refused for another reason
+    // needs none; one that appears once another is used up gets its counters next round).
+    const missing = evaluation.applied.filter((a) => !(a.coupon_id in usage) && hasLimits(loaded.coupons.get(a.coupon_id)));
+    const entries = await Promise.all(missing.map((a) => usageFor(loaded.coupons.get(a.coupon_id), userId)));
+    missing.forEach((a, i) => { usage[a.coupon_id] = entries[i]; });
+    // Codes to take out: those of overridden coupons, and bulk codes the store does not vouch for.
+    const drop = [];
+    for (const a of evaluation.applied) {
+      if (a.code === null) continue;
+      const o = overrides[a.coupon_id];
+      if (o) {
+        drop.push(a.code);
+        extraRejected.push({ code: a.code, coupon_id: a.coupon_id, reason: overrideReason(o.status) });
+      } else if (a.verification === 'format_only' && !bulk[a.coupon_id]) {
+        const coupon = loaded.coupons.get(a.coupon_id);
+        const hash = await issuedCodeHash(env, coupon, a.code);
+        if (hash && !(options.checkUsed !== false && (await seenUsed(env, a.coupon_id, hash)))) {
+          bulk[a.coupon_id] = { hash, code: a.code };
+        } else {
+          drop.push(a.code);
+          extraRejected.push({ code: a.code, reason: { ...UNKNOWN_CODE } });
+        }
+      }
+    }
+    if (drop.length) codes = removeCodes(loaded.engine, codes, drop, now);
+    if (!missing.length && !drop.length) break;
+  }
+
+  for (const r of evaluation.rejected) {
+    const o = r.coupon_id && overrides[r.coupon_id];
+    if (o) r.reason = overrideReason(o.status); // the engine checks status first; so do we
+  }
+  for (const a of evaluation.applied) if (bulk[a.coupon_id]?.code === a.code) a.verification = 'full';
+  evaluation.rejected = [...evaluation.rejected, ...extraRejected].sort((x, y) => (x.code < y.code ? -1 : x.code > y.code ? 1 : 0));
+  const failedCodes = evaluation.rejected.filter((r) => FAILED_CODE_REASONS.has(r.reason.code)).length;
+  return {
+    request: { ...request, ...(codes !== undefined ? { codes } : {}), usage: { coupons: usage } },
+    evaluation,
+    bulk,
+    failedCodes,
+  };
+}
+
+/** The typed codes without those that normalise to one in `drop` (the engine normalises). */
+function removeCodes(engine, codes, drop, now) {
+  const gone = new Set(drop);
+  return codes.filter((raw) => {
+    const normalized = call(() => engine.checkCode(raw, { now })).code;
+    return !gone.has(normalized);
+  });
+}

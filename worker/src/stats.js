@@ -1,0 +1,65 @@
+// GET /stats/{coupon_id}: the coupon's Durable Object keeps one row per day (the evaluation's day
+// label, in the manifest's time zone when the engine gives one, else UTC); this groups them.
+import { ApiError } from './http.js';
+import { addMoney } from './money.js';
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const GRANULARITIES = new Set(['day', 'week', 'month']);
+const MAX_DAYS = 366 * 2;
+
+/** ISO 8601 week label (2026-W48) of a calendar date label. */
+export function isoWeek(day) {
+  const d = new Date(`${day}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() - ((d.getUTCDay() + 6) % 7) + 3); // this week's Thursday decides the year
+  const year = d.getUTCFullYear();
+  const jan4 = new Date(Date.UTC(year, 0, 4));
+  const week1Thursday = Date.UTC(year, 0, 4 - ((jan4.getUTCDay() + 6) % 7) + 3);
+  return `${year}-W${String(1 + Math.round((d - week1Thursday) / (7 * 86400e3))).padStart(2, '0')}`;
+}
+
+const labelOf = (day, granularity) => (granularity === 'day' ? day : granularity === 'month' ? day.slice(0, 7) : isoWeek(day));
+
+/** Rows per day (and redeeming users per day) grouped into periods, oldest first. */
+export function aggregate(days, users, granularity) {
+  const out = new Map();
+  const row = (label) => {
+    if (!out.has(label)) {
+      out.set(label, { period: label, redemptions: 0, redeeming_users: new Set(), rollbacks: 0, discount_given: '0', gross_merchandise_value: '0', codes_distributed: 0 });
+    }
+    return out.get(label);
+  };
+  for (const d of days) {
+    const r = row(labelOf(d.day, granularity));
+    r.redemptions += d.redemptions;
+    r.rollbacks += d.rollbacks;
+    r.discount_given = addMoney(r.discount_given, d.discount);
+    r.gross_merchandise_value = addMoney(r.gross_merchandise_value, d.gmv);
+    r.codes_distributed += d.distributed;
+  }
+  for (const u of users) row(labelOf(u.day, granularity)).redeeming_users.add(u.user_id);
+  return [...out.values()]
+    .sort((a, b) => (a.period < b.period ? -1 : 1))
+    .map((r) => ({ ...r, redeeming_users: r.redeeming_users.size }));
+}
+
+/** from / to (inclusive dates) and granularity from the query string, with defaults and bounds. */
+export function statsQuery(url) {
+  const q = url.searchParams;
+  const today = new Date().toISOString().slice(0, 10);
+  const to = q.get('to') ?? today;
+  const from = q.get('from') ?? new Date(Date.parse(`${to}T00:00:00Z`) - 29 * 86400e3).toISOString().slice(0, 10);
+  const granularity = q.get('granularity') ?? 'day';
+  for (const [name, v] of [['from', from], ['to', to]]) {
+    if (!DATE.test(v) || Number.isNaN(Date.parse(`${v}T00:00:00Z`))) {
+      throw new ApiError(400, 'INVALID_QUERY', `${name} must be a date YYYY-MM-DD`, { parameter: name });
+    }
+  }
+  if (!GRANULARITIES.has(granularity)) {
+    throw new ApiError(400, 'INVALID_QUERY', 'granularity must be day, week or month', { parameter: 'granularity' });
+  }
+  const span = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86400e3;
+  if (span < 0 || span > MAX_DAYS) {
+    throw new ApiError(400, 'INVALID_QUERY', `from must be on or before to, at most ${MAX_DAYS} days apart`, { parameter: 'from' });
+  }
+  return { from, to, granularity };
+}

@@ -1,0 +1,27 @@
+// The usage snapshot the engine prices with at the edge. The counters' authority is each coupon's
+// Durable Object; it copies its totals to KV (`usage:<coupon>`, and `usage:<coupon>:u:<user>` per
+// user) at most once a second, so previews read KV and may lag the authority by about a second
+// (plus KV propagation between locations). In COUNTER_MODE=kv the same keys are the counters.
+
+export const usageKey = (couponId) => `usage:${couponId}`;
+export const userUsageKey = (couponId, userId) => `usage:${couponId}:u:${userId}`;
+
+const hasPeriodLimits = (coupon) => ['per_day', 'per_week', 'per_month'].some((k) => coupon.limits?.[k] !== undefined);
+export const hasLimits = (coupon) => Boolean(coupon?.limits && Object.keys(coupon.limits).length);
+
+/** One coupon's entry in the engine's UsageSnapshot, from its KV copy. */
+export async function readUsage(env, coupon, userId) {
+  const [total, mine] = await Promise.all([
+    env.STATE.get(usageKey(coupon.id), 'json'),
+    userId ? env.STATE.get(userUsageKey(coupon.id, userId), 'json') : null,
+  ]);
+  return usageEntry(coupon, total, mine);
+}
+
+/** Shapes counters as the engine reads them; `periods` only for coupons that have period limits. */
+export function usageEntry(coupon, total, userUses) {
+  const entry = { redemptions: total?.redemptions ?? 0, discount_given: total?.discount_given ?? '0' };
+  if (userUses !== null && userUses !== undefined) entry.user_redemptions = Number(userUses);
+  if (hasPeriodLimits(coupon)) entry.periods = total?.periods ?? {};
+  return entry;
+}
