@@ -8,7 +8,7 @@ import { ROOT, startWorker as startDevWorker } from '../worker/server.mjs';
 export { ROOT };
 
 /** The page loads the package the Worker runs; scripts/dev.sh copies it the same way. */
-function copyPackage() {
+export function copyPackage() {
   fs.mkdirSync(path.join(ROOT, 'www/pkg'), { recursive: true });
   for (const f of ['edge_coupons.js', 'edge_coupons_bg.wasm']) {
     fs.copyFileSync(path.join(ROOT, 'pkg', f), path.join(ROOT, 'www/pkg', f));
