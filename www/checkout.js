@@ -1,6 +1,6 @@
 // The checkout page. Every amount on it comes from the Wasm engine, run here against the shop's
 // signed manifest; the page only gathers the cart, the codes and the user, and shows the result.
-import { loadVerifiedManifest } from './engine.js';
+import { api, loadVerifiedManifest } from './engine.js';
 import { dateTime, h, isZero, money } from './format.js';
 import { attemptFor, confirmedEvaluation, explainDifferences, finishAttempt, refusedCodes, sendAttempt } from './order.js';
 
@@ -23,6 +23,9 @@ const state = {
   payment: null,
   evaluation: null,
   previewError: null,
+  // Coupons paused or ended at the edge since the manifest was signed (the Worker's GET /coupons
+  // leaves them out): not offered in the tray. Empty offline or before the Worker answers.
+  pausedAtEdge: new Set(),
   ordering: false,
   order: null, // what the last order attempt came to, for the status panel
   firstPreviewMarked: false,
@@ -43,6 +46,7 @@ function restoreCart() {
       state.lines = (saved.lines ?? []).filter((l) => known.has(l.product_id) && Number.isInteger(l.quantity) && l.quantity > 0);
       state.codes = (saved.codes ?? []).filter((c) => typeof c === 'string').slice(0, MAX_CODES);
       state.payment = saved.payment;
+      for (const r of saved.refused ?? []) if (state.codes.includes(r?.code) && r.reason?.message) state.refused.set(r.code, r);
     }
   } catch {
     // a damaged entry: start with an empty cart
@@ -51,7 +55,10 @@ function restoreCart() {
 }
 
 const saveCart = () =>
-  localStorage.setItem(CART_KEY, JSON.stringify({ lines: state.lines, codes: state.codes, payment: state.payment }));
+  localStorage.setItem(
+    CART_KEY,
+    JSON.stringify({ lines: state.lines, codes: state.codes, payment: state.payment, refused: [...state.refused.values()] }),
+  );
 
 /** The codes to price with: the shopper's, without those the shop has refused. */
 const liveCodes = () => state.codes.filter((c) => !state.refused.has(c));
@@ -76,6 +83,25 @@ function buildRequest(codes = liveCodes()) {
 
 // ---------------------------------------------------------------------------------------------
 // The engine.
+
+/**
+ * Asks the Worker for this user's tray to learn which coupons were paused at the edge. The Worker
+ * knows the user by id only (plus stored assignments), so its tray is compared with the engine's
+ * tray for that same bare context: a coupon only the engine lists is held back at the edge.
+ */
+async function refreshEdgeTray() {
+  const id = state.shop.user.context.id;
+  try {
+    const res = await fetch(api(`/coupons?user=${encodeURIComponent(id)}`));
+    if (!res.ok || !state.engine) return;
+    const edge = new Set((await res.json()).map((e) => e.coupon_id));
+    const local = state.engine.tray({ id, now: nowIso() });
+    state.pausedAtEdge = new Set(local.map((e) => e.coupon_id).filter((c) => !edge.has(c)));
+    render();
+  } catch {
+    // offline, or no engine: the engine's tray is shown as it is
+  }
+}
 
 /** Loads (or reloads) the manifest and recomputes the preview with it. */
 async function refreshManifest() {
@@ -209,6 +235,7 @@ async function placeOrder() {
     finishAttempt(); // this exact attempt can never succeed; the next one gets a new key
     const refused = refusedCodes(outcome.error);
     for (const r of refused) if (r.code) state.refused.set(r.code, r);
+    saveCart();
     if (refused.length) {
       // Priced again without them: the preview now shows what placing the order would cost.
       state.order = { kind: 'codes-refused', refused, preview };
@@ -362,7 +389,9 @@ function renderCodes() {
 /** The tray with, for each coupon, whether it works on this cart; the ones that do come first. */
 function trayView() {
   const now = nowIso();
-  const entries = state.engine.tray({ ...state.shop.user.context, now });
+  const entries = state.engine
+    .tray({ ...state.shop.user.context, now })
+    .filter((e) => !state.pausedAtEdge.has(e.coupon_id));
   const ev = state.evaluation;
   const views = entries.map((entry) => {
     const inCart = ev?.applied.find((a) => a.coupon_id === entry.coupon_id);
@@ -642,11 +671,13 @@ async function main() {
   window.addEventListener('online', () => {
     if (state.order?.kind === 'offline') state.order = null;
     refreshManifest(); // back online: pick up a newer manifest (and drop the offline note)
+    refreshEdgeTray();
   });
   window.addEventListener('offline', render);
 
   useManifest(await manifest);
   recompute();
+  if (online()) refreshEdgeTray(); // after the first preview: it is not on that path
 }
 
 main().catch((err) => {

@@ -178,6 +178,13 @@ test('a coupon paused at the edge after the preview: the page says so and prices
       assert.match(await refused.innerText(), /TENOFF: this coupon is paused for now/);
       await page.locator('#codes [data-code="TENOFF"]', { hasText: 'paused' }).waitFor();
       await shot(page, t, 'order-refused-paused');
+      // After a reload the refusal is remembered, and the tray (the Worker's, when online) no longer
+      // offers the paused coupon.
+      await page.reload();
+      await page.locator('#tray li[data-coupon]').first().waitFor();
+      await page.waitForFunction(() => !document.querySelector('#tray li[data-coupon="ten-off-75"]'));
+      await page.locator('#codes [data-code="TENOFF"]', { hasText: 'paused' }).waitFor();
+      assert.equal(await page.locator('#codes [data-code="TENOFF"] [data-outcome="applied"]').count(), 0);
     } finally {
       await setStatus('active');
     }
