@@ -2,6 +2,7 @@
 // helpers. Manifests are signed with the committed test-only key (tests/keys).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { signJws, testJwks } from '../node/helpers.mjs';
 import { ROOT, startWorker } from './server.mjs';
@@ -35,22 +36,55 @@ export async function start(vars = {}) {
   });
 }
 
-/** fetch + parsed JSON body (null when empty or not JSON), status and headers. */
-export async function call(server, method, pathname, { body, headers = {}, raw } = {}) {
-  const init = { method, headers: { ...headers } };
+// Kept-alive connections, at most 64 at a time: a thousand concurrent requests queue here instead
+// of opening a thousand sockets to wrangler's local proxy.
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+/**
+ * An HTTP request; resolves to { status, headers (a Headers), text, json (null when not JSON) }.
+ * `wrangler dev` reloads the Worker when a watched file changes (another engineer rebuilding pkg/
+ * or editing www/) and answers requests caught in that reload with a plain-text 503 of its own. A
+ * client would retry those with the same Idempotency-Key, which is exactly what the API promises
+ * is safe, so this does the same (the Worker's own errors are JSON and are never retried).
+ */
+export async function call(server, method, pathname, options = {}) {
+  for (let attempt = 1; ; attempt++) {
+    const res = await send(server, method, pathname, options);
+    if (!(res.status === 503 && res.text.includes('restarted mid-request')) || attempt === 5) return res;
+    await sleep(500 * attempt);
+  }
+}
+
+function send(server, method, pathname, { body, headers = {} } = {}) {
+  const h = { ...headers };
+  let data;
   if (body !== undefined) {
-    init.body = typeof body === 'string' ? body : JSON.stringify(body);
-    if (!Object.keys(init.headers).some((h) => h.toLowerCase() === 'content-type')) init.headers['content-type'] = 'application/json';
+    data = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+    if (!Object.keys(h).some((k) => k.toLowerCase() === 'content-type')) h['content-type'] = 'application/json';
+    h['content-length'] = String(data.length);
   }
-  const res = await fetch(`${server.url}${pathname}`, init);
-  const text = await res.text();
-  let json = null;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    // not JSON
-  }
-  return raw ? { status: res.status, headers: res.headers, text, json } : { status: res.status, headers: res.headers, json, text };
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${server.url}${pathname}`, { method, headers: h, agent }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json = null;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          // not JSON
+        }
+        const out = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) out.set(k, Array.isArray(v) ? v.join(', ') : v);
+        resolve({ status: res.statusCode, headers: out, text, json });
+      });
+    });
+    req.on('error', reject);
+    if (data) req.write(data);
+    req.end();
+  });
 }
 
 export const admin = (server, method, pathname, opts = {}) =>
@@ -108,3 +142,7 @@ export function generatedCode(prefix, random, secret = CODE_MAC_KEY, macChars = 
   for (const ch of random + mac) state = xtime(state) ^ ALPHABET.indexOf(ch);
   return `${prefix}${random}${mac}${ALPHABET[xtime(state)]}`;
 }
+
+/** couponctl's bulk code hash (docs/cli.md, codes import): SHA-512/256, base64url. */
+export const codeHash = (couponId, code) =>
+  crypto.createHash('sha512-256').update(`coupon-code:v1:${couponId}:${code}`).digest('base64url');

@@ -67,7 +67,10 @@ export async function startWorker({ vars: given = {}, persistTo, port, log = pro
     ? { MANIFEST_JWKS: keys.jwks, ADMIN_TOKEN: crypto.randomBytes(24).toString('base64url'), ...given }
     : given;
   const ownDir = !persistTo;
-  const dir = persistTo ?? fs.mkdtempSync(path.join(os.tmpdir(), 'edge-coupons-worker-'));
+  // Memory-backed /dev/shm when there is one: state still persists across restarts of the server
+  // (what the tests need), without waiting on the disk for every SQLite commit.
+  const base = fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir();
+  const dir = persistTo ?? fs.mkdtempSync(path.join(base, 'edge-coupons-worker-'));
   const server = { dir, port: port ?? (await freePort()), child: null, output: '' };
   server.url = `http://127.0.0.1:${server.port}`;
   server.adminToken = vars.ADMIN_TOKEN;
@@ -90,6 +93,8 @@ export async function startWorker({ vars: given = {}, persistTo, port, log = pro
     child.stdout.on('data', keep);
     child.stderr.on('data', keep);
     server.child = child;
+    running.add(child.pid);
+    child.once('exit', () => running.delete(child.pid));
     await waitReady(server);
   };
 
@@ -117,10 +122,26 @@ export async function startWorker({ vars: given = {}, persistTo, port, log = pro
   return server;
 }
 
+// Process groups still running when this process exits (a test runner timeout, Ctrl-C) are ended.
+const running = new Set();
+process.on('exit', () => {
+  for (const pid of running) {
+    try {
+      process.kill(-pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+});
+
 async function waitReady(server) {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (server.child.exitCode !== null) throw new Error(`wrangler dev exited (${server.child.exitCode}):\n${server.output}`);
+    if (/Build failed|\[ERROR\]/.test(server.output)) {
+      await kill(server.child);
+      throw new Error(`wrangler dev could not build the Worker:\n${server.output}`);
+    }
     try {
       const res = await fetch(`${server.url}/jwks`);
       await res.arrayBuffer();

@@ -5,7 +5,7 @@ import { current } from './manifest-store.js';
 import { call, manifestKeys } from './engine.js';
 import { priceAtEdge, userContext } from './pricing.js';
 import { readOverrides } from './overrides.js';
-import { assertNotLocked, recordFailures, subjects } from './attempts.js';
+import { assertNotLocked, locked, recordFailures, subjects } from './attempts.js';
 import { counterOf, kvMode, redemptionOf } from './counters.js';
 import { statsQuery } from './stats.js';
 
@@ -42,7 +42,9 @@ export async function postEvaluate(request, env) {
   const who = subjects(request, body.user?.id);
   if (codesOf(body)) await assertNotLocked(env, who);
   const priced = await priceAtEdge(env, await current(env), body, now());
-  await recordFailures(env, who, priced.failedCodes);
+  // The request that reaches the limit is already answered with the lockout.
+  const until = await recordFailures(env, who, priced.failedCodes);
+  if (until) throw locked(until);
   return json(priced.evaluation);
 }
 
@@ -78,6 +80,7 @@ export async function postRedemption(request, env) {
   const res = await redemptionOf(env, id).create({
     id, body_hash: await sha256Hex(text), body: { input, order_id: orderId }, hold_ms: holdMs, now: now(),
   });
+  // Its answer is stored (and nothing was consumed), so a lockout starts with the next request.
   if (!res.replayed) await recordFailures(env, who, res.failed_codes ?? 0);
   const headers = res.replayed ? { 'idempotent-replayed': 'true' } : {};
   if (res.status === 201) headers.location = `/redemptions/${id}`;

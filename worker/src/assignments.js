@@ -1,11 +1,14 @@
 // Campaign assignments (`couponctl assign` NDJSON) stored per user in KV (`assign:<user>`), and fed
 // to the engine as `user.assignments`: a client never supplies its own assignments.
 import { ApiError } from './http.js';
+import { cachedGet, remember } from './kv-cache.js';
+
+const TTL_MS = 1000; // an upload reaches other isolates within a second (plus KV propagation)
 
 export const assignKey = (userId) => `assign:${userId}`;
 
 export async function assignmentsOf(env, userId) {
-  return (await env.STATE.get(assignKey(userId), 'json')) ?? [];
+  return (await cachedGet(env.STATE, assignKey(userId), 'json', TTL_MS)) ?? [];
 }
 
 /** Parses NDJSON rows `{coupon_id, user_id, assigned_at, code?}`; a bad line is refused by number. */
@@ -42,6 +45,7 @@ export async function storeAssignments(env, rows) {
     const merged = new Map((await assignmentsOf(env, user)).map((a) => [a.coupon_id, a]));
     for (const a of added) merged.set(a.coupon_id, a);
     await env.STATE.put(assignKey(user), JSON.stringify([...merged.values()]));
+    remember(assignKey(user), [...merged.values()], TTL_MS);
   }
   return byUser.size;
 }

@@ -1,7 +1,10 @@
 // Failed code attempts, limited per client IP and per user: after ATTEMPT_LIMIT failures (unknown,
 // mistyped or unissued codes) within ATTEMPT_WINDOW_S seconds, that IP or user is locked out for
-// ATTEMPT_LOCKOUT_S seconds (429 with Retry-After). One small Durable Object per IP / user keeps the
-// count exactly; the Workers rate-limit binding is per location and approximate, so it is not used.
+// ATTEMPT_LOCKOUT_S seconds (429 with Retry-After). One small Durable Object per IP / user counts
+// failures exactly (only requests that fail reach it); a lockout it starts is published in KV
+// (`lock:<subject>`), which every request reads: the first request after a lockout at the same
+// location sees it at once, other locations within KV's propagation (up to 60 s). The Workers
+// rate-limit binding is per location and approximate, so it is not used.
 import { DurableObject } from 'cloudflare:workers';
 import { ApiError } from './http.js';
 
@@ -12,12 +15,6 @@ const settings = (env) => ({
 });
 
 export class AttemptLimiter extends DurableObject {
-  /** When the lockout ends (ms), or 0. */
-  async lockedUntil() {
-    const until = (await this.ctx.storage.get('locked_until')) ?? 0;
-    return until > Date.now() ? until : 0;
-  }
-
   async fail(count) {
     const { limit, windowMs, lockoutMs } = settings(this.env);
     const now = Date.now();
@@ -31,6 +28,8 @@ export class AttemptLimiter extends DurableObject {
   }
 }
 
+const lockKey = (name) => `lock:${name}`;
+
 /** The limiter subjects of a request: its client IP and, when given, its user. */
 export function subjects(request, userId) {
   const ip = request.headers.get('cf-connecting-ip') ?? 'unknown';
@@ -39,18 +38,25 @@ export function subjects(request, userId) {
 
 const stub = (env, name) => env.ATTEMPT_LIMITER.get(env.ATTEMPT_LIMITER.idFromName(name));
 
-/** Throws 429 CODE_ATTEMPTS_LOCKED (Retry-After) when any subject is locked out. Fails closed. */
+/** Throws 429 CODE_ATTEMPTS_LOCKED (Retry-After) when any subject is locked out. */
 export async function assertNotLocked(env, names) {
-  const until = Math.max(0, ...(await Promise.all(names.map((n) => stub(env, n).lockedUntil()))));
-  if (until) throw locked(until);
+  const until = Math.max(0, ...(await Promise.all(names.map(async (n) => Number((await env.STATE.get(lockKey(n))) ?? 0)))));
+  if (until > Date.now()) throw locked(until);
 }
 
+/** Counts failed codes; returns when a lockout it started ends (ms), else 0. */
 export async function recordFailures(env, names, count) {
-  if (!count) return;
-  await Promise.all(names.map((n) => stub(env, n).fail(count)));
+  if (!count) return 0;
+  const until = Math.max(0, ...(await Promise.all(names.map(async (n) => {
+    const u = await stub(env, n).fail(count);
+    // KV expirations are at least 60 s; the value says when the lockout really ends.
+    if (u) await env.STATE.put(lockKey(n), String(u), { expirationTtl: Math.max(60, Math.ceil((u - Date.now()) / 1000) + 1) });
+    return u;
+  }))));
+  return until > Date.now() ? until : 0;
 }
 
-function locked(until) {
+export function locked(until) {
   const seconds = Math.max(1, Math.ceil((until - Date.now()) / 1000));
   const err = new ApiError(429, 'CODE_ATTEMPTS_LOCKED', `too many invalid codes; try again in ${seconds} s`, { retry_after: seconds });
   err.headers = { 'retry-after': String(seconds) };

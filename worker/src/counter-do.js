@@ -198,6 +198,8 @@ export class CouponCounter extends DurableObject {
   }
 
   async scheduleFlush() {
+    if (this.flushScheduled) return; // one storage read per flush, not per commit
+    this.flushScheduled = true;
     if ((await this.ctx.storage.getAlarm()) !== null) return;
     const last = Number(this.one("SELECT value FROM meta WHERE key = 'last_flush'")?.value ?? 0);
     await this.ctx.storage.setAlarm(Math.max(Date.now(), last + FLUSH_INTERVAL_MS));
@@ -205,6 +207,7 @@ export class CouponCounter extends DurableObject {
 
   /** Copies the ledger, used-code markers and usage snapshots to KV; retried until it succeeds. */
   async alarm() {
+    this.flushScheduled = false;
     const t = this.totals();
     if (!t.coupon_id) return;
     const events = this.sql.exec('SELECT seq, key, value FROM outbox ORDER BY seq LIMIT 400').toArray();

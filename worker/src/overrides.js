@@ -4,13 +4,18 @@
 // and answered with the engine's own PAUSED / ENDED reason shape; automatic coupons are made to
 // look used up in the usage snapshot, so the engine itself leaves them out.
 import { ApiError } from './http.js';
+import { cachedGet, remember } from './kv-cache.js';
 
 const KEY = 'overrides';
 export const OVERRIDE_STATUSES = { paused: 'PAUSED', ended: 'ENDED' };
 const MESSAGES = { PAUSED: 'this coupon is paused for now', ENDED: 'this coupon has ended' };
 
+// An isolate re-reads the overrides at most once a second: a pause reaches the isolate that made it
+// at once, every other isolate within a second (plus KV propagation between locations).
+const TTL_MS = 1000;
+
 export async function readOverrides(env) {
-  return (await env.STATE.get(KEY, 'json')) ?? {};
+  return (await cachedGet(env.STATE, KEY, 'json', TTL_MS)) ?? {};
 }
 
 /** The reason an overridden coupon gets, shaped like the engine's (docs/errors.md). */
@@ -48,5 +53,6 @@ export async function setOverride(env, loaded, couponId, status) {
     overrides[couponId] = { status, at: new Date().toISOString() };
   }
   await env.STATE.put(KEY, JSON.stringify(overrides));
+  remember(KEY, overrides, TTL_MS);
   return overrides[couponId] ?? { status: 'active' };
 }

@@ -4,6 +4,7 @@
 import { current } from './manifest-store.js';
 import { errorBody, errorResponse, rfc3339 } from './http.js';
 import { priceAtEdge } from './pricing.js';
+import { usageEntry } from './usage.js';
 
 // Rejections that do not stop a redemption: a code typed twice still applies once.
 const HARMLESS = new Set(['DUPLICATE_CODE']);
@@ -44,7 +45,13 @@ export class Redemption {
     try {
       const loaded = await current(this.env);
       version = loaded.version;
-      priced = await priceAtEdge(this.env, loaded, input.body.input, input.now);
+      // Redemptions price with the counters themselves (not their KV copies), so the usual refusal
+      // is the engine's own reason; the counters still re-check at commit for races.
+      const usageFor = async (coupon, userId) => {
+        const c = await this.counter(coupon.id).counters(userId);
+        return usageEntry(coupon, c, c.user_redemptions ?? null);
+      };
+      priced = await priceAtEdge(this.env, loaded, input.body.input, input.now, { usageFor });
     } catch (err) {
       await this.store.delete();
       return { ...(await asReply(err)), failed_codes: 0 };

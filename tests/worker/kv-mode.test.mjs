@@ -1,0 +1,40 @@
+// COUNTER_MODE=kv: the same API with counters kept in KV (a soft cap, docs/worker.md). Sequential
+// use must still count exactly; holds are refused.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { call, cart, counters, manifest, publish, redeem, start } from './helpers.mjs';
+
+const coupons = [
+  { id: 'kv-once', name: 'Once', status: 'active', codes: { type: 'static', code: 'ONCE' },
+    reward: { type: 'fixed_amount', amount: '3.00', target: { type: 'order' } }, limits: { per_user: 1, global: 2 } },
+];
+
+let server;
+before(async () => {
+  server = await start({ COUNTER_MODE: 'kv' });
+  await publish(server, manifest(coupons));
+});
+after(() => server?.stop());
+
+const body = (user, extra = {}) => ({ order_id: `o-${user}`, cart: cart(), user: { id: user }, codes: ['ONCE'], ...extra });
+
+test('kv mode: redeem, limits, replay and revert against KV counters; holds refused', async () => {
+  const a = await redeem(server, 'kv-1', body('a'));
+  assert.equal(a.status, 201, a.text);
+  assert.equal((await redeem(server, 'kv-1', body('a'))).text, a.text);
+  const again = await redeem(server, 'kv-2', body('a'));
+  assert.equal(again.status, 409);
+  assert.equal(again.json.error.rejected[0].reason.code, 'USER_LIMIT_REACHED');
+  assert.equal((await redeem(server, 'kv-3', body('b'))).status, 201);
+  const full = await redeem(server, 'kv-4', body('c'));
+  assert.equal(full.json.error.rejected[0].reason.code, 'GLOBAL_LIMIT_REACHED');
+  assert.deepEqual(await counters(server, 'kv-once', 'a'), { coupon_id: 'kv-once', redemptions: 2, discount_given: '6.00', periods: {}, user_redemptions: 1 });
+  const revert = await call(server, 'POST', `/redemptions/${a.json.redemption.id}/revert`);
+  assert.equal(revert.json.redemption.status, 'reverted');
+  assert.equal((await call(server, 'POST', `/redemptions/${a.json.redemption.id}/revert`)).text, revert.text);
+  assert.equal((await counters(server, 'kv-once')).redemptions, 1);
+  assert.equal((await redeem(server, 'kv-5', body('c'))).status, 201);
+  const held = await redeem(server, 'kv-6', body('d', { hold: 'PT5M' }));
+  assert.equal(held.status, 400);
+  assert.equal(held.json.error.code, 'HOLD_UNSUPPORTED');
+});
