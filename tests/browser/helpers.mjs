@@ -136,18 +136,6 @@ export const fromCents = (c) => `${c / 100n}.${String(c % 100n).padStart(2, '0')
 /** percent of an amount in cents, rounded half away from zero (docs/manifest.md, Money). */
 export const percentOf = (c, pct) => (c * BigInt(pct) * 2n + 100n) / 200n;
 
-/** A route's availability: false while the Worker answers 404 NOT_FOUND for it. */
-export async function served(url, method, pathName) {
-  const res = await fetch(`${url}${pathName}`, {
-    method,
-    headers: method === 'GET' ? {} : { 'content-type': 'application/json' },
-    body: method === 'GET' ? undefined : '{}',
-  });
-  if (res.status !== 404) return true;
-  const body = await res.json().catch(() => null);
-  return body?.error?.code !== 'NOT_FOUND';
-}
-
 // context.setOffline(true) alone does not hold across a navigation in a page that a service worker
 // controls (microsoft/playwright#2311): after a reload the page reports navigator.onLine === true and
 // the service worker still reaches the network. So the tests also fail every request the service
