@@ -167,6 +167,8 @@ const addProduct = (productId) =>
 
 /** Adds typed codes (comma separated). Returns the problems to show next to the field. */
 function addCodes(text) {
+  // Without a verified manifest there is nothing to check a code against (the field is disabled too).
+  if (!state.engine) return ['Codes can be added once the price list is loaded.'];
   const problems = [];
   const ctx = { ...state.shop.user.context, now: nowIso() };
   for (const raw of text.split(/[,;\n]+/).map((s) => s.trim()).filter(Boolean)) {
@@ -509,7 +511,15 @@ function renderBreakdown() {
   if (!ev) {
     const err = state.previewError;
     box.replaceChildren(
-      h('p', { class: err ? 'error' : 'muted' }, err ? `The preview could not be computed: ${err.message}.` : 'The preview appears once the price list is verified.'),
+      h(
+        'p',
+        { class: err || state.manifestError ? 'error' : 'muted' },
+        err
+          ? `The preview could not be computed: ${err.message}.`
+          : state.manifestError
+            ? 'No prices without a valid price list (see the message above).'
+            : 'The preview appears once the price list is verified.',
+      ),
     );
     return;
   }

@@ -221,6 +221,36 @@ test('an expired manifest is refused by the engine and the page says so', async 
   });
 });
 
+test('offline with a saved manifest that has expired since: the page refuses it and says to reconnect', async (t) => {
+  await withPage(env, t, async (page, context) => {
+    await openCheckout(page, env.url);
+    await page.evaluate(async () => {
+      await navigator.serviceWorker.ready;
+      if (!navigator.serviceWorker.controller) {
+        await new Promise((r) => navigator.serviceWorker.addEventListener('controllerchange', r, { once: true }));
+      }
+    });
+    await addToCart(page, { 'runner-42': 1 });
+    await page.locator('#breakdown table').waitFor();
+    const payload = JSON.parse(
+      Buffer.from((await (await fetch(`${env.url}/manifest`)).text()).split('.')[1], 'base64url').toString('utf8'),
+    );
+    // A month later, still offline: the copy in the cache is past its expires_at.
+    await goOffline(context);
+    await page.clock.setFixedTime(new Date(Date.parse(payload.expires_at) + 3600e3));
+    await reloadOffline(page, context);
+    const alert = page.locator('#manifest-problem[role="alert"]');
+    await alert.waitFor();
+    const text = await alert.innerText();
+    assert.match(text, /The price list has expired/);
+    assert.match(text, /until you are back online/);
+    assert.equal(await page.locator('#breakdown table').count(), 0, 'no amounts from the expired copy');
+    assert.match(await page.locator('#breakdown').innerText(), /No prices without a valid price list/);
+    assert.ok(await page.getByRole('button', { name: 'Place order' }).isDisabled());
+    await goOnline(context);
+  });
+});
+
 test('phone width (375 px): one column, no horizontal scroll', async (t) => {
   await withPage(
     env,
