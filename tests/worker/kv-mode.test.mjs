@@ -28,7 +28,8 @@ test('kv mode: redeem, limits, replay and revert against KV counters; holds refu
   assert.equal((await redeem(server, 'kv-3', body('b'))).status, 201);
   const full = await redeem(server, 'kv-4', body('c'));
   assert.equal(full.json.error.rejected[0].reason.code, 'GLOBAL_LIMIT_REACHED');
-  assert.deepEqual(await counters(server, 'kv-once', 'a'), { coupon_id: 'kv-once', redemptions: 2, discount_given: '6.00', periods: {}, user_redemptions: 1 });
+  const c = await counters(server, 'kv-once', 'a');
+  assert.deepEqual([c.redemptions, c.discount_given, c.user_redemptions], [2, '6.00', 1]);
   const revert = await call(server, 'POST', `/redemptions/${a.json.redemption.id}/revert`);
   assert.equal(revert.json.redemption.status, 'reverted');
   assert.equal((await call(server, 'POST', `/redemptions/${a.json.redemption.id}/revert`)).text, revert.text);

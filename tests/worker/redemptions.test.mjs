@@ -38,7 +38,10 @@ describe('redeem', () => {
     assert.equal(replay.status, 201);
     assert.equal(replay.text, res.text);
     assert.equal(replay.headers.get('idempotent-replayed'), 'true');
-    assert.deepEqual(await counters(server, 'ten-off', 'r1'), { coupon_id: 'ten-off', redemptions: 1, discount_given: '10.00', periods: {}, user_redemptions: 1 });
+    const c = await counters(server, 'ten-off', 'r1');
+    assert.deepEqual([c.redemptions, c.discount_given, c.user_redemptions], [1, '10.00', 1]);
+    // With an engine that labels periods, the use counts under its day, week and month.
+    if (evaluation.periods) assert.deepEqual(c.periods, Object.fromEntries(Object.values(evaluation.periods).map((l) => [l, 1])));
     assert.equal((await counters(server, 'auto-ship')).redemptions, 1);
   });
 

@@ -17,6 +17,7 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS totals (id INTEGER PRIMARY KEY CHECK (id = 1), coupon_id TEXT, redemptions INTEGER NOT NULL, discount_given TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS users (user_id TEXT PRIMARY KEY, uses INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS periods (label TEXT PRIMARY KEY, uses INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS user_periods (user_id TEXT NOT NULL, label TEXT NOT NULL, uses INTEGER NOT NULL, PRIMARY KEY (user_id, label));
 CREATE TABLE IF NOT EXISTS redemptions (id TEXT PRIMARY KEY, user_id TEXT, order_id TEXT, code_hash TEXT,
   discount TEXT NOT NULL, gmv TEXT NOT NULL, day TEXT NOT NULL, labels TEXT NOT NULL, state TEXT NOT NULL,
   created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
@@ -49,8 +50,14 @@ export class CouponCounter extends DurableObject {
   counters(userId) {
     const t = this.totals();
     const periods = Object.fromEntries(this.sql.exec('SELECT label, uses FROM periods WHERE uses > 0').toArray().map((r) => [r.label, r.uses]));
-    const mine = userId ? this.one('SELECT uses FROM users WHERE user_id = ?', userId)?.uses ?? 0 : undefined;
-    return { redemptions: t.redemptions, discount_given: t.discount_given, periods, ...(userId ? { user_redemptions: mine } : {}) };
+    if (!userId) return { redemptions: t.redemptions, discount_given: t.discount_given, periods };
+    return { redemptions: t.redemptions, discount_given: t.discount_given, periods, ...this.userCounters(userId) };
+  }
+
+  userCounters(userId) {
+    const uses = this.one('SELECT uses FROM users WHERE user_id = ?', userId)?.uses ?? 0;
+    const rows = this.sql.exec('SELECT label, uses FROM user_periods WHERE user_id = ? AND uses > 0', userId).toArray();
+    return { user_redemptions: uses, user_periods: Object.fromEntries(rows.map((r) => [r.label, r.uses])) };
   }
 
   /**
@@ -72,8 +79,8 @@ export class CouponCounter extends DurableObject {
     const t = this.totals();
     const labels = a.periods ? Object.values(a.periods) : [];
     const periods = Object.fromEntries(labels.map((l) => [l, this.one('SELECT uses FROM periods WHERE label = ?', l)?.uses ?? 0]));
-    const mine = a.user_id ? this.one('SELECT uses FROM users WHERE user_id = ?', a.user_id)?.uses ?? 0 : null;
-    const own = usageEntry(coupon, { ...t, periods }, mine);
+    const mine = a.user_id ? this.userCounters(a.user_id) : null;
+    const own = usageEntry(coupon, { ...t, periods }, mine?.user_redemptions ?? null, mine?.user_periods);
     const decision = recheck(loaded, a, own);
     if (decision.rejected) return { ok: false, rejected: decision.rejected };
     const { applied } = decision;
@@ -87,6 +94,7 @@ export class CouponCounter extends DurableObject {
         a.coupon_id, applied.discount, addMoney(t.discount_given, applied.discount));
       if (a.user_id) this.bump('users', 'user_id', a.user_id, 1);
       for (const l of labels) this.bump('periods', 'label', l, 1);
+      if (a.user_id) for (const l of labels) this.bumpUserPeriod(a.user_id, l, 1);
       this.sql.exec(
         `INSERT INTO redemptions (id, user_id, order_id, code_hash, discount, gmv, day, labels, state, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -122,7 +130,10 @@ export class CouponCounter extends DurableObject {
     this.ctx.storage.transactionSync(() => {
       this.sql.exec('UPDATE totals SET redemptions = redemptions - 1, discount_given = ? WHERE id = 1', addMoney(t.discount_given, r.discount, -1));
       if (r.user_id) this.bump('users', 'user_id', r.user_id, -1);
-      for (const l of JSON.parse(r.labels)) this.bump('periods', 'label', l, -1);
+      for (const l of JSON.parse(r.labels)) {
+        this.bump('periods', 'label', l, -1);
+        if (r.user_id) this.bumpUserPeriod(r.user_id, l, -1);
+      }
       const next = { revert: 'reverted', lapse: 'lapsed', abort: 'aborted' }[kind];
       this.sql.exec('UPDATE redemptions SET state = ?, updated_at = ? WHERE id = ?', next, now, redemption_id);
       if (r.code_hash) {
@@ -168,6 +179,11 @@ export class CouponCounter extends DurableObject {
 
   bump(table, column, key, delta) {
     this.sql.exec(`INSERT INTO ${table} (${column}, uses) VALUES (?, ?) ON CONFLICT (${column}) DO UPDATE SET uses = uses + ?`, key, Math.max(delta, 0), delta);
+  }
+
+  bumpUserPeriod(userId, label, delta) {
+    this.sql.exec(`INSERT INTO user_periods (user_id, label, uses) VALUES (?, ?, ?)
+      ON CONFLICT (user_id, label) DO UPDATE SET uses = uses + ?`, userId, label, Math.max(delta, 0), delta);
   }
 
   /** Stats of the day a use was committed (`day`); rollbacks count on the day they happen. */
@@ -216,8 +232,8 @@ export class CouponCounter extends DurableObject {
     const snapshot = { ...this.counters(), as_of: new Date().toISOString() };
     writes.push(this.env.STATE.put(usageKey(t.coupon_id), JSON.stringify(snapshot)));
     for (const u of users) {
-      const uses = this.one('SELECT uses FROM users WHERE user_id = ?', u.user_id)?.uses ?? 0;
-      writes.push(this.env.STATE.put(userUsageKey(t.coupon_id, u.user_id), String(uses)));
+      const { user_redemptions: redemptions, user_periods: periods } = this.userCounters(u.user_id);
+      writes.push(this.env.STATE.put(userUsageKey(t.coupon_id, u.user_id), JSON.stringify({ redemptions, periods })));
     }
     await Promise.all(writes); // a failure throws: the alarm is retried, rows stay queued
     this.ctx.storage.transactionSync(() => {

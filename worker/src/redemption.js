@@ -49,7 +49,7 @@ export class Redemption {
       // is the engine's own reason; the counters still re-check at commit for races.
       const usageFor = async (coupon, userId) => {
         const c = await this.counter(coupon.id).counters(userId);
-        return usageEntry(coupon, c, c.user_redemptions ?? null);
+        return usageEntry(coupon, c, c.user_redemptions ?? null, c.user_periods);
       };
       priced = await priceAtEdge(this.env, loaded, input.body.input, input.now, { usageFor });
     } catch (err) {

@@ -13,6 +13,8 @@ export const usageKey = (couponId) => `usage:${couponId}`;
 export const userUsageKey = (couponId, userId) => `usage:${couponId}:u:${userId}`;
 
 const hasPeriodLimits = (coupon) => ['per_day', 'per_week', 'per_month'].some((k) => coupon.limits?.[k] !== undefined);
+const hasUserPeriodLimits = (coupon) =>
+  ['per_user_per_day', 'per_user_per_week', 'per_user_per_month'].some((k) => coupon.limits?.[k] !== undefined);
 export const hasLimits = (coupon) => Boolean(coupon?.limits && Object.keys(coupon.limits).length);
 
 /** One coupon's entry in the engine's UsageSnapshot, from its KV copy. */
@@ -21,13 +23,19 @@ export async function readUsage(env, coupon, userId) {
     cachedGet(env.STATE, usageKey(coupon.id), 'json', TTL_MS),
     userId ? cachedGet(env.STATE, userUsageKey(coupon.id, userId), 'json', TTL_MS) : null,
   ]);
-  return usageEntry(coupon, total, mine);
+  // A user's copy is `{ redemptions, periods }` (a bare number from before period limits).
+  const user = typeof mine === 'number' ? { redemptions: mine } : mine;
+  return usageEntry(coupon, total, user?.redemptions ?? (userId ? 0 : null), user?.periods);
 }
 
-/** Shapes counters as the engine reads them; `periods` only for coupons that have period limits. */
-export function usageEntry(coupon, total, userUses) {
+/**
+ * Shapes counters as the engine reads them; `periods` / `user_periods` (uses per period label) only
+ * for coupons with such limits, so an engine without period limits never sees the fields.
+ */
+export function usageEntry(coupon, total, userUses, userPeriods) {
   const entry = { redemptions: total?.redemptions ?? 0, discount_given: total?.discount_given ?? '0' };
   if (userUses !== null && userUses !== undefined) entry.user_redemptions = Number(userUses);
   if (hasPeriodLimits(coupon)) entry.periods = total?.periods ?? {};
+  if (hasUserPeriodLimits(coupon) && userUses !== null && userUses !== undefined) entry.user_periods = userPeriods ?? {};
   return entry;
 }
