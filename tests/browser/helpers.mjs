@@ -50,6 +50,8 @@ export async function withPage(env, t, fn, contextOptions = {}) {
     await fn(page, context);
     // An uncaught exception in the page is a failure even when the assertions passed.
     if (errors.length) throw new Error(`uncaught errors in the page: ${errors.join('; ')}`);
+    // Passed: a failure screenshot of this test from an earlier run would only mislead.
+    for (const f of fs.readdirSync(SHOTS)) if (f.startsWith(`FAILED-${slug(t.name)}`)) fs.rmSync(path.join(SHOTS, f));
   } catch (err) {
     const pages = context.pages();
     for (let i = 0; i < pages.length; i++) {
