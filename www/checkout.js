@@ -245,8 +245,9 @@ async function placeOrder() {
       return;
     }
   }
-  if (outcome.kind === 'network' && !online()) state.order = { kind: 'offline' };
-  else state.order = outcome;
+  // No answer is never reported as "not placed": the request may have arrived before the network
+  // went away. The attempt (and its key) is kept, so placing it again cannot redeem twice.
+  state.order = outcome.kind === 'network' ? { kind: 'network', offlineNow: !online() } : outcome;
   render();
 }
 
@@ -579,7 +580,14 @@ function renderOrder() {
   }
   if (o.kind === 'network') {
     return box.replaceChildren(
-      h('p', { class: 'error' }, h('strong', {}, 'No answer from the shop. '), 'We cannot tell whether your order arrived. Press Place order again: it is sent with the same order key, so it can never be placed twice.'),
+      h(
+        'p',
+        { class: 'error' },
+        h('strong', {}, o.offlineNow ? 'The connection dropped while your order was being sent. ' : 'No answer from the shop. '),
+        'We cannot tell whether your order arrived. ',
+        o.offlineNow ? 'When you are back online, press Place order again: ' : 'Press Place order again: ',
+        'it is sent with the same order key, so it can never be placed twice.',
+      ),
     );
   }
   if (o.kind === 'retryable') {
