@@ -112,6 +112,11 @@ describe('bulk codes', () => {
     assert.equal(up.status, 422);
     up = await admin(server, 'POST', '/admin/coupons/save10/codes', { body: 'code\nX\n', headers: { 'content-type': 'text/csv' } });
     assert.equal(up.json.error.code, 'NOT_BULK_COUPON');
+    up = await admin(server, 'POST', '/admin/coupons/partner/codes', { body: 'code\n"PARTDDDD04\n', headers: { 'content-type': 'text/csv' } });
+    assert.deepEqual([up.status, up.json.error.code, up.json.error.line], [400, 'INVALID_CSV', 2]);
+    const many = Array.from({ length: 501 }, (_, i) => `PART${String(i).padStart(6, '0')}`).join('\n');
+    up = await admin(server, 'POST', '/admin/coupons/partner/codes', { body: `code\n${many}\n`, headers: { 'content-type': 'text/csv' } });
+    assert.deepEqual([up.status, up.json.error.code], [413, 'TOO_MANY_ROWS']);
   });
 
   test('generated codes are recognised by their MAC without any upload', async () => {

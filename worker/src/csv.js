@@ -7,6 +7,7 @@ export function parseCsv(text) {
   let field = '';
   let quoted = false;
   let line = 1;
+  let opened = 1; // where the open quoted field started
   for (let i = 0; i < text.length; i++) {
     const c = text[i];
     if (quoted) {
@@ -16,13 +17,14 @@ export function parseCsv(text) {
     } else if (c === '"') {
       if (field !== '') throw new ApiError(400, 'INVALID_CSV', `line ${line}: a quote inside an unquoted field`, { line });
       quoted = true;
+      opened = line;
     } else if (c === ',') { row.push(field); field = ''; }
     else if (c === '\n' || c === '\r') {
       if (c === '\r' && text[i + 1] === '\n') i++;
       row.push(field); rows.push({ line, cells: row }); row = []; field = ''; line++;
     } else field += c;
   }
-  if (quoted) throw new ApiError(400, 'INVALID_CSV', `line ${line}: a quoted field is left open`, { line });
+  if (quoted) throw new ApiError(400, 'INVALID_CSV', `line ${opened}: a quoted field is left open`, { line: opened });
   if (field !== '' || row.length) { row.push(field); rows.push({ line, cells: row }); }
   return rows.filter((r) => r.cells.some((c) => c.trim() !== ''));
 }

@@ -15,6 +15,7 @@ export class RedemptionRecord extends DurableObject {
       env,
       store: { get: () => storage.get('record'), put: (r) => storage.put('record', r), delete: () => storage.delete('record') },
       counter: (couponId) => env.COUPON_COUNTER.get(env.COUPON_COUNTER.idFromName(couponId)),
+      clearAlarm: () => storage.deleteAlarm(),
       setAlarm: async (at) => {
         const set = await storage.getAlarm();
         if (set === null || at < set) await storage.setAlarm(at);

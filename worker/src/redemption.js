@@ -20,8 +20,8 @@ async function asReply(err) {
 }
 
 export class Redemption {
-  constructor({ env, store, counter, setAlarm }) {
-    Object.assign(this, { env, store, counter, setAlarm });
+  constructor({ env, store, counter, setAlarm, clearAlarm }) {
+    Object.assign(this, { env, store, counter, setAlarm, clearAlarm });
   }
 
   /**
@@ -107,6 +107,7 @@ export class Redemption {
     Object.assign(rec, { state: 'done', outcome, response, attempt: [] });
     if (outcome === 'refused') rec.status = 'refused';
     await this.store.put(rec);
+    await this.clearAlarm?.(); // the crash guard is not needed any more (a hold sets its own)
     return { ...response, failed_codes: failedCodes };
   }
 
