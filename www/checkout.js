@@ -103,10 +103,21 @@ async function refreshEdgeTray() {
   }
 }
 
+let staleRetries = 0;
+
 /** Loads (or reloads) the manifest and recomputes the preview with it. */
 async function refreshManifest() {
-  useManifest(await settle(loadVerifiedManifest()));
+  const result = await settle(loadVerifiedManifest());
+  useManifest(result);
   recompute();
+  // The 'online' event often comes before the connection really works, so the service worker may
+  // still have answered from its cache: try again a few times, a little later.
+  if (online() && (result.value?.cachedAt || result.error?.code === 'NETWORK') && staleRetries < 5) {
+    staleRetries += 1;
+    setTimeout(refreshManifest, 1000 * staleRetries);
+  } else if (!result.value?.cachedAt) {
+    staleRetries = 0;
+  }
 }
 
 const settle = (promise) => promise.then((value) => ({ value }), (error) => ({ error }));
