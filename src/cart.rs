@@ -76,6 +76,20 @@ pub struct CouponUsage {
     pub redemptions: u64,
     pub user_redemptions: u64,
     pub discount_given: Decimal,
+    /// Redemptions by period label (`2026-11-24`, `2026-W48`, `2026-11`): all users, then this user.
+    pub periods: [Vec<(String, u64)>; 2],
+}
+
+impl CouponUsage {
+    /// Redemptions in the period `label`, of all users or of this user.
+    pub fn in_period(&self, user: bool, label: &str) -> u64 {
+        self.periods
+            .get(usize::from(user))
+            .into_iter()
+            .flatten()
+            .find(|(l, _)| l == label)
+            .map_or(0, |p| p.1)
+    }
 }
 
 #[inline(never)]
@@ -86,17 +100,19 @@ fn quantity(node: &Node, limits: &Limits) -> Result<u64> {
     };
     let n = match node.value {
         Value::Num(n) => *n,
-        _ => return Err(bad("a quantity is a whole number like 2".into())),
+        _ => return Err(Box::new(bad("a quantity is a whole number like 2".into()))),
     };
     if !money::is_whole(n) || n < Decimal::ONE {
-        return Err(bad(format!("{n} is not a whole number of at least 1")));
+        return Err(Box::new(bad(format!(
+            "{n} is not a whole number of at least 1"
+        ))));
     }
     let q = u64::try_from(n).unwrap_or(u64::MAX);
     if q > limits.max_line_quantity {
-        return Err(bad(format!(
+        return Err(Box::new(bad(format!(
             "{n} units is more than the limit of {}",
             limits.max_line_quantity
-        )));
+        ))));
     }
     Ok(q)
 }
@@ -106,19 +122,19 @@ fn quantity(node: &Node, limits: &Limits) -> Result<u64> {
 fn amount(node: &Node, currency: Currency) -> Result<Decimal> {
     match node.value {
         Value::Str(s) => money::parse_amount(s, currency, &node.path),
-        _ => Err(Error::InvalidAmount {
+        _ => Err(Box::new(Error::InvalidAmount {
             path: node.path.clone(),
             message:
                 "amounts are decimal strings in major units like \"12.50\", never JSON numbers"
                     .into(),
-        }),
+        })),
     }
 }
 
 #[inline(never)]
 fn text(node: &Node, max: usize) -> Result<String> {
     let s = node.string()?;
-    if s.is_empty() || s.chars().count() > max {
+    if s.is_empty() || crate::json::char_count(&s) > max {
         return Err(node.error(format!("must be 1 to {max} characters")));
     }
     Ok(s)
@@ -135,10 +151,10 @@ pub fn read_cart(node: &Node, expected: Currency, limits: &Limits) -> Result<Car
     let currency_node = c.req("currency")?;
     let currency = Currency::parse(currency_node.str()?, &currency_node.path)?;
     if currency != expected {
-        return Err(Error::CurrencyMismatch {
+        return Err(Box::new(Error::CurrencyMismatch {
             expected: expected.code().into(),
             actual: currency.code().into(),
-        });
+        }));
     }
     let line_nodes = c.req("lines")?.items()?;
     within("cart lines", line_nodes.len(), limits.max_cart_lines)?;
@@ -302,7 +318,23 @@ pub fn read_usage(node: &Node, currency: Currency) -> Result<Vec<(String, Coupon
         .transpose()?
         .unwrap_or_default()
     {
-        let o = c.obj(&["redemptions", "user_redemptions", "discount_given"])?;
+        let o = c.obj(&[
+            "redemptions",
+            "user_redemptions",
+            "discount_given",
+            "periods",
+            "user_periods",
+        ])?;
+        let by_label = |k: &str| -> Result<Vec<(String, u64)>> {
+            match o.get(k) {
+                None => Ok(Vec::new()),
+                Some(p) => p
+                    .entries()?
+                    .into_iter()
+                    .map(|(label, n)| Ok((label.to_string(), n.u64()?)))
+                    .collect(),
+            }
+        };
         let count = |k: &str| {
             o.get(k)
                 .map(|n| n.u64())
@@ -319,6 +351,7 @@ pub fn read_usage(node: &Node, currency: Currency) -> Result<Vec<(String, Coupon
                 redemptions: count("redemptions")?,
                 user_redemptions: count("user_redemptions")?,
                 discount_given,
+                periods: [by_label("periods")?, by_label("user_periods")?],
             },
         ));
     }

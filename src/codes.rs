@@ -28,10 +28,10 @@ pub fn normalize(raw: &str, path: &str) -> Result<String> {
         message,
     };
     if raw.len() > MAX_CODE_LEN * 8 {
-        return Err(bad(format!(
+        return Err(Box::new(bad(format!(
             "the code is {} bytes long; codes have at most {MAX_CODE_LEN} characters",
             raw.len()
-        )));
+        ))));
     }
     let mut out = String::with_capacity(raw.len());
     for (i, c) in raw.chars().enumerate() {
@@ -44,23 +44,23 @@ pub fn normalize(raw: &str, path: &str) -> Result<String> {
             _ => c,
         };
         if !c.is_ascii_alphanumeric() {
-            return Err(bad(format!(
+            return Err(Box::new(bad(format!(
                 "character {} (U+{:04X}) at position {} cannot be part of a code; codes are letters A-Z and digits",
                 if c.is_control() { ' ' } else { c },
                 u32::from(c),
                 i + 1
-            )));
+            ))));
         }
         out.push(c.to_ascii_uppercase());
     }
     if out.is_empty() {
-        return Err(bad("the code is empty".into()));
+        return Err(Box::new(bad("the code is empty".into())));
     }
     if out.len() > MAX_CODE_LEN {
-        return Err(bad(format!(
+        return Err(Box::new(bad(format!(
             "the code has {} characters; at most {MAX_CODE_LEN}",
             out.len()
-        )));
+        ))));
     }
     Ok(out)
 }

@@ -12,13 +12,13 @@ use crate::manifest::{
     Visibility,
 };
 use crate::money;
-use crate::reason::Reason;
+use crate::reason::{Detail, Reason};
 use crate::reward::{self, Allocation, Part, Remaining};
 use crate::rules::Value;
 use crate::signature::{self, KeySet};
 use crate::stacking;
-use crate::time::{format_instant, parse_instant, Instant};
-use chrono::Duration;
+use crate::time::{format_instant, parse_instant, Duration, Instant};
+use crate::zone::{Periods, Zone, UTC};
 use rust_decimal::Decimal;
 
 /// How far `issued_at` may be ahead of `now`, for clocks that run a little slow.
@@ -44,6 +44,8 @@ pub struct Evaluation {
     pub cashback_points: u64,
     pub applied: Vec<AppliedCoupon>,
     pub rejected: Vec<Rejected>,
+    /// The calendar periods of `now` in the manifest's zone: what a redemption counts under.
+    pub periods: Periods,
 }
 
 /// One cart line after discounts.
@@ -107,6 +109,8 @@ pub struct AppliedCoupon {
     pub budget_capped: bool,
     /// `format_only` for bulk codes checked here by format alone: the Worker checks the code itself.
     pub verification: &'static str,
+    /// A tiered reward below its top tier: what the next tier needs (`missing`) and gives.
+    pub next_tier: Option<(Detail, String)>,
 }
 
 /// A submitted code that did not apply.
@@ -170,7 +174,18 @@ impl ToJson for Evaluation {
                 .field("totals", &self.totals)
                 .field("cashback_points", &self.cashback_points)
                 .field("applied", &self.applied)
-                .field("rejected", &self.rejected);
+                .field("rejected", &self.rejected)
+                .field("periods", &self.periods);
+        });
+    }
+}
+
+impl ToJson for Periods {
+    fn write_json(&self, out: &mut String) {
+        object(out, &mut |f| {
+            f.field("day", &self.day)
+                .field("week", &self.week)
+                .field("month", &self.month);
         });
     }
 }
@@ -237,7 +252,24 @@ impl ToJson for AppliedCoupon {
             if self.budget_capped {
                 f.field("budget_capped", &true);
             }
+            if let Some((missing, summary)) = &self.next_tier {
+                f.field("next_tier", &Tier { missing, summary });
+            }
             f.field("verification", &self.verification);
+        });
+    }
+}
+
+struct Tier<'a> {
+    missing: &'a Detail,
+    summary: &'a String,
+}
+
+impl ToJson for Tier<'_> {
+    fn write_json(&self, out: &mut String) {
+        object(out, &mut |f| {
+            f.field("missing", self.missing)
+                .field("summary", self.summary);
         });
     }
 }
@@ -310,10 +342,10 @@ fn outcome(r: std::result::Result<(), Reason>) -> Option<Reason> {
 fn parse_now(now: Option<&Node>) -> Result<Instant> {
     match now {
         Some(n) => parse_instant(n.str()?, &n.path),
-        None => Err(Error::InvalidRequest {
+        None => Err(Box::new(Error::InvalidRequest {
             path: "now".into(),
             message: "`now` is required".into(),
-        }),
+        })),
     }
 }
 
@@ -339,17 +371,20 @@ impl Engine {
         manifest::within("manifest bytes", jws.len(), limits.max_manifest_bytes)?;
         let payload = manifest::Payload::parse(&signature::verify(jws, keys)?)?;
         let (issued_at, expires_at) = payload.validity()?;
-        if issued_at > now + Duration::seconds(CLOCK_SKEW_SECONDS) {
-            return Err(Error::ManifestNotYetValid {
+        if now
+            .checked_add(Duration::seconds(CLOCK_SKEW_SECONDS))
+            .is_some_and(|t| issued_at > t)
+        {
+            return Err(Box::new(Error::ManifestNotYetValid {
                 issued_at: format_instant(issued_at),
                 now: format_instant(now),
-            });
+            }));
         }
         if expires_at <= now {
-            return Err(Error::ManifestExpired {
+            return Err(Box::new(Error::ManifestExpired {
                 expires_at: format_instant(expires_at),
                 now: format_instant(now),
-            });
+            }));
         }
         let manifest = payload.into_manifest(&limits)?;
         Ok(Engine { manifest, limits })
@@ -365,12 +400,16 @@ impl Engine {
         &self.manifest
     }
 
+    fn zone(&self, i: usize) -> &Zone {
+        self.manifest.zones.get(i).unwrap_or(&UTC)
+    }
+
     fn fresh(&self, now: Instant) -> Result<()> {
         if self.manifest.expires_at <= now {
-            return Err(Error::ManifestExpired {
+            return Err(Box::new(Error::ManifestExpired {
                 expires_at: format_instant(self.manifest.expires_at),
                 now: format_instant(now),
-            });
+            }));
         }
         Ok(())
     }
@@ -412,6 +451,7 @@ impl Engine {
             None => Vec::new(),
         };
         let usage_of = |id: &str| usage.iter().find(|(u, _)| u == id).map(|(_, u)| u);
+        let periods = Periods::of(self.zone(self.manifest.time_zone), now);
         let facts = CartFacts {
             user: &user,
             cart: Some(&cart),
@@ -476,7 +516,7 @@ impl Engine {
         for c in candidates {
             let check = self
                 .usable(c.coupon, &user, c.code.as_deref(), now)
-                .and_then(|_| limits_ok(c.coupon, usage_of(&c.coupon.id), currency))
+                .and_then(|_| limits_ok(c.coupon, usage_of(&c.coupon.id), currency, &periods))
                 .and_then(|_| conditions_ok(c.coupon, &facts, currency));
             match (check, &c.code) {
                 (Ok(()), _) => eligible.push(c),
@@ -642,7 +682,7 @@ impl Engine {
                 .cmp(&b.code)
                 .then_with(|| a.reason.code.cmp(b.reason.code))
         });
-        self.report(&cart, &left, applied, rejected, now)
+        self.report(&cart, &left, applied, rejected, now, periods)
     }
 
     fn applied(
@@ -682,6 +722,7 @@ impl Engine {
             cashback_points: a.cashback_points,
             allocations,
             budget_capped: a.budget_capped,
+            next_tier: a.next_tier,
             verification: if bulk { "format_only" } else { "full" },
         }
     }
@@ -693,6 +734,7 @@ impl Engine {
         applied: Vec<AppliedCoupon>,
         rejected: Vec<Rejected>,
         now: Instant,
+        periods: Periods,
     ) -> Result<Evaluation> {
         let cur = cart.currency;
         let fmt = |d: Decimal| cur.format(d);
@@ -758,6 +800,7 @@ impl Engine {
             cashback_points,
             applied,
             rejected,
+            periods,
         })
     }
 
@@ -826,6 +869,12 @@ impl Engine {
             }
         }
         window_ok(coupon, now)?;
+        if let Some(s) = &coupon.schedule {
+            let zone = self.zone(s.zone);
+            if !s.open(zone, now) {
+                return Err(s.closed(zone));
+            }
+        }
         audience_ok(coupon, user, code, self.manifest.currency)
     }
 
@@ -1020,7 +1069,7 @@ fn span(coupon: &Coupon, user: &User) -> std::result::Result<Span, Reason> {
                 .map(|e| e.at)
                 .min();
             match first {
-                Some(at) => Some(at.checked_add_signed(*delay).unwrap_or(at)),
+                Some(at) => Some(at.checked_add(*delay).unwrap_or(at)),
                 None => {
                     return Err(Reason::new(
                         "NOT_ACTIVATED",
@@ -1039,7 +1088,7 @@ fn span(coupon: &Coupon, user: &User) -> std::result::Result<Span, Reason> {
                 ExpiryFrom::Activation => activated,
                 ExpiryFrom::Assignment => assignment.map(|a| a.assigned_at),
             };
-            start.map(|s| s.checked_add_signed(*duration).unwrap_or(s))
+            start.map(|s| s.checked_add(*duration).unwrap_or(s))
         }
     };
     Ok(Span {
@@ -1118,8 +1167,35 @@ fn limits_ok(
     coupon: &Coupon,
     usage: Option<&CouponUsage>,
     currency: crate::money::Currency,
+    periods: &Periods,
 ) -> std::result::Result<(), Reason> {
     let used = usage.cloned().unwrap_or_default();
+    let labels = [&periods.day, &periods.week, &periods.month];
+    for (i, limit) in coupon.limits.periods.iter().enumerate() {
+        let (Some(limit), Some(label)) = (limit, labels.get(i % 3)) else {
+            continue;
+        };
+        let per_user = i >= 3;
+        let n = used.in_period(per_user, label);
+        if n >= *limit {
+            let period = ["day", "week", "month"]
+                .get(i % 3)
+                .copied()
+                .unwrap_or("day");
+            let who = if per_user { "per customer " } else { "" };
+            let mut r = Reason::new(
+                "PERIOD_LIMIT_REACHED",
+                format!("this coupon can be used {limit} time(s) {who}per {period}; try again next {period}"),
+            )
+            .with("period", period)
+            .with("limit", *limit)
+            .with("used", n);
+            if per_user {
+                r = r.with("per_user", Value::Bool(true));
+            }
+            return Err(r);
+        }
+    }
     if let Some(limit) = coupon.limits.per_user {
         if used.user_redemptions >= limit {
             return Err(Reason::new(

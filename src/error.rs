@@ -204,4 +204,4 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 /// Shorthand used across the core.
-pub type Result<T, E = Error> = std::result::Result<T, E>;
+pub type Result<T, E = Box<Error>> = std::result::Result<T, E>;

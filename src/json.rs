@@ -4,7 +4,7 @@
 //! One route for every caller (native, Node, Worker, browser); and no derived `Deserialize`, which
 //! in Wasm cost more than all the engine's logic (measured: 225 KB of 640 KB).
 
-use crate::error::{join_path, Error};
+use crate::error::{join_path, Error, Result};
 use crate::rules::{Map, Value, MAX_VALUE_DEPTH};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
@@ -271,7 +271,7 @@ pub enum Source {
 }
 
 /// Parses JSON text into a tree; a failure is reported as coming from `source`.
-pub fn parse(text: &[u8], source: Source) -> Result<Value, Error> {
+pub fn parse(text: &[u8], source: Source) -> Result<Value> {
     parse_value(text)
         .map_err(|e| Node::root(&Value::Null, source).error(format!("not valid JSON: {e}")))
 }
@@ -303,16 +303,16 @@ impl<'a> Node<'a> {
 
     /// An error about this node.
     #[inline(never)]
-    pub fn error(&self, message: impl Into<String>) -> Error {
+    pub fn error(&self, message: impl Into<String>) -> Box<Error> {
         let (path, message) = (self.path.clone(), message.into());
-        match self.source {
+        Box::new(match self.source {
             Source::Manifest => Error::ManifestInvalid { path, message },
             Source::Request => Error::InvalidRequest { path, message },
-        }
+        })
     }
 
     #[inline(never)]
-    fn expected(&self, what: &str) -> Error {
+    fn expected(&self, what: &str) -> Box<Error> {
         self.error(format!("expected {what}, found {}", self.value.kind()))
     }
 
@@ -327,7 +327,7 @@ impl<'a> Node<'a> {
 
     /// An object with only these fields.
     #[inline(never)]
-    pub fn obj(&self, allowed: &[&str]) -> Result<Obj<'a>, Error> {
+    pub fn obj(&self, allowed: &[&str]) -> Result<Obj<'a>> {
         let obj = self.any_obj()?;
         obj.only(allowed)?;
         Ok(obj)
@@ -335,7 +335,7 @@ impl<'a> Node<'a> {
 
     /// An object, fields not yet checked (for tagged unions: read `type`, then call `only`).
     #[inline(never)]
-    pub fn any_obj(&self) -> Result<Obj<'a>, Error> {
+    pub fn any_obj(&self) -> Result<Obj<'a>> {
         match self.value {
             Value::Map(map) => Ok(Obj {
                 map,
@@ -346,18 +346,18 @@ impl<'a> Node<'a> {
     }
 
     #[inline(never)]
-    pub fn str(&self) -> Result<&'a str, Error> {
+    pub fn str(&self) -> Result<&'a str> {
         match self.value {
             Value::Str(s) => Ok(s),
             _ => Err(self.expected("a string")),
         }
     }
 
-    pub fn string(&self) -> Result<String, Error> {
+    pub fn string(&self) -> Result<String> {
         self.str().map(str::to_string)
     }
 
-    pub fn bool(&self) -> Result<bool, Error> {
+    pub fn bool(&self) -> Result<bool> {
         match self.value {
             Value::Bool(b) => Ok(*b),
             _ => Err(self.expected("true or false")),
@@ -366,7 +366,7 @@ impl<'a> Node<'a> {
 
     /// A whole number from 0 to 2^53 - 1 (what JSON numbers hold exactly everywhere).
     #[inline(never)]
-    pub fn u64(&self) -> Result<u64, Error> {
+    pub fn u64(&self) -> Result<u64> {
         match self.value {
             Value::Num(n) if crate::money::is_whole(*n) => n
                 .to_u64()
@@ -380,7 +380,7 @@ impl<'a> Node<'a> {
         }
     }
 
-    pub fn i32(&self) -> Result<i32, Error> {
+    pub fn i32(&self) -> Result<i32> {
         match self.value {
             Value::Num(n) if crate::money::is_whole(*n) => n
                 .to_i32()
@@ -391,7 +391,7 @@ impl<'a> Node<'a> {
 
     /// The items of a list.
     #[inline(never)]
-    pub fn items(&self) -> Result<Vec<Node<'a>>, Error> {
+    pub fn items(&self) -> Result<Vec<Node<'a>>> {
         match self.value {
             Value::List(items) => Ok(items
                 .iter()
@@ -403,7 +403,7 @@ impl<'a> Node<'a> {
     }
 
     /// The entries of an object whose keys are data (segment names, coupon ids).
-    pub fn entries(&self) -> Result<Vec<(&'a str, Node<'a>)>, Error> {
+    pub fn entries(&self) -> Result<Vec<(&'a str, Node<'a>)>> {
         match self.value {
             Value::Map(map) => Ok(map
                 .iter()
@@ -414,7 +414,7 @@ impl<'a> Node<'a> {
     }
 
     /// An object of free-form values (properties, attributes), kept as they are.
-    pub fn values(&self) -> Result<Map, Error> {
+    pub fn values(&self) -> Result<Map> {
         match self.value {
             Value::Map(map) => Ok(map.clone()),
             _ => Err(self.expected("an object")),
@@ -422,14 +422,14 @@ impl<'a> Node<'a> {
     }
 
     /// A list of strings.
-    pub fn strings(&self) -> Result<Vec<String>, Error> {
+    pub fn strings(&self) -> Result<Vec<String>> {
         self.items()?.iter().map(Node::string).collect()
     }
 }
 
 impl<'a> Obj<'a> {
     /// Refuses fields other than these.
-    pub fn only(&self, allowed: &[&str]) -> Result<(), Error> {
+    pub fn only(&self, allowed: &[&str]) -> Result<()> {
         match self
             .map
             .iter()
@@ -439,7 +439,7 @@ impl<'a> Obj<'a> {
             None => Ok(()),
             Some(k) => Err(self.node.error(format!(
                 "unknown field `{k}`; expected one of: {}",
-                allowed.join(", ")
+                join(allowed.iter().copied(), ", ")
             ))),
         }
     }
@@ -455,7 +455,7 @@ impl<'a> Obj<'a> {
 
     /// A required field.
     #[inline(never)]
-    pub fn req(&self, key: &str) -> Result<Node<'a>, Error> {
+    pub fn req(&self, key: &str) -> Result<Node<'a>> {
         self.get(key)
             .ok_or_else(|| self.node.error(format!("missing field `{key}`")))
     }
@@ -611,6 +611,24 @@ impl<T: ToJson> ToJson for Vec<T> {
     }
 }
 
+/// Items joined with `sep`: `[T]::join` would bring its own generic copy (1 KB of Wasm).
+pub fn join<S: AsRef<str>>(items: impl Iterator<Item = S>, sep: &str) -> String {
+    let mut out = String::new();
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            out.push_str(sep);
+        }
+        out.push_str(item.as_ref());
+    }
+    out
+}
+
+/// The characters in `s` (its bytes that do not continue a UTF-8 sequence), by a plain loop:
+/// `chars().count()` brings a large unrolled counter.
+pub fn char_count(s: &str) -> usize {
+    s.bytes().filter(|b| b & 0xC0 != 0x80).count()
+}
+
 /// Numbers in values are written as decimal strings, like money: exact in every reader.
 impl ToJson for Value {
     fn write_json(&self, out: &mut String) {
@@ -634,7 +652,7 @@ impl ToJson for Value {
 mod tests {
     use super::*;
 
-    fn read(text: &str) -> Result<Vec<(String, u64)>, Error> {
+    fn read(text: &str) -> Result<Vec<(String, u64)>> {
         let tree = parse(text.as_bytes(), Source::Request)?;
         let root = Node::root(&tree, Source::Request).obj(&["lines"])?;
         root.req("lines")?

@@ -25,6 +25,7 @@ pub mod signature;
 mod sort;
 pub mod stacking;
 pub mod time;
+pub mod zone;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;

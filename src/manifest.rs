@@ -9,8 +9,8 @@ use crate::money::{self, Currency};
 use crate::rules::{Predicate, Scope, Value};
 use crate::sort::Index;
 use crate::stacking::{Class, Mode, Stacking};
-use crate::time::{parse_duration, parse_instant, Instant};
-use chrono::Duration;
+use crate::time::{parse_duration, parse_instant, Duration, Instant};
+use crate::zone::{Schedule, Zone, Zones};
 use rust_decimal::Decimal;
 
 /// The manifest versions this engine reads.
@@ -81,11 +81,11 @@ impl Limits {
 pub fn within(what: &'static str, actual: usize, limit: u64) -> Result<()> {
     let actual = actual as u64;
     if actual > limit {
-        return Err(Error::LimitExceeded {
+        return Err(Box::new(Error::LimitExceeded {
             what,
             limit,
             actual,
-        });
+        }));
     }
     Ok(())
 }
@@ -247,6 +247,41 @@ pub struct Reward {
     pub target: Target,
     pub max_discount: Option<Decimal>,
     pub payout: Payout,
+    /// How the reward picks what it discounts.
+    pub units: Units,
+}
+
+/// How a reward picks what it discounts: the whole target, or units of it (docs/manifest.md,
+/// "Buy X get Y, tiers, fixed prices and unit selection").
+#[derive(Debug, Clone, PartialEq)]
+pub enum Units {
+    /// The whole target's value.
+    All,
+    /// Units of the target: the cheapest (or most expensive) first, at most `max`; with `each`, a
+    /// fixed amount comes off every unit instead of once.
+    Select {
+        cheapest: bool,
+        max: Option<u64>,
+        each: bool,
+    },
+    /// Buy `buy.1` units matching `buy.0`, get `get.1` other units matching `get.0` at the reward's
+    /// amount off each.
+    BuyGet {
+        buy: (Predicate, u64),
+        get: (Predicate, u64),
+        max: Option<u64>,
+    },
+    /// Sets of `quantity` units for `price` together.
+    FixedPrice {
+        price: Decimal,
+        quantity: u64,
+        max: Option<u64>,
+    },
+    /// The highest tier whose `min` the basis reaches gives its amount.
+    Tiers {
+        by_quantity: bool,
+        tiers: Vec<(Decimal, Amount)>,
+    },
 }
 
 /// Usage limits, checked against the usage snapshot.
@@ -256,7 +291,19 @@ pub struct CouponLimits {
     pub global: Option<u64>,
     /// Total discount the coupon may give, in the manifest currency.
     pub budget: Option<Decimal>,
+    /// Calendar caps, in [`PERIOD_LIMITS`] order: all users per day, week, month, then this user.
+    pub periods: [Option<u64>; 6],
 }
+
+/// The periodic limits' names, in the order of [`CouponLimits::periods`].
+pub const PERIOD_LIMITS: [&str; 6] = [
+    "per_day",
+    "per_week",
+    "per_month",
+    "per_user_per_day",
+    "per_user_per_week",
+    "per_user_per_month",
+];
 
 /// One coupon, validated.
 #[derive(Debug, Clone, PartialEq)]
@@ -277,6 +324,7 @@ pub struct Coupon {
     pub limits: CouponLimits,
     pub priority: i32,
     pub stacking: Stacking,
+    pub schedule: Option<Schedule>,
 }
 
 /// A validated manifest, with its code indexes.
@@ -288,6 +336,10 @@ pub struct Manifest {
     pub currency: Currency,
     pub max_codes_per_cart: u64,
     pub stacking: Mode,
+    /// UTC first, then each zone of `time_zones`.
+    pub zones: Vec<Zone>,
+    /// The zone of `settings.time_zone`, whose calendar periodic limits count in.
+    pub time_zone: usize,
     pub coupons: Vec<Coupon>,
     /// Visible static codes: normalised code to coupon index.
     pub(crate) plain_codes: Index,
@@ -315,18 +367,21 @@ fn check_id(s: &str, path: &str, max: usize) -> Result<()> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     {
-        return Err(invalid(
+        return Err(Box::new(invalid(
             path,
             format!("ids are 1 to {max} characters of A-Z, a-z, 0-9, `_` and `-`"),
-        ));
+        )));
     }
     Ok(())
 }
 
 #[inline(never)]
 fn check_text(s: &str, path: &str, max: usize) -> Result<()> {
-    if s.trim().is_empty() || s.chars().count() > max {
-        return Err(invalid(path, format!("must be 1 to {max} characters")));
+    if s.trim().is_empty() || json::char_count(s) > max {
+        return Err(Box::new(invalid(
+            path,
+            format!("must be 1 to {max} characters"),
+        )));
     }
     Ok(())
 }
@@ -340,16 +395,16 @@ impl Payload {
     pub(crate) fn parse(payload: &[u8]) -> Result<Payload> {
         let tree = json::parse(payload, Source::Manifest)?;
         let Value::Map(map) = &tree else {
-            return Err(invalid("", "the payload is not a JSON object"));
+            return Err(Box::new(invalid("", "the payload is not a JSON object")));
         };
         match map.get("version") {
             Some(Value::Num(n)) if *n == Decimal::from(SUPPORTED_VERSION) => {}
             Some(other) => {
-                return Err(Error::ManifestVersionUnsupported {
+                return Err(Box::new(Error::ManifestVersionUnsupported {
                     version: other.show(),
-                })
+                }))
             }
-            None => return Err(invalid("version", "missing field `version`")),
+            None => return Err(Box::new(invalid("version", "missing field `version`"))),
         }
         Ok(Payload(tree))
     }
@@ -359,15 +414,15 @@ impl Payload {
         let time = |name: &str| -> Result<Instant> {
             match &self.0 {
                 Value::Map(m) => match m.get(name) {
-                    Some(Value::Str(s)) => {
-                        parse_instant(s, name).map_err(|e| invalid(name, e.to_string()))
-                    }
-                    _ => Err(invalid(
+                    Some(Value::Str(s)) => parse_instant(s, name)
+                        .map_err(|e| invalid(name, e.to_string()))
+                        .map_err(Box::new),
+                    _ => Err(Box::new(invalid(
                         name,
                         format!("`{name}` must be an RFC 3339 date-time"),
-                    )),
+                    ))),
                 },
-                _ => Err(invalid("", "the payload is not a JSON object")),
+                _ => Err(Box::new(invalid("", "the payload is not a JSON object"))),
             }
         };
         Ok((time("issued_at")?, time("expires_at")?))
@@ -400,6 +455,7 @@ fn read_manifest(root: &Node, limits: &Limits) -> Result<Manifest> {
         "currency",
         "settings",
         "segments",
+        "time_zones",
         "coupons",
     ])?;
     let id = m.req("id")?.string()?;
@@ -407,15 +463,19 @@ fn read_manifest(root: &Node, limits: &Limits) -> Result<Manifest> {
     let issued_at = instant(&m.req("issued_at")?)?;
     let expires_at = instant(&m.req("expires_at")?)?;
     if expires_at <= issued_at {
-        return Err(invalid("expires_at", "must be after issued_at"));
+        return Err(Box::new(invalid("expires_at", "must be after issued_at")));
     }
     let currency_node = m.req("currency")?;
     let currency = Currency::from_code(currency_node.str()?)
         .ok_or_else(|| currency_node.error("not an ISO 4217 currency this engine knows"))?;
+    let mut zones = Zones::read(m.get("time_zones").as_ref(), issued_at)?;
     let mut max_codes_per_cart = DEFAULT_MAX_CODES_PER_CART;
     let mut stacking = Mode::Priority;
     if let Some(settings) = m.get("settings") {
-        let settings = settings.obj(&["max_codes_per_cart", "stacking"])?;
+        let settings = settings.obj(&["max_codes_per_cart", "stacking", "time_zone"])?;
+        if let Some(z) = settings.get("time_zone") {
+            zones.default = zones.resolve(Some(&z))?;
+        }
         if let Some(n) = settings.get("max_codes_per_cart") {
             max_codes_per_cart = n.u64()?;
             if max_codes_per_cart == 0 {
@@ -446,8 +506,9 @@ fn read_manifest(root: &Node, limits: &Limits) -> Result<Manifest> {
     };
     let coupons = coupon_nodes
         .iter()
-        .map(|c| read_coupon(c, &ctx))
+        .map(|c| read_coupon(c, &ctx, &mut zones))
         .collect::<Result<Vec<_>>>()?;
+    let time_zone = zones.default;
     let mut manifest = Manifest {
         id,
         issued_at,
@@ -455,6 +516,8 @@ fn read_manifest(root: &Node, limits: &Limits) -> Result<Manifest> {
         currency,
         max_codes_per_cart,
         stacking,
+        zones: zones.finish(root)?,
+        time_zone,
         coupons,
         plain_codes: Index::default(),
         hashed_codes: Index::default(),
@@ -472,7 +535,7 @@ struct Ctx<'a> {
 
 /// A time in the manifest; a bad one is `MANIFEST_INVALID` at its path.
 #[inline(never)]
-fn instant(node: &Node) -> Result<Instant> {
+pub(crate) fn instant(node: &Node) -> Result<Instant> {
     parse_instant(node.str()?, &node.path).map_err(|e| node.error(e.to_string()))
 }
 
@@ -515,7 +578,7 @@ fn tagged<'a>(
     Ok((t, obj))
 }
 
-fn read_coupon(node: &Node, ctx: &Ctx) -> Result<Coupon> {
+fn read_coupon(node: &Node, ctx: &Ctx, zones: &mut Zones) -> Result<Coupon> {
     let c = node.obj(&[
         "id",
         "name",
@@ -532,6 +595,7 @@ fn read_coupon(node: &Node, ctx: &Ctx) -> Result<Coupon> {
         "limits",
         "priority",
         "stacking",
+        "schedule",
     ])?;
     let id = c.req("id")?.string()?;
     check_id(&id, &join_path(&node.path, "id"), 64)?;
@@ -600,7 +664,7 @@ fn read_coupon(node: &Node, ctx: &Ctx) -> Result<Coupon> {
                         .get("delay")
                         .map(|d| duration(&d))
                         .transpose()?
-                        .unwrap_or_else(Duration::zero);
+                        .unwrap_or(Duration::ZERO);
                     Activation::Event { event, delay }
                 }
             },
@@ -680,6 +744,10 @@ fn read_coupon(node: &Node, ctx: &Ctx) -> Result<Coupon> {
         ),
         Some(st) => read_stacking(&st, &reward.target)?,
     };
+    let schedule = c
+        .get("schedule")
+        .map(|s| Schedule::read(&s, &mut |n| zones.resolve(n)))
+        .transpose()?;
     Ok(Coupon {
         id,
         name,
@@ -697,6 +765,7 @@ fn read_coupon(node: &Node, ctx: &Ctx) -> Result<Coupon> {
         limits,
         priority,
         stacking,
+        schedule,
     })
 }
 
@@ -803,35 +872,72 @@ fn read_codes(node: &Node, visibility: Visibility, ctx: &Ctx) -> Result<Codes> {
     }
 }
 
+/// A target, and its unit selection (`select`, `max_quantity`) when it has one.
+type Selection = Option<(bool, Option<u64>)>;
+
 #[inline(never)]
-fn read_target(node: &Node) -> Result<Target> {
-    Ok(
-        match tagged(node, &|t| match t {
-            "order" | "shipping" => Some(&["type"]),
-            "products" => Some(&["type", "match"]),
-            "fee" => Some(&["type", "fee"]),
-            _ => None,
-        })? {
-            ("order", _) => Target::Order,
-            ("shipping", _) => Target::Shipping,
-            ("products", obj) => {
-                Target::Products(Predicate::read(&obj.req("match")?, Scope::Line)?)
+fn read_target(node: &Node) -> Result<(Target, Selection)> {
+    let (t, obj) = tagged(node, &|t| match t {
+        "order" | "shipping" => Some(&["type"]),
+        "products" => Some(&["type", "match", "select", "max_quantity"]),
+        "fee" => Some(&["type", "fee"]),
+        _ => None,
+    })?;
+    Ok(match t {
+        "order" => (Target::Order, None),
+        "shipping" => (Target::Shipping, None),
+        "products" => {
+            let select = match obj.get("select") {
+                None => None,
+                Some(s) => Some(match s.str()? {
+                    "cheapest" => true,
+                    "most_expensive" => false,
+                    _ => return Err(s.error("select is cheapest or most_expensive")),
+                }),
+            };
+            let max = obj.get("max_quantity").map(|m| count(&m)).transpose()?;
+            if select.is_none() && max.is_some() {
+                return Err(node.error("`max_quantity` goes with `select`"));
             }
-            (_, obj) => {
-                let fee = obj.req("fee")?;
-                let id = fee.string()?;
-                check_id(&id, &fee.path, 64)?;
-                Target::Fee(id)
-            }
-        },
-    )
+            (
+                Target::Products(Predicate::read(&obj.req("match")?, Scope::Line)?),
+                select.map(|c| (c, max)),
+            )
+        }
+        _ => {
+            let fee = obj.req("fee")?;
+            let id = fee.string()?;
+            check_id(&id, &fee.path, 64)?;
+            (Target::Fee(id), None)
+        }
+    })
+}
+
+/// An integer of at least 1.
+#[inline(never)]
+fn count(node: &Node) -> Result<u64> {
+    match node.u64()? {
+        0 => Err(node.error("must be at least 1")),
+        n => Ok(n),
+    }
+}
+
+/// Exactly one of `percent` or `amount`: what a tier or a get unit gives.
+fn percent_or_amount(obj: &Obj, currency: Currency) -> Result<Amount> {
+    match (obj.get("percent"), obj.get("amount")) {
+        (Some(p), None) => Ok(Amount::Percent(percent(&p)?)),
+        (None, Some(a)) => Ok(Amount::Fixed(amount(&a, currency)?)),
+        _ => Err(obj
+            .node()
+            .error("give exactly one of `percent` or `amount`")),
+    }
 }
 
 #[inline(never)]
 fn read_reward(node: &Node, currency: Currency) -> Result<Reward> {
     let (t, obj) = tagged(node, &|t| match t {
         "percentage" => Some(&["type", "percent", "target", "max_discount"]),
-        "fixed_amount" => Some(&["type", "amount", "target"]),
+        "fixed_amount" => Some(&["type", "amount", "target", "allocation"]),
         "cashback" => Some(&[
             "type",
             "percent",
@@ -841,33 +947,194 @@ fn read_reward(node: &Node, currency: Currency) -> Result<Reward> {
             "points_per_unit",
             "max_points",
         ]),
+        "buy_x_get_y" => Some(&[
+            "type",
+            "buy",
+            "get",
+            "percent",
+            "amount",
+            "max_applications",
+        ]),
+        "tiered" => Some(&["type", "basis", "tiers", "target", "max_discount"]),
+        "fixed_price" => Some(&["type", "price", "quantity", "target", "max_applications"]),
         _ => None,
     })?;
-    let target = |required: bool| -> Result<Target> {
+    let target = || -> Result<(Target, Selection)> {
         match obj.get("target") {
             Some(t) => read_target(&t),
-            None if required => Err(obj.node().error("missing field `target`")),
-            None => Ok(Target::Order),
+            None if t == "cashback" => Ok((Target::Order, None)),
+            None => Err(obj.node().error("missing field `target`")),
         }
     };
+    // The target of a reward that does not select units.
+    let whole = || -> Result<Target> {
+        match target()? {
+            (target, None) => Ok(target),
+            _ => Err(node.error("`select` works on percentage and fixed_amount rewards")),
+        }
+    };
+    let products = |what: &str| -> Result<Target> {
+        match whole()? {
+            t @ Target::Products(_) => Ok(t),
+            _ => Err(node.error(format!("{what} needs a `products` target"))),
+        }
+    };
+    let max_discount = || {
+        obj.get("max_discount")
+            .map(|m| amount(&m, currency))
+            .transpose()
+    };
+    let applications = || obj.get("max_applications").map(|m| count(&m)).transpose();
+    let reward = |kind, amount, target, max_discount, units| Reward {
+        kind,
+        amount,
+        target,
+        max_discount,
+        payout: Payout::Discount,
+        units,
+    };
+    let select = |(target, selection): (Target, Selection), each: bool| {
+        let units = match selection {
+            Some((cheapest, max)) => Units::Select {
+                cheapest,
+                max,
+                each,
+            },
+            None if each => Units::Select {
+                cheapest: true,
+                max: None,
+                each,
+            },
+            None => Units::All,
+        };
+        (target, units)
+    };
     match t {
-        "percentage" => Ok(Reward {
-            kind: "percentage",
-            amount: Amount::Percent(percent(&obj.req("percent")?)?),
-            target: target(true)?,
-            max_discount: obj
-                .get("max_discount")
-                .map(|m| amount(&m, currency))
-                .transpose()?,
-            payout: Payout::Discount,
-        }),
-        "fixed_amount" => Ok(Reward {
-            kind: "fixed_amount",
-            amount: Amount::Fixed(amount(&obj.req("amount")?, currency)?),
-            target: target(true)?,
-            max_discount: None,
-            payout: Payout::Discount,
-        }),
+        "percentage" => {
+            let (target, units) = select(target()?, false);
+            Ok(reward(
+                "percentage",
+                Amount::Percent(percent(&obj.req("percent")?)?),
+                target,
+                max_discount()?,
+                units,
+            ))
+        }
+        "fixed_amount" => {
+            let each = match obj.get("allocation") {
+                None => false,
+                Some(a) => match a.str()? {
+                    "across" => false,
+                    "each" => true,
+                    _ => return Err(a.error("allocation is across or each")),
+                },
+            };
+            let (target, units) = select(target()?, each);
+            if each && !matches!(target, Target::Products(_)) {
+                return Err(node.error("`allocation: each` needs a `products` target"));
+            }
+            Ok(reward(
+                "fixed_amount",
+                Amount::Fixed(amount(&obj.req("amount")?, currency)?),
+                target,
+                None,
+                units,
+            ))
+        }
+        "buy_x_get_y" => {
+            // `{ match, quantity }`; `get` may leave out `match` (the same items as `buy`) and
+            // `quantity` (1).
+            let side = |key: &str, required: bool| -> Result<(Option<Predicate>, u64)> {
+                let Some(n) = obj.get(key) else {
+                    return match required {
+                        true => Err(node.error(format!("missing field `{key}`"))),
+                        false => Ok((None, 1)),
+                    };
+                };
+                let o = n.obj(&["match", "quantity"])?;
+                let quantity = match o.get("quantity") {
+                    Some(q) => count(&q)?,
+                    None if required => return Err(n.error("missing field `quantity`")),
+                    None => 1,
+                };
+                let rule = match o.get("match") {
+                    Some(m) => Some(Predicate::read(&m, Scope::Line)?),
+                    None if required => return Err(n.error("missing field `match`")),
+                    None => None,
+                };
+                Ok((rule, quantity))
+            };
+            let (Some(buy_rule), buy_quantity) = side("buy", true)? else {
+                return Err(node.error("missing field `buy`"));
+            };
+            let (get_rule, get_quantity) = side("get", false)?;
+            let get = (get_rule.unwrap_or_else(|| buy_rule.clone()), get_quantity);
+            let buy = (buy_rule, buy_quantity);
+            Ok(reward(
+                "buy_x_get_y",
+                percent_or_amount(&obj, currency)?,
+                Target::Products(get.0.clone()),
+                None,
+                Units::BuyGet {
+                    buy,
+                    get,
+                    max: applications()?,
+                },
+            ))
+        }
+        "tiered" => {
+            let basis = obj.req("basis")?;
+            let by_quantity = match basis.str()? {
+                "amount" => false,
+                "quantity" => true,
+                _ => return Err(basis.error("basis is amount or quantity")),
+            };
+            let list = obj.req("tiers")?;
+            let items = list.items()?;
+            if items.is_empty() || items.len() > 20 {
+                return Err(list.error("give 1 to 20 tiers"));
+            }
+            let mut tiers: Vec<(Decimal, Amount)> = Vec::new();
+            for item in items {
+                let o = item.obj(&["min", "percent", "amount"])?;
+                let m = o.req("min")?;
+                let min = if by_quantity {
+                    Decimal::from(count(&m)?)
+                } else {
+                    amount(&m, currency)?
+                };
+                if tiers.last().is_some_and(|(last, _)| min <= *last) {
+                    return Err(m.error("tiers go up strictly by `min`"));
+                }
+                tiers.push((min, percent_or_amount(&o, currency)?));
+            }
+            let target = whole()?;
+            if !matches!(target, Target::Order | Target::Products(_)) {
+                return Err(node.error("a tiered reward targets the order or products"));
+            }
+            let first = tiers.first().map_or(Amount::Points(0), |(_, a)| a.clone());
+            Ok(reward(
+                "tiered",
+                first,
+                target,
+                max_discount()?,
+                Units::Tiers { by_quantity, tiers },
+            ))
+        }
+        "fixed_price" => {
+            let price = amount(&obj.req("price")?, currency)?;
+            Ok(reward(
+                "fixed_price",
+                Amount::Fixed(price),
+                products("a fixed price")?,
+                None,
+                Units::FixedPrice {
+                    price,
+                    quantity: count(&obj.req("quantity")?)?,
+                    max: applications()?,
+                },
+            ))
+        }
         _ => {
             let value = match (obj.get("percent"), obj.get("amount"), obj.get("points")) {
                 (Some(p), None, None) => Amount::Percent(percent(&p)?),
@@ -898,12 +1165,13 @@ fn read_reward(node: &Node, currency: Currency) -> Result<Reward> {
             Ok(Reward {
                 kind: "cashback",
                 amount: value,
-                target: target(false)?,
+                target: whole()?,
                 max_discount: None,
                 payout: Payout::Cashback {
                     points_per_unit,
                     max_points,
                 },
+                units: Units::All,
             })
         }
     }
@@ -911,7 +1179,9 @@ fn read_reward(node: &Node, currency: Currency) -> Result<Reward> {
 
 #[inline(never)]
 fn read_limits(node: &Node, currency: Currency) -> Result<CouponLimits> {
-    let obj = node.obj(&["per_user", "global", "budget"])?;
+    let mut fields = vec!["per_user", "global", "budget"];
+    fields.extend(PERIOD_LIMITS);
+    let obj = node.obj(&fields)?;
     let count = |key: &str| -> Result<Option<u64>> {
         match obj.get(key) {
             None => Ok(None),
@@ -928,6 +1198,13 @@ fn read_limits(node: &Node, currency: Currency) -> Result<CouponLimits> {
             .get("budget")
             .map(|b| amount(&b, currency))
             .transpose()?,
+        periods: {
+            let mut p = [None; 6];
+            for (slot, key) in p.iter_mut().zip(PERIOD_LIMITS) {
+                *slot = count(key)?;
+            }
+            p
+        },
     })
 }
 
@@ -959,10 +1236,10 @@ impl Manifest {
                     if let Some((other, j)) = self.bulk_prefixes.iter().find(|(p, _)| {
                         p.starts_with(prefix.as_str()) || prefix.starts_with(p.as_str())
                     }) {
-                        return Err(invalid(
+                        return Err(Box::new(invalid(
                             &format!("coupons[{i}].codes.prefix"),
                             format!("`{prefix}` overlaps the prefix `{other}` of coupons[{j}]"),
-                        ));
+                        )));
                     }
                     self.bulk_prefixes.push((prefix.clone(), i));
                 }
@@ -988,10 +1265,10 @@ impl Manifest {
                 .iter()
                 .find(|(p, _)| code.starts_with(p.as_str()))
             {
-                return Err(invalid(
+                return Err(Box::new(invalid(
                     &format!("coupons[{i}].codes.code"),
                     format!("starts with `{prefix}`, the bulk prefix of coupons[{j}]"),
-                ));
+                )));
             }
         }
         Ok(())

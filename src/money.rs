@@ -76,10 +76,12 @@ impl Currency {
 
     /// Parses a currency field, with `path` for the error.
     pub fn parse(code: &str, path: &str) -> Result<Currency> {
-        Currency::from_code(code).ok_or_else(|| Error::UnknownCurrency {
-            path: path.to_string(),
-            currency: code.chars().take(16).collect(),
-        })
+        Currency::from_code(code)
+            .ok_or_else(|| Error::UnknownCurrency {
+                path: path.to_string(),
+                currency: code.chars().take(16).collect(),
+            })
+            .map_err(Box::new)
     }
 
     /// The ISO 4217 code.
@@ -110,23 +112,7 @@ impl Currency {
             a = self.round(a);
             a.rescale(self.minor_units);
         }
-        // From the integer mantissa when it fits a u64 (every real amount): much faster than
-        // Decimal's Display, which stays as the fallback.
-        let Ok(m) = u64::try_from(a.mantissa()) else {
-            return a.to_string();
-        };
-        let digits = m.to_string();
-        let dp = self.minor_units as usize;
-        if dp == 0 {
-            return digits;
-        }
-        let mut out = String::with_capacity(digits.len() + 3);
-        for _ in digits.len()..=dp {
-            out.push('0');
-        }
-        out.push_str(&digits);
-        out.insert(out.len() - dp, '.');
-        out
+        text(a)
     }
 }
 
@@ -191,23 +177,25 @@ pub fn parse_amount(s: &str, currency: Currency, path: &str) -> Result<Decimal> 
     };
     let digits_ok = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
     if !digits_ok(int) || frac.is_some_and(|f| !digits_ok(f)) {
-        return Err(bad(format!(
+        return Err(Box::new(bad(format!(
             "`{shown}` is not a decimal amount in major units like \"12.50\" (no sign, exponent or spaces)"
-        )));
+        ))));
     }
     if int.trim_start_matches('0').len() > MAX_AMOUNT_DIGITS {
-        return Err(bad(format!(
+        return Err(Box::new(bad(format!(
             "`{shown}` is too large (at most {MAX_AMOUNT_DIGITS} digits before the point)"
-        )));
+        ))));
     }
     let frac_len = frac.map_or(0, str::len);
     if frac_len > currency.minor_units() as usize {
-        return Err(bad(format!(
+        return Err(Box::new(bad(format!(
             "`{shown}` has {frac_len} decimal places; {currency} has {}",
             currency.minor_units()
-        )));
+        ))));
     }
-    decimal(s).ok_or_else(|| bad(format!("`{shown}` is not a decimal amount")))
+    decimal(s)
+        .ok_or_else(|| bad(format!("`{shown}` is not a decimal amount")))
+        .map_err(Box::new)
 }
 
 /// Parses a decimal that is not money (a percentage, a rate): digits with an optional point and
@@ -228,9 +216,9 @@ pub fn parse_decimal(s: &str, max_dp: u32, path: &str) -> Result<Decimal> {
         && frac.len() <= max_dp as usize
         && !(s.contains('.') && frac.is_empty());
     if !ok {
-        return Err(bad());
+        return Err(Box::new(bad()));
     }
-    decimal(s).ok_or_else(bad)
+    decimal(s).ok_or_else(bad).map_err(Box::new)
 }
 
 // The arithmetic below is kept out of line on purpose: rust_decimal's checked operations are
@@ -239,17 +227,21 @@ pub fn parse_decimal(s: &str, max_dp: u32, path: &str) -> Result<Decimal> {
 /// `a + b`, or an overflow error naming `path`.
 #[inline(never)]
 pub fn add(a: Decimal, b: Decimal, path: &str) -> Result<Decimal> {
-    plus(a, b).ok_or_else(|| Error::AmountOverflow {
-        path: path.to_string(),
-    })
+    plus(a, b)
+        .ok_or_else(|| Error::AmountOverflow {
+            path: path.to_string(),
+        })
+        .map_err(Box::new)
 }
 
 /// `a * b`, or an overflow error naming `path`.
 #[inline(never)]
 pub fn mul(a: Decimal, b: Decimal, path: &str) -> Result<Decimal> {
-    a.checked_mul(b).ok_or_else(|| Error::AmountOverflow {
-        path: path.to_string(),
-    })
+    a.checked_mul(b)
+        .ok_or_else(|| Error::AmountOverflow {
+            path: path.to_string(),
+        })
+        .map_err(Box::new)
 }
 
 /// `a + b`, or `None` past the decimal range.
@@ -261,19 +253,49 @@ pub fn plus(a: Decimal, b: Decimal) -> Option<Decimal> {
 /// The shortest form of a number, as text: "12.50" is "12.5", "100" is "100".
 #[inline(never)]
 pub fn plain(n: Decimal) -> String {
-    n.normalize().to_string()
+    text(n.normalize())
+}
+
+/// A decimal as text with exactly its scale's digits ("-0.50"), from its integer mantissa:
+/// Decimal's `Display` and its padding would cost about 2 KB of Wasm.
+#[inline(never)]
+pub fn text(n: Decimal) -> String {
+    let mut m = n.mantissa().unsigned_abs();
+    let dp = n.scale() as usize;
+    let mut digits = Vec::new();
+    while m > 0 || digits.len() <= dp {
+        digits.push(b'0' + (m % 10) as u8);
+        m /= 10;
+    }
+    let mut out = String::with_capacity(digits.len() + 2);
+    if n.is_sign_negative() && !n.is_zero() {
+        out.push('-');
+    }
+    for (i, d) in digits.iter().rev().enumerate() {
+        if i == digits.len() - dp {
+            out.push('.');
+        }
+        out.push(char::from(*d));
+    }
+    out
 }
 
 /// Whether `n` is a whole number.
 #[inline(never)]
 pub fn is_whole(n: Decimal) -> bool {
-    n.fract().is_zero()
+    // Through the rounding already in the binary: `fract` would bring its own copy (2 KB).
+    n.round_dp_with_strategy(0, RoundingStrategy::ToZero) == n
 }
 
 /// `a - b` for amounts where `b <= a` (what was paid from what was owed); never below zero.
 #[inline(never)]
 pub fn less(a: Decimal, b: Decimal) -> Decimal {
-    a.checked_sub(b).unwrap_or(Decimal::ZERO).max(Decimal::ZERO)
+    // a + (-b): subtraction would bring a second copy of the addition code (2 KB).
+    // Never -0 either (a - a is -0 this way), which would print as "-0.00".
+    match plus(a, -b) {
+        Some(d) if d > Decimal::ZERO => d,
+        _ => Decimal::ZERO,
+    }
 }
 
 /// Sums amounts, or an overflow error naming `path`.
@@ -283,31 +305,43 @@ pub fn sum<I: IntoIterator<Item = Decimal>>(items: I, path: &str) -> Result<Deci
         .try_fold(Decimal::ZERO, |acc, x| add(acc, x, path))
 }
 
-/// One weight's share of `total`, rounded down to `dp` places and at most the weight, with the
-/// remainder that was cut off.
-#[inline(never)]
-fn share_of(w: Decimal, ratio: Decimal, dp: u32) -> Option<(Decimal, Decimal)> {
-    // ratio <= 1, so the product cannot overflow where total * w could.
-    let exact = w.checked_mul(ratio)?;
-    let floor = exact
-        .round_dp_with_strategy(dp, RoundingStrategy::ToZero)
-        .min(w);
-    Some((floor, less(exact, floor)))
-}
-
-/// An amount in whole minor units, when it has no finer digits and fits.
-fn units(d: Decimal, dp: u32) -> Option<u64> {
+/// `d` in minor units (`dp` decimals), when it is a whole number of them.
+fn units(d: Decimal, dp: u32) -> Option<u128> {
+    // Trailing zeros past the minor unit ("1.500" in USD) are fine; a fraction of a unit is not.
+    let d = match d.scale() > dp {
+        true => Some(d.round_dp_with_strategy(dp, RoundingStrategy::ToZero)).filter(|r| *r == d)?,
+        false => d,
+    };
     if d.is_sign_negative() || d.scale() > dp {
         return None;
     }
-    u64::try_from(d.mantissa())
+    u128::try_from(d.mantissa())
         .ok()?
-        .checked_mul(10u64.checked_pow(dp - d.scale())?)
+        .checked_mul(10u128.checked_pow(dp - d.scale())?)
 }
 
-/// Largest remainder in exact integers: each share is floor(total x weight / whole) minor units,
-/// and the units left over go one each to the largest remainders. `None` when a product would
-/// pass u64 (native in Wasm, unlike u128) and the decimal path takes over.
+/// Splits `total` over `weights` in proportion, in whole minor units, so that the shares sum exactly
+/// to `total` (largest-remainder method) and no share exceeds its weight. `total` must not exceed
+/// the sum of the weights, and every amount is in whole minor units. Ties in the remainder go to the
+/// larger weight, then the earlier index, so callers pass weights in a canonical order (by line id)
+/// to stay independent of input order.
+///
+/// Exact integers: each share is floor(total x weight / whole) minor units, and the units left over
+/// go one each to the largest remainders. Amounts whose products pass 128 bits (beyond about 1e19
+/// minor units each) are `AMOUNT_OVERFLOW`: there is no division of decimals in the engine.
+pub fn allocate(total: Decimal, weights: &[Decimal], currency: Currency) -> Result<Vec<Decimal>> {
+    let dp = currency.minor_units();
+    let whole = sum(weights.iter().copied(), "allocation")?;
+    if whole.is_zero() || total.is_zero() {
+        return Ok(vec![Decimal::ZERO; weights.len()]);
+    }
+    allocate_units(total.min(whole), whole, weights, dp).ok_or_else(|| {
+        Box::new(Error::AmountOverflow {
+            path: "allocation".into(),
+        })
+    })
+}
+
 #[inline(never)]
 fn allocate_units(
     total: Decimal,
@@ -316,7 +350,7 @@ fn allocate_units(
     dp: u32,
 ) -> Option<Vec<Decimal>> {
     let (t, all) = (units(total, dp)?, units(whole, dp)?);
-    let ws: Vec<u64> = weights
+    let ws: Vec<u128> = weights
         .iter()
         .map(|w| units(*w, dp))
         .collect::<Option<_>>()?;
@@ -327,7 +361,7 @@ fn allocate_units(
         shares.push(p.checked_div(all)?);
         rems.push(p.checked_rem(all)?);
     }
-    let given = shares.iter().try_fold(0u64, |a, s| a.checked_add(*s))?;
+    let given = shares.iter().try_fold(0u128, |a, s| a.checked_add(*s))?;
     let left = usize::try_from(t.checked_sub(given)?).ok()?;
     let order = crate::sort::indices(ws.len(), &|a, b| {
         rems.get(b)
@@ -342,70 +376,8 @@ fn allocate_units(
     }
     shares
         .into_iter()
-        .map(|s| Decimal::try_from_i128_with_scale(i128::from(s), dp).ok())
+        .map(|s| Decimal::try_from_i128_with_scale(i128::try_from(s).ok()?, dp).ok())
         .collect()
-}
-
-/// Splits `total` over `weights` in proportion, in whole minor units, so that the shares sum exactly
-/// to `total` (largest-remainder method) and no share exceeds its weight. `total` must not exceed
-/// the sum of the weights. Ties in the remainder go to the larger weight, then the earlier index, so
-/// callers pass weights in a canonical order (by line id) to stay independent of input order.
-pub fn allocate(total: Decimal, weights: &[Decimal], currency: Currency) -> Result<Vec<Decimal>> {
-    let path = "allocation";
-    let whole = sum(weights.iter().copied(), path)?;
-    if whole.is_zero() || total.is_zero() {
-        return Ok(vec![Decimal::ZERO; weights.len()]);
-    }
-    let total = total.min(whole);
-    if let Some(shares) = allocate_units(total, whole, weights, currency.minor_units()) {
-        return Ok(shares);
-    }
-    // Amounts too large for integer arithmetic (beyond ~1e19 minor units): the same method in
-    // decimals, with a guard that no share passes its weight.
-    let unit = currency.unit();
-    let mut shares = Vec::with_capacity(weights.len());
-    let mut remainders = Vec::with_capacity(weights.len());
-    // One division for all lines: each share is weight x (total / whole).
-    let ratio = total
-        .checked_div(whole)
-        .ok_or_else(|| Error::AmountOverflow {
-            path: path.to_string(),
-        })?;
-    for &w in weights {
-        let (floor, remainder) =
-            share_of(w, ratio, currency.minor_units()).ok_or_else(|| Error::AmountOverflow {
-                path: path.to_string(),
-            })?;
-        remainders.push(remainder);
-        shares.push(floor);
-    }
-    let mut left = less(total, sum(shares.iter().copied(), path)?);
-    let order = crate::sort::indices(weights.len(), &|a, b| {
-        let (ra, rb) = (remainders.get(a), remainders.get(b));
-        rb.cmp(&ra)
-            .then_with(|| weights.get(b).cmp(&weights.get(a)))
-            .then_with(|| a.cmp(&b))
-    });
-    // Usually one pass hands out every leftover unit; numeric edge cases may need another.
-    while left >= unit {
-        let mut gave = false;
-        for &i in &order {
-            if left < unit {
-                break;
-            }
-            if let (Some(share), Some(&w)) = (shares.get_mut(i), weights.get(i)) {
-                if let Some(next) = plus(*share, unit).filter(|s| *s <= w) {
-                    *share = next;
-                    left = less(left, unit);
-                    gave = true;
-                }
-            }
-        }
-        if !gave {
-            break;
-        }
-    }
-    Ok(shares)
 }
 
 #[cfg(test)]
@@ -454,22 +426,41 @@ mod tests {
     }
 
     #[test]
-    fn integer_and_decimal_allocation_agree() {
+    fn allocation_is_exact_up_to_128_bit_products() {
         let usd = Currency::from_code("USD").unwrap();
         let weights = [d("3.33"), d("3.33"), d("3.34"), d("0.01")];
-        let fast = allocate(d("1.01"), &weights, usd).unwrap();
-        assert_eq!(fast, vec![d("0.34"), d("0.33"), d("0.34"), d("0.00")]);
-        // Beyond integer range, the decimal path still sums exactly and stays within each weight.
+        let shares = allocate(d("1.01"), &weights, usd).unwrap();
+        assert_eq!(shares, vec![d("0.34"), d("0.33"), d("0.34"), d("0.00")]);
+        // A hundred quadrillion dollars still splits exactly...
+        let big = [d("50000000000000000.00"), d("30000000000000000.01")];
+        let shares = allocate(d("70000000000000000.01"), &big, usd).unwrap();
+        assert_eq!(
+            shares.iter().copied().sum::<Decimal>(),
+            d("70000000000000000.01")
+        );
+        assert!(shares.iter().zip(&big).all(|(s, w)| s <= w));
+        // ...and past 128-bit products it is an error, never a wrong split.
         let huge = [
             d("50000000000000000000000"),
             d("30000000000000000000000.01"),
         ];
-        let shares = allocate(d("70000000000000000000000.01"), &huge, usd).unwrap();
-        assert_eq!(
-            shares.iter().copied().sum::<Decimal>(),
-            d("70000000000000000000000.01")
-        );
-        assert!(shares.iter().zip(&huge).all(|(s, w)| s <= w));
+        let err = allocate(d("70000000000000000000000.01"), &huge, usd).unwrap_err();
+        assert_eq!(err.code(), "AMOUNT_OVERFLOW");
+    }
+
+    #[test]
+    fn text_keeps_the_scale() {
+        for (n, want) in [
+            ("0", "0"),
+            ("0.50", "0.50"),
+            ("-1.05", "-1.05"),
+            ("120", "120"),
+            ("0.001", "0.001"),
+        ] {
+            assert_eq!(text(d(n)), want);
+        }
+        assert_eq!(plain(d("12.50")), "12.5");
+        assert_eq!(plain(d("100")), "100");
     }
 
     #[test]

@@ -95,6 +95,7 @@ impl Reason {
         "NOT_ACTIVATED",
         "EXPIRED",
         "OUTSIDE_REDEMPTION_WINDOW",
+        "OUTSIDE_SCHEDULE",
         "NOT_IN_AUDIENCE",
         "NOT_ASSIGNED",
         "USER_CONDITION_FAILED",
@@ -104,6 +105,8 @@ impl Reason {
         "USER_LIMIT_REACHED",
         "GLOBAL_LIMIT_REACHED",
         "BUDGET_EXHAUSTED",
+        "PERIOD_LIMIT_REACHED",
+        "TIER_NOT_REACHED",
         "CODE_LIMIT_REACHED",
         "NOT_COMBINABLE",
     ];

@@ -9,9 +9,9 @@
 use crate::cart::{Cart, CartFacts, LineFacts};
 use crate::error::Result;
 use crate::json::{object, ToJson};
-use crate::manifest::{Amount, Coupon, Payout, Target};
+use crate::manifest::{Amount, Coupon, Payout, Target, Units};
 use crate::money::{self, Currency};
-use crate::reason::Reason;
+use crate::reason::{Detail, Reason};
 use rust_decimal::{Decimal, RoundingStrategy};
 
 /// What is left to pay on each part of the order, as rewards are applied.
@@ -76,6 +76,8 @@ pub struct Applied {
     pub shares: Vec<(Part, Decimal)>,
     /// The discount was cut to what is left of the coupon's money budget.
     pub budget_capped: bool,
+    /// For a tiered reward below its top tier: what the next tier needs, and what it gives.
+    pub next_tier: Option<(Detail, String)>,
 }
 
 /// The step a reward applies in: lines, then the order, then shipping and fees.
@@ -97,21 +99,28 @@ pub fn apply(
 ) -> Result<std::result::Result<Applied, Reason>> {
     let currency = cart.currency;
     let reward = &coupon.reward;
+    let matching = |rule: &crate::rules::Predicate| -> Vec<usize> {
+        cart.by_id
+            .iter()
+            .copied()
+            .filter(|&i| {
+                cart.lines
+                    .get(i)
+                    .is_some_and(|line| rule.check(&LineFacts { outer: facts, line }).is_none())
+            })
+            .collect()
+    };
     // Lines in line-id order, so that ties in allocation never depend on the input order.
     let parts: Vec<Part> = match &reward.target {
         Target::Order => cart.by_id.iter().map(|&i| Part::Line(i)).collect(),
         Target::Products(rule) => {
-            let matched: Vec<Part> = cart
-                .by_id
-                .iter()
-                .filter(|&&i| {
-                    cart.lines
-                        .get(i)
-                        .is_some_and(|line| rule.check(&LineFacts { outer: facts, line }).is_none())
-                })
-                .map(|&i| Part::Line(i))
-                .collect();
-            if matched.is_empty() {
+            let matched = matching(rule);
+            // Unit rewards say how many units are missing, below.
+            let by_units = matches!(
+                reward.units,
+                Units::BuyGet { .. } | Units::FixedPrice { .. }
+            );
+            if matched.is_empty() && !by_units {
                 return Ok(Err(Reason::new(
                     "NO_ELIGIBLE_ITEMS",
                     format!(
@@ -121,7 +130,7 @@ pub fn apply(
                 )
                 .with("rule", rule.describe())));
             }
-            matched
+            matched.into_iter().map(Part::Line).collect()
         }
         Target::Shipping => match cart.shipping {
             Some(_) => vec![Part::Shipping],
@@ -136,10 +145,297 @@ pub fn apply(
             }
         },
     };
-    let weighted: Vec<(Part, Decimal)> = parts
-        .into_iter()
-        .filter_map(|p| left.slot(p).map(|v| (p, *v)))
+    let lines: Vec<usize> = parts
+        .iter()
+        .filter_map(|p| match p {
+            Part::Line(i) => Some(*i),
+            _ => None,
+        })
         .collect();
+    let mut next_tier = None;
+    // What each part may lose (at most what is left of it), the discount before caps, and what is
+    // left of the parts it touches (the most it can be).
+    let (weighted, value, most): (Vec<(Part, Decimal)>, Decimal, Decimal) = match &reward.units {
+        Units::All => {
+            let w: Vec<(Part, Decimal)> = parts
+                .into_iter()
+                .filter_map(|p| left.slot(p).map(|v| (p, *v)))
+                .collect();
+            let base = money::sum(w.iter().map(|w| w.1), "reward")?;
+            let v = worth(&reward.amount, base, currency)?;
+            (w, v, base)
+        }
+        Units::Tiers { by_quantity, tiers } => {
+            let basis = money::sum(
+                lines.iter().filter_map(|&i| cart.lines.get(i)).map(|l| {
+                    if *by_quantity {
+                        Decimal::from(l.quantity)
+                    } else {
+                        l.total
+                    }
+                }),
+                "reward",
+            )?;
+            let reached = tiers.iter().take_while(|(min, _)| *min <= basis).count();
+            let shortfall = |i: usize| {
+                tiers.get(i).map(|(min, amount)| {
+                    let missing = money::less(*min, basis);
+                    let missing = match by_quantity {
+                        true => Detail::Count(missing.try_into().unwrap_or(u64::MAX)),
+                        false => Detail::Text(currency.format(missing)),
+                    };
+                    (
+                        missing,
+                        gives(amount, &Payout::Discount, &reward.target, currency),
+                    )
+                })
+            };
+            let Some((_, amount)) = reached.checked_sub(1).and_then(|i| tiers.get(i)) else {
+                let (missing, next) = shortfall(0).unwrap_or((Detail::Count(0), String::new()));
+                let more = match &missing {
+                    Detail::Count(n) => format!("{n} more item(s)"),
+                    Detail::Text(t) => format!("{t} more"),
+                    Detail::Value(_) => String::new(),
+                };
+                return Ok(Err(Reason::new(
+                    "TIER_NOT_REACHED",
+                    format!("add {more} to get {next}"),
+                )
+                .with("missing", missing)
+                .with("next", next)));
+            };
+            next_tier = shortfall(reached);
+            let w: Vec<(Part, Decimal)> = parts
+                .into_iter()
+                .filter_map(|p| left.slot(p).map(|v| (p, *v)))
+                .collect();
+            let base = money::sum(w.iter().map(|w| w.1), "reward")?;
+            let v = worth(amount, base, currency)?;
+            (w, v, base)
+        }
+        kind => {
+            let mut claims = vec![Decimal::ZERO; cart.lines.len()];
+            let unit_price = |i: usize| cart.lines.get(i).map_or(Decimal::ZERO, |l| l.unit_price);
+            let mut claim = |i: usize, d: Decimal| -> Result<()> {
+                if let Some(c) = claims.get_mut(i) {
+                    *c = money::add(*c, d, "reward")?;
+                }
+                Ok(())
+            };
+            // What one unit of line `i` gets off, for a percentage or an amount per unit.
+            let per_unit = |i: usize, amount: &Amount| -> Result<Decimal> {
+                let price = unit_price(i);
+                Ok(match amount {
+                    Amount::Percent(p) => money::mul(
+                        money::mul(price, *p, "reward")?,
+                        Decimal::new(1, 2),
+                        "reward",
+                    )?,
+                    Amount::Fixed(a) => (*a).min(price),
+                    Amount::Points(_) => Decimal::ZERO,
+                })
+            };
+            let mut units: Vec<u64> = cart.lines.iter().map(|l| l.quantity).collect();
+            // The total: `None` rounds the claims' sum once; a fixed price knows it exactly.
+            let mut total: Option<Decimal> = None;
+            let mut select_across = false;
+            match kind {
+                Units::Select {
+                    cheapest,
+                    max,
+                    each,
+                } => {
+                    let mut n = max.unwrap_or(u64::MAX);
+                    for i in by_price(cart, &lines, *cheapest) {
+                        let take = units.get(i).copied().unwrap_or(0).min(n);
+                        n -= take;
+                        let value = match each {
+                            true => per_unit(i, &reward.amount)?,
+                            false => unit_price(i),
+                        };
+                        claim(i, money::mul(value, Decimal::from(take), "reward")?)?;
+                    }
+                    select_across = !*each;
+                }
+                Units::FixedPrice {
+                    price,
+                    quantity,
+                    max,
+                } => {
+                    let order = by_price(cart, &lines, false);
+                    // The units in sets claim their price; the discount is what the sets cost
+                    // over `price` each, shared over those units by price.
+                    let mut off = Decimal::ZERO;
+                    let mut sets = 0u64;
+                    let cap = max.unwrap_or(u64::MAX);
+                    while sets < cap {
+                        // Whole sets from one line at a time, then one set across lines.
+                        let Some(i) = order.iter().copied().find(|&i| units.get(i) > Some(&0))
+                        else {
+                            break;
+                        };
+                        let have = units.get(i).copied().unwrap_or(0);
+                        let k = (have / quantity).min(cap - sets);
+                        if k > 0 {
+                            let set =
+                                money::mul(unit_price(i), Decimal::from(*quantity), "reward")?;
+                            if set <= *price {
+                                break;
+                            }
+                            let d =
+                                money::mul(money::less(set, *price), Decimal::from(k), "reward")?;
+                            claim(i, d)?;
+                            off = money::add(off, d, "reward")?;
+                            if let Some(u) = units.get_mut(i) {
+                                *u -= k * quantity;
+                            }
+                            sets += k;
+                            continue;
+                        }
+                        let mut trial = units.clone();
+                        let mut taken = Vec::new();
+                        if take(&order, &mut trial, *quantity, &mut |i, n| {
+                            taken.push((i, n))
+                        }) < *quantity
+                        {
+                            break;
+                        }
+                        let values = taken
+                            .iter()
+                            .map(|&(i, n)| money::mul(unit_price(i), Decimal::from(n), "reward"))
+                            .collect::<Result<Vec<Decimal>>>()?;
+                        let set = money::sum(values.iter().copied(), "reward")?;
+                        if set <= *price {
+                            break;
+                        }
+                        let d = money::less(set, *price);
+                        let shares = money::allocate(d, &values, currency)?;
+                        for (&(i, _), share) in taken.iter().zip(shares) {
+                            claim(i, share)?;
+                        }
+                        off = money::add(off, d, "reward")?;
+                        units = trial;
+                        sets += 1;
+                    }
+                    total = Some(off);
+                    if sets == 0 {
+                        let have: u64 = lines.iter().filter_map(|&i| units.get(i)).sum();
+                        if have < *quantity {
+                            return Ok(Err(missing_units(*quantity - have)));
+                        }
+                        return Ok(Err(nothing(
+                            "products",
+                            &format!(
+                                "these items already cost {} or less",
+                                currency.format(*price)
+                            ),
+                        )));
+                    }
+                }
+                Units::BuyGet { buy, get, max } => {
+                    let (bq, gq) = (buy.1, get.1);
+                    let buy_order = by_price(cart, &matching(&buy.0), false);
+                    let get_order = by_price(cart, &matching(&get.0), true);
+                    let first = |order: &[usize], units: &[u64]| {
+                        order.iter().copied().find(|&i| units.get(i) > Some(&0))
+                    };
+                    let cap = max.unwrap_or(u64::MAX);
+                    let mut apps = 0u64;
+                    while apps < cap {
+                        let (Some(b), Some(g)) =
+                            (first(&buy_order, &units), first(&get_order, &units))
+                        else {
+                            break;
+                        };
+                        let (ub, ug) = (
+                            units.get(b).copied().unwrap_or(0),
+                            units.get(g).copied().unwrap_or(0),
+                        );
+                        // Many applications at once while one line gives the buy units and one
+                        // the get units; the same as taking them one application at a time.
+                        let k = match b == g {
+                            true => ub / (bq + gq),
+                            false => (ub / bq).min(ug / gq),
+                        }
+                        .min(cap - apps);
+                        if k > 0 {
+                            for (line, n) in [(b, k * bq), (g, k * gq)] {
+                                if let Some(u) = units.get_mut(line) {
+                                    *u -= n;
+                                }
+                            }
+                            claim(
+                                g,
+                                money::mul(
+                                    per_unit(g, &reward.amount)?,
+                                    Decimal::from(k * gq),
+                                    "reward",
+                                )?,
+                            )?;
+                            apps += k;
+                            continue;
+                        }
+                        let mut trial = units.clone();
+                        let mut given = Vec::new();
+                        if take(&buy_order, &mut trial, bq, &mut |_, _| {}) < bq
+                            || take(&get_order, &mut trial, gq, &mut |i, n| given.push((i, n))) < gq
+                        {
+                            break;
+                        }
+                        for (i, n) in given {
+                            claim(
+                                i,
+                                money::mul(
+                                    per_unit(i, &reward.amount)?,
+                                    Decimal::from(n),
+                                    "reward",
+                                )?,
+                            )?;
+                        }
+                        units = trial;
+                        apps += 1;
+                    }
+                    if apps == 0 {
+                        let mut trial = units.clone();
+                        let short = bq - take(&buy_order, &mut trial, bq, &mut |_, _| {}) + gq
+                            - take(&get_order, &mut trial, gq, &mut |_, _| {});
+                        return Ok(Err(missing_units(short)));
+                    }
+                }
+                Units::All | Units::Tiers { .. } => {}
+            }
+            // Each line's claim, at most what is left of it; the weights to share the rounded
+            // total by are the claims in whole minor units (rounded up, still within the line).
+            let capped: Vec<(Part, Decimal)> = claims
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| !c.is_zero())
+                .filter_map(|(i, c)| {
+                    left.slot(Part::Line(i))
+                        .map(|v| (Part::Line(i), (*c).min(*v)))
+                })
+                .collect();
+            let exact = money::sum(capped.iter().map(|w| w.1), "reward")?;
+            let v = match (total, select_across) {
+                (Some(t), _) => t,
+                // Select without `each`: the reward is worked out on the selected units' value.
+                (None, true) => worth(&reward.amount, exact, currency)?,
+                (None, false) => currency.round(exact),
+            };
+            let w: Vec<(Part, Decimal)> = capped
+                .into_iter()
+                .map(|(p, c)| {
+                    let up = c.round_dp_with_strategy(
+                        currency.minor_units(),
+                        RoundingStrategy::AwayFromZero,
+                    );
+                    (p, up)
+                })
+                .collect();
+            let most = money::sum(w.iter().map(|w| w.1), "reward")?;
+            (w, v, most)
+        }
+    };
     let base = money::sum(weighted.iter().map(|w| w.1), "reward")?;
     if base.is_zero() {
         return Ok(Err(nothing(
@@ -147,20 +443,11 @@ pub fn apply(
             "what the coupon applies to is already fully discounted",
         )));
     }
-    let mut value = match reward.amount {
-        // p% is p x 0.01: exact, and no division.
-        Amount::Percent(p) => currency.round(money::mul(
-            money::mul(base, p, "reward")?,
-            Decimal::new(1, 2),
-            "reward",
-        )?),
-        Amount::Fixed(a) => a,
-        Amount::Points(_) => Decimal::ZERO,
-    };
+    let mut value = value;
     if let Some(cap) = reward.max_discount {
         value = value.min(cap);
     }
-    value = value.min(base);
+    value = value.min(most);
     let mut budget_capped = false;
     if let Some(b) = budget_left {
         if value > b {
@@ -192,6 +479,7 @@ pub fn apply(
                 cashback_points: points,
                 shares: Vec::new(),
                 budget_capped,
+                next_tier,
             }))
         }
         Payout::Discount => {
@@ -217,9 +505,68 @@ pub fn apply(
                 cashback_points: 0,
                 shares,
                 budget_capped,
+                next_tier,
             }))
         }
     }
+}
+
+/// A percentage of `base` (rounded once) or a fixed amount.
+fn worth(amount: &Amount, base: Decimal, currency: Currency) -> Result<Decimal> {
+    Ok(match amount {
+        // p% is p x 0.01: exact, and no division.
+        Amount::Percent(p) => currency.round(money::mul(
+            money::mul(base, *p, "reward")?,
+            Decimal::new(1, 2),
+            "reward",
+        )?),
+        Amount::Fixed(a) => *a,
+        Amount::Points(_) => Decimal::ZERO,
+    })
+}
+
+/// `lines` ordered by unit price, cheapest or dearest first; equal prices keep line-id order.
+fn by_price(cart: &Cart, lines: &[usize], cheapest: bool) -> Vec<usize> {
+    let price = |i: usize| {
+        lines
+            .get(i)
+            .and_then(|&l| cart.lines.get(l))
+            .map(|l| l.unit_price)
+    };
+    crate::sort::indices(lines.len(), &|a, b| match cheapest {
+        true => price(a).cmp(&price(b)),
+        false => price(b).cmp(&price(a)),
+    })
+    .into_iter()
+    .filter_map(|i| lines.get(i).copied())
+    .collect()
+}
+
+/// Takes up to `n` units from `units`, line by line in `order`, telling `took` each line's count;
+/// returns how many it took.
+fn take(order: &[usize], units: &mut [u64], n: u64, took: &mut dyn FnMut(usize, u64)) -> u64 {
+    let mut got = 0;
+    for &i in order {
+        let Some(u) = units.get_mut(i) else { continue };
+        let t = (*u).min(n - got);
+        if t > 0 {
+            *u -= t;
+            got += t;
+            took(i, t);
+        }
+        if got == n {
+            break;
+        }
+    }
+    got
+}
+
+fn missing_units(n: u64) -> Reason {
+    Reason::new(
+        "NO_ELIGIBLE_ITEMS",
+        format!("not enough qualifying items: add {n} more"),
+    )
+    .with("missing", n)
 }
 
 fn nothing(target: &str, why: &str) -> Reason {
@@ -230,7 +577,67 @@ fn nothing(target: &str, why: &str) -> Reason {
 /// A plain-words summary of a reward, for trays and previews ("10% off the order, up to 20.00").
 pub fn summary(coupon: &Coupon, currency: Currency) -> String {
     let r = &coupon.reward;
-    let on = match &r.target {
+    let money = |a: &Decimal| format!("{} {}", currency.format(*a), currency.code());
+    let mut s = match &r.units {
+        Units::BuyGet { buy, get, .. } => {
+            let off = match &r.amount {
+                Amount::Percent(p) if *p == Decimal::ONE_HUNDRED => "free".to_string(),
+                Amount::Percent(p) => format!("at {}% off", money::plain(*p)),
+                Amount::Fixed(a) => format!("with {} off each", money(a)),
+                Amount::Points(_) => String::new(),
+            };
+            format!("Buy {}, get {} {off}", buy.1, get.1)
+        }
+        Units::FixedPrice {
+            price, quantity, ..
+        } => format!("{quantity} for {}", money(price)),
+        Units::Tiers { by_quantity, tiers } => crate::json::join(
+            tiers.iter().map(|(min, a)| {
+                let from = match by_quantity {
+                    true => format!("{} items", money::plain(*min)),
+                    false => money(min),
+                };
+                format!("{} from {from}", gives(a, &r.payout, &r.target, currency))
+            }),
+            "; ",
+        ),
+        Units::Select {
+            cheapest,
+            max,
+            each,
+        } => {
+            let mut s = gives(&r.amount, &r.payout, &r.target, currency);
+            if *each {
+                s.push_str(" each");
+            }
+            if let Some(n) = max {
+                let which = if *cheapest {
+                    "cheapest"
+                } else {
+                    "most expensive"
+                };
+                s.push_str(&format!(", on the {n} {which}"));
+            }
+            s
+        }
+        Units::All => gives(&r.amount, &r.payout, &r.target, currency),
+    };
+    if let Some(cap) = r.max_discount {
+        s.push_str(&format!(", up to {}", money(&cap)));
+    }
+    if let Payout::Cashback {
+        max_points: Some(m),
+        ..
+    } = &r.payout
+    {
+        s.push_str(&format!(", up to {m} points"));
+    }
+    s
+}
+
+/// What an amount gives on a target, in words ("10% off the order", "Free shipping").
+fn gives(amount: &Amount, payout: &Payout, target: &Target, currency: Currency) -> String {
+    let on = match target {
         Target::Order => "the order".to_string(),
         Target::Products(_) => "selected products".to_string(),
         Target::Shipping => "shipping".to_string(),
@@ -243,14 +650,14 @@ pub fn summary(coupon: &Coupon, currency: Currency) -> String {
             }
         }
     };
-    let mut s = match (&r.amount, &r.payout) {
+    match (amount, payout) {
         (Amount::Percent(p), Payout::Discount)
-            if *p == Decimal::ONE_HUNDRED && r.target == Target::Shipping =>
+            if *p == Decimal::ONE_HUNDRED && *target == Target::Shipping =>
         {
             "Free shipping".to_string()
         }
         (Amount::Percent(p), Payout::Discount)
-            if *p == Decimal::ONE_HUNDRED && matches!(r.target, Target::Fee(_)) =>
+            if *p == Decimal::ONE_HUNDRED && matches!(target, Target::Fee(_)) =>
         {
             format!("No {}", on.strip_prefix("the ").unwrap_or(&on))
         }
@@ -265,20 +672,5 @@ pub fn summary(coupon: &Coupon, currency: Currency) -> String {
             format!("{} {} back as points", currency.format(*a), currency.code())
         }
         (Amount::Points(n), _) => format!("{n} points"),
-    };
-    if let Some(cap) = r.max_discount {
-        s.push_str(&format!(
-            ", up to {} {}",
-            currency.format(cap),
-            currency.code()
-        ));
     }
-    if let Payout::Cashback {
-        max_points: Some(m),
-        ..
-    } = &r.payout
-    {
-        s.push_str(&format!(", up to {m} points"));
-    }
-    s
 }

@@ -69,7 +69,7 @@ impl Value {
             Value::Str(s) => s.chars().take(80).collect(),
             Value::List(items) => format!(
                 "[{}]",
-                items.iter().map(Value::show).collect::<Vec<_>>().join(", ")
+                crate::json::join(items.iter().map(Value::show), ", ")
             ),
             Value::Map(_) => "an object".into(),
         }

@@ -69,38 +69,44 @@ impl KeySet {
             message: format!("key `{kid}`: {message}"),
         };
         if jwk.d.is_some() {
-            return Err(invalid(
+            return Err(Box::new(invalid(
                 "holds a private key (`d`); hand out only public keys",
-            ));
+            )));
         }
         if jwk.kty != "OKP" || jwk.crv.as_deref() != Some("Ed25519") {
-            return Err(invalid("is not an Ed25519 key (kty OKP, crv Ed25519)"));
+            return Err(Box::new(invalid(
+                "is not an Ed25519 key (kty OKP, crv Ed25519)",
+            )));
         }
         if jwk.alg.as_deref().is_some_and(|a| a != "EdDSA") {
-            return Err(invalid("is for another algorithm than EdDSA"));
+            return Err(Box::new(invalid("is for another algorithm than EdDSA")));
         }
         if jwk.use_.as_deref().is_some_and(|u| u != "sig") {
-            return Err(invalid("is not for signatures (`use` is not \"sig\")"));
+            return Err(Box::new(invalid(
+                "is not for signatures (`use` is not \"sig\")",
+            )));
         }
         let x = jwk.x.as_deref().ok_or_else(|| invalid("has no `x`"))?;
         let bytes: [u8; 32] = base64url::decode(x)
             .and_then(|b| b.try_into().ok())
             .ok_or_else(|| invalid("`x` is not 32 bytes of base64url"))?;
-        VerifyingKey::from_bytes(&bytes).map_err(|_| invalid("`x` is not a valid Ed25519 point"))
+        VerifyingKey::from_bytes(&bytes)
+            .map_err(|_| invalid("`x` is not a valid Ed25519 point"))
+            .map_err(Box::new)
     }
 }
 
-fn keyset_error(e: Error) -> Error {
-    match e {
-        Error::InvalidRequest { path, message } => Error::KeySetInvalid {
-            message: if path.is_empty() {
-                message
-            } else {
-                format!("{path}: {message}")
-            },
-        },
-        other => other,
+/// A request-shaped error about the key set becomes `KEYSET_INVALID`.
+fn keyset_error(mut e: Box<Error>) -> Box<Error> {
+    if let Error::InvalidRequest { path, message } = e.as_mut() {
+        let message = if path.is_empty() {
+            std::mem::take(message)
+        } else {
+            format!("{path}: {message}")
+        };
+        *e = Error::KeySetInvalid { message };
     }
+    e
 }
 
 /// Verifies a compact JWS and returns its payload bytes, untouched. Nothing in the payload is read
@@ -113,9 +119,9 @@ pub fn verify(jws: &str, keys: &KeySet) -> Result<Vec<u8>> {
     let (Some(header_b64), Some(payload_b64), Some(sig_b64), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return Err(malformed(
+        return Err(Box::new(malformed(
             "expected three base64url parts separated by dots",
-        ));
+        )));
     };
     let header_bytes =
         base64url::decode(header_b64).ok_or_else(|| malformed("the header is not base64url"))?;
@@ -127,23 +133,23 @@ pub fn verify(jws: &str, keys: &KeySet) -> Result<Vec<u8>> {
     let field = |k: &str| header.get(k).map(|n| n.value.clone());
     let alg = match field("alg") {
         Some(Value::Str(a)) => a,
-        _ => return Err(malformed("the header has no `alg`")),
+        _ => return Err(Box::new(malformed("the header has no `alg`"))),
     };
     if alg != "EdDSA" {
-        return Err(Error::ManifestAlgorithmUnsupported {
+        return Err(Box::new(Error::ManifestAlgorithmUnsupported {
             alg: alg.chars().take(32).collect(),
-        });
+        }));
     }
     // RFC 7515 4.1.11: a `crit` extension we do not implement makes the JWS invalid; so does
     // RFC 7797's unencoded payload.
     if field("crit").is_some() || field("b64").is_some() {
-        return Err(Error::ManifestAlgorithmUnsupported {
+        return Err(Box::new(Error::ManifestAlgorithmUnsupported {
             alg: "EdDSA with critical extensions".into(),
-        });
+        }));
     }
     let kid = match field("kid") {
         Some(Value::Str(k)) => k,
-        _ => return Err(Error::ManifestKeyUnknown { kid: String::new() }),
+        _ => return Err(Box::new(Error::ManifestKeyUnknown { kid: String::new() })),
     };
     let key = keys.find(&kid)?;
     let sig: [u8; 64] = base64url::decode(sig_b64)
@@ -156,7 +162,9 @@ pub fn verify(jws: &str, keys: &KeySet) -> Result<Vec<u8>> {
         .ok_or(Error::ManifestSignatureInvalid)?;
     key.verify_strict(signing_input, &Signature::from_bytes(&sig))
         .map_err(|_| Error::ManifestSignatureInvalid)?;
-    base64url::decode(payload_b64).ok_or_else(|| malformed("the payload is not base64url"))
+    base64url::decode(payload_b64)
+        .ok_or_else(|| malformed("the payload is not base64url"))
+        .map_err(Box::new)
 }
 
 /// Signs a payload into a compact JWS with a raw Ed25519 secret key. For tests and tools: the

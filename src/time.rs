@@ -1,39 +1,126 @@
 //! Times and durations. The core never reads a clock: `now` is always an argument.
 
 use crate::error::{Error, Result};
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Timelike, Utc};
 
-/// An instant, in UTC.
-pub type Instant = DateTime<Utc>;
+/// An instant: seconds and nanoseconds since 1970-01-01T00:00:00Z (no leap seconds), in UTC.
+/// Our own small type rather than chrono's: the engine needs only this (2-3 KB of Wasm less).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Instant {
+    secs: i64,
+    nanos: u32,
+}
+
+/// A length of time, in whole seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Duration(i64);
+
+impl Duration {
+    pub const ZERO: Duration = Duration(0);
+
+    pub fn seconds(s: i64) -> Duration {
+        Duration(s)
+    }
+
+    pub fn num_seconds(&self) -> i64 {
+        self.0
+    }
+}
+
+impl Instant {
+    /// `nanos` must be below 1e9.
+    pub fn from_timestamp(secs: i64, nanos: u32) -> Option<Instant> {
+        (nanos < 1_000_000_000).then_some(Instant { secs, nanos })
+    }
+
+    pub fn from_timestamp_millis(ms: i64) -> Instant {
+        Instant {
+            secs: ms.div_euclid(1000),
+            nanos: u32::try_from(ms.rem_euclid(1000) * 1_000_000).unwrap_or(0),
+        }
+    }
+
+    /// Seconds since the Unix epoch.
+    pub fn timestamp(&self) -> i64 {
+        self.secs
+    }
+
+    /// The nanoseconds within the second.
+    pub fn nanos(&self) -> u32 {
+        self.nanos
+    }
+
+    /// `self + d`, or `None` past the range of the type.
+    pub fn checked_add(self, d: Duration) -> Option<Instant> {
+        Some(Instant {
+            secs: self.secs.checked_add(d.0)?,
+            nanos: self.nanos,
+        })
+    }
+}
+
+/// Days since 1970-01-01 of a civil date (Howard Hinnant's `days_from_civil`).
+pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The civil date `(year, month, day)` of a day number (Howard Hinnant's `civil_from_days`).
+pub(crate) fn civil(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
 
 /// Parses an RFC 3339 date-time with an offset ("2026-11-23T12:00:00Z",
 /// "2026-11-23T17:30:00.250+05:30"). The date must exist (no February 30) and seconds run to 59.
 pub fn parse_instant(s: &str, path: &str) -> Result<Instant> {
-    rfc3339(s.as_bytes()).ok_or_else(|| Error::InvalidTime {
-        path: path.to_string(),
-        message: format!(
-            "`{}` is not an RFC 3339 date-time with an offset, like 2026-11-23T12:00:00Z",
-            s.chars().take(40).collect::<String>()
-        ),
+    rfc3339(s.as_bytes()).ok_or_else(|| {
+        Box::new(Error::InvalidTime {
+            path: path.to_string(),
+            message: format!(
+                "`{}` is not an RFC 3339 date-time with an offset, like 2026-11-23T12:00:00Z",
+                s.chars().take(40).collect::<String>()
+            ),
+        })
     })
 }
 
-/// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)`, by hand: chrono's general parser would
-/// bring its whole format module into the Wasm.
+/// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)`, by hand.
 fn rfc3339(b: &[u8]) -> Option<Instant> {
-    let num = |from: usize, len: usize| -> Option<u32> {
+    let num = |from: usize, len: usize| -> Option<i64> {
         let digits = b.get(from..from + len)?;
-        digits.iter().try_fold(0u32, |n, &d| {
-            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        digits.iter().try_fold(0i64, |n, &d| {
+            d.is_ascii_digit().then(|| n * 10 + i64::from(d - b'0'))
         })
     };
     let sep = |i: usize, c: &[u8]| b.get(i).is_some_and(|x| c.contains(x));
     if !(sep(4, b"-") && sep(7, b"-") && sep(10, b"Tt") && sep(13, b":") && sep(16, b":")) {
         return None;
     }
-    let year = i32::try_from(num(0, 4)?).ok()?;
-    let date = NaiveDate::from_ymd_opt(year, num(5, 2)?, num(8, 2)?)?;
+    let (year, month, day) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let month_days = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        1..=12 => 31,
+        _ => return None,
+    };
     let (hour, minute, second) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+    if day < 1 || day > month_days || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
     let mut i = 19;
     let mut nanos = 0u32;
     if sep(i, b".") {
@@ -57,34 +144,30 @@ fn rfc3339(b: &[u8]) -> Option<Instant> {
             if h > 23 || m > 59 {
                 return None;
             }
-            let secs = i64::from(h * 3600 + m * 60);
             if *sign == b'-' {
-                -secs
+                -(h * 3600 + m * 60)
             } else {
-                secs
+                h * 3600 + m * 60
             }
         }
         _ => return None,
     };
-    let local = date
-        .and_hms_nano_opt(hour, minute, second, nanos)?
-        .and_utc();
-    local.checked_sub_signed(Duration::try_seconds(offset_seconds)?)
+    let secs = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second;
+    Instant::from_timestamp(secs - offset_seconds, nanos)
 }
 
 /// Formats an instant the way every output does: RFC 3339, UTC, `Z`, with fractional seconds
 /// only when the instant has them (in groups of three digits).
 pub fn format_instant(t: Instant) -> String {
+    let (y, mo, d) = civil(t.secs.div_euclid(86_400));
+    let s = t.secs.rem_euclid(86_400);
     let mut out = format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
+        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}",
+        s / 3600,
+        s / 60 % 60,
+        s % 60
     );
-    let nanos = t.nanosecond() % 1_000_000_000;
+    let nanos = t.nanos;
     if nanos != 0 {
         let digits = format!("{nanos:09}");
         let keep = if nanos % 1_000_000 == 0 {
@@ -105,67 +188,70 @@ pub fn format_instant(t: Instant) -> String {
 /// "PT48H", "P1DT12H", "PT15M"). Years and months are refused: their length depends on the
 /// calendar, which a relative expiry must not.
 pub fn parse_duration(s: &str, path: &str) -> Result<Duration> {
-    let bad = |why: &str| Error::InvalidTime {
-        path: path.to_string(),
-        message: format!(
-            "`{}` is not an ISO 8601 duration like P7D or PT48H: {why}",
-            s.chars().take(40).collect::<String>()
-        ),
-    };
-    let rest = s
-        .strip_prefix('P')
-        .ok_or_else(|| bad("it must start with P"))?;
+    duration(s.as_bytes()).map_err(|why| {
+        Box::new(Error::InvalidTime {
+            path: path.to_string(),
+            message: format!(
+                "`{}` is not an ISO 8601 duration like P7D or PT48H: {why}",
+                s.chars().take(40).collect::<String>()
+            ),
+        })
+    })
+}
+
+/// The seconds of a duration, or why it is not one.
+fn duration(b: &[u8]) -> std::result::Result<Duration, &'static str> {
+    let rest = b.strip_prefix(b"P").ok_or("it must start with P")?;
     let mut in_time = false;
-    let mut number = String::new();
+    // The number being read: None before its first digit.
+    let mut number: Option<i64> = None;
     let mut seconds: i64 = 0;
-    let mut any = false;
     // Units come largest first, each at most once (W, D, then after T: H, M, S).
     let mut last = u32::MAX;
-    let mut after_t = 0;
-    for c in rest.chars() {
+    let mut units_after_t = 0;
+    for &c in rest {
         match c {
-            'T' if !in_time && number.is_empty() => {
-                in_time = true;
-                after_t = 0;
+            b'T' if !in_time && number.is_none() => in_time = true,
+            b'0'..=b'9' => {
+                let n = number.unwrap_or(0).checked_mul(10);
+                number = Some(
+                    n.and_then(|n| n.checked_add(i64::from(c - b'0')))
+                        .unwrap_or(i64::MAX),
+                );
             }
-            '0'..='9' => number.push(c),
             _ => {
-                let n: i64 = number
-                    .parse()
-                    .map_err(|_| bad("a number must come before each unit"))?;
-                number.clear();
+                let n = number.take().ok_or("a number must come before each unit")?;
                 let (rank, per) = match (c, in_time) {
-                    ('W', false) => (5, 7 * 86_400),
-                    ('D', false) => (4, 86_400),
-                    ('H', true) => (3, 3_600),
-                    ('M', true) => (2, 60),
-                    ('S', true) => (1, 1),
-                    ('Y' | 'M', false) => {
-                        return Err(bad("years and months have no fixed length; use days"))
+                    (b'W', false) => (5, 7 * 86_400),
+                    (b'D', false) => (4, 86_400),
+                    (b'H', true) => (3, 3_600),
+                    (b'M', true) => (2, 60),
+                    (b'S', true) => (1, 1),
+                    (b'Y' | b'M', false) => {
+                        return Err("years and months have no fixed length; use days")
                     }
-                    _ => return Err(bad("unknown unit")),
+                    _ => return Err("unknown unit"),
                 };
+                if rank >= last {
+                    return Err("units go largest first, each once");
+                }
                 seconds = n
                     .checked_mul(per)
                     .and_then(|x| seconds.checked_add(x))
                     .filter(|&x| x <= 100 * 366 * 86_400)
-                    .ok_or_else(|| bad("longer than 100 years"))?;
-                if rank >= last {
-                    return Err(bad("units go largest first, each once"));
-                }
+                    .ok_or("longer than 100 years")?;
                 last = rank;
-                any = true;
-                after_t += 1;
+                units_after_t += u32::from(in_time);
             }
         }
     }
-    if in_time && after_t == 0 {
-        return Err(bad("a T must be followed by hours, minutes or seconds"));
+    if in_time && units_after_t == 0 {
+        return Err("a T must be followed by hours, minutes or seconds");
     }
-    if !number.is_empty() || !any {
-        return Err(bad("it needs at least one number with a unit"));
+    if number.is_some() || last == u32::MAX {
+        return Err("it needs at least one number with a unit");
     }
-    Duration::try_seconds(seconds).ok_or_else(|| bad("out of range"))
+    Ok(Duration(seconds))
 }
 
 #[cfg(test)]
@@ -175,13 +261,22 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("P7D", "p").unwrap(), Duration::days(7));
-        assert_eq!(parse_duration("PT48H", "p").unwrap(), Duration::hours(48));
+        assert_eq!(
+            parse_duration("P7D", "p").unwrap(),
+            Duration::seconds(7 * 86_400)
+        );
+        assert_eq!(
+            parse_duration("PT48H", "p").unwrap(),
+            Duration::seconds(48 * 3600)
+        );
         assert_eq!(
             parse_duration("P1DT12H30M", "p").unwrap(),
-            Duration::minutes(36 * 60 + 30)
+            Duration::seconds((36 * 60 + 30) * 60)
         );
-        assert_eq!(parse_duration("P2W", "p").unwrap(), Duration::days(14));
+        assert_eq!(
+            parse_duration("P2W", "p").unwrap(),
+            Duration::seconds(14 * 86_400)
+        );
         for bad in [
             "",
             "P",

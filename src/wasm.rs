@@ -157,13 +157,11 @@ extern "C" {
 fn clock() -> String {
     #[allow(clippy::cast_possible_truncation)]
     let millis = date_now() as i64;
-    chrono::DateTime::from_timestamp_millis(millis)
-        .map(crate::time::format_instant)
-        .unwrap_or_default()
+    crate::time::format_instant(crate::time::Instant::from_timestamp_millis(millis))
 }
 
 /// `fromSignedManifest`'s options: `{ now?, limits? }`.
-fn options(opts: &JsValue) -> Result<(crate::time::Instant, Limits), Error> {
+fn options(opts: &JsValue) -> crate::error::Result<(crate::time::Instant, Limits)> {
     let tree = if opts.is_undefined() || opts.is_null() {
         Value::Map(Default::default())
     } else {
@@ -199,7 +197,7 @@ fn with_now(value: &JsValue) -> Result<Value, JsValue> {
 
 /// Reads a JS value as a request tree: through `JSON.stringify` and the core's one reader, so
 /// that native, Node and browser read input the same way and errors name the field path.
-fn from_js(value: &JsValue) -> Result<Value, Error> {
+fn from_js(value: &JsValue) -> crate::error::Result<Value> {
     let text = json_stringify(value)
         .ok()
         .and_then(|s| s.as_string())

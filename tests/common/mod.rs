@@ -65,7 +65,7 @@ pub fn sign(manifest: &Value) -> String {
 }
 
 /// Loads a signed manifest at `now` with the test key set.
-pub fn load_jws(jws: &str, now: &str, limits: Limits) -> Result<Engine, edge_coupons::Error> {
+pub fn load_jws(jws: &str, now: &str, limits: Limits) -> Result<Engine, Box<edge_coupons::Error>> {
     Engine::from_signed_manifest(jws, &keyset(), parse_instant(now, "now")?, limits)
 }
 
@@ -74,7 +74,7 @@ pub fn load(
     manifest: &Value,
     now: &str,
     limits: Option<&Value>,
-) -> Result<Engine, edge_coupons::Error> {
+) -> Result<Engine, Box<edge_coupons::Error>> {
     let limits = match limits {
         Some(l) => Limits::read(&Node::root(&tree(l)?, Source::Request))?,
         None => Limits::default(),
@@ -92,7 +92,7 @@ fn with_now(input: &Value, now: &str) -> Value {
 }
 
 /// The engine's request tree for a JSON value, read by the engine's own parser.
-pub fn tree(v: &Value) -> Result<edge_coupons::rules::Value, edge_coupons::Error> {
+pub fn tree(v: &Value) -> Result<edge_coupons::rules::Value, Box<edge_coupons::Error>> {
     parse(&serde_json::to_vec(v).unwrap(), Source::Request)
 }
 
@@ -102,7 +102,7 @@ pub fn play(
     op: &str,
     input: &Value,
     now: &str,
-) -> Result<Value, edge_coupons::Error> {
+) -> Result<Value, Box<edge_coupons::Error>> {
     let out = match op {
         "evaluate" => {
             serde_json::from_str(&engine.evaluate(&tree(&with_now(input, now))?)?.to_json())
@@ -129,7 +129,7 @@ pub fn play(
 /// result (tests/vectors/README.md).
 pub fn judge(
     op: &str,
-    outcome: Result<Value, edge_coupons::Error>,
+    outcome: Result<Value, Box<edge_coupons::Error>>,
     expect: &Value,
 ) -> Result<(), String> {
     match (outcome, expect.get("error"), expect.get("result")) {

@@ -210,6 +210,6 @@ pub fn core_error(file: &str, e: &edge_coupons::Error) -> Fail {
 }
 
 /// A `Fail` from a core error while reading a file.
-pub fn with_file(file: &str) -> impl Fn(edge_coupons::Error) -> Fail + '_ {
+pub fn with_file(file: &str) -> impl Fn(Box<edge_coupons::Error>) -> Fail + '_ {
     move |e| core_error(file, &e)
 }

@@ -59,9 +59,12 @@ fn load(
     keys: &edge_coupons::KeySet,
     now: Instant,
     fixed: bool,
-) -> Result<Engine, Error> {
+) -> Result<Engine, Box<Error>> {
     match Engine::from_signed_manifest(jws, keys, now, Limits::default()) {
-        Err(Error::ManifestNotYetValid { issued_at, .. }) if !fixed => {
+        Err(e) if !fixed && matches!(*e, Error::ManifestNotYetValid { .. }) => {
+            let Error::ManifestNotYetValid { issued_at, .. } = *e else {
+                return Err(e);
+            };
             let at = parse_instant(&issued_at, "issued_at")?;
             Engine::from_signed_manifest(jws, keys, at, Limits::default())
         }
@@ -272,7 +275,9 @@ fn parse_offset(s: &str) -> Out<FixedOffset> {
 }
 
 fn at(t: Instant, tz: FixedOffset) -> String {
-    let l = t.with_timezone(&tz);
+    let l = chrono::DateTime::from_timestamp(t.timestamp(), t.nanos())
+        .unwrap_or_default()
+        .with_timezone(&tz);
     let off = tz.local_minus_utc();
     let zone = if off == 0 {
         "UTC".to_string()
@@ -290,7 +295,7 @@ fn at(t: Instant, tz: FixedOffset) -> String {
     )
 }
 
-fn duration(d: chrono::Duration) -> String {
+fn duration(d: edge_coupons::time::Duration) -> String {
     let s = d.num_seconds();
     match (s % 86400, s % 3600, s % 60) {
         (0, _, _) => format!("{}d", s / 86400),
