@@ -64,9 +64,17 @@ try {
 
   // The floor: a route that does no work, so what is left is wrangler's local proxy and workerd.
   const floor = await run({ url: `${server.url}/jwks` });
+  const failures = [];
+  // Failures are printed (a few), so a non-2xx count comes with its reason.
+  const onResponse = (route) => (status, body) => {
+    if (status >= 300 && failures.length < 5) failures.push(`${route} ${status} ${String(body).slice(0, 300)}`);
+  };
   const evaluate = await run({
-    url: `${server.url}/evaluate`, method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ cart: CART, codes: ['SHOES15', 'SHIRTS20'], user: { id: 'bench-user', properties: { tier: 'gold' } } }),
+    url: `${server.url}/evaluate`,
+    requests: [{
+      method: 'POST', headers: { 'content-type': 'application/json' }, onResponse: onResponse('POST /evaluate'),
+      body: JSON.stringify({ cart: CART, codes: ['SHOES15', 'SHIRTS20'], user: { id: 'bench-user', properties: { tier: 'gold' } } }),
+    }],
   });
   let n = 0;
   const redemptions = await run({
@@ -81,12 +89,14 @@ try {
           body: JSON.stringify({ order_id: `bench-${n}`, cart: CART, codes: ['SHOES15'], user: { id: `bench-user-${n}` } }),
         };
       },
+      onResponse: onResponse('POST /redemptions'),
     }],
   });
   const results = [summary('GET /jwks (floor)', floor), summary('POST /evaluate', evaluate), summary('POST /redemptions', redemptions)];
   for (const r of results) {
     console.log(`${r.route.padEnd(20)} ${String(r.requests_per_s).padStart(6)} req/s  p50 ${r.p50_ms} ms  p99 ${r.p99_ms} ms  (${r.requests} requests, ${r.non_2xx} non-2xx, ${r.errors} errors)`);
   }
+  for (const f of failures) console.log(`non-2xx: ${f}`);
   const file = writeResult('worker', { seconds: SECONDS, connections: CONNECTIONS, results });
   console.log(`wrote ${file}`);
   if (results.some((r) => r.non_2xx || r.errors)) process.exitCode = 1; // a benchmark of failures measures nothing

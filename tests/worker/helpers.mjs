@@ -55,7 +55,8 @@ export async function call(server, method, pathname, options = {}) {
   }
 }
 
-function send(server, method, pathname, { body, headers = {} } = {}) {
+function send(server, method, pathname, options = {}) {
+  const { body, headers = {} } = options;
   const h = { ...headers };
   let data;
   if (body !== undefined) {
@@ -81,7 +82,13 @@ function send(server, method, pathname, { body, headers = {} } = {}) {
         resolve({ status: res.statusCode, headers: out, text, json });
       });
     });
-    req.on('error', reject);
+    req.on('error', (err) => {
+      // A kept-alive socket the server closed just as this request went out (Node documents this
+      // race for reused sockets): send it again on a fresh one. Requests are idempotent by key.
+      if (req.reusedSocket && err.code === 'ECONNRESET' && !options.retried) {
+        resolve(send(server, method, pathname, { ...options, retried: true }));
+      } else reject(err);
+    });
     if (data) req.write(data);
     req.end();
   });

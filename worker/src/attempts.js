@@ -2,11 +2,15 @@
 // mistyped or unissued codes) within ATTEMPT_WINDOW_S seconds, that IP or user is locked out for
 // ATTEMPT_LOCKOUT_S seconds (429 with Retry-After). One small Durable Object per IP / user counts
 // failures exactly (only requests that fail reach it); a lockout it starts is published in KV
-// (`lock:<subject>`), which every request reads: the first request after a lockout at the same
-// location sees it at once, other locations within KV's propagation (up to 60 s). The Workers
+// (`lock:<subject>`), which every request with codes reads (an isolate keeps its copy for 1 s): the
+// isolate that started a lockout sees it at once, others within a second, other locations within
+// KV's propagation (up to 60 s). The Workers
 // rate-limit binding is per location and approximate, so it is not used.
 import { DurableObject } from 'cloudflare:workers';
 import { ApiError } from './http.js';
+import { cachedGet, remember } from './kv-cache.js';
+
+const LOCK_TTL_MS = 1000; // how long an isolate trusts its copy of a lock record
 
 const settings = (env) => ({
   limit: Number(env.ATTEMPT_LIMIT ?? 10),
@@ -40,7 +44,7 @@ const stub = (env, name) => env.ATTEMPT_LIMITER.get(env.ATTEMPT_LIMITER.idFromNa
 
 /** Throws 429 CODE_ATTEMPTS_LOCKED (Retry-After) when any subject is locked out. */
 export async function assertNotLocked(env, names) {
-  const until = Math.max(0, ...(await Promise.all(names.map(async (n) => Number((await env.STATE.get(lockKey(n))) ?? 0)))));
+  const until = Math.max(0, ...(await Promise.all(names.map(async (n) => Number((await cachedGet(env.STATE, lockKey(n), 'text', LOCK_TTL_MS)) ?? 0)))));
   if (until > Date.now()) throw locked(until);
 }
 
@@ -50,7 +54,10 @@ export async function recordFailures(env, names, count) {
   const until = Math.max(0, ...(await Promise.all(names.map(async (n) => {
     const u = await stub(env, n).fail(count);
     // KV expirations are at least 60 s; the value says when the lockout really ends.
-    if (u) await env.STATE.put(lockKey(n), String(u), { expirationTtl: Math.max(60, Math.ceil((u - Date.now()) / 1000) + 1) });
+    if (u) {
+      await env.STATE.put(lockKey(n), String(u), { expirationTtl: Math.max(60, Math.ceil((u - Date.now()) / 1000) + 1) });
+      remember(lockKey(n), String(u), LOCK_TTL_MS);
+    }
     return u;
   }))));
   return until > Date.now() ? until : 0;
