@@ -517,9 +517,25 @@ function breakdownTable(ev, caption) {
   );
 }
 
+/** The breakdown in one sentence, for the live region; set only when it changes, so it is read once. */
+function announce(ev) {
+  let text = '';
+  if (ev && state.lines.length > 0) {
+    const notApplied = ev.rejected.length + state.refused.size;
+    text = `Total ${fmt(ev.totals.total)}` +
+      (isZero(ev.totals.discount) ? '' : `, you save ${fmt(ev.totals.discount)}`) +
+      (notApplied ? `; ${notApplied} code${notApplied > 1 ? 's' : ''} not applied` : '') + '.';
+  } else if (state.previewError || state.manifestError) {
+    text = 'No prices can be shown right now.';
+  }
+  const live = $('breakdown-live');
+  if (live.textContent !== text) live.textContent = text;
+}
+
 function renderBreakdown() {
   const box = $('breakdown');
   const ev = state.evaluation;
+  announce(ev);
   if (!ev) {
     const err = state.previewError;
     box.replaceChildren(

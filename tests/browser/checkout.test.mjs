@@ -318,7 +318,11 @@ test('accessibility: every control is labelled, the keyboard does everything, te
     );
     assert.deepEqual(unnamed, []);
     // The breakdown is a live region, and problems are alerts.
-    assert.equal(await page.locator('#breakdown').getAttribute('aria-live'), 'polite');
+    // The breakdown is summed up in a live region: the total and what was not applied.
+    const live = page.locator('#breakdown-live');
+    assert.equal(await live.getAttribute('aria-live'), 'polite');
+    const total = await page.locator('#breakdown tr[data-total="total"]').getAttribute('data-amount');
+    assert.match(await live.textContent(), new RegExp(`^Total \\$${total.replace('.', '\\.')}, you save \\$`));
     assert.equal(await page.locator('#manifest-problem').getAttribute('role'), 'alert');
 
     // Contrast of the text the page shows, against the colour actually behind it (AA: 4.5:1).
