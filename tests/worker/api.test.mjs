@@ -67,6 +67,22 @@ describe('manifest publishing', () => {
   });
 });
 
+describe('a published manifest that expires', () => {
+  test('is no longer served or used once expired (503 MANIFEST_EXPIRED)', async () => {
+    const soon = { ...demoManifest(), expires_at: new Date(Date.now() + 3000).toISOString().replace(/\.\d{3}Z$/, 'Z') };
+    await publish(server, soon);
+    assert.equal((await call(server, 'GET', '/manifest')).status, 200);
+    await new Promise((r) => setTimeout(r, 3500));
+    for (const [method, path, body] of [['GET', '/manifest'], ['POST', '/evaluate', { cart: cart() }], ['GET', '/coupons?user=x']]) {
+      const res = await call(server, method, path, { body });
+      assert.equal(res.status, 503, path);
+      assert.equal(res.json.error.code, 'MANIFEST_EXPIRED', path);
+    }
+    await publish(server, demoManifest());
+    assert.equal((await call(server, 'GET', '/manifest')).status, 200);
+  });
+});
+
 describe('routing and bad input', () => {
   test('unknown route 404, wrong method 405 with Allow', async () => {
     let res = await call(server, 'GET', '/nope');

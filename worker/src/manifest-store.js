@@ -35,7 +35,12 @@ export async function current(env) {
     pointer = { version, at: Date.now() };
   }
   if (!pointer.version) throw new ApiError(503, 'NO_MANIFEST', 'no manifest has been published yet (PUT /admin/manifest)');
-  return byVersion(env, pointer.version);
+  const loaded = await byVersion(env, pointer.version);
+  // Verified when loaded, but it may have expired since: never serve or price with it then.
+  if (Date.parse(loaded.payload.expires_at) <= Date.now()) {
+    throw new ApiError(503, 'MANIFEST_EXPIRED', `the published manifest expired at ${loaded.payload.expires_at}; publish a new one`);
+  }
+  return loaded;
 }
 
 /** One exact version; verified again in this isolate before its first use. */
