@@ -406,14 +406,12 @@ pub fn apply(
             }
             // Each line's claim, at most what is left of it; the weights to share the rounded
             // total by are the claims in whole minor units (rounded up, still within the line).
-            let capped: Vec<(Part, Decimal)> = claims
+            // In line-id order, like every allocation, so the input order of lines never matters.
+            let capped: Vec<(Part, Decimal)> = cart
+                .by_id
                 .iter()
-                .enumerate()
-                .filter(|(_, c)| !c.is_zero())
-                .filter_map(|(i, c)| {
-                    left.slot(Part::Line(i))
-                        .map(|v| (Part::Line(i), (*c).min(*v)))
-                })
+                .filter_map(|&i| claims.get(i).filter(|c| !c.is_zero()).map(|c| (i, *c)))
+                .filter_map(|(i, c)| left.slot(Part::Line(i)).map(|v| (Part::Line(i), c.min(*v))))
                 .collect();
             let exact = money::sum(capped.iter().map(|w| w.1), "reward")?;
             let v = match (total, select_across) {

@@ -183,6 +183,49 @@ enum Reward {
     CashbackPoints {
         points: u64,
     },
+    /// Buy `buy` units of `cats`, get `get` units (of `get_cats`, or the same) at `pct` off.
+    BuyGet {
+        cats: Vec<usize>,
+        get_cats: Option<Vec<usize>>,
+        buy: u64,
+        get: u64,
+        pct: usize,
+        max: Option<u64>,
+    },
+    /// Spend tiers on the order: (min in raw units, percent), going up.
+    Tiered {
+        by_quantity: bool,
+        tiers: Vec<(u64, usize)>,
+    },
+    /// `quantity` units of `cats` for `price`.
+    FixedPrice {
+        cats: Vec<usize>,
+        quantity: u64,
+        price: u64,
+        max: Option<u64>,
+    },
+    /// A percentage on the cheapest (or dearest) `max` units, or a fixed amount off each.
+    Select {
+        cats: Vec<usize>,
+        cheapest: bool,
+        max: Option<u64>,
+        pct: usize,
+        each: Option<u64>,
+    },
+}
+
+impl Reward {
+    /// The categories whose lines this reward may lower.
+    fn product_cats(&self) -> Option<&Vec<usize>> {
+        match self {
+            Reward::PercentProducts { cats, .. }
+            | Reward::FixedProducts { cats, .. }
+            | Reward::FixedPrice { cats, .. }
+            | Reward::Select { cats, .. } => Some(cats),
+            Reward::BuyGet { cats, get_cats, .. } => Some(get_cats.as_ref().unwrap_or(cats)),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -202,15 +245,23 @@ fn reward() -> impl Strategy<Value = Reward> {
         2 => any::<u64>().prop_map(|amount| Reward::FixedOrder { amount }),
         3 => (cats.clone(), pct.clone(), cap)
             .prop_map(|(cats, pct, cap)| Reward::PercentProducts { cats, pct, cap }),
-        2 => (cats, any::<u64>()).prop_map(|(cats, amount)| Reward::FixedProducts { cats, amount }),
+        2 => (cats.clone(), any::<u64>()).prop_map(|(cats, amount)| Reward::FixedProducts { cats, amount }),
         2 => pct.clone().prop_map(|pct| Reward::PercentShipping { pct }),
         1 => any::<u64>().prop_map(|amount| Reward::FixedShipping { amount }),
         1 => (0usize..FEES.len(), pct.clone()).prop_map(|(fee, pct)| Reward::PercentFee { fee, pct }),
         1 => (0usize..FEES.len(), any::<u64>()).prop_map(|(fee, amount)| Reward::FixedFee { fee, amount }),
-        1 => (pct, prop::option::of(1u64..500))
+        1 => (pct.clone(), prop::option::of(1u64..500))
             .prop_map(|(pct, max_points)| Reward::CashbackPercent { pct, max_points }),
         1 => any::<u64>().prop_map(|amount| Reward::CashbackAmount { amount }),
         1 => (1u64..1000).prop_map(|points| Reward::CashbackPoints { points }),
+        2 => (cats.clone(), prop::option::of(cats.clone()), 1u64..4, 1u64..3, pct.clone(), prop::option::of(1u64..4))
+            .prop_map(|(cats, get_cats, buy, get, pct, max)| Reward::BuyGet { cats, get_cats, buy, get, pct, max }),
+        2 => (any::<bool>(), prop::collection::btree_map(1u64..60, pct.clone(), 1..4))
+            .prop_map(|(by_quantity, tiers)| Reward::Tiered { by_quantity, tiers: tiers.into_iter().collect() }),
+        2 => (cats.clone(), 2u64..5, any::<u64>(), prop::option::of(1u64..3))
+            .prop_map(|(cats, quantity, price, max)| Reward::FixedPrice { cats, quantity, price, max }),
+        2 => (cats, any::<bool>(), prop::option::of(1u64..5), pct, prop::option::weighted(0.4, any::<u64>()))
+            .prop_map(|(cats, cheapest, max, pct, each)| Reward::Select { cats, cheapest, max, pct, each }),
     ]
 }
 
@@ -296,6 +347,63 @@ fn manifest(currency: usize, specs: &[CouponSpec], max_codes: Option<u32>) -> Va
                     "type": "cashback", "amount": positive(*amount, mu), "target": { "type": "order" }
                 }),
                 Reward::CashbackPoints { points } => json!({ "type": "cashback", "points": points }),
+                Reward::BuyGet { cats, get_cats, buy, get, pct, max } => {
+                    let mut r = json!({
+                        "type": "buy_x_get_y", "percent": PERCENTS[*pct],
+                        "buy": { "match": products(cats), "quantity": buy },
+                        "get": { "quantity": get }
+                    });
+                    if let Some(g) = get_cats {
+                        r["get"]["match"] = products(g);
+                    }
+                    if let Some(m) = max {
+                        r["max_applications"] = json!(m);
+                    }
+                    r
+                }
+                Reward::Tiered { by_quantity, tiers } => {
+                    let tiers: Vec<Value> = tiers
+                        .iter()
+                        .map(|(min, p)| {
+                            let min = if *by_quantity {
+                                json!(min)
+                            } else {
+                                json!(money(min * 5 * 10u64.pow(mu), mu))
+                            };
+                            json!({ "min": min, "percent": PERCENTS[*p] })
+                        })
+                        .collect();
+                    json!({
+                        "type": "tiered", "basis": if *by_quantity { "quantity" } else { "amount" },
+                        "tiers": tiers, "target": { "type": "order" }
+                    })
+                }
+                Reward::FixedPrice { cats, quantity, price, max } => {
+                    let mut r = json!({
+                        "type": "fixed_price", "price": positive(*price, mu), "quantity": quantity,
+                        "target": { "type": "products", "match": products(cats) }
+                    });
+                    if let Some(m) = max {
+                        r["max_applications"] = json!(m);
+                    }
+                    r
+                }
+                Reward::Select { cats, cheapest, max, pct, each } => {
+                    let mut target = json!({
+                        "type": "products", "match": products(cats),
+                        "select": if *cheapest { "cheapest" } else { "most_expensive" }
+                    });
+                    if let Some(m) = max {
+                        target["max_quantity"] = json!(m);
+                    }
+                    match each {
+                        Some(a) => json!({
+                            "type": "fixed_amount", "amount": positive(*a, mu),
+                            "allocation": "each", "target": target
+                        }),
+                        None => json!({ "type": "percentage", "percent": PERCENTS[*pct], "target": target }),
+                    }
+                }
             };
             if let Reward::PercentOrder { cap: Some(c), .. }
             | Reward::PercentProducts { cap: Some(c), .. } = &s.reward
@@ -555,13 +663,15 @@ fn check(case: &Case, manifest: &Value, out: &Value) -> Result<(), TestCaseError
                     Reward::PercentOrder { .. }
                     | Reward::FixedOrder { .. }
                     | Reward::PercentProducts { .. }
-                    | Reward::FixedProducts { .. },
+                    | Reward::FixedProducts { .. }
+                    | Reward::BuyGet { .. }
+                    | Reward::Tiered { .. }
+                    | Reward::FixedPrice { .. }
+                    | Reward::Select { .. },
                 ) => {
                     let lid = al["id"].as_str().unwrap();
                     prop_assert!(line_amounts.contains_key(lid), "{id}: unknown line {lid}");
-                    if let Reward::PercentProducts { cats, .. }
-                    | Reward::FixedProducts { cats, .. } = &spec.reward
-                    {
+                    if let Some(cats) = spec.reward.product_cats() {
                         let line = cart.lines.iter().find(|l| l.id == lid).unwrap();
                         prop_assert!(
                             line.category.is_some_and(|c| cats.contains(&c)),
@@ -583,10 +693,15 @@ fn check(case: &Case, manifest: &Value, out: &Value) -> Result<(), TestCaseError
         prop_assert_eq!(sum, d, "{}: allocations do not sum to the discount", id);
         // What the coupon applies to, as sent: its discount never exceeds it.
         match &spec.reward {
-            Reward::PercentOrder { .. } | Reward::FixedOrder { .. } => {
+            Reward::PercentOrder { .. } | Reward::FixedOrder { .. } | Reward::Tiered { .. } => {
                 base = subtotal;
             }
-            Reward::PercentProducts { cats, .. } | Reward::FixedProducts { cats, .. } => {
+            Reward::PercentProducts { .. }
+            | Reward::FixedProducts { .. }
+            | Reward::BuyGet { .. }
+            | Reward::FixedPrice { .. }
+            | Reward::Select { .. } => {
+                let cats = spec.reward.product_cats().unwrap();
                 for l in &cart.lines {
                     if l.category.is_some_and(|c| cats.contains(&c)) {
                         base += line_amounts[&l.id].0;
@@ -625,7 +740,8 @@ fn check(case: &Case, manifest: &Value, out: &Value) -> Result<(), TestCaseError
             prop_assert!(d <= cap, "{id}: discount {d} over max_discount {cap}");
         }
         if let Some(fixed) = r["amount"].as_str() {
-            if !is_cashback {
+            // `allocation: each` takes the amount off every unit, so only the others are capped.
+            if !is_cashback && r["allocation"] != "each" {
                 let fixed = Decimal::from_str_exact(fixed).unwrap();
                 prop_assert!(
                     d <= fixed,
