@@ -25,6 +25,8 @@ mod keys;
 mod manifests;
 #[path = "couponctl/preview.rs"]
 mod preview;
+#[path = "couponctl/zones.rs"]
+mod zones;
 
 use std::process::ExitCode;
 

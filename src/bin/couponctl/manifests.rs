@@ -3,6 +3,7 @@
 
 use crate::args::{self, Parsed};
 use crate::keys::{self, PrivateKey};
+use crate::zones;
 use crate::{fail, usage, Out};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
@@ -102,15 +103,12 @@ pub fn load_engine_at(path: &str, jwks: Option<&str>, now: Instant, fixed: bool)
 /// Replaces the clear `code` of hidden static coupons by its `code_hash`. Returns the new payload
 /// and how many were filled, or `None` when there is nothing to fill (or the payload is not
 /// readable JSON, which the engine then reports).
-fn fill_code_hashes(payload: &[u8], path: &str) -> Out<Option<(Vec<u8>, usize)>> {
-    let Ok(Value::Map(mut root)) = parse(payload, Source::Manifest) else {
-        return Ok(None);
-    };
+fn fill_code_hashes(root: &mut Map, path: &str) -> Out<usize> {
     let Some(Value::Str(id)) = root.get("id").cloned() else {
-        return Ok(None);
+        return Ok(0);
     };
     let Some(Value::List(mut coupons)) = root.get("coupons").cloned() else {
-        return Ok(None);
+        return Ok(0);
     };
     let mut filled = 0;
     for (i, coupon) in coupons.iter_mut().enumerate() {
@@ -147,13 +145,26 @@ fn fill_code_hashes(payload: &[u8], path: &str) -> Out<Option<(Vec<u8>, usize)>>
         c.insert("codes".into(), Value::Map(new_codes));
         filled += 1;
     }
-    if filled == 0 {
-        return Ok(None);
+    if filled > 0 {
+        root.insert("coupons".into(), Value::List(coupons));
     }
-    root.insert("coupons".into(), Value::List(coupons));
+    Ok(filled)
+}
+
+/// What `sign` adds before signing: the hashes of hidden codes given in clear, and the offset
+/// tables of the time zones named. With nothing to add, the bytes given are signed as they are.
+fn prepare(payload: &[u8], path: &str) -> Out<(Vec<u8>, usize, Vec<String>)> {
+    let Ok(Value::Map(mut root)) = parse(payload, Source::Manifest) else {
+        return Ok((payload.to_vec(), 0, Vec::new()));
+    };
+    let filled = fill_code_hashes(&mut root, path)?;
+    let zones = zones::fill(&mut root).map_err(|e| fail(format!("{path}: {}", e.message)))?;
+    if filled == 0 && zones.is_empty() {
+        return Ok((payload.to_vec(), 0, zones));
+    }
     let mut out = String::new();
     write_value(&Value::Map(root), &mut out);
-    Ok(Some((out.into_bytes(), filled)))
+    Ok((out.into_bytes(), filled, zones))
 }
 
 /// JSON text of a tree, numbers as JSON numbers (the core's `ToJson` writes them as strings, as
@@ -194,17 +205,14 @@ pub fn sign(argv: &[String]) -> Out<()> {
     let path = a.one("the manifest JSON file")?;
     let key = keys::load_private(a.req("key")?, a.get("kid"))?;
     let original = args::read(path)?;
-    let (payload, filled) = match fill_code_hashes(&original, path)? {
-        Some((p, n)) => (p, n),
-        None => (original, 0),
-    };
+    let (payload, filled, zones) = prepare(&original, path)?;
     let jws = signature::sign(&payload, &key.kid, &key.secret);
     let engine = load(&jws, &key.keyset()?, a.now()?, a.get("now").is_some())
         .map_err(args::with_file(path))?;
     args::output(a.get("out"), format!("{jws}\n").as_bytes())?;
     let m = engine.manifest();
     eprintln!(
-        "signed {path}: manifest `{}`, {} coupon(s), kid `{}`, valid {} to {}{}",
+        "signed {path}: manifest `{}`, {} coupon(s), kid `{}`, valid {} to {}{}{}",
         m.id,
         m.coupons.len(),
         key.kid,
@@ -214,6 +222,11 @@ pub fn sign(argv: &[String]) -> Out<()> {
             format!("; code_hash filled for {filled} hidden coupon(s)")
         } else {
             String::new()
+        },
+        if zones.is_empty() {
+            String::new()
+        } else {
+            format!("; offsets written for {}", zones.join(", "))
         }
     );
     Ok(())

@@ -1,0 +1,207 @@
+//! The offset table a manifest carries for each time zone it names (`time_zones`, see
+//! docs/manifest.md): written at signing time from the system's zone database (TZif files under
+//! /usr/share/zoneinfo, or `$TZDIR`), so the engine needs no zone data and every runtime agrees.
+
+use crate::{fail, Out};
+use edge_coupons::rules::{Map, Value};
+use edge_coupons::time::{format_instant, parse_instant, Instant};
+
+/// Adds a table to `root.time_zones` for every zone named in `settings.time_zone` or a coupon's
+/// `schedule.time_zone` that has none yet. Returns the names added.
+pub fn fill(root: &mut Map) -> Out<Vec<String>> {
+    let mut named: Vec<String> = Vec::new();
+    let mut name = |v: Option<&Value>| {
+        if let Some(Value::Str(z)) = v {
+            if z != "UTC" && !named.contains(z) {
+                named.push(z.clone());
+            }
+        }
+    };
+    if let Some(Value::Map(settings)) = root.get("settings") {
+        name(settings.get("time_zone"));
+    }
+    if let Some(Value::List(coupons)) = root.get("coupons") {
+        for c in coupons {
+            if let Value::Map(c) = c {
+                if let Some(Value::Map(s)) = c.get("schedule") {
+                    name(s.get("time_zone"));
+                }
+            }
+        }
+    }
+    let mut tables = match root.get("time_zones") {
+        Some(Value::Map(t)) => t.clone(),
+        _ => Map::default(),
+    };
+    named.retain(|z| tables.get(z).is_none());
+    if named.is_empty() {
+        return Ok(named);
+    }
+    let time = |key: &str| -> Out<Instant> {
+        match root.get(key) {
+            Some(Value::Str(s)) => parse_instant(s, key).map_err(|e| fail(e.to_string())),
+            _ => Err(fail(format!(
+                "the manifest needs `{key}` to write its time zone offsets"
+            ))),
+        }
+    };
+    let (from, until) = (time("issued_at")?, time("expires_at")?);
+    for zone in &named {
+        tables.insert(zone.clone(), Value::List(table(zone, from, until)?));
+    }
+    root.insert("time_zones".into(), Value::Map(tables));
+    Ok(named)
+}
+
+/// `[{ from, offset }]` for `zone` from the offset in force at `from` through `until`.
+fn table(zone: &str, from: Instant, until: Instant) -> Out<Vec<Value>> {
+    let changes = read_zone(zone)?;
+    let (from, until) = (from.timestamp(), until.timestamp());
+    // Fat TZif files list daylight-saving changes up to 2037; past the last one only the file's
+    // rule string knows, which this tool does not read.
+    let last = changes.last().map_or(i64::MIN, |c| c.0);
+    if last > 1_893_456_000 && until > last {
+        return Err(fail(format!(
+            "{zone}: the zone database lists no changes after {}; sign a shorter validity",
+            Instant::from_timestamp(last, 0)
+                .map(format_instant)
+                .unwrap_or_default()
+        )));
+    }
+    // The change in force at `from` (or the first type, before any transition), then each change
+    // up to `until`.
+    let start = changes.iter().rposition(|&(at, _)| at <= from);
+    let mut out = Vec::new();
+    let first_offset = start
+        .and_then(|i| changes.get(i))
+        .map_or_else(|| changes.first().map_or(0, |c| c.1), |c| c.1);
+    let first_at = start.and_then(|i| changes.get(i)).map_or(from, |c| c.0);
+    out.push(entry(zone, first_at, first_offset)?);
+    for &(at, offset) in changes.iter().skip(start.map_or(0, |i| i + 1)) {
+        if at > until {
+            break;
+        }
+        if at > first_at {
+            out.push(entry(zone, at, offset)?);
+        }
+    }
+    Ok(out)
+}
+
+fn entry(zone: &str, at: i64, offset: i64) -> Out<Value> {
+    if offset % 60 != 0 || offset.abs() > 18 * 3600 {
+        return Err(fail(format!(
+            "{zone}: an offset of {offset} seconds cannot be written as +HH:MM"
+        )));
+    }
+    let sign = if offset < 0 { '-' } else { '+' };
+    let m = offset.abs() / 60;
+    let when =
+        Instant::from_timestamp(at, 0).ok_or_else(|| fail(format!("{zone}: bad time {at}")))?;
+    let pairs = vec![
+        ("from".to_string(), Value::Str(format_instant(when))),
+        (
+            "offset".to_string(),
+            Value::Str(format!("{sign}{:02}:{:02}", m / 60, m % 60)),
+        ),
+    ];
+    Map::from_pairs(pairs).map(Value::Map).map_err(fail)
+}
+
+/// A zone's changes `(unix time, offset seconds)` from its TZif file; the first entry, at
+/// `i64::MIN`, is the offset before any transition.
+fn read_zone(zone: &str) -> Out<Vec<(i64, i64)>> {
+    let safe = !zone.is_empty()
+        && zone
+            .split('/')
+            .all(|p| !p.is_empty() && p != "." && p != "..")
+        && zone
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/_+-".contains(&b));
+    if !safe {
+        return Err(fail(format!("`{zone}` is not an IANA time zone name")));
+    }
+    let dir = std::env::var("TZDIR").unwrap_or_else(|_| "/usr/share/zoneinfo".into());
+    let path = format!("{dir}/{zone}");
+    let data = std::fs::read(&path).map_err(|e| {
+        fail(format!(
+            "`{zone}` is not a time zone this machine knows ({path}: {e})"
+        ))
+    })?;
+    parse_tzif(&data).ok_or_else(|| fail(format!("{path}: not a TZif file this tool reads")))
+}
+
+/// The 64-bit (version 2+) data block of a TZif file (RFC 8536).
+fn parse_tzif(data: &[u8]) -> Option<Vec<(i64, i64)>> {
+    let counts = |at: usize| -> Option<[usize; 6]> {
+        if data.get(at..at + 4)? != b"TZif" {
+            return None;
+        }
+        let mut c = [0usize; 6];
+        for (i, slot) in c.iter_mut().enumerate() {
+            let b = data.get(at + 20 + 4 * i..at + 24 + 4 * i)?;
+            *slot = u32::from_be_bytes(b.try_into().ok()?) as usize;
+        }
+        Some(c)
+    };
+    let [isut, isstd, leap, time, types, chars] = counts(0)?;
+    if *data.get(4)? < b'2' {
+        return None;
+    }
+    let v2 = 44 + time * 5 + types * 6 + chars + leap * 8 + isstd + isut;
+    let [_, _, _, time, types, _] = counts(v2)?;
+    let base = v2 + 44;
+    let be64 = |at: usize| -> Option<i64> {
+        Some(i64::from_be_bytes(data.get(at..at + 8)?.try_into().ok()?))
+    };
+    let offset_of = |t: usize| -> Option<i64> {
+        let at = base + time * 9 + t * 6;
+        Some(i64::from(i32::from_be_bytes(
+            data.get(at..at + 4)?.try_into().ok()?,
+        )))
+    };
+    if types == 0 {
+        return None;
+    }
+    let mut out = vec![(i64::MIN, offset_of(0)?)];
+    for i in 0..time {
+        let t = usize::from(*data.get(base + time * 8 + i)?);
+        out.push((be64(base + i * 8)?, offset_of(t)?));
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use edge_coupons::json::ToJson;
+
+    #[test]
+    fn berlin_2026_from_the_system_database() {
+        let t = |s: &str| parse_instant(s, "t").unwrap();
+        let Ok(rows) = table(
+            "Europe/Berlin",
+            t("2026-03-01T00:00:00Z"),
+            t("2026-12-01T00:00:00Z"),
+        ) else {
+            return; // no zone database on this machine
+        };
+        let text: Vec<String> = rows.iter().map(|r| r.to_json()).collect();
+        assert_eq!(
+            text,
+            [
+                r#"{"from":"2025-10-26T01:00:00Z","offset":"+01:00"}"#,
+                r#"{"from":"2026-03-29T01:00:00Z","offset":"+02:00"}"#,
+                r#"{"from":"2026-10-25T01:00:00Z","offset":"+01:00"}"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn names_cannot_leave_the_zone_directory() {
+        assert!(read_zone("../../etc/passwd").is_err());
+        assert!(read_zone("Europe/../../etc").is_err());
+        assert!(read_zone("").is_err());
+    }
+}
