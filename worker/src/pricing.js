@@ -69,7 +69,7 @@ export async function priceAtEdge(env, loaded, input, now, options = {}) {
       } else if (a.verification === 'format_only' && !bulk[a.coupon_id]) {
         const coupon = loaded.coupons.get(a.coupon_id);
         const hash = await issuedCodeHash(env, coupon, a.code);
-        if (hash && !(options.checkUsed !== false && (await seenUsed(env, a.coupon_id, hash)))) {
+        if (hash && !(await seenUsed(env, a.coupon_id, hash))) {
           bulk[a.coupon_id] = { hash, code: a.code };
         } else {
           drop.push(a.code);
