@@ -2,7 +2,7 @@
 # Seeds each target's corpus from the shared vectors (manifests, requests, typed codes).
 set -euo pipefail
 cd "$(dirname "$0")"
-mkdir -p corpus/evaluate corpus/manifest corpus/codes
+mkdir -p corpus/evaluate corpus/manifest corpus/codes corpus/csv
 python3 - <<'PY'
 import json, glob, os, hashlib
 for path in glob.glob('../tests/vectors/*.json'):
@@ -15,3 +15,7 @@ for path in glob.glob('../tests/vectors/*.json'):
             if isinstance(code, str):
                 open(f'corpus/codes/{hashlib.sha1(code.encode()).hexdigest()[:12]}', 'w').write(code)
 PY
+# CSV uploads: a header, quotes with commas and line breaks, CRLF, blank lines, an open quote.
+printf 'code\nSAVE-10\n"WITH,COMMA"\n' > corpus/csv/header
+printf 'user_id,assigned_at\r\nu1,2026-01-15T10:00:00Z\r\n\r\n"u""2",\n' > corpus/csv/crlf-quotes
+printf '"multi\nline",x\n"open' > corpus/csv/open-quote

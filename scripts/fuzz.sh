@@ -6,7 +6,7 @@ SECONDS_EACH="${FUZZ_SECONDS:-600}"
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --quiet
 cd fuzz
 ./seed.sh
-for target in evaluate manifest codes; do
+for target in evaluate manifest codes csv; do
   banner "fuzz: $target for ${SECONDS_EACH}s"
   cargo +nightly fuzz run -O "$target" "corpus/$target" -- -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048
 done
