@@ -263,8 +263,8 @@ pub fn apply(
                     max,
                 } => {
                     let order = by_price(cart, &lines, false);
-                    // The units in sets claim their price; the discount is what the sets cost
-                    // over `price` each, shared over those units by price.
+                    // Each set's discount (what its units cost over `price`) is claimed by its
+                    // lines, split by their units' value when a set spans lines.
                     let mut off = Decimal::ZERO;
                     let mut sets = 0u64;
                     let cap = max.unwrap_or(u64::MAX);
