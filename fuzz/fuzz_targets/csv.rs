@@ -1,6 +1,6 @@
-//! Any text as an uploaded CSV (`couponctl codes import`, `couponctl assign`, the Worker's bulk
-//! upload): records or a clear error, never a panic; record lines go up; the column chosen by
-//! header or number is read without going out of bounds.
+//! Any text as a CSV for `couponctl codes import` and `couponctl assign`: records or a clear
+//! error, never a panic; record lines go up; the column chosen by header or number is read without
+//! going out of bounds.
 #![no_main]
 use libfuzzer_sys::fuzz_target;
 
