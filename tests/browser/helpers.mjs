@@ -16,7 +16,15 @@ export const shop = JSON.parse(fs.readFileSync(path.join(ROOT, 'www/shop.json'),
 /** Starts the Worker and the browser; `after` them with `env.close()`. */
 export async function openEnv() {
   fs.mkdirSync(SHOTS, { recursive: true });
-  const worker = await startWorker();
+  let worker;
+  try {
+    worker = await startWorker();
+  } catch (err) {
+    // wrangler restarts when files it watches change (other work in this tree, a pkg/ rebuild) and
+    // can drop a request while it starts: one more try, then the failure is real.
+    process.stderr.write(`# starting the Worker failed (${err.message.split('\n')[0]}); trying once more\n`);
+    worker = await startWorker();
+  }
   let browser;
   try {
     browser = await chromium.launch({ executablePath: CHROMIUM });
