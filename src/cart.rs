@@ -104,13 +104,15 @@ fn quantity(node: &Node, limits: &Limits) -> Result<u64> {
     };
     if !money::is_whole(n) || n < Decimal::ONE {
         return Err(Box::new(bad(format!(
-            "{n} is not a whole number of at least 1"
+            "{} is not a whole number of at least 1",
+            money::plain(n)
         ))));
     }
-    let q = u64::try_from(n).unwrap_or(u64::MAX);
+    let q = money::whole(n).unwrap_or(u64::MAX);
     if q > limits.max_line_quantity {
         return Err(Box::new(bad(format!(
-            "{n} units is more than the limit of {}",
+            "{} units is more than the limit of {}",
+            money::plain(n),
             limits.max_line_quantity
         ))));
     }

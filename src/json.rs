@@ -6,7 +6,6 @@
 
 use crate::error::{join_path, Error, Result};
 use crate::rules::{Map, Value, MAX_VALUE_DEPTH};
-use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 
 /// Parses JSON text (RFC 8259) into a value tree. Numbers become exact decimals straight from
@@ -368,12 +367,12 @@ impl<'a> Node<'a> {
     #[inline(never)]
     pub fn u64(&self) -> Result<u64> {
         match self.value {
-            Value::Num(n) if crate::money::is_whole(*n) => n
-                .to_u64()
+            Value::Num(n) if crate::money::is_whole(*n) => crate::money::whole(*n)
                 .filter(|&u| u <= MAX_SAFE_INTEGER)
                 .ok_or_else(|| {
                     self.error(format!(
-                        "{n} is not a whole number from 0 to {MAX_SAFE_INTEGER}"
+                        "{} is not a whole number from 0 to {MAX_SAFE_INTEGER}",
+                        crate::money::plain(*n)
                     ))
                 }),
             _ => Err(self.expected("a whole number")),
@@ -382,9 +381,13 @@ impl<'a> Node<'a> {
 
     pub fn i32(&self) -> Result<i32> {
         match self.value {
-            Value::Num(n) if crate::money::is_whole(*n) => n
-                .to_i32()
-                .ok_or_else(|| self.error(format!("{n} is out of range"))),
+            Value::Num(n) if crate::money::is_whole(*n) => {
+                let abs = crate::money::whole(n.abs()).and_then(|a| i32::try_from(a).ok());
+                abs.map(|a| if n.is_sign_negative() { -a } else { a })
+                    .ok_or_else(|| {
+                        self.error(format!("{} is out of range", crate::money::plain(*n)))
+                    })
+            }
             _ => Err(self.expected("a whole number")),
         }
     }

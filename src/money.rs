@@ -280,6 +280,17 @@ pub fn text(n: Decimal) -> String {
     out
 }
 
+/// `n` as a `u64` when it is a whole number in range. From the mantissa: `ToPrimitive` brings
+/// Decimal's `trunc` along.
+#[inline(never)]
+pub fn whole(n: Decimal) -> Option<u64> {
+    let n = n.normalize();
+    if n.scale() != 0 || n.is_sign_negative() && !n.is_zero() {
+        return None;
+    }
+    u64::try_from(n.mantissa()).ok()
+}
+
 /// Whether `n` is a whole number.
 #[inline(never)]
 pub fn is_whole(n: Decimal) -> bool {

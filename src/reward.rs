@@ -181,7 +181,7 @@ pub fn apply(
                 tiers.get(i).map(|(min, amount)| {
                     let missing = money::less(*min, basis);
                     let missing = match by_quantity {
-                        true => Detail::Count(missing.try_into().unwrap_or(u64::MAX)),
+                        true => Detail::Count(money::whole(missing).unwrap_or(u64::MAX)),
                         false => Detail::Text(currency.format(missing)),
                     };
                     (
@@ -460,10 +460,11 @@ pub fn apply(
         } => {
             let points = match reward.amount {
                 Amount::Points(n) => n,
-                _ => money::mul(value, *points_per_unit, "reward")?
-                    .round_dp_with_strategy(0, RoundingStrategy::ToZero)
-                    .try_into()
-                    .unwrap_or(u64::MAX),
+                _ => money::whole(
+                    money::mul(value, *points_per_unit, "reward")?
+                        .round_dp_with_strategy(0, RoundingStrategy::ToZero),
+                )
+                .unwrap_or(u64::MAX),
             };
             let points = max_points.map_or(points, |m| points.min(m));
             if points == 0 {
