@@ -91,6 +91,7 @@ boundary() {
 step "boundary" boundary
 step "instructions" node bench/instructions.mjs
 step "cli: codes throughput" bash bench/codes.sh
+step "worker: load (autocannon)" node bench/worker.mjs
 
 echo "total $(( $(date +%s) - start ))s" >> "$OUT/steps.txt"
 banner "bench: report"
