@@ -2,14 +2,12 @@
 // screenshots on failure, and an independent pricing of the page's cart through the Node package.
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
 import { loadPackage } from '../node/helpers.mjs';
+import { launchChromium } from './chromium.mjs';
 import { ROOT, startWorker } from './server.mjs';
 
 export { ROOT };
 export const SHOTS = path.join(ROOT, 'test-results/browser');
-// Debian's chromium (scripts/ensure-tools.sh installs it); never a downloaded browser.
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 export const shop = JSON.parse(fs.readFileSync(path.join(ROOT, 'www/shop.json'), 'utf8'));
 
@@ -27,7 +25,7 @@ export async function openEnv() {
   }
   let browser;
   try {
-    browser = await chromium.launch({ executablePath: CHROMIUM });
+    browser = await launchChromium();
   } catch (err) {
     await worker.stop();
     throw err;
