@@ -2,16 +2,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { loadPackage, testJwks } from '../node/helpers.mjs';
-import { admin, call, cart, demoManifest, manifest, publish, sign, start } from './helpers.mjs';
+import { admin, call, cart, demoManifest, manifest, publish, sign, start, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT } from './helpers.mjs';
 
 let server;
 let engineMod;
 before(async () => {
   [server, engineMod] = await Promise.all([start(), loadPackage()]);
-});
-after(() => server?.stop());
+}, START_TIMEOUT);
+after(() => server?.stop(), STOP_TIMEOUT);
 
-describe('manifest publishing', () => {
+describe('manifest publishing', TEST_TIMEOUT, () => {
   test('no manifest yet: 503 NO_MANIFEST', async () => {
     const res = await call(server, 'GET', '/manifest');
     assert.equal(res.status, 503);
@@ -68,7 +68,7 @@ describe('manifest publishing', () => {
   });
 });
 
-describe('a published manifest that expires', () => {
+describe('a published manifest that expires', TEST_TIMEOUT, () => {
   test('is no longer served or used once expired (503 MANIFEST_EXPIRED)', async () => {
     const soon = { ...demoManifest(), expires_at: new Date(Date.now() + 3000).toISOString().replace(/\.\d{3}Z$/, 'Z') };
     await publish(server, soon);
@@ -84,7 +84,7 @@ describe('a published manifest that expires', () => {
   });
 });
 
-describe('routing and bad input', () => {
+describe('routing and bad input', TEST_TIMEOUT, () => {
   test('unknown route 404, wrong method 405 with Allow', async () => {
     let res = await call(server, 'GET', '/nope');
     assert.equal(res.status, 404);
@@ -124,7 +124,7 @@ describe('routing and bad input', () => {
   });
 });
 
-describe('evaluate and tray', () => {
+describe('evaluate and tray', TEST_TIMEOUT, () => {
   test('POST /evaluate is the engine result at the edge clock, ignoring client usage and now', async () => {
     await publish(server, demoManifest());
     const body = { cart: cart('100.00', { shipping: { amount: '5.00' } }), codes: ['shoes15', 'TENOFF', 'NOPE'], user: { id: 'eval-user' },

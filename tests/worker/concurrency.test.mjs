@@ -2,7 +2,7 @@
 // a global limit of 100 and a per-user limit of 1; then a server restart in the middle of a run.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { call, cart, counters, manifest, publish, redeem, start } from './helpers.mjs';
+import { call, cart, counters, manifest, publish, redeem, start, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT } from './helpers.mjs';
 
 const LIMIT_REASONS = new Set(['GLOBAL_LIMIT_REACHED', 'USER_LIMIT_REACHED']);
 const coupons = [
@@ -20,12 +20,12 @@ let server;
 before(async () => {
   server = await start();
   await publish(server, manifest(coupons));
-});
-after(() => server?.stop());
+}, START_TIMEOUT);
+after(() => server?.stop(), STOP_TIMEOUT);
 
 const body = (user, code, n) => ({ order_id: `o-${n}`, cart: cart('20.00'), user: { id: user }, codes: [code] });
 
-test('1,000 concurrent redemptions, 300 users, global 100, per user 1: exactly 100 redeemed', async (t) => {
+test('1,000 concurrent redemptions, 300 users, global 100, per user 1: exactly 100 redeemed', TEST_TIMEOUT, async (t) => {
   const results = await Promise.all(Array.from({ length: 1000 }, (_, n) => redeem(server, `hot-${n}`, body(`u${n % 300}`, 'HOT', n))));
   const ok = results.filter((r) => r.status === 201);
   const refused = results.filter((r) => r.status !== 201);
@@ -51,7 +51,7 @@ test('1,000 concurrent redemptions, 300 users, global 100, per user 1: exactly 1
   assert.ok([...perUser.values()].every((v) => v === 1));
 });
 
-test('two coupons, one scarce: one redemption holds both, and no refused one keeps a use of the other', async (t) => {
+test('two coupons, one scarce: one redemption holds both, and no refused one keeps a use of the other', TEST_TIMEOUT, async (t) => {
   // a-open commits before b-scarce (coupon-id order); only one request can have b-scarce.
   const results = await Promise.all(Array.from({ length: 100 }, (_, n) =>
     redeem(server, `pair-${n}`, { order_id: `p-${n}`, cart: cart('20.00'), user: { id: `p${n}` }, codes: ['OPEN', 'SCARCE'] })));
@@ -67,7 +67,7 @@ test('two coupons, one scarce: one redemption holds both, and no refused one kee
   assert.equal((await counters(server, 'a-open')).redemptions, 1, 'every a-open use of a refused redemption was given back');
 });
 
-test('a restart in the middle of a run loses nothing and counts nothing twice', async (t) => {
+test('a restart in the middle of a run loses nothing and counts nothing twice', TEST_TIMEOUT, async (t) => {
   const N = 300;
   // Two coupons per request: a-open is taken first (coupon-id order), so every crashed or refused
   // attempt must give its a-open use back for the count below to hold.

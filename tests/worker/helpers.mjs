@@ -11,6 +11,14 @@ export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 // A code MAC secret (base64url of 32 bytes), as `couponctl codes secret` writes.
 export const CODE_MAC_KEY = 'AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8';
 
+// Bounds, so that no test can hang a CI run (a fresh 2-core machine: one start may need two tries
+// of up to a minute; the 1,000-redemption run takes about 25 s here). node:test fails what overruns.
+export const START_TIMEOUT = { timeout: 200_000 };
+export const STOP_TIMEOUT = { timeout: 30_000 };
+export const TEST_TIMEOUT = { timeout: 180_000 };
+// A request whose socket stays silent this long fails instead of waiting forever.
+const REQUEST_TIMEOUT_MS = 60_000;
+
 export const rfc3339 = (ms) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 /** A manifest payload valid from an hour ago for a day; coupons are given by the test. */
@@ -82,6 +90,7 @@ function send(server, method, pathname, options = {}) {
         resolve({ status: res.statusCode, headers: out, text, json });
       });
     });
+    req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`${method} ${pathname}: no answer within ${REQUEST_TIMEOUT_MS} ms`)));
     req.on('error', (err) => {
       // A kept-alive socket the server closed just as this request went out (Node documents this
       // race for reused sockets): send it again on a fresh one. Requests are idempotent by key.

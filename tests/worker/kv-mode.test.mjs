@@ -2,7 +2,7 @@
 // use must still count exactly; holds are refused.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { call, cart, counters, manifest, publish, redeem, start } from './helpers.mjs';
+import { call, cart, counters, manifest, publish, redeem, start, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT } from './helpers.mjs';
 
 const coupons = [
   { id: 'kv-once', name: 'Once', status: 'active', codes: { type: 'static', code: 'ONCE' },
@@ -13,12 +13,12 @@ let server;
 before(async () => {
   server = await start({ COUNTER_MODE: 'kv' });
   await publish(server, manifest(coupons));
-});
-after(() => server?.stop());
+}, START_TIMEOUT);
+after(() => server?.stop(), STOP_TIMEOUT);
 
 const body = (user, extra = {}) => ({ order_id: `o-${user}`, cart: cart(), user: { id: user }, codes: ['ONCE'], ...extra });
 
-test('kv mode: redeem, limits, replay and revert against KV counters; holds refused', async () => {
+test('kv mode: redeem, limits, replay and revert against KV counters; holds refused', TEST_TIMEOUT, async () => {
   const a = await redeem(server, 'kv-1', body('a'));
   assert.equal(a.status, 201, a.text);
   assert.equal((await redeem(server, 'kv-1', body('a'))).text, a.text);

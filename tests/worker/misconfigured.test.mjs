@@ -2,16 +2,16 @@
 // is not JSON is the Worker's own fault (500), and nothing is served or priced without a manifest.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { call, cart, demoManifest, sign } from './helpers.mjs';
+import { call, cart, demoManifest, sign, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT } from './helpers.mjs';
 import { startWorker } from './server.mjs';
 
 let server;
 before(async () => {
   server = await startWorker({ vars: { MANIFEST_JWKS: 'not json', ADMIN_TOKEN: '' } });
-});
-after(() => server?.stop());
+}, START_TIMEOUT);
+after(() => server?.stop(), STOP_TIMEOUT);
 
-test('no ADMIN_TOKEN: admin routes answer 503 ADMIN_DISABLED, whatever the bearer', async () => {
+test('no ADMIN_TOKEN: admin routes answer 503 ADMIN_DISABLED, whatever the bearer', TEST_TIMEOUT, async () => {
   for (const authorization of [undefined, 'Bearer ', 'Bearer anything']) {
     const res = await call(server, 'PUT', '/admin/manifest', {
       body: sign(demoManifest()), headers: { 'content-type': 'application/jose', ...(authorization ? { authorization } : {}) } });
@@ -20,7 +20,7 @@ test('no ADMIN_TOKEN: admin routes answer 503 ADMIN_DISABLED, whatever the beare
   }
 });
 
-test('a JWKS that is not JSON: /jwks is 500 KEYSET_INVALID; nothing is priced without a manifest', async () => {
+test('a JWKS that is not JSON: /jwks is 500 KEYSET_INVALID; nothing is priced without a manifest', TEST_TIMEOUT, async () => {
   const jwks = await call(server, 'GET', '/jwks');
   assert.equal(jwks.status, 500);
   assert.equal(jwks.json.error.code, 'KEYSET_INVALID');

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { loadPackage, testJwks } from '../node/helpers.mjs';
-import { admin, call, cart, codeHash, eventually, generatedCode, manifest, publish, redeem, start } from './helpers.mjs';
+import { admin, call, cart, codeHash, eventually, generatedCode, manifest, publish, redeem, start, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT } from './helpers.mjs';
 
 const coupons = [
   { id: 'save10', name: 'Save 10', status: 'active', codes: { type: 'static', code: 'SAVE10' },
@@ -28,8 +28,8 @@ before(async () => {
   server = s;
   await publish(server, manifest(coupons));
   engine = pkg.CouponEngine.fromSignedManifest((await call(server, 'GET', '/manifest')).text, testJwks(), {});
-});
-after(() => server?.stop());
+}, START_TIMEOUT);
+after(() => server?.stop(), STOP_TIMEOUT);
 
 let ipSeq = 0;
 // Each test comes from its own client IP, so the attempt limiter of one does not affect another.
@@ -37,7 +37,7 @@ const ip = () => ({ 'cf-connecting-ip': `198.51.100.${++ipSeq}` });
 const evaluate = (body, headers = ip()) => call(server, 'POST', '/evaluate', { body, headers });
 const withShipping = (price = '50.00') => cart(price, { shipping: { amount: '5.00' } });
 
-describe('pause, resume, end at the edge', () => {
+describe('pause, resume, end at the edge', TEST_TIMEOUT, () => {
   test('a paused code coupon is rejected with PAUSED in the engine shape; resume restores it', async () => {
     let res = await admin(server, 'PUT', '/admin/coupons/save10/status', { body: { status: 'paused' } });
     assert.equal(res.status, 200);
@@ -75,7 +75,7 @@ describe('pause, resume, end at the edge', () => {
   });
 });
 
-describe('bulk codes', () => {
+describe('bulk codes', TEST_TIMEOUT, () => {
   test('uploaded codes (CSV) apply once; unknown, unissued and used codes all look like an unknown code', async () => {
     const up = await admin(server, 'POST', '/admin/coupons/partner/codes', {
       body: 'code\r\npart-aaaa-01\r\n"PART BBBB02"\r\n', headers: { 'content-type': 'text/csv' } });
@@ -132,7 +132,7 @@ describe('bulk codes', () => {
   });
 });
 
-describe('assignments', () => {
+describe('assignments', TEST_TIMEOUT, () => {
   test('NDJSON assignments feed user.assignments; the client cannot claim its own', async () => {
     const claimed = await evaluate({ cart: cart(), codes: ['VIP20'], user: { id: 'vip-1', assignments: [{ coupon_id: 'vip', assigned_at: '2026-01-01T00:00:00Z' }] } });
     assert.equal(claimed.json.rejected[0].reason.code, 'NOT_ASSIGNED');
@@ -154,7 +154,7 @@ describe('assignments', () => {
   });
 });
 
-describe('failed attempts', () => {
+describe('failed attempts', TEST_TIMEOUT, () => {
   test('after 5 failed codes an IP is locked out with 429 and Retry-After, even for valid codes', async () => {
     const from = ip();
     for (let i = 0; i < 4; i++) {

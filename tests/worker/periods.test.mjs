@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { loadPackage, signJws, testJwks } from '../node/helpers.mjs';
-import { cart, counters, manifest, publish, redeem, start } from './helpers.mjs';
+import { cart, counters, manifest, publish, redeem, start, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT } from './helpers.mjs';
 
 const coupons = [
   { id: 'daily', name: 'Daily', status: 'active', codes: { type: 'static', code: 'DAILY' },
@@ -23,12 +23,12 @@ before(async () => {
   }
   server = await start();
   await publish(server, manifest(coupons));
-});
-after(() => server?.stop());
+}, START_TIMEOUT);
+after(() => server?.stop(), STOP_TIMEOUT);
 
 const body = (user, n) => ({ order_id: `d-${n}`, cart: cart(), user: { id: user }, codes: ['DAILY'] });
 
-test('per_day and per_user_per_day limits hold at commit', async (t) => {
+test('per_day and per_user_per_day limits hold at commit', TEST_TIMEOUT, async (t) => {
   if (!supported) return t.skip('pkg/ has no period limits yet');
   assert.equal((await redeem(server, 'd-1', body('a', 1))).status, 201);
   const twice = await redeem(server, 'd-2', body('a', 2));

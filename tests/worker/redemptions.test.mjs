@@ -2,7 +2,7 @@
 // counters each leaves behind (read back from the coupon's Durable Object).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { call, cart, counters, eventually, manifest, publish, redeem, sleep, start } from './helpers.mjs';
+import { call, cart, counters, eventually, manifest, publish, redeem, sleep, start, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT } from './helpers.mjs';
 
 const coupons = [
   { id: 'ten-off', name: '10 off', status: 'active', codes: { type: 'static', code: 'TENOFF' },
@@ -19,12 +19,12 @@ let server;
 before(async () => {
   server = await start();
   await publish(server, manifest(coupons));
-});
-after(() => server?.stop());
+}, START_TIMEOUT);
+after(() => server?.stop(), STOP_TIMEOUT);
 
 const body = (user, codes, extra = {}) => ({ order_id: `order-${user}`, cart: cart('100.00', { shipping: { amount: '5.00' } }), user: { id: user }, codes, ...extra });
 
-describe('redeem', () => {
+describe('redeem', TEST_TIMEOUT, () => {
   test('redeems at the edge price, counts every applied coupon, replays byte for byte', async () => {
     const res = await redeem(server, 'key-r1', body('r1', ['TENOFF']));
     assert.equal(res.status, 201);
@@ -101,7 +101,7 @@ describe('redeem', () => {
   });
 });
 
-describe('revert, hold, confirm, lapse', () => {
+describe('revert, hold, confirm, lapse', TEST_TIMEOUT, () => {
   test('revert gives the uses back exactly once; a second revert answers the same', async () => {
     const made = await redeem(server, 'key-v1', body('v1', ['TENOFF']));
     const { id } = made.json.redemption;
