@@ -1163,6 +1163,15 @@ fn audience_ok(
     }
 }
 
+/// "once", "twice", "3 times".
+fn times(n: u64) -> String {
+    match n {
+        1 => "once".into(),
+        2 => "twice".into(),
+        n => format!("{n} times"),
+    }
+}
+
 fn limits_ok(
     coupon: &Coupon,
     usage: Option<&CouponUsage>,
@@ -1182,10 +1191,18 @@ fn limits_ok(
                 .get(i % 3)
                 .copied()
                 .unwrap_or("day");
-            let who = if per_user { "per customer " } else { "" };
+            let who = if per_user { " per customer" } else { "" };
             let mut r = Reason::new(
                 "PERIOD_LIMIT_REACHED",
-                format!("this coupon can be used {limit} time(s) {who}per {period}; try again next {period}"),
+                format!(
+                    "this coupon can be used {} a {period}{who}; try again {}",
+                    times(*limit),
+                    if period == "day" {
+                        "tomorrow".into()
+                    } else {
+                        format!("next {period}")
+                    }
+                ),
             )
             .with("period", period)
             .with("limit", *limit)
@@ -1200,7 +1217,7 @@ fn limits_ok(
         if used.user_redemptions >= limit {
             return Err(Reason::new(
                 "USER_LIMIT_REACHED",
-                format!("this coupon can be used {limit} time(s) per customer"),
+                format!("this coupon can be used {} per customer", times(limit)),
             )
             .with("limit", limit)
             .with("used", used.user_redemptions));

@@ -140,16 +140,17 @@ impl Reason {
             "not contains" => "must not contain",
             _ => "must not be",
         };
+        let fact = crate::rules::fact_words(&f.fact);
         let mut message = if f.op == "any_line" {
-            format!("the cart needs a line where {expected}")
+            format!("the cart needs {expected}")
         } else if f.op.ends_with("exists") {
             if f.actual == Value::Null {
-                format!("{} is required", f.fact)
+                format!("{fact} is required")
             } else {
-                format!("{} must be absent (it is {actual})", f.fact)
+                format!("{fact} must be absent (it is {actual})")
             }
         } else {
-            format!("{} {phrase} {expected} (it is {actual})", f.fact)
+            format!("{fact} {phrase} {expected} (it is {actual})")
         };
         // Money is shown with the currency's digits ("42.60"), other values as they came.
         let detail = |v: &Value| match (v, money) {

@@ -124,7 +124,7 @@ pub fn apply(
                 return Ok(Err(Reason::new(
                     "NO_ELIGIBLE_ITEMS",
                     format!(
-                        "no item in the cart qualifies: the coupon needs {}",
+                        "no item in the cart qualifies: the coupon needs an item whose {}",
                         rule.describe()
                     ),
                 )

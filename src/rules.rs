@@ -458,7 +458,7 @@ impl Predicate {
                     Some(Failure {
                         fact: "cart.lines".into(),
                         op: "any_line".into(),
-                        expected: Value::Str(inner.describe()),
+                        expected: Value::Str(self.describe()),
                         actual: Value::Null,
                         missing: None,
                     })
@@ -491,18 +491,74 @@ impl Predicate {
         }
     }
 
-    /// A short human description of a comparison, for messages.
+    /// The rule in plain words, for messages ("category is shoes and price is at least 20").
     pub fn describe(&self) -> String {
+        let each = |items: &[Predicate], sep: &str| {
+            crate::json::join(items.iter().map(Predicate::describe), sep)
+        };
         match self {
             Predicate::Compare {
                 name, op, value, ..
-            } => format!("{name} {} {}", op_name(*op), value.show()),
-            Predicate::All(_) => "all of several rules".into(),
-            Predicate::Any(_) => "any of several rules".into(),
+            } => {
+                let words = match op {
+                    Op::Eq => "is",
+                    Op::Ne => "is not",
+                    Op::In => "is one of",
+                    Op::NotIn => "is not one of",
+                    Op::Gt => "is more than",
+                    Op::Gte => "is at least",
+                    Op::Lt => "is less than",
+                    Op::Lte => "is at most",
+                    Op::Contains => "contains",
+                    Op::Exists if *value == Value::Bool(false) => {
+                        return format!("no {}", fact_words(name))
+                    }
+                    Op::Exists => "is set",
+                };
+                match op {
+                    Op::Exists => format!("{} {words}", fact_words(name)),
+                    _ => format!("{} {words} {}", fact_words(name), value.show()),
+                }
+            }
+            Predicate::All(items) => each(items, " and "),
+            Predicate::Any(items) => each(items, " or "),
             Predicate::Not(p) => format!("not ({})", p.describe()),
-            Predicate::AnyLine(p) => format!("a line where {}", p.describe()),
+            Predicate::AnyLine(p) => format!("an item whose {}", p.describe()),
         }
     }
+}
+
+/// A fact's name in words: `cart.subtotal` is "the cart subtotal", `user.properties.orders_count`
+/// "your orders count", `line.attributes.category` "category".
+pub fn fact_words(fact: &str) -> String {
+    let spaced = |s: &str| s.replace(['_', '.'], " ");
+    let fixed = match fact {
+        "cart.subtotal" => "the cart subtotal",
+        "cart.quantity" => "the number of items",
+        "cart.line_count" => "the number of lines",
+        "cart.shipping" => "the shipping charge",
+        "cart.currency" => "the currency",
+        "user.id" => "your account",
+        "user.segments" => "your segments",
+        "line.product_id" => "product",
+        "line.unit_price" => "price",
+        "line.total" => "line total",
+        _ => "",
+    };
+    if !fixed.is_empty() {
+        return fixed.into();
+    }
+    if let Some(p) = fact.strip_prefix("user.properties.") {
+        return format!("your {}", spaced(p));
+    }
+    if let Some(p) = fact.strip_prefix("cart.attributes.") {
+        return format!("the {}", spaced(p));
+    }
+    spaced(
+        fact.strip_prefix("line.attributes.")
+            .or_else(|| fact.strip_prefix("line."))
+            .unwrap_or(fact),
+    )
 }
 
 /// The operator's wire name.
