@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make dev: build, then serve the Worker API and the checkout page on 127.0.0.1:8787 with local KV
 # and Durable Objects persisted under .wrangler/state, and publish the demo manifest signed with a
-# local dev key through the admin API (PUT /admin/manifest) once it answers.
+# local dev key through the admin API (PUT /admin/manifest) once it answers, then the demo user's
+# profile (PUT /admin/users/{id}).
 source "$(dirname "$0")/common.sh"
 
 DEMO="${DEMO_MANIFEST:-docs/examples/demo-manifest.json}"
@@ -43,5 +44,16 @@ status=$(curl -s -o .dev/publish.json -w '%{http_code}' -X PUT "http://127.0.0.1
   -H "authorization: Bearer $ADMIN_TOKEN" -H 'content-type: application/jose' --data-binary @.dev/manifest.jws)
 [ "$status" = 201 ] || die "publishing the demo manifest failed ($status): $(cat .dev/publish.json)"
 echo "dev: published $(cat .dev/publish.json)"
+# The Worker prices with stored user profiles only (docs/worker.md): store the demo shop's signed-in
+# user (www/shop.json) as its profile, so the page and the Worker see the same tier and orders.
+USER_PATH=$(node -e '
+  const u = JSON.parse(require("fs").readFileSync("www/shop.json", "utf8")).user.context;
+  const profile = Object.fromEntries(["properties", "segments", "events"].filter((k) => u[k] !== undefined).map((k) => [k, u[k]]));
+  require("fs").writeFileSync(".dev/user.json", JSON.stringify(profile));
+  process.stdout.write("/admin/users/" + encodeURIComponent(u.id));')
+status=$(curl -s -o .dev/user-stored.json -w '%{http_code}' -X PUT "http://127.0.0.1:$PORT$USER_PATH" \
+  -H "authorization: Bearer $ADMIN_TOKEN" -H 'content-type: application/json' --data-binary @.dev/user.json)
+[ "$status" = 200 ] || die "storing the demo user profile failed ($status): $(cat .dev/user-stored.json)"
+echo "dev: stored the profile $(cat .dev/user-stored.json)"
 echo "dev: serving http://127.0.0.1:$PORT (admin token in .dev/admin-token; Ctrl-C stops)"
 wait "$WRANGLER"

@@ -164,6 +164,9 @@ async function startOnce({ vars: given = {}, config, persistTo, port, log = proc
     await launch();
     if (demo) {
       await adminFetch(server, 'PUT', '/admin/manifest', signedDemo(keys.key), 'application/jose', 201, 'publishing the demo manifest');
+      const user = demoUser();
+      await adminFetch(server, 'PUT', `/admin/users/${encodeURIComponent(user.id)}`, JSON.stringify(user.profile),
+        'application/json', 200, 'storing the demo user profile');
     }
   } catch (err) {
     await killGroup(server.child);

@@ -1,5 +1,5 @@
 // Admin routes (Authorization: Bearer <ADMIN_TOKEN>): publish a manifest, pause / resume / end a
-// coupon, upload bulk codes, assign coupons to users, read a coupon's counters.
+// coupon, upload bulk codes, assign coupons to users, store user profiles, read a coupon's counters.
 import { ApiError, json, readText, timingSafeEqual, parseJson, rfc3339 } from './http.js';
 import { current, publish } from './manifest-store.js';
 import { call } from './engine.js';
@@ -8,6 +8,7 @@ import { codesFromCsv } from './csv.js';
 import { setOverride } from './overrides.js';
 import { parseAssignments, storeAssignments } from './assignments.js';
 import { counterOf } from './counters.js';
+import { checkUserId, checkWithEngine, deleteProfile, parseProfile, storedProfile, storeProfiles } from './profiles.js';
 
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024; // the engine's default max_manifest_bytes
 const MAX_UPLOAD_BYTES = 1024 * 1024;
@@ -102,6 +103,65 @@ export async function postAssignments(request, env) {
     return counterOf(env, couponId).distributed({ day, count });
   }));
   return json({ assigned: rows.length, users }, 201);
+}
+
+const MAX_PROFILE_BYTES = 64 * 1024;
+
+/** The current manifest for checking profiles with the engine, or null while none is served. */
+async function currentOrNull(env) {
+  try {
+    return await current(env);
+  } catch (err) {
+    if (err instanceof ApiError && (err.code === 'NO_MANIFEST' || err.code === 'MANIFEST_EXPIRED')) return null;
+    throw err;
+  }
+}
+
+/** PUT /admin/users/{id}: replaces the user's stored profile { properties?, segments?, events? }. */
+export async function putUser(request, env, { user_id }) {
+  checkUserId(user_id);
+  const text = await readText(request, { limit: MAX_PROFILE_BYTES, types: ['application/json'] });
+  const profile = parseProfile(parseJson(text));
+  checkWithEngine(await currentOrNull(env), user_id, profile);
+  const updatedAt = await storeProfiles(env, [[user_id, profile]]);
+  return json({ user_id, ...profile, updated_at: updatedAt });
+}
+
+/** POST /admin/users: NDJSON, one { user_id, properties?, segments?, events? } per line; all or nothing. */
+export async function postUsers(request, env) {
+  const text = await readText(request, { limit: MAX_UPLOAD_BYTES, types: ['application/x-ndjson', 'application/jsonl', 'text/plain'] });
+  const byUser = new Map();
+  const lines = text.split(/\r?\n/);
+  const loaded = await currentOrNull(env);
+  let rows = 0;
+  for (let i = 0; i < lines.length; i++) {
+    if (!lines[i].trim()) continue;
+    if (++rows > MAX_ROWS) throw new ApiError(413, 'TOO_MANY_ROWS', `at most ${MAX_ROWS} rows per upload`, { limit: MAX_ROWS });
+    const line = i + 1;
+    let row;
+    try {
+      row = JSON.parse(lines[i]);
+    } catch {
+      throw new ApiError(400, 'INVALID_JSON', `line ${line} is not JSON`, { line });
+    }
+    checkUserId(row?.user_id, { line });
+    const profile = parseProfile(row, { extra: ['user_id'], details: { line } });
+    checkWithEngine(loaded, row.user_id, profile, { line });
+    byUser.set(row.user_id, profile); // a later line for the same user replaces an earlier one
+  }
+  const updatedAt = await storeProfiles(env, [...byUser]);
+  return json({ users: byUser.size, updated_at: updatedAt }, 201);
+}
+
+export async function getUser(request, env, { user_id }) {
+  const stored = await storedProfile(env, checkUserId(user_id));
+  if (!stored) throw new ApiError(404, 'USER_NOT_FOUND', `no stored profile for user ${user_id}`);
+  return json({ user_id, ...stored });
+}
+
+export async function deleteUser(request, env, { user_id }) {
+  await deleteProfile(env, checkUserId(user_id));
+  return json({ user_id, deleted: true });
 }
 
 export async function getCounters(request, env, { coupon_id }) {

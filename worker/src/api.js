@@ -1,5 +1,5 @@
-// Public routes: manifest, keys, tray, evaluate, redemptions, stats. Each reads the request,
-// asks the engine (through pricing.js) or a Durable Object, and shapes the answer.
+// Public routes: manifest, keys, tray, user context, evaluate, redemptions, stats. Each reads the
+// request, asks the engine (through pricing.js) or a Durable Object, and shapes the answer.
 import { ApiError, json, rawJson, readJsonObject, rfc3339, sha256Hex } from './http.js';
 import { current } from './manifest-store.js';
 import { call, manifestKeys } from './engine.js';
@@ -8,6 +8,7 @@ import { readOverrides } from './overrides.js';
 import { assertNotLocked, locked, recordFailures, subjects } from './attempts.js';
 import { counterOf, kvMode, redemptionOf } from './counters.js';
 import { statsQuery } from './stats.js';
+import { checkUserId } from './profiles.js';
 
 const MAX_BODY_BYTES = 256 * 1024; // a 1,000-line cart is about 150 KB
 const MAX_HOLD_MS = 7 * 86400e3;
@@ -25,14 +26,34 @@ export function getJwks(request, env) {
   return json(manifestKeys(env), 200, { 'content-type': 'application/jwk-set+json', 'cache-control': 'max-age=300' });
 }
 
-/** The tray of a user (by id, with their stored assignments), without coupons paused at the edge. */
+/**
+ * The tray of a user (by id, priced on their stored profile and assignments), without coupons
+ * paused at the edge. An entry of a coupon assigned to the user carries the assignment's
+ * `assigned_at` and the user's `code`: with them a page can price the coupon offline (they make the
+ * `assignments` entry the engine needs).
+ */
 export async function getTray(request, env) {
   const user = new URL(request.url).searchParams.get('user');
   if (!user) throw new ApiError(400, 'INVALID_QUERY', 'give the user: /coupons?user=ID', { parameter: 'user' });
   const loaded = await current(env);
   const [ctx, overrides] = await Promise.all([userContext(env, { id: user }), readOverrides(env)]);
   const tray = call(() => loaded.engine.tray({ ...ctx, now: now() }));
-  return json(tray.filter((t) => !overrides[t.coupon_id]));
+  const assigned = new Map((ctx.assignments ?? []).map((a) => [a.coupon_id, a]));
+  return json(tray.filter((t) => !overrides[t.coupon_id]).map((t) => {
+    const a = assigned.get(t.coupon_id);
+    // The code this user types: the engine lists an assigned bulk code (normalised) or the static one.
+    return a ? { ...t, assigned_at: a.assigned_at, code: t.code ?? a.code ?? null } : t;
+  }));
+}
+
+/**
+ * GET /users/{id}/context: exactly the user context the Worker prices this user with (stored
+ * profile and assignments), for the page's offline preview. Private to that user: serve it behind
+ * the shop's session layer, like every route that takes a user id (docs/worker.md).
+ */
+export async function getUserContext(request, env, { user_id }) {
+  checkUserId(user_id);
+  return json(await userContext(env, { id: user_id }), 200, { 'cache-control': 'private, no-store' });
 }
 
 const codesOf = (body) => (Array.isArray(body.codes) ? body.codes.length : 0);

@@ -18,6 +18,7 @@ const router = new Router()
   .add('GET', '/manifest', api.getManifest)
   .add('GET', '/jwks', api.getJwks)
   .add('GET', '/coupons', api.getTray)
+  .add('GET', '/users/:user_id/context', api.getUserContext)
   .add('POST', '/evaluate', api.postEvaluate)
   .add('POST', '/redemptions', api.postRedemption)
   .add('GET', '/redemptions/:id', api.getRedemption)
@@ -29,7 +30,11 @@ const router = new Router()
   .add('POST', '/admin/coupons/:coupon_id/codes', adminOnly(admin.postCodes))
   .add('GET', '/admin/coupons/:coupon_id/counters', adminOnly(admin.getCounters))
   .add('GET', '/admin/coupons/:coupon_id/ledger', adminOnly(admin.getLedger))
-  .add('POST', '/admin/assignments', adminOnly(admin.postAssignments));
+  .add('POST', '/admin/assignments', adminOnly(admin.postAssignments))
+  .add('POST', '/admin/users', adminOnly(admin.postUsers))
+  .add('PUT', '/admin/users/:user_id', adminOnly(admin.putUser))
+  .add('GET', '/admin/users/:user_id', adminOnly(admin.getUser))
+  .add('DELETE', '/admin/users/:user_id', adminOnly(admin.deleteUser));
 
 export default {
   async fetch(request, env) {

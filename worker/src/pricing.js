@@ -1,8 +1,9 @@
 // Pricing at the edge: the engine decides; this module only prepares its input from stored state
-// (assignments, usage counters, status overrides, verified bulk codes) and re-runs it until that
-// input no longer changes. Every route that prices a cart (evaluate, redemptions) comes here.
+// (user profiles and assignments, usage counters, status overrides, verified bulk codes) and re-runs
+// it until that input no longer changes. Every route that prices a cart (evaluate, redemptions) comes here.
 import { call } from './engine.js';
 import { assignmentsOf } from './assignments.js';
+import { profileOf } from './profiles.js';
 import { issuedCodeHash, seenUsed } from './codes.js';
 import { exhaustedUsage, overrideReason, readOverrides } from './overrides.js';
 import { hasLimits, readUsage } from './usage.js';
@@ -14,13 +15,21 @@ export const UNKNOWN_CODE = { code: 'UNKNOWN_CODE', message: 'this code is not v
 const FAILED_CODE_REASONS = new Set(['UNKNOWN_CODE', 'CODE_MISTYPED']);
 const MAX_ROUNDS = 8;
 
-/** The user context the engine sees: the client's, with assignments from the store only. */
+// What a request may not say about its user: the Worker has these facts from its own store.
+export const CLIENT_IGNORED = ['properties', 'segments', 'events', 'assignments'];
+
+/**
+ * The user context the engine sees: the request's `user.id`, and the stored profile (properties,
+ * segments, events) and assignments of that id. Whatever else a client says about its user is
+ * dropped (CLIENT_IGNORED); any other field is left for the engine to refuse, and a `user` that is
+ * not an object too. Without an id there is nothing stored to look up: the engine sees no facts.
+ */
 export async function userContext(env, user) {
   if (user === undefined || user === null || typeof user !== 'object' || Array.isArray(user)) return user;
-  const { assignments: _ignored, ...rest } = user;
+  const rest = Object.fromEntries(Object.entries(user).filter(([k]) => !CLIENT_IGNORED.includes(k)));
   if (typeof rest.id !== 'string' || !rest.id) return rest;
-  const assignments = await assignmentsOf(env, rest.id);
-  return assignments.length ? { ...rest, assignments } : rest;
+  const [profile, assignments] = await Promise.all([profileOf(env, rest.id), assignmentsOf(env, rest.id)]);
+  return { ...rest, ...profile, ...(assignments.length ? { assignments } : {}) };
 }
 
 /**
