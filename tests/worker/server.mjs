@@ -89,7 +89,7 @@ export async function startWorker(options = {}) {
   } catch (first) {
     // wrangler restarts when files it watches change (others work in this tree, pkg/ is rebuilt),
     // and a loaded 2-core machine can be slow to bring workerd up: one more try on a fresh port.
-    process.stderr.write(`# starting the Worker failed (${first.message.split('\n')[0]}); trying once more\n`);
+    process.stderr.write(`# starting the Worker failed (${summary(first)}); trying once more\n`);
     try {
       return await startOnce(options);
     } catch (second) {
@@ -123,10 +123,10 @@ async function startOnce({ vars: given = {}, config, persistTo, port, log = proc
       cwd: ROOT,
       detached: true, // its own process group, so stop() ends workerd and esbuild too
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', NO_COLOR: '1', CI: '1' },
+      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', NO_COLOR: '1', FORCE_COLOR: '0', CI: '1' },
     });
     const keep = (chunk) => {
-      server.output = (server.output + chunk).slice(-20_000);
+      server.output = (server.output + String(chunk).replace(ANSI, '')).slice(-20_000);
       if (log) process.stderr.write(chunk);
     };
     child.stdout.on('data', keep);
@@ -155,7 +155,7 @@ async function startOnce({ vars: given = {}, config, persistTo, port, log = proc
     try {
       await launch();
     } catch (first) {
-      process.stderr.write(`# restarting the Worker failed (${first.message.split('\n')[0]}); trying once more\n`);
+      process.stderr.write(`# restarting the Worker failed (${summary(first)}); trying once more\n`);
       await launch();
     }
   };
@@ -174,6 +174,16 @@ async function startOnce({ vars: given = {}, config, persistTo, port, log = proc
     throw err;
   }
   return server;
+}
+
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[[0-9;]*m/g;
+
+/** One line for a failed start: its first line and wrangler's first error line. */
+function summary(err) {
+  const lines = err.message.split('\n');
+  const error = lines.find((l) => /\[ERROR\]/.test(l));
+  return error && error !== lines[0] ? `${lines[0]} ${error.trim()}` : lines[0];
 }
 
 async function adminFetch(server, method, pathname, body, type, want, what) {
@@ -217,7 +227,7 @@ async function waitReady(server) {
   const { child } = server;
   while (Date.now() < deadline) {
     if (exited(child)) throw new Error(`wrangler dev exited (${child.exitCode ?? child.signalCode}):\n${server.output}`);
-    if (/Build failed|\[ERROR\]/.test(server.output)) throw new Error(`wrangler dev could not build the Worker:\n${server.output}`);
+    if (/Build failed|\[ERROR\]/.test(server.output)) throw new Error(`wrangler dev reported an error while starting:\n${server.output}`);
     try {
       const res = await fetch(`${server.url}/jwks`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
       const text = await res.text();
