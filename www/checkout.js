@@ -103,15 +103,31 @@ async function refreshEdgeTray() {
   }
 }
 
+// Manifest loads can overlap (the one at start, one per 'online' event, the retries below): only the
+// latest one started is used, so a slow load of the saved copy begun while offline never replaces a
+// current manifest that arrived after it.
+let manifestLoads = 0;
+
+/** Starts loading the manifest; resolves to { value } or { error }, or to null if a later load started since. */
+async function loadManifest() {
+  const ticket = ++manifestLoads;
+  const result = await settle(loadVerifiedManifest());
+  if (ticket === manifestLoads) return result;
+  result.value?.engine.free();
+  return null;
+}
+
 let staleRetries = 0;
 
-/** Loads (or reloads) the manifest and recomputes the preview with it. */
-async function refreshManifest() {
-  const result = await settle(loadVerifiedManifest());
+/** Uses a manifest load (by default a new one) and recomputes the preview with it. */
+async function refreshManifest(loading = loadManifest()) {
+  const result = await loading;
+  if (!result) return; // a later load decides
   useManifest(result);
   recompute();
-  // The 'online' event often comes before the connection really works, so the service worker may
-  // still have answered from its cache: try again a few times, a little later.
+  // Online, yet the service worker answered from its cache: the shop did not answer just now (it is
+  // restarting, or the connection is not really up yet). Ask again a few times, a little later,
+  // rather than keep a saved price list while online.
   if (online() && (result.value?.cachedAt || result.error?.code === 'NETWORK') && staleRetries < 5) {
     staleRetries += 1;
     setTimeout(refreshManifest, 1000 * staleRetries);
@@ -289,7 +305,9 @@ function renderHeader() {
 
   const status = $('manifest-status');
   if (state.engine) {
-    const from = state.cachedAt ? ` Offline: using the copy saved ${dateTime(state.cachedAt, state.shop.locale)}.` : '';
+    // A copy from the service worker's cache: offline, or online while the shop did not answer.
+    const saved = state.cachedAt && `using the copy saved ${dateTime(state.cachedAt, state.shop.locale)}.`;
+    const from = !saved ? '' : online() ? ` The shop could not be reached: ${saved}` : ` Offline: ${saved}`;
     status.textContent = `Price list ${state.engine.manifestId} verified in this browser.${from}`;
   } else if (!err) {
     status.textContent = 'Loading the engine and the price list…';
@@ -693,7 +711,7 @@ async function main() {
     navigator.serviceWorker.register('/sw.js').catch((err) => console.warn('offline cache unavailable:', err));
   }
   // The manifest and the shop data load in parallel: both are on the path to the first preview.
-  const manifest = settle(loadVerifiedManifest());
+  const manifest = loadManifest();
   const res = await fetch('/shop.json');
   if (!res.ok) throw new Error(`shop.json: HTTP ${res.status}`);
   state.shop = await res.json();
@@ -720,8 +738,7 @@ async function main() {
   });
   window.addEventListener('offline', render);
 
-  useManifest(await manifest);
-  recompute();
+  await refreshManifest(manifest);
   if (online()) refreshEdgeTray(); // after the first preview: it is not on that path
 }
 

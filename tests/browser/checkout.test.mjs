@@ -3,16 +3,16 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  cents, fromCents, goOffline, goOnline, openCheckout, openEnv, percentOf, priceInNode, readBreakdown, reloadOffline, requestFor, shop, shot, withPage,
+  cents, fromCents, goOffline, goOnline, openCheckout, openEnv, percentOf, priceInNode, readBreakdown, reloadOffline, requestFor, shop, shot, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT, withPage,
 } from './helpers.mjs';
 
 let env;
 before(async () => {
   env = await openEnv();
-});
+}, START_TIMEOUT);
 after(async () => {
   await env?.close();
-});
+}, STOP_TIMEOUT);
 
 const product = (id) => shop.products.find((p) => p.id === id);
 
@@ -43,7 +43,7 @@ function assertSameAsEngine(shown, evaluation) {
   assert.deepEqual(shown.totals, evaluation.totals);
 }
 
-test('preview: products, quantities and several codes, priced as the engine and the rules say', async (t) => {
+test('preview: products, quantities and several codes, priced as the engine and the rules say', TEST_TIMEOUT, async (t) => {
   await withPage(env, t, async (page) => {
     await openCheckout(page, env.url);
     await addToCart(page, { 'runner-42': 1, 'tee-white-m': 2 });
@@ -100,7 +100,7 @@ test('preview: products, quantities and several codes, priced as the engine and 
   });
 });
 
-test('tray: visible coupons only, what each gives and until when, applicable first, one click to apply', async (t) => {
+test('tray: visible coupons only, what each gives and until when, applicable first, one click to apply', TEST_TIMEOUT, async (t) => {
   await withPage(env, t, async (page) => {
     await openCheckout(page, env.url);
     await addToCart(page, { 'runner-42': 1 });
@@ -148,8 +148,8 @@ test('tray: visible coupons only, what each gives and until when, applicable fir
   });
 });
 
-test('offline: the service worker keeps the page, package and manifest; ordering offline is refused', async (t) => {
-  await withPage(env, t, async (page, context) => {
+test('offline: the service worker keeps the page, package and manifest; ordering offline is refused', TEST_TIMEOUT, async (t) => {
+  await withPage(env, t, async (page) => {
     await openCheckout(page, env.url);
     // The service worker installs on the first visit and takes over this page.
     await page.evaluate(async () => {
@@ -161,7 +161,7 @@ test('offline: the service worker keeps the page, package and manifest; ordering
     await addToCart(page, { 'cap-navy': 2 });
     await enterCodes(page, 'ACCESS5');
 
-    await goOffline(context);
+    await goOffline(page);
     await page.locator('#connection', { hasText: 'Offline' }).waitFor();
     // Still previewing: a quantity change is priced in the page with no network.
     await page.getByLabel('Quantity of Navy cap').fill('3');
@@ -171,7 +171,7 @@ test('offline: the service worker keeps the page, package and manifest; ordering
     await page.locator('#breakdown [data-offline-note]').waitFor();
 
     // A reload with the network off: everything comes from the service worker's cache.
-    await reloadOffline(page, context);
+    await reloadOffline(page);
     await page.locator('#connection', { hasText: 'Offline' }).waitFor();
     await page.locator('#manifest-status', { hasText: 'Offline: using the copy saved' }).waitFor();
     await page.locator(`#breakdown tr[data-total="total"][data-amount="${expected.totals.total}"]`).waitFor();
@@ -188,18 +188,18 @@ test('offline: the service worker keeps the page, package and manifest; ordering
     assert.deepEqual(posted, [], 'nothing was sent');
     await shot(page, t, 'checkout-offline');
     // Nothing is lost across a reload either: the cart and codes are still there.
-    await reloadOffline(page, context);
+    await reloadOffline(page);
     await page.locator(`#breakdown tr[data-total="total"][data-amount="${expected.totals.total}"]`).waitFor();
 
     // Back online: the page says so and uses the network again.
-    await goOnline(context);
+    await goOnline(page);
     await page.locator('#connection', { hasText: 'Online' }).waitFor();
     await page.locator('#manifest-status', { hasText: /verified in this browser\.$/ }).waitFor();
     assert.equal(await page.locator('#breakdown [data-offline-note]').count(), 0);
   });
 });
 
-test('an expired manifest is refused by the engine and the page says so', async (t) => {
+test('an expired manifest is refused by the engine and the page says so', TEST_TIMEOUT, async (t) => {
   await withPage(env, t, async (page) => {
     // The dev manifest is valid for 30 days: 31 days on, the engine must refuse it.
     const payload = JSON.parse(
@@ -221,8 +221,8 @@ test('an expired manifest is refused by the engine and the page says so', async 
   });
 });
 
-test('offline with a saved manifest that has expired since: the page refuses it and says to reconnect', async (t) => {
-  await withPage(env, t, async (page, context) => {
+test('offline with a saved manifest that has expired since: the page refuses it and says to reconnect', TEST_TIMEOUT, async (t) => {
+  await withPage(env, t, async (page) => {
     await openCheckout(page, env.url);
     await page.evaluate(async () => {
       await navigator.serviceWorker.ready;
@@ -236,9 +236,9 @@ test('offline with a saved manifest that has expired since: the page refuses it 
       Buffer.from((await (await fetch(`${env.url}/manifest`)).text()).split('.')[1], 'base64url').toString('utf8'),
     );
     // A month later, still offline: the copy in the cache is past its expires_at.
-    await goOffline(context);
+    await goOffline(page);
     await page.clock.setFixedTime(new Date(Date.parse(payload.expires_at) + 3600e3));
-    await reloadOffline(page, context);
+    await reloadOffline(page);
     const alert = page.locator('#manifest-problem[role="alert"]');
     await alert.waitFor();
     const text = await alert.innerText();
@@ -247,11 +247,11 @@ test('offline with a saved manifest that has expired since: the page refuses it 
     assert.equal(await page.locator('#breakdown table').count(), 0, 'no amounts from the expired copy');
     assert.match(await page.locator('#breakdown').innerText(), /No prices without a valid price list/);
     assert.ok(await page.getByRole('button', { name: 'Place order' }).isDisabled());
-    await goOnline(context);
+    await goOnline(page);
   });
 });
 
-test('phone width (375 px): one column, no horizontal scroll', async (t) => {
+test('phone width (375 px): one column, no horizontal scroll', TEST_TIMEOUT, async (t) => {
   await withPage(
     env,
     t,
@@ -289,7 +289,7 @@ function contrast(fg, bg) {
   return (a + 0.05) / (b + 0.05);
 }
 
-test('accessibility: every control is labelled, the keyboard does everything, text has contrast', async (t) => {
+test('accessibility: every control is labelled, the keyboard does everything, text has contrast', TEST_TIMEOUT, async (t) => {
   await withPage(env, t, async (page) => {
     await openCheckout(page, env.url);
     // Keyboard only: Tab to the first "Add to cart", press Enter, then Tab on to its quantity field.
@@ -347,7 +347,7 @@ test('accessibility: every control is labelled, the keyboard does everything, te
   });
 });
 
-test('time from page load to the first preview (performance marks in the page)', async (t) => {
+test('time from page load to the first preview (performance marks in the page)', TEST_TIMEOUT, async (t) => {
   await withPage(env, t, async (page) => {
     // Cold: nothing cached, no service worker yet.
     await openCheckout(page, env.url);

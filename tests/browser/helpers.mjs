@@ -11,6 +11,12 @@ export const SHOTS = path.join(ROOT, 'test-results/browser');
 
 export const shop = JSON.parse(fs.readFileSync(path.join(ROOT, 'www/shop.json'), 'utf8'));
 
+// No test can hang: each has a time limit, and so do starting and stopping the Worker and the browser
+// (starting allows two tries of wrangler's own 60 s limit). Playwright's waits give up after 30 s.
+export const TEST_TIMEOUT = { timeout: 90_000 };
+export const START_TIMEOUT = { timeout: 150_000 };
+export const STOP_TIMEOUT = { timeout: 30_000 };
+
 /** Starts the Worker and the browser; `after` them with `env.close()`. */
 export async function openEnv() {
   fs.mkdirSync(SHOTS, { recursive: true });
@@ -35,8 +41,11 @@ export async function openEnv() {
     browser,
     worker,
     async close() {
-      await browser.close();
-      await worker.stop();
+      try {
+        await browser.close();
+      } finally {
+        await worker.stop();
+      }
     },
   };
 }
@@ -144,27 +153,51 @@ export const fromCents = (c) => `${c / 100n}.${String(c % 100n).padStart(2, '0')
 /** percent of an amount in cents, rounded half away from zero (docs/manifest.md, Money). */
 export const percentOf = (c, pct) => (c * BigInt(pct) * 2n + 100n) / 200n;
 
-// context.setOffline(true) alone does not hold across a navigation in a page that a service worker
-// controls (microsoft/playwright#2311): after a reload the page reports navigator.onLine === true and
-// the service worker still reaches the network. So the tests also fail every request the service
-// worker makes, as a real outage would, and apply the emulation again after each navigation.
+// Going offline, as a shopper's browser does: the page and its service worker lose the network
+// together and get it back together, and the page learns of it from the 'offline' / 'online' events.
+//
+// context.setOffline() cannot do that here. It updates the pages first and the service workers after
+// (one CDP call each), so on the way back the page's 'online' event fires while the service worker is
+// still offline: the page fetches the manifest again, the service worker's fetch fails, and the page
+// gets the saved copy while online (a flaky "Offline: using the copy saved" in the offline test). It
+// also does not hold across a navigation in a page that a service worker controls
+// (microsoft/playwright#2311). So the two are cut separately, in a fixed order:
+// - the service worker: every request it makes fails, as in a real outage (a context route);
+// - the page: Chromium's network emulation on the page's own CDP session (navigator.onLine, the
+//   events, and its requests that the service worker does not answer).
+// Offline, the service worker is cut first; back online, it gets the network back before the page
+// hears 'online', so whatever the page fetches then really reaches the Worker.
 const failServiceWorkerRequests = (route) =>
   route.request().serviceWorker() ? route.abort('internetdisconnected') : route.continue();
 
-export async function goOffline(context) {
-  await context.route('**', failServiceWorkerRequests);
-  await context.setOffline(true);
+const pageNetworks = new WeakMap(); // page -> its CDP session
+async function emulatePageOffline(page, offline) {
+  let cdp = pageNetworks.get(page);
+  if (!cdp) {
+    cdp = await page.context().newCDPSession(page);
+    pageNetworks.set(page, cdp);
+  }
+  await cdp.send('Network.emulateNetworkConditions', { offline, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
 }
 
-/** Reloads with the network off, as a shopper would; resolves once the page knows it is offline. */
-export async function reloadOffline(page, context) {
+export async function goOffline(page) {
+  await page.context().route('**', failServiceWorkerRequests);
+  await emulatePageOffline(page, true);
+}
+
+/**
+ * Reloads with the network off, as a shopper would; resolves once the page knows it is offline.
+ * After a reload Chromium reports navigator.onLine === true although the emulation still holds, so
+ * the page's emulation is switched off and on again; the service worker stays cut all along.
+ */
+export async function reloadOffline(page) {
   await page.reload();
-  await context.setOffline(false);
-  await context.setOffline(true);
+  await emulatePageOffline(page, false);
+  await emulatePageOffline(page, true);
   await page.waitForFunction(() => navigator.onLine === false);
 }
 
-export async function goOnline(context) {
-  await context.unroute('**', failServiceWorkerRequests);
-  await context.setOffline(false);
+export async function goOnline(page) {
+  await page.context().unroute('**', failServiceWorkerRequests);
+  await emulatePageOffline(page, false);
 }

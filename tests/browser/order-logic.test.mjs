@@ -17,7 +17,7 @@ const memoryStorage = () => {
   return { getItem: (k) => m.get(k) ?? null, setItem: (k, v) => m.set(k, String(v)), removeItem: (k) => m.delete(k) };
 };
 
-test('an order attempt keeps its key and exact body until it is finished; another cart is another attempt', () => {
+test('an order attempt keeps its key and exact body until it is finished; another cart is another attempt', { timeout: 30_000 }, () => {
   const storage = memoryStorage();
   const request = requestFor({ 'runner-42': 1 }, ['SHOES15']);
   const first = attemptFor(request, storage);
@@ -36,7 +36,7 @@ test('an order attempt keeps its key and exact body until it is finished; anothe
   assert.notEqual(attemptFor(requestFor({ 'runner-42': 2 }, ['SHOES15']), storage).key, other.key);
 });
 
-test('confirmed amounts that differ from the preview are explained coupon by coupon, with the engine reasons', async () => {
+test('confirmed amounts that differ from the preview are explained coupon by coupon, with the engine reasons', { timeout: 30_000 }, async () => {
   const { CouponEngine } = await loadPackage();
   const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'docs/examples/demo-manifest.json'), 'utf8'));
   const now = '2026-01-15T12:00:00Z';

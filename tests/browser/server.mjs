@@ -7,11 +7,21 @@ import { ROOT, startWorker as startDevWorker } from '../worker/server.mjs';
 
 export { ROOT };
 
-/** The page loads the package the Worker runs; scripts/dev.sh copies it the same way. */
+/**
+ * The page loads the package the Worker runs; scripts/dev.sh copies it the same way. A file already
+ * up to date is left alone: www/ is the Worker's assets folder, and every write there makes each
+ * `wrangler dev` running in this tree (another suite, `make dev`) reload while it serves requests.
+ */
 export function copyPackage() {
   fs.mkdirSync(path.join(ROOT, 'www/pkg'), { recursive: true });
   for (const f of ['edge_coupons.js', 'edge_coupons_bg.wasm']) {
-    fs.copyFileSync(path.join(ROOT, 'pkg', f), path.join(ROOT, 'www/pkg', f));
+    const from = fs.readFileSync(path.join(ROOT, 'pkg', f));
+    const to = path.join(ROOT, 'www/pkg', f);
+    if (fs.existsSync(to) && from.equals(fs.readFileSync(to))) continue;
+    // Written aside and renamed, so a Worker serving www/ meanwhile never reads half a file.
+    const part = `${to}.${process.pid}.part`;
+    fs.writeFileSync(part, from);
+    fs.renameSync(part, to);
   }
 }
 

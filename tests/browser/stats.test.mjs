@@ -2,15 +2,15 @@
 // reverted shows up in the charts, per day, week and month, as GET /stats reports it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openCheckout, openEnv, shop, shot, withPage } from './helpers.mjs';
+import { openCheckout, openEnv, shop, shot, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT, withPage } from './helpers.mjs';
 
 let env;
 before(async () => {
   env = await openEnv();
-});
+}, START_TIMEOUT);
 after(async () => {
   await env?.close();
-});
+}, STOP_TIMEOUT);
 
 /** The bars of one coupon's chart: { period: value } (values as the page drew them). */
 const bars = (page, coupon, series) =>
@@ -25,7 +25,7 @@ async function showStats(page, granularity) {
   await page.waitForFunction((b) => document.body.dataset.loaded && document.body.dataset.loaded !== b, before);
 }
 
-test('stats: an order and its revert change the charts of redemptions, discount, GMV and rollbacks', async (t) => {
+test('stats: an order and its revert change the charts of redemptions, discount, GMV and rollbacks', TEST_TIMEOUT, async (t) => {
   await withPage(env, t, async (stats, context) => {
     await stats.goto(`${env.url}/stats.html`);
     await stats.locator('body[data-loaded]').waitFor();
