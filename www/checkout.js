@@ -6,6 +6,7 @@ import { attemptFor, confirmedEvaluation, explainDifferences, finishAttempt, ref
 
 const $ = (id) => document.getElementById(id);
 const CART_KEY = 'edge-coupons:cart';
+const ASSIGNMENTS_KEY = 'edge-coupons:assignments';
 // The engine takes up to 20 codes per request; no shopper needs more than a handful.
 const MAX_CODES = 10;
 
@@ -26,6 +27,10 @@ const state = {
   // Coupons paused or ended at the edge since the manifest was signed (the Worker's GET /coupons
   // leaves them out): not offered in the tray. Empty offline or before the Worker answers.
   pausedAtEdge: new Set(),
+  // Coupons assigned to this user at the edge ({ coupon_id, assigned_at, code? }, from the entries of
+  // GET /coupons that carry assigned_at): the engine needs them as the user's assignments to list and
+  // price those coupons here. Kept in localStorage, so they are priced offline too.
+  assignments: [],
   ordering: false,
   order: null, // what the last order attempt came to, for the status panel
   firstPreviewMarked: false,
@@ -52,6 +57,20 @@ function restoreCart() {
     // a damaged entry: start with an empty cart
   }
   if (!state.shop.payment_methods.some((m) => m.id === state.payment)) state.payment = state.shop.payment_methods[0]?.id ?? null;
+  try {
+    const saved = JSON.parse(localStorage.getItem(ASSIGNMENTS_KEY) ?? 'null');
+    if (saved?.user === state.shop.user.context.id && Array.isArray(saved.assignments)) state.assignments = saved.assignments;
+  } catch {
+    // a damaged entry: the Worker's answer replaces it when online
+  }
+}
+
+/** The user the engine prices for: the shop's context, with the coupons assigned to them at the edge. */
+function userContext() {
+  const ctx = state.shop.user.context;
+  if (state.assignments.length === 0) return ctx;
+  const fromEdge = new Set(state.assignments.map((a) => a.coupon_id));
+  return { ...ctx, assignments: [...(ctx.assignments ?? []).filter((a) => !fromEdge.has(a.coupon_id)), ...state.assignments] };
 }
 
 const saveCart = () =>
@@ -78,28 +97,36 @@ function buildRequest(codes = liveCodes()) {
     if (shop.fees?.length) cart.fees = shop.fees;
   }
   if (state.payment) cart.attributes = { payment_method: state.payment };
-  return { cart, user: shop.user.context, codes };
+  return { cart, user: userContext(), codes };
 }
 
 // ---------------------------------------------------------------------------------------------
 // The engine.
 
 /**
- * Asks the Worker for this user's tray to learn which coupons were paused at the edge. The Worker
- * knows the user by id only (plus stored assignments), so its tray is compared with the engine's
- * tray for that same bare context: a coupon only the engine lists is held back at the edge.
+ * Asks the Worker for this user's tray (priced at the edge with the user's stored profile and
+ * assignments). Its entries for assigned coupons carry `assigned_at` and the user's code: they become
+ * the assignments the engine here prices with. A coupon the engine lists for this user but the Worker
+ * leaves out was paused or ended at the edge since the manifest was signed: it is not offered.
  */
 async function refreshEdgeTray() {
   const id = state.shop.user.context.id;
   try {
     const res = await fetch(api(`/coupons?user=${encodeURIComponent(id)}`));
-    if (!res.ok || !state.engine) return;
-    const edge = new Set((await res.json()).map((e) => e.coupon_id));
-    const local = state.engine.tray({ id, now: nowIso() });
-    state.pausedAtEdge = new Set(local.map((e) => e.coupon_id).filter((c) => !edge.has(c)));
-    render();
+    if (!res.ok) return;
+    const edge = await res.json();
+    state.assignments = edge
+      .filter((e) => typeof e.assigned_at === 'string')
+      .map(({ coupon_id, assigned_at, code }) => (code == null ? { coupon_id, assigned_at } : { coupon_id, assigned_at, code }));
+    localStorage.setItem(ASSIGNMENTS_KEY, JSON.stringify({ user: id, assignments: state.assignments }));
+    if (state.engine) {
+      const atEdge = new Set(edge.map((e) => e.coupon_id));
+      const local = state.engine.tray({ ...userContext(), now: nowIso() });
+      state.pausedAtEdge = new Set(local.map((e) => e.coupon_id).filter((c) => !atEdge.has(c)));
+    }
+    recompute(); // the assignments can change what the codes give
   } catch {
-    // offline, or no engine: the engine's tray is shown as it is
+    // offline, or the engine refused the call: the tray stays as the engine shows it
   }
 }
 
@@ -197,7 +224,7 @@ function addCodes(text) {
   // Without a verified manifest there is nothing to check a code against (the field is disabled too).
   if (!state.engine) return ['Codes can be added once the price list is loaded.'];
   const problems = [];
-  const ctx = { ...state.shop.user.context, now: nowIso() };
+  const ctx = { ...userContext(), now: nowIso() };
   for (const raw of text.split(/[,;\n]+/).map((s) => s.trim()).filter(Boolean)) {
     let normalised;
     try {
@@ -422,7 +449,7 @@ function renderCodes() {
 function trayView() {
   const now = nowIso();
   const entries = state.engine
-    .tray({ ...state.shop.user.context, now })
+    .tray({ ...userContext(), now })
     .filter((e) => !state.pausedAtEdge.has(e.coupon_id));
   const ev = state.evaluation;
   const views = entries.map((entry) => {

@@ -365,3 +365,66 @@ test('time from page load to the first preview (performance marks in the page)',
     assert.ok(cold < 5000 && warm < 5000, line);
   });
 });
+
+// Last in this file: it assigns a coupon to the demo user in the Worker this file shares.
+test('tray: a coupon assigned at the edge is listed with the shopper\'s own code and priced in the browser, online and offline', TEST_TIMEOUT, async (t) => {
+  const admin = (route, body, type) =>
+    fetch(`${env.url}${route}`, { method: 'POST', headers: { authorization: `Bearer ${env.worker.adminToken}`, 'content-type': type }, body });
+  const user = shop.user.context.id;
+  const code = 'BACK7H2KQ9ZX'; // comeback-15: bulk codes BACK + 8, 15% off for 48 hours from the assignment
+  const assignedAt = new Date(Date.now() - 3600e3).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  assert.equal((await admin('/admin/coupons/comeback-15/codes', `code\n${code}\n`, 'text/csv')).status, 201);
+  const line = { coupon_id: 'comeback-15', user_id: user, assigned_at: assignedAt, code };
+  assert.equal((await admin('/admin/assignments', `${JSON.stringify(line)}\n`, 'application/x-ndjson')).status, 201);
+  // The Worker's tray entry carries what the engine in the page needs (docs/worker.md).
+  const edgeTray = await (await fetch(`${env.url}/coupons?user=${user}`)).json();
+  assert.deepEqual(
+    (({ assigned_at, code: c }) => ({ assigned_at, code: c }))(edgeTray.find((e) => e.coupon_id === 'comeback-15') ?? {}),
+    { assigned_at: assignedAt, code },
+  );
+
+  await withPage(env, t, async (page) => {
+    await openCheckout(page, env.url);
+    await addToCart(page, { 'runner-42': 1 });
+    // What the coupon gives on this cart, worked out by the Node package for the same user with the
+    // assignment: the page can only show it if its engine got the assignment too.
+    const assigned = { ...shop.user.context, assignments: [{ coupon_id: 'comeback-15', assigned_at: assignedAt, code }] };
+    const alone = (await priceInNode(env.url, { ...requestFor({ 'runner-42': 1 }, [code]), user: assigned })).evaluation;
+    const gives = alone.applied.find((a) => a.coupon_id === 'comeback-15');
+    assert.ok(gives, 'comeback-15 applies to this cart for the assigned user');
+    const entry = page.locator('#tray li[data-coupon="comeback-15"][data-applies="true"]');
+    await entry.filter({ hasText: `On this cart it saves $${gives.discount}` }).waitFor();
+    const { tray } = await priceInNode(env.url, { ...requestFor({}), user: assigned });
+    const expiresAt = tray.find((e) => e.coupon_id === 'comeback-15').expires_at;
+    assert.equal(Date.parse(expiresAt), Date.parse(assignedAt) + 48 * 3600e3, 'valid 48 hours from the assignment');
+    assert.match(await entry.innerText(), /Valid until/);
+
+    // One click: the preview in the page equals the Node package's, and the Worker's own pricing.
+    await page.getByRole('button', { name: `Apply ${gives.name} (code ${code})` }).click();
+    await page.locator(`#codes [data-code="${code}"] [data-outcome="applied"]`).waitFor();
+    const shown = await readBreakdown(page);
+    assertSameAsEngine(shown, alone);
+    const edge = await (await fetch(`${env.url}/evaluate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...requestFor({ 'runner-42': 1 }, [code]), user: { id: user } }),
+    })).json();
+    assert.deepEqual(edge.totals, shown.totals, 'the edge prices the assigned coupon the same');
+
+    // Offline, the saved assignment still lets the page list and price it.
+    await page.evaluate(async () => {
+      await navigator.serviceWorker.ready;
+      if (!navigator.serviceWorker.controller) {
+        await new Promise((r) => navigator.serviceWorker.addEventListener('controllerchange', r, { once: true }));
+      }
+    });
+    await goOffline(page);
+    await reloadOffline(page);
+    await page.locator('#manifest-status', { hasText: 'Offline: using the copy saved' }).waitFor();
+    await page.locator(`#codes [data-code="${code}"] [data-outcome="applied"]`).waitFor();
+    assertSameAsEngine(await readBreakdown(page), alone);
+    await page.locator('#tray li[data-coupon="comeback-15"]').waitFor();
+    await shot(page, t, 'checkout-assigned-offline');
+    await goOnline(page);
+  });
+});
