@@ -122,3 +122,49 @@ export function assertSubset(actual, expected, label = 'result') {
   const m = subsetMismatch(actual, expected);
   if (m) assert.fail(`${label} ${m}`);
 }
+
+export const VECTOR_OPS = new Set(['load', 'evaluate', 'tray', 'checkCode']);
+
+/** The vector files, sorted (none when the folder is missing; runners test that there is one). */
+export const vectorFiles = () =>
+  fs.existsSync(VECTORS_DIR) ? fs.readdirSync(VECTORS_DIR).filter((f) => f.endsWith('.json')).sort() : [];
+
+/** Reads a vector and checks its shape; throws with the file and what is wrong. */
+export function readVector(file) {
+  let v;
+  try {
+    v = JSON.parse(fs.readFileSync(path.join(VECTORS_DIR, file), 'utf8'));
+  } catch (e) {
+    throw new Error(`${file}: not valid JSON: ${e.message}`);
+  }
+  assert.ok(v && typeof v === 'object' && !Array.isArray(v), `${file}: a vector is a JSON object`);
+  assert.ok(VECTOR_OPS.has(v.op), `${file}: unknown op ${JSON.stringify(v.op)} (known: ${[...VECTOR_OPS].join(', ')})`);
+  assert.ok('manifest' in v, `${file}: no manifest`);
+  const keys = v.expect && typeof v.expect === 'object' ? Object.keys(v.expect) : [];
+  assert.ok(
+    keys.length === 1 && (keys[0] === 'result' || keys[0] === 'error'),
+    `${file}: expect must hold exactly one of "result" or "error", got ${JSON.stringify(keys)}`,
+  );
+  if ('error' in v.expect) assert.equal(typeof v.expect.error, 'string', `${file}: expect.error is an error code string`);
+  return v;
+}
+
+/** The job a runtime plays for a vector (tests/vectors/play.mjs): signed with the test key. */
+export const vectorJob = (v, jwks = testJwks()) => ({
+  jws: signJws(v.manifest), jwks, op: v.op, input: v.input ?? {}, now: v.now, limits: v.limits,
+});
+
+/** Checks what a runtime answered for a vector against its `expect`. */
+export function checkVector(v, out) {
+  assert.ok(out && typeof out === 'object', 'the vector was not played');
+  if ('error' in v.expect) {
+    assert.ok(out.error, `expected error ${v.expect.error}, but the call returned ${JSON.stringify(out.result)}`);
+    assert.ok(out.error.is_error, `threw a non-Error: ${out.error.message}`);
+    assert.equal(typeof out.error.code, 'string', `the Error has no string .code: ${out.error.message}`);
+    assert.ok(out.error.message.length > 0, 'the Error has an empty message');
+    assert.equal(out.error.code, v.expect.error, `wrong error code (message: ${out.error.message})`);
+    return;
+  }
+  assert.ok(!out.error, `expected a result, but the call threw ${out.error?.code ?? ''}: ${out.error?.message}`);
+  assertSubset(out.result, v.expect.result);
+}

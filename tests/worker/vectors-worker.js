@@ -8,47 +8,15 @@
 // added to an input that has none.
 import wasmModule from '../../pkg/edge_coupons_bg.wasm';
 import { CouponEngine, initSync } from '../../pkg/edge_coupons.js';
+import { playVector } from '../vectors/play.mjs';
 
 initSync({ module: wasmModule });
-
-const withNow = (ctx, now) => (ctx?.now === undefined && now !== undefined ? { ...ctx, now } : ctx);
-
-function play({ jws, jwks, op, input = {}, now, limits }) {
-  const opts = {};
-  if (now !== undefined) opts.now = now;
-  if (limits !== undefined) opts.limits = limits;
-  const engine = CouponEngine.fromSignedManifest(jws, jwks, opts);
-  try {
-    switch (op) {
-      case 'load':
-        return { manifestId: engine.manifestId, manifest_id: engine.manifestId };
-      case 'evaluate':
-        return engine.evaluate(withNow(input, now));
-      case 'tray':
-        return engine.tray(withNow(input, now));
-      case 'checkCode':
-        return engine.checkCode(input.code, withNow(input.user ?? {}, now));
-      default:
-        throw Object.assign(new Error(`unknown op ${JSON.stringify(op)}`), { code: 'UNKNOWN_OP' });
-    }
-  } finally {
-    engine.free();
-  }
-}
-
-function outcome(c) {
-  try {
-    return { result: play(c) };
-  } catch (err) {
-    return { error: { code: err?.code ?? null, message: err?.message ?? String(err), is_error: err instanceof Error } };
-  }
-}
 
 export default {
   async fetch(request) {
     if (request.method !== 'POST') return new Response('POST a JSON array of cases', { status: 405 });
     const cases = await request.json();
     if (!Array.isArray(cases)) return new Response('expected a JSON array of cases', { status: 400 });
-    return Response.json(cases.map(outcome));
+    return Response.json(cases.map((c) => playVector(CouponEngine, c)));
   },
 };
