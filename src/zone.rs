@@ -322,28 +322,17 @@ mod tests {
             (p.day.as_str(), p.month.as_str()),
             ("2028-02-29", "2028-02")
         );
-        // 2026-12-31 is a Thursday: ISO week 53 of 2026, and so is 2027-01-01.
-        assert_eq!(
-            Periods::of(&UTC, at("2026-12-31T12:00:00Z")).week,
-            "2026-W53"
-        );
-        assert_eq!(
-            Periods::of(&UTC, at("2027-01-03T12:00:00Z")).week,
-            "2026-W53"
-        );
-        assert_eq!(
-            Periods::of(&UTC, at("2027-01-04T00:00:00Z")).week,
-            "2027-W01"
-        );
-        // 2024-12-30 (Monday) is in week 1 of 2025.
-        assert_eq!(
-            Periods::of(&UTC, at("2024-12-30T00:00:00Z")).week,
-            "2025-W01"
-        );
-        assert_eq!(
-            Periods::of(&UTC, at("2026-11-24T00:00:00Z")).week,
-            "2026-W48"
-        );
+        // 2026-12-31 is a Thursday: ISO week 53 of 2026, which runs to Sunday 2027-01-03;
+        // 2024-12-30 (a Monday) is in week 1 of 2025.
+        for (t, week) in [
+            ("2026-12-31T12:00:00Z", "2026-W53"),
+            ("2027-01-03T12:00:00Z", "2026-W53"),
+            ("2027-01-04T00:00:00Z", "2027-W01"),
+            ("2024-12-30T00:00:00Z", "2025-W01"),
+            ("2026-11-24T00:00:00Z", "2026-W48"),
+        ] {
+            assert_eq!(Periods::of(&UTC, at(t)).week, week, "{t}");
+        }
     }
 
     #[test]
