@@ -433,6 +433,14 @@ fn inspect_lists_status_hidden_bulk_and_local_times() {
     assert!(r.stdout.contains("bulk codes BACK…, 12 characters"));
     assert!(r.stdout.contains("expiry:     2d after assignment"));
     assert!(r.stdout.contains("issued 2026-01-01 05:30 +05:30"));
+    assert!(
+        r.stdout.contains("limits:     1 per user\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(r
+        .stdout
+        .contains("reward:     percentage on order (10% off the order, up to 20.00 USD)"));
     assert!(r
         .stdout
         .contains("\nhidden: team-25\nbulk codes: comeback-15\n"));

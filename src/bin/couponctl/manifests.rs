@@ -9,7 +9,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
 use chrono::{Datelike, FixedOffset, Timelike};
 use edge_coupons::json::{parse, Source, ToJson};
-use edge_coupons::manifest::{Activation, Audience, Codes, Expiry, ExpiryFrom, Visibility};
+use edge_coupons::manifest::{
+    Activation, Audience, Codes, Expiry, ExpiryFrom, Visibility, PERIOD_LIMITS,
+};
 use edge_coupons::rules::{Map, Value};
 use edge_coupons::time::{parse_instant, Instant};
 use edge_coupons::{codes, signature, Engine, Error, Limits};
@@ -48,7 +50,8 @@ usage: couponctl inspect [--jwks JWKS.json] [--now TIME] [--tz OFFSET] MANIFEST.
 
 A signed manifest needs --jwks and is verified first; a JSON manifest is validated by the engine.
 For each coupon: status, how it is redeemed (static code, hidden, bulk prefix and length,
-automatic), audience, activation, expiry and redemption window, priority and reward.
+automatic), audience, activation, expiry and redemption window, schedule, limits, priority and
+reward.
   --tz OFFSET  show times at this UTC offset (+05:30, -08:00, Z); default UTC
   --now TIME   load as of this RFC 3339 time (default: the clock, or issued_at if later)
 ";
@@ -402,10 +405,34 @@ pub fn inspect(argv: &[String]) -> Out<()> {
                 c.window_end.map(|t| at(t, tz)).unwrap_or("(open)".into())
             ));
         }
+        if let Some(s) = &c.schedule {
+            let zone = m.zones.get(s.zone).map_or("UTC", |z| &z.name);
+            out.push_str(&format!("  schedule:   {} ({zone})\n", s.words));
+        }
+        let l = &c.limits;
+        let mut limits: Vec<String> = Vec::new();
+        if let Some(n) = l.per_user {
+            limits.push(format!("{n} per user"));
+        }
+        if let Some(n) = l.global {
+            limits.push(format!("{n} in all"));
+        }
+        if let Some(b) = l.budget {
+            limits.push(format!("budget {}", m.currency.format(b)));
+        }
+        for (name, n) in PERIOD_LIMITS.iter().zip(&l.periods) {
+            if let Some(n) = n {
+                limits.push(format!("{n} {}", name.replace('_', " ")));
+            }
+        }
+        if !limits.is_empty() {
+            out.push_str(&format!("  limits:     {}\n", limits.join(", ")));
+        }
         out.push_str(&format!(
-            "  reward:     {} on {}\n  priority:   {}\n",
+            "  reward:     {} on {} ({})\n  priority:   {}\n",
             c.reward.kind,
             c.reward.target.kind(),
+            edge_coupons::reward::summary(c, m.currency),
             c.priority
         ));
     }
