@@ -7,6 +7,9 @@ import { attemptFor, confirmedEvaluation, explainDifferences, finishAttempt, ref
 const $ = (id) => document.getElementById(id);
 const CART_KEY = 'edge-coupons:cart';
 const ASSIGNMENTS_KEY = 'edge-coupons:assignments';
+const CONTEXT_KEY = 'edge-coupons:context';
+// The profile route should answer at once; a shop that hangs does not hold the first preview longer.
+const CONTEXT_TIMEOUT_MS = 5000;
 // The engine takes up to 20 codes per request; no shopper needs more than a handful.
 const MAX_CODES = 10;
 
@@ -31,6 +34,11 @@ const state = {
   // GET /coupons that carry assigned_at): the engine needs them as the user's assignments to list and
   // price those coupons here. Kept in localStorage, so they are priced offline too.
   assignments: [],
+  // The user context the edge prices this user with (GET /users/{id}/context: stored profile and
+  // assignments). { context, source: 'edge' | 'saved' | 'none', savedAt?, problem? }: 'saved' is the
+  // last answer, kept in localStorage (offline, or the route failed); 'none' is the bare id, when the
+  // route failed and nothing was saved. null until the first answer (or failure).
+  profile: null,
   ordering: false,
   order: null, // what the last order attempt came to, for the status panel
   firstPreviewMarked: false,
@@ -59,15 +67,56 @@ function restoreCart() {
   if (!state.shop.payment_methods.some((m) => m.id === state.payment)) state.payment = state.shop.payment_methods[0]?.id ?? null;
   try {
     const saved = JSON.parse(localStorage.getItem(ASSIGNMENTS_KEY) ?? 'null');
-    if (saved?.user === state.shop.user.context.id && Array.isArray(saved.assignments)) state.assignments = saved.assignments;
+    if (saved?.user === userId() && Array.isArray(saved.assignments)) state.assignments = saved.assignments;
   } catch {
     // a damaged entry: the Worker's answer replaces it when online
   }
 }
 
-/** The user the engine prices for: the shop's context, with the coupons assigned to them at the edge. */
+/** The signed-in user's id: the only thing about the user the page takes from shop.json. */
+const userId = () => state.shop.user.context.id;
+
+/** The context saved by the last successful GET /users/{id}/context for this user, or null. */
+function savedProfile() {
+  try {
+    const saved = JSON.parse(localStorage.getItem(CONTEXT_KEY) ?? 'null');
+    if (saved?.user === userId() && saved.context?.id === userId() && typeof saved.saved_at === 'string') return saved;
+  } catch {
+    // a damaged entry: as if nothing was saved
+  }
+  return null;
+}
+
+/**
+ * Asks the Worker for exactly the user context it prices this user with (docs/worker.md, trusted
+ * user context) and keeps it for offline previews. When the route fails (offline, an error), the
+ * last saved copy is used, or the bare id if there is none; the page says which (renderBreakdown).
+ */
+async function loadProfile() {
+  const id = userId();
+  try {
+    const res = await fetch(api(`/users/${encodeURIComponent(id)}/context`), {
+      cache: 'no-store',
+      signal: AbortSignal.timeout(CONTEXT_TIMEOUT_MS),
+    });
+    if (!res.ok) throw new Error(`the shop answered HTTP ${res.status}`);
+    const context = await res.json();
+    if (context?.id !== id) throw new Error('the shop answered for another user');
+    const savedAt = new Date().toISOString();
+    localStorage.setItem(CONTEXT_KEY, JSON.stringify({ user: id, context, saved_at: savedAt }));
+    state.profile = { context, source: 'edge', savedAt };
+  } catch (err) {
+    const problem = online() ? `the shop did not send it (${err.message})` : 'you are offline';
+    const saved = savedProfile();
+    state.profile = saved
+      ? { context: saved.context, source: 'saved', savedAt: saved.saved_at, problem }
+      : { context: { id }, source: 'none', problem };
+  }
+}
+
+/** The user the engine prices for: the edge's context, with the coupons assigned to them at the edge. */
 function userContext() {
-  const ctx = state.shop.user.context;
+  const ctx = state.profile?.context ?? savedProfile()?.context ?? { id: userId() };
   if (state.assignments.length === 0) return ctx;
   const fromEdge = new Set(state.assignments.map((a) => a.coupon_id));
   return { ...ctx, assignments: [...(ctx.assignments ?? []).filter((a) => !fromEdge.has(a.coupon_id)), ...state.assignments] };
@@ -110,7 +159,7 @@ function buildRequest(codes = liveCodes()) {
  * leaves out was paused or ended at the edge since the manifest was signed: it is not offered.
  */
 async function refreshEdgeTray() {
-  const id = state.shop.user.context.id;
+  const id = userId();
   try {
     const res = await fetch(api(`/coupons?user=${encodeURIComponent(id)}`));
     if (!res.ok) return;
@@ -577,6 +626,20 @@ function announce(ev) {
   if (live.textContent !== text) live.textContent = text;
 }
 
+/**
+ * Says when the preview is not priced with the profile the shop just sent: the saved copy (offline,
+ * or the route failed), or no profile at all (member prices and offers may be missing). The shop
+ * prices the order with the stored profile in any case.
+ */
+function profileNote() {
+  const p = state.profile;
+  if (!p || p.source === 'edge') return null;
+  const text = p.source === 'saved'
+    ? `Your customer profile could not be loaded (${p.problem}): using the copy saved ${dateTime(p.savedAt, state.shop.locale)}. The shop prices the order with your current profile.`
+    : `Your customer profile could not be loaded (${p.problem}): this preview leaves out offers that depend on it (member tier, segments). The shop prices the order with your profile.`;
+  return h('p', { class: 'banner banner-warn', 'data-profile-note': p.source }, text);
+}
+
 function renderBreakdown() {
   const box = $('breakdown');
   const ev = state.evaluation;
@@ -600,6 +663,7 @@ function renderBreakdown() {
   box.replaceChildren(
     ...[
       offline,
+      profileNote(),
       state.lines.length === 0 ? h('p', { class: 'muted' }, 'Add products to see the price.') : breakdownTable(ev, 'Price breakdown'),
       ev.cashback_points > 0 && h('p', { 'data-cashback': String(ev.cashback_points) }, `You earn ${ev.cashback_points} points with this order.`),
       ev.applied.length > 0 &&
@@ -748,6 +812,9 @@ async function main() {
   restoreCart();
   renderProducts();
   render();
+  // The user's context from the edge, in parallel with the manifest: both are on the path to the
+  // first preview (priced with the wrong tier first, it would change under the shopper's eyes).
+  const profile = loadProfile();
 
   $('code-form').addEventListener('submit', (e) => {
     e.preventDefault();
@@ -761,10 +828,12 @@ async function main() {
   window.addEventListener('online', () => {
     if (state.order?.kind === 'offline') state.order = null;
     refreshManifest(); // back online: pick up a newer manifest (and drop the offline note)
+    loadProfile().then(recompute); // and the current profile
     refreshEdgeTray();
   });
   window.addEventListener('offline', render);
 
+  await profile;
   await refreshManifest(manifest);
   if (online()) refreshEdgeTray(); // after the first preview: it is not on that path
 }

@@ -366,6 +366,93 @@ test('time from page load to the first preview (performance marks in the page)',
   });
 });
 
+// The page prices with the profile the Worker stores (GET /users/{id}/context), not with shop.json:
+// the demo user is stored as a gold member (free service fee, member-no-service-fee); stored as a
+// silver one, the fee is charged in the page's preview too, online and offline. Restores the profile.
+test('preview: the user comes from the profile stored at the edge (GET /users/{id}/context), online and offline', TEST_TIMEOUT, async (t) => {
+  const user = shop.user.context.id;
+  const putProfile = (profile) =>
+    fetch(`${env.url}/admin/users/${encodeURIComponent(user)}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${env.worker.adminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify(profile),
+    });
+  const before = await (await fetch(`${env.url}/users/${encodeURIComponent(user)}/context`)).json();
+  assert.equal(before.properties?.tier, 'gold', 'the demo user is stored as a gold member');
+  const { id: _id, assignments: _assignments, ...original } = before;
+  const fee = (discount) => `#breakdown tr[data-line="fee-service_fee"][data-discount="${discount}"]`;
+
+  await withPage(env, t, async (page) => {
+    await openCheckout(page, env.url);
+    await addToCart(page, { 'runner-42': 1 });
+    await page.locator(fee('2.00')).waitFor(); // gold: the service fee is waived
+    assert.equal(await page.locator('[data-profile-note]').count(), 0);
+
+    const silver = { properties: { ...original.properties, tier: 'silver' } };
+    assert.equal((await putProfile(silver)).status, 200);
+    try {
+      const context = await (await fetch(`${env.url}/users/${encodeURIComponent(user)}/context`)).json();
+      assert.equal(context.properties.tier, 'silver');
+      const expected = (await priceInNode(env.url, { ...requestFor({ 'runner-42': 1 }), user: context })).evaluation;
+      assert.ok(!expected.applied.some((a) => a.coupon_id === 'member-no-service-fee'), 'no member offer for silver');
+
+      // Online: a reload takes the stored profile; the preview is the Node package's and the edge's.
+      await openCheckout(page, env.url);
+      await page.locator(fee('0.00')).waitFor();
+      assertSameAsEngine(await readBreakdown(page), expected);
+      const edge = await (await fetch(`${env.url}/evaluate`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ...requestFor({ 'runner-42': 1 }), user: { id: user } }),
+      })).json();
+      assert.deepEqual(edge.totals, expected.totals, 'the edge prices the same');
+      assert.equal(await page.locator('[data-profile-note]').count(), 0);
+
+      // Offline: the saved copy of that context, and the page says it uses it. reloadOffline switches
+      // the page's network emulation off for a moment after the reload (helpers.mjs), long enough for
+      // the page's own request for its context to reach the Worker now and then: that request is cut
+      // here too, as in a real outage.
+      const cut = (route) => route.abort('internetdisconnected');
+      await page.context().route('**/users/*/context', cut);
+      await page.evaluate(async () => {
+        await navigator.serviceWorker.ready;
+        if (!navigator.serviceWorker.controller) {
+          await new Promise((r) => navigator.serviceWorker.addEventListener('controllerchange', r, { once: true }));
+        }
+      });
+      await goOffline(page);
+      await reloadOffline(page);
+      await page.locator('#manifest-status', { hasText: 'Offline: using the copy saved' }).waitFor();
+      await page.locator(fee('0.00')).waitFor();
+      assertSameAsEngine(await readBreakdown(page), expected);
+      assert.match(await page.locator('[data-profile-note="saved"]').innerText(), /profile could not be loaded \(.+\): using the copy saved/);
+      await shot(page, t, 'checkout-profile-offline');
+      await goOnline(page);
+      await page.context().unroute('**/users/*/context', cut);
+    } finally {
+      assert.equal((await putProfile(original)).status, 200);
+    }
+    // Back to gold at the edge: the page follows again once it reloads online.
+    await openCheckout(page, env.url);
+    await page.locator(fee('2.00')).waitFor();
+  });
+});
+
+// The route fails (here the shop answers 503) and nothing was saved: the page says the preview is
+// without the profile and prices for the bare id (no member offer), instead of guessing one.
+test('preview: without the profile route and without a saved copy, the page says so', TEST_TIMEOUT, async (t) => {
+  await withPage(env, t, async (page) => {
+    await page.route('**/users/*/context', (route) => route.fulfill({ status: 503, contentType: 'application/json', body: '{"error":{"code":"UNAVAILABLE"}}' }));
+    await openCheckout(page, env.url);
+    await addToCart(page, { 'runner-42': 1 });
+    const note = page.locator('[data-profile-note="none"]');
+    await note.waitFor();
+    assert.match(await note.innerText(), /HTTP 503/);
+    const expected = (await priceInNode(env.url, { ...requestFor({ 'runner-42': 1 }), user: { id: shop.user.context.id } })).evaluation;
+    assertSameAsEngine(await readBreakdown(page), expected);
+  }, { serviceWorkers: 'block' });
+});
+
 // Last in this file: it assigns a coupon to the demo user in the Worker this file shares.
 test('tray: a coupon assigned at the edge is listed with the shopper\'s own code and priced in the browser, online and offline', TEST_TIMEOUT, async (t) => {
   const admin = (route, body, type) =>
