@@ -7,27 +7,6 @@ import { h, money } from './format.js';
 const $ = (id) => document.getElementById(id);
 const LOCALE = 'en-US';
 
-/** ISO 8601 week (2026-W48) of a YYYY-MM-DD date: the Worker groups weeks the same way. */
-export function isoWeek(day) {
-  const d = new Date(`${day}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() - ((d.getUTCDay() + 6) % 7) + 3); // the week's Thursday decides the year
-  const year = d.getUTCFullYear();
-  const jan4 = new Date(Date.UTC(year, 0, 4));
-  const week1Thursday = Date.UTC(year, 0, 4 - ((jan4.getUTCDay() + 6) % 7) + 3);
-  return `${year}-W${String(1 + Math.round((d - week1Thursday) / (7 * 86400e3))).padStart(2, '0')}`;
-}
-
-/** Every period label from `from` to `to`, so days without redemptions show as empty bars. */
-export function periods(from, to, granularity) {
-  const labels = [];
-  for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += 86400e3) {
-    const day = new Date(t).toISOString().slice(0, 10);
-    const label = granularity === 'day' ? day : granularity === 'month' ? day.slice(0, 7) : isoWeek(day);
-    if (labels[labels.length - 1] !== label) labels.push(label);
-  }
-  return labels;
-}
-
 const SERIES = [
   { key: 'redemptions', title: 'Redemptions', money: false },
   { key: 'discount_given', title: 'Discount given', money: true },
@@ -35,7 +14,10 @@ const SERIES = [
   { key: 'rollbacks', title: 'Rollbacks', money: false, kind: 'rollback' },
 ];
 
-/** The per-period rows of a GET /stats answer: `{ coupon_id, from, to, granularity, periods }`. */
+/**
+ * The per-period rows of a GET /stats answer (`{ coupon_id, from, to, granularity, periods }`):
+ * one for every period in the range, oldest first, including those without activity.
+ */
 const rowsOf = (body) => body.periods;
 
 function sum(values) {
@@ -45,8 +27,6 @@ function sum(values) {
 
 function couponSection(coupon, body, query, currency) {
   const fmtMoney = (v) => money(v, currency, LOCALE);
-  const byPeriod = new Map(rowsOf(body).map((r) => [r.period, r]));
-  const labels = periods(query.from, query.to, query.granularity);
   const totals = {};
   for (const s of SERIES) totals[s.key] = sum(rowsOf(body).map((r) => String(r[s.key] ?? 0)));
   const users = rowsOf(body).reduce((a, r) => a + (r.redeeming_users ?? 0), 0);
@@ -69,8 +49,7 @@ function couponSection(coupon, body, query, currency) {
       'div',
       { class: 'charts' },
       SERIES.map((s) => {
-        const zero = s.money ? '0' : 0;
-        const points = labels.map((label) => ({ label, value: String(byPeriod.get(label)?.[s.key] ?? zero) }));
+        const points = rowsOf(body).map((r) => ({ label: r.period, value: String(r[s.key]) }));
         return h(
           'figure',
           { 'data-series': s.key },

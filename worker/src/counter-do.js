@@ -174,7 +174,7 @@ export class CouponCounter extends DurableObject {
   stats(query) {
     const days = this.sql.exec('SELECT * FROM stats WHERE day >= ? AND day <= ? ORDER BY day', query.from, query.to).toArray();
     const users = this.sql.exec('SELECT day, user_id FROM redeemers WHERE day >= ? AND day <= ?', query.from, query.to).toArray();
-    return aggregate(days, users, query.granularity);
+    return aggregate(days, users, query);
   }
 
   bump(table, column, key, delta) {

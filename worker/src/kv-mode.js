@@ -111,7 +111,7 @@ export class KvCounter {
       cursor = page.list_complete ? undefined : page.cursor;
     } while (cursor);
     const users = days.flatMap((d) => d.users.map((u) => ({ day: d.day, user_id: u })));
-    return aggregate(days, users, query.granularity);
+    return aggregate(days, users, query);
   }
 
   async ledger(redemptionId, kind, event) {

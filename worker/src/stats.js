@@ -8,7 +8,7 @@ const GRANULARITIES = new Set(['day', 'week', 'month']);
 const MAX_DAYS = 366 * 2;
 
 /** ISO 8601 week label (2026-W48) of a calendar date label. */
-export function isoWeek(day) {
+function isoWeek(day) {
   const d = new Date(`${day}T00:00:00Z`);
   d.setUTCDate(d.getUTCDate() - ((d.getUTCDay() + 6) % 7) + 3); // this week's Thursday decides the year
   const year = d.getUTCFullYear();
@@ -19,8 +19,21 @@ export function isoWeek(day) {
 
 const labelOf = (day, granularity) => (granularity === 'day' ? day : granularity === 'month' ? day.slice(0, 7) : isoWeek(day));
 
-/** Rows per day (and redeeming users per day) grouped into periods, oldest first. */
-export function aggregate(days, users, granularity) {
+/** Every period label from `from` to `to` (inclusive dates), oldest first. */
+function periodLabels(from, to, granularity) {
+  const labels = [];
+  for (let t = Date.parse(`${from}T00:00:00Z`); t <= Date.parse(`${to}T00:00:00Z`); t += 86400e3) {
+    const label = labelOf(new Date(t).toISOString().slice(0, 10), granularity);
+    if (labels[labels.length - 1] !== label) labels.push(label);
+  }
+  return labels;
+}
+
+/**
+ * Rows per day (and redeeming users per day) grouped into the query's periods, oldest first, with
+ * a zero row for every period without activity, so a chart draws what it gets.
+ */
+export function aggregate(days, users, { from, to, granularity }) {
   const out = new Map();
   const row = (label) => {
     if (!out.has(label)) {
@@ -28,6 +41,7 @@ export function aggregate(days, users, granularity) {
     }
     return out.get(label);
   };
+  for (const label of periodLabels(from, to, granularity)) row(label);
   for (const d of days) {
     const r = row(labelOf(d.day, granularity));
     r.redemptions += d.redemptions;
