@@ -6,7 +6,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use ed25519_dalek::{Signer, SigningKey};
+use ed25519_dalek::SigningKey;
 use edge_coupons::json::{parse, Source, ToJson};
 use edge_coupons::time::parse_instant;
 use edge_coupons::{Engine, KeySet, Limits};
@@ -77,15 +77,7 @@ fn main() {
     let mut cells = Vec::new();
     for &c in &coupons {
         let manifest = std::fs::read(dir.join(format!("manifest-{c}.json"))).unwrap();
-        let input = format!(
-            "{}.{}",
-            URL_SAFE_NO_PAD.encode(r#"{"alg":"EdDSA","kid":"k"}"#),
-            URL_SAFE_NO_PAD.encode(&manifest)
-        );
-        let jws = format!(
-            "{input}.{}",
-            URL_SAFE_NO_PAD.encode(key.sign(input.as_bytes()).to_bytes())
-        );
+        let jws = edge_coupons::signature::sign(&manifest, "k", &key.to_bytes());
         let t = Instant::now();
         let engine = Engine::from_signed_manifest(&jws, &keys, now, Limits::default()).unwrap();
         let load_ms = t.elapsed().as_secs_f64() * 1e3;

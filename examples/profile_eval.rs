@@ -3,7 +3,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use ed25519_dalek::{Signer, SigningKey};
+use ed25519_dalek::SigningKey;
 use edge_coupons::json::{parse, Source};
 use edge_coupons::time::parse_instant;
 use edge_coupons::{Engine, KeySet, Limits};
@@ -15,15 +15,7 @@ fn main() {
     let n: u32 = args.get(3).map_or(200, |s| s.parse().unwrap());
     let now = parse_instant("2026-11-23T12:00:00Z", "now").unwrap();
     let key = SigningKey::from_bytes(&[7; 32]);
-    let input = format!(
-        "{}.{}",
-        URL_SAFE_NO_PAD.encode(r#"{"alg":"EdDSA","kid":"k"}"#),
-        URL_SAFE_NO_PAD.encode(&manifest)
-    );
-    let jws = format!(
-        "{input}.{}",
-        URL_SAFE_NO_PAD.encode(key.sign(input.as_bytes()).to_bytes())
-    );
+    let jws = edge_coupons::signature::sign(&manifest, "k", &key.to_bytes());
     let x = URL_SAFE_NO_PAD.encode(key.verifying_key().to_bytes());
     let keys = KeySet::from_json(&format!(
         r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","kid":"k","x":"{x}"}}]}}"#

@@ -46,13 +46,13 @@ wasm_opt_features() { # the post-MVP features rustc enabled, as wasm-opt flags (
 native() {
   node bench/dump-fixtures.mjs
   # The shipped release profile (opt-level z, LTO), as the Wasm is built ...
-  cargo build --quiet --release --example bench_native
+  cargo build --quiet --release --features sign --example bench_native
   BENCH_NATIVE_PROFILE="release (opt-level z, as the Wasm)" \
     "$TARGET_DIR/release/examples/bench_native" "$OUT/fixtures" "$OUT/native.json" "$BENCH_BUDGET_MS"
   # ... and, on request, opt-level 3 (what a native embedder would build) in its own target dir.
   [ "${BENCH_NATIVE_O3:-}" = 1 ] || return 0
   CARGO_TARGET_DIR="$TARGET_DIR/bench-o3" CARGO_PROFILE_RELEASE_OPT_LEVEL=3 \
-    cargo build --quiet --release --example bench_native
+    cargo build --quiet --release --features sign --example bench_native
   BENCH_NATIVE_PROFILE="release with opt-level 3" \
     "$TARGET_DIR/bench-o3/release/examples/bench_native" "$OUT/fixtures" "$OUT/native-o3.json" "$BENCH_BUDGET_MS"
 }
