@@ -3,7 +3,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  cents, fromCents, goOffline, goOnline, openCheckout, openEnv, percentOf, priceInNode, readBreakdown, reloadOffline, requestFor, shop, shot, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT, withPage,
+  cents, fromCents, serviceWorkerInControl, goOffline, goOnline, openCheckout, openEnv, percentOf, priceInNode, readBreakdown, reloadOffline, requestFor, shop, shot, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT, withPage,
 } from './helpers.mjs';
 
 let env;
@@ -152,12 +152,7 @@ test('offline: the service worker keeps the page, package and manifest; ordering
   await withPage(env, t, async (page) => {
     await openCheckout(page, env.url);
     // The service worker installs on the first visit and takes over this page.
-    await page.evaluate(async () => {
-      await navigator.serviceWorker.ready;
-      if (!navigator.serviceWorker.controller) {
-        await new Promise((r) => navigator.serviceWorker.addEventListener('controllerchange', r, { once: true }));
-      }
-    });
+    await serviceWorkerInControl(page);
     await addToCart(page, { 'cap-navy': 2 });
     await enterCodes(page, 'ACCESS5');
 
@@ -224,12 +219,7 @@ test('an expired manifest is refused by the engine and the page says so', TEST_T
 test('offline with a saved manifest that has expired since: the page refuses it and says to reconnect', TEST_TIMEOUT, async (t) => {
   await withPage(env, t, async (page) => {
     await openCheckout(page, env.url);
-    await page.evaluate(async () => {
-      await navigator.serviceWorker.ready;
-      if (!navigator.serviceWorker.controller) {
-        await new Promise((r) => navigator.serviceWorker.addEventListener('controllerchange', r, { once: true }));
-      }
-    });
+    await serviceWorkerInControl(page);
     await addToCart(page, { 'runner-42': 1 });
     await page.locator('#breakdown table').waitFor();
     const payload = JSON.parse(
@@ -414,12 +404,7 @@ test('preview: the user comes from the profile stored at the edge (GET /users/{i
       // here too, as in a real outage.
       const cut = (route) => route.abort('internetdisconnected');
       await page.context().route('**/users/*/context', cut);
-      await page.evaluate(async () => {
-        await navigator.serviceWorker.ready;
-        if (!navigator.serviceWorker.controller) {
-          await new Promise((r) => navigator.serviceWorker.addEventListener('controllerchange', r, { once: true }));
-        }
-      });
+      await serviceWorkerInControl(page);
       await goOffline(page);
       await reloadOffline(page);
       await page.locator('#manifest-status', { hasText: 'Offline: using the copy saved' }).waitFor();
@@ -499,12 +484,7 @@ test('tray: a coupon assigned at the edge is listed with the shopper\'s own code
     assert.deepEqual(edge.totals, shown.totals, 'the edge prices the assigned coupon the same');
 
     // Offline, the saved assignment still lets the page list and price it.
-    await page.evaluate(async () => {
-      await navigator.serviceWorker.ready;
-      if (!navigator.serviceWorker.controller) {
-        await new Promise((r) => navigator.serviceWorker.addEventListener('controllerchange', r, { once: true }));
-      }
-    });
+    await serviceWorkerInControl(page);
     await goOffline(page);
     await reloadOffline(page);
     await page.locator('#manifest-status', { hasText: 'Offline: using the copy saved' }).waitFor();

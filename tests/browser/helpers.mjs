@@ -201,3 +201,13 @@ export async function goOnline(page) {
   await page.context().unroute('**', failServiceWorkerRequests);
   await emulatePageOffline(page, false);
 }
+
+/** Waits until the page's service worker is installed and controls the page (after a first visit). */
+export async function serviceWorkerInControl(page) {
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+    if (!navigator.serviceWorker.controller) {
+      await new Promise((r) => navigator.serviceWorker.addEventListener('controllerchange', r, { once: true }));
+    }
+  });
+}
