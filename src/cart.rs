@@ -47,8 +47,11 @@ pub struct Cart {
 /// A user event (`app_install`, `purchase`, ...).
 #[derive(Debug, Clone)]
 pub struct Event {
+    /// The sender's id for the event: the same id twice is one event.
+    pub id: Option<String>,
     pub name: String,
     pub at: Instant,
+    pub properties: Map,
 }
 
 /// A coupon given to this user.
@@ -270,11 +273,7 @@ pub fn read_user(node: &Node) -> Result<(User, Option<Instant>)> {
         .transpose()?
         .unwrap_or_default()
     {
-        let o = e.obj(&["name", "at", "id", "properties"])?;
-        events.push(Event {
-            name: text(&o.req("name")?, 64)?,
-            at: instant(&o.req("at")?)?,
-        });
+        events.push(read_event(&e)?);
     }
     let mut assignments = Vec::new();
     for a in u
@@ -305,6 +304,31 @@ pub fn read_user(node: &Node) -> Result<(User, Option<Instant>)> {
         },
         now,
     ))
+}
+
+/// Reads one event: `{ id?, name, at, properties? }`.
+pub fn read_event(node: &Node) -> Result<Event> {
+    let o = node.obj(&["name", "at", "id", "properties"])?;
+    Ok(Event {
+        id: o.get("id").map(|n| text(&n, 128)).transpose()?,
+        name: text(&o.req("name")?, 64)?,
+        at: instant(&o.req("at")?)?,
+        properties: o
+            .get("properties")
+            .map(|p| p.values())
+            .transpose()?
+            .unwrap_or_default(),
+    })
+}
+
+impl User {
+    /// The user as of `now`: events that have not happened and assignments not yet made (a
+    /// delayed distribution) do not count until their time.
+    pub fn as_of(mut self, now: Instant) -> User {
+        self.events.retain(|e| e.at <= now);
+        self.assignments.retain(|a| a.assigned_at <= now);
+        self
+    }
 }
 
 /// Reads the usage snapshot: last known counters per coupon id.
@@ -365,6 +389,14 @@ pub fn read_usage(node: &Node, currency: Currency) -> Result<Vec<(String, Coupon
 pub struct CartFacts<'a> {
     pub user: &'a User,
     pub cart: Option<&'a Cart>,
+    pub now: Instant,
+}
+
+/// Facts about an event, with the user who sent it: what an event trigger's `where` sees.
+#[derive(Debug)]
+pub struct EventFacts<'a> {
+    pub outer: &'a CartFacts<'a>,
+    pub event: &'a Event,
 }
 
 /// Facts about one line, with the user and cart around it.
@@ -393,6 +425,10 @@ impl Facts for CartFacts<'_> {
         }
     }
 
+    fn now(&self) -> Option<Instant> {
+        Some(self.now)
+    }
+
     fn any_line(&self, f: &mut dyn FnMut(&dyn Facts) -> bool) -> bool {
         self.cart.is_some_and(|c| {
             c.lines
@@ -416,7 +452,28 @@ impl Facts for LineFacts<'_> {
         }
     }
 
+    fn now(&self) -> Option<Instant> {
+        self.outer.now()
+    }
+
     fn any_line(&self, f: &mut dyn FnMut(&dyn Facts) -> bool) -> bool {
         self.outer.any_line(f)
+    }
+}
+
+impl Facts for EventFacts<'_> {
+    fn fact(&self, fact: &Fact) -> Option<Value> {
+        match fact {
+            Fact::EventProperty(p) => lookup(&self.event.properties, p),
+            other => self.outer.fact(other),
+        }
+    }
+
+    fn now(&self) -> Option<Instant> {
+        self.outer.now()
+    }
+
+    fn any_line(&self, _: &mut dyn FnMut(&dyn Facts) -> bool) -> bool {
+        false
     }
 }

@@ -19,6 +19,9 @@ use crate::signature::{self, KeySet};
 use crate::stacking;
 use crate::time::{format_instant, parse_instant, Duration, Instant};
 use crate::zone::{Periods, Zone, UTC};
+
+mod campaign;
+pub use campaign::{Distribution, Given, Skipped};
 use rust_decimal::Decimal;
 
 /// How far `issued_at` may be ahead of `now`, for clocks that run a little slow.
@@ -349,14 +352,15 @@ fn parse_now(now: Option<&Node>) -> Result<Instant> {
     }
 }
 
-/// Reads a user context that carries its own `now` (tray, checkCode).
-fn read_context(ctx: &Value) -> Result<(User, Instant)> {
+/// Reads a user context that carries its own `now` (tray, checkCode, distribute). `as_of` leaves
+/// out what has not happened yet (delayed assignments, future events).
+fn read_context(ctx: &Value, as_of: bool) -> Result<(User, Instant)> {
     let (user, now) = read_user(&Node::root(ctx, Source::Request))?;
     let now = now.ok_or_else(|| Error::InvalidRequest {
         path: "now".into(),
         message: "`now` is required".into(),
     })?;
-    Ok((user, now))
+    Ok((if as_of { user.as_of(now) } else { user }, now))
 }
 
 impl Engine {
@@ -431,7 +435,7 @@ impl Engine {
                         u.error("in evaluate, `now` goes at the top of the request, not in `user`")
                     )
                 }
-                (user, None) => user,
+                (user, None) => user.as_of(now),
             },
         };
         let code_nodes = req
@@ -455,6 +459,7 @@ impl Engine {
         let facts = CartFacts {
             user: &user,
             cart: Some(&cart),
+            now,
         };
 
         // Codes in sorted order, so the outcome never depends on the order they were typed in.
@@ -849,7 +854,7 @@ impl Engine {
         now: Instant,
     ) -> std::result::Result<(), Reason> {
         status_ok(coupon.status)?;
-        let span = span(coupon, user)?;
+        let span = span(coupon, user, now)?;
         if let Some(from) = span.from {
             if now < from {
                 return Err(Reason::new(
@@ -875,12 +880,12 @@ impl Engine {
                 return Err(s.closed(zone));
             }
         }
-        audience_ok(coupon, user, code, self.manifest.currency)
+        audience_ok(coupon, user, now, code, self.manifest.currency)
     }
 
     /// The coupons this user sees: visible, live, in their audience, started and not expired.
     pub fn tray(&self, ctx: &Value) -> Result<Vec<TrayEntry>> {
-        let (user, now) = read_context(ctx)?;
+        let (user, now) = read_context(ctx, true)?;
         self.fresh(now)?;
         let currency = self.manifest.currency;
         let mut entries = Vec::new();
@@ -893,11 +898,11 @@ impl Engine {
                 _ => None,
             };
             if status_ok(coupon.status).is_err()
-                || audience_ok(coupon, &user, None, currency).is_err()
+                || audience_ok(coupon, &user, now, None, currency).is_err()
             {
                 continue;
             }
-            let Ok(span) = span(coupon, &user) else {
+            let Ok(span) = span(coupon, &user, now) else {
                 continue;
             };
             let until = earliest(span.until, coupon.window_end);
@@ -936,7 +941,7 @@ impl Engine {
 
     /// Checks one typed code for this user now, without a cart.
     pub fn check_code(&self, code: &str, ctx: &Value) -> Result<CodeCheck> {
-        let (user, now) = read_context(ctx)?;
+        let (user, now) = read_context(ctx, true)?;
         self.fresh(now)?;
         let code = codes::normalize(code, "code")?;
         let coupon = match self.resolve(&code) {
@@ -956,7 +961,7 @@ impl Engine {
             }
         };
         let reason = outcome(self.usable(coupon, &user, Some(&code), now));
-        let until = span(coupon, &user)
+        let until = span(coupon, &user, now)
             .ok()
             .and_then(|s| earliest(s.until, coupon.window_end));
         Ok(CodeCheck {
@@ -1052,7 +1057,7 @@ fn status_ok(status: Status) -> std::result::Result<(), Reason> {
 }
 
 /// When the coupon is usable for this user: from its activation to its expiry.
-fn span(coupon: &Coupon, user: &User) -> std::result::Result<Span, Reason> {
+fn span(coupon: &Coupon, user: &User, now: Instant) -> std::result::Result<Span, Reason> {
     let assignment = user
         .assignments
         .iter()
@@ -1061,21 +1066,26 @@ fn span(coupon: &Coupon, user: &User) -> std::result::Result<Span, Reason> {
     let activated = match &coupon.activation {
         None => None,
         Some(Activation::Time(at)) => Some(*at),
-        Some(Activation::Event { event, delay }) => {
+        Some(Activation::Event(trigger)) => {
+            let facts = CartFacts {
+                user,
+                cart: None,
+                now,
+            };
             let first = user
                 .events
                 .iter()
-                .filter(|e| &e.name == event)
+                .filter(|e| trigger.matches(e, &facts).is_ok())
                 .map(|e| e.at)
                 .min();
             match first {
-                Some(at) => Some(at.checked_add(*delay).unwrap_or(at)),
+                Some(at) => Some(at.checked_add(trigger.delay).unwrap_or(at)),
                 None => {
                     return Err(Reason::new(
                         "NOT_ACTIVATED",
-                        format!("this coupon unlocks after the `{event}` event"),
+                        format!("this coupon unlocks after the `{}` event", trigger.event),
                     )
-                    .with("event", event.clone()))
+                    .with("event", trigger.event.clone()))
                 }
             }
         }
@@ -1124,12 +1134,17 @@ fn window_ok(coupon: &Coupon, now: Instant) -> std::result::Result<(), Reason> {
 fn audience_ok(
     coupon: &Coupon,
     user: &User,
+    now: Instant,
     code: Option<&str>,
     currency: crate::money::Currency,
 ) -> std::result::Result<(), Reason> {
     match &coupon.audience {
         Audience::All => Ok(()),
-        Audience::Segment { name, rule } => match rule.check(&CartFacts { user, cart: None }) {
+        Audience::Segment { name, rule } => match rule.check(&CartFacts {
+            user,
+            cart: None,
+            now,
+        }) {
             None => Ok(()),
             Some(f) => {
                 let detail = Reason::condition(&f, currency);

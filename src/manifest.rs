@@ -2,11 +2,12 @@
 //! strictly (unknown fields are refused) and validated into the model the engine evaluates.
 //! docs/manifest.md and docs/manifest.schema.json describe the same shape for people and tools.
 
+use crate::cart::{CartFacts, Event, EventFacts};
 use crate::codes::{self, MAX_CODE_LEN};
 use crate::error::{join_path, Error, Result};
 use crate::json::{self, Node, Obj, Source};
 use crate::money::{self, Currency};
-use crate::rules::{Predicate, Scope, Value};
+use crate::rules::{Failure, Predicate, Scope, Value};
 use crate::sort::Index;
 use crate::stacking::{Class, Mode, Stacking};
 use crate::time::{parse_duration, parse_instant, Duration, Instant};
@@ -171,8 +172,56 @@ pub enum Audience {
 pub enum Activation {
     /// At a fixed time.
     Time(Instant),
-    /// When the user's first event of this name happened, plus a delay.
-    Event { event: String, delay: Duration },
+    /// When the user's first event matching the trigger happened, plus its delay.
+    Event(Trigger),
+}
+
+/// An event that does something to a coupon (activates it, assigns it): its name, a filter on
+/// the event and the user, and a delay from the event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trigger {
+    pub event: String,
+    pub filter: Option<Predicate>,
+    pub delay: Duration,
+}
+
+impl Trigger {
+    /// Whether `event` fires this trigger: `Err(None)` when it is another event, `Err(Some)` with
+    /// the failed rule when its `where` does not hold.
+    pub fn matches(
+        &self,
+        event: &Event,
+        user: &CartFacts,
+    ) -> std::result::Result<(), Option<Failure>> {
+        if event.name != self.event {
+            return Err(None);
+        }
+        match &self.filter {
+            Some(rule) => rule
+                .check(&EventFacts { outer: user, event })
+                .map_or(Ok(()), |f| Err(Some(f))),
+            None => Ok(()),
+        }
+    }
+
+    /// Reads `{ event, where?, delay? }` from an object whose keys were checked.
+    fn read(obj: &Obj) -> Result<Trigger> {
+        let ev = obj.req("event")?;
+        let event = ev.string()?;
+        check_id(&event, &ev.path, 64)?;
+        Ok(Trigger {
+            event,
+            filter: obj
+                .get("where")
+                .map(|w| Predicate::read(&w, Scope::Event))
+                .transpose()?,
+            delay: obj
+                .get("delay")
+                .map(|d| duration(&d))
+                .transpose()?
+                .unwrap_or(Duration::ZERO),
+        })
+    }
 }
 
 /// What a relative expiry counts from.
@@ -316,6 +365,8 @@ pub struct Coupon {
     pub audience: Audience,
     pub visibility: Visibility,
     pub activation: Option<Activation>,
+    /// Events that assign the coupon to the user (campaign coupons only).
+    pub distribution: Vec<Trigger>,
     pub expiry: Option<Expiry>,
     pub window_start: Option<Instant>,
     pub window_end: Option<Instant>,
@@ -540,7 +591,7 @@ pub(crate) fn instant(node: &Node) -> Result<Instant> {
 }
 
 #[inline(never)]
-fn duration(node: &Node) -> Result<Duration> {
+pub(crate) fn duration(node: &Node) -> Result<Duration> {
     parse_duration(node.str()?, &node.path).map_err(|e| node.error(e.to_string()))
 }
 
@@ -588,6 +639,7 @@ fn read_coupon(node: &Node, ctx: &Ctx, zones: &mut Zones) -> Result<Coupon> {
         "audience",
         "visibility",
         "activation",
+        "distribution",
         "expiry",
         "window",
         "conditions",
@@ -652,24 +704,27 @@ fn read_coupon(node: &Node, ctx: &Ctx, zones: &mut Zones) -> Result<Coupon> {
         Some(a) => Some(
             match tagged(&a, &|t| match t {
                 "time" => Some(&["type", "at"]),
-                "event" => Some(&["type", "event", "delay"]),
+                "event" => Some(&["type", "event", "where", "delay"]),
                 _ => None,
             })? {
                 ("time", obj) => Activation::Time(instant(&obj.req("at")?)?),
-                (_, obj) => {
-                    let ev = obj.req("event")?;
-                    let event = ev.string()?;
-                    check_id(&event, &ev.path, 64)?;
-                    let delay = obj
-                        .get("delay")
-                        .map(|d| duration(&d))
-                        .transpose()?
-                        .unwrap_or(Duration::ZERO);
-                    Activation::Event { event, delay }
-                }
+                (_, obj) => Activation::Event(Trigger::read(&obj)?),
             },
         ),
     };
+    let mut distribution = Vec::new();
+    if let Some(d) = c.get("distribution") {
+        let items = d.items()?;
+        if audience != Audience::Assigned {
+            return Err(
+                d.error("`distribution` assigns the coupon: it needs `audience.type: assigned`")
+            );
+        }
+        within("distribution", items.len(), 8)?;
+        for item in &items {
+            distribution.push(Trigger::read(&item.obj(&["event", "where", "delay"])?)?);
+        }
+    }
     if status == Status::Scheduled && !matches!(activation, Some(Activation::Time(_))) {
         return Err(status_node
             .error("a scheduled coupon needs a time activation (`activation.type: time`)"));
@@ -757,6 +812,7 @@ fn read_coupon(node: &Node, ctx: &Ctx, zones: &mut Zones) -> Result<Coupon> {
         audience,
         visibility,
         activation,
+        distribution,
         expiry,
         window_start,
         window_end,

@@ -98,7 +98,9 @@ impl Reason {
         "OUTSIDE_SCHEDULE",
         "NOT_IN_AUDIENCE",
         "NOT_ASSIGNED",
+        "ALREADY_ASSIGNED",
         "USER_CONDITION_FAILED",
+        "EVENT_CONDITION_FAILED",
         "CART_CONDITION_FAILED",
         "NO_ELIGIBLE_ITEMS",
         "NOTHING_TO_DISCOUNT",
@@ -112,13 +114,13 @@ impl Reason {
     ];
 
     /// A failed qualifying rule, explained: which fact, what was expected, what was seen, and what
-    /// is missing. Rules on the user give `USER_CONDITION_FAILED`, rules on the cart
-    /// `CART_CONDITION_FAILED`.
+    /// is missing. Rules on the user give `USER_CONDITION_FAILED`, on an event
+    /// `EVENT_CONDITION_FAILED`, on the cart `CART_CONDITION_FAILED`.
     pub(crate) fn condition(f: &Failure, currency: Currency) -> Reason {
-        let code = if f.fact.starts_with("user.") {
-            "USER_CONDITION_FAILED"
-        } else {
-            "CART_CONDITION_FAILED"
+        let code = match f.fact.split('.').next() {
+            Some("user") => "USER_CONDITION_FAILED",
+            Some("event") => "EVENT_CONDITION_FAILED",
+            _ => "CART_CONDITION_FAILED",
         };
         let money = is_money(&f.fact);
         let show = |v: &Value| match (v, money) {

@@ -10,7 +10,7 @@
 
 use crate::error::Result;
 use crate::json::{Node, Obj};
-use crate::time::parse_instant;
+use crate::time::{format_instant, parse_instant, Duration, Instant};
 use rust_decimal::Decimal;
 
 /// How deep JSON values (user properties, attributes) may nest. Deeper input is refused rather than
@@ -153,6 +153,8 @@ pub enum Scope {
     Cart,
     /// `user.*`, `cart.*` and `line.*`
     Line,
+    /// `user.*` and `event.*`: the `where` filter of an event trigger
+    Event,
 }
 
 /// A fact a rule can test, resolved from its dotted name when the manifest is parsed.
@@ -173,6 +175,7 @@ pub enum Fact {
     LineUnitPrice,
     LineTotal,
     LineAttribute(Vec<String>),
+    EventProperty(Vec<String>),
 }
 
 impl Fact {
@@ -202,18 +205,20 @@ impl Fact {
             ["line", "unit_price"] => Fact::LineUnitPrice,
             ["line", "total"] => Fact::LineTotal,
             ["line", "attributes", ..] => Fact::LineAttribute(rest(2)?),
+            ["event", "properties", ..] => Fact::EventProperty(rest(2)?),
             _ => {
                 return Err(format!(
                     "unknown fact `{name}`; facts are user.id, user.segments, user.properties.*, \
                      cart.subtotal, cart.quantity, cart.line_count, cart.shipping, cart.currency, \
                      cart.attributes.*, line.id, line.product_id, line.quantity, line.unit_price, \
-                     line.total, line.attributes.*"
+                     line.total, line.attributes.*, event.properties.*"
                 ))
             }
         };
         let allowed = match fact.root() {
             "user" => true,
-            "cart" => scope != Scope::User,
+            "cart" => matches!(scope, Scope::Cart | Scope::Line),
+            "event" => scope == Scope::Event,
             _ => scope == Scope::Line,
         };
         if allowed {
@@ -223,6 +228,10 @@ impl Fact {
                 "`{name}` cannot be used here: {}",
                 match scope {
                     Scope::User => "segment rules see only user.* facts",
+                    Scope::Event => "event filters see only user.* and event.* facts",
+                    _ if fact.root() == "event" => {
+                        "event.* facts are only for the `where` of an event trigger"
+                    }
                     _ => "line.* facts are only for product targets and inside any_line",
                 }
             ))
@@ -239,6 +248,7 @@ impl Fact {
             | Fact::CartShipping
             | Fact::CartCurrency
             | Fact::CartAttribute(_) => "cart",
+            Fact::EventProperty(_) => "event",
             _ => "line",
         }
     }
@@ -257,6 +267,9 @@ pub enum Predicate {
         fact: Fact,
         op: Op,
         value: Value,
+        /// For `{"from_now": "P30D"}`: the rule compares a time with now plus this (and `value`
+        /// holds the duration's text).
+        from_now: Option<Duration>,
     },
 }
 
@@ -353,7 +366,21 @@ impl Predicate {
             )
         })?;
         let bad = |m: String| obj.node().error(m);
-        let value = match (op, obj.get("value").map(|n| n.value)) {
+        let value_node = obj.get("value");
+        let mut from_now = None;
+        let value = match (op, value_node.as_ref().map(|n| n.value)) {
+            (Op::Gt | Op::Gte | Op::Lt | Op::Lte, Some(Value::Map(_))) => {
+                let shift = value_node
+                    .as_ref()
+                    .map(|n| n.obj(&["from_now"]))
+                    .transpose()?;
+                let text = match shift {
+                    Some(o) => o.req("from_now")?,
+                    None => return Err(bad("a time rule needs a value".into())),
+                };
+                from_now = Some(crate::manifest::duration(&text)?);
+                text.value.clone()
+            }
             (Op::Exists, None) => Value::Bool(true),
             (Op::Exists, Some(Value::Bool(b))) => Value::Bool(*b),
             (Op::Exists, Some(_)) => {
@@ -369,7 +396,7 @@ impl Predicate {
                     && !matches!(v, Value::Str(s) if parse_instant(s, "").is_ok())
                 {
                     return Err(bad(format!(
-                        "`{}` compares numbers or RFC 3339 times, not {}",
+                        "`{}` compares numbers, RFC 3339 times or {{\"from_now\": \"P30D\"}}, not {}",
                         op_name(op),
                         v.kind()
                     )));
@@ -383,6 +410,7 @@ impl Predicate {
             fact,
             op,
             value,
+            from_now,
         })
     }
 }
@@ -393,6 +421,10 @@ pub trait Facts {
     fn fact(&self, fact: &Fact) -> Option<Value>;
     /// Calls `f` on each line's facts, until it returns true.
     fn any_line(&self, f: &mut dyn FnMut(&dyn Facts) -> bool) -> bool;
+    /// The time `from_now` rules count from; without one they do not hold.
+    fn now(&self) -> Option<Instant> {
+        None
+    }
 }
 
 /// Why a predicate was false: the first comparison that failed, with the value seen.
@@ -435,10 +467,11 @@ impl Predicate {
                         op,
                         value,
                         fact,
+                        from_now,
                     } => Failure {
                         fact: name.clone(),
                         op: format!("not {}", op_name(*op)),
-                        expected: value.clone(),
+                        expected: expected(value, *from_now, facts),
                         actual: facts.fact(fact).unwrap_or(Value::Null),
                         missing: None,
                     },
@@ -469,8 +502,10 @@ impl Predicate {
                 fact,
                 op,
                 value,
+                from_now,
             } => {
                 let actual = facts.fact(fact);
+                let value = &expected(value, *from_now, facts);
                 if compare(actual.as_ref(), *op, value) {
                     return None;
                 }
@@ -498,7 +533,11 @@ impl Predicate {
         };
         match self {
             Predicate::Compare {
-                name, op, value, ..
+                name,
+                op,
+                value,
+                from_now,
+                ..
             } => {
                 let words = match op {
                     Op::Eq => "is",
@@ -517,6 +556,9 @@ impl Predicate {
                 };
                 match op {
                     Op::Exists => format!("{} {words}", fact_words(name)),
+                    _ if from_now.is_some() => {
+                        format!("{} {words} {} from now", fact_words(name), value.show())
+                    }
                     _ => format!("{} {words} {}", fact_words(name), value.show()),
                 }
             }
@@ -554,6 +596,9 @@ pub fn fact_words(fact: &str) -> String {
     if let Some(p) = fact.strip_prefix("cart.attributes.") {
         return format!("the {}", spaced(p));
     }
+    if let Some(p) = fact.strip_prefix("event.properties.") {
+        return format!("the event's {}", spaced(p));
+    }
     spaced(
         fact.strip_prefix("line.attributes.")
             .or_else(|| fact.strip_prefix("line."))
@@ -574,6 +619,18 @@ pub fn op_name(op: Op) -> &'static str {
         Op::Lte => "lte",
         Op::Contains => "contains",
         Op::Exists => "exists",
+    }
+}
+
+/// What a comparison compares against: the rule's value, or for a `from_now` rule the time now
+/// plus its duration (nothing, so the rule fails, when the caller gave no time).
+fn expected(value: &Value, from_now: Option<Duration>, facts: &dyn Facts) -> Value {
+    match from_now {
+        None => value.clone(),
+        Some(d) => facts
+            .now()
+            .and_then(|now| now.checked_add(d))
+            .map_or(Value::Null, |t| Value::Str(format_instant(t))),
     }
 }
 

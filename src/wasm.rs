@@ -43,6 +43,11 @@ export interface Evaluation {
   rejected: Array<{ code: string; coupon_id?: string; reason: Reason }>;
 }
 export interface TrayEntry { coupon_id: string; name: string; description?: string; code: string | null; automatic: boolean; reward: string; target: string; summary: string; has_conditions: boolean; redeemable_from?: string; expires_at: string | null; priority: number }
+export interface Distribution {
+  assigned: Array<{ coupon_id: string; assigned_at: string; bulk: boolean }>;
+  activated: Array<{ coupon_id: string; at: string }>;
+  skipped: Array<{ coupon_id: string; reason: Reason }>;
+}
 export interface CodeCheck { code: string; valid: boolean; coupon_id?: string; name?: string; summary?: string; expires_at?: string; has_conditions: boolean; verification: "full" | "format_only"; reason?: Reason }
 /** Thrown by every method on bad input: `code` is a stable error code (docs/errors.md). */
 export interface CouponError extends Error { code: string; path?: string }
@@ -110,6 +115,21 @@ impl CouponEngine {
         let req = with_now(&req)?;
         self.inner
             .evaluate(&req)
+            .map_err(|e| to_js_error(&e))
+            .and_then(|r| to_js(&r))
+    }
+
+    /// What one user event does: the coupons it assigns and activates, and those it skips.
+    #[wasm_bindgen(unchecked_return_type = "Distribution")]
+    pub fn distribute(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "UserContext & { now?: string }")] ctx: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "UserEvent")] event: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let ctx = with_now(&ctx)?;
+        let event = from_js(&event).map_err(|e| to_js_error(&e))?;
+        self.inner
+            .distribute(&ctx, &event)
             .map_err(|e| to_js_error(&e))
             .and_then(|r| to_js(&r))
     }

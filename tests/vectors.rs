@@ -18,7 +18,7 @@ fn run(path: &std::path::Path) -> Result<(), String> {
     let op = field("op")?.as_str().ok_or("`op` is not a string")?;
     let expect = field("expect")?;
     field("description")?;
-    if !["load", "evaluate", "tray", "checkCode"].contains(&op) {
+    if !["load", "evaluate", "tray", "checkCode", "distribute"].contains(&op) {
         return Err(format!("unknown op `{op}`"));
     }
     let input = if op == "load" {

@@ -120,6 +120,18 @@ pub fn play(
             );
             serde_json::from_str(&engine.check_code(code, &tree(&user)?)?.to_json())
         }
+        "distribute" => {
+            let user = with_now(
+                input
+                    .get("user")
+                    .unwrap_or(&Value::Object(Default::default())),
+                now,
+            );
+            let event = input
+                .get("event")
+                .expect("distribute input needs an `event`");
+            serde_json::from_str(&engine.distribute(&tree(&user)?, &tree(event)?)?.to_json())
+        }
         other => panic!("unknown op `{other}`"),
     };
     Ok(out.unwrap())

@@ -123,7 +123,7 @@ export function assertSubset(actual, expected, label = 'result') {
   if (m) assert.fail(`${label} ${m}`);
 }
 
-export const VECTOR_OPS = new Set(['load', 'evaluate', 'tray', 'checkCode']);
+export const VECTOR_OPS = new Set(['load', 'evaluate', 'tray', 'checkCode', 'distribute']);
 
 /** The vector files, sorted (none when the folder is missing; runners test that there is one). */
 export const vectorFiles = () =>

@@ -20,6 +20,8 @@ function run(CouponEngine, { jws, jwks, op, input = {}, now, limits }) {
         return engine.tray(withNow(input, now));
       case 'checkCode':
         return engine.checkCode(input.code, withNow(input.user ?? {}, now));
+      case 'distribute':
+        return engine.distribute(withNow(input.user ?? {}, now), input.event);
       default:
         throw Object.assign(new Error(`unknown op ${JSON.stringify(op)}`), { code: 'UNKNOWN_OP' });
     }

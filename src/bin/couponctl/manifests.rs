@@ -10,7 +10,7 @@ use base64::Engine as _;
 use chrono::{Datelike, FixedOffset, Timelike};
 use edge_coupons::json::{parse, Source, ToJson};
 use edge_coupons::manifest::{
-    Activation, Audience, Codes, Expiry, ExpiryFrom, Visibility, PERIOD_LIMITS,
+    Activation, Audience, Codes, Expiry, ExpiryFrom, Trigger, Visibility, PERIOD_LIMITS,
 };
 use edge_coupons::rules::{Map, Value};
 use edge_coupons::time::{parse_instant, Instant};
@@ -380,11 +380,11 @@ pub fn inspect(argv: &[String]) -> Out<()> {
         out.push_str(&format!("  audience:   {audience}\n"));
         match &c.activation {
             Some(Activation::Time(t)) => out.push_str(&format!("  activation: {}\n", at(*t, tz))),
-            Some(Activation::Event { event, delay }) => out.push_str(&format!(
-                "  activation: event `{event}` + {}\n",
-                duration(*delay)
-            )),
+            Some(Activation::Event(t)) => out.push_str(&format!("  activation: {}\n", trigger(t))),
             None => {}
+        }
+        for t in &c.distribution {
+            out.push_str(&format!("  given on:   {}\n", trigger(t)));
         }
         match &c.expiry {
             Some(Expiry::Fixed(t)) => out.push_str(&format!("  expiry:     {}\n", at(*t, tz))),
@@ -449,4 +449,14 @@ pub fn inspect(argv: &[String]) -> Out<()> {
         list(&bulk)
     ));
     args::print(&out)
+}
+
+/// An event trigger in words: "event `purchase` where ... + 1h".
+fn trigger(t: &Trigger) -> String {
+    let filter = t
+        .filter
+        .as_ref()
+        .map(|w| format!(" where {}", w.describe()))
+        .unwrap_or_default();
+    format!("event `{}`{filter} + {}", t.event, duration(t.delay))
 }

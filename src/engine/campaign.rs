@@ -1,0 +1,179 @@
+//! Campaigns: what one user event does to the manifest's coupons. The event may assign coupons
+//! to the user (`distribution`) and may be the one that activates a coupon (`activation` of type
+//! `event`). The engine only answers; the caller (the Worker) stores the event and the
+//! assignments, and gives out pooled codes where a coupon has bulk codes.
+
+use super::{earliest, read_context, span, status_ok, Engine};
+use crate::cart::{read_event, CartFacts, Event, User};
+use crate::error::Result;
+use crate::json::{object, Node, Source, ToJson};
+use crate::manifest::{Activation, Codes, Coupon, Expiry};
+use crate::reason::Reason;
+use crate::rules::Value;
+use crate::time::{format_instant, Instant};
+
+/// What an event does: coupons assigned, coupons activated, and coupons the event names but
+/// did not assign, with why.
+#[derive(Debug, Clone, Default)]
+pub struct Distribution {
+    pub assigned: Vec<Given>,
+    pub activated: Vec<Given>,
+    pub skipped: Vec<Skipped>,
+}
+
+/// A coupon the event assigns (from `at`) or activates (at `at`).
+#[derive(Debug, Clone)]
+pub struct Given {
+    pub coupon_id: String,
+    pub at: Instant,
+    /// An assignment of a coupon with bulk codes: the caller gives the user one from its pool.
+    /// `None` for an activation.
+    pub bulk: Option<bool>,
+}
+
+/// A coupon whose distribution names the event, and why it was not assigned.
+#[derive(Debug, Clone)]
+pub struct Skipped {
+    pub coupon_id: String,
+    pub reason: Reason,
+}
+
+impl ToJson for Distribution {
+    fn write_json(&self, out: &mut String) {
+        object(out, &mut |f| {
+            f.field("assigned", &self.assigned)
+                .field("activated", &self.activated)
+                .field("skipped", &self.skipped);
+        });
+    }
+}
+
+impl ToJson for Given {
+    fn write_json(&self, out: &mut String) {
+        let at = format_instant(self.at);
+        object(out, &mut |f| {
+            f.field("coupon_id", &self.coupon_id);
+            match self.bulk {
+                Some(bulk) => f.field("assigned_at", &at).field("bulk", &bulk),
+                None => f.field("at", &at),
+            };
+        });
+    }
+}
+
+impl ToJson for Skipped {
+    fn write_json(&self, out: &mut String) {
+        object(out, &mut |f| {
+            f.field("coupon_id", &self.coupon_id)
+                .field("reason", &self.reason);
+        });
+    }
+}
+
+impl Engine {
+    /// What `event` does for the user of `ctx` (`UserContext & { now }`, holding the user's
+    /// events and assignments from before it): the coupons it assigns, the coupons it activates,
+    /// and the coupons it names but does not assign, with the reason. Consumes and stores nothing.
+    pub fn distribute(&self, ctx: &Value, event: &Value) -> Result<Distribution> {
+        let (user, now) = read_context(ctx, false)?;
+        self.fresh(now)?;
+        let event = read_event(&Node::root(event, Source::Request))?;
+        let mut user = user;
+        // The event itself may already be in the context (a retry): it is not its own past.
+        if event.id.is_some() {
+            user.events.retain(|e| e.id != event.id);
+        }
+        let facts = CartFacts {
+            user: &user,
+            cart: None,
+            now,
+        };
+        let mut out = Distribution::default();
+        for coupon in &self.manifest().coupons {
+            if let Some(Activation::Event(t)) = &coupon.activation {
+                let earlier = |e: &&Event| e.at <= event.at && t.matches(e, &facts).is_ok();
+                if t.matches(&event, &facts).is_ok() && !user.events.iter().any(|e| earlier(&e)) {
+                    let at = event.at.checked_add(t.delay).unwrap_or(event.at);
+                    out.activated.push(Given {
+                        coupon_id: coupon.id.clone(),
+                        at,
+                        bulk: None,
+                    });
+                }
+            }
+            // The first entry this event fires; else the first `where` that failed, to explain.
+            let mut failed = None;
+            let mut fired = None;
+            for t in &coupon.distribution {
+                match t.matches(&event, &facts) {
+                    Ok(()) => {
+                        fired = Some(t);
+                        break;
+                    }
+                    Err(f) => failed = failed.or(f),
+                }
+            }
+            let currency = self.manifest().currency;
+            let verdict = match (fired, failed) {
+                (Some(t), _) => {
+                    let at = event.at.checked_add(t.delay).unwrap_or(event.at);
+                    assignable(coupon, &user, now, at).map(|()| at)
+                }
+                (None, Some(f)) => Err(Reason::condition(&f, currency)),
+                (None, None) => continue,
+            };
+            match verdict {
+                Ok(at) => out.assigned.push(Given {
+                    coupon_id: coupon.id.clone(),
+                    at,
+                    bulk: Some(matches!(coupon.codes, Codes::Bulk { .. })),
+                }),
+                Err(reason) => out.skipped.push(Skipped {
+                    coupon_id: coupon.id.clone(),
+                    reason,
+                }),
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Whether `coupon` can be given to `user` at `at`: it is live, it has not closed by then, and
+/// the user does not already hold it (an assignment that has expired does not count: the
+/// campaign may give the coupon again).
+fn assignable(
+    coupon: &Coupon,
+    user: &User,
+    now: Instant,
+    at: Instant,
+) -> std::result::Result<(), Reason> {
+    status_ok(coupon.status)?;
+    let fixed = match coupon.expiry {
+        Some(Expiry::Fixed(t)) => Some(t),
+        _ => None,
+    };
+    if let Some(closes) = earliest(fixed, coupon.window_end).filter(|c| at >= *c) {
+        return Err(Reason::new(
+            "EXPIRED",
+            format!("this coupon closed at {}", format_instant(closes)),
+        )
+        .with("expired_at", format_instant(closes)));
+    }
+    let held = user
+        .assignments
+        .iter()
+        .filter(|a| a.coupon_id == coupon.id)
+        .map(|a| a.assigned_at)
+        .max();
+    let Some(held) = held else {
+        return Ok(());
+    };
+    let until = span(coupon, user, now).ok().and_then(|s| s.until);
+    if until.is_some_and(|u| at >= u) {
+        return Ok(());
+    }
+    Err(
+        Reason::new("ALREADY_ASSIGNED", "this user already holds this coupon")
+            .with("assigned_at", format_instant(held)),
+    )
+}
