@@ -348,13 +348,14 @@ enum Block {
     Evaluate,
     Tray,
     CheckCode,
+    Distribute,
     Result,
     Coupon,
 }
 
 fn classify(v: &Value) -> Block {
     let has = |k: &str| v.get(k).is_some();
-    if v.is_array() || has("manifest_id") || has("valid") {
+    if v.is_array() || has("manifest_id") || has("valid") || has("assigned") {
         Block::Result
     } else if has("version") {
         Block::Manifest
@@ -362,6 +363,8 @@ fn classify(v: &Value) -> Block {
         Block::Evaluate
     } else if has("code") && has("user") {
         Block::CheckCode
+    } else if has("event") && has("user") {
+        Block::Distribute
     } else if has("now") {
         Block::Tray
     } else {
@@ -413,6 +416,9 @@ fn manifest_md_json_blocks_are_valid_and_true() {
                 last = Some(r);
             }),
             Block::CheckCode => run_request("checkCode", v, v["user"]["now"].as_str()).map(|r| {
+                last = Some(r);
+            }),
+            Block::Distribute => run_request("distribute", v, v["user"]["now"].as_str()).map(|r| {
                 last = Some(r);
             }),
             Block::Result => {

@@ -82,7 +82,7 @@ const BASE_COUPON = {
 
 const isManifest = (v) => v && typeof v === 'object' && !Array.isArray(v) && 'version' in v;
 const isCallOrResult = (v) =>
-  Array.isArray(v) || ['cart', 'now', 'manifest_id', 'valid'].some((k) => k in v) || ('code' in v && 'user' in v);
+  Array.isArray(v) || ['cart', 'now', 'manifest_id', 'valid', 'assigned'].some((k) => k in v) || ('user' in v && ('code' in v || 'event' in v));
 
 test('every ```json block of docs/manifest.md that is a manifest or coupon matches the schema', () => {
   const blocks = markdownJsonBlocks(fs.readFileSync(path.join(ROOT, 'docs/manifest.md'), 'utf8'));
