@@ -1,13 +1,14 @@
 // Admin routes (Authorization: Bearer <ADMIN_TOKEN>): publish a manifest, pause / resume / end a
-// coupon, upload bulk codes, assign coupons to users, store user profiles, read a coupon's counters.
-import { ApiError, json, readText, timingSafeEqual, parseJson, rfc3339 } from './http.js';
+// coupon, upload bulk codes (and fill a coupon's code pool), assign coupons to users, store user
+// profiles, read a coupon's counters.
+import { ApiError, json, readText, requireBearer, parseJson, rfc3339 } from './http.js';
 import { current, publish } from './manifest-store.js';
 import { call } from './engine.js';
 import { bulkKey, codeHash } from './codes.js';
 import { codesFromCsv } from './csv.js';
 import { setOverride } from './overrides.js';
 import { parseAssignments, storeAssignments } from './assignments.js';
-import { counterOf } from './counters.js';
+import { counterOf, kvMode } from './counters.js';
 import { checkUserId, checkWithEngine, deleteProfile, parseProfile, storedProfile, storeProfiles } from './profiles.js';
 
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024; // the engine's default max_manifest_bytes
@@ -18,13 +19,7 @@ const MAX_ROWS = 500;
 /** 401 without a valid token; 503 when the Worker has none configured (fail closed). */
 export async function requireAdmin(request, env) {
   if (!env.ADMIN_TOKEN) throw new ApiError(503, 'ADMIN_DISABLED', 'the Worker has no ADMIN_TOKEN secret; admin routes are off');
-  const header = request.headers.get('authorization') ?? '';
-  const token = header.startsWith('Bearer ') ? header.slice(7) : '';
-  if (!(await timingSafeEqual(token, env.ADMIN_TOKEN))) {
-    const err = new ApiError(401, 'UNAUTHORIZED', 'admin routes need Authorization: Bearer <ADMIN_TOKEN>');
-    err.headers = { 'www-authenticate': 'Bearer' };
-    throw err;
-  }
+  await requireBearer(request, [env.ADMIN_TOKEN], 'admin routes need Authorization: Bearer <ADMIN_TOKEN>');
 }
 
 export async function putManifest(request, env) {
@@ -49,9 +44,15 @@ export async function postCodes(request, env, { coupon_id }) {
   const coupon = loaded.coupons.get(coupon_id);
   if (!coupon) throw new ApiError(404, 'COUPON_NOT_FOUND', `no coupon ${coupon_id} in the current manifest`);
   if (coupon.codes.type !== 'bulk') throw new ApiError(422, 'NOT_BULK_COUPON', `coupon ${coupon_id} does not take bulk codes`);
+  const pool = poolFlag(new URL(request.url));
+  if (pool && kvMode(env)) throw new ApiError(400, 'POOL_UNSUPPORTED', 'code pools need Durable Objects; this Worker runs with COUNTER_MODE=kv');
   const text = await readText(request, { limit: MAX_UPLOAD_BYTES, types: ['text/csv', 'application/json'] });
   const type = request.headers.get('content-type').split(';')[0].trim().toLowerCase();
+  if (pool && type !== 'text/csv') {
+    throw new ApiError(400, 'INVALID_REQUEST', 'a pool takes the codes themselves (CSV), not the hashes couponctl writes', { path: '' });
+  }
   const hashes = new Set();
+  const codes = []; // normalised, for the pool
   const refused = [];
   if (type === 'application/json') {
     const rows = parseJson(text);
@@ -74,7 +75,10 @@ export async function postCodes(request, env, { coupon_id }) {
       }
       if (!normalized.startsWith(prefix) || normalized.length !== length) {
         refused.push({ line, message: `not a code of ${coupon_id} (prefix ${prefix}, ${length} characters)` });
-      } else hashes.add(codeHash(coupon_id, normalized));
+      } else if (!hashes.has(codeHash(coupon_id, normalized))) {
+        hashes.add(codeHash(coupon_id, normalized));
+        codes.push(normalized);
+      }
     }
   }
   if (hashes.size > MAX_ROWS) {
@@ -82,7 +86,25 @@ export async function postCodes(request, env, { coupon_id }) {
   }
   if (refused.length) throw new ApiError(422, 'INVALID_CODES', `${refused.length} rows are not codes of ${coupon_id}; nothing was stored`, { refused: refused.slice(0, 20) });
   await Promise.all([...hashes].map((h) => env.CODES.put(bulkKey(coupon_id, h), coupon_id)));
-  return json({ coupon_id, imported: hashes.size }, 201);
+  // Registered first: a pooled code handed out works at once.
+  if (!pool) return json({ coupon_id, imported: hashes.size }, 201);
+  const { added, available } = await counterOf(env, coupon_id).addToPool({ codes });
+  return json({ coupon_id, imported: hashes.size, pooled: added, available }, 201);
+}
+
+/** `?pool=true` (or absent / false); anything else is refused rather than guessed. */
+function poolFlag(url) {
+  const v = url.searchParams.get('pool');
+  if (v === null || v === 'false') return false;
+  if (v === 'true') return true;
+  throw new ApiError(400, 'INVALID_QUERY', 'pool must be true or false', { parameter: 'pool' });
+}
+
+/** GET /admin/coupons/{id}/pool: codes waiting in the coupon's pool, and codes given by events. */
+export async function getPool(request, env, { coupon_id }) {
+  const coupon = (await current(env)).coupons.get(coupon_id);
+  if (!coupon) throw new ApiError(404, 'COUPON_NOT_FOUND', `no coupon ${coupon_id} in the current manifest`);
+  return json({ coupon_id, ...(await counterOf(env, coupon_id).pool()) });
 }
 
 export async function postAssignments(request, env) {

@@ -28,6 +28,8 @@ CREATE TABLE IF NOT EXISTS redeemers (day TEXT NOT NULL, user_id TEXT NOT NULL, 
 CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL, value TEXT);
 CREATE TABLE IF NOT EXISTS dirty_users (user_id TEXT PRIMARY KEY, v INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pool (seq INTEGER PRIMARY KEY AUTOINCREMENT, code TEXT NOT NULL UNIQUE, given INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS handouts (key TEXT PRIMARY KEY, code TEXT, day TEXT NOT NULL, at TEXT NOT NULL);
 `;
 
 export class CouponCounter extends DurableObject {
@@ -169,6 +171,41 @@ export class CouponCounter extends DurableObject {
   distributed({ day, count }) {
     this.sql.exec(`INSERT INTO stats (day, distributed) VALUES (?, ?) ON CONFLICT (day) DO UPDATE SET distributed = distributed + ?`, day, count, count);
     return { ok: true };
+  }
+
+  /** Adds normalised bulk codes to the pool; a code already in it (given or not) is left as it is. */
+  addToPool({ codes }) {
+    const size = () => this.one('SELECT COUNT(*) AS n FROM pool').n;
+    const before = size();
+    this.ctx.storage.transactionSync(() => {
+      for (const code of codes) this.sql.exec('INSERT OR IGNORE INTO pool (code) VALUES (?)', code);
+    });
+    return { added: size() - before, ...this.pool() };
+  }
+
+  pool() {
+    const r = this.one('SELECT COUNT(*) - COALESCE(SUM(given), 0) AS available, COALESCE(SUM(given), 0) AS given FROM pool');
+    return { available: r.available, given: r.given };
+  }
+
+  /**
+   * One assignment made by an event (`key`: user and event id), counted once in `distributed` on
+   * `day`; with `bulk`, the pool's oldest code not yet given goes with it. Asked again with the same
+   * key, it answers the same code and changes nothing (the event's retry after a crash). The read
+   * and the write are one synchronous block: two users never get the same code. An empty pool
+   * answers `{ code: null, empty: true }` and records nothing.
+   */
+  handOut({ key, day, bulk, now }) {
+    const done = this.one('SELECT code FROM handouts WHERE key = ?', key);
+    if (done) return { code: done.code };
+    const row = bulk ? this.one('SELECT seq, code FROM pool WHERE given = 0 ORDER BY seq LIMIT 1') : null;
+    if (bulk && !row) return { code: null, empty: true };
+    this.ctx.storage.transactionSync(() => {
+      if (row) this.sql.exec('UPDATE pool SET given = 1 WHERE seq = ?', row.seq);
+      this.sql.exec('INSERT INTO handouts (key, code, day, at) VALUES (?, ?, ?, ?)', key, row?.code ?? null, day, now);
+      this.distributed({ day, count: 1 });
+    });
+    return { code: row?.code ?? null };
   }
 
   stats(query) {

@@ -1,11 +1,15 @@
 // Where counters and redemption records live: Durable Objects (the default, exact) or KV
 // (COUNTER_MODE=kv, a soft cap).
-import { KvCounter, kvRedemptionStore } from './kv-mode.js';
+import { KvCounter, kvEventStore, kvRedemptionStore } from './kv-mode.js';
 import { Redemption } from './redemption.js';
+import { EventFlow } from './event-flow.js';
 
 export const kvMode = (env) => env.COUNTER_MODE === 'kv';
 
-/** A coupon's counters: the same methods (commit, release, confirm, counters, stats, distributed). */
+/**
+ * A coupon's counters: the same methods (commit, release, confirm, counters, stats, distributed,
+ * pool, handOut; addToPool only with Durable Objects).
+ */
 export function counterOf(env, couponId) {
   if (kvMode(env)) return new KvCounter(env, couponId);
   return env.COUPON_COUNTER.get(env.COUPON_COUNTER.idFromName(couponId));
@@ -22,4 +26,11 @@ export function redemptionOf(env, id) {
     revert: () => flow.revert(now()),
     view: () => flow.view(),
   };
+}
+
+/** A user's event log (POST /events): their UserLog Durable Object, or in kv mode the same steps over KV. */
+export function userLogOf(env, userId) {
+  if (!kvMode(env)) return env.USER_LOG.get(env.USER_LOG.idFromName(userId));
+  const flow = new EventFlow({ env, store: kvEventStore(env, userId), counter: (c) => counterOf(env, c) });
+  return { ingest: (input) => flow.ingest(input) };
 }

@@ -137,5 +137,20 @@ export async function timingSafeEqual(a, b) {
   return crypto.subtle.timingSafeEqual(x, y);
 }
 
+/**
+ * Passes when the request's `Authorization: Bearer <token>` is one of `tokens` (each compared in
+ * constant time); 401 UNAUTHORIZED, with `message` saying which token the route wants, otherwise.
+ */
+export async function requireBearer(request, tokens, message) {
+  const header = request.headers.get('authorization') ?? '';
+  const token = header.startsWith('Bearer ') ? header.slice(7) : '';
+  const matches = await Promise.all(tokens.map((t) => timingSafeEqual(token, t)));
+  if (!matches.includes(true)) {
+    const err = new ApiError(401, 'UNAUTHORIZED', message);
+    err.headers = { 'www-authenticate': 'Bearer' };
+    throw err;
+  }
+}
+
 /** RFC 3339 in UTC with seconds, the way the engine prints times. */
 export const rfc3339 = (ms) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');

@@ -4,10 +4,12 @@ import { Router } from './router.js';
 import { errorResponse } from './http.js';
 import * as api from './api.js';
 import * as admin from './admin.js';
+import { postEvent } from './events.js';
 
 export { CouponCounter } from './counter-do.js';
 export { RedemptionRecord } from './redemption-do.js';
 export { AttemptLimiter } from './attempts.js';
+export { UserLog } from './user-log-do.js';
 
 const adminOnly = (handler) => async (request, env, params) => {
   await admin.requireAdmin(request, env);
@@ -25,9 +27,11 @@ const router = new Router()
   .add('POST', '/redemptions/:id/confirm', api.confirmRedemption)
   .add('POST', '/redemptions/:id/revert', api.revertRedemption)
   .add('GET', '/stats/:coupon_id', api.getStats)
+  .add('POST', '/events', postEvent)
   .add('PUT', '/admin/manifest', adminOnly(admin.putManifest))
   .add('PUT', '/admin/coupons/:coupon_id/status', adminOnly(admin.putStatus))
   .add('POST', '/admin/coupons/:coupon_id/codes', adminOnly(admin.postCodes))
+  .add('GET', '/admin/coupons/:coupon_id/pool', adminOnly(admin.getPool))
   .add('GET', '/admin/coupons/:coupon_id/counters', adminOnly(admin.getCounters))
   .add('GET', '/admin/coupons/:coupon_id/ledger', adminOnly(admin.getLedger))
   .add('POST', '/admin/assignments', adminOnly(admin.postAssignments))

@@ -16,3 +16,7 @@ export function remember(key, value, ttlMs) {
   if (entries.size >= MAX_ENTRIES) entries.delete(entries.keys().next().value);
   entries.set(key, { value, until: Date.now() + ttlMs });
 }
+
+export function forget(key) {
+  entries.delete(key);
+}

@@ -99,6 +99,23 @@ export class KvCounter {
     return { ok: true };
   }
 
+  // No code pools in this mode: handing out each code once needs one serial owner of the pool,
+  // which KV cannot be (two events reading the same "next code" would both give it). Uploads with
+  // ?pool=true are refused (POOL_UNSUPPORTED) and a bulk coupon's pool is always empty here.
+  pool() {
+    return { available: 0, given: 0 };
+  }
+
+  /** An event's assignment counted once per key (best effort: a concurrent duplicate counts twice). */
+  async handOut({ key, day, bulk, now }) {
+    if (bulk) return { code: null, empty: true };
+    const marker = `kvhandout:${this.id}:${key}`;
+    if ((await this.kv.get(marker)) !== null) return { code: null };
+    await this.kv.put(marker, now);
+    await this.stat(day, { distributed: 1 });
+    return { code: null };
+  }
+
   async stats(query) {
     const days = [];
     let cursor;
@@ -126,4 +143,24 @@ export const kvRedemptionStore = (env, id) => ({
   get: () => env.STATE.get(`redemption:${id}`, 'json'),
   put: (rec) => env.STATE.put(`redemption:${id}`, JSON.stringify(rec)),
   delete: () => env.STATE.delete(`redemption:${id}`),
+});
+
+const REPLAY_TTL_S = 30 * 86400; // as the UserLog Durable Object: an event id is recognised for 30 days
+const enc = encodeURIComponent; // user and event ids may hold ':'
+
+/**
+ * The user's event log and answers per event id in KV, for the EventFlow (no Durable Object to
+ * serialise a user's events: two events of one user at once may both decide on the same "before",
+ * and the later write of the log wins; see docs/worker.md).
+ */
+export const kvEventStore = (env, userId) => ({
+  seen: (id) => env.STATE.get(`kvevent:${enc(userId)}:${enc(id)}`, 'json'),
+  state: async () => {
+    const s = (await env.STATE.get(`kvuserlog:${enc(userId)}`, 'json')) ?? { events: [], pinned: [], assignments: [] };
+    return { ...s, pinned: new Set(s.pinned) };
+  },
+  save: async (id, rec, next) => {
+    await env.STATE.put(`kvuserlog:${enc(userId)}`, JSON.stringify({ events: next.events, pinned: [...next.pinned], assignments: next.assignments }));
+    await env.STATE.put(`kvevent:${enc(userId)}:${enc(id)}`, JSON.stringify(rec), { expirationTtl: REPLAY_TTL_S });
+  },
 });

@@ -4,6 +4,7 @@
 import { call } from './engine.js';
 import { assignmentsOf } from './assignments.js';
 import { profileOf } from './profiles.js';
+import { loggedOf, mergeContext } from './event-log.js';
 import { issuedCodeHash, seenUsed } from './codes.js';
 import { exhaustedUsage, overrideReason, readOverrides } from './overrides.js';
 import { hasLimits, readUsage } from './usage.js';
@@ -20,16 +21,16 @@ export const CLIENT_IGNORED = ['properties', 'segments', 'events', 'assignments'
 
 /**
  * The user context the engine sees: the request's `user.id`, and the stored profile (properties,
- * segments, events) and assignments of that id. Whatever else a client says about its user is
- * dropped (CLIENT_IGNORED); any other field is left for the engine to refuse, and a `user` that is
- * not an object too. Without an id there is nothing stored to look up: the engine sees no facts.
+ * segments, events), assignments, and the events sent for that id with the assignments they made
+ * (event-log.js). Whatever else a client says about its user is dropped (CLIENT_IGNORED); any
+ * other field is left for the engine to refuse, and a `user` that is not an object too. Without an id there is nothing stored to look up: the engine sees no facts.
  */
 export async function userContext(env, user) {
   if (user === undefined || user === null || typeof user !== 'object' || Array.isArray(user)) return user;
   const rest = Object.fromEntries(Object.entries(user).filter(([k]) => !CLIENT_IGNORED.includes(k)));
   if (typeof rest.id !== 'string' || !rest.id) return rest;
-  const [profile, assignments] = await Promise.all([profileOf(env, rest.id), assignmentsOf(env, rest.id)]);
-  return { ...rest, ...profile, ...(assignments.length ? { assignments } : {}) };
+  const [profile, assignments, logged] = await Promise.all([profileOf(env, rest.id), assignmentsOf(env, rest.id), loggedOf(env, rest.id)]);
+  return { ...rest, ...mergeContext(profile, assignments, logged) };
 }
 
 /**

@@ -1,0 +1,107 @@
+// One user event, end to end (POST /events). The engine decides what the event does
+// (`engine.distribute`, on the user's context from before it); this stores what it decided: the
+// event in the user's log, the assignments it made, with a code from the coupon's pool for coupons
+// with bulk codes. Runs inside the user's UserLog Durable Object, one event at a time; in
+// COUNTER_MODE=kv the same steps run over KV (kv-mode.js). `store` keeps the user's log and the
+// answers per event id; `counter(couponId)` reaches a coupon's counters (pool, stats).
+import { current } from './manifest-store.js';
+import { call } from './engine.js';
+import { errorBody, errorResponse, rfc3339 } from './http.js';
+import { profileOf } from './profiles.js';
+import { assignmentsOf } from './assignments.js';
+import { mergeContext, trim, writeCopy } from './event-log.js';
+
+const reply = (status, body) => ({ status, body: JSON.stringify(body) });
+const problem = (status, code, message, details) => reply(status, errorBody(code, message, details));
+
+/** An HTTP error as a reply (thrown errors cannot cross RPC with their details). */
+async function asReply(err) {
+  const res = errorResponse(err);
+  return { status: res.status, body: await res.text() };
+}
+
+const poolEmpty = (couponId) => ({
+  code: 'CODE_POOL_EMPTY',
+  message: `the code pool of ${couponId} is empty; add codes with POST /admin/coupons/${couponId}/codes?pool=true`,
+});
+
+/** What the context sees of the log (the KV copy): the events and the assignments events made. */
+export const copyOf = (state) => ({ events: state.events, assignments: state.assignments });
+
+export class EventFlow {
+  constructor({ env, store, counter }) {
+    Object.assign(this, { env, store, counter });
+  }
+
+  /**
+   * input: { user_id, event: { id, name, at, properties? }, body_hash, now }. The first answer is
+   * stored with the body hash and replayed as it was (`replayed: true`); another body under the
+   * same id is 409. Answers to events that changed nothing (bad input, no manifest, a counter
+   * unreachable) are not stored, so the event can be sent again.
+   */
+  async ingest({ user_id: userId, event, body_hash: bodyHash, now }) {
+    const seen = await this.store.seen(event.id);
+    if (seen) {
+      if (seen.body_hash !== bodyHash) {
+        return problem(409, 'EVENT_ID_CONFLICT', `event ${event.id} of user ${userId} was sent before with another body`, { event_id: event.id });
+      }
+      // The copy is written after the log: a crash between the two heals with the retry.
+      await writeCopy(this.env, userId, copyOf(await this.store.state()));
+      return { ...seen.response, replayed: true };
+    }
+    let state;
+    let result;
+    try {
+      const loaded = await current(this.env);
+      state = await this.store.state();
+      const [profile, admin] = await Promise.all([profileOf(this.env, userId), assignmentsOf(this.env, userId)]);
+      const ctx = { id: userId, ...mergeContext(profile, admin, copyOf(state)), now };
+      result = call(() => loaded.engine.distribute(ctx, event));
+    } catch (err) {
+      return asReply(err);
+    }
+
+    // Each assignment at its coupon's counter: counted in the stats once, with a pooled code for
+    // bulk coupons; both idempotent per (user, event), so a retry after a crash gets the same code.
+    const key = `${userId}\n${event.id}`;
+    let outs;
+    try {
+      outs = await Promise.all(result.assigned.map((a) => this.counter(a.coupon_id).handOut({
+        key, day: rfc3339(Date.parse(a.assigned_at)).slice(0, 10), bulk: a.bulk, now,
+      })));
+    } catch (err) {
+      console.error('counter unreachable', err);
+      return problem(503, 'COUNTER_UNAVAILABLE', 'a coupon counter did not answer; nothing was stored: send the same event again');
+    }
+    const assigned = [];
+    const skipped = [...result.skipped];
+    result.assigned.forEach((a, i) => {
+      if (outs[i].empty) skipped.push({ coupon_id: a.coupon_id, reason: poolEmpty(a.coupon_id) });
+      else assigned.push({ coupon_id: a.coupon_id, assigned_at: a.assigned_at, ...(outs[i].code ? { code: outs[i].code } : {}) });
+    });
+
+    const response = reply(201, {
+      event_id: event.id, user_id: userId, name: event.name, at: event.at, assigned, activated: result.activated, skipped,
+    });
+    const next = nextState(state, event, result.activated.length > 0, assigned);
+    await this.store.save(event.id, { body_hash: bodyHash, response, created_at: now }, next);
+    await writeCopy(this.env, userId, copyOf(next));
+    return response;
+  }
+}
+
+/**
+ * The log after `event`: the event added (pinned when it activated a coupon) and trimmed to its
+ * caps; each assignment it made replaces the user's earlier event assignment of that coupon.
+ * `added`, `dropped` and `assigned` say what changed, for stores that write rows.
+ */
+function nextState(state, event, activates, assigned) {
+  const pinned = new Set(state.pinned);
+  if (activates) pinned.add(event.id);
+  // An id sent again after its replay record expired: the new event replaces the old entry.
+  const { events, dropped } = trim([...state.events.filter((e) => e.id !== event.id), event], pinned);
+  for (const id of dropped) pinned.delete(id);
+  const byCoupon = new Map(state.assignments.map((a) => [a.coupon_id, a]));
+  for (const a of assigned) byCoupon.set(a.coupon_id, a);
+  return { events, pinned, assignments: [...byCoupon.values()], added: event, dropped, assigned };
+}
