@@ -50,9 +50,13 @@ impl Instant {
     }
 
     /// `self + d`, or `None` past the range of the type.
+    /// `self + d`, or `None` past 9999-12-31T23:59:59Z: every instant stays one RFC 3339 can write
+    /// and read back.
     pub fn checked_add(self, d: Duration) -> Option<Instant> {
+        const LAST: i64 = 253_402_300_799;
+        let secs = self.secs.checked_add(d.0).filter(|s| *s <= LAST)?;
         Some(Instant {
-            secs: self.secs.checked_add(d.0)?,
+            secs,
             nanos: self.nanos,
         })
     }

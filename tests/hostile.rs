@@ -245,3 +245,64 @@ fn base64_url(text: &str) -> String {
     use base64::Engine as _;
     URL_SAFE_NO_PAD.encode(text)
 }
+
+#[test]
+fn hostile_events_get_error_codes_or_answers_never_panics() {
+    let engine = common::load(
+        &serde_json::from_str(
+            &std::fs::read_to_string(common::root().join("docs/examples/demo-manifest.json"))
+                .unwrap(),
+        )
+        .unwrap(),
+        "2026-01-15T12:00:00Z",
+        None,
+    )
+    .unwrap();
+    let now = "2026-01-15T12:00:00Z";
+    let deep = format!("{}1{}", "{\"a\":".repeat(80), "}".repeat(80));
+    let cases = [
+        (
+            json!({ "name": "x".repeat(10_000), "at": now }),
+            Some("INVALID_REQUEST"),
+        ),
+        (json!({ "name": "cart_abandoned" }), Some("INVALID_REQUEST")),
+        (
+            json!({ "name": "cart_abandoned", "at": "not a time" }),
+            Some("INVALID_TIME"),
+        ),
+        (
+            json!({ "name": "cart_abandoned", "at": now, "properties": [1, 2] }),
+            Some("INVALID_REQUEST"),
+        ),
+        (
+            json!({ "name": "cart_abandoned", "at": now, "id": "" }),
+            Some("INVALID_REQUEST"),
+        ),
+        (json!("cart_abandoned"), Some("INVALID_REQUEST")),
+        // Far-off times and odd property values are answered, never trapped on.
+        (
+            json!({ "name": "cart_abandoned", "at": "9999-12-31T23:30:00Z", "properties": { "cart_value": "1e400" } }),
+            None,
+        ),
+        (
+            json!({ "name": "cart_abandoned", "at": "0000-01-01T00:00:00Z", "properties": { "cart_value": 99.5 } }),
+            None,
+        ),
+    ];
+    for (event, code) in cases {
+        let input = json!({ "user": { "id": "u" }, "event": event });
+        match (common::play(&engine, "distribute", &input, now), code) {
+            (Ok(_), None) => {}
+            (Err(e), Some(code)) => assert_eq!(e.code(), code, "{event}: {e}"),
+            (outcome, _) => panic!("{event}: expected {code:?}, got {outcome:?}"),
+        }
+    }
+    let tree = parse(
+        format!(r#"{{"name":"cart_abandoned","at":"{now}","properties":{deep}}}"#).as_bytes(),
+        Source::Request,
+    );
+    assert!(
+        tree.is_err(),
+        "80 levels of properties are refused by the reader"
+    );
+}

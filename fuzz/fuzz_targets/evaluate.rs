@@ -1,4 +1,5 @@
-//! Any bytes as an evaluate request (and as a tray/checkCode context) against a manifest that
+//! Any bytes as an evaluate request (and as a tray/checkCode/distribute context, its `event` field
+//! the event) against a manifest that
 //! uses every concept: an error or a result, never a panic. The manifest comes from the vectors.
 #![no_main]
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -48,6 +49,13 @@ fuzz_target!(|data: &[u8]| {
             let _ = r.to_json();
         }
         if let Ok(r) = engine.check_code("SAVE10", &tree) {
+            let _ = r.to_json();
+        }
+        let event = match &tree {
+            Value::Map(m) => m.get("event").cloned().unwrap_or(Value::Null),
+            _ => Value::Null,
+        };
+        if let Ok(r) = engine.distribute(&tree, &event) {
             let _ = r.to_json();
         }
     }

@@ -92,13 +92,15 @@ impl Engine {
         for coupon in &self.manifest().coupons {
             if let Some(Activation::Event(t)) = &coupon.activation {
                 let earlier = |e: &&Event| e.at <= event.at && t.matches(e, &facts).is_ok();
-                if t.matches(&event, &facts).is_ok() && !user.events.iter().any(|e| earlier(&e)) {
-                    let at = event.at.checked_add(t.delay).unwrap_or(event.at);
-                    out.activated.push(Given {
-                        coupon_id: coupon.id.clone(),
-                        at,
-                        bulk: None,
-                    });
+                let at = event.at.checked_add(t.delay);
+                if let Some(at) = at.filter(|_| t.matches(&event, &facts).is_ok()) {
+                    if !user.events.iter().any(|e| earlier(&e)) {
+                        out.activated.push(Given {
+                            coupon_id: coupon.id.clone(),
+                            at,
+                            bulk: None,
+                        });
+                    }
                 }
             }
             // The first entry this event fires; else the first `where` that failed, to explain.
@@ -115,10 +117,10 @@ impl Engine {
             }
             let currency = self.manifest().currency;
             let verdict = match (fired, failed) {
-                (Some(t), _) => {
-                    let at = event.at.checked_add(t.delay).unwrap_or(event.at);
-                    assignable(coupon, &user, now, at).map(|()| at)
-                }
+                (Some(t), _) => match event.at.checked_add(t.delay) {
+                    Some(at) => assignable(coupon, &user, now, at).map(|()| at),
+                    None => continue, // after the year 9999: never
+                },
                 (None, Some(f)) => Err(Reason::condition(&f, currency)),
                 (None, None) => continue,
             };
