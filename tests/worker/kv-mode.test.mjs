@@ -1,12 +1,16 @@
 // COUNTER_MODE=kv: the same API with counters kept in KV (a soft cap, docs/worker.md). Sequential
-// use must still count exactly; holds are refused.
+// use must still count exactly; holds and code pools are refused.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { call, cart, counters, manifest, publish, redeem, start, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT } from './helpers.mjs';
+import { admin, call, cart, counters, manifest, publish, redeem, start, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT } from './helpers.mjs';
 
 const coupons = [
   { id: 'kv-once', name: 'Once', status: 'active', codes: { type: 'static', code: 'ONCE' },
     reward: { type: 'fixed_amount', amount: '3.00', target: { type: 'order' } }, limits: { per_user: 1, global: 2 } },
+  { id: 'kv-welcome', name: 'Welcome', status: 'active', codes: { type: 'static', code: 'HELLO' }, audience: { type: 'assigned' },
+    reward: { type: 'fixed_amount', amount: '3.00', target: { type: 'order' } }, distribution: [{ event: 'signup' }] },
+  { id: 'kv-pooled', name: 'Pooled', status: 'active', codes: { type: 'bulk', prefix: 'KP', length: 10 }, audience: { type: 'assigned' },
+    reward: { type: 'fixed_amount', amount: '3.00', target: { type: 'order' } }, distribution: [{ event: 'signup' }] },
 ];
 
 let server;
@@ -38,4 +42,22 @@ test('kv mode: redeem, limits, replay and revert against KV counters; holds refu
   const held = await redeem(server, 'kv-6', body('d', { hold: 'PT5M' }));
   assert.equal(held.status, 400);
   assert.equal(held.json.error.code, 'HOLD_UNSUPPORTED');
+});
+
+test('kv mode: events assign and replay over KV; code pools are refused, so pooled coupons are skipped', TEST_TIMEOUT, async () => {
+  const up = await admin(server, 'POST', '/admin/coupons/kv-pooled/codes?pool=true', { body: 'KP-0000-AAAA\n', headers: { 'content-type': 'text/csv' } });
+  assert.equal(up.status, 400);
+  assert.equal(up.json.error.code, 'POOL_UNSUPPORTED');
+  const event = { id: 'kv-evt-1', user_id: 'kv-user', name: 'signup' };
+  const res = await admin(server, 'POST', '/events', { body: event });
+  assert.equal(res.status, 201, res.text);
+  assert.deepEqual(res.json.assigned.map((a) => a.coupon_id), ['kv-welcome']);
+  assert.deepEqual(res.json.skipped.map((s) => [s.coupon_id, s.reason.code]), [['kv-pooled', 'CODE_POOL_EMPTY']]);
+  const replay = await admin(server, 'POST', '/events', { body: event });
+  assert.equal(replay.status, 200);
+  assert.equal(replay.text, res.text);
+  assert.equal((await admin(server, 'POST', '/events', { body: { ...event, name: 'other' } })).json.error.code, 'EVENT_ID_CONFLICT');
+  const ctx = (await call(server, 'GET', '/users/kv-user/context')).json;
+  assert.deepEqual(ctx.assignments.map((a) => a.coupon_id), ['kv-welcome']);
+  assert.deepEqual((await admin(server, 'GET', '/admin/coupons/kv-pooled/pool')).json, { coupon_id: 'kv-pooled', available: 0, given: 0 });
 });

@@ -1,5 +1,6 @@
-// A Worker deployed without its secrets fails closed: no admin token, no admin routes; a JWKS that
-// is not JSON is the Worker's own fault (500), and nothing is served or priced without a manifest.
+// A Worker deployed without its secrets fails closed: no admin token, no admin routes (and, without
+// an ingest token either, no POST /events); a JWKS that is not JSON is the Worker's own fault (500),
+// and nothing is served or priced without a manifest.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { call, cart, demoManifest, sign, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT } from './helpers.mjs';
@@ -17,6 +18,14 @@ test('no ADMIN_TOKEN: admin routes answer 503 ADMIN_DISABLED, whatever the beare
       body: sign(demoManifest()), headers: { 'content-type': 'application/jose', ...(authorization ? { authorization } : {}) } });
     assert.equal(res.status, 503);
     assert.equal(res.json.error.code, 'ADMIN_DISABLED');
+  }
+});
+
+test('no INGEST_TOKEN and no ADMIN_TOKEN: POST /events answers 503 INGEST_DISABLED', TEST_TIMEOUT, async () => {
+  for (const authorization of [undefined, 'Bearer ', 'Bearer anything']) {
+    const res = await call(server, 'POST', '/events', { body: { id: 'e1', user_id: 'u1', name: 'signup' }, headers: authorization ? { authorization } : {} });
+    assert.equal(res.status, 503);
+    assert.equal(res.json.error.code, 'INGEST_DISABLED');
   }
 });
 
