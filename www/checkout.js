@@ -528,6 +528,15 @@ function trayView() {
   return [...views.filter((v) => v.applies), ...views.filter((v) => !v.applies)];
 }
 
+const NEW_FOR_MS = 24 * 3600e3;
+
+/** A coupon given to this user in the last day (by a campaign event or an upload): shown as new. */
+function isNew(couponId) {
+  const a = (userContext().assignments ?? []).find((x) => x.coupon_id === couponId);
+  const age = a ? Date.now() - Date.parse(a.assigned_at) : NaN;
+  return age >= 0 && age < NEW_FOR_MS;
+}
+
 function renderTray() {
   if (!state.engine) {
     $('tray').replaceChildren(h('li', { class: 'muted' }, 'Your coupons show once the price list is loaded.'));
@@ -543,13 +552,14 @@ function renderTray() {
     ...views.map(({ entry, applies, added, text }) => {
       const until = entry.expires_at ? `Valid until ${dateTime(entry.expires_at, locale)}` : 'No end date';
       const from = entry.redeemable_from ? `Usable from ${dateTime(entry.redeemable_from, locale)}. ` : '';
+      const fresh = isNew(entry.coupon_id);
       return h(
         'li',
-        { 'data-coupon': entry.coupon_id, 'data-applies': String(applies), class: applies ? 'applicable' : '' },
+        { 'data-coupon': entry.coupon_id, 'data-applies': String(applies), 'data-new': String(fresh), class: applies ? 'applicable' : '' },
         h(
           'div',
           { class: 'item-text' },
-          h('h3', {}, entry.name),
+          h('h3', {}, entry.name, fresh && h('span', { class: 'badge new' }, 'New')),
           h('p', {}, entry.summary),
           h('p', { class: 'muted small' }, `${from}${until}.`),
           text && h('p', { class: `small ${applies ? 'ok' : 'muted'}` }, text),
@@ -832,6 +842,13 @@ async function main() {
     refreshEdgeTray();
   });
   window.addEventListener('offline', render);
+  // Coupons a campaign gives this user (an abandoned cart, a purchase) reach the tray when the
+  // shopper comes back to the tab, and every minute while it is open.
+  const trayTick = () => {
+    if (document.visibilityState === 'visible' && online()) refreshEdgeTray();
+  };
+  document.addEventListener('visibilitychange', trayTick);
+  setInterval(trayTick, 60e3);
 
   await profile;
   await refreshManifest(manifest);
