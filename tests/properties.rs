@@ -985,3 +985,106 @@ proptest! {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Campaign events (`distribute`)
+// ---------------------------------------------------------------------------------------------
+
+const EVENTS: [&str; 3] = ["cart_abandoned", "purchase", "sign_up"];
+
+/// Coupons given or activated by events, with `where` filters, delays and relative expiry.
+fn campaign_manifest() -> Value {
+    let assigned = |id: &str, event: &str, min: &str, delay: &str, expiry: &str| {
+        json!({ "id": id, "name": id, "status": "active", "codes": { "type": "automatic" },
+            "audience": { "type": "assigned" },
+            "distribution": [{ "event": event, "delay": delay,
+                "where": { "fact": "event.properties.value", "op": "gte", "value": min } }],
+            "expiry": { "type": "relative", "duration": expiry, "from": "assignment" },
+            "reward": { "type": "percentage", "percent": "10", "target": { "type": "order" } } })
+    };
+    let activated = |id: &str, event: &str, min: &str| {
+        json!({ "id": id, "name": id, "status": "active", "codes": { "type": "automatic" },
+            "activation": { "type": "event", "event": event,
+                "where": { "fact": "event.properties.value", "op": "gte", "value": min } },
+            "reward": { "type": "percentage", "percent": "5", "target": { "type": "order" } } })
+    };
+    json!({ "version": 1, "id": "campaigns", "issued_at": "2026-11-01T00:00:00Z",
+        "expires_at": "2026-12-31T00:00:00Z", "currency": "USD",
+        "coupons": [
+            assigned("back", "cart_abandoned", "20", "PT1H", "PT48H"),
+            assigned("thanks", "purchase", "100", "PT0S", "P7D"),
+            assigned("any-purchase", "purchase", "0", "P1D", "PT12H"),
+            activated("big", "purchase", "500"),
+            activated("welcome", "sign_up", "0"),
+        ] })
+}
+
+/// An event: a name, hours before NOW, a value, and an id.
+fn campaign_event() -> impl Strategy<Value = Value> {
+    (0..EVENTS.len(), 0u32..400, 0u32..900, 0u32..1000).prop_map(|(name, hours, value, id)| {
+        let at = 1_795_435_200 - i64::from(hours) * 3600; // NOW minus `hours`
+        let at = edge_coupons::time::Instant::from_timestamp(at, 0).unwrap();
+        json!({ "id": format!("e{id}"), "name": EVENTS[name],
+            "at": edge_coupons::time::format_instant(at), "properties": { "value": value } })
+    })
+}
+
+fn distribute(engine: &Engine, user: &Value, event: &Value) -> Value {
+    common::play(
+        engine,
+        "distribute",
+        &json!({ "user": user, "event": event }),
+        NOW,
+    )
+    .unwrap()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// What an event does does not depend on the order of the user's past events and assignments;
+    /// once its assignments are stored, the same event (a retry) assigns nothing again; and an event
+    /// activates a coupon only when no earlier event fired the same trigger.
+    #[test]
+    fn distribution_is_order_free_and_replay_safe(
+        past in proptest::collection::vec(campaign_event(), 0..8),
+        event in campaign_event(),
+        seed in any::<u64>(),
+    ) {
+        let engine = common::load(&campaign_manifest(), NOW, None).unwrap();
+        // The user's past, as the Worker would have stored it: each event with what it assigned.
+        let mut user = json!({ "id": "u1", "events": [], "assignments": [] });
+        let mut sorted = past.clone();
+        sorted.sort_by(|a, b| a["at"].as_str().cmp(&b["at"].as_str()));
+        for e in &sorted {
+            let out = distribute(&engine, &user, e);
+            for a in out["assigned"].as_array().unwrap() {
+                user["assignments"].as_array_mut().unwrap().push(
+                    json!({ "coupon_id": a["coupon_id"], "assigned_at": a["assigned_at"] }));
+            }
+            user["events"].as_array_mut().unwrap().push(e.clone());
+        }
+        let first = distribute(&engine, &user, &event);
+        let mut shuffled = user.clone();
+        shuffle(shuffled["events"].as_array_mut().unwrap(), seed);
+        shuffle(shuffled["assignments"].as_array_mut().unwrap(), seed.rotate_left(29));
+        prop_assert_eq!(&first, &distribute(&engine, &shuffled, &event));
+
+        let mut after = user.clone();
+        for a in first["assigned"].as_array().unwrap() {
+            after["assignments"].as_array_mut().unwrap().push(
+                json!({ "coupon_id": a["coupon_id"], "assigned_at": a["assigned_at"] }));
+        }
+        after["events"].as_array_mut().unwrap().push(event.clone());
+        let replay = distribute(&engine, &after, &event);
+        prop_assert!(replay["assigned"].as_array().unwrap().is_empty(), "a retry assigned again: {}", replay);
+        prop_assert_eq!(&replay["activated"], &first["activated"], "a retry is not its own past");
+
+        for act in first["activated"].as_array().unwrap() {
+            let (min, name) = if act["coupon_id"] == "big" { (500, "purchase") } else { (0, "sign_up") };
+            let earlier = past.iter().any(|e| e["name"] == name && e["id"] != event["id"]
+                && e["at"].as_str() <= event["at"].as_str() && e["properties"]["value"].as_u64().unwrap() >= min);
+            prop_assert!(!earlier, "{} activated again by {}", act, event);
+        }
+    }
+}
