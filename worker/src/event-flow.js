@@ -3,13 +3,14 @@
 // event in the user's log, the assignments it made, with a code from the coupon's pool for coupons
 // with bulk codes. Runs inside the user's UserLog Durable Object, one event at a time; in
 // COUNTER_MODE=kv the same steps run over KV (kv-mode.js). `store` keeps the user's log and the
-// answers per event id; `counter(couponId)` reaches a coupon's counters (pool, stats).
+// answers per event id, and writes the KV copy of the log (`sync`); `counter(couponId)` reaches a
+// coupon's counters (pool, stats).
 import { current } from './manifest-store.js';
 import { call } from './engine.js';
 import { errorBody, errorResponse, rfc3339 } from './http.js';
 import { profileOf } from './profiles.js';
 import { assignmentsOf } from './assignments.js';
-import { mergeContext, trim, writeCopy } from './event-log.js';
+import { copyOf, mergeContext, trim } from './event-log.js';
 
 const reply = (status, body) => ({ status, body: JSON.stringify(body) });
 const problem = (status, code, message, details) => reply(status, errorBody(code, message, details));
@@ -24,9 +25,6 @@ const poolEmpty = (couponId) => ({
   code: 'CODE_POOL_EMPTY',
   message: `the code pool of ${couponId} is empty; add codes with POST /admin/coupons/${couponId}/codes?pool=true`,
 });
-
-/** What the context sees of the log (the KV copy): the events and the assignments events made. */
-export const copyOf = (state) => ({ events: state.events, assignments: state.assignments });
 
 export class EventFlow {
   constructor({ env, store, counter }) {
@@ -46,7 +44,7 @@ export class EventFlow {
         return problem(409, 'EVENT_ID_CONFLICT', `event ${event.id} of user ${userId} was sent before with another body`, { event_id: event.id });
       }
       // The copy is written after the log: a crash between the two heals with the retry.
-      await writeCopy(this.env, userId, copyOf(await this.store.state()));
+      await this.store.sync();
       return { ...seen.response, replayed: true };
     }
     let state;
@@ -84,8 +82,8 @@ export class EventFlow {
       event_id: event.id, user_id: userId, name: event.name, at: event.at, assigned, activated: result.activated, skipped,
     });
     const next = nextState(state, event, result.activated.length > 0, assigned);
-    await this.store.save(event.id, { body_hash: bodyHash, response, created_at: now }, next);
-    await writeCopy(this.env, userId, copyOf(next));
+    await this.store.save(event.id, { user_id: userId, body_hash: bodyHash, response, created_at: now }, next);
+    await this.store.sync();
     return response;
   }
 }

@@ -17,6 +17,9 @@ export async function loggedOf(env, userId) {
   return (await cachedGet(env.STATE, eventsKey(userId), 'json', TTL_MS)) ?? EMPTY;
 }
 
+/** What the context sees of the log (the KV copy): the events and the assignments events made. */
+export const copyOf = (state) => ({ events: state.events, assignments: state.assignments });
+
 export async function writeCopy(env, userId, copy) {
   await env.STATE.put(eventsKey(userId), JSON.stringify(copy));
   remember(eventsKey(userId), copy, TTL_MS);

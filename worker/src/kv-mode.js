@@ -9,6 +9,7 @@ import { UNKNOWN_CODE } from './pricing.js';
 import { usedKey } from './codes.js';
 import { usageEntry, usageKey, userUsageKey } from './usage.js';
 import { aggregate } from './stats.js';
+import { copyOf, writeCopy } from './event-log.js';
 
 const ACTIVE = new Set(['reserved', 'redeemed']);
 
@@ -162,5 +163,9 @@ export const kvEventStore = (env, userId) => ({
   save: async (id, rec, next) => {
     await env.STATE.put(`kvuserlog:${enc(userId)}`, JSON.stringify({ events: next.events, pinned: [...next.pinned], assignments: next.assignments }));
     await env.STATE.put(`kvevent:${enc(userId)}:${enc(id)}`, JSON.stringify(rec), { expirationTtl: REPLAY_TTL_S });
+  },
+  // Written each time, without the Durable Object's one-write-a-second pacing (best effort here).
+  async sync() {
+    await writeCopy(env, userId, copyOf(await this.state()));
   },
 });
