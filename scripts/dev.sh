@@ -55,5 +55,19 @@ status=$(curl -s -o .dev/user-stored.json -w '%{http_code}' -X PUT "http://127.0
   -H "authorization: Bearer $ADMIN_TOKEN" -H 'content-type: application/json' --data-binary @.dev/user.json)
 [ "$status" = 200 ] || die "storing the demo user profile failed ($status): $(cat .dev/user-stored.json)"
 echo "dev: stored the profile $(cat .dev/user-stored.json)"
+# The demo's comeback-15 is given by cart_abandoned events with a code from its pool (docs/worker.md,
+# Events): keep at least 10 codes there, so an event sent in dev gets one.
+POOL="http://127.0.0.1:$PORT/admin/coupons/comeback-15/pool"
+available=$(curl -fs -H "authorization: Bearer $ADMIN_TOKEN" "$POOL" | node -e 'process.stdout.write(String(JSON.parse(require("fs").readFileSync(0, "utf8")).available ?? 0))')
+if [ "${available:-0}" -lt 10 ]; then
+  node -e '
+    const abc = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";
+    const code = () => "BACK" + Array.from(require("crypto").randomBytes(8), (b) => abc[b % 32]).join("");
+    process.stdout.write("code\n" + Array.from({ length: 20 }, code).join("\n") + "\n");' > .dev/pool.csv
+  status=$(curl -s -o .dev/pool.json -w '%{http_code}' -X POST "http://127.0.0.1:$PORT/admin/coupons/comeback-15/codes?pool=true" \
+    -H "authorization: Bearer $ADMIN_TOKEN" -H 'content-type: text/csv' --data-binary @.dev/pool.csv)
+  [ "$status" = 201 ] || die "filling the comeback-15 code pool failed ($status): $(cat .dev/pool.json)"
+  echo "dev: code pool $(cat .dev/pool.json)"
+fi
 echo "dev: serving http://127.0.0.1:$PORT (admin token in .dev/admin-token; Ctrl-C stops)"
 wait "$WRANGLER"
