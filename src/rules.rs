@@ -378,8 +378,9 @@ impl Predicate {
                     Some(o) => o.req("from_now")?,
                     None => return Err(bad("a time rule needs a value".into())),
                 };
-                from_now = Some(crate::manifest::duration(&text)?);
-                text.value.clone()
+                let d = crate::manifest::duration(&text)?;
+                from_now = Some(d);
+                Value::Str(d.words()) // for messages: "at least 30 days from now"
             }
             (Op::Exists, None) => Value::Bool(true),
             (Op::Exists, Some(Value::Bool(b))) => Value::Bool(*b),

@@ -24,6 +24,16 @@ impl Duration {
     pub fn num_seconds(&self) -> i64 {
         self.0
     }
+
+    /// In words, in the largest unit that divides it: "30 days", "48 hours", "90 minutes".
+    pub fn words(&self) -> String {
+        let s = self.0;
+        let (n, unit) = [(86_400, "day"), (3_600, "hour"), (60, "minute")]
+            .into_iter()
+            .find(|(per, _)| s % per == 0)
+            .map_or((s, "second"), |(per, unit)| (s / per, unit));
+        format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+    }
 }
 
 impl Instant {
@@ -262,6 +272,16 @@ fn duration(b: &[u8]) -> std::result::Result<Duration, &'static str> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_in_words() {
+        let words = |t: &str| parse_duration(t, "p").unwrap().words();
+        assert_eq!(words("P30D"), "30 days");
+        assert_eq!(words("PT48H"), "2 days");
+        assert_eq!(words("PT1H"), "1 hour");
+        assert_eq!(words("PT90M"), "90 minutes");
+        assert_eq!(words("PT61S"), "61 seconds");
+    }
 
     #[test]
     fn durations() {

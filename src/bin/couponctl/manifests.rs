@@ -458,5 +458,9 @@ fn trigger(t: &Trigger) -> String {
         .as_ref()
         .map(|w| format!(" where {}", w.describe()))
         .unwrap_or_default();
-    format!("event `{}`{filter} + {}", t.event, duration(t.delay))
+    let delay = match t.delay.num_seconds() {
+        0 => String::new(),
+        _ => format!(" + {}", duration(t.delay)),
+    };
+    format!("event `{}`{filter}{delay}", t.event)
 }
