@@ -4,7 +4,7 @@
 // autocannon from the host. The numbers include wrangler's local proxy; they are a regression gauge
 // for this machine, not a prediction of Cloudflare's network.
 //
-//   node bench/worker.mjs                     # 10 s per route, 10 connections
+//   node bench/worker.mjs                     # 10 s per route, 10 connections (evaluate, redemptions, events)
 //   BENCH_WORKER_SECONDS=5 BENCH_WORKER_CONNECTIONS=32 node bench/worker.mjs
 //
 // Writes target/bench/worker.json (BENCH_OUT) and prints one line per route.
@@ -99,7 +99,40 @@ try {
       onResponse: onResponse('POST /redemptions'),
     }],
   });
-  const results = [summary('GET /jwks (floor)', floor), summary('POST /evaluate', evaluate), summary('POST /redemptions', redemptions)];
+  // Campaign events: every request a new user abandoning a cart of 55.00, so the demo's comeback-15
+  // is given with a code from its pool (the user's log, the engine's decision, the counter's pool).
+  const admin = (route, body, type) => fetch(`${server.url}${route}`, {
+    method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': type }, body, signal: AbortSignal.timeout(20_000),
+  });
+  const ABC = '23456789ABCDEFGHJKLMNPQRSTUVWXYZ';
+  for (let batch = 0; batch < 8; batch++) { // 4,000 codes: more than 10 s of events use
+    const codes = Array.from({ length: 500 }, (_, i) => {
+      let x = batch * 500 + i;
+      let body = '';
+      for (let k = 0; k < 8; k++, x = Math.floor(x / 32)) body += ABC[x % 32];
+      return `BACK${body}`;
+    });
+    const up = await admin('/admin/coupons/comeback-15/codes?pool=true', `code\n${codes.join('\n')}\n`, 'text/csv');
+    if (up.status !== 201) throw new Error(`pool: ${up.status} ${await up.text()}`);
+  }
+  let e = 0;
+  const events = await run({
+    url: `${server.url}/events`, method: 'POST',
+    requests: [{
+      setupRequest: (req) => {
+        e += 1;
+        return {
+          ...req,
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_TOKEN}` },
+          body: JSON.stringify({ id: `abandon-${e}`, user_id: `bench-shopper-${e}`, name: 'cart_abandoned', properties: { cart_value: '55.00' } }),
+        };
+      },
+      onResponse: onResponse('POST /events'),
+    }],
+  });
+  const results = [
+    summary('GET /jwks (floor)', floor), summary('POST /evaluate', evaluate), summary('POST /redemptions', redemptions), summary('POST /events', events),
+  ];
   for (const r of results) {
     console.log(`${r.route.padEnd(20)} ${String(r.requests_per_s).padStart(6)} req/s  p50 ${r.p50_ms} ms  p99 ${r.p99_ms} ms  (${r.requests} requests, ${r.non_2xx} non-2xx, ${r.errors} errors)`);
   }
