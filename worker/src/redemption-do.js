@@ -4,9 +4,10 @@
 import { DurableObject } from 'cloudflare:workers';
 import { Redemption } from './redemption.js';
 import { rfc3339 } from './http.js';
+import { serial } from './serial.js';
 
 export class RedemptionRecord extends DurableObject {
-  #running = null;
+  #serial = serial(); // every operation on this object, one at a time (serial.js)
 
   constructor(ctx, env) {
     super(ctx, env);
@@ -21,13 +22,6 @@ export class RedemptionRecord extends DurableObject {
         if (set === null || at < set) await storage.setAlarm(at);
       },
     });
-  }
-
-  /** Serialises every operation on this redemption: the next one starts when the last has ended. */
-  #serial(fn) {
-    const run = (this.#running ?? Promise.resolve()).catch(() => {}).then(fn);
-    this.#running = run;
-    return run;
   }
 
   create(input) {

@@ -7,6 +7,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { EventFlow } from './event-flow.js';
 import { copyOf, writeCopy } from './event-log.js';
 import { rfc3339 } from './http.js';
+import { serial } from './serial.js';
 
 const REPLAY_DAYS = 30; // an event id is recognised this long after it was first sent
 const COPY_INTERVAL_MS = 1000; // KV takes one write per key per second
@@ -19,7 +20,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;
 
 export class UserLog extends DurableObject {
-  #running = null;
+  #serial = serial(); // every operation on this object, one at a time (serial.js)
 
   constructor(ctx, env) {
     super(ctx, env);
@@ -32,16 +33,6 @@ export class UserLog extends DurableObject {
       sync: () => this.sync(),
     };
     this.flow = new EventFlow({ env, store, counter: (c) => env.COUPON_COUNTER.get(env.COUPON_COUNTER.idFromName(c)) });
-  }
-
-  /**
-   * Serialises the user's events: the next starts when the last has ended. (The flow awaits KV and
-   * the counters; without this queue another event of the user would interleave at those awaits.)
-   */
-  #serial(fn) {
-    const run = (this.#running ?? Promise.resolve()).catch(() => {}).then(fn);
-    this.#running = run;
-    return run;
   }
 
   ingest(input) {
