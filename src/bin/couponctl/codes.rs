@@ -44,7 +44,7 @@ real code from a guessed one without storing the codes. Codes in one run are all
 
   --count N          how many codes (at most 100,000,000)
   --prefix P         the bulk prefix of the coupon (1-16 of A-Z, 0-9)
-  --secret-file F    the MAC secret from `codes secret`
+  --secret-file F    the MAC secret from `codes secret` (not needed with --mac-chars 0)
   --length L         total length with the prefix (default: prefix + 13, up to 64); the random part
                      is what is left after the MAC and check characters, at least 6 characters
   --alphabet CHARS   the characters after the prefix (default 23456789ABCDEFGHJKLMNPQRSTUVWXYZ: no
@@ -257,7 +257,11 @@ fn generate(argv: &[String]) -> Out<()> {
         return Err(usage("--count is from 1 to 100,000,000"));
     }
     let f = Format::read(&a, true)?;
-    let secret = load_secret(a.req("secret-file")?)?;
+    // Codes without MAC characters (uploaded, so the Worker knows them) need no secret.
+    let secret = match (f.mac_chars, a.get("secret-file")) {
+        (0, None) => Vec::new(),
+        (_, file) => load_secret(file.ok_or_else(|| usage("--secret-file is required"))?)?,
+    };
     let mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&secret)
         .map_err(|_| fail("the secret cannot key HMAC"))?;
     let n = f.alphabet.len();
