@@ -75,10 +75,9 @@ impl Engine {
     /// events and assignments from before it): the coupons it assigns, the coupons it activates,
     /// and the coupons it names but does not assign, with the reason. Consumes and stores nothing.
     pub fn distribute(&self, ctx: &Value, event: &Value) -> Result<Distribution> {
-        let (user, now) = read_context(ctx, false)?;
+        let (mut user, now) = read_context(ctx, false)?;
         self.fresh(now)?;
         let event = read_event(&Node::root(event, Source::Request))?;
-        let mut user = user;
         // The event itself may already be in the context (a retry): it is not its own past.
         if event.id.is_some() {
             user.events.retain(|e| e.id != event.id);
@@ -88,19 +87,20 @@ impl Engine {
             cart: None,
             now,
         };
+        let currency = self.manifest().currency;
         let mut out = Distribution::default();
         for coupon in &self.manifest().coupons {
             if let Some(Activation::Event(t)) = &coupon.activation {
-                let earlier = |e: &&Event| e.at <= event.at && t.matches(e, &facts).is_ok();
-                let at = event.at.checked_add(t.delay);
-                if let Some(at) = at.filter(|_| t.matches(&event, &facts).is_ok()) {
-                    if !user.events.iter().any(|e| earlier(&e)) {
-                        out.activated.push(Given {
-                            coupon_id: coupon.id.clone(),
-                            at,
-                            bulk: None,
-                        });
-                    }
+                // Activation counts from the first matching event: this one, if none came before.
+                let fires = |e: &Event| t.matches(e, &facts).is_ok();
+                let first =
+                    fires(&event) && !user.events.iter().any(|e| e.at <= event.at && fires(e));
+                if let Some(at) = event.at.checked_add(t.delay).filter(|_| first) {
+                    out.activated.push(Given {
+                        coupon_id: coupon.id.clone(),
+                        at,
+                        bulk: None,
+                    });
                 }
             }
             // The first entry this event fires; else the first `where` that failed, to explain.
@@ -115,7 +115,6 @@ impl Engine {
                     Err(f) => failed = failed.or(f),
                 }
             }
-            let currency = self.manifest().currency;
             let verdict = match (fired, failed) {
                 (Some(t), _) => match event.at.checked_add(t.delay) {
                     Some(at) => assignable(coupon, &user, now, at).map(|()| at),
