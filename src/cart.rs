@@ -71,6 +71,8 @@ pub struct User {
     pub segments: Vec<String>,
     pub events: Vec<Event>,
     pub assignments: Vec<Assignment>,
+    /// Activations made by events and stored by the caller: coupon id and when it activated.
+    pub activations: Vec<(String, Instant)>,
 }
 
 /// Usage of one coupon as last known.
@@ -253,6 +255,7 @@ pub fn read_user(node: &Node) -> Result<(User, Option<Instant>)> {
         "segments",
         "events",
         "assignments",
+        "activations",
         "now",
     ])?;
     let id = u.get("id").map(|n| text(&n, 256)).transpose()?;
@@ -293,6 +296,16 @@ pub fn read_user(node: &Node) -> Result<(User, Option<Instant>)> {
             code,
         });
     }
+    let mut activations = Vec::new();
+    for a in u
+        .get("activations")
+        .map(|a| a.items())
+        .transpose()?
+        .unwrap_or_default()
+    {
+        let o = a.obj(&["coupon_id", "at"])?;
+        activations.push((o.req("coupon_id")?.string()?, instant(&o.req("at")?)?));
+    }
     let now = u.get("now").map(|n| instant(&n)).transpose()?;
     Ok((
         User {
@@ -301,6 +314,7 @@ pub fn read_user(node: &Node) -> Result<(User, Option<Instant>)> {
             segments,
             events,
             assignments,
+            activations,
         },
         now,
     ))

@@ -521,7 +521,7 @@ impl Engine {
         for c in candidates {
             let check = self
                 .usable(c.coupon, &user, c.code.as_deref(), now)
-                .and_then(|_| limits_ok(c.coupon, usage_of(&c.coupon.id), currency, &periods))
+                .and_then(|_| limits_ok(c.coupon, usage_of(&c.coupon.id), currency, Some(&periods)))
                 .and_then(|_| conditions_ok(c.coupon, &facts, currency));
             match (check, &c.code) {
                 (Ok(()), _) => eligible.push(c),
@@ -854,7 +854,7 @@ impl Engine {
         now: Instant,
     ) -> std::result::Result<(), Reason> {
         status_ok(coupon.status)?;
-        let span = span(coupon, user, now)?;
+        let span = span(coupon, user)?;
         if let Some(from) = span.from {
             if now < from {
                 return Err(Reason::new(
@@ -902,7 +902,7 @@ impl Engine {
             {
                 continue;
             }
-            let Ok(span) = span(coupon, &user, now) else {
+            let Ok(span) = span(coupon, &user) else {
                 continue;
             };
             let until = earliest(span.until, coupon.window_end);
@@ -961,7 +961,7 @@ impl Engine {
             }
         };
         let reason = outcome(self.usable(coupon, &user, Some(&code), now));
-        let until = span(coupon, &user, now)
+        let until = span(coupon, &user)
             .ok()
             .and_then(|s| earliest(s.until, coupon.window_end));
         Ok(CodeCheck {
@@ -1057,7 +1057,7 @@ fn status_ok(status: Status) -> std::result::Result<(), Reason> {
 }
 
 /// When the coupon is usable for this user: from its activation to its expiry.
-fn span(coupon: &Coupon, user: &User, now: Instant) -> std::result::Result<Span, Reason> {
+fn span(coupon: &Coupon, user: &User) -> std::result::Result<Span, Reason> {
     let assignment = user
         .assignments
         .iter()
@@ -1067,19 +1067,21 @@ fn span(coupon: &Coupon, user: &User, now: Instant) -> std::result::Result<Span,
         None => None,
         Some(Activation::Time(at)) => Some(*at),
         Some(Activation::Event(trigger)) => {
-            let facts = CartFacts {
-                user,
-                cart: None,
-                now,
-            };
+            // An activation the caller stored stays at its time; else the first event that fires.
+            let stored = user
+                .activations
+                .iter()
+                .filter(|(id, _)| *id == coupon.id)
+                .map(|(_, at)| *at)
+                .min();
             let first = user
                 .events
                 .iter()
-                .filter(|e| trigger.matches(e, &facts).is_ok())
-                .map(|e| e.at)
+                .filter(|e| trigger.matches(e, user).is_ok())
+                .filter_map(|e| e.at.checked_add(trigger.delay))
                 .min();
-            match first {
-                Some(at) => Some(at.checked_add(trigger.delay).unwrap_or(at)),
+            match stored.or(first) {
+                Some(at) => Some(at),
                 None => {
                     return Err(Reason::new(
                         "NOT_ACTIVATED",
@@ -1187,15 +1189,20 @@ fn times(n: u64) -> String {
     }
 }
 
+/// Whether the usage leaves room under the coupon's limits; periodic limits only with `periods`
+/// (the labels of now).
 fn limits_ok(
     coupon: &Coupon,
     usage: Option<&CouponUsage>,
     currency: crate::money::Currency,
-    periods: &Periods,
+    periods: Option<&Periods>,
 ) -> std::result::Result<(), Reason> {
     let used = usage.cloned().unwrap_or_default();
-    let labels = [&periods.day, &periods.week, &periods.month];
+    let labels = periods.map(|p| [&p.day, &p.week, &p.month]);
     for (i, limit) in coupon.limits.periods.iter().enumerate() {
+        let Some(labels) = labels else {
+            break;
+        };
         let (Some(limit), Some(label)) = (limit, labels.get(i % 3)) else {
             continue;
         };

@@ -2,7 +2,7 @@
 //! strictly (unknown fields are refused) and validated into the model the engine evaluates.
 //! docs/manifest.md and docs/manifest.schema.json describe the same shape for people and tools.
 
-use crate::cart::{CartFacts, Event, EventFacts};
+use crate::cart::{CartFacts, Event, EventFacts, User};
 use crate::codes::{self, MAX_CODE_LEN};
 use crate::error::{join_path, Error, Result};
 use crate::json::{self, Node, Obj, Source};
@@ -186,19 +186,28 @@ pub struct Trigger {
 }
 
 impl Trigger {
-    /// Whether `event` fires this trigger: `Err(None)` when it is another event, `Err(Some)` with
-    /// the failed rule when its `where` does not hold.
+    /// Whether `event` of `user` fires this trigger: `Err(None)` when it is another event,
+    /// `Err(Some)` with the failed rule when its `where` does not hold. The rule is judged as of
+    /// the event (`from_now` counts from its time), so the answer never changes later.
     pub fn matches(
         &self,
         event: &Event,
-        user: &CartFacts,
+        user: &User,
     ) -> std::result::Result<(), Option<Box<Failure>>> {
         if event.name != self.event {
             return Err(None);
         }
+        let outer = CartFacts {
+            user,
+            cart: None,
+            now: event.at,
+        };
         match &self.filter {
             Some(rule) => rule
-                .check(&EventFacts { outer: user, event })
+                .check(&EventFacts {
+                    outer: &outer,
+                    event,
+                })
                 .map_or(Ok(()), |f| Err(Some(Box::new(f)))),
             None => Ok(()),
         }

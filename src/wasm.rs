@@ -25,7 +25,7 @@ export interface EngineOptions { now?: string; limits?: EngineLimits }
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 export interface UserEvent { name: string; at: string; id?: string; properties?: Record<string, JsonValue> }
 export interface Assignment { coupon_id: string; assigned_at: string; code?: string }
-export interface UserContext { id?: string; properties?: Record<string, JsonValue>; segments?: string[]; events?: UserEvent[]; assignments?: Assignment[] }
+export interface UserContext { id?: string; properties?: Record<string, JsonValue>; segments?: string[]; events?: UserEvent[]; assignments?: Assignment[]; activations?: Array<{ coupon_id: string; at: string }> }
 export interface CartLine { id: string; product_id: string; quantity: number; unit_price: Money; attributes?: Record<string, JsonValue> }
 export interface Cart { currency: string; lines: CartLine[]; shipping?: { amount: Money; method?: string }; fees?: Array<{ id: string; amount: Money; name?: string }>; attributes?: Record<string, JsonValue> }
 export interface UsageSnapshot { as_of?: string; coupons?: Record<string, { redemptions?: number; user_redemptions?: number; discount_given?: Money }> }
@@ -125,11 +125,16 @@ impl CouponEngine {
         &self,
         #[wasm_bindgen(unchecked_param_type = "UserContext & { now?: string }")] ctx: JsValue,
         #[wasm_bindgen(unchecked_param_type = "UserEvent")] event: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "UsageSnapshot | undefined")] usage: JsValue,
     ) -> Result<JsValue, JsValue> {
         let ctx = with_now(&ctx)?;
         let event = from_js(&event).map_err(|e| to_js_error(&e))?;
+        let usage = match usage.is_undefined() || usage.is_null() {
+            true => None,
+            false => Some(from_js(&usage).map_err(|e| to_js_error(&e))?),
+        };
         self.inner
-            .distribute(&ctx, &event)
+            .distribute(&ctx, &event, usage.as_ref())
             .map_err(|e| to_js_error(&e))
             .and_then(|r| to_js(&r))
     }

@@ -1080,11 +1080,12 @@ proptest! {
         prop_assert!(replay["assigned"].as_array().unwrap().is_empty(), "a retry assigned again: {}", replay);
         prop_assert_eq!(&replay["activated"], &first["activated"], "a retry is not its own past");
 
-        for act in first["activated"].as_array().unwrap() {
-            let (min, name) = if act["coupon_id"] == "big" { (500, "purchase") } else { (0, "sign_up") };
-            let earlier = past.iter().any(|e| e["name"] == name && e["id"] != event["id"]
-                && e["at"].as_str() <= event["at"].as_str() && e["properties"]["value"].as_u64().unwrap() >= min);
-            prop_assert!(!earlier, "{} activated again by {}", act, event);
+        // Activated exactly when this event fires the trigger and no earlier one (another id) did.
+        for (coupon, name, min) in [("big", "purchase", 500), ("welcome", "sign_up", 0)] {
+            let fires = |e: &Value| e["name"] == name && e["properties"]["value"].as_u64().unwrap() >= min;
+            let earlier = past.iter().any(|e| e["id"] != event["id"] && e["at"].as_str() <= event["at"].as_str() && fires(e));
+            let activated = first["activated"].as_array().unwrap().iter().any(|a| a["coupon_id"] == coupon);
+            prop_assert_eq!(activated, fires(&event) && !earlier, "{} by {}", coupon, event);
         }
     }
 }

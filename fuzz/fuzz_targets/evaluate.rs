@@ -51,11 +51,12 @@ fuzz_target!(|data: &[u8]| {
         if let Ok(r) = engine.check_code("SAVE10", &tree) {
             let _ = r.to_json();
         }
-        let event = match &tree {
-            Value::Map(m) => m.get("event").cloned().unwrap_or(Value::Null),
-            _ => Value::Null,
+        let field = |k: &str| match &tree {
+            Value::Map(m) => m.get(k).cloned(),
+            _ => None,
         };
-        if let Ok(r) = engine.distribute(&tree, &event) {
+        let event = field("event").unwrap_or(Value::Null);
+        if let Ok(r) = engine.distribute(&tree, &event, field("usage").as_ref()) {
             let _ = r.to_json();
         }
     }

@@ -3,11 +3,11 @@
 //! `event`). The engine only answers; the caller (the Worker) stores the event and the
 //! assignments, and gives out pooled codes where a coupon has bulk codes.
 
-use super::{earliest, read_context, span, status_ok, Engine};
-use crate::cart::{read_event, CartFacts, Event, User};
+use super::{earliest, limits_ok, read_context, span, status_ok, Engine};
+use crate::cart::{read_event, read_usage, CouponUsage, Event, User};
 use crate::error::Result;
 use crate::json::{object, Node, Source, ToJson};
-use crate::manifest::{Activation, Codes, Coupon, Expiry};
+use crate::manifest::{Activation, Codes, Coupon, Expiry, ExpiryFrom};
 use crate::reason::Reason;
 use crate::rules::Value;
 use crate::time::{format_instant, Instant};
@@ -72,29 +72,36 @@ impl ToJson for Skipped {
 
 impl Engine {
     /// What `event` does for the user of `ctx` (`UserContext & { now }`, holding the user's
-    /// events and assignments from before it): the coupons it assigns, the coupons it activates,
-    /// and the coupons it names but does not assign, with the reason. Consumes and stores nothing.
-    pub fn distribute(&self, ctx: &Value, event: &Value) -> Result<Distribution> {
+    /// events, assignments and activations from before it): the coupons it assigns, the coupons it
+    /// activates, and the coupons it names but does not assign, with the reason. `usage` (as in an
+    /// evaluate request) lets it skip coupons whose lifetime limits are used up. Stores nothing.
+    pub fn distribute(
+        &self,
+        ctx: &Value,
+        event: &Value,
+        usage: Option<&Value>,
+    ) -> Result<Distribution> {
         let (mut user, now) = read_context(ctx, false)?;
         self.fresh(now)?;
         let event = read_event(&Node::root(event, Source::Request))?;
+        let currency = self.manifest().currency;
+        let usage = match usage {
+            Some(u) => read_usage(&Node::root(u, Source::Request), currency)?,
+            None => Vec::new(),
+        };
         // The event itself may already be in the context (a retry): it is not its own past.
         if event.id.is_some() {
             user.events.retain(|e| e.id != event.id);
         }
-        let facts = CartFacts {
-            user: &user,
-            cart: None,
-            now,
-        };
-        let currency = self.manifest().currency;
         let mut out = Distribution::default();
         for coupon in &self.manifest().coupons {
             if let Some(Activation::Event(t)) = &coupon.activation {
-                // Activation counts from the first matching event: this one, if none came before.
-                let fires = |e: &Event| t.matches(e, &facts).is_ok();
-                let first =
-                    fires(&event) && !user.events.iter().any(|e| e.at <= event.at && fires(e));
+                // Activation counts from the first matching event: this one, if none came before
+                // and none is stored.
+                let fires = |e: &Event| t.matches(e, &user).is_ok();
+                let first = fires(&event)
+                    && !user.activations.iter().any(|(id, _)| *id == coupon.id)
+                    && !user.events.iter().any(|e| e.at <= event.at && fires(e));
                 if let Some(at) = event.at.checked_add(t.delay).filter(|_| first) {
                     out.activated.push(Given {
                         coupon_id: coupon.id.clone(),
@@ -107,7 +114,7 @@ impl Engine {
             let mut failed = None;
             let mut fired = None;
             for t in &coupon.distribution {
-                match t.matches(&event, &facts) {
+                match t.matches(&event, &user) {
                     Ok(()) => {
                         fired = Some(t);
                         break;
@@ -115,9 +122,10 @@ impl Engine {
                     Err(f) => failed = failed.or(f),
                 }
             }
+            let used = usage.iter().find(|(id, _)| *id == coupon.id).map(|u| &u.1);
             let verdict = match (fired, failed) {
                 (Some(t), _) => match event.at.checked_add(t.delay) {
-                    Some(at) => assignable(coupon, &user, now, at).map(|()| at),
+                    Some(at) => assignable(coupon, &user, used, currency, now, at).map(|()| at),
                     None => continue, // after the year 9999: never
                 },
                 (None, Some(f)) => Err(Reason::condition(&f, currency)),
@@ -139,12 +147,15 @@ impl Engine {
     }
 }
 
-/// Whether `coupon` can be given to `user` at `at`: it is live, it has not closed by then, and
-/// the user does not already hold it (an assignment that has expired does not count: the
-/// campaign may give the coupon again).
+/// Whether `coupon` can be given to `user` at `at`: it is live; it has not closed by then, and
+/// an assignment made then would not already have expired `now` (a late event); its lifetime
+/// limits are not used up; and the user does not hold it already (an assignment that has expired
+/// does not count: the campaign may give the coupon again).
 fn assignable(
     coupon: &Coupon,
     user: &User,
+    used: Option<&CouponUsage>,
+    currency: crate::money::Currency,
     now: Instant,
     at: Instant,
 ) -> std::result::Result<(), Reason> {
@@ -153,13 +164,22 @@ fn assignable(
         Some(Expiry::Fixed(t)) => Some(t),
         _ => None,
     };
-    if let Some(closes) = earliest(fixed, coupon.window_end).filter(|c| at >= *c) {
+    let closed = earliest(fixed, coupon.window_end).filter(|c| at >= *c);
+    let lapsed = match coupon.expiry {
+        Some(Expiry::Relative {
+            duration,
+            from: ExpiryFrom::Assignment,
+        }) => at.checked_add(duration).filter(|e| now >= *e),
+        _ => None,
+    };
+    if let Some(ends) = closed.or(lapsed) {
         return Err(Reason::new(
             "EXPIRED",
-            format!("this coupon closed at {}", format_instant(closes)),
+            format!("this coupon would have expired at {}", format_instant(ends)),
         )
-        .with("expired_at", format_instant(closes)));
+        .with("expired_at", format_instant(ends)));
     }
+    limits_ok(coupon, used, currency, None)?;
     let held = user
         .assignments
         .iter()
@@ -169,7 +189,7 @@ fn assignable(
     let Some(held) = held else {
         return Ok(());
     };
-    let until = span(coupon, user, now).ok().and_then(|s| s.until);
+    let until = span(coupon, user).ok().and_then(|s| s.until);
     if until.is_some_and(|u| at >= u) {
         return Ok(());
     }

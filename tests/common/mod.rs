@@ -130,7 +130,12 @@ pub fn play(
             let event = input
                 .get("event")
                 .expect("distribute input needs an `event`");
-            serde_json::from_str(&engine.distribute(&tree(&user)?, &tree(event)?)?.to_json())
+            let usage = input.get("usage").map(tree).transpose()?;
+            serde_json::from_str(
+                &engine
+                    .distribute(&tree(&user)?, &tree(event)?, usage.as_ref())?
+                    .to_json(),
+            )
         }
         other => panic!("unknown op `{other}`"),
     };

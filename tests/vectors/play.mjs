@@ -21,7 +21,7 @@ function run(CouponEngine, { jws, jwks, op, input = {}, now, limits }) {
       case 'checkCode':
         return engine.checkCode(input.code, withNow(input.user ?? {}, now));
       case 'distribute':
-        return engine.distribute(withNow(input.user ?? {}, now), input.event);
+        return engine.distribute(withNow(input.user ?? {}, now), input.event, input.usage);
       default:
         throw Object.assign(new Error(`unknown op ${JSON.stringify(op)}`), { code: 'UNKNOWN_OP' });
     }
