@@ -11,6 +11,10 @@ export const MAX_EVENTS = 200;
 export const MAX_LOG_BYTES = 256 * 1024;
 
 export const eventsKey = (userId) => `events:${userId}`;
+// An event id is recognised (its first answer replayed) this long after it was first sent, by the
+// UserLog Durable Object and in COUNTER_MODE=kv alike.
+export const REPLAY_DAYS = 30;
+
 const EMPTY = { events: [], assignments: [] };
 
 export async function loggedOf(env, userId) {

@@ -9,9 +9,10 @@ import { UNKNOWN_CODE } from './pricing.js';
 import { usedKey } from './codes.js';
 import { usageEntry, usageKey, userUsageKey } from './usage.js';
 import { aggregate } from './stats.js';
-import { copyOf, writeCopy } from './event-log.js';
+import { copyOf, REPLAY_DAYS, writeCopy } from './event-log.js';
 
 const ACTIVE = new Set(['reserved', 'redeemed']);
+const enc = encodeURIComponent; // user and event ids in keys (they may hold ':' or a newline)
 
 export class KvCounter {
   constructor(env, couponId) {
@@ -110,7 +111,7 @@ export class KvCounter {
   /** An event's assignment counted once per key (best effort: a concurrent duplicate counts twice). */
   async handOut({ key, day, bulk, now }) {
     if (bulk) return { code: null, empty: true };
-    const marker = `kvhandout:${this.id}:${key}`;
+    const marker = `kvhandout:${this.id}:${enc(key)}`; // key: user id, a newline, event id
     if ((await this.kv.get(marker)) !== null) return { code: null };
     await this.kv.put(marker, now);
     await this.stat(day, { distributed: 1 });
@@ -146,8 +147,7 @@ export const kvRedemptionStore = (env, id) => ({
   delete: () => env.STATE.delete(`redemption:${id}`),
 });
 
-const REPLAY_TTL_S = 30 * 86400; // as the UserLog Durable Object: an event id is recognised for 30 days
-const enc = encodeURIComponent; // user and event ids may hold ':'
+const REPLAY_TTL_S = REPLAY_DAYS * 86400; // as the UserLog Durable Object
 
 /**
  * The user's event log and answers per event id in KV, for the EventFlow (no Durable Object to

@@ -5,11 +5,10 @@
 // before the KV copy the user context reads.
 import { DurableObject } from 'cloudflare:workers';
 import { EventFlow } from './event-flow.js';
-import { copyOf, writeCopy } from './event-log.js';
+import { copyOf, REPLAY_DAYS, writeCopy } from './event-log.js';
 import { rfc3339 } from './http.js';
 import { serial } from './serial.js';
 
-const REPLAY_DAYS = 30; // an event id is recognised this long after it was first sent
 const COPY_INTERVAL_MS = 1000; // KV takes one write per key per second
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY, body_hash TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL, created_at TEXT NOT NULL);
