@@ -1,7 +1,7 @@
 // One user event, end to end (POST /events). The engine decides what the event does
 // (`engine.distribute`, on the user's context from before it); this stores what it decided: the
 // event in the user's log, the assignments it made, with a code from the coupon's pool for coupons
-// with bulk codes. Runs inside the user's UserLog Durable Object, one event at a time; in
+// with bulk codes, and the activations it reported. Runs inside the user's UserLog Durable Object, one event at a time; in
 // COUNTER_MODE=kv the same steps run over KV (kv-mode.js). `store` keeps the user's log and the
 // answers per event id, and writes the KV copy of the log (`sync`); `counter(couponId)` reaches a
 // coupon's counters (pool, stats).
@@ -10,7 +10,7 @@ import { call } from './engine.js';
 import { errorBody, errorResponse, rfc3339 } from './http.js';
 import { profileOf } from './profiles.js';
 import { assignmentsOf } from './assignments.js';
-import { copyOf, mergeContext, trim } from './event-log.js';
+import { copyOf, mergeActivations, mergeContext, trim } from './event-log.js';
 
 const reply = (status, body) => ({ status, body: JSON.stringify(body) });
 const problem = (status, code, message, details) => reply(status, errorBody(code, message, details));
@@ -81,7 +81,7 @@ export class EventFlow {
     const response = reply(201, {
       event_id: event.id, user_id: userId, name: event.name, at: event.at, assigned, activated: result.activated, skipped,
     });
-    const next = nextState(state, event, result.activated.length > 0, assigned);
+    const next = nextState(state, event, result.activated, assigned);
     await this.store.save(event.id, { user_id: userId, body_hash: bodyHash, response, created_at: now }, next);
     await this.store.sync();
     return response;
@@ -90,16 +90,18 @@ export class EventFlow {
 
 /**
  * The log after `event`: the event added (pinned when it activated a coupon) and trimmed to its
- * caps; each assignment it made replaces the user's earlier event assignment of that coupon.
- * `added`, `dropped` and `assigned` say what changed, for stores that write rows.
+ * caps; each assignment it made replaces the user's earlier event assignment of that coupon; each
+ * activation it reported is kept unless the coupon was activated earlier. `added`, `dropped`,
+ * `assigned` and `activated` say what changed, for stores that write rows.
  */
-function nextState(state, event, activates, assigned) {
+function nextState(state, event, activated, assigned) {
   const pinned = new Set(state.pinned);
-  if (activates) pinned.add(event.id);
+  if (activated.length) pinned.add(event.id);
   // An id sent again after its replay record expired: the new event replaces the old entry.
   const { events, dropped } = trim([...state.events.filter((e) => e.id !== event.id), event], pinned);
   for (const id of dropped) pinned.delete(id);
   const byCoupon = new Map(state.assignments.map((a) => [a.coupon_id, a]));
   for (const a of assigned) byCoupon.set(a.coupon_id, a);
-  return { events, pinned, assignments: [...byCoupon.values()], added: event, dropped, assigned };
+  const { activations, changed } = mergeActivations(state.activations ?? [], activated);
+  return { events, pinned, assignments: [...byCoupon.values()], activations, added: event, dropped, assigned, activated: changed };
 }

@@ -1,7 +1,8 @@
-// The events a user sent (POST /events) and the assignments they made, as the user context sees
-// them. The user's UserLog Durable Object owns them and writes this KV copy (`events:<user>`,
-// `{ events, assignments }`) after each event; pricing.js merges it with the stored profile and the
-// admin assignments, so every route prices with the events too.
+// The events a user sent (POST /events), the assignments they made and the activations they
+// reported, as the user context sees them. The user's UserLog Durable Object owns them and writes
+// this KV copy (`events:<user>`, `{ events, assignments, activations }`) after each event;
+// pricing.js merges it with the stored profile and the admin assignments, so every route prices
+// with the events too.
 import { cachedGet, forget, remember } from './kv-cache.js';
 
 const TTL_MS = 1000; // like profiles and assignments: other isolates within a second
@@ -10,19 +11,40 @@ const TTL_MS = 1000; // like profiles and assignments: other isolates within a s
 export const MAX_EVENTS = 200;
 export const MAX_LOG_BYTES = 256 * 1024;
 
-export const eventsKey = (userId) => `events:${userId}`;
 // An event id is recognised (its first answer replayed) this long after it was first sent, by the
 // UserLog Durable Object and in COUNTER_MODE=kv alike.
 export const REPLAY_DAYS = 30;
 
-const EMPTY = { events: [], assignments: [] };
+export const eventsKey = (userId) => `events:${userId}`;
+const EMPTY = { events: [], assignments: [], activations: [] };
 
 export async function loggedOf(env, userId) {
   return (await cachedGet(env.STATE, eventsKey(userId), 'json', TTL_MS)) ?? EMPTY;
 }
 
-/** What the context sees of the log (the KV copy): the events and the assignments events made. */
-export const copyOf = (state) => ({ events: state.events, assignments: state.assignments });
+/**
+ * What the context sees of the log (the KV copy): the events, the assignments events made and the
+ * activations the engine reported (one per coupon, the earliest).
+ */
+export const copyOf = (state) => ({ events: state.events, assignments: state.assignments, activations: state.activations ?? [] });
+
+/**
+ * `held` (activations `{ coupon_id, at }`, one per coupon) with `reported` added: per coupon the
+ * earliest `at` wins, so an activation once made is never moved later. Returns all of them and
+ * those that changed (to store).
+ */
+export function mergeActivations(held, reported) {
+  const byCoupon = new Map(held.map((a) => [a.coupon_id, a]));
+  const changed = [];
+  for (const a of reported) {
+    const was = byCoupon.get(a.coupon_id);
+    if (was && Date.parse(was.at) <= Date.parse(a.at)) continue;
+    const kept = { coupon_id: a.coupon_id, at: a.at };
+    byCoupon.set(a.coupon_id, kept);
+    changed.push(kept);
+  }
+  return { activations: [...byCoupon.values()], changed };
+}
 
 export async function writeCopy(env, userId, copy) {
   await env.STATE.put(eventsKey(userId), JSON.stringify(copy));
@@ -35,10 +57,12 @@ export const forgetCopy = (userId) => forget(eventsKey(userId));
 /**
  * The context fields from the stored profile, the admin assignments and the logged events: the
  * profile's events then the logged ones; one assignment per coupon, the newest `assigned_at`
- * winning (an event's on a tie: it carries the code it gave).
+ * winning (an event's on a tie: it carries the code it gave); the stored activations (the engine
+ * prefers them to working activation out from the events again).
  */
 export function mergeContext(profile, adminAssignments, logged = EMPTY) {
   const events = [...(profile.events ?? []), ...logged.events];
+  const activations = logged.activations ?? []; // a copy written before activations were stored has none
   const byCoupon = new Map();
   for (const a of [...adminAssignments, ...logged.assignments]) {
     const held = byCoupon.get(a.coupon_id);
@@ -48,6 +72,7 @@ export function mergeContext(profile, adminAssignments, logged = EMPTY) {
     ...profile,
     ...(events.length ? { events } : {}),
     ...(byCoupon.size ? { assignments: [...byCoupon.values()] } : {}),
+    ...(activations.length ? { activations } : {}),
   };
 }
 

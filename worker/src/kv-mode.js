@@ -158,10 +158,12 @@ export const kvEventStore = (env, userId) => ({
   seen: (id) => env.STATE.get(`kvevent:${enc(userId)}:${enc(id)}`, 'json'),
   state: async () => {
     const s = (await env.STATE.get(`kvuserlog:${enc(userId)}`, 'json')) ?? { events: [], pinned: [], assignments: [] };
-    return { ...s, pinned: new Set(s.pinned) };
+    return { ...s, pinned: new Set(s.pinned), activations: s.activations ?? [] };
   },
   save: async (id, rec, next) => {
-    await env.STATE.put(`kvuserlog:${enc(userId)}`, JSON.stringify({ events: next.events, pinned: [...next.pinned], assignments: next.assignments }));
+    await env.STATE.put(`kvuserlog:${enc(userId)}`, JSON.stringify({
+      events: next.events, pinned: [...next.pinned], assignments: next.assignments, activations: next.activations,
+    }));
     await env.STATE.put(`kvevent:${enc(userId)}:${enc(id)}`, JSON.stringify(rec), { expirationTtl: REPLAY_TTL_S });
   },
   // Written each time, without the Durable Object's one-write-a-second pacing (best effort here).

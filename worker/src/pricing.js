@@ -17,12 +17,12 @@ const FAILED_CODE_REASONS = new Set(['UNKNOWN_CODE', 'CODE_MISTYPED']);
 const MAX_ROUNDS = 8;
 
 // What a request may not say about its user: the Worker has these facts from its own store.
-export const CLIENT_IGNORED = ['properties', 'segments', 'events', 'assignments'];
+export const CLIENT_IGNORED = ['properties', 'segments', 'events', 'assignments', 'activations'];
 
 /**
  * The user context the engine sees: the request's `user.id`, and the stored profile (properties,
- * segments, events), assignments, and the events sent for that id with the assignments they made
- * (event-log.js). Whatever else a client says about its user is dropped (CLIENT_IGNORED); any
+ * segments, events), assignments, and the events sent for that id with the assignments and
+ * activations they made (event-log.js). Whatever else a client says about its user is dropped (CLIENT_IGNORED); any
  * other field is left for the engine to refuse, and a `user` that is not an object too. Without an id there is nothing stored to look up: the engine sees no facts.
  */
 export async function userContext(env, user) {

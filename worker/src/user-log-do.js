@@ -15,6 +15,7 @@ CREATE TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY, body_hash TEXT NOT NULL, s
 CREATE INDEX IF NOT EXISTS seen_created ON seen (created_at);
 CREATE TABLE IF NOT EXISTS log (id TEXT PRIMARY KEY, event TEXT NOT NULL, pinned INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS assigned (coupon_id TEXT PRIMARY KEY, assignment TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS activations (coupon_id TEXT PRIMARY KEY, at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;
 
@@ -65,6 +66,7 @@ export class UserLog extends DurableObject {
       events: rows.map((r) => JSON.parse(r.event)).sort((a, b) => Date.parse(a.at) - Date.parse(b.at)),
       pinned: new Set(rows.filter((r) => r.pinned).map((r) => r.id)),
       assignments: this.sql.exec('SELECT assignment FROM assigned').toArray().map((r) => JSON.parse(r.assignment)),
+      activations: this.sql.exec('SELECT coupon_id, at FROM activations').toArray().map((r) => ({ coupon_id: r.coupon_id, at: r.at })),
     };
   }
 
@@ -80,6 +82,8 @@ export class UserLog extends DurableObject {
       }
       for (const d of next.dropped) this.sql.exec('DELETE FROM log WHERE id = ?', d);
       for (const a of next.assigned) this.sql.exec('INSERT OR REPLACE INTO assigned (coupon_id, assignment) VALUES (?, ?)', a.coupon_id, JSON.stringify(a));
+      // Only activations earlier than the one held (or the first of a coupon): nextState chose them.
+      for (const a of next.activated) this.sql.exec('INSERT OR REPLACE INTO activations (coupon_id, at) VALUES (?, ?)', a.coupon_id, a.at);
       this.setMeta('user_id', rec.user_id); // for the alarm, which has no request to read it from
       this.setMeta('version', Number(this.meta('version', 0)) + 1);
     });
