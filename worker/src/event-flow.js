@@ -1,16 +1,19 @@
 // One user event, end to end (POST /events). The engine decides what the event does
-// (`engine.distribute`, on the user's context from before it); this stores what it decided: the
-// event in the user's log, the assignments it made, with a code from the coupon's pool for coupons
-// with bulk codes, and the activations it reported. Runs inside the user's UserLog Durable Object, one event at a time; in
-// COUNTER_MODE=kv the same steps run over KV (kv-mode.js). `store` keeps the user's log and the
-// answers per event id, and writes the KV copy of the log (`sync`); `counter(couponId)` reaches a
-// coupon's counters (pool, stats).
+// (`engine.distribute`, on the user's context from before it, with the counters of the coupons it
+// would give); this stores what it decided: the event in the user's log, the assignments it made,
+// with a code from the coupon's pool for coupons with bulk codes, and the activations it reported.
+// Runs inside the user's UserLog Durable Object, one event at a time; in COUNTER_MODE=kv the same
+// steps run over KV (kv-mode.js). `store` keeps the user's log and the answers per event id, and
+// writes the KV copy of the log (`sync`); `counter(couponId)` reaches a coupon's counters (usage,
+// pool, stats).
 import { current } from './manifest-store.js';
 import { call } from './engine.js';
 import { errorBody, errorResponse, rfc3339 } from './http.js';
 import { profileOf } from './profiles.js';
 import { assignmentsOf } from './assignments.js';
 import { copyOf, mergeActivations, mergeContext, trim } from './event-log.js';
+import { overrideReason, readOverrides } from './overrides.js';
+import { hasLimits, usageEntry } from './usage.js';
 
 const reply = (status, body) => ({ status, body: JSON.stringify(body) });
 const problem = (status, code, message, details) => reply(status, errorBody(code, message, details));
@@ -20,6 +23,9 @@ async function asReply(err) {
   const res = errorResponse(err);
   return { status: res.status, body: await res.text() };
 }
+
+const counterUnavailable = () => problem(503, 'COUNTER_UNAVAILABLE',
+  'a coupon counter did not answer; the event was not stored: send the same event again (a code already handed out for it goes to the retry)');
 
 const poolEmpty = (couponId) => ({
   code: 'CODE_POOL_EMPTY',
@@ -47,17 +53,48 @@ export class EventFlow {
       await this.store.sync();
       return { ...seen.response, replayed: true };
     }
+    let loaded;
     let state;
+    let overrides;
+    let ctx;
     let result;
     try {
-      const loaded = await current(this.env);
+      loaded = await current(this.env);
       state = await this.store.state();
-      const [profile, admin] = await Promise.all([profileOf(this.env, userId), assignmentsOf(this.env, userId)]);
-      const ctx = { id: userId, ...mergeContext(profile, admin, copyOf(state)), now };
+      let profile;
+      let admin;
+      [profile, admin, overrides] = await Promise.all([profileOf(this.env, userId), assignmentsOf(this.env, userId), readOverrides(this.env)]);
+      ctx = { id: userId, ...mergeContext(profile, admin, copyOf(state)), now };
       result = call(() => loaded.engine.distribute(ctx, event));
     } catch (err) {
       return asReply(err);
     }
+
+    // Lifetime limits (per_user, global, budget) are the engine's to check, from the counters: those
+    // of each coupon the event would give (assigned, or held already: the engine checks limits
+    // before ALREADY_ASSIGNED) that has limits, read from the coupon's counters as redemptions do.
+    const limited = [...result.assigned, ...result.skipped.filter((s) => s.reason.code === 'ALREADY_ASSIGNED')]
+      .map((x) => x.coupon_id)
+      .filter((id) => !overrides[id] && hasLimits(loaded.coupons.get(id)));
+    if (limited.length) {
+      let entries;
+      try {
+        entries = await Promise.all(limited.map(async (id) => {
+          const c = await this.counter(id).counters(userId);
+          return usageEntry(loaded.coupons.get(id), c, c.user_redemptions ?? null, c.user_periods);
+        }));
+      } catch (err) {
+        console.error('counter unreachable', err);
+        return counterUnavailable();
+      }
+      const usage = { coupons: Object.fromEntries(limited.map((id, i) => [id, entries[i]])) };
+      try {
+        result = call(() => loaded.engine.distribute(ctx, event, usage));
+      } catch (err) {
+        return asReply(err);
+      }
+    }
+    result = heldBack(result, overrides);
 
     // Each assignment at its coupon's counter: counted in the stats once, with a pooled code for
     // bulk coupons; both idempotent per (user, event), so a retry after a crash gets the same code.
@@ -69,7 +106,7 @@ export class EventFlow {
       })));
     } catch (err) {
       console.error('counter unreachable', err);
-      return problem(503, 'COUNTER_UNAVAILABLE', 'a coupon counter did not answer; nothing was stored: send the same event again');
+      return counterUnavailable();
     }
     const assigned = [];
     const skipped = [...result.skipped];
@@ -86,6 +123,25 @@ export class EventFlow {
     await this.store.sync();
     return response;
   }
+}
+
+/**
+ * The engine's answer with the coupons paused or ended at the edge (overrides.js) held back: an
+ * assignment of one is not made (skipped, with the reason PAUSED / ENDED, so no code is given or
+ * counted), and a coupon the engine skipped once its trigger fired gets that reason too (the
+ * engine checks status first). Activations stay: they are facts about the user, not a giving.
+ */
+function heldBack(result, overrides) {
+  const reason = (id) => overrideReason(overrides[id].status);
+  return {
+    assigned: result.assigned.filter((a) => !overrides[a.coupon_id]),
+    activated: result.activated,
+    skipped: [
+      ...result.skipped.map((s) => (overrides[s.coupon_id] && s.reason.code !== 'EVENT_CONDITION_FAILED'
+        ? { coupon_id: s.coupon_id, reason: reason(s.coupon_id) } : s)),
+      ...result.assigned.filter((a) => overrides[a.coupon_id]).map((a) => ({ coupon_id: a.coupon_id, reason: reason(a.coupon_id) })),
+    ],
+  };
 }
 
 /**

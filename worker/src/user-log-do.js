@@ -1,8 +1,9 @@
 // UserLog: one Durable Object per user (idFromName(user id)) for POST /events. It runs the user's
 // events one at a time (event-flow.js), so two events never decide on the same "before", and keeps
 // in SQLite: the answer per event id (replays, for REPLAY_DAYS), the user's event log (capped:
-// event-log.js) and the assignments events made. Each event's rows are written in one transaction,
-// before the KV copy the user context reads.
+// event-log.js), the assignments events made and the activations they reported. Each event's rows
+// are written in one transaction, with an alarm that brings the KV copy the user context reads up
+// to them.
 import { DurableObject } from 'cloudflare:workers';
 import { EventFlow } from './event-flow.js';
 import { copyOf, REPLAY_DAYS, writeCopy } from './event-log.js';
@@ -70,8 +71,14 @@ export class UserLog extends DurableObject {
     };
   }
 
-  /** The event's answer, the log's change and the assignments, in one transaction. */
-  save(id, rec, next) {
+  /**
+   * The event's answer, the log's change, the assignments and the activations, in one transaction,
+   * and an alarm: should the object stop before `sync` writes the KV copy, the alarm writes it (no
+   * retry of the event needed). The alarm is set right after the transaction, with nothing awaited
+   * between them, so storage commits the two together (write coalescing).
+   */
+  async save(id, rec, next) {
+    const alarm = await this.ctx.storage.getAlarm();
     this.ctx.storage.transactionSync(() => {
       this.sql.exec('INSERT INTO seen (id, body_hash, status, body, created_at) VALUES (?, ?, ?, ?, ?)',
         id, rec.body_hash, rec.response.status, rec.response.body, rec.created_at);
@@ -87,6 +94,7 @@ export class UserLog extends DurableObject {
       this.setMeta('user_id', rec.user_id); // for the alarm, which has no request to read it from
       this.setMeta('version', Number(this.meta('version', 0)) + 1);
     });
+    if (alarm === null) await this.ctx.storage.setAlarm(Date.now() + COPY_INTERVAL_MS);
   }
 
   /**
