@@ -337,9 +337,10 @@ test('3. cart abandonment: a cart_abandoned event gives a pooled code an hour la
   assert.ok(await eventually(async () => reasonOf(await evaluate('ca-olivia', abandonedCart('40.00'), [code]), code)?.code === 'UNKNOWN_CODE'));
   assert.equal((await refusedOrder('ca-olivia-2', 'ca-olivia', 'W-88121', abandonedCart('40.00'), [code])).code, 'UNKNOWN_CODE');
 
-  // She leaves another cart while her code is live: no second code.
+  // She leaves another cart: she has used her one code (`per_user: 1`), so no second code is spent
+  // on her (the engine checks the limit, from the counters, before her live assignment).
   const relapse = await event({ id: 'cart-5600-abandoned', user_id: 'ca-olivia', name: 'cart_abandoned', properties: { cart_id: 'cart-5600', cart_value: '55.00' } });
-  assert.deepEqual(relapse.skipped.map((s) => [s.coupon_id, s.reason.code]), [['cart-comeback-15', 'ALREADY_ASSIGNED']]);
+  assert.deepEqual(relapse.skipped.map((s) => [s.coupon_id, s.reason.code]), [['cart-comeback-15', 'USER_LIMIT_REACHED']]);
 
   // Liam left his cart just now: his code is his in an hour, not before.
   const liam = await event({ id: 'cart-5602-abandoned', user_id: 'ca-liam', name: 'cart_abandoned', properties: { cart_id: 'cart-5602', cart_value: '129.00' } });
@@ -353,24 +354,29 @@ test('3. cart abandonment: a cart_abandoned event gives a pooled code an hour la
   assert.equal(noah.skipped[0].reason.code, 'EVENT_CONDITION_FAILED');
   assert.equal(noah.skipped[0].reason.fact, 'event.properties.cart_value');
 
-  // Emma's code came 59 hours ago: 48 hours are up.
-  const emma = await event({ id: 'cart-5480-abandoned', user_id: 'ca-emma', name: 'cart_abandoned', at: rfc3339(Date.now() - 60 * HOUR), properties: { cart_id: 'cart-5480', cart_value: '64.00' } });
-  const emmaCode = emma.assigned[0].code;
-  const expired = reasonOf(await evaluate('ca-emma', abandonedCart('64.00'), [emmaCode]), emmaCode);
-  assert.equal(expired.code, 'EXPIRED');
-  assert.equal(expired.expired_at, rfc3339(Date.parse(emma.assigned[0].assigned_at) + 48 * HOUR));
+  // Emma's cart was abandoned 60 hours ago and the shop's backend reports it only now: her code
+  // would have come 59 hours ago and its 48 hours are up, so none is spent on her.
+  const emmaLeft = rfc3339(Date.now() - 60 * HOUR);
+  const emma = await event({ id: 'cart-5480-abandoned', user_id: 'ca-emma', name: 'cart_abandoned', at: emmaLeft, properties: { cart_id: 'cart-5480', cart_value: '64.00' } });
+  assert.deepEqual(emma.assigned, []);
+  assert.deepEqual(emma.skipped.map((s) => [s.coupon_id, s.reason.code]), [['cart-comeback-15', 'EXPIRED']]);
+  assert.equal(emma.skipped[0].reason.expired_at, rfc3339(Date.parse(emmaLeft) + (1 + 48) * HOUR));
+  assert.deepEqual(await pool(), { coupon_id: 'cart-comeback-15', available: 2, given: 2 }, 'Olivia and Liam have codes; Emma none');
+  assert.equal((await context('ca-emma')).assignments, undefined);
   assert.equal((await tray('ca-emma'))['cart-comeback-15'], undefined);
 
-  // The last code goes to Sofia; Mia finds the pool empty and gets nothing (the shop adds codes).
+  // The last two codes go to Sofia and Mia; Ava finds the pool empty and gets nothing (the shop adds codes).
   const sofia = await event({ id: 'cart-5604-abandoned', user_id: 'ca-sofia', name: 'cart_abandoned', at: left, properties: { cart_id: 'cart-5604', cart_value: '42.00' } });
   assert.equal(sofia.assigned.length, 1);
   // Someone else's code is not hers to use.
   assert.equal(reasonOf(await evaluate('ca-sofia', abandonedCart('42.00'), [liam.assigned[0].code]), liam.assigned[0].code).code, 'NOT_ASSIGNED');
   const mia = await event({ id: 'cart-5605-abandoned', user_id: 'ca-mia', name: 'cart_abandoned', properties: { cart_id: 'cart-5605', cart_value: '75.00' } });
-  assert.deepEqual(mia.assigned, []);
-  assert.deepEqual(mia.skipped.map((s) => [s.coupon_id, s.reason.code]), [['cart-comeback-15', 'CODE_POOL_EMPTY']]);
+  assert.equal(mia.assigned.length, 1);
+  const ava = await event({ id: 'cart-5606-abandoned', user_id: 'ca-ava', name: 'cart_abandoned', properties: { cart_id: 'cart-5606', cart_value: '91.00' } });
+  assert.deepEqual(ava.assigned, []);
+  assert.deepEqual(ava.skipped.map((s) => [s.coupon_id, s.reason.code]), [['cart-comeback-15', 'CODE_POOL_EMPTY']]);
   assert.deepEqual(await pool(), { coupon_id: 'cart-comeback-15', available: 0, given: 4 });
-  assert.equal(new Set([code, liam.assigned[0].code, emmaCode, sofia.assigned[0].code]).size, 4, 'every code given once');
+  assert.equal(new Set([code, liam.assigned[0].code, sofia.assigned[0].code, mia.assigned[0].code]).size, 4, 'every code given once');
 
   assert.deepEqual(await stats('cart-comeback-15'), {
     redemptions: 1, redeeming_users: 1, rollbacks: 0, discount_given: '12.96', gross_merchandise_value: '86.40', codes_distributed: 4,
