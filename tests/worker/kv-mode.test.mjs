@@ -11,6 +11,8 @@ const coupons = [
     reward: { type: 'fixed_amount', amount: '3.00', target: { type: 'order' } }, distribution: [{ event: 'signup' }] },
   { id: 'kv-pooled', name: 'Pooled', status: 'active', codes: { type: 'bulk', prefix: 'KP', length: 10 }, audience: { type: 'assigned' },
     reward: { type: 'fixed_amount', amount: '3.00', target: { type: 'order' } }, distribution: [{ event: 'signup' }] },
+  { id: 'kv-app', name: 'App', status: 'active', codes: { type: 'static', code: 'APP' }, activation: { type: 'event', event: 'app_install' },
+    reward: { type: 'fixed_amount', amount: '3.00', target: { type: 'order' } } },
 ];
 
 let server;
@@ -60,4 +62,8 @@ test('kv mode: events assign and replay over KV; code pools are refused, so pool
   const ctx = (await call(server, 'GET', '/users/kv-user/context')).json;
   assert.deepEqual(ctx.assignments.map((a) => a.coupon_id), ['kv-welcome']);
   assert.deepEqual((await admin(server, 'GET', '/admin/coupons/kv-pooled/pool')).json, { coupon_id: 'kv-pooled', available: 0, given: 0 });
+  // An activation is stored in the KV log and carried in the user context.
+  const install = await admin(server, 'POST', '/events', { body: { id: 'kv-evt-2', user_id: 'kv-user', name: 'app_install' } });
+  assert.deepEqual(install.json.activated, [{ coupon_id: 'kv-app', at: install.json.at }], install.text);
+  assert.deepEqual((await call(server, 'GET', '/users/kv-user/context')).json.activations, [{ coupon_id: 'kv-app', at: install.json.at }]);
 });
