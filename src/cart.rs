@@ -2,7 +2,7 @@
 //! tree into exact values, with field paths on every error.
 
 use crate::error::{Error, Result};
-use crate::json::Node;
+use crate::json::{Node, Obj};
 use crate::manifest::{within, Limits};
 use crate::money::{self, Currency};
 use crate::rules::{lookup, Fact, Facts, Map, Value};
@@ -270,21 +270,12 @@ pub fn read_user(node: &Node) -> Result<(User, Option<Instant>)> {
         .transpose()?
         .unwrap_or_default();
     let mut events = Vec::new();
-    for e in u
-        .get("events")
-        .map(|e| e.items())
-        .transpose()?
-        .unwrap_or_default()
-    {
-        events.push(read_event(&e)?);
-    }
+    each(&u, "events", &mut |e| {
+        events.push(read_event(e)?);
+        Ok(())
+    })?;
     let mut assignments = Vec::new();
-    for a in u
-        .get("assignments")
-        .map(|a| a.items())
-        .transpose()?
-        .unwrap_or_default()
-    {
+    each(&u, "assignments", &mut |a| {
         let o = a.obj(&["coupon_id", "assigned_at", "code"])?;
         let code = match o.get("code") {
             Some(c) => Some(crate::codes::normalize(c.str()?, &c.path)?),
@@ -295,17 +286,14 @@ pub fn read_user(node: &Node) -> Result<(User, Option<Instant>)> {
             assigned_at: instant(&o.req("assigned_at")?)?,
             code,
         });
-    }
+        Ok(())
+    })?;
     let mut activations = Vec::new();
-    for a in u
-        .get("activations")
-        .map(|a| a.items())
-        .transpose()?
-        .unwrap_or_default()
-    {
+    each(&u, "activations", &mut |a| {
         let o = a.obj(&["coupon_id", "at"])?;
         activations.push((o.req("coupon_id")?.string()?, instant(&o.req("at")?)?));
-    }
+        Ok(())
+    })?;
     let now = u.get("now").map(|n| instant(&n)).transpose()?;
     Ok((
         User {
@@ -318,6 +306,21 @@ pub fn read_user(node: &Node) -> Result<(User, Option<Instant>)> {
         },
         now,
     ))
+}
+
+/// Calls `f` on each item of the list under `key`, if there is one. One copy of the list walk
+/// for every list of the user context.
+#[inline(never)]
+fn each(obj: &Obj, key: &str, f: &mut dyn FnMut(&Node) -> Result<()>) -> Result<()> {
+    for item in obj
+        .get(key)
+        .map(|n| n.items())
+        .transpose()?
+        .unwrap_or_default()
+    {
+        f(&item)?;
+    }
+    Ok(())
 }
 
 /// Reads one event: `{ id?, name, at, properties? }`.
