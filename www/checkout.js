@@ -842,10 +842,11 @@ async function main() {
     refreshEdgeTray();
   });
   window.addEventListener('offline', render);
-  // Coupons a campaign gives this user (an abandoned cart, a purchase) reach the tray when the
-  // shopper comes back to the tab, and every minute while it is open.
+  // Coupons a campaign gives or unlocks for this user (an abandoned cart, a sign-up, a purchase)
+  // reach the tray when the shopper comes back to the tab, and every minute while it is open: the
+  // context (events, activations) and the edge's tray (assignments with their codes) are asked again.
   const trayTick = () => {
-    if (document.visibilityState === 'visible' && online()) refreshEdgeTray();
+    if (document.visibilityState === 'visible' && online()) loadProfile().then(refreshEdgeTray);
   };
   document.addEventListener('visibilitychange', trayTick);
   setInterval(trayTick, 60e3);
