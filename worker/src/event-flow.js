@@ -13,7 +13,7 @@ import { profileOf } from './profiles.js';
 import { assignmentsOf } from './assignments.js';
 import { copyOf, mergeActivations, mergeContext, trim } from './event-log.js';
 import { overrideReason, readOverrides } from './overrides.js';
-import { hasLimits, usageEntry } from './usage.js';
+import { counterUsage, hasLimits } from './usage.js';
 
 const reply = (status, body) => ({ status, body: JSON.stringify(body) });
 const problem = (status, code, message, details) => reply(status, errorBody(code, message, details));
@@ -79,10 +79,7 @@ export class EventFlow {
     if (limited.length) {
       let entries;
       try {
-        entries = await Promise.all(limited.map(async (id) => {
-          const c = await this.counter(id).counters(userId);
-          return usageEntry(loaded.coupons.get(id), c, c.user_redemptions ?? null, c.user_periods);
-        }));
+        entries = await Promise.all(limited.map((id) => counterUsage(this.counter(id), loaded.coupons.get(id), userId)));
       } catch (err) {
         console.error('counter unreachable', err);
         return counterUnavailable();

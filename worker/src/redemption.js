@@ -4,7 +4,7 @@
 import { current } from './manifest-store.js';
 import { errorBody, errorResponse, rfc3339 } from './http.js';
 import { priceAtEdge } from './pricing.js';
-import { usageEntry } from './usage.js';
+import { counterUsage } from './usage.js';
 
 // Rejections that do not stop a redemption: a code typed twice still applies once.
 const HARMLESS = new Set(['DUPLICATE_CODE']);
@@ -47,10 +47,7 @@ export class Redemption {
       version = loaded.version;
       // Redemptions price with the counters themselves (not their KV copies), so the usual refusal
       // is the engine's own reason; the counters still re-check at commit for races.
-      const usageFor = async (coupon, userId) => {
-        const c = await this.counter(coupon.id).counters(userId);
-        return usageEntry(coupon, c, c.user_redemptions ?? null, c.user_periods);
-      };
+      const usageFor = (coupon, userId) => counterUsage(this.counter(coupon.id), coupon, userId);
       priced = await priceAtEdge(this.env, loaded, input.body.input, input.now, { usageFor });
     } catch (err) {
       await this.store.delete();

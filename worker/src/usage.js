@@ -28,6 +28,12 @@ export async function readUsage(env, coupon, userId) {
   return usageEntry(coupon, total, user?.redemptions ?? (userId ? 0 : null), user?.periods);
 }
 
+/** One coupon's entry from its counter (the authority, for redemptions and events). */
+export async function counterUsage(counter, coupon, userId) {
+  const c = await counter.counters(userId);
+  return usageEntry(coupon, c, c.user_redemptions ?? null, c.user_periods);
+}
+
 /**
  * Shapes counters as the engine reads them; `periods` / `user_periods` (uses per period label) only
  * for coupons with such limits, so an engine without period limits never sees the fields.
