@@ -268,7 +268,7 @@ pub enum Predicate {
         op: Op,
         value: Value,
         /// For `{"from_now": "P30D"}`: the rule compares a time with now plus this (and `value`
-        /// holds the duration's text).
+        /// holds the duration in words, for messages).
         from_now: Option<Duration>,
     },
 }
@@ -367,21 +367,17 @@ impl Predicate {
         })?;
         let bad = |m: String| obj.node().error(m);
         let value_node = obj.get("value");
-        let mut from_now = None;
-        let value = match (op, value_node.as_ref().map(|n| n.value)) {
-            (Op::Gt | Op::Gte | Op::Lt | Op::Lte, Some(Value::Map(_))) => {
-                let shift = value_node
-                    .as_ref()
-                    .map(|n| n.obj(&["from_now"]))
-                    .transpose()?;
-                let text = match shift {
-                    Some(o) => o.req("from_now")?,
-                    None => return Err(bad("a time rule needs a value".into())),
-                };
-                let d = crate::manifest::duration(&text)?;
-                from_now = Some(d);
-                Value::Str(d.words()) // for messages: "at least 30 days from now"
+        let from_now = match (op, &value_node) {
+            (Op::Gt | Op::Gte | Op::Lt | Op::Lte, Some(n)) if matches!(n.value, Value::Map(_)) => {
+                Some(crate::manifest::duration(
+                    &n.obj(&["from_now"])?.req("from_now")?,
+                )?)
             }
+            _ => None,
+        };
+        let value = match (op, value_node.as_ref().map(|n| n.value)) {
+            // Kept for messages: "at least 30 days from now".
+            _ if from_now.is_some() => Value::Str(from_now.map(|d| d.words()).unwrap_or_default()),
             (Op::Exists, None) => Value::Bool(true),
             (Op::Exists, Some(Value::Bool(b))) => Value::Bool(*b),
             (Op::Exists, Some(_)) => {
