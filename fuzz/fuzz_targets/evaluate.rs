@@ -55,8 +55,18 @@ fuzz_target!(|data: &[u8]| {
             Value::Map(m) => m.get(k).cloned(),
             _ => None,
         };
+        // A distribute vector is `{ user, event, usage? }`: its `user` is the context.
+        let ctx = match field("user") {
+            Some(Value::Map(mut m)) => {
+                if m.get("now").is_none() {
+                    m.insert("now".into(), Value::Str(NOW.into()));
+                }
+                Value::Map(m)
+            }
+            _ => tree.clone(),
+        };
         let event = field("event").unwrap_or(Value::Null);
-        if let Ok(r) = engine.distribute(&tree, &event, field("usage").as_ref()) {
+        if let Ok(r) = engine.distribute(&ctx, &event, field("usage").as_ref()) {
             let _ = r.to_json();
         }
     }
