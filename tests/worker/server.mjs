@@ -244,28 +244,29 @@ async function waitReady(server) {
 const exited = (child) => child.exitCode !== null || child.signalCode !== null;
 
 /**
- * Whether any process of group `pgid` is still alive. On Linux, zombies do not count (workerd's
- * children are reparented to a PID 1 that may never reap them); elsewhere, any member counts.
+ * The live processes of group `pgid`, `{ pid, name }`, from /proc (Linux only). Zombies do not
+ * count: workerd's children are reparented to a PID 1 that may never reap them.
  */
-function groupAlive(pgid) {
-  if (process.platform === 'linux') {
-    let alive = false;
-    for (const entry of fs.readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      let stat;
-      try {
-        stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      } catch {
-        continue; // gone meanwhile
-      }
-      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') {
-        alive = true;
-        break;
-      }
+export function groupMembers(pgid) {
+  const out = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat;
+    try {
+      stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
     }
-    return alive;
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') out.push({ pid: Number(entry), name });
   }
+  return out;
+}
+
+/** Whether any process of group `pgid` is still alive (elsewhere than Linux, any member counts). */
+function groupAlive(pgid) {
+  if (process.platform === 'linux') return groupMembers(pgid).length > 0;
   try {
     process.kill(-pgid, 0);
     return true;

@@ -7,25 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { START_TIMEOUT } from './helpers.mjs';
-import { startWorker } from './server.mjs';
-
-/** Live (not zombie) processes of a process group, from /proc (Linux). */
-function members(pgid) {
-  const out = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat;
-    try {
-      stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (Number(pgrp) === pgid && state !== 'Z' && state !== 'X') out.push({ pid: Number(entry), name });
-  }
-  return out;
-}
+import { groupMembers as members, startWorker } from './server.mjs';
 
 test('stop() ends the whole process group, SIGKILL for a workerd that ignores SIGTERM', { ...START_TIMEOUT, skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
   const server = await startWorker({ config: 'tests/worker/vectors.wrangler.toml' });
