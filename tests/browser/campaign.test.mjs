@@ -1,17 +1,11 @@
 // A campaign coupon reaching an open checkout: the shop's backend sends a `cart_abandoned` event
 // (POST /events), the Worker gives the demo user comeback-15 with a code from its pool, and the page
 // lists it in the tray, marked new, with that code, once the shopper comes back to the tab.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openCheckout, openEnv, priceInNode, requestFor, shop, shot, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT, withPage } from './helpers.mjs';
+import { openCheckout, useEnv, priceInNode, requestFor, shop, shot, TEST_TIMEOUT, withPage } from './helpers.mjs';
 
-let env;
-before(async () => {
-  env = await openEnv();
-}, START_TIMEOUT);
-after(async () => {
-  await env?.close();
-}, STOP_TIMEOUT);
+const env = useEnv();
 
 const iso = (ms) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 

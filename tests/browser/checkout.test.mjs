@@ -1,18 +1,12 @@
 // The checkout page (www/) in headless Chromium against the real Worker: the preview, the tray,
 // offline use, an expired manifest, phone width, accessibility, and the time to the first preview.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  cents, fromCents, serviceWorkerInControl, goOffline, goOnline, openCheckout, openEnv, percentOf, priceInNode, readBreakdown, reloadOffline, requestFor, shop, shot, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT, withPage,
+  cents, fromCents, serviceWorkerInControl, goOffline, goOnline, openCheckout, useEnv, percentOf, priceInNode, readBreakdown, reloadOffline, requestFor, shop, shot, TEST_TIMEOUT, withPage,
 } from './helpers.mjs';
 
-let env;
-before(async () => {
-  env = await openEnv();
-}, START_TIMEOUT);
-after(async () => {
-  await env?.close();
-}, STOP_TIMEOUT);
+const env = useEnv();
 
 const product = (id) => shop.products.find((p) => p.id === id);
 

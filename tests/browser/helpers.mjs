@@ -1,6 +1,7 @@
 // Shared by the browser tests: one real Worker and one headless Chromium per test file, pages with
 // screenshots on failure, and an independent pricing of the page's cart through the Node package.
 import fs from 'node:fs';
+import { after, before } from 'node:test';
 import path from 'node:path';
 import { loadPackage } from '../node/helpers.mjs';
 import { launchChromium } from './chromium.mjs';
@@ -48,6 +49,21 @@ export async function openEnv() {
       }
     },
   };
+}
+
+/**
+ * A test file's environment (openEnv): opened before its first test, closed after its last. The
+ * object is filled in when it opens; its tests read `env.url`, `env.browser`, `env.worker`.
+ */
+export function useEnv() {
+  const env = {};
+  before(async () => {
+    Object.assign(env, await openEnv());
+  }, START_TIMEOUT);
+  after(async () => {
+    await env.close?.();
+  }, STOP_TIMEOUT);
+  return env;
 }
 
 const slug = (s) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 80);

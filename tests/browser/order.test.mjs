@@ -1,19 +1,13 @@
 // Placing orders from the checkout page against the real Worker (POST /redemptions): the
 // Idempotency-Key, retries and double clicks that never redeem twice, and the page explaining why
 // the shop's amounts differ from the preview (a limit reached meanwhile, a coupon paused at the edge).
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  openCheckout, openEnv, readBreakdown, shop, shot, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT, withPage,
+  openCheckout, useEnv, readBreakdown, shop, shot, TEST_TIMEOUT, withPage,
 } from './helpers.mjs';
 
-let env;
-before(async () => {
-  env = await openEnv();
-}, START_TIMEOUT);
-after(async () => {
-  await env?.close();
-}, STOP_TIMEOUT);
+const env = useEnv();
 
 const product = (id) => shop.products.find((p) => p.id === id);
 

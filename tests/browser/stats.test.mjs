@@ -1,16 +1,10 @@
 // The stats page (www/stats.html) against the real Worker: an order placed on the checkout and then
 // reverted shows up in the charts, per day, week and month, as GET /stats reports it.
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openCheckout, openEnv, shop, shot, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT, withPage } from './helpers.mjs';
+import { openCheckout, useEnv, shop, shot, TEST_TIMEOUT, withPage } from './helpers.mjs';
 
-let env;
-before(async () => {
-  env = await openEnv();
-}, START_TIMEOUT);
-after(async () => {
-  await env?.close();
-}, STOP_TIMEOUT);
+const env = useEnv();
 
 /** The bars of one coupon's chart: { period: value } (values as the page drew them). */
 const bars = (page, coupon, series) =>
