@@ -854,6 +854,7 @@ impl Engine {
         now: Instant,
     ) -> std::result::Result<(), Reason> {
         status_ok(coupon.status)?;
+        signed_in(coupon, user)?;
         let span = span(coupon, user)?;
         if let Some(from) = span.from {
             if now < from {
@@ -1108,6 +1109,31 @@ fn span(coupon: &Coupon, user: &User) -> std::result::Result<Span, Reason> {
         until,
         assigned_code: assignment.and_then(|a| a.code.clone()),
     })
+}
+
+/// A coupon that is about one person (a segment or an assignment, an event that unlocks it, a
+/// limit per customer) cannot be judged for a shopper nobody has identified: `SIGN_IN_REQUIRED`,
+/// with what needs the user, rather than a reason that blames the shopper.
+fn signed_in(coupon: &Coupon, user: &User) -> std::result::Result<(), Reason> {
+    if user.id.is_some() {
+        return Ok(());
+    }
+    let needs = match (&coupon.audience, &coupon.activation) {
+        (Audience::Segment { .. }, _) => "segment",
+        (Audience::Assigned, _) => "assignment",
+        (_, Some(Activation::Event(_))) => "activation",
+        _ if coupon.limits.per_user.is_some()
+            || coupon.limits.periods.iter().skip(3).any(Option::is_some) =>
+        {
+            "per_user_limit"
+        }
+        _ => return Ok(()),
+    };
+    Err(Reason::new(
+        "SIGN_IN_REQUIRED",
+        "sign in to use this coupon: it depends on who you are",
+    )
+    .with("needs", needs))
 }
 
 fn window_ok(coupon: &Coupon, now: Instant) -> std::result::Result<(), Reason> {
