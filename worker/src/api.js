@@ -5,7 +5,7 @@ import { current } from './manifest-store.js';
 import { call, manifestKeys } from './engine.js';
 import { priceAtEdge, userContext } from './pricing.js';
 import { readOverrides } from './overrides.js';
-import { assertNotLocked, locked, recordFailures, subjects } from './attempts.js';
+import { locked, subjects, withAttempts } from './attempts.js';
 import { counterOf, kvMode, redemptionOf } from './counters.js';
 import { statsQuery } from './stats.js';
 import { checkUserId } from './profiles.js';
@@ -73,10 +73,11 @@ export async function postEvaluate(request, env) {
   const caller = await identify(request, env);
   const body = withUser(caller, (await readJsonObject(request, MAX_BODY_BYTES)).value);
   const who = subjects(request, body.user?.id);
-  if (codesOf(body)) await assertNotLocked(env, who);
-  const priced = await priceAtEdge(env, await current(env), body, now());
+  const { result: priced, until } = await withAttempts(env, who, codesOf(body), async () => {
+    const p = await priceAtEdge(env, await current(env), body, now());
+    return { result: p, failed: p.failedCodes };
+  });
   // The request that reaches the limit is already answered with the lockout.
-  const until = await recordFailures(env, who, priced.failedCodes);
   if (until) throw locked(until);
   return json(priced.evaluation);
 }
@@ -113,15 +114,17 @@ export async function postRedemption(request, env) {
     requireShop(caller, `a redemption without a hold of at most ${max / 60} minutes (a browser may only reserve)`);
   }
   const who = subjects(request, input.user?.id);
-  if (codesOf(input)) await assertNotLocked(env, who);
   // One caller's key never reaches another's redemption (a replay would show their order).
   const principal = caller.role === 'shop' ? 'shop' : caller.userId ? `user:${caller.userId}` : 'anonymous';
   const id = `rd_${(await sha256Hex(`${principal}\n${key}`)).slice(0, 32)}`;
-  const res = await redemptionOf(env, id).create({
-    id, body_hash: await sha256Hex(text), body: { input, order_id: orderId }, hold_ms: holdMs, now: now(),
+  // Its answer is stored (and nothing was consumed), so a lockout starts with the next request; a
+  // replay evaluated nothing and gives its slots back.
+  const { result: res } = await withAttempts(env, who, codesOf(input), async () => {
+    const r = await redemptionOf(env, id).create({
+      id, body_hash: await sha256Hex(text), body: { input, order_id: orderId }, hold_ms: holdMs, now: now(),
+    });
+    return { result: r, failed: r.replayed ? 0 : r.failed_codes ?? 0 };
   });
-  // Its answer is stored (and nothing was consumed), so a lockout starts with the next request.
-  if (!res.replayed) await recordFailures(env, who, res.failed_codes ?? 0);
   const headers = res.replayed ? { 'idempotent-replayed': 'true' } : {};
   if (res.status === 201) headers.location = `/redemptions/${id}`;
   return rawJson(res.body, res.status, headers);
