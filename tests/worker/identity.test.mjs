@@ -165,6 +165,29 @@ describe('redemptions are the shop\'s', () => {
     assert.equal((await counters(server, 'ONCE', 'twice-1')).user_redemptions, 1);
   });
 
+  test('reservations are limited per IP and per shopper (HOLD_LIMIT in HOLD_WINDOW_S), under a burst too', TEST_TIMEOUT, async () => {
+    const reserve = (i, headers) => call(server, 'POST', '/redemptions', {
+      body: { order_id: `o-burst-${i}`, cart: cart(), hold: 'PT1M' }, headers: { 'idempotency-key': key(), ...headers },
+    });
+    const fromIp = { 'cf-connecting-ip': '198.51.100.77' };
+    const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => reserve(i, fromIp)));
+    const made = answers.filter((r) => r.status === 201).length;
+    console.log(`# reservation burst from one IP: ${made} of 40 reserved (HOLD_LIMIT 20)`);
+    assert.equal(made, 20);
+    for (const r of answers.filter((a) => a.status !== 201)) {
+      assert.equal(r.status, 429);
+      assert.equal(r.json.error.code, 'RESERVATION_LIMIT_REACHED');
+      assert.ok(Number(r.headers.get('retry-after')) >= 1);
+    }
+    // One shopper from many addresses is limited as a shopper.
+    const shopper = await shopperHeaders(server, 'hoarder-1');
+    const spread = await Promise.all(Array.from({ length: 25 }, (_, i) => reserve(`s${i}`, { ...shopper, 'cf-connecting-ip': `192.0.2.${i + 1}` })));
+    assert.equal(spread.filter((r) => r.status === 201).length, 20);
+    // The shop's backend is not a browser: not limited.
+    const fromShop = await Promise.all(Array.from({ length: 5 }, (_, i) => redeem(server, key(), { order_id: `o-shop-${i}`, cart: cart(), hold: 'PT1M' }, fromIp)));
+    assert.ok(fromShop.every((r) => r.status === 201));
+  });
+
   test('one Idempotency-Key used by two shoppers makes two redemptions, never a replay of the other\'s', TEST_TIMEOUT, async () => {
     const shared = key();
     const reserve = async (user) => call(server, 'POST', '/redemptions', {

@@ -5,7 +5,7 @@ import { current } from './manifest-store.js';
 import { call, manifestKeys } from './engine.js';
 import { priceAtEdge, userContext } from './pricing.js';
 import { readOverrides } from './overrides.js';
-import { locked, subjects, withAttempts } from './attempts.js';
+import { countReservation, locked, subjects, withAttempts } from './attempts.js';
 import { counterOf, kvMode, redemptionOf } from './counters.js';
 import { statsQuery } from './stats.js';
 import { checkUserId } from './profiles.js';
@@ -114,6 +114,7 @@ export async function postRedemption(request, env) {
     requireShop(caller, `a redemption without a hold of at most ${max / 60} minutes (a browser may only reserve)`);
   }
   const who = subjects(request, input.user?.id);
+  if (caller.role !== 'shop') await countReservation(env, who);
   // One caller's key never reaches another's redemption (a replay would show their order).
   const principal = caller.role === 'shop' ? 'shop' : caller.userId ? `user:${caller.userId}` : 'anonymous';
   const id = `rd_${(await sha256Hex(`${principal}\n${key}`)).slice(0, 32)}`;

@@ -42,9 +42,10 @@ export class AttemptLimiter extends DurableObject {
     this.ctx.storage.put('state', this.#state);
   }
 
-  /** Takes `n` slots: { ticket } or, when there are not enough, { until } (ms) worth retrying at. */
-  take(n) {
-    const { limit, windowMs } = settings(this.env);
+  /** Takes `n` slots: { ticket } or, when there are not enough, { until } (ms) worth retrying at.
+   *  `policy` ({ limit, windowMs }) is the failed-code limit unless given (browser reservations). */
+  take(n, policy = settings(this.env)) {
+    const { limit, windowMs } = policy;
     const now = Date.now();
     const s = this.#state;
     s.slots = s.slots.filter((x) => x.at > now - windowMs);
@@ -127,6 +128,23 @@ async function settle(env, taken, failed) {
     })));
   const until = Math.max(0, ...untils);
   return until > Date.now() ? until : 0;
+}
+
+/**
+ * Counts a browser's reservation (POST /redemptions with a hold, without the server credential)
+ * against each subject: at most HOLD_LIMIT per HOLD_WINDOW_S, else 429 RESERVATION_LIMIT_REACHED.
+ * Each reservation keeps its slot for the window (its own objects, `hold:<subject>`).
+ */
+export async function countReservation(env, names) {
+  const policy = { limit: Number(env.HOLD_LIMIT ?? 20), windowMs: Number(env.HOLD_WINDOW_S ?? 600) * 1000 };
+  const taken = await Promise.all(names.map((name) => stub(env, `hold:${name}`).take(1, policy)));
+  const until = Math.max(0, ...taken.filter((t) => !t.ticket).map((t) => t.until));
+  if (!until) return;
+  const seconds = Math.max(1, Math.ceil((until - Date.now()) / 1000));
+  const err = new ApiError(429, 'RESERVATION_LIMIT_REACHED',
+    `too many reservations from this shopper or address; try again in ${seconds} s`, { retry_after: seconds, limit: policy.limit });
+  err.headers = { 'retry-after': String(seconds) };
+  throw err;
 }
 
 export function locked(until) {
