@@ -91,6 +91,7 @@ impl Reason {
         "NOT_ACTIVE",
         "PAUSED",
         "ENDED",
+        "SIGN_IN_REQUIRED",
         "NOT_YET_ACTIVE",
         "NOT_ACTIVATED",
         "EXPIRED",

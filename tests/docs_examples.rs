@@ -124,12 +124,12 @@ fn examples_behave_as_described() {
         json!([{ "id": "l1", "product_id": "coat", "quantity": 1, "unit_price": "300.00" }]),
     );
     let checks = [
-        // A new customer (no orders_count at all) gets 10%, capped at 25.00.
+        // A new customer (signed in, no orders_count at all) gets 10%, capped at 25.00.
         check(
             "welcome-new-customers.json",
             "2026-11-21T12:00:00Z",
             "evaluate",
-            json!({ "cart": usd_300, "codes": ["welcome10"] }),
+            json!({ "cart": usd_300, "codes": ["welcome10"], "user": { "id": "c-1" } }),
             json!({ "totals": { "discount": "25.00", "total": "275.00" },
                     "applied": [{ "coupon_id": "welcome-10", "code": "WELCOME10" }], "rejected": [] }),
         ),
@@ -137,7 +137,7 @@ fn examples_behave_as_described() {
             "welcome-new-customers.json",
             "2026-11-21T12:00:00Z",
             "evaluate",
-            json!({ "cart": usd_300, "codes": ["WELCOME10"], "user": { "properties": { "orders_count": 3 } } }),
+            json!({ "cart": usd_300, "codes": ["WELCOME10"], "user": { "id": "c-1", "properties": { "orders_count": 3 } } }),
             json!({ "applied": [], "rejected": [{ "code": "WELCOME10",
                     "reason": { "code": "NOT_IN_AUDIENCE", "segment": "new_customers" } }] }),
         ),
@@ -145,7 +145,7 @@ fn examples_behave_as_described() {
             "festive-sale.json",
             "2026-11-28T12:00:00Z",
             "checkCode",
-            json!({ "code": "festive20" }),
+            json!({ "code": "festive20", "user": { "id": "c-1" } }),
             json!({ "valid": false, "reason": { "code": "NOT_YET_ACTIVE", "starts_at": "2026-11-30T23:00:00Z" } }),
         ),
         check(
@@ -155,7 +155,7 @@ fn examples_behave_as_described() {
             json!({ "cart": { "currency": "EUR",
                               "lines": [{ "id": "l1", "product_id": "scarf", "quantity": 2, "unit_price": "20.00" }],
                               "fees": [{ "id": "gift_wrap", "amount": "3.50" }] },
-                    "codes": ["FESTIVE20"] }),
+                    "codes": ["FESTIVE20"], "user": { "id": "c-1" } }),
             json!({ "fees": [{ "id": "gift_wrap", "final": "0.00" }],
                     "totals": { "subtotal": "40.00", "fees": "3.50", "discount": "11.50", "total": "32.00" } }),
         ),
@@ -195,7 +195,7 @@ fn examples_behave_as_described() {
             json!({ "cart": { "currency": "INR",
                               "lines": [{ "id": "l1", "product_id": "rice", "quantity": 1, "unit_price": "199.00" }],
                               "fees": [{ "id": "platform_fee", "amount": "15.00" }] },
-                    "user": { "properties": { "membership": "plus" } } }),
+                    "user": { "id": "c-1", "properties": { "membership": "plus" } } }),
             json!({ "fees": [{ "final": "0.00" }], "applied": [{ "coupon_id": "member-fee-waiver" }] }),
         ),
         // 5% of 123.45 is 6.1725, rounded once to 6.17; 10 points per dollar, rounded down: 61.
@@ -214,7 +214,7 @@ fn examples_behave_as_described() {
             "evaluate",
             json!({ "cart": { "currency": "GBP",
                               "lines": [{ "id": "l1", "product_id": "boots", "quantity": 1, "unit_price": "200.00" }] },
-                    "user": { "segments": ["staff"] }, "codes": ["staff-4q7x-k2m9"] }),
+                    "user": { "id": "c-1", "segments": ["staff"] }, "codes": ["staff-4q7x-k2m9"] }),
             json!({ "totals": { "discount": "60.00" }, "applied": [{ "coupon_id": "staff-30" }] }),
         ),
         check(
@@ -239,7 +239,7 @@ fn examples_behave_as_described() {
             "2026-11-23T10:00:00Z",
             "checkCode",
             json!({ "code": "BACK7H2KQ9ZX",
-                    "user": { "assignments": [{ "coupon_id": "cart-comeback-15",
+                    "user": { "id": "u42", "assignments": [{ "coupon_id": "cart-comeback-15",
                               "assigned_at": "2026-11-21T10:00:00Z", "code": "BACK7H2KQ9ZX" }] } }),
             json!({ "valid": false, "reason": { "code": "EXPIRED", "expired_at": "2026-11-23T10:00:00Z" } }),
         ),
@@ -247,7 +247,7 @@ fn examples_behave_as_described() {
             "app-install-offer.json",
             "2026-11-21T09:30:00Z",
             "checkCode",
-            json!({ "code": "APP750", "user": { "events": [{ "name": "app_install", "at": "2026-11-21T09:00:00Z" }] } }),
+            json!({ "code": "APP750", "user": { "id": "c-1", "events": [{ "name": "app_install", "at": "2026-11-21T09:00:00Z" }] } }),
             json!({ "valid": false, "reason": { "code": "NOT_YET_ACTIVE", "starts_at": "2026-11-21T10:00:00Z" } }),
         ),
         check(
@@ -258,7 +258,7 @@ fn examples_behave_as_described() {
                               "lines": [{ "id": "l1", "product_id": "tee", "quantity": 2, "unit_price": "15.00" }],
                               "attributes": { "channel": "app" } },
                     "codes": ["APP750"],
-                    "user": { "events": [{ "name": "app_install", "at": "2026-11-21T09:00:00Z" }] } }),
+                    "user": { "id": "c-1", "events": [{ "name": "app_install", "at": "2026-11-21T09:00:00Z" }] } }),
             json!({ "totals": { "discount": "7.50", "total": "22.50" } }),
         ),
         // The cart of www/index.html.
@@ -278,7 +278,7 @@ fn examples_behave_as_described() {
             "demo-manifest.json",
             "2026-01-15T12:00:00Z",
             "checkCode",
-            json!({ "code": "TEAM-DEMO-7K4P-2X", "user": { "segments": ["staff"] } }),
+            json!({ "code": "TEAM-DEMO-7K4P-2X", "user": { "id": "c-1", "segments": ["staff"] } }),
             json!({ "valid": true, "coupon_id": "team-25" }),
         ),
     ];
