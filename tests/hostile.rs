@@ -240,6 +240,20 @@ fn a_none_algorithm_and_a_swapped_header_are_refused() {
     assert_eq!(err.code(), "MANIFEST_SIGNATURE_INVALID");
 }
 
+#[test]
+fn a_header_without_kid_says_so() {
+    let now = parse_instant(NOW, "now").unwrap();
+    let jws = common::sign(&manifest());
+    let parts: Vec<&str> = jws.split('.').collect();
+    for header in [r#"{"alg":"EdDSA"}"#, r#"{"alg":"EdDSA","kid":7}"#] {
+        let no_kid = format!("{}.{}.{}", base64_url(header), parts[1], parts[2]);
+        let err = Engine::from_signed_manifest(&no_kid, &common::keyset(), now, Limits::default())
+            .unwrap_err();
+        assert_eq!(err.code(), "MANIFEST_KEY_UNKNOWN");
+        assert!(err.to_string().contains("has no `kid`"), "{err}");
+    }
+}
+
 fn base64_url(text: &str) -> String {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine as _;
