@@ -9,7 +9,7 @@ import { codesFromCsv } from './csv.js';
 import { setOverride } from './overrides.js';
 import { parseAssignments, storeAssignments } from './assignments.js';
 import { counterOf, kvMode } from './counters.js';
-import { checkUserId, checkWithEngine, deleteProfile, parseProfile, storedProfile, storeProfiles } from './profiles.js';
+import { checkUserId, checkWithEngine, deleteProfile, parseProfile, storedProfile, storeProfiles, userQuery } from './profiles.js';
 
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024; // the engine's default max_manifest_bytes
 const MAX_UPLOAD_BYTES = 1024 * 1024;
@@ -187,7 +187,7 @@ export async function deleteUser(request, env, { user_id }) {
 }
 
 export async function getCounters(request, env, { coupon_id }) {
-  const user = new URL(request.url).searchParams.get('user') ?? undefined;
+  const user = userQuery(new URL(request.url));
   return json({ coupon_id, ...(await counterOf(env, coupon_id).counters(user)) });
 }
 

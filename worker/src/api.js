@@ -8,7 +8,7 @@ import { readOverrides } from './overrides.js';
 import { assertNotLocked, locked, recordFailures, subjects } from './attempts.js';
 import { counterOf, kvMode, redemptionOf } from './counters.js';
 import { statsQuery } from './stats.js';
-import { checkUserId } from './profiles.js';
+import { checkBodyUser, checkUserId, userQuery } from './profiles.js';
 
 const MAX_BODY_BYTES = 256 * 1024; // a 1,000-line cart is about 150 KB
 const MAX_HOLD_MS = 7 * 86400e3;
@@ -33,8 +33,7 @@ export function getJwks(request, env) {
  * `assignments` entry the engine needs).
  */
 export async function getTray(request, env) {
-  const user = new URL(request.url).searchParams.get('user');
-  if (!user) throw new ApiError(400, 'INVALID_QUERY', 'give the user: /coupons?user=ID', { parameter: 'user' });
+  const user = userQuery(new URL(request.url), { required: true });
   const loaded = await current(env);
   const [ctx, overrides] = await Promise.all([userContext(env, { id: user }), readOverrides(env)]);
   const tray = call(() => loaded.engine.tray({ ...ctx, now: now() }));
@@ -60,6 +59,7 @@ const codesOf = (body) => (Array.isArray(body.codes) ? body.codes.length : 0);
 
 export async function postEvaluate(request, env) {
   const { value: body } = await readJsonObject(request, MAX_BODY_BYTES);
+  checkBodyUser(body.user);
   const who = subjects(request, body.user?.id);
   if (codesOf(body)) await assertNotLocked(env, who);
   const priced = await priceAtEdge(env, await current(env), body, now());
@@ -95,6 +95,7 @@ export async function postRedemption(request, env) {
     }
     if (kvMode(env)) throw new ApiError(400, 'HOLD_UNSUPPORTED', 'holds need Durable Objects; this Worker runs with COUNTER_MODE=kv');
   }
+  checkBodyUser(input.user);
   const who = subjects(request, input.user?.id);
   if (codesOf(input)) await assertNotLocked(env, who);
   const id = `rd_${(await sha256Hex(key)).slice(0, 32)}`;
