@@ -117,10 +117,11 @@ export class Redemption {
   async confirm(now) {
     const rec = await this.found();
     if (!rec) return notFound();
+    // A revert after a confirm wins over replaying that confirm: the redemption is not redeemed now.
+    if (rec.status === 'reverted') return problem(409, 'REDEMPTION_REVERTED', 'this redemption was reverted');
     if (rec.confirm_response) return rec.confirm_response;
     if (rec.status === 'reserved' && Date.parse(now) >= Date.parse(rec.hold_until)) await this.lapse(now);
     if (rec.status === 'lapsed') return problem(409, 'HOLD_LAPSED', `the hold lapsed at ${rec.hold_until}; its uses were given back`);
-    if (rec.status === 'reverted') return problem(409, 'REDEMPTION_REVERTED', 'this redemption was reverted');
     if (rec.status !== 'reserved') return problem(409, 'NOT_RESERVED', 'this redemption was made without a hold; there is nothing to confirm');
     rec.status = 'redeemed';
     rec.confirm_response = reply(200, { redemption: { id: rec.id, status: 'redeemed', order_id: rec.order_id, confirmed_at: now } });
