@@ -100,7 +100,7 @@ export async function postRedemption(request, env) {
   if (codesOf(input)) await assertNotLocked(env, who);
   const id = `rd_${(await sha256Hex(key)).slice(0, 32)}`;
   const res = await redemptionOf(env, id).create({
-    id, body_hash: await sha256Hex(text), body: { input, order_id: orderId }, hold_ms: holdMs, now: now(),
+    id, body_hash: await sha256Hex(text), text, hold_ms: holdMs, now: now(),
   });
   // Its answer is stored (and nothing was consumed), so a lockout starts with the next request.
   if (!res.replayed) await recordFailures(env, who, res.failed_codes ?? 0);

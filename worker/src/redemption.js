@@ -25,7 +25,8 @@ export class Redemption {
   }
 
   /**
-   * Creates the redemption once. input: {id, body_hash, body, hold_ms, now}. The first reply is
+   * Creates the redemption once. input: {id, body_hash, text, hold_ms, now}, `text` the request
+   * body as received (already checked by the route). The first reply is
    * stored and replayed byte for byte; a different body under the same key is 409. Replies for
    * requests that change nothing (bad input, no manifest, a counter unreachable) are not stored.
    */
@@ -40,6 +41,9 @@ export class Redemption {
     rec = { id: input.id, body_hash: input.body_hash, state: 'in_flight', started_at: input.now, attempt: [] };
     await this.store.put(rec);
     await this.setAlarm?.(Date.now() + CRASH_GUARD_MS);
+    // The body crosses RPC as text, parsed here: structured clone refuses a value nested a few
+    // thousand levels deep (a 500), where the engine answers it as it does in POST /evaluate.
+    const { order_id: orderId, hold: _hold, ...body } = JSON.parse(input.text);
     let priced;
     let version;
     try {
@@ -48,7 +52,7 @@ export class Redemption {
       // Redemptions price with the counters themselves (not their KV copies), so the usual refusal
       // is the engine's own reason; the counters still re-check at commit for races.
       const usageFor = (coupon, userId) => counterUsage(this.counter(coupon.id), coupon, userId);
-      priced = await priceAtEdge(this.env, loaded, input.body.input, input.now, { usageFor });
+      priced = await priceAtEdge(this.env, loaded, body, input.now, { usageFor });
     } catch (err) {
       await this.store.delete();
       return { ...(await asReply(err)), failed_codes: 0 };
@@ -73,7 +77,7 @@ export class Redemption {
           redemption_id: rec.id, version, request: priced.request, coupon_id: c.coupon_id,
           expected: { discount: c.discount, cashback_points: c.cashback_points, code: c.code },
           user_id: priced.request.user?.id ?? null, code_hash: priced.bulk[c.coupon_id]?.hash ?? null,
-          held: Boolean(holdUntil), order_id: input.body.order_id, gmv: evaluation.totals.subtotal,
+          held: Boolean(holdUntil), order_id: orderId, gmv: evaluation.totals.subtotal,
           day: evaluation.periods?.day ?? input.now.slice(0, 10), periods: evaluation.periods ?? null, now: input.now,
         });
       } catch (err) {
@@ -90,11 +94,11 @@ export class Redemption {
       taken.push(c.coupon_id);
     }
     const redemption = {
-      id: rec.id, status: holdUntil ? 'reserved' : 'redeemed', order_id: input.body.order_id, created_at: input.now,
+      id: rec.id, status: holdUntil ? 'reserved' : 'redeemed', order_id: orderId, created_at: input.now,
       ...(holdUntil ? { expires_at: holdUntil } : {}),
       coupons: coupons.map((c) => ({ coupon_id: c.coupon_id, code: c.code, discount: c.discount })),
     };
-    Object.assign(rec, { coupons: rec.attempt, hold_until: holdUntil, order_id: input.body.order_id, status: redemption.status });
+    Object.assign(rec, { coupons: rec.attempt, hold_until: holdUntil, order_id: orderId, status: redemption.status });
     const out = await this.finish(rec, redemption.status, reply(201, { redemption, evaluation }), priced.failedCodes);
     if (holdUntil) await this.setAlarm?.(Date.parse(holdUntil));
     return out;
