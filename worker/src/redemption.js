@@ -98,7 +98,10 @@ export class Redemption {
       ...(holdUntil ? { expires_at: holdUntil } : {}),
       coupons: coupons.map((c) => ({ coupon_id: c.coupon_id, code: c.code, discount: c.discount })),
     };
-    Object.assign(rec, { coupons: rec.attempt, hold_until: holdUntil, order_id: orderId, status: redemption.status });
+    // `coupons`: the ids the counters are told about; `applied`: what GET /redemptions/{id} lists.
+    Object.assign(rec, {
+      coupons: rec.attempt, applied: redemption.coupons, hold_until: holdUntil, order_id: orderId, status: redemption.status,
+    });
     const out = await this.finish(rec, redemption.status, reply(201, { redemption, evaluation }), priced.failedCodes);
     if (holdUntil) await this.setAlarm?.(Date.parse(holdUntil));
     return out;
@@ -157,7 +160,9 @@ export class Redemption {
   async view() {
     const rec = await this.found();
     if (!rec) return notFound();
-    const { id, status, order_id, hold_until, coupons } = rec;
+    const { id, status, order_id, hold_until } = rec;
+    // As the 201 lists them; a record stored before `applied` existed knows only the ids.
+    const coupons = rec.applied ?? rec.coupons.map((coupon_id) => ({ coupon_id }));
     return reply(200, { redemption: { id, status, order_id, coupons, ...(hold_until ? { expires_at: hold_until } : {}) } });
   }
 
