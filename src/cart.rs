@@ -147,6 +147,22 @@ fn text(node: &Node, max: usize) -> Result<String> {
     Ok(s)
 }
 
+/// The most UTF-8 bytes in a user id (docs/manifest.md, user context). The Worker builds storage
+/// keys from it (`usage:<coupon>:u:<user id>`, ...), which must stay under KV's 512 bytes; a
+/// count in bytes, not characters, is what bounds them. worker/src/profiles.js holds the same figure.
+pub const MAX_USER_ID_BYTES: usize = 128;
+
+fn user_id(node: &Node) -> Result<String> {
+    let s = node.string()?;
+    if s.is_empty() || s.len() > MAX_USER_ID_BYTES {
+        return Err(node.error(format!(
+            "a user id is 1 to {MAX_USER_ID_BYTES} bytes of UTF-8 (this one is {} bytes)",
+            s.len()
+        )));
+    }
+    Ok(s)
+}
+
 #[inline(never)]
 fn instant(node: &Node) -> Result<Instant> {
     parse_instant(node.str()?, &node.path)
@@ -258,7 +274,7 @@ pub fn read_user(node: &Node) -> Result<(User, Option<Instant>)> {
         "activations",
         "now",
     ])?;
-    let id = u.get("id").map(|n| text(&n, 256)).transpose()?;
+    let id = u.get("id").map(|n| user_id(&n)).transpose()?;
     let properties = u
         .get("properties")
         .map(|p| p.values())

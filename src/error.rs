@@ -14,8 +14,9 @@ pub enum Error {
     ManifestAlgorithmUnsupported { alg: String },
     /// The key set is not a JWKS of Ed25519 (OKP) public keys.
     KeySetInvalid { message: String },
-    /// The JWS header's `kid` names no key in the key set (or has no `kid`).
-    ManifestKeyUnknown { kid: String },
+    /// The JWS header's `kid` names no key in the key set (`Some`), or the header has no `kid`
+    /// string at all (`None`).
+    ManifestKeyUnknown { kid: Option<String> },
     /// The signature does not verify over the bytes received: a changed byte or the wrong key.
     ManifestSignatureInvalid,
     /// The manifest's `expires_at` is at or before `now`.
@@ -146,9 +147,13 @@ impl fmt::Display for Error {
             Error::KeySetInvalid { message } => {
                 write!(f, "the key set is not a valid JWKS: {message}")
             }
-            Error::ManifestKeyUnknown { kid } => {
+            Error::ManifestKeyUnknown { kid: Some(kid) } => {
                 write!(f, "no key with kid `{kid}` in the key set")
             }
+            Error::ManifestKeyUnknown { kid: None } => write!(
+                f,
+                "the JWS header has no `kid`: it must name the key of the key set that signed it"
+            ),
             Error::ManifestSignatureInvalid => write!(f, "the manifest signature does not verify"),
             Error::ManifestExpired { expires_at, now } => {
                 write!(f, "the manifest expired at {expires_at} (now is {now})")

@@ -63,7 +63,7 @@ impl KeySet {
             .iter()
             .find(|k| k.kid.as_deref() == Some(kid))
             .ok_or_else(|| Error::ManifestKeyUnknown {
-                kid: kid.chars().take(128).collect(),
+                kid: Some(kid.chars().take(128).collect()),
             })?;
         let invalid = |message: &str| Error::KeySetInvalid {
             message: format!("key `{kid}`: {message}"),
@@ -149,7 +149,7 @@ pub fn verify(jws: &str, keys: &KeySet) -> Result<Vec<u8>> {
     }
     let kid = match field("kid") {
         Some(Value::Str(k)) => k,
-        _ => return Err(Box::new(Error::ManifestKeyUnknown { kid: String::new() })),
+        _ => return Err(Box::new(Error::ManifestKeyUnknown { kid: None })),
     };
     let key = keys.find(&kid)?;
     let sig: [u8; 64] = base64url::decode(sig_b64)

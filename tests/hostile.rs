@@ -240,6 +240,48 @@ fn a_none_algorithm_and_a_swapped_header_are_refused() {
     assert_eq!(err.code(), "MANIFEST_SIGNATURE_INVALID");
 }
 
+#[test]
+fn a_header_without_kid_says_so() {
+    let now = parse_instant(NOW, "now").unwrap();
+    let jws = common::sign(&manifest());
+    let parts: Vec<&str> = jws.split('.').collect();
+    for header in [r#"{"alg":"EdDSA"}"#, r#"{"alg":"EdDSA","kid":7}"#] {
+        let no_kid = format!("{}.{}.{}", base64_url(header), parts[1], parts[2]);
+        let err = Engine::from_signed_manifest(&no_kid, &common::keyset(), now, Limits::default())
+            .unwrap_err();
+        assert_eq!(err.code(), "MANIFEST_KEY_UNKNOWN");
+        assert!(err.to_string().contains("has no `kid`"), "{err}");
+    }
+}
+
+/// A user id is 1 to 128 bytes of UTF-8 (the Worker builds storage keys from it): 170 CJK
+/// characters are 510 bytes, under the old 256-character limit but far over the byte limit.
+#[test]
+fn user_ids_are_bounded_in_bytes() {
+    let engine = engine();
+    let request = |id: &str| json!({ "cart": { "currency": "USD", "lines": [line(json!("1.00"), json!(1))] }, "user": { "id": id } });
+    for id in ["a".repeat(128), "\u{4e2d}".repeat(42)] {
+        common::play(&engine, "evaluate", &request(&id), NOW).unwrap();
+    }
+    for id in [
+        String::new(),
+        "a".repeat(129),
+        "\u{4e2d}".repeat(43),
+        "\u{4e2d}".repeat(170),
+    ] {
+        match common::play(&engine, "evaluate", &request(&id), NOW) {
+            Ok(r) => panic!(
+                "user id of {} bytes: expected INVALID_REQUEST, got {r}",
+                id.len()
+            ),
+            Err(e) => {
+                assert_eq!(e.code(), "INVALID_REQUEST", "{e}");
+                assert_eq!(e.path(), Some("user.id"), "{e}");
+            }
+        }
+    }
+}
+
 fn base64_url(text: &str) -> String {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     use base64::Engine as _;

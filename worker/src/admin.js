@@ -9,7 +9,7 @@ import { codesFromCsv } from './csv.js';
 import { setOverride } from './overrides.js';
 import { parseAssignments, storeAssignments } from './assignments.js';
 import { counterOf, kvMode } from './counters.js';
-import { checkUserId, checkWithEngine, deleteProfile, parseProfile, storedProfile, storeProfiles } from './profiles.js';
+import { checkUserId, checkWithEngine, deleteProfile, parseProfile, storedProfile, storeProfiles, userQuery } from './profiles.js';
 
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024; // the engine's default max_manifest_bytes
 const MAX_UPLOAD_BYTES = 1024 * 1024;
@@ -41,8 +41,7 @@ export async function putStatus(request, env, { coupon_id }) {
 /** Bulk codes as CSV (normalised and checked against the coupon's format) or couponctl's JSON. */
 export async function postCodes(request, env, { coupon_id }) {
   const loaded = await current(env);
-  const coupon = loaded.coupons.get(coupon_id);
-  if (!coupon) throw new ApiError(404, 'COUPON_NOT_FOUND', `no coupon ${coupon_id} in the current manifest`);
+  const coupon = couponIn(loaded, coupon_id);
   if (coupon.codes.type !== 'bulk') throw new ApiError(422, 'NOT_BULK_COUPON', `coupon ${coupon_id} does not take bulk codes`);
   const pool = poolFlag(new URL(request.url));
   if (pool && kvMode(env)) throw new ApiError(400, 'POOL_UNSUPPORTED', 'code pools need Durable Objects; this Worker runs with COUNTER_MODE=kv');
@@ -102,8 +101,7 @@ function poolFlag(url) {
 
 /** GET /admin/coupons/{id}/pool: codes waiting in the coupon's pool, and codes given by events. */
 export async function getPool(request, env, { coupon_id }) {
-  const coupon = (await current(env)).coupons.get(coupon_id);
-  if (!coupon) throw new ApiError(404, 'COUPON_NOT_FOUND', `no coupon ${coupon_id} in the current manifest`);
+  couponIn(await current(env), coupon_id);
   return json({ coupon_id, ...(await counterOf(env, coupon_id).pool()) });
 }
 
@@ -186,13 +184,25 @@ export async function deleteUser(request, env, { user_id }) {
   return json({ user_id, deleted: true });
 }
 
+/**
+ * The coupon of the current manifest, or 404 COUPON_NOT_FOUND (as GET /stats): asking about a
+ * coupon that does not exist never creates its Durable Object, nor lists KV under a made-up prefix.
+ */
+function couponIn(loaded, couponId) {
+  const coupon = loaded.coupons.get(couponId);
+  if (!coupon) throw new ApiError(404, 'COUPON_NOT_FOUND', `no coupon ${couponId} in the current manifest`);
+  return coupon;
+}
+
 export async function getCounters(request, env, { coupon_id }) {
-  const user = new URL(request.url).searchParams.get('user') ?? undefined;
+  const user = userQuery(new URL(request.url));
+  couponIn(await current(env), coupon_id);
   return json({ coupon_id, ...(await counterOf(env, coupon_id).counters(user)) });
 }
 
 /** The coupon's ledger events in KV, oldest first (up to 1,000). */
 export async function getLedger(request, env, { coupon_id }) {
+  couponIn(await current(env), coupon_id);
   const page = await env.STATE.list({ prefix: `ledger:${coupon_id}:`, limit: 1000 });
   const events = await Promise.all(page.keys.map(async (k) => ({ key: k.name, ...(await env.STATE.get(k.name, 'json')) })));
   return json({ coupon_id, events, complete: page.list_complete });

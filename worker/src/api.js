@@ -8,7 +8,7 @@ import { readOverrides } from './overrides.js';
 import { countReservation, locked, subjects, withAttempts } from './attempts.js';
 import { counterOf, kvMode, redemptionOf } from './counters.js';
 import { statsQuery } from './stats.js';
-import { checkUserId } from './profiles.js';
+import { checkBodyUser, checkUserId, userQuery } from './profiles.js';
 import { identify, requireShop, userFor, withUser } from './identity.js';
 
 const MAX_BODY_BYTES = 256 * 1024; // a 1,000-line cart is about 150 KB
@@ -37,9 +37,7 @@ export function getJwks(request, env) {
  * `assignments` entry the engine needs).
  */
 export async function getTray(request, env) {
-  const who = await identify(request, env);
-  const user = userFor(who, new URL(request.url).searchParams.get('user') || undefined);
-  if (user) checkUserId(user, { parameter: 'user' });
+  const user = userFor(await identify(request, env), userQuery(new URL(request.url)));
   const loaded = await current(env);
   const [ctx, overrides] = await Promise.all([user ? userContext(env, { id: user }) : {}, readOverrides(env)]);
   const tray = call(() => loaded.engine.tray({ ...ctx, now: now() }));
@@ -71,7 +69,9 @@ const codesOf = (body) => (Array.isArray(body.codes) ? body.codes.length : 0);
 
 export async function postEvaluate(request, env) {
   const caller = await identify(request, env);
-  const body = withUser(caller, (await readJsonObject(request, MAX_BODY_BYTES)).value);
+  const { value } = await readJsonObject(request, MAX_BODY_BYTES);
+  checkBodyUser(value.user);
+  const body = withUser(caller, value);
   const who = subjects(request, body.user?.id);
   const { result: priced, until } = await withAttempts(env, who, codesOf(body), async () => {
     const p = await priceAtEdge(env, await current(env), body, now());
@@ -97,6 +97,7 @@ export async function postRedemption(request, env) {
   }
   const caller = await identify(request, env);
   const { text, value } = await readJsonObject(request, MAX_BODY_BYTES);
+  checkBodyUser(value.user);
   const { order_id: orderId, hold, ...input } = withUser(caller, value);
   if (typeof orderId !== 'string' || !orderId || orderId.length > 128) {
     throw new ApiError(400, 'INVALID_REQUEST', 'order_id must be a string of 1-128 characters', { path: 'order_id' });
@@ -122,7 +123,7 @@ export async function postRedemption(request, env) {
   // replay evaluated nothing and gives its slots back.
   const { result: res } = await withAttempts(env, who, codesOf(input), async () => {
     const r = await redemptionOf(env, id).create({
-      id, body_hash: await sha256Hex(text), body: { input, order_id: orderId }, hold_ms: holdMs, now: now(),
+      id, body_hash: await sha256Hex(text), text, caller, hold_ms: holdMs, now: now(),
     });
     return { result: r, failed: r.replayed ? 0 : r.failed_codes ?? 0 };
   });

@@ -2,6 +2,7 @@
 // to the engine as `user.assignments`: a client never supplies its own assignments.
 import { ApiError } from './http.js';
 import { cachedGet, remember } from './kv-cache.js';
+import { isUserId, USER_ID_RULE } from './profiles.js';
 
 const TTL_MS = 1000; // an upload reaches other isolates within a second (plus KV propagation)
 
@@ -23,10 +24,9 @@ export function parseAssignments(text, maxRows) {
     } catch {
       throw new ApiError(400, 'INVALID_JSON', `line ${i + 1} is not JSON`, { line: i + 1 });
     }
-    const ok = row && typeof row === 'object' && typeof row.coupon_id === 'string' && typeof row.user_id === 'string'
-      && row.user_id.length > 0 && row.user_id.length <= 128 && typeof row.assigned_at === 'string'
+    const ok = row && typeof row === 'object' && typeof row.coupon_id === 'string' && isUserId(row.user_id) && typeof row.assigned_at === 'string'
       && (row.code === undefined || typeof row.code === 'string');
-    if (!ok) throw new ApiError(400, 'INVALID_REQUEST', `line ${i + 1} is not {coupon_id, user_id, assigned_at, code?}`, { line: i + 1 });
+    if (!ok) throw new ApiError(400, 'INVALID_REQUEST', `line ${i + 1} is not {coupon_id, user_id, assigned_at, code?} (${USER_ID_RULE})`, { line: i + 1 });
     rows.push(row);
     if (rows.length > maxRows) throw new ApiError(413, 'TOO_MANY_ROWS', `at most ${maxRows} rows per upload`, { limit: maxRows });
   }

@@ -65,8 +65,8 @@ export function fromEngineError(err, manifestStatus) {
 
 /**
  * The body as text, refused before parsing when it is too large (413 BODY_TOO_LARGE) or not the
- * expected media type (415 UNSUPPORTED_MEDIA_TYPE). Reads at most `limit` bytes even when the
- * client lies about Content-Length.
+ * expected media type (415 UNSUPPORTED_MEDIA_TYPE). Keeps at most `limit` bytes even when the
+ * client lies about Content-Length or sends the body chunked without one.
  */
 export async function readText(request, { limit, types }) {
   const type = (request.headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
@@ -84,7 +84,7 @@ export async function readText(request, { limit, types }) {
     if (done) break;
     size += value.byteLength;
     if (size > limit) {
-      await reader.cancel();
+      await drain(reader, size);
       throw tooLarge(limit);
     }
     chunks.push(value);
@@ -100,6 +100,25 @@ export async function readText(request, { limit, types }) {
   } catch {
     throw new ApiError(400, 'INVALID_JSON', 'the request body is not UTF-8');
   }
+}
+
+// Cloudflare refuses request bodies over 100 MB (Free and Pro plans) before they reach a Worker.
+const MAX_DRAIN_BYTES = 100 * 1024 * 1024;
+
+/**
+ * Reads the rest of a body that is already too large, discarding it, so the 413 goes out after the
+ * request is consumed. Answering while a chunked body (no Content-Length) is half read, with the
+ * reader cancelled or not, breaks the request stream under the answer: `wrangler dev`'s proxy then
+ * answers a plain-text 503 of its own ("Your worker restarted mid-request") or the client's
+ * connection is reset. Past MAX_DRAIN_BYTES the reader is cancelled after all.
+ */
+async function drain(reader, size) {
+  for (let seen = size; seen <= MAX_DRAIN_BYTES;) {
+    const { done, value } = await reader.read();
+    if (done) return;
+    seen += value.byteLength;
+  }
+  await reader.cancel();
 }
 
 const tooLarge = (limit) =>

@@ -9,7 +9,7 @@
 // word and counts only from the shop's backend.
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { ApiError, timingSafeEqual } from './http.js';
-import { userIdProblem } from './profiles.js';
+import { isUserId, USER_ID_RULE } from './profiles.js';
 
 export const ANONYMOUS = Object.freeze({ role: 'anonymous', userId: null });
 // "Short-lived": a token that would live longer than a day is refused, whatever it says.
@@ -65,8 +65,7 @@ async function verifyShopper(env, token) {
   if (payload.exp - Date.now() / 1000 > MAX_TOKEN_LIFETIME_S + CLOCK_TOLERANCE_S) {
     throw tokenInvalid('lifetime', `a shopper token may live at most ${MAX_TOKEN_LIFETIME_S / 3600} hours; this one expires later`);
   }
-  const problem = userIdProblem(payload.sub);
-  if (problem) throw tokenInvalid('claims', `the shopper token's sub: ${problem}`);
+  if (!isUserId(payload.sub)) throw tokenInvalid('claims', `the shopper token's sub: ${USER_ID_RULE}`);
   return payload.sub;
 }
 

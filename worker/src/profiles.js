@@ -7,7 +7,14 @@ import { cachedGet, remember } from './kv-cache.js';
 
 const TTL_MS = 1000; // a change reaches other isolates within a second (plus KV propagation)
 export const FIELDS = ['properties', 'segments', 'events'];
-const MAX_ID_CHARS = 128;
+/**
+ * The one rule for user ids, wherever one arrives (a body's `user.id` or `user_id`, `?user=`, a path's
+ * `/users/{id}`, an NDJSON row): 1 to 128 bytes of UTF-8, as in the engine (MAX_USER_ID_BYTES in
+ * src/cart.rs). Bytes, not characters, bound the KV keys built from an id (`usage:<coupon>:u:<id>`,
+ * ...), which KV caps at 512 bytes; it is checked before any key is built.
+ */
+export const MAX_USER_ID_BYTES = 128;
+const utf8 = new TextEncoder();
 
 export const profileKey = (userId) => `user:${userId}`;
 
@@ -19,15 +26,34 @@ export async function profileOf(env, userId) {
 
 const pick = (p) => Object.fromEntries(FIELDS.filter((f) => p[f] !== undefined).map((f) => [f, p[f]]));
 
-/** What is wrong with a user id, or null when it is one. */
-export function userIdProblem(id) {
-  return typeof id !== 'string' || !id || id.length > MAX_ID_CHARS ? `a user id is a string of 1-${MAX_ID_CHARS} characters` : null;
+/** True for a string of 1 to MAX_USER_ID_BYTES bytes of UTF-8. */
+export const isUserId = (id) =>
+  typeof id === 'string' && id.length > 0 && id.length <= MAX_USER_ID_BYTES && utf8.encode(id).length <= MAX_USER_ID_BYTES;
+
+export const USER_ID_RULE = `a user id is a string of 1 to ${MAX_USER_ID_BYTES} bytes of UTF-8`;
+
+/** The id, or 400 INVALID_REQUEST at `path` (`user_id` unless `details` says otherwise). */
+export function checkUserId(id, details = {}) {
+  if (!isUserId(id)) throw new ApiError(400, 'INVALID_REQUEST', USER_ID_RULE, { path: 'user_id', ...details });
+  return id;
 }
 
-export function checkUserId(id, details = {}) {
-  const problem = userIdProblem(id);
-  if (problem) throw new ApiError(400, 'INVALID_REQUEST', problem, { path: 'user_id', ...details });
-  return id;
+/**
+ * A request body's `user.id` (evaluate, redemptions), checked before the Worker builds any key from
+ * it. A `user.id` that is not a string is left to the engine, which refuses it (no key is built from one).
+ */
+export function checkBodyUser(user) {
+  if (user !== null && typeof user === 'object' && typeof user.id === 'string') checkUserId(user.id, { path: 'user.id' });
+}
+
+/** A `?user=` query parameter: 400 INVALID_QUERY when missing (if `required`) or not a user id. */
+export function userQuery(url, { required = false } = {}) {
+  const user = url.searchParams.get('user');
+  if (user === null && !required) return undefined;
+  if (!isUserId(user)) {
+    throw new ApiError(400, 'INVALID_QUERY', `give the user: ?user=ID, where ${USER_ID_RULE}`, { parameter: 'user' });
+  }
+  return user;
 }
 
 const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);

@@ -5,6 +5,7 @@ import { current } from './manifest-store.js';
 import { errorBody, errorResponse, rfc3339 } from './http.js';
 import { priceAtEdge } from './pricing.js';
 import { counterUsage } from './usage.js';
+import { withUser } from './identity.js';
 
 // Rejections that do not stop a redemption: a code typed twice still applies once.
 const HARMLESS = new Set(['DUPLICATE_CODE']);
@@ -25,7 +26,8 @@ export class Redemption {
   }
 
   /**
-   * Creates the redemption once. input: {id, body_hash, body, hold_ms, now}. The first reply is
+   * Creates the redemption once. input: {id, body_hash, text, caller, hold_ms, now}, `text` the request
+   * body as received (already checked by the route). The first reply is
    * stored and replayed byte for byte; a different body under the same key is 409. Replies for
    * requests that change nothing (bad input, no manifest, a counter unreachable) are not stored.
    */
@@ -40,6 +42,10 @@ export class Redemption {
     rec = { id: input.id, body_hash: input.body_hash, state: 'in_flight', started_at: input.now, attempt: [] };
     await this.store.put(rec);
     await this.setAlarm?.(Date.now() + CRASH_GUARD_MS);
+    // The body crosses RPC as text, parsed here: structured clone refuses a value nested a few
+    // thousand levels deep (a 500), where the engine answers it as it does in POST /evaluate.
+    // As the route priced it: the user is the caller's (identity.js), not the body's word.
+    const { order_id: orderId, hold: _hold, ...body } = withUser(input.caller, JSON.parse(input.text));
     let priced;
     let version;
     try {
@@ -48,7 +54,7 @@ export class Redemption {
       // Redemptions price with the counters themselves (not their KV copies), so the usual refusal
       // is the engine's own reason; the counters still re-check at commit for races.
       const usageFor = (coupon, userId) => counterUsage(this.counter(coupon.id), coupon, userId);
-      priced = await priceAtEdge(this.env, loaded, input.body.input, input.now, { usageFor });
+      priced = await priceAtEdge(this.env, loaded, body, input.now, { usageFor });
     } catch (err) {
       await this.store.delete();
       return { ...(await asReply(err)), failed_codes: 0 };
@@ -73,7 +79,7 @@ export class Redemption {
           redemption_id: rec.id, version, request: priced.request, coupon_id: c.coupon_id,
           expected: { discount: c.discount, cashback_points: c.cashback_points, code: c.code },
           user_id: priced.request.user?.id ?? null, code_hash: priced.bulk[c.coupon_id]?.hash ?? null,
-          held: Boolean(holdUntil), order_id: input.body.order_id, gmv: evaluation.totals.subtotal,
+          held: Boolean(holdUntil), order_id: orderId, gmv: evaluation.totals.subtotal,
           day: evaluation.periods?.day ?? input.now.slice(0, 10), periods: evaluation.periods ?? null, now: input.now,
         });
       } catch (err) {
@@ -90,11 +96,14 @@ export class Redemption {
       taken.push(c.coupon_id);
     }
     const redemption = {
-      id: rec.id, status: holdUntil ? 'reserved' : 'redeemed', order_id: input.body.order_id, created_at: input.now,
+      id: rec.id, status: holdUntil ? 'reserved' : 'redeemed', order_id: orderId, created_at: input.now,
       ...(holdUntil ? { expires_at: holdUntil } : {}),
       coupons: coupons.map((c) => ({ coupon_id: c.coupon_id, code: c.code, discount: c.discount })),
     };
-    Object.assign(rec, { coupons: rec.attempt, hold_until: holdUntil, order_id: input.body.order_id, status: redemption.status });
+    // `coupons`: the ids the counters are told about; `applied`: what GET /redemptions/{id} lists.
+    Object.assign(rec, {
+      coupons: rec.attempt, applied: redemption.coupons, hold_until: holdUntil, order_id: orderId, status: redemption.status,
+    });
     const out = await this.finish(rec, redemption.status, reply(201, { redemption, evaluation }), priced.failedCodes);
     if (holdUntil) await this.setAlarm?.(Date.parse(holdUntil));
     return out;
@@ -117,10 +126,11 @@ export class Redemption {
   async confirm(now) {
     const rec = await this.found();
     if (!rec) return notFound();
+    // A revert after a confirm wins over replaying that confirm: the redemption is not redeemed now.
+    if (rec.status === 'reverted') return problem(409, 'REDEMPTION_REVERTED', 'this redemption was reverted');
     if (rec.confirm_response) return rec.confirm_response;
     if (rec.status === 'reserved' && Date.parse(now) >= Date.parse(rec.hold_until)) await this.lapse(now);
     if (rec.status === 'lapsed') return problem(409, 'HOLD_LAPSED', `the hold lapsed at ${rec.hold_until}; its uses were given back`);
-    if (rec.status === 'reverted') return problem(409, 'REDEMPTION_REVERTED', 'this redemption was reverted');
     if (rec.status !== 'reserved') return problem(409, 'NOT_RESERVED', 'this redemption was made without a hold; there is nothing to confirm');
     rec.status = 'redeemed';
     rec.confirm_response = reply(200, { redemption: { id: rec.id, status: 'redeemed', order_id: rec.order_id, confirmed_at: now } });
@@ -152,7 +162,9 @@ export class Redemption {
   async view() {
     const rec = await this.found();
     if (!rec) return notFound();
-    const { id, status, order_id, hold_until, coupons } = rec;
+    const { id, status, order_id, hold_until } = rec;
+    // As the 201 lists them; a record stored before `applied` existed knows only the ids.
+    const coupons = rec.applied ?? rec.coupons.map((coupon_id) => ({ coupon_id }));
     return reply(200, { redemption: { id, status, order_id, coupons, ...(hold_until ? { expires_at: hold_until } : {}) } });
   }
 

@@ -64,8 +64,11 @@ export function statsQuery(url) {
   const from = q.get('from') ?? new Date(Date.parse(`${to}T00:00:00Z`) - 29 * 86400e3).toISOString().slice(0, 10);
   const granularity = q.get('granularity') ?? 'day';
   for (const [name, v] of [['from', from], ['to', to]]) {
-    if (!DATE.test(v) || Number.isNaN(Date.parse(`${v}T00:00:00Z`))) {
-      throw new ApiError(400, 'INVALID_QUERY', `${name} must be a date YYYY-MM-DD`, { parameter: name });
+    if (!DATE.test(v)) throw new ApiError(400, 'INVALID_QUERY', `${name} must be a date YYYY-MM-DD`, { parameter: name });
+    // Date.parse rolls 2026-02-30 over to March 2: a date exists when it reads back the same.
+    const t = Date.parse(`${v}T00:00:00Z`);
+    if (Number.isNaN(t) || new Date(t).toISOString().slice(0, 10) !== v) {
+      throw new ApiError(400, 'INVALID_QUERY', `${name} is ${v}, a date that does not exist`, { parameter: name });
     }
   }
   if (!GRANULARITIES.has(granularity)) {

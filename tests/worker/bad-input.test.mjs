@@ -1,0 +1,247 @@
+// Bad input at the edge (issue 15, point 4): every case gets a fitting 4xx and a stable error code
+// in `{ error: { code, message, ...details } }` JSON, never a 500, a plain-text answer or a trap.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { admin, call, cart, manifest, publish, redeem, sign, start, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT } from './helpers.mjs';
+import { MAX_USER_ID_BYTES } from '../../worker/src/profiles.js';
+
+const coupons = [
+  { id: 'ten-off', name: '10 off', status: 'active', codes: { type: 'static', code: 'TEN' },
+    limits: { per_user: 5, global: 100 },
+    reward: { type: 'fixed_amount', amount: '10.00', target: { type: 'order' } } },
+];
+
+let server;
+before(async () => {
+  server = await start();
+  await publish(server, manifest(coupons));
+}, START_TIMEOUT);
+after(() => server?.stop(), STOP_TIMEOUT);
+
+/** The response is JSON `{ error: { code, message } }` with this status and code. */
+function assertError(res, status, code, what) {
+  assert.equal(res.status, status, `${what}: ${res.status} ${res.text.slice(0, 300)}`);
+  assert.match(res.headers.get('content-type') ?? '', /^application\/json/, `${what}: ${res.text.slice(0, 200)}`);
+  assert.equal(res.json?.error?.code, code, `${what}: ${res.text.slice(0, 300)}`);
+  assert.equal(typeof res.json.error.message, 'string');
+  return res.json.error;
+}
+
+let keys = 0;
+const key = () => `bad-input-${process.pid}-${++keys}`;
+
+describe('user ids: 1 to 128 bytes of UTF-8 everywhere, checked before any key is built', TEST_TIMEOUT, () => {
+  const cjk170 = '\u4e2d'.repeat(170); // 510 bytes: under the old 256-character limit
+  const cjk43 = '\u4e2d'.repeat(43); // 129 bytes, 43 characters
+  const cjk42 = '\u4e2d'.repeat(42); // 126 bytes: allowed
+  const enc = encodeURIComponent;
+
+  test('the figure the Worker exports is the documented one', () => {
+    assert.equal(MAX_USER_ID_BYTES, 128);
+    const docs = (f) => fs.readFileSync(path.join(import.meta.dirname, '../../docs', f), 'utf8');
+    for (const f of ['worker.md', 'manifest.md']) assert.match(docs(f), /1 to 128 bytes of UTF-8/, f);
+  });
+
+  test('POST /evaluate and POST /redemptions: 400 INVALID_REQUEST at user.id', async () => {
+    for (const id of [cjk170, cjk43, 'a'.repeat(129)]) {
+      const body = { cart: cart(), user: { id }, codes: ['TEN'] };
+      let err = assertError(await call(server, 'POST', '/evaluate', { body }), 400, 'INVALID_REQUEST', `evaluate ${id.length}`);
+      assert.equal(err.path, 'user.id');
+      err = assertError(await redeem(server, key(), { ...body, order_id: 'o-1' }), 400, 'INVALID_REQUEST', `redeem ${id.length}`);
+      assert.equal(err.path, 'user.id');
+    }
+    const ok = await call(server, 'POST', '/evaluate', { body: { cart: cart(), user: { id: cjk42 }, codes: ['TEN'] } });
+    assert.equal(ok.status, 200, ok.text);
+    const redeemed = await redeem(server, key(), { cart: cart(), user: { id: cjk42 }, codes: ['TEN'], order_id: 'o-2' });
+    assert.equal(redeemed.status, 201, redeemed.text);
+  });
+
+  test('GET /coupons?user= and GET /admin/coupons/{id}/counters?user=: 400 INVALID_QUERY for user', async () => {
+    let err = assertError(await call(server, 'GET', `/coupons?user=${enc(cjk170)}`), 400, 'INVALID_QUERY', 'tray');
+    assert.equal(err.parameter, 'user');
+    assertError(await call(server, 'GET', '/coupons'), 400, 'INVALID_QUERY', 'tray without user');
+    assert.equal((await call(server, 'GET', `/coupons?user=${enc(cjk42)}`)).status, 200);
+    err = assertError(await admin(server, 'GET', `/admin/coupons/ten-off/counters?user=${enc(cjk43)}`), 400, 'INVALID_QUERY', 'counters');
+    assert.equal(err.parameter, 'user');
+    const mine = await admin(server, 'GET', `/admin/coupons/ten-off/counters?user=${enc(cjk42)}`);
+    assert.equal(mine.status, 200, mine.text);
+    assert.equal(mine.json.user_redemptions, 1, 'the 126-byte user redeemed once above');
+  });
+
+  test('paths /users/{id} and /admin/users/{id}: 400 INVALID_REQUEST at user_id', async () => {
+    for (const [method, p, body] of [
+      ['GET', `/users/${enc(cjk170)}/context`],
+      ['PUT', `/admin/users/${enc(cjk43)}`, { segments: ['x'] }],
+      ['GET', `/admin/users/${enc(cjk170)}`],
+      ['DELETE', `/admin/users/${enc(cjk170)}`],
+    ]) {
+      const err = assertError(await admin(server, method, p, body ? { body } : {}), 400, 'INVALID_REQUEST', `${method} ${p.slice(0, 20)}`);
+      assert.equal(err.path, 'user_id');
+    }
+    const put = await admin(server, 'PUT', `/admin/users/${enc(cjk42)}`, { body: { segments: ['x'] } });
+    assert.equal(put.status, 200, put.text);
+  });
+
+  test('NDJSON uploads and events: the same rule', async () => {
+    const ndjson = { 'content-type': 'application/x-ndjson' };
+    let err = assertError(await admin(server, 'POST', '/admin/users', { body: `${JSON.stringify({ user_id: cjk170 })}\n`, headers: ndjson }),
+      400, 'INVALID_REQUEST', 'users upload');
+    assert.equal(err.line, 1);
+    err = assertError(await admin(server, 'POST', '/admin/assignments', {
+      body: `${JSON.stringify({ coupon_id: 'ten-off', user_id: cjk43, assigned_at: '2026-01-01T00:00:00Z' })}\n`, headers: ndjson,
+    }), 400, 'INVALID_REQUEST', 'assignments upload');
+    assert.equal(err.line, 1);
+    err = assertError(await admin(server, 'POST', '/events', { body: { id: 'e1', user_id: cjk170, name: 'signup' } }), 400, 'INVALID_REQUEST', 'event');
+    assert.equal(err.path, 'user_id');
+  });
+});
+
+test('a 10,000-level nested array answers /redemptions as it answers /evaluate', TEST_TIMEOUT, async () => {
+  const deep = `${'['.repeat(10_000)}${']'.repeat(10_000)}`;
+  for (const at of ['cart', 'user', 'codes']) {
+    const body = `{"cart":${at === 'cart' ? deep : JSON.stringify(cart())},${at === 'user' ? `"user":${deep},` : ''}"codes":${at === 'codes' ? deep : '[]'}`;
+    const evaluated = await call(server, 'POST', '/evaluate', { body: `${body}}` });
+    const e = assertError(evaluated, 400, 'INVALID_REQUEST', `evaluate, deep ${at}`);
+    const redeemed = await redeem(server, key(), `${body},"order_id":"deep"}`);
+    const r = assertError(redeemed, 400, e.code, `redeem, deep ${at}`);
+    // The message may differ: JSON.stringify in the engine's glue runs out of stack in one isolate
+    // ("not representable as JSON") and reaches the engine's nesting limit in the other.
+    assert.equal(r.path, e.path, `the same path for a deep ${at}`);
+  }
+});
+
+/** A POST whose body goes out in chunks (Transfer-Encoding: chunked, no Content-Length). */
+function chunked(pathname, { chunks, size }, headers = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${server.url}${pathname}`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked', ...headers },
+    }, (res) => {
+      const parts = [];
+      res.on('data', (c) => parts.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(parts).toString('utf8');
+        let json = null;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          // not JSON
+        }
+        resolve({ status: res.statusCode, headers: new Headers(Object.entries(res.headers).map(([k, v]) => [k, String(v)])), text, json });
+      });
+      res.on('error', reject);
+    });
+    req.setTimeout(60_000, () => req.destroy(new Error(`${pathname}: no answer`)));
+    // A connection cut under the request (EPIPE, ECONNRESET) is an answer too, and a wrong one.
+    req.on('error', (err) => resolve({ status: 0, headers: new Headers(), text: `${err.code}: ${err.message}`, json: null }));
+    const chunk = Buffer.alloc(size, 0x20);
+    let i = 0;
+    const write = () => {
+      while (i < chunks) {
+        i++;
+        if (!req.write(chunk)) return req.once('drain', write);
+      }
+      req.end();
+    };
+    write();
+  });
+}
+
+test('an oversized body sent chunked is 413 BODY_TOO_LARGE as JSON', TEST_TIMEOUT, async () => {
+  // 10 MiB of spaces (the limit is 256 KiB): the Worker answers while the client is still
+  // writing. Before the fix most such requests got wrangler's plain-text 503 or a reset; a few
+  // tries of each catch the race.
+  const big = { chunks: 640, size: 16 * 1024 };
+  for (let i = 0; i < 4; i++) {
+    const err = assertError(await chunked('/evaluate', big), 413, 'BODY_TOO_LARGE', `evaluate, chunked, try ${i}`);
+    assert.equal(err.limit, 256 * 1024);
+    assertError(await chunked('/redemptions', big, { 'idempotency-key': key() }), 413, 'BODY_TOO_LARGE', `redeem, chunked, try ${i}`);
+  }
+  // A chunked body under the limit is read whole.
+  const small = await new Promise((resolve, reject) => {
+    const req = http.request(`${server.url}/evaluate`, { method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (res) => {
+      const parts = [];
+      res.on('data', (c) => parts.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, text: Buffer.concat(parts).toString('utf8') }));
+    });
+    req.on('error', reject);
+    const body = JSON.stringify({ cart: cart(), codes: ['TEN'] });
+    req.write(body.slice(0, 10));
+    req.end(body.slice(10));
+  });
+  assert.equal(small.status, 200, small.text);
+  // The Worker still answers afterwards.
+  assert.equal((await call(server, 'GET', '/jwks')).status, 200);
+});
+
+test('hold -> confirm -> revert -> confirm is 409 REDEMPTION_REVERTED; a replay before the revert is byte-identical', TEST_TIMEOUT, async () => {
+  const made = await redeem(server, key(), { cart: cart(), user: { id: 'holder' }, codes: ['TEN'], order_id: 'o-hold', hold: 'PT10M' });
+  assert.equal(made.status, 201, made.text);
+  const id = made.json.redemption.id;
+  const admin_ = (p) => admin(server, 'POST', `/redemptions/${id}/${p}`);
+  const first = await admin_('confirm');
+  assert.equal(first.status, 200, first.text);
+  const again = await admin_('confirm');
+  assert.equal(again.status, 200);
+  assert.equal(again.text, first.text, 'a replayed confirm is byte-identical');
+  assert.equal((await admin_('revert')).status, 200);
+  assertError(await admin_('confirm'), 409, 'REDEMPTION_REVERTED', 'confirm after revert');
+  assert.equal((await admin(server, 'GET', `/redemptions/${id}`)).json.redemption.status, 'reverted');
+});
+
+test('GET /redemptions/{id} lists the coupons as the 201 does: {coupon_id, code, discount}', TEST_TIMEOUT, async () => {
+  const made = await redeem(server, key(), { cart: cart(), user: { id: 'viewer' }, codes: ['TEN'], order_id: 'o-view' });
+  assert.equal(made.status, 201, made.text);
+  const got = await admin(server, 'GET', `/redemptions/${made.json.redemption.id}`);
+  assert.equal(got.status, 200, got.text);
+  assert.deepEqual(got.json.redemption.coupons, made.json.redemption.coupons);
+  assert.deepEqual(got.json.redemption.coupons, [{ coupon_id: 'ten-off', code: 'TEN', discount: '10.00' }]);
+});
+
+/** Files of the CouponCounter Durable Objects in the server's local state. */
+function counterFiles() {
+  const out = [];
+  const walk = (dir) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (p.includes('CouponCounter')) out.push(p);
+    }
+  };
+  walk(server.dir);
+  return out.sort();
+}
+
+test('admin routes of a coupon not in the manifest: 404 COUPON_NOT_FOUND, and no Durable Object made', TEST_TIMEOUT, async () => {
+  const before_ = counterFiles();
+  assert.ok(before_.length > 0, 'ten-off was redeemed above: its Durable Object has files the check sees');
+  assertError(await admin(server, 'GET', '/admin/coupons/no-such/counters'), 404, 'COUPON_NOT_FOUND', 'counters');
+  assertError(await admin(server, 'GET', '/admin/coupons/no-such/counters?user=u1'), 404, 'COUPON_NOT_FOUND', 'counters of a user');
+  assertError(await admin(server, 'GET', '/admin/coupons/no-such/ledger'), 404, 'COUPON_NOT_FOUND', 'ledger');
+  assertError(await admin(server, 'GET', '/admin/coupons/no-such/pool'), 404, 'COUPON_NOT_FOUND', 'pool');
+  assertError(await admin(server, 'PUT', '/admin/coupons/no-such/status', { body: { status: 'paused' } }), 404, 'COUPON_NOT_FOUND', 'status');
+  assertError(await admin(server, 'POST', '/admin/coupons/no-such/codes', { body: 'X\n', headers: { 'content-type': 'text/csv' } }),
+    404, 'COUPON_NOT_FOUND', 'codes');
+  assert.deepEqual(counterFiles(), before_, 'no CouponCounter storage was created');
+  assert.equal((await admin(server, 'GET', '/admin/coupons/ten-off/counters')).status, 200);
+});
+
+test('a JWS header without kid says so (422 MANIFEST_KEY_UNKNOWN)', TEST_TIMEOUT, async () => {
+  const [, payload, signature] = sign(manifest(coupons)).split('.');
+  const header = Buffer.from(JSON.stringify({ alg: 'EdDSA' })).toString('base64url');
+  const res = await admin(server, 'PUT', '/admin/manifest', { body: `${header}.${payload}.${signature}`, headers: { 'content-type': 'application/jose' } });
+  const err = assertError(res, 422, 'MANIFEST_KEY_UNKNOWN', 'no kid');
+  assert.match(err.message, /has no `kid`/);
+  assert.doesNotMatch(err.message, /kid ``/);
+});
+
+test('GET /stats with a date that does not exist says so (400 INVALID_QUERY, parameter from)', TEST_TIMEOUT, async () => {
+  let err = assertError(await admin(server, 'GET', '/stats/ten-off?from=2026-02-30&to=2026-03-31'), 400, 'INVALID_QUERY', 'from');
+  assert.equal(err.parameter, 'from');
+  assert.match(err.message, /does not exist/);
+  err = assertError(await admin(server, 'GET', '/stats/ten-off?from=2026-02-01&to=2026-02-29'), 400, 'INVALID_QUERY', 'to');
+  assert.equal(err.parameter, 'to');
+  assert.equal((await admin(server, 'GET', '/stats/ten-off?from=2028-02-01&to=2028-02-29')).status, 200, 'a leap day exists');
+});
