@@ -1,8 +1,10 @@
 // The real Worker for the browser tests: the Worker suite's helper (tests/worker/server.mjs) starts
 // `wrangler dev` like `make dev` (dev keys, the demo manifest published, local KV and Durable
 // Objects in a fresh folder). The page also needs the package in www/pkg/, as scripts/dev.sh does.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { generateKeyPair } from '../node/helpers.mjs';
 import { ROOT, startWorker as startDevWorker } from '../worker/server.mjs';
 
 export { ROOT };
@@ -25,8 +27,15 @@ export function copyPackage() {
   }
 }
 
-/** Starts the Worker; returns the helper's server ({ url, adminToken, stop, ... }). */
+/**
+ * Starts the Worker; returns the helper's server ({ url, adminToken, shopperKey, redeemToken, stop,
+ * ... }): shopperKey is the private JWK whose public half is the Worker's SHOPPER_JWKS (the shop's
+ * backend signs shopper tokens with it), redeemToken the shop's server credential (REDEEM_TOKEN).
+ */
 export async function startWorker() {
   copyPackage();
-  return startDevWorker();
+  const { privateJwk, publicJwk } = generateKeyPair('shopper-test-1');
+  const redeemToken = crypto.randomBytes(24).toString('base64url');
+  const server = await startDevWorker({ vars: { SHOPPER_JWKS: { keys: [publicJwk] }, REDEEM_TOKEN: redeemToken } });
+  return Object.assign(server, { shopperKey: privateJwk, redeemToken });
 }
