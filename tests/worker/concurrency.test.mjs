@@ -2,7 +2,7 @@
 // a global limit of 100 and a per-user limit of 1; then a server restart in the middle of a run.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { call, cart, counters, manifest, publish, redeem, start, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT } from './helpers.mjs';
+import { cart, counters, manifest, publish, redeem, start, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT } from './helpers.mjs';
 
 const LIMIT_REASONS = new Set(['GLOBAL_LIMIT_REACHED', 'USER_LIMIT_REACHED']);
 const coupons = [
@@ -101,6 +101,6 @@ test('a restart in the middle of a run loses nothing and counts nothing twice', 
   await server.restart();
   assert.equal((await counters(server, 'warm')).redemptions, 150);
   assert.equal((await counters(server, 'hot')).redemptions, 100);
-  const again = await call(server, 'POST', '/redemptions', { body: twoCodes(1), headers: { 'idempotency-key': 'warm-1' } });
+  const again = await redeem(server, 'warm-1', twoCodes(1));
   assert.equal(again.text, retried[1].text);
 });

@@ -4,7 +4,7 @@
 // after a user's first event, within a second after a burst (KV takes one write per key per second).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ADMIN_TOKEN, admin, call, cart, eventually, manifest, publish, redeem, rfc3339, sleep, start, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT } from './helpers.mjs';
+import { ADMIN_TOKEN, admin, call, shop, cart, eventually, manifest, publish, redeem, rfc3339, sleep, start, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT } from './helpers.mjs';
 
 const INGEST_TOKEN = 'test-ingest-token-abcdef';
 const pct = (percent) => ({ type: 'percentage', percent, target: { type: 'order' } });
@@ -46,13 +46,13 @@ let seq = 0;
 const send = (body, token = INGEST_TOKEN, headers = {}) =>
   call(server, 'POST', '/events', { body, headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers } });
 const event = (user, name, extra = {}) => ({ id: `evt-${++seq}`, user_id: user, name, ...extra });
-const context = async (user) => (await call(server, 'GET', `/users/${encodeURIComponent(user)}/context`)).json;
-const tray = async (user) => Object.fromEntries((await call(server, 'GET', `/coupons?user=${encodeURIComponent(user)}`)).json.map((t) => [t.coupon_id, t]));
+const context = async (user) => (await shop(server, 'GET', `/users/${encodeURIComponent(user)}/context`)).json;
+const tray = async (user) => Object.fromEntries((await shop(server, 'GET', `/coupons?user=${encodeURIComponent(user)}`)).json.map((t) => [t.coupon_id, t]));
 const pool = async (coupon) => (await admin(server, 'GET', `/admin/coupons/${coupon}/pool`)).json;
 const today = () => rfc3339(Date.now()).slice(0, 10);
 const distributed = async (coupon) =>
   (await call(server, 'GET', `/stats/${coupon}?from=${today()}&to=${today()}`)).json.periods[0].codes_distributed;
-const evaluate = (user, codes) => call(server, 'POST', '/evaluate', { body: { cart: cart(), codes, user: { id: user } } });
+const evaluate = (user, codes) => shop(server, 'POST', '/evaluate', { body: { cart: cart(), codes, user: { id: user } } });
 const upload = (coupon, codes, query = '?pool=true') => admin(server, 'POST', `/admin/coupons/${coupon}/codes${query}`, {
   body: `code\n${codes.join('\n')}\n`, headers: { 'content-type': 'text/csv' } });
 /** Waits until the user context passes `check` (the KV copy follows a burst within a second). */
@@ -281,7 +281,7 @@ describe('overrides, limits and activations', TEST_TIMEOUT, () => {
     assert.deepEqual((await evaluate('act-1', ['GOLDJOIN'])).json.applied.map((a) => a.coupon_id), ['gold-join']);
     // A later event activates nothing and moves nothing; the client cannot say otherwise either.
     assert.deepEqual((await send(event('act-1', 'joined'))).json.activated, []);
-    const forged = await call(server, 'POST', '/evaluate', {
+    const forged = await shop(server, 'POST', '/evaluate', {
       body: { cart: cart(), codes: ['GOLDJOIN'], user: { id: 'act-2', activations: [{ coupon_id: 'gold-join', at }] } } });
     assert.equal(forged.json.rejected[0].reason.code, 'NOT_ACTIVATED', 'activations in a request are ignored');
     assert.deepEqual((await contextWhere('act-1', (c) => c.events?.length === 2)).activations, [{ coupon_id: 'gold-join', at }]);

@@ -4,6 +4,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { importJWK, SignJWT } from 'jose';
 import { signJws, testJwks } from '../node/helpers.mjs';
 import { ROOT, startWorker } from './server.mjs';
 
@@ -112,8 +113,27 @@ export async function publish(server, payload) {
   return res.json;
 }
 
+/** A call from the shop's backend: its server credential (REDEEM_TOKEN) names users and redeems. */
+export const shop = (server, method, pathname, opts = {}) =>
+  call(server, method, pathname, { ...opts, headers: { authorization: `Bearer ${server.redeemToken}`, ...(opts.headers ?? {}) } });
+
+/** POST /redemptions from the shop's backend (a browser may only reserve: see shopperHeaders). */
 export const redeem = (server, key, body, headers = {}) =>
-  call(server, 'POST', '/redemptions', { body, headers: { 'idempotency-key': key, ...headers } });
+  shop(server, 'POST', '/redemptions', { body, headers: { 'idempotency-key': key, ...headers } });
+
+/**
+ * A shopper token as a shop's backend mints it after its login (docs/worker.md): a JWT signed with
+ * EdDSA by a key in the Worker's SHOPPER_JWKS, `sub` the user id. `ttl` in seconds (negative: expired).
+ */
+export async function shopperToken(server, userId, { ttl = 900, key = server.shopperKey, claims = {} } = {}) {
+  const now = Math.floor(Date.now() / 1000);
+  const jwt = new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA', kid: key.kid }).setIssuedAt(now).setExpirationTime(now + ttl);
+  if (userId !== undefined) jwt.setSubject(userId);
+  return jwt.sign(await importJWK(key, 'EdDSA'));
+}
+
+/** Headers of a browser request by a signed-in shopper. */
+export const shopperHeaders = async (server, userId, extra = {}) => ({ authorization: `Bearer ${await shopperToken(server, userId)}`, ...extra });
 
 export const counters = async (server, couponId, user) =>
   (await admin(server, 'GET', `/admin/coupons/${couponId}/counters${user ? `?user=${encodeURIComponent(user)}` : ''}`)).json;

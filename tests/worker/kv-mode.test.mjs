@@ -2,7 +2,7 @@
 // use must still count exactly; holds and code pools are refused.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { admin, call, cart, counters, manifest, publish, redeem, start, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT } from './helpers.mjs';
+import { admin, call, shop, cart, counters, manifest, publish, redeem, start, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT } from './helpers.mjs';
 
 const coupons = [
   { id: 'kv-once', name: 'Once', status: 'active', codes: { type: 'static', code: 'ONCE' },
@@ -36,9 +36,9 @@ test('kv mode: redeem, limits, replay and revert against KV counters; holds refu
   assert.equal(full.json.error.rejected[0].reason.code, 'GLOBAL_LIMIT_REACHED');
   const c = await counters(server, 'kv-once', 'a');
   assert.deepEqual([c.redemptions, c.discount_given, c.user_redemptions], [2, '6.00', 1]);
-  const revert = await call(server, 'POST', `/redemptions/${a.json.redemption.id}/revert`);
+  const revert = await shop(server, 'POST', `/redemptions/${a.json.redemption.id}/revert`);
   assert.equal(revert.json.redemption.status, 'reverted');
-  assert.equal((await call(server, 'POST', `/redemptions/${a.json.redemption.id}/revert`)).text, revert.text);
+  assert.equal((await shop(server, 'POST', `/redemptions/${a.json.redemption.id}/revert`)).text, revert.text);
   assert.equal((await counters(server, 'kv-once')).redemptions, 1);
   assert.equal((await redeem(server, 'kv-5', body('c'))).status, 201);
   const held = await redeem(server, 'kv-6', body('d', { hold: 'PT5M' }));
@@ -59,11 +59,11 @@ test('kv mode: events assign and replay over KV; code pools are refused, so pool
   assert.equal(replay.status, 200);
   assert.equal(replay.text, res.text);
   assert.equal((await admin(server, 'POST', '/events', { body: { ...event, name: 'other' } })).json.error.code, 'EVENT_ID_CONFLICT');
-  const ctx = (await call(server, 'GET', '/users/kv-user/context')).json;
+  const ctx = (await shop(server, 'GET', '/users/kv-user/context')).json;
   assert.deepEqual(ctx.assignments.map((a) => a.coupon_id), ['kv-welcome']);
   assert.deepEqual((await admin(server, 'GET', '/admin/coupons/kv-pooled/pool')).json, { coupon_id: 'kv-pooled', available: 0, given: 0 });
   // An activation is stored in the KV log and carried in the user context.
   const install = await admin(server, 'POST', '/events', { body: { id: 'kv-evt-2', user_id: 'kv-user', name: 'app_install' } });
   assert.deepEqual(install.json.activated, [{ coupon_id: 'kv-app', at: install.json.at }], install.text);
-  assert.deepEqual((await call(server, 'GET', '/users/kv-user/context')).json.activations, [{ coupon_id: 'kv-app', at: install.json.at }]);
+  assert.deepEqual((await shop(server, 'GET', '/users/kv-user/context')).json.activations, [{ coupon_id: 'kv-app', at: install.json.at }]);
 });

@@ -36,7 +36,7 @@ test('a JWKS that is not JSON: /jwks is 500 KEYSET_INVALID; nothing is priced wi
   const res = await call(server, 'POST', '/evaluate', { body: { cart: cart() } });
   assert.equal(res.status, 503);
   assert.equal(res.json.error.code, 'NO_MANIFEST');
-  const red = await call(server, 'POST', '/redemptions', { body: { order_id: 'o', cart: cart() }, headers: { 'idempotency-key': 'k' } });
+  const red = await call(server, 'POST', '/redemptions', { body: { order_id: 'o', cart: cart(), hold: 'PT5M' }, headers: { 'idempotency-key': 'k' } });
   assert.equal(red.status, 503);
   assert.equal(red.json.error.code, 'NO_MANIFEST');
 });

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { loadPackage, testJwks } from '../node/helpers.mjs';
-import { admin, call, cart, codeHash, eventually, generatedCode, manifest, publish, redeem, start, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT } from './helpers.mjs';
+import { admin, call, shop, cart, codeHash, eventually, generatedCode, manifest, publish, redeem, start, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT } from './helpers.mjs';
 
 const coupons = [
   { id: 'save10', name: 'Save 10', status: 'active', codes: { type: 'static', code: 'SAVE10' },
@@ -34,7 +34,7 @@ after(() => server?.stop(), STOP_TIMEOUT);
 let ipSeq = 0;
 // Each test comes from its own client IP, so the attempt limiter of one does not affect another.
 const ip = () => ({ 'cf-connecting-ip': `198.51.100.${++ipSeq}` });
-const evaluate = (body, headers = ip()) => call(server, 'POST', '/evaluate', { body, headers });
+const evaluate = (body, headers = ip()) => shop(server, 'POST', '/evaluate', { body, headers });
 const withShipping = (price = '50.00') => cart(price, { shipping: { amount: '5.00' } });
 
 describe('pause, resume, end at the edge', TEST_TIMEOUT, () => {
@@ -46,7 +46,7 @@ describe('pause, resume, end at the edge', TEST_TIMEOUT, () => {
     assert.deepEqual(res.json.rejected, [{ code: 'SAVE10', coupon_id: 'save10', reason: { code: 'PAUSED', message: 'this coupon is paused for now', status: 'paused' } }]);
     assert.ok(!res.json.applied.some((a) => a.coupon_id === 'save10'));
     assert.equal(res.json.totals.discount, '5.00', 'only the free shipping');
-    const tray = await call(server, 'GET', '/coupons?user=someone');
+    const tray = await shop(server, 'GET', '/coupons?user=someone');
     assert.ok(!tray.json.some((t) => t.coupon_id === 'save10'));
     const red = await redeem(server, 'pause-1', { order_id: 'p1', cart: withShipping(), codes: ['SAVE10'] }, ip());
     assert.equal(red.status, 409);
@@ -94,7 +94,7 @@ describe('bulk codes', TEST_TIMEOUT, () => {
     assert.equal(second.status, 409);
     assert.deepEqual(second.json.error.rejected, [{ code: 'PARTAAAA01', reason: unknown }]);
     // After a revert the code is free again.
-    await call(server, 'POST', `/redemptions/${first.json.redemption.id}/revert`);
+    await shop(server, 'POST', `/redemptions/${first.json.redemption.id}/revert`);
     const freed = await eventually(async () => (await evaluate({ cart: cart(), codes: ['PARTAAAA01'] })).json.applied.length === 1, 5000);
     assert.ok(freed);
     assert.equal((await redeem(server, 'bulk-3', { order_id: 'b3', cart: cart(), codes: ['PARTAAAA01'], user: { id: 'bulk-b' } }, ip())).status, 201);
@@ -144,7 +144,7 @@ describe('assignments', TEST_TIMEOUT, () => {
     assert.deepEqual(up.json, { assigned: 2, users: 2 });
     const res = await evaluate({ cart: cart(), codes: ['VIP20'], user: { id: 'vip-1' } });
     assert.equal(res.json.applied[0]?.coupon_id, 'vip');
-    const tray = await call(server, 'GET', '/coupons?user=vip-2');
+    const tray = await shop(server, 'GET', '/coupons?user=vip-2');
     assert.ok(tray.json.some((t) => t.coupon_id === 'vip'));
     const stats = await call(server, 'GET', `/stats/vip?from=${at.slice(0, 10)}&to=${at.slice(0, 10)}`);
     assert.equal(stats.json.periods[0].codes_distributed, 2);

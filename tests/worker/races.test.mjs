@@ -3,7 +3,7 @@
 // afterwards match the successes exactly.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { admin, call, cart, counters, manifest, publish, redeem, start, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT } from './helpers.mjs';
+import { admin, call, shop, cart, counters, manifest, publish, redeem, start, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT } from './helpers.mjs';
 
 const coupons = [
   { id: 'racy', name: 'Racy', status: 'active', codes: { type: 'static', code: 'RACY' },
@@ -55,8 +55,8 @@ test('a revert racing a confirm: the hold ends reverted, and its use is given ba
     assert.equal(held.json.redemption.status, 'reserved');
     const { id } = held.json.redemption;
     const [confirm, revert] = await Promise.all([
-      call(server, 'POST', `/redemptions/${id}/confirm`),
-      call(server, 'POST', `/redemptions/${id}/revert`),
+      shop(server, 'POST', `/redemptions/${id}/confirm`),
+      shop(server, 'POST', `/redemptions/${id}/revert`),
     ]);
     // The revert always wins in the end; the confirm either came first (200) or found it reverted.
     assert.equal(revert.status, 200, revert.text);

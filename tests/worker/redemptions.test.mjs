@@ -2,7 +2,7 @@
 // counters each leaves behind (read back from the coupon's Durable Object).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { call, cart, counters, eventually, manifest, publish, redeem, sleep, start, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT } from './helpers.mjs';
+import { call, shop, cart, counters, eventually, manifest, publish, redeem, sleep, start, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT } from './helpers.mjs';
 
 const coupons = [
   { id: 'ten-off', name: '10 off', status: 'active', codes: { type: 'static', code: 'TENOFF' },
@@ -106,16 +106,16 @@ describe('revert, hold, confirm, lapse', TEST_TIMEOUT, () => {
     const made = await redeem(server, 'key-v1', body('v1', ['TENOFF']));
     const { id } = made.json.redemption;
     const before = await counters(server, 'ten-off', 'v1');
-    const first = await call(server, 'POST', `/redemptions/${id}/revert`);
+    const first = await shop(server, 'POST', `/redemptions/${id}/revert`);
     assert.equal(first.status, 200);
     assert.equal(first.json.redemption.status, 'reverted');
-    const second = await call(server, 'POST', `/redemptions/${id}/revert`);
+    const second = await shop(server, 'POST', `/redemptions/${id}/revert`);
     assert.equal(second.text, first.text);
     const afterRevert = await counters(server, 'ten-off', 'v1');
     assert.equal(afterRevert.redemptions, before.redemptions - 1);
     assert.equal(afterRevert.user_redemptions, 0);
     assert.equal((await call(server, 'GET', `/redemptions/${id}`)).json.redemption.status, 'reverted');
-    const confirm = await call(server, 'POST', `/redemptions/${id}/confirm`);
+    const confirm = await shop(server, 'POST', `/redemptions/${id}/confirm`);
     assert.equal(confirm.json.error.code, 'REDEMPTION_REVERTED');
     // The replay of the original request still returns the original answer.
     assert.equal((await redeem(server, 'key-v1', body('v1', ['TENOFF']))).text, made.text);
@@ -123,7 +123,7 @@ describe('revert, hold, confirm, lapse', TEST_TIMEOUT, () => {
 
   test('unknown redemption ids are 404', async () => {
     for (const id of ['rd_00000000000000000000000000000000', 'nope']) {
-      const res = await call(server, 'POST', `/redemptions/${id}/revert`);
+      const res = await shop(server, 'POST', `/redemptions/${id}/revert`);
       assert.equal(res.status, 404);
       assert.equal(res.json.error.code, 'REDEMPTION_NOT_FOUND');
     }
@@ -136,12 +136,12 @@ describe('revert, hold, confirm, lapse', TEST_TIMEOUT, () => {
     assert.ok(Date.parse(res.json.redemption.expires_at) - Date.now() > 14 * 60e3);
     assert.equal((await counters(server, 'once', 'h1')).user_redemptions, 1);
     const { id } = res.json.redemption;
-    const c1 = await call(server, 'POST', `/redemptions/${id}/confirm`);
+    const c1 = await shop(server, 'POST', `/redemptions/${id}/confirm`);
     assert.equal(c1.status, 200);
     assert.equal(c1.json.redemption.status, 'redeemed');
-    assert.equal((await call(server, 'POST', `/redemptions/${id}/confirm`)).text, c1.text);
+    assert.equal((await shop(server, 'POST', `/redemptions/${id}/confirm`)).text, c1.text);
     const plain = await redeem(server, 'key-h2', body('h2', ['ONCE']));
-    const c2 = await call(server, 'POST', `/redemptions/${plain.json.redemption.id}/confirm`);
+    const c2 = await shop(server, 'POST', `/redemptions/${plain.json.redemption.id}/confirm`);
     assert.equal(c2.status, 409);
     assert.equal(c2.json.error.code, 'NOT_RESERVED');
   });
@@ -154,15 +154,15 @@ describe('revert, hold, confirm, lapse', TEST_TIMEOUT, () => {
     assert.ok(lapsed, 'the alarm gave the use back');
     const { id } = res.json.redemption;
     assert.equal((await call(server, 'GET', `/redemptions/${id}`)).json.redemption.status, 'lapsed');
-    const confirm = await call(server, 'POST', `/redemptions/${id}/confirm`);
+    const confirm = await shop(server, 'POST', `/redemptions/${id}/confirm`);
     assert.equal(confirm.status, 409);
     assert.equal(confirm.json.error.code, 'HOLD_LAPSED');
-    const revert = await call(server, 'POST', `/redemptions/${id}/revert`);
+    const revert = await shop(server, 'POST', `/redemptions/${id}/revert`);
     assert.equal(revert.json.redemption.status, 'lapsed');
     assert.equal((await counters(server, 'once', 'l1')).user_redemptions, 0, 'revert after a lapse gives nothing back twice');
     // The use is free again, once the KV copy the edge prices with has caught up (about a second).
     const free = await eventually(async () => {
-      const res = await call(server, 'POST', '/evaluate', { body: { cart: cart(), user: { id: 'l1' }, codes: ['ONCE'] } });
+      const res = await shop(server, 'POST', '/evaluate', { body: { cart: cart(), user: { id: 'l1' }, codes: ['ONCE'] } });
       return res.json.applied.some((a) => a.coupon_id === 'once');
     }, 5000);
     assert.ok(free);
@@ -172,7 +172,7 @@ describe('revert, hold, confirm, lapse', TEST_TIMEOUT, () => {
   test('KV copies: the usage snapshot reaches previews within about a second, and the ledger has every event', async () => {
     await redeem(server, 'key-k1', body('k1', ['ONCE']));
     const refused = await eventually(async () => {
-      const res = await call(server, 'POST', '/evaluate', { body: { cart: cart(), user: { id: 'k1' }, codes: ['ONCE'] } });
+      const res = await shop(server, 'POST', '/evaluate', { body: { cart: cart(), user: { id: 'k1' }, codes: ['ONCE'] } });
       return res.json.rejected[0]?.reason.code === 'USER_LIMIT_REACHED' ? res : null;
     }, 5000);
     assert.ok(refused, 'the preview sees the use from the KV copy');

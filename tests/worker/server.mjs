@@ -101,9 +101,15 @@ export async function startWorker(options = {}) {
 async function startOnce({ vars: given = {}, config, persistTo, port, log = process.env.WORKER_LOG === '1' } = {}) {
   const demo = given.MANIFEST_JWKS === undefined && !config;
   const keys = demo ? devKeys() : null;
-  const vars = demo
-    ? { MANIFEST_JWKS: keys.jwks, ADMIN_TOKEN: crypto.randomBytes(24).toString('base64url'), ...given }
-    : given;
+  // The shop's side of identity (docs/worker.md, "Who may do what"): a key its backend signs shopper
+  // tokens with, and its server credential. Fresh for every server; a test may set its own.
+  const shopper = generateKeyPair('shopper-test-1');
+  const vars = {
+    SHOPPER_JWKS: { keys: [shopper.publicJwk] },
+    REDEEM_TOKEN: crypto.randomBytes(24).toString('base64url'),
+    ...(demo ? { MANIFEST_JWKS: keys.jwks, ADMIN_TOKEN: crypto.randomBytes(24).toString('base64url') } : {}),
+    ...given,
+  };
   const ownDir = !persistTo;
   // Memory-backed /dev/shm when there is one: state still persists across restarts of the server
   // (what the tests need), without waiting on the disk for every SQLite commit.
@@ -112,6 +118,8 @@ async function startOnce({ vars: given = {}, config, persistTo, port, log = proc
   const server = { dir, port: port ?? (await freePort()), child: null, output: '' };
   server.url = `http://127.0.0.1:${server.port}`;
   server.adminToken = vars.ADMIN_TOKEN;
+  server.redeemToken = vars.REDEEM_TOKEN;
+  server.shopperKey = shopper.privateJwk; // signs shopper tokens this server trusts
 
   const launch = async () => {
     const args = ['dev', '--ip', '127.0.0.1', '--port', String(server.port), '--persist-to', dir,

@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { ROOT } from './server.mjs';
-import { admin, call, publish, redeem, rfc3339, start, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT, eventually } from './helpers.mjs';
+import { admin, call, shop, publish, redeem, rfc3339, start, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT, eventually } from './helpers.mjs';
 
 const INGEST_TOKEN = 'test-ingest-token-use-cases';
 const HOUR = 3600e3;
@@ -68,7 +68,7 @@ let ip = 0;
 const shopper = () => ({ 'cf-connecting-ip': `198.51.100.${(++ip % 250) + 1}` });
 
 const sendEvent = (body) => call(server, 'POST', '/events', { body, headers: { authorization: `Bearer ${INGEST_TOKEN}` } });
-const context = async (user) => (await call(server, 'GET', `/users/${encodeURIComponent(user)}/context`)).json;
+const context = async (user) => (await shop(server, 'GET', `/users/${encodeURIComponent(user)}/context`)).json;
 const putUser = (user, profile) => admin(server, 'PUT', `/admin/users/${encodeURIComponent(user)}`, { body: profile });
 
 /**
@@ -95,13 +95,13 @@ async function event(body) {
 }
 
 async function tray(user) {
-  const res = await call(server, 'GET', `/coupons?user=${encodeURIComponent(user)}`);
+  const res = await shop(server, 'GET', `/coupons?user=${encodeURIComponent(user)}`);
   assert.equal(res.status, 200, res.text);
   return Object.fromEntries(res.json.map((t) => [t.coupon_id, t]));
 }
 
 async function evaluate(user, cart, codes) {
-  const res = await call(server, 'POST', '/evaluate', { body: { cart, codes, user: { id: user } }, headers: shopper() });
+  const res = await shop(server, 'POST', '/evaluate', { body: { cart, codes, user: { id: user } }, headers: shopper() });
   assert.equal(res.status, 200, res.text);
   return res.json;
 }

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { loadPackage, testJwks } from '../node/helpers.mjs';
-import { admin, call, cart, manifest, publish, redeem, rfc3339, start, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT } from './helpers.mjs';
+import { admin, call, shop, cart, manifest, publish, redeem, rfc3339, start, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT } from './helpers.mjs';
 
 const coupons = [
   { id: 'gold-fee', name: 'Gold: 5.00 off', status: 'active', codes: { type: 'automatic' },
@@ -45,7 +45,7 @@ after(() => server?.stop(), STOP_TIMEOUT);
 
 let ipSeq = 0;
 const ip = () => ({ 'cf-connecting-ip': `203.0.113.${++ipSeq}` });
-const evaluate = (body) => call(server, 'POST', '/evaluate', { body, headers: ip() });
+const evaluate = (body) => shop(server, 'POST', '/evaluate', { body, headers: ip() });
 const putUser = (id, profile) => admin(server, 'PUT', `/admin/users/${encodeURIComponent(id)}`, { body: profile });
 const ids = (res) => res.json.applied.map((a) => a.coupon_id).sort();
 const reasons = (res) => Object.fromEntries(res.json.rejected.map((r) => [r.code, r.reason.code]));
@@ -154,14 +154,14 @@ describe('the page prices with the same context', TEST_TIMEOUT, () => {
       body: `${JSON.stringify({ coupon_id: 'gift', user_id: 'page-1', assigned_at: at, code: 'gift-aaaa-1111' })}\n`,
       headers: { 'content-type': 'application/x-ndjson' } });
     assert.equal(up.status, 201, up.text);
-    const ctx = await call(server, 'GET', '/users/page-1/context');
+    const ctx = await shop(server, 'GET', '/users/page-1/context');
     assert.equal(ctx.status, 200);
     assert.equal(ctx.headers.get('cache-control'), 'private, no-store');
     assert.deepEqual(ctx.json, {
       id: 'page-1', properties: { tier: 'gold', orders_count: 0 },
       assignments: [{ coupon_id: 'gift', assigned_at: at, code: 'gift-aaaa-1111' }],
     });
-    assert.deepEqual((await call(server, 'GET', '/users/nobody/context')).json, { id: 'nobody' });
+    assert.deepEqual((await shop(server, 'GET', '/users/nobody/context')).json, { id: 'nobody' });
     const body = { cart: cart(), codes: ['FIRST', 'GOLD20'], user: { id: 'page-1' } };
     const edge = await evaluate(body);
     assert.deepEqual(edge.json, engine.evaluate({ ...body, user: ctx.json, now: edge.json.now }));
@@ -176,7 +176,7 @@ describe('the page prices with the same context', TEST_TIMEOUT, () => {
     // A bulk code applies at the edge only once issued (docs/worker.md, bulk codes).
     const codes = await admin(server, 'POST', '/admin/coupons/gift/codes', { body: 'code\nGIFT-BBBB-2222\n', headers: { 'content-type': 'text/csv' } });
     assert.equal(codes.status, 201, codes.text);
-    const tray = await call(server, 'GET', '/coupons?user=tray-1');
+    const tray = await shop(server, 'GET', '/coupons?user=tray-1');
     assert.equal(tray.status, 200);
     const byId = Object.fromEntries(tray.json.map((t) => [t.coupon_id, t]));
     assert.equal(byId.gift.assigned_at, at);

@@ -5,13 +5,16 @@ import { current } from './manifest-store.js';
 import { call, manifestKeys } from './engine.js';
 import { priceAtEdge, userContext } from './pricing.js';
 import { readOverrides } from './overrides.js';
-import { assertNotLocked, locked, recordFailures, subjects } from './attempts.js';
+import { countReservation, locked, subjects, withAttempts } from './attempts.js';
 import { counterOf, kvMode, redemptionOf } from './counters.js';
 import { statsQuery } from './stats.js';
 import { checkUserId } from './profiles.js';
+import { identify, requireShop, userFor, withUser } from './identity.js';
 
 const MAX_BODY_BYTES = 256 * 1024; // a 1,000-line cart is about 150 KB
 const MAX_HOLD_MS = 7 * 86400e3;
+// A browser may only reserve, for at most this long (BROWSER_HOLD_MAX_S); the shop's backend confirms.
+const browserHoldMs = (env) => Number(env.BROWSER_HOLD_MAX_S ?? 900) * 1000;
 const now = () => rfc3339(Date.now());
 
 export async function getManifest(request, env) {
@@ -27,16 +30,18 @@ export function getJwks(request, env) {
 }
 
 /**
- * The tray of a user (by id, priced on their stored profile and assignments), without coupons
- * paused at the edge. An entry of a coupon assigned to the user carries the assignment's
+ * The tray of the caller's user (a shopper's token, or `?user=` from the shop's backend; none for
+ * an anonymous shopper), priced on their stored profile and assignments, without coupons paused
+ * at the edge. An entry of a coupon assigned to the user carries the assignment's
  * `assigned_at` and the user's `code`: with them a page can price the coupon offline (they make the
  * `assignments` entry the engine needs).
  */
 export async function getTray(request, env) {
-  const user = new URL(request.url).searchParams.get('user');
-  if (!user) throw new ApiError(400, 'INVALID_QUERY', 'give the user: /coupons?user=ID', { parameter: 'user' });
+  const who = await identify(request, env);
+  const user = userFor(who, new URL(request.url).searchParams.get('user') || undefined);
+  if (user) checkUserId(user, { parameter: 'user' });
   const loaded = await current(env);
-  const [ctx, overrides] = await Promise.all([userContext(env, { id: user }), readOverrides(env)]);
+  const [ctx, overrides] = await Promise.all([user ? userContext(env, { id: user }) : {}, readOverrides(env)]);
   const tray = call(() => loaded.engine.tray({ ...ctx, now: now() }));
   const assigned = new Map((ctx.assignments ?? []).map((a) => [a.coupon_id, a]));
   return json(tray.filter((t) => !overrides[t.coupon_id]).map((t) => {
@@ -48,23 +53,31 @@ export async function getTray(request, env) {
 
 /**
  * GET /users/{id}/context: exactly the user context the Worker prices this user with (stored
- * profile and assignments), for the page's offline preview. Private to that user: serve it behind
- * the shop's session layer, like every route that takes a user id (docs/worker.md).
+ * profile and assignments), for the page's offline preview. Private: to that user's shopper token
+ * or the shop's backend.
  */
 export async function getUserContext(request, env, { user_id }) {
-  checkUserId(user_id);
+  const who = await identify(request, env);
+  if (who.role === 'anonymous') {
+    const err = new ApiError(401, 'SHOPPER_TOKEN_REQUIRED', 'a user\'s context needs their shopper token: Authorization: Bearer <token>');
+    err.headers = { 'www-authenticate': 'Bearer' };
+    throw err;
+  }
+  checkUserId(userFor(who, user_id));
   return json(await userContext(env, { id: user_id }), 200, { 'cache-control': 'private, no-store' });
 }
 
 const codesOf = (body) => (Array.isArray(body.codes) ? body.codes.length : 0);
 
 export async function postEvaluate(request, env) {
-  const { value: body } = await readJsonObject(request, MAX_BODY_BYTES);
+  const caller = await identify(request, env);
+  const body = withUser(caller, (await readJsonObject(request, MAX_BODY_BYTES)).value);
   const who = subjects(request, body.user?.id);
-  if (codesOf(body)) await assertNotLocked(env, who);
-  const priced = await priceAtEdge(env, await current(env), body, now());
+  const { result: priced, until } = await withAttempts(env, who, codesOf(body), async () => {
+    const p = await priceAtEdge(env, await current(env), body, now());
+    return { result: p, failed: p.failedCodes };
+  });
   // The request that reaches the limit is already answered with the lockout.
-  const until = await recordFailures(env, who, priced.failedCodes);
   if (until) throw locked(until);
   return json(priced.evaluation);
 }
@@ -82,8 +95,9 @@ export async function postRedemption(request, env) {
   if (!key || key.length > 255 || !/^[\x21-\x7e]+$/.test(key)) {
     throw new ApiError(400, 'IDEMPOTENCY_KEY_REQUIRED', 'POST /redemptions needs an Idempotency-Key header: 1-255 visible ASCII characters');
   }
-  const { text, value: body } = await readJsonObject(request, MAX_BODY_BYTES);
-  const { order_id: orderId, hold, ...input } = body;
+  const caller = await identify(request, env);
+  const { text, value } = await readJsonObject(request, MAX_BODY_BYTES);
+  const { order_id: orderId, hold, ...input } = withUser(caller, value);
   if (typeof orderId !== 'string' || !orderId || orderId.length > 128) {
     throw new ApiError(400, 'INVALID_REQUEST', 'order_id must be a string of 1-128 characters', { path: 'order_id' });
   }
@@ -95,14 +109,23 @@ export async function postRedemption(request, env) {
     }
     if (kvMode(env)) throw new ApiError(400, 'HOLD_UNSUPPORTED', 'holds need Durable Objects; this Worker runs with COUNTER_MODE=kv');
   }
+  if (caller.role !== 'shop' && !(holdMs && holdMs <= browserHoldMs(env))) {
+    const max = browserHoldMs(env) / 1000;
+    requireShop(caller, `a redemption without a hold of at most ${max / 60} minutes (a browser may only reserve)`);
+  }
   const who = subjects(request, input.user?.id);
-  if (codesOf(input)) await assertNotLocked(env, who);
-  const id = `rd_${(await sha256Hex(key)).slice(0, 32)}`;
-  const res = await redemptionOf(env, id).create({
-    id, body_hash: await sha256Hex(text), body: { input, order_id: orderId }, hold_ms: holdMs, now: now(),
+  if (caller.role !== 'shop') await countReservation(env, who);
+  // One caller's key never reaches another's redemption (a replay would show their order).
+  const principal = caller.role === 'shop' ? 'shop' : caller.userId ? `user:${caller.userId}` : 'anonymous';
+  const id = `rd_${(await sha256Hex(`${principal}\n${key}`)).slice(0, 32)}`;
+  // Its answer is stored (and nothing was consumed), so a lockout starts with the next request; a
+  // replay evaluated nothing and gives its slots back.
+  const { result: res } = await withAttempts(env, who, codesOf(input), async () => {
+    const r = await redemptionOf(env, id).create({
+      id, body_hash: await sha256Hex(text), body: { input, order_id: orderId }, hold_ms: holdMs, now: now(),
+    });
+    return { result: r, failed: r.replayed ? 0 : r.failed_codes ?? 0 };
   });
-  // Its answer is stored (and nothing was consumed), so a lockout starts with the next request.
-  if (!res.replayed) await recordFailures(env, who, res.failed_codes ?? 0);
   const headers = res.replayed ? { 'idempotent-replayed': 'true' } : {};
   if (res.status === 201) headers.location = `/redemptions/${id}`;
   return rawJson(res.body, res.status, headers);
@@ -116,9 +139,14 @@ function redemption(env, id) {
 }
 
 const asResponse = (res) => rawJson(res.body, res.status);
-export const getRedemption = async (request, env, { id }) => asResponse(await redemption(env, id).view());
-export const confirmRedemption = async (request, env, { id }) => asResponse(await redemption(env, id).confirm());
-export const revertRedemption = async (request, env, { id }) => asResponse(await redemption(env, id).revert());
+/** The shop's backend only: reading, confirming (on payment) and reverting (on cancellation). */
+const shopOnly = (what, step) => async (request, env, { id }) => {
+  requireShop(await identify(request, env), what);
+  return asResponse(await step(redemption(env, id)));
+};
+export const getRedemption = shopOnly('reading a redemption', (r) => r.view());
+export const confirmRedemption = shopOnly('confirming a redemption', (r) => r.confirm());
+export const revertRedemption = shopOnly('reverting a redemption', (r) => r.revert());
 
 export async function getStats(request, env, { coupon_id }) {
   const query = statsQuery(new URL(request.url));

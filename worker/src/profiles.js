@@ -19,10 +19,14 @@ export async function profileOf(env, userId) {
 
 const pick = (p) => Object.fromEntries(FIELDS.filter((f) => p[f] !== undefined).map((f) => [f, p[f]]));
 
+/** What is wrong with a user id, or null when it is one. */
+export function userIdProblem(id) {
+  return typeof id !== 'string' || !id || id.length > MAX_ID_CHARS ? `a user id is a string of 1-${MAX_ID_CHARS} characters` : null;
+}
+
 export function checkUserId(id, details = {}) {
-  if (typeof id !== 'string' || !id || id.length > MAX_ID_CHARS) {
-    throw new ApiError(400, 'INVALID_REQUEST', `a user id is a string of 1-${MAX_ID_CHARS} characters`, { path: 'user_id', ...details });
-  }
+  const problem = userIdProblem(id);
+  if (problem) throw new ApiError(400, 'INVALID_REQUEST', problem, { path: 'user_id', ...details });
   return id;
 }
 
