@@ -1,10 +1,8 @@
 // The real Worker for the browser tests: the Worker suite's helper (tests/worker/server.mjs) starts
 // `wrangler dev` like `make dev` (dev keys, the demo manifest published, local KV and Durable
 // Objects in a fresh folder). The page also needs the package in www/pkg/, as scripts/dev.sh does.
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { generateKeyPair } from '../node/helpers.mjs';
 import { ROOT, startWorker as startDevWorker } from '../worker/server.mjs';
 
 export { ROOT };
@@ -34,8 +32,5 @@ export function copyPackage() {
  */
 export async function startWorker() {
   copyPackage();
-  const { privateJwk, publicJwk } = generateKeyPair('shopper-test-1');
-  const redeemToken = crypto.randomBytes(24).toString('base64url');
-  const server = await startDevWorker({ vars: { SHOPPER_JWKS: { keys: [publicJwk] }, REDEEM_TOKEN: redeemToken } });
-  return Object.assign(server, { shopperKey: privateJwk, redeemToken });
+  return startDevWorker();
 }
