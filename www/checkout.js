@@ -548,7 +548,7 @@ function codeOutcome(code) {
  * said as what to do (sign in), not as an error.
  */
 const needsSignIn = (rejected) => rejected.reason?.code === 'SIGN_IN_REQUIRED';
-const signInText = (rejected) => `Sign in to use this code (${rejected.reason.message}).`;
+const signInText = (rejected) => `${rejected.reason.message.charAt(0).toUpperCase()}${rejected.reason.message.slice(1)}.`;
 
 function renderCodes() {
   $('codes').replaceChildren(
@@ -590,7 +590,7 @@ function trayView() {
     }
     if (state.codes.includes(entry.code)) {
       const outcome = codeOutcome(entry.code);
-      return { entry, applies: Boolean(outcome?.ok), added: true, text: outcome ? `${outcome.text}.` : '' };
+      return { entry, applies: Boolean(outcome?.ok), added: true, signIn: outcome?.signIn, text: outcome ? (outcome.signIn ? outcome.text : `${outcome.text}.`) : '' };
     }
     // Priced alone against this cart: the engine says what it would give, or why not.
     let alone;
@@ -602,7 +602,7 @@ function trayView() {
     const applied = alone.applied.find((a) => a.coupon_id === entry.coupon_id);
     if (applied) return { entry, applies: true, text: `On this cart it ${gives(applied)}.` };
     const rejected = alone.rejected.find((r) => r.coupon_id === entry.coupon_id);
-    if (rejected && needsSignIn(rejected)) return { entry, applies: false, signIn: true, text: 'Sign in to use this coupon.' };
+    if (rejected && needsSignIn(rejected)) return { entry, applies: false, signIn: true, text: signInText(rejected) };
     return { entry, applies: false, text: rejected ? `Not for this cart yet: ${rejected.reason.message}.` : '' };
   });
   // Stable: within each group, the engine's order (priority, then soonest expiry).
