@@ -4,6 +4,8 @@
 // anonymous shopper's, whose coupons for signed-in shoppers say "sign in" instead of an error.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { generateKeyPair } from '../node/helpers.mjs';
+import { mintShopperToken } from '../../scripts/demo-shop.mjs';
 import { openCheckout, readBreakdown, shop, shot, TEST_TIMEOUT, useEnv, withPage } from './helpers.mjs';
 
 const env = useEnv();
@@ -135,6 +137,30 @@ test('a declined payment: the backend reverts the reservation, the uses come bac
     assert.equal(keys.length, 2);
     assert.notEqual(keys[1], keys[0]);
     assert.equal((await counters('shoes-15')).redemptions, before.redemptions + 1);
+  });
+});
+
+test('a token the Worker refuses (401 SHOPPER_TOKEN_INVALID) is replaced by a new one from the backend, once', TEST_TIMEOUT, async (t) => {
+  await withPage(env, t, async (page) => {
+    // The first session the page gets is signed with a key the Worker does not trust (as after a
+    // key rotation): its first call about the user is refused, and the page asks the backend again.
+    const rogue = await mintShopperToken(generateKeyPair('rotated-away').privateJwk, user);
+    await page.route(`${env.backend.url}/session`, (route) =>
+      route.fulfill({ json: { user_id: user, display_name: shop.user.display_name, ...rogue }, headers: { 'access-control-allow-origin': env.url } }), { times: 1 });
+    const sessions = [];
+    const refused = [];
+    page.on('request', (r) => new URL(r.url()).pathname === '/session' && sessions.push(r.url()));
+    page.on('response', async (r) => {
+      if (r.status() === 401) refused.push({ path: new URL(r.url()).pathname, code: (await r.json().catch(() => null))?.error?.code });
+    });
+    await openCheckout(page, env.url);
+    await page.locator('#signed-in', { hasText: 'Signed in as' }).waitFor();
+    await page.getByRole('button', { name: `Add ${product('runner-42').name} to cart` }).click();
+    // Priced with the profile after all (gold: the service fee is waived), and no note about it.
+    await page.locator('#breakdown tr[data-line="fee-service_fee"][data-discount="2.00"]').waitFor();
+    assert.equal(await page.locator('[data-profile-note]').count(), 0);
+    assert.deepEqual(refused, [{ path: `/users/${user}/context`, code: 'SHOPPER_TOKEN_INVALID' }]);
+    assert.equal(sessions.length, 2, 'one more session, not a loop');
   });
 });
 
