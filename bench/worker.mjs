@@ -79,7 +79,8 @@ try {
   const evaluate = await run({
     url: `${server.url}/evaluate`,
     requests: [{
-      method: 'POST', headers: { 'content-type': 'application/json' }, onResponse: onResponse('POST /evaluate'),
+      // As the shop's backend (its server credential names the user; docs/worker.md, who may do what).
+      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${server.redeemToken}` }, onResponse: onResponse('POST /evaluate'),
       body: JSON.stringify({ cart: CART, codes: ['SHOES15', 'SHIRTS20'], user: { id: 'bench-user' } }),
     }],
   });
@@ -92,7 +93,7 @@ try {
         n += 1;
         return {
           ...req,
-          headers: { 'content-type': 'application/json', 'idempotency-key': `bench-${process.pid}-${n}` },
+          headers: { 'content-type': 'application/json', 'idempotency-key': `bench-${process.pid}-${n}`, authorization: `Bearer ${server.redeemToken}` },
           body: JSON.stringify({ order_id: `bench-${n}`, cart: CART, codes: ['SHOES15'], user: { id: `bench-user-${n}` } }),
         };
       },

@@ -65,7 +65,7 @@ test('a revert racing a confirm: the hold ends reverted, and its use is given ba
       confirm.status === 200 || (confirm.status === 409 && confirm.json.error.code === 'REDEMPTION_REVERTED'),
       confirm.text,
     );
-    assert.equal((await call(server, 'GET', `/redemptions/${id}`)).json.redemption.status, 'reverted');
+    assert.equal((await shop(server, 'GET', `/redemptions/${id}`)).json.redemption.status, 'reverted');
     const c = await counters(server, 'racy', user);
     assert.equal(c.redemptions, before, 'the use is given back');
     assert.equal(c.user_redemptions, 0, 'and only once');

@@ -114,7 +114,7 @@ describe('revert, hold, confirm, lapse', TEST_TIMEOUT, () => {
     const afterRevert = await counters(server, 'ten-off', 'v1');
     assert.equal(afterRevert.redemptions, before.redemptions - 1);
     assert.equal(afterRevert.user_redemptions, 0);
-    assert.equal((await call(server, 'GET', `/redemptions/${id}`)).json.redemption.status, 'reverted');
+    assert.equal((await shop(server, 'GET', `/redemptions/${id}`)).json.redemption.status, 'reverted');
     const confirm = await shop(server, 'POST', `/redemptions/${id}/confirm`);
     assert.equal(confirm.json.error.code, 'REDEMPTION_REVERTED');
     // The replay of the original request still returns the original answer.
@@ -153,7 +153,7 @@ describe('revert, hold, confirm, lapse', TEST_TIMEOUT, () => {
     const lapsed = await eventually(async () => (await counters(server, 'once', 'l1')).user_redemptions === 0, 8000);
     assert.ok(lapsed, 'the alarm gave the use back');
     const { id } = res.json.redemption;
-    assert.equal((await call(server, 'GET', `/redemptions/${id}`)).json.redemption.status, 'lapsed');
+    assert.equal((await shop(server, 'GET', `/redemptions/${id}`)).json.redemption.status, 'lapsed');
     const confirm = await shop(server, 'POST', `/redemptions/${id}/confirm`);
     assert.equal(confirm.status, 409);
     assert.equal(confirm.json.error.code, 'HOLD_LAPSED');
