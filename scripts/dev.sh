@@ -2,11 +2,13 @@
 # make dev: build, then serve the Worker API and the checkout page on 127.0.0.1:8787 with local KV
 # and Durable Objects persisted under .wrangler/state, and publish the demo manifest signed with a
 # local dev key through the admin API (PUT /admin/manifest) once it answers, then the demo user's
-# profile (PUT /admin/users/{id}).
+# profile (PUT /admin/users/{id}); beside it, the shop backend stand-in (scripts/demo-shop.mjs) on
+# 127.0.0.1:8788, which signs the demo shopper's tokens and confirms the page's reservations.
 source "$(dirname "$0")/common.sh"
 
 DEMO="${DEMO_MANIFEST:-docs/examples/demo-manifest.json}"
 PORT="${PORT:-8787}"
+SHOP_PORT=8788 # www/shop.json's "backend"
 [ -f "$DEMO" ] || die "no demo manifest at $DEMO (the payload 'make dev' signs and serves)"
 
 bash scripts/build-pkg.sh || [ $? -eq 3 ] # an over-size package still serves
@@ -18,10 +20,21 @@ if [ ! -f "$KEY" ] || [ ! -f "$JWKS" ]; then
   echo "dev: generating a local Ed25519 dev key in $KEY (kid dev-key-1)"
   node scripts/sign-manifest.mjs --generate-key "$KEY" --jwks "$JWKS" --kid dev-key-1
 fi
-# Local secrets, made once: the admin token and the code MAC key (base64url of 32 random bytes).
-[ -f .dev/admin-token ] || node -e 'process.stdout.write(require("crypto").randomBytes(24).toString("base64url"))' > .dev/admin-token
-[ -f .dev/code-mac.key ] || node -e 'process.stdout.write(require("crypto").randomBytes(32).toString("base64url"))' > .dev/code-mac.key
-chmod 600 .dev/admin-token .dev/code-mac.key
+# The shop's shopper-token key (its backend signs who the shopper is; the Worker checks with the
+# public half, SHOPPER_JWKS): the same generator as the manifest key, another kid.
+SHOPPER_KEY=.dev/shopper-signing-key.jwk.json
+SHOPPER_JWKS=.dev/shopper-jwks.json
+if [ ! -f "$SHOPPER_KEY" ] || [ ! -f "$SHOPPER_JWKS" ]; then
+  echo "dev: generating the shop's shopper-token key in $SHOPPER_KEY (kid shopper-dev-1)"
+  node scripts/sign-manifest.mjs --generate-key "$SHOPPER_KEY" --jwks "$SHOPPER_JWKS" --kid shopper-dev-1
+fi
+# Local secrets, made once: the admin token, the code MAC key (base64url of 32 random bytes) and the
+# shop's server credential (REDEEM_TOKEN: confirms and reverts reservations).
+random() { node -e "process.stdout.write(require('crypto').randomBytes($1).toString('base64url'))"; }
+[ -f .dev/admin-token ] || random 24 > .dev/admin-token
+[ -f .dev/code-mac.key ] || random 32 > .dev/code-mac.key
+[ -f .dev/redeem-token ] || random 24 > .dev/redeem-token
+chmod 600 .dev/admin-token .dev/code-mac.key .dev/redeem-token
 ADMIN_TOKEN="$(cat .dev/admin-token)"
 
 # Fresh validity window on every start: issued now, expires in 30 days.
@@ -31,9 +44,16 @@ cp pkg/edge_coupons.js pkg/edge_coupons_bg.wasm www/pkg/
 
 wrangler dev --ip 127.0.0.1 --port "$PORT" --persist-to .wrangler/state \
   --var "MANIFEST_JWKS:$(tr -d '\n' < "$JWKS")" --var "ADMIN_TOKEN:$ADMIN_TOKEN" \
-  --var "CODE_MAC_KEY:$(cat .dev/code-mac.key)" &
+  --var "CODE_MAC_KEY:$(cat .dev/code-mac.key)" \
+  --var "SHOPPER_JWKS:$(tr -d '\n' < "$SHOPPER_JWKS")" --var "REDEEM_TOKEN:$(cat .dev/redeem-token)" &
 WRANGLER=$!
-trap 'kill "$WRANGLER" 2>/dev/null; wait "$WRANGLER" 2>/dev/null' INT TERM EXIT
+SHOP=
+stop() {
+  [ -z "$SHOP" ] || kill "$SHOP" 2>/dev/null
+  kill "$WRANGLER" 2>/dev/null
+  wait 2>/dev/null
+}
+trap stop INT TERM EXIT
 
 for _ in $(seq 1 300); do
   curl -fs -o /dev/null "http://127.0.0.1:$PORT/jwks" && break
@@ -69,5 +89,15 @@ if [ "${available:-0}" -lt 10 ]; then
   [ "$status" = 201 ] || die "filling the comeback-15 code pool failed ($status): $(cat .dev/pool.json)"
   echo "dev: code pool $(cat .dev/pool.json)"
 fi
+# The shop's backend stand-in: the page gets its shopper token from GET /session and pays through
+# POST /orders, which confirms the reservation at the Worker with REDEEM_TOKEN.
+node scripts/demo-shop.mjs --port "$SHOP_PORT" --worker "http://127.0.0.1:$PORT" --key "$SHOPPER_KEY" \
+  --redeem-token-file .dev/redeem-token --shop www/shop.json \
+  --allow-origin "http://127.0.0.1:$PORT" --allow-origin "http://localhost:$PORT" &
+SHOP=$!
 echo "dev: serving http://127.0.0.1:$PORT (admin token in .dev/admin-token; Ctrl-C stops)"
+echo "dev: the shop backend stand-in runs on http://127.0.0.1:$SHOP_PORT (scripts/demo-shop.mjs: GET /session, POST /orders)"
+echo "dev: a shopper token (15 min) for the demo user, to call the Worker as them with 'authorization: Bearer <token>':"
+echo "       node scripts/demo-shop.mjs --key $SHOPPER_KEY --mint $(node -p 'JSON.parse(require("fs").readFileSync("www/shop.json", "utf8")).user.context.id')"
+echo "dev: the shop's server credential (confirm, revert, GET /redemptions/{id}) is in .dev/redeem-token"
 wait "$WRANGLER"

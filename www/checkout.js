@@ -2,7 +2,8 @@
 // signed manifest; the page only gathers the cart, the codes and the user, and shows the result.
 import { api, loadVerifiedManifest } from './engine.js';
 import { dateTime, h, isZero, money } from './format.js';
-import { attemptFor, confirmedEvaluation, explainDifferences, finishAttempt, refusedCodes, sendAttempt } from './order.js';
+import { attemptFor, confirmedEvaluation, explainDifferences, finishAttempt, payOrder, refusedCodes, sendAttempt } from './order.js';
+import { createSession } from './session.js';
 
 const $ = (id) => document.getElementById(id);
 const CART_KEY = 'edge-coupons:cart';
@@ -15,6 +16,9 @@ const MAX_CODES = 10;
 
 const state = {
   shop: null,
+  // Who the shopper is (session.js): the token from the shop's backend, the identity last known
+  // (offline), or anonymous. The Worker is told who the user is by the token only.
+  session: null,
   engine: null,
   cachedAt: null, // set when the manifest came from the service worker's cache (offline)
   manifestError: null,
@@ -65,16 +69,21 @@ function restoreCart() {
     // a damaged entry: start with an empty cart
   }
   if (!state.shop.payment_methods.some((m) => m.id === state.payment)) state.payment = state.shop.payment_methods[0]?.id ?? null;
+}
+
+/** The coupons assigned at the edge to this user, as last saved (offline previews). */
+function restoreAssignments() {
+  state.assignments = [];
   try {
     const saved = JSON.parse(localStorage.getItem(ASSIGNMENTS_KEY) ?? 'null');
-    if (saved?.user === userId() && Array.isArray(saved.assignments)) state.assignments = saved.assignments;
+    if (userId() && saved?.user === userId() && Array.isArray(saved.assignments)) state.assignments = saved.assignments;
   } catch {
     // a damaged entry: the Worker's answer replaces it when online
   }
 }
 
-/** The signed-in user's id: the only thing about the user the page takes from shop.json. */
-const userId = () => state.shop.user.context.id;
+/** The signed-in user's id, from the shop's session (or the last one known offline); null: anonymous. */
+const userId = () => state.session?.userId() ?? null;
 
 /** The context saved by the last successful GET /users/{id}/context for this user, or null. */
 function savedProfile() {
@@ -94,8 +103,15 @@ function savedProfile() {
  */
 async function loadProfile() {
   const id = userId();
+  if (!id) {
+    state.profile = null; // anonymous: priced without a user, as the Worker prices it
+    return;
+  }
   try {
-    const res = await fetch(api(`/users/${encodeURIComponent(id)}/context`), {
+    // The route answers only for the token's own user: without a token (the shop's sign-in did not
+    // answer) there is nothing to ask.
+    if (state.session.source() !== 'backend') throw new Error(`the shop's sign-in did not answer: ${state.session.problem()}`);
+    const res = await state.session.fetch(api(`/users/${encodeURIComponent(id)}/context`), {
       cache: 'no-store',
       signal: AbortSignal.timeout(CONTEXT_TIMEOUT_MS),
     });
@@ -114,8 +130,12 @@ async function loadProfile() {
   }
 }
 
-/** The user the engine prices for: the edge's context, with the coupons assigned to them at the edge. */
+/**
+ * The user the engine prices for: the edge's context, with the coupons assigned to them at the edge;
+ * null when the shopper is anonymous.
+ */
 function userContext() {
+  if (!userId()) return null;
   const ctx = state.profile?.context ?? savedProfile()?.context ?? { id: userId() };
   if (state.assignments.length === 0) return ctx;
   const fromEdge = new Set(state.assignments.map((a) => a.coupon_id));
@@ -146,7 +166,8 @@ function buildRequest(codes = liveCodes()) {
     if (shop.fees?.length) cart.fees = shop.fees;
   }
   if (state.payment) cart.attributes = { payment_method: state.payment };
-  return { cart, user: userContext(), codes };
+  const user = userContext();
+  return user ? { cart, user, codes } : { cart, codes };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -160,14 +181,18 @@ function buildRequest(codes = liveCodes()) {
  */
 async function refreshEdgeTray() {
   const id = userId();
+  // Without a token the Worker answers only the anonymous tray; the saved assignments stay meanwhile.
+  if (id && state.session.source() !== 'backend') return;
   try {
-    const res = await fetch(api(`/coupons?user=${encodeURIComponent(id)}`));
+    const res = await state.session.fetch(api(id ? `/coupons?user=${encodeURIComponent(id)}` : '/coupons'));
     if (!res.ok) return;
     const edge = await res.json();
-    state.assignments = edge
-      .filter((e) => typeof e.assigned_at === 'string')
-      .map(({ coupon_id, assigned_at, code }) => (code == null ? { coupon_id, assigned_at } : { coupon_id, assigned_at, code }));
-    localStorage.setItem(ASSIGNMENTS_KEY, JSON.stringify({ user: id, assignments: state.assignments }));
+    if (id) {
+      state.assignments = edge
+        .filter((e) => typeof e.assigned_at === 'string')
+        .map(({ coupon_id, assigned_at, code }) => (code == null ? { coupon_id, assigned_at } : { coupon_id, assigned_at, code }));
+      localStorage.setItem(ASSIGNMENTS_KEY, JSON.stringify({ user: id, assignments: state.assignments }));
+    }
     if (state.engine) {
       const atEdge = new Set(edge.map((e) => e.coupon_id));
       const local = state.engine.tray({ ...userContext(), now: nowIso() });
@@ -307,35 +332,66 @@ async function placeOrder() {
     render();
     return;
   }
+  const { backend } = state.session;
+  if (!backend) {
+    // Paying is the shop's backend's (it confirms the reservation): a page without one cannot order.
+    state.order = { kind: 'no-backend' };
+    render();
+    return;
+  }
   const preview = state.evaluation;
-  // Only the codes the preview applied are sent: the shop refuses an order with a code that does not
-  // apply, and the shopper has already been told why each of the others does not.
-  const attempt = attemptFor(buildRequest(preview.applied.map((a) => a.code).filter((c) => c !== null)));
   state.ordering = true;
   state.order = { kind: 'placing' };
   render();
-  const outcome = await sendAttempt(attempt);
-  state.ordering = false;
-  if (outcome.kind === 'placed') {
-    finishAttempt();
-    const confirmed = confirmedEvaluation(outcome.body);
-    state.order = {
-      kind: 'placed',
-      redemption: outcome.body?.redemption,
-      replayed: outcome.replayed,
-      orderId: attempt.orderId,
-      preview,
-      confirmed,
-      notes: confirmed ? explainDifferences(preview, confirmed, fmt) : [],
-    };
-    // The order is placed: the next one starts from an empty cart (the codes were used).
-    state.lines = [];
-    state.codes = [];
-    state.refused.clear();
-    saveCart();
-    recompute();
+  // A current token first: the order is priced at the edge for the token's user, and an anonymous
+  // reservation could not be paid. Without an answer from the shop's sign-in, nothing is reserved.
+  await state.session.ensure();
+  if (state.session.source() !== 'backend') {
+    state.ordering = false;
+    state.order = { kind: 'backend-down', problem: state.session.problem() };
+    render();
     return;
   }
+  // Only the codes the preview applied are sent: the shop refuses an order with a code that does not
+  // apply, and the shopper has already been told why each of the others does not.
+  const attempt = attemptFor(buildRequest(preview.applied.map((a) => a.code).filter((c) => c !== null)));
+  // 1. Reserve the coupon uses (a replay of the same attempt answers the same reservation).
+  const outcome = await sendAttempt(attempt, state.session.fetch);
+  if (outcome.kind === 'placed') {
+    // 2. Pay at the shop's backend, which confirms the reservation at the Worker.
+    state.order = { kind: 'paying' };
+    render();
+    const paid = await payOrder(backend, outcome.body?.redemption?.id, state.session.fetch);
+    state.ordering = false;
+    if (paid.kind === 'placed') {
+      finishAttempt();
+      const confirmed = confirmedEvaluation(outcome.body);
+      state.order = {
+        kind: 'placed',
+        redemption: paid.body?.order?.redemption ?? outcome.body?.redemption,
+        orderId: paid.body?.order?.order_id ?? attempt.orderId,
+        replayed: outcome.replayed,
+        preview,
+        confirmed,
+        notes: confirmed ? explainDifferences(preview, confirmed, fmt) : [],
+      };
+      // The order is placed: the next one starts from an empty cart (the codes were used).
+      state.lines = [];
+      state.codes = [];
+      state.refused.clear();
+      saveCart();
+      recompute();
+      return;
+    }
+    // Declined, or refused for good (the hold lapsed): the reservation is over; the next attempt
+    // reserves again under a new key. No answer or a 5xx: the attempt is kept, and placing the order
+    // again replays the reservation and asks the shop again for the same order (never charged twice).
+    if (paid.kind === 'payment-failed' || paid.kind === 'refused') finishAttempt();
+    state.order = paid.kind === 'network' ? { kind: 'network', offlineNow: !online() } : { ...paid, stage: 'payment' };
+    render();
+    return;
+  }
+  state.ordering = false;
   if (outcome.kind === 'refused') {
     finishAttempt(); // this exact attempt can never succeed; the next one gets a new key
     const refused = refusedCodes(outcome.error);
@@ -357,7 +413,18 @@ async function placeOrder() {
 // ---------------------------------------------------------------------------------------------
 // Rendering. Each part is rebuilt from state; the DOM is small, so this stays well under a frame.
 
+/** Who the page prices for, in the header: the shop's session, the identity last known, or nobody. */
+function signedInText() {
+  const session = state.session;
+  if (!session) return '';
+  const name = session.displayName();
+  if (session.source() === 'backend') return `Signed in as ${name}`;
+  if (session.source() === 'saved') return `${name} (${online() ? 'the shop\'s sign-in did not answer' : 'offline'}: offers as saved on this device)`;
+  return session.backend ? 'Not signed in (the shop\'s sign-in did not answer): offers for every shopper' : 'Not signed in: offers for every shopper';
+}
+
 function renderHeader() {
+  $('signed-in').textContent = signedInText();
   $('connection').textContent = online() ? 'Online' : 'Offline: preview only';
   $('connection').className = `pill ${online() ? 'online' : 'offline'}`;
 
@@ -472,8 +539,16 @@ function codeOutcome(code) {
     return { ok: true, text: `Applied: ${gives(applied)}${pending}` };
   }
   const rejected = ev.rejected.find((r) => r.code === code);
+  if (rejected && needsSignIn(rejected)) return { ok: false, signIn: true, text: signInText(rejected) };
   return rejected ? { ok: false, text: `Not applied: ${rejected.reason.message}` } : null;
 }
+
+/**
+ * A coupon for signed-in shoppers, asked for by an anonymous one: not a mistake of theirs, so it is
+ * said as what to do (sign in), not as an error.
+ */
+const needsSignIn = (rejected) => rejected.reason?.code === 'SIGN_IN_REQUIRED';
+const signInText = (rejected) => `${rejected.reason.message.charAt(0).toUpperCase()}${rejected.reason.message.slice(1)}.`;
 
 function renderCodes() {
   $('codes').replaceChildren(
@@ -486,7 +561,12 @@ function renderCodes() {
           'div',
           { class: 'item-text' },
           h('span', { class: 'code' }, code),
-          outcome && h('p', { class: `small ${outcome.ok ? 'ok' : 'error'}`, 'data-outcome': outcome.ok ? 'applied' : 'rejected' }, outcome.text),
+          outcome &&
+            h(
+              'p',
+              { class: `small ${outcome.ok ? 'ok' : outcome.signIn ? 'muted' : 'error'}`, 'data-outcome': outcome.ok ? 'applied' : outcome.signIn ? 'sign-in' : 'rejected' },
+              outcome.text,
+            ),
         ),
         h('button', { type: 'button', class: 'link', onclick: () => removeCode(code), 'aria-label': `Remove code ${code}` }, 'Remove'),
       );
@@ -510,7 +590,7 @@ function trayView() {
     }
     if (state.codes.includes(entry.code)) {
       const outcome = codeOutcome(entry.code);
-      return { entry, applies: Boolean(outcome?.ok), added: true, text: outcome ? `${outcome.text}.` : '' };
+      return { entry, applies: Boolean(outcome?.ok), added: true, signIn: outcome?.signIn, text: outcome ? (outcome.signIn ? outcome.text : `${outcome.text}.`) : '' };
     }
     // Priced alone against this cart: the engine says what it would give, or why not.
     let alone;
@@ -522,6 +602,7 @@ function trayView() {
     const applied = alone.applied.find((a) => a.coupon_id === entry.coupon_id);
     if (applied) return { entry, applies: true, text: `On this cart it ${gives(applied)}.` };
     const rejected = alone.rejected.find((r) => r.coupon_id === entry.coupon_id);
+    if (rejected && needsSignIn(rejected)) return { entry, applies: false, signIn: true, text: signInText(rejected) };
     return { entry, applies: false, text: rejected ? `Not for this cart yet: ${rejected.reason.message}.` : '' };
   });
   // Stable: within each group, the engine's order (priority, then soonest expiry).
@@ -532,7 +613,7 @@ const NEW_FOR_MS = 24 * 3600e3;
 
 /** A coupon given to this user in the last day (by a campaign event or an upload): shown as new. */
 function isNew(couponId) {
-  const a = (userContext().assignments ?? []).find((x) => x.coupon_id === couponId);
+  const a = (userContext()?.assignments ?? []).find((x) => x.coupon_id === couponId);
   const age = a ? Date.now() - Date.parse(a.assigned_at) : NaN;
   return age >= 0 && age < NEW_FOR_MS;
 }
@@ -549,13 +630,13 @@ function renderTray() {
     return;
   }
   $('tray').replaceChildren(
-    ...views.map(({ entry, applies, added, text }) => {
+    ...views.map(({ entry, applies, added, signIn, text }) => {
       const until = entry.expires_at ? `Valid until ${dateTime(entry.expires_at, locale)}` : 'No end date';
       const from = entry.redeemable_from ? `Usable from ${dateTime(entry.redeemable_from, locale)}. ` : '';
       const fresh = isNew(entry.coupon_id);
       return h(
         'li',
-        { 'data-coupon': entry.coupon_id, 'data-applies': String(applies), 'data-new': String(fresh), class: applies ? 'applicable' : '' },
+        { 'data-coupon': entry.coupon_id, 'data-applies': String(applies), 'data-new': String(fresh), 'data-sign-in': String(Boolean(signIn)), class: applies ? 'applicable' : '' },
         h(
           'div',
           { class: 'item-text' },
@@ -669,6 +750,8 @@ function renderBreakdown() {
     );
     return;
   }
+  const notApplied = ev.rejected.filter((r) => !needsSignIn(r));
+  const forSignedIn = ev.rejected.filter(needsSignIn);
   const offline = online() ? null : h('p', { class: 'banner banner-warn', 'data-offline-note': '' }, 'You are offline. This preview is computed in your browser from the saved price list; placing the order needs a connection.');
   box.replaceChildren(
     ...[
@@ -689,7 +772,7 @@ function renderBreakdown() {
             ),
           ),
         ),
-      (ev.rejected.length > 0 || state.refused.size > 0) &&
+      (notApplied.length > 0 || state.refused.size > 0) &&
         h(
           'div',
           { class: 'rejected' },
@@ -700,7 +783,18 @@ function renderBreakdown() {
             [...state.refused.values()].map((r) =>
               h('li', { 'data-rejected': r.code, 'data-refused-by': 'shop' }, h('span', { class: 'code' }, r.code), `: ${r.reason.message} (the shop's answer when you placed the order).`),
             ),
-            ev.rejected.map((r) => h('li', { 'data-rejected': r.code }, h('span', { class: 'code' }, r.code), `: ${r.reason.message}.`)),
+            notApplied.map((r) => h('li', { 'data-rejected': r.code }, h('span', { class: 'code' }, r.code), `: ${r.reason.message}.`)),
+          ),
+        ),
+      forSignedIn.length > 0 &&
+        h(
+          'div',
+          { class: 'sign-in' },
+          h('h3', {}, 'For signed-in shoppers'),
+          h(
+            'ul',
+            {},
+            forSignedIn.map((r) => h('li', { 'data-sign-in': r.code }, h('span', { class: 'code' }, r.code), `: ${signInText(r)}`)),
           ),
         ),
     ].filter(Boolean),
@@ -716,9 +810,26 @@ function renderOrder() {
   const box = $('order-status');
   const o = state.order;
   box.dataset.state = o?.kind ?? '';
-  box.setAttribute('role', o && ['offline', 'network', 'retryable', 'refused', 'codes-refused'].includes(o.kind) ? 'alert' : 'status');
+  const alert = ['offline', 'network', 'retryable', 'refused', 'codes-refused', 'no-backend', 'backend-down', 'payment-failed'];
+  box.setAttribute('role', o && alert.includes(o.kind) ? 'alert' : 'status');
   if (!o) return box.replaceChildren();
-  if (o.kind === 'placing') return box.replaceChildren(h('p', {}, 'Sending your order to the shop…'));
+  if (o.kind === 'placing') return box.replaceChildren(h('p', {}, 'Reserving your coupons with the shop…'));
+  if (o.kind === 'paying') return box.replaceChildren(h('p', {}, 'Your coupons are reserved. Taking the payment…'));
+  if (o.kind === 'no-backend') {
+    return box.replaceChildren(
+      h('p', { class: 'error' }, h('strong', {}, 'Orders cannot be placed from this page. '), 'It has no shop checkout service to sign you in and take the payment ("backend" in shop.json). Prices above are a preview for every shopper.'),
+    );
+  }
+  if (o.kind === 'backend-down') {
+    return box.replaceChildren(
+      h('p', { class: 'error' }, h('strong', {}, 'The shop\'s checkout could not be reached. '), `${o.problem ?? 'No answer'}. Nothing was reserved or charged; press Place order again in a moment.`),
+    );
+  }
+  if (o.kind === 'payment-failed') {
+    return box.replaceChildren(
+      h('p', { class: 'error' }, h('strong', {}, 'Payment failed: the order was not placed. '), `${o.error.message}. Your cart is kept; press Place order to try again.`),
+    );
+  }
   if (o.kind === 'offline') {
     return box.replaceChildren(
       h('p', { class: 'error' }, h('strong', {}, 'Order not placed: you are offline. '), 'Nothing was redeemed or charged. Your cart is saved on this device; place the order again when you are back online.'),
@@ -758,7 +869,8 @@ function renderOrder() {
     );
   }
   if (o.kind === 'refused') {
-    return box.replaceChildren(h('p', { class: 'error' }, h('strong', {}, 'The shop refused the order. '), `${o.error.message} (${o.error.code}).`));
+    const what = o.stage === 'payment' ? 'The shop could not complete the order. ' : 'The shop refused the order. ';
+    return box.replaceChildren(h('p', { class: 'error' }, h('strong', {}, what), `${o.error.message} (${o.error.code}).`, o.stage === 'payment' ? ' Press Place order to try again.' : ''));
   }
   // Placed: the amounts the shop confirmed, and why they differ from the preview when they do.
   const r = o.redemption ?? {};
@@ -818,13 +930,28 @@ async function main() {
   state.shop = await res.json();
   document.title = `Checkout · ${state.shop.name}`;
   $('shop-name').textContent = state.shop.name;
-  $('signed-in').textContent = `Signed in as ${state.shop.user.display_name}`;
   restoreCart();
   renderProducts();
   render();
-  // The user's context from the edge, in parallel with the manifest: both are on the path to the
-  // first preview (priced with the wrong tier first, it would change under the shopper's eyes).
-  const profile = loadProfile();
+  // Who the shopper is: a token from the shop's backend ("backend" in shop.json). Then the user's
+  // context from the edge, in parallel with the manifest: both are on the path to the first preview
+  // (priced with the wrong tier first, it would change under the shopper's eyes).
+  let started = false;
+  state.session = createSession(state.shop.backend, {
+    // Another user, signed in again after an outage, or the sign-in lost: price for whoever it is now.
+    onChange: () => {
+      if (!started) return;
+      restoreAssignments();
+      loadProfile().then(() => {
+        recompute();
+        refreshEdgeTray();
+      });
+    },
+  });
+  const profile = state.session.refresh().then(() => {
+    restoreAssignments();
+    return loadProfile();
+  });
 
   $('code-form').addEventListener('submit', (e) => {
     e.preventDefault();
@@ -838,8 +965,11 @@ async function main() {
   window.addEventListener('online', () => {
     if (state.order?.kind === 'offline') state.order = null;
     refreshManifest(); // back online: pick up a newer manifest (and drop the offline note)
-    loadProfile().then(recompute); // and the current profile
-    refreshEdgeTray();
+    // and a session, the current profile and the edge's tray
+    state.session.refresh().then(loadProfile).then(() => {
+      recompute();
+      refreshEdgeTray();
+    });
   });
   window.addEventListener('offline', render);
   // Coupons a campaign gives or unlocks for this user (an abandoned cart, a sign-up, a purchase)
@@ -852,6 +982,7 @@ async function main() {
   setInterval(trayTick, 60e3);
 
   await profile;
+  started = true;
   await refreshManifest(manifest);
   if (online()) refreshEdgeTray(); // after the first preview: it is not on that path
 }

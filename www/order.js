@@ -1,10 +1,17 @@
-// Placing an order: POST /redemptions with an Idempotency-Key. The key (and the exact body) belong to
-// one order attempt: a double click, a retry after a lost response, or a reload while the request was
-// in flight all send the same key and the same bytes, so the Worker redeems at most once and replays
-// its first answer. A changed cart is a new attempt with a new key.
+// Placing an order, in two steps, because a browser may only reserve coupon uses, never redeem them:
+// 1. POST /redemptions with `hold` and an Idempotency-Key: the Worker prices the cart again and holds
+//    the uses for HOLD. The key (and the exact body) belong to one order attempt: a double click, a
+//    retry after a lost response, or a reload while the request was in flight all send the same key
+//    and the same bytes, so the Worker reserves at most once and replays its first answer. A changed
+//    cart is a new attempt with a new key.
+// 2. POST ${backend}/orders with the reservation's id: the shop's backend takes the payment and
+//    confirms the reservation at the Worker with its server credential (or reverts it when the payment
+//    fails). It answers the same order for the same reservation, so retrying this step is safe too.
 import { api } from './engine.js';
 
 const STORAGE_KEY = 'edge-coupons:order-attempt';
+/** How long the uses are held for the payment: the longest a browser may ask for. */
+export const HOLD = 'PT15M';
 
 const randomId = () => crypto.randomUUID();
 
@@ -24,7 +31,7 @@ export function attemptFor(request, storage = localStorage) {
     orderId,
     fingerprint,
     // Frozen once: a retry must send the same bytes, or the Worker answers 409 (same key, other body).
-    body: JSON.stringify({ ...request, order_id: orderId }),
+    body: JSON.stringify({ ...request, order_id: orderId, hold: HOLD }),
     createdAt: new Date().toISOString(),
   };
   storage.setItem(STORAGE_KEY, JSON.stringify(attempt));
@@ -35,20 +42,16 @@ export function attemptFor(request, storage = localStorage) {
 export const finishAttempt = (storage = localStorage) => storage.removeItem(STORAGE_KEY);
 
 /**
- * Sends the attempt. Resolves to one of:
- *  { kind: 'placed', body, replayed }       2xx: the server-confirmed redemption (the first answer on replay)
- *  { kind: 'network' }                      no answer: the order may or may not have arrived; retry is safe
+ * One answer, classified. Resolves to one of:
+ *  { kind: 'placed', body, replayed }       2xx (the first answer again on an idempotent replay)
+ *  { kind: 'network' }                      no answer: it may or may not have arrived; retry is safe
  *  { kind: 'retryable', status, error }     5xx or 429: the server could not take it now; retry is safe
  *  { kind: 'refused', status, error }       4xx: this attempt will never succeed as it is
  */
-export async function sendAttempt(attempt) {
+async function classify(request) {
   let res;
   try {
-    res = await fetch(api('/redemptions'), {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'idempotency-key': attempt.key },
-      body: attempt.body,
-    });
+    res = await request;
   } catch {
     return { kind: 'network' };
   }
@@ -65,8 +68,40 @@ export async function sendAttempt(attempt) {
 }
 
 /**
+ * Step 1: reserves the coupon uses of the attempt (POST /redemptions with `hold`). `fetcher` adds the
+ * shopper's token (session.js). A 201 is `{ redemption: { id, status: "reserved", expires_at, ... },
+ * evaluation }`; the kinds are classify()'s.
+ */
+export const sendAttempt = (attempt, fetcher = fetch) =>
+  classify(
+    fetcher(api('/redemptions'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': attempt.key },
+      body: attempt.body,
+    }),
+  );
+
+/**
+ * Step 2: pays for the reservation at the shop's backend (POST ${backend}/orders), which confirms it
+ * at the Worker. Resolves to classify()'s kinds, with 'placed' as `{ order: { order_id, status:
+ * "paid", redemption } }`, and one more:
+ *  { kind: 'payment-failed', status: 402, error }  the payment was declined; the uses were given back
+ */
+export async function payOrder(backend, redemptionId, fetcher = fetch) {
+  const outcome = await classify(
+    fetcher(`${backend}/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ redemption_id: redemptionId }),
+    }),
+  );
+  return outcome.kind === 'refused' && outcome.status === 402 ? { ...outcome, kind: 'payment-failed' } : outcome;
+}
+
+/**
  * A 201 from POST /redemptions is `{ redemption: { id, status, order_id, coupons }, evaluation }`: the
- * evaluation is the cart priced again at the edge with the live counters, which is what is charged.
+ * evaluation is the cart priced again at the edge with the live counters, which is what is charged
+ * (the shop's backend confirms exactly that reservation).
  */
 export const confirmedEvaluation = (body) => body?.evaluation ?? null;
 

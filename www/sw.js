@@ -4,7 +4,7 @@
 // Network first, cache as fallback, for every GET it handles: online, the shopper always gets the
 // current page and manifest (a stale price list is worse than a slow one); offline, the last copy.
 // Orders (POST) never go through the cache: offline they fail, and the page says so.
-const CACHE = 'edge-coupons-checkout-v1';
+const CACHE = 'edge-coupons-checkout-v2';
 const CACHED_AT = 'x-edge-coupons-cached-at'; // read by engine.js to say "offline, saved at ..."
 
 const SHELL = [
@@ -14,6 +14,7 @@ const SHELL = [
   '/engine.js',
   '/format.js',
   '/order.js',
+  '/session.js',
   '/shop.json',
   '/pkg/edge_coupons.js',
   '/pkg/edge_coupons_bg.wasm',

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  cents, fromCents, serviceWorkerInControl, goOffline, goOnline, openCheckout, useEnv, percentOf, priceInNode, readBreakdown, reloadOffline, requestFor, shop, shot, TEST_TIMEOUT, withPage,
+  asShopper, cents, fromCents, serviceWorkerInControl, goOffline, goOnline, openCheckout, useEnv, percentOf, priceInNode, readBreakdown, reloadOffline, requestFor, shop, shot, TEST_TIMEOUT, withPage,
 } from './helpers.mjs';
 
 const env = useEnv();
@@ -361,7 +361,7 @@ test('preview: the user comes from the profile stored at the edge (GET /users/{i
       headers: { authorization: `Bearer ${env.worker.adminToken}`, 'content-type': 'application/json' },
       body: JSON.stringify(profile),
     });
-  const before = await (await fetch(`${env.url}/users/${encodeURIComponent(user)}/context`)).json();
+  const before = await (await fetch(`${env.url}/users/${encodeURIComponent(user)}/context`, { headers: await asShopper(env) })).json();
   assert.equal(before.properties?.tier, 'gold', 'the demo user is stored as a gold member');
   const { id: _id, assignments: _assignments, ...original } = before;
   const fee = (discount) => `#breakdown tr[data-line="fee-service_fee"][data-discount="${discount}"]`;
@@ -375,7 +375,7 @@ test('preview: the user comes from the profile stored at the edge (GET /users/{i
     const silver = { properties: { ...original.properties, tier: 'silver' } };
     assert.equal((await putProfile(silver)).status, 200);
     try {
-      const context = await (await fetch(`${env.url}/users/${encodeURIComponent(user)}/context`)).json();
+      const context = await (await fetch(`${env.url}/users/${encodeURIComponent(user)}/context`, { headers: await asShopper(env) })).json();
       assert.equal(context.properties.tier, 'silver');
       const expected = (await priceInNode(env.url, { ...requestFor({ 'runner-42': 1 }), user: context })).evaluation;
       assert.ok(!expected.applied.some((a) => a.coupon_id === 'member-no-service-fee'), 'no member offer for silver');
@@ -386,7 +386,7 @@ test('preview: the user comes from the profile stored at the edge (GET /users/{i
       assertSameAsEngine(await readBreakdown(page), expected);
       const edge = await (await fetch(`${env.url}/evaluate`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...(await asShopper(env)) },
         body: JSON.stringify({ ...requestFor({ 'runner-42': 1 }), user: { id: user } }),
       })).json();
       assert.deepEqual(edge.totals, expected.totals, 'the edge prices the same');
@@ -443,7 +443,7 @@ test('tray: a coupon assigned at the edge is listed with the shopper\'s own code
   const line = { coupon_id: 'comeback-15', user_id: user, assigned_at: assignedAt, code };
   assert.equal((await admin('/admin/assignments', `${JSON.stringify(line)}\n`, 'application/x-ndjson')).status, 201);
   // The Worker's tray entry carries what the engine in the page needs (docs/worker.md).
-  const edgeTray = await (await fetch(`${env.url}/coupons?user=${user}`)).json();
+  const edgeTray = await (await fetch(`${env.url}/coupons?user=${user}`, { headers: await asShopper(env) })).json();
   assert.deepEqual(
     (({ assigned_at, code: c }) => ({ assigned_at, code: c }))(edgeTray.find((e) => e.coupon_id === 'comeback-15') ?? {}),
     { assigned_at: assignedAt, code },
@@ -472,7 +472,7 @@ test('tray: a coupon assigned at the edge is listed with the shopper\'s own code
     assertSameAsEngine(shown, alone);
     const edge = await (await fetch(`${env.url}/evaluate`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...(await asShopper(env)) },
       body: JSON.stringify({ ...requestFor({ 'runner-42': 1 }, [code]), user: { id: user } }),
     })).json();
     assert.deepEqual(edge.totals, shown.totals, 'the edge prices the assigned coupon the same');

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import { after, before } from 'node:test';
 import path from 'node:path';
 import { loadPackage } from '../node/helpers.mjs';
+import { mintShopperToken, startDemoShop } from '../../scripts/demo-shop.mjs';
 import { launchChromium } from './chromium.mjs';
 import { ROOT, startWorker } from './server.mjs';
 
@@ -18,7 +19,10 @@ export const TEST_TIMEOUT = { timeout: 90_000 };
 export const START_TIMEOUT = { timeout: 150_000 };
 export const STOP_TIMEOUT = { timeout: 30_000 };
 
-/** Starts the Worker and the browser; `after` them with `env.close()`. */
+/**
+ * Starts the Worker, the shop backend stand-in beside it (scripts/demo-shop.mjs, signed in as the
+ * demo shopper of shop.json) and the browser; `after` them with `env.close()`.
+ */
 export async function openEnv() {
   fs.mkdirSync(SHOTS, { recursive: true });
   let worker;
@@ -31,9 +35,18 @@ export async function openEnv() {
     worker = await startWorker();
   }
   let browser;
+  let backend;
   try {
+    backend = await startDemoShop({
+      workerUrl: worker.url,
+      signingKey: worker.shopperKey,
+      redeemToken: worker.redeemToken,
+      user: { id: shop.user.context.id, display_name: shop.user.display_name },
+      allowOrigin: worker.url,
+    });
     browser = await launchChromium();
   } catch (err) {
+    await backend?.stop();
     await worker.stop();
     throw err;
   }
@@ -41,15 +54,23 @@ export async function openEnv() {
     url: worker.url,
     browser,
     worker,
+    backend,
     async close() {
       try {
         await browser.close();
       } finally {
+        await backend.stop();
         await worker.stop();
       }
     },
   };
 }
+
+/** A shopper token for the demo user (or `userId`), as the shop's backend signs it. */
+export const shopperToken = async (env, userId = shop.user.context.id) => (await mintShopperToken(env.worker.shopperKey, userId)).token;
+
+/** The authorization header of a shopper (the demo user by default). */
+export const asShopper = async (env, userId) => ({ authorization: `Bearer ${await shopperToken(env, userId)}` });
 
 /**
  * A test file's environment (openEnv): opened before its first test, closed after its last. The
@@ -71,9 +92,18 @@ const slug = (s) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g
 /**
  * Runs `fn(page, context)` in a fresh browser context (its own storage and service workers).
  * On failure a full-page screenshot of every open page goes to test-results/browser/.
+ * The page's shop.json names this file's shop backend stand-in as its `backend` (`backend: null` in
+ * the options: none, an anonymous shop page), for the page's requests and its service worker's alike.
  */
-export async function withPage(env, t, fn, contextOptions = {}) {
+export async function withPage(env, t, fn, { backend = env.backend?.url, ...contextOptions } = {}) {
   const context = await env.browser.newContext({ viewport: { width: 1280, height: 900 }, ...contextOptions });
+  await context.route('**/shop.json', async (route) => {
+    const response = await route.fetch();
+    const json = await response.json();
+    if (backend) json.backend = backend;
+    else delete json.backend;
+    await route.fulfill({ response, json });
+  });
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
@@ -183,8 +213,9 @@ export const percentOf = (c, pct) => (c * BigInt(pct) * 2n + 100n) / 200n;
 //   events, and its requests that the service worker does not answer).
 // Offline, the service worker is cut first; back online, it gets the network back before the page
 // hears 'online', so whatever the page fetches then really reaches the Worker.
+// The page's own requests fall back to the routes set before (withPage's shop.json).
 const failServiceWorkerRequests = (route) =>
-  route.request().serviceWorker() ? route.abort('internetdisconnected') : route.continue();
+  route.request().serviceWorker() ? route.abort('internetdisconnected') : route.fallback();
 
 const pageNetworks = new WeakMap(); // page -> its CDP session
 async function emulatePageOffline(page, offline) {

@@ -1,10 +1,11 @@
-// Placing orders from the checkout page against the real Worker (POST /redemptions): the
-// Idempotency-Key, retries and double clicks that never redeem twice, and the page explaining why
-// the shop's amounts differ from the preview (a limit reached meanwhile, a coupon paused at the edge).
+// Placing orders from the checkout page against the real Worker and the shop backend stand-in: the
+// page reserves (POST /redemptions with a hold and an Idempotency-Key), the backend confirms; retries
+// and double clicks that never redeem twice, and the page explaining why the shop's amounts differ
+// from the preview (a limit reached meanwhile, a coupon paused at the edge).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  openCheckout, useEnv, readBreakdown, shop, shot, TEST_TIMEOUT, withPage,
+  asShopper, openCheckout, useEnv, readBreakdown, shop, shot, TEST_TIMEOUT, withPage,
 } from './helpers.mjs';
 
 const env = useEnv();
@@ -68,9 +69,11 @@ test('an order is placed once: double click, lost answer and retry, replay; the 
     await page.locator('#order-status[data-state="network"][role="alert"]').waitFor();
     assert.equal(sent.length, 1, 'one request for a double click');
     assert.equal(first.status, 201);
+    assert.equal(first.body.redemption.status, 'reserved', 'the page only reserves; the shop confirms');
     assert.match(sent[0].key, /^[0-9a-f-]{36}$/);
     const body = JSON.parse(sent[0].body);
     assert.deepEqual(body.codes, ['SHOES15'], 'only the codes that apply are sent (FLASH30 is paused)');
+    assert.equal(body.hold, 'PT15M');
     assert.ok(body.order_id);
 
     // Retrying is safe: the same key and the same bytes, and the Worker replays its first answer.
@@ -83,6 +86,7 @@ test('an order is placed once: double click, lost answer and retry, replay; the 
     const redemptionId = first.body.redemption.id;
     assert.equal(await placed.locator('[data-redemption]').getAttribute('data-redemption'), redemptionId);
     assert.match(await placed.innerText(), /already received this order; it was placed once/);
+    assert.match(await placed.innerText(), new RegExp(`redemption ${redemptionId} \\(redeemed\\)`), 'confirmed by the shop');
 
     // The confirmed amounts are the shop's, and here they are the preview's.
     const confirmed = await readBreakdown(page, '#order-status');
@@ -90,10 +94,10 @@ test('an order is placed once: double click, lost answer and retry, replay; the 
     assert.deepEqual(confirmed.totals, preview.totals);
     await placed.locator('[data-confirmed="same"]').waitFor();
 
-    // Replayed once more by hand: the same answer, nothing redeemed again.
+    // Replayed once more by hand, as the same shopper: the same answer, nothing redeemed again.
     const replay = await fetch(`${env.url}/redemptions`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'idempotency-key': sent[0].key },
+      headers: { 'content-type': 'application/json', 'idempotency-key': sent[0].key, ...(await asShopper(env)) },
       body: sent[0].body,
     });
     assert.equal(replay.status, 201);

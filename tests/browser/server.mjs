@@ -25,7 +25,11 @@ export function copyPackage() {
   }
 }
 
-/** Starts the Worker; returns the helper's server ({ url, adminToken, stop, ... }). */
+/**
+ * Starts the Worker; returns the helper's server ({ url, adminToken, shopperKey, redeemToken, stop,
+ * ... }): shopperKey is the private JWK whose public half is the Worker's SHOPPER_JWKS (the shop's
+ * backend signs shopper tokens with it), redeemToken the shop's server credential (REDEEM_TOKEN).
+ */
 export async function startWorker() {
   copyPackage();
   return startDevWorker();

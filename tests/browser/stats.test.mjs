@@ -46,6 +46,7 @@ test('stats: an order and its revert change the charts of redemptions, discount,
       shop_.getByRole('button', { name: 'Place order' }).click(),
     ]);
     const placed = await response.json();
+    // The page reserved; the shop's backend confirmed once it had the payment.
     await shop_.locator('#order-status[data-state="placed"]').waitFor();
     const discount = placed.redemption.coupons.find((c) => c.coupon_id === 'shoes-15').discount;
     // Closed when done: a tab behind another gets about one animation frame a second from Chromium,
@@ -67,8 +68,12 @@ test('stats: an order and its revert change the charts of redemptions, discount,
     const label = await stats.locator('[data-coupon="shoes-15"] figure[data-series="redemptions"] svg').getAttribute('aria-label');
     assert.match(label, new RegExp(`Redemptions: 1 in all over 30 periods, highest 1 in ${today}`));
 
-    // The order is cancelled: the use is given back and counted as a rollback.
-    const revert = await fetch(`${env.url}/redemptions/${placed.redemption.id}/revert`, { method: 'POST' });
+    // The order is cancelled (the shop's backend reverts it with its server credential): the use is
+    // given back and counted as a rollback.
+    const revert = await fetch(`${env.url}/redemptions/${placed.redemption.id}/revert`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${env.worker.redeemToken}` },
+    });
     assert.equal(revert.status, 200);
     await showStats(stats);
     assert.equal((await bars(stats, 'shoes-15', 'rollbacks'))[today], '1');
