@@ -97,15 +97,15 @@ export async function startDemoShop({ port = 0, host = '127.0.0.1', workerUrl, s
   }
 
   async function placeOrder(req) {
-    await shopper(req);
+    const who = await shopper(req);
     const body = await readJson(req);
     const id = body.redemption_id;
     if (typeof id !== 'string' || !id) throw new HttpError(400, 'INVALID_REQUEST', 'redemption_id: a redemption id is required');
     const done = orders.get(id);
     if (done?.status === 'paid') return [200, { order: done }]; // a retry: the same order, charged once
-    // A real shop would also check here that the reservation is for this shopper's own cart (in its
-    // own records: the Worker's answer names no user).
+    // The reservation must be this shopper's own (the Worker says whose it is to the server credential).
     const held = await reservation(id);
+    if (held.user_id !== who) throw new HttpError(403, 'NOT_YOUR_RESERVATION', 'this reservation belongs to another shopper');
     if (held.status !== 'reserved' && held.status !== 'redeemed') {
       throw new HttpError(409, 'NOT_RESERVED', `the reservation is ${held.status}: place the order again`, { redemption: held });
     }
@@ -133,8 +133,9 @@ export async function startDemoShop({ port = 0, host = '127.0.0.1', workerUrl, s
   }
 
   async function cancelOrder(req, id) {
-    await shopper(req);
+    const who = await shopper(req);
     const held = await reservation(id);
+    if (held.user_id !== who) throw new HttpError(403, 'NOT_YOUR_RESERVATION', 'this reservation belongs to another shopper');
     // Revert gives every use back once; again, it answers the same and changes nothing.
     const reverted = await worker('POST', `/redemptions/${encodeURIComponent(id)}/revert`);
     if (reverted.status !== 200) throw new HttpError(reverted.status, reverted.body?.error?.code ?? 'REVERT_FAILED', reverted.body?.error?.message ?? 'the Worker refused');

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import { generateKeyPair } from '../node/helpers.mjs';
+import { startDemoShop } from '../../scripts/demo-shop.mjs';
 import {
   admin, call, cart, counters, manifest, publish, redeem, shop, shopperHeaders, shopperToken, start,
   START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT,
@@ -147,6 +148,7 @@ describe('redemptions are the shop\'s', () => {
     assert.equal(confirmed.json.redemption.status, 'redeemed');
     const read = await shop(server, 'GET', `/redemptions/${id}`);
     assert.equal(read.json.redemption.status, 'redeemed');
+    assert.equal(read.json.redemption.user_id, 'buyer-1', 'the shop\'s backend learns whose reservation it is');
   });
 
   test('redeem, revert without the credential, redeem again: the revert is refused and the second use too', TEST_TIMEOUT, async () => {
@@ -200,5 +202,57 @@ describe('redemptions are the shop\'s', () => {
     assert.equal(b.status, 201);
     assert.equal(b.headers.get('idempotent-replayed'), null);
     assert.notEqual(a.json.redemption.id, b.json.redemption.id);
+  });
+});
+
+describe('the checkout flow with the shop\'s backend (scripts/demo-shop.mjs, the stand-in)', () => {
+  test('the page reserves with its token, the backend confirms on payment, reverts a failed one, and pays no one else\'s reservation', TEST_TIMEOUT, async () => {
+    const backend = await startDemoShop({
+      workerUrl: server.url, signingKey: server.shopperKey, redeemToken: server.redeemToken, user: { id: 'flow-1', display_name: 'Flow' },
+    });
+    try {
+      const post = async (path, body, token) => {
+        const res = await fetch(`${backend.url}${path}`, {
+          method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body),
+        });
+        return { status: res.status, json: await res.json() };
+      };
+      const session = await (await fetch(`${backend.url}/session`)).json();
+      assert.equal(session.user_id, 'flow-1');
+      const browser = { authorization: `Bearer ${session.token}` };
+      const reserve = (order) => call(server, 'POST', '/redemptions', {
+        body: { order_id: order, cart: cart(), codes: ['ONCE'], hold: 'PT15M' }, headers: { 'idempotency-key': key(), ...browser },
+      });
+
+      // A declined payment: the backend reverts, the use comes back at once.
+      const declined = await reserve('o-flow-declined');
+      assert.equal(declined.status, 201, declined.text);
+      assert.equal((await counters(server, 'ONCE', 'flow-1')).user_redemptions, 1, 'reserved');
+      const failed = await post('/orders', { redemption_id: declined.json.redemption.id, fail_payment: true }, session.token);
+      assert.equal(failed.status, 402);
+      assert.equal(failed.json.error.code, 'PAYMENT_FAILED');
+      assert.equal((await counters(server, 'ONCE', 'flow-1')).user_redemptions, 0, 'given back');
+
+      // Paid: confirmed at the edge; a retry of the payment call answers the same order.
+      const held = await reserve('o-flow-paid');
+      const paid = await post('/orders', { redemption_id: held.json.redemption.id }, session.token);
+      assert.equal(paid.status, 200, JSON.stringify(paid.json));
+      assert.equal(paid.json.order.status, 'paid');
+      assert.equal(paid.json.order.redemption.status, 'redeemed');
+      assert.deepEqual((await post('/orders', { redemption_id: held.json.redemption.id }, session.token)).json, paid.json);
+      assert.equal((await counters(server, 'ONCE', 'flow-1')).user_redemptions, 1);
+
+      // Another shopper of the same shop cannot pay (or cancel) flow-1's reservation.
+      assert.equal((await reserve('o-flow-again')).status, 409, 'ONCE is used: a second reservation is refused');
+      const mallory = await shopperToken(server, 'mallory-2');
+      const theirs = await call(server, 'POST', '/redemptions', {
+        body: { order_id: 'o-flow-theirs', cart: cart(), codes: ['WELCOME'], hold: 'PT15M' }, headers: { 'idempotency-key': key(), ...browser },
+      });
+      const stolen = await post('/orders', { redemption_id: theirs.json.redemption.id }, mallory);
+      assert.equal(stolen.status, 403);
+      assert.equal(stolen.json.error.code, 'NOT_YOUR_RESERVATION');
+    } finally {
+      await backend.stop();
+    }
   });
 });

@@ -103,6 +103,7 @@ export class Redemption {
     // `coupons`: the ids the counters are told about; `applied`: what GET /redemptions/{id} lists.
     Object.assign(rec, {
       coupons: rec.attempt, applied: redemption.coupons, hold_until: holdUntil, order_id: orderId, status: redemption.status,
+      user_id: priced.request.user?.id ?? null,
     });
     const out = await this.finish(rec, redemption.status, reply(201, { redemption, evaluation }), priced.failedCodes);
     if (holdUntil) await this.setAlarm?.(Date.parse(holdUntil));
@@ -165,7 +166,9 @@ export class Redemption {
     const { id, status, order_id, hold_until } = rec;
     // As the 201 lists them; a record stored before `applied` existed knows only the ids.
     const coupons = rec.applied ?? rec.coupons.map((coupon_id) => ({ coupon_id }));
-    return reply(200, { redemption: { id, status, order_id, coupons, ...(hold_until ? { expires_at: hold_until } : {}) } });
+    // Whose it is (only the shop's backend reads this route): null for an anonymous reservation.
+    const user_id = rec.user_id ?? null;
+    return reply(200, { redemption: { id, status, order_id, user_id, coupons, ...(hold_until ? { expires_at: hold_until } : {}) } });
   }
 
   /** A hold that was neither confirmed nor reverted in time gives its uses back. */
