@@ -31,15 +31,25 @@ done
 # -Oz, flatten + rereloop and -Oz twice more: about 2 KB smaller than -Oz alone (measured).
 wasm-opt --merge-similar-functions -Oz --flatten --rereloop -Oz -Oz "${features[@]}" "$WASM" -o "$WASM"
 
+# The npm package: its README and package.json (name, version, exports, types). `npm pack pkg/`
+# makes the tarball a shop installs; tests/browser/package.test.mjs installs it in an example shop.
+cp packaging/README.md "$OUT/README.md"
 cat > "$OUT/package.json" <<JSON
 {
   "name": "edge-coupons",
   "version": "$(awk -F'"' '/^version *=/ { print $2; exit }' Cargo.toml)",
+  "description": "$(awk -F'"' '/^description *=/ { print $2; exit }' Cargo.toml)",
+  "license": "$(awk -F'"' '/^license *=/ { print $2; exit }' Cargo.toml)",
   "type": "module",
   "main": "edge_coupons.js",
   "module": "edge_coupons.js",
   "types": "edge_coupons.d.ts",
-  "files": ["edge_coupons.js", "edge_coupons.d.ts", "edge_coupons_bg.wasm", "edge_coupons_bg.wasm.d.ts"],
+  "exports": {
+    ".": { "types": "./edge_coupons.d.ts", "default": "./edge_coupons.js" },
+    "./edge_coupons_bg.wasm": "./edge_coupons_bg.wasm",
+    "./package.json": "./package.json"
+  },
+  "files": ["edge_coupons.js", "edge_coupons.d.ts", "edge_coupons_bg.wasm", "edge_coupons_bg.wasm.d.ts", "README.md"],
   "sideEffects": false
 }
 JSON
