@@ -45,7 +45,7 @@ cp pkg/edge_coupons.js pkg/edge_coupons_bg.wasm www/pkg/
 wrangler dev --ip 127.0.0.1 --port "$PORT" --persist-to .wrangler/state \
   --var "MANIFEST_JWKS:$(tr -d '\n' < "$JWKS")" --var "ADMIN_TOKEN:$ADMIN_TOKEN" \
   --var "CODE_MAC_KEY:$(cat .dev/code-mac.key)" \
-  --var "SHOPPER_JWKS:$(tr -d '\n' < "$SHOPPER_JWKS")" --var "REDEEM_TOKEN:$(cat .dev/redeem-token)" &
+  --var DEV_MODE:true --var "SHOPPER_JWKS:$(tr -d '\n' < "$SHOPPER_JWKS")" --var "REDEEM_TOKEN:$(cat .dev/redeem-token)" &
 WRANGLER=$!
 SHOP=
 stop() {
@@ -100,4 +100,11 @@ echo "dev: the shop backend stand-in runs on http://127.0.0.1:$SHOP_PORT (script
 echo "dev: a shopper token (15 min) for the demo user, to call the Worker as them with 'authorization: Bearer <token>':"
 echo "       node scripts/demo-shop.mjs --key $SHOPPER_KEY --mint $(node -p 'JSON.parse(require("fs").readFileSync("www/shop.json", "utf8")).user.context.id')"
 echo "dev: the shop's server credential (confirm, revert, GET /redemptions/{id}) is in .dev/redeem-token"
+echo "dev: publish your own manifest: sign it with the dev key (kid dev-key-1), then PUT it:"
+echo "       node scripts/sign-manifest.mjs --key $KEY --valid-days 30 my-manifest.json > .dev/my.jws"
+echo "       curl -X PUT http://127.0.0.1:$PORT/admin/manifest -H \"authorization: Bearer \$(cat .dev/admin-token)\" \\"
+echo "         -H 'content-type: application/jose' --data-binary @.dev/my.jws"
+echo "     (or: cargo run -q --features cli --bin couponctl -- sign --key $KEY my-manifest.json --out .dev/my.jws,"
+echo "      which also fills the offset table of the IANA time zones the manifest names)"
+echo "dev: try another day: curl -X POST http://127.0.0.1:$PORT/evaluate -H 'x-dev-now: 2026-12-05T10:00:00Z' -H 'content-type: application/json' -d '{\"cart\": ...}'"
 wait "$WRANGLER"

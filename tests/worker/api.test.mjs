@@ -139,6 +139,14 @@ describe('evaluate and tray', TEST_TIMEOUT, () => {
     assert.deepEqual(res.json.applied.map((a) => a.coupon_id).sort(), ['free-shipping-50', 'shoes-15', 'ten-off-75']);
   });
 
+  test('X-Dev-Now outside dev mode is 400 DEV_CLOCK_DISABLED (the edge prices at its own clock)', async () => {
+    for (const [method, path, body] of [['POST', '/evaluate', { cart: cart() }], ['GET', '/coupons']]) {
+      const res = await call(server, method, path, { body, headers: { 'x-dev-now': '2026-12-05T10:00:00Z' } });
+      assert.equal(res.status, 400, path);
+      assert.equal(res.json.error.code, 'DEV_CLOCK_DISABLED');
+    }
+  });
+
   test('GET /coupons?user= lists the tray; without a user (anonymous) the coupons for everyone', async () => {
     const res = await shop(server, 'GET', '/coupons?user=tray-user');
     assert.equal(res.status, 200);

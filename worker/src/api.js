@@ -17,6 +17,23 @@ const MAX_HOLD_MS = 7 * 86400e3;
 const browserHoldMs = (env) => Number(env.BROWSER_HOLD_MAX_S ?? 900) * 1000;
 const now = () => rfc3339(Date.now());
 
+/**
+ * The clock a preview prices at: the edge's, or in dev mode only (DEV_MODE = "true", as `make dev`
+ * sets it) the `X-Dev-Now` header's RFC 3339 time, so a shop can try a weekend coupon on a Thursday.
+ */
+function previewClock(request, env) {
+  const asked = request.headers.get('x-dev-now');
+  if (asked === null) return now();
+  if (env.DEV_MODE !== 'true') {
+    throw new ApiError(400, 'DEV_CLOCK_DISABLED', 'X-Dev-Now sets the clock only on a Worker in dev mode (DEV_MODE = "true"); this one prices at its own clock');
+  }
+  const ms = Date.parse(asked);
+  if (!/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/i.test(asked) || Number.isNaN(ms)) {
+    throw new ApiError(400, 'INVALID_REQUEST', 'X-Dev-Now must be an RFC 3339 time, such as 2026-12-05T10:00:00Z', { header: 'x-dev-now' });
+  }
+  return rfc3339(ms);
+}
+
 export async function getManifest(request, env) {
   const loaded = await current(env);
   const headers = { etag: loaded.etag, 'cache-control': 'no-cache' };
@@ -40,7 +57,8 @@ export async function getTray(request, env) {
   const user = userFor(await identify(request, env), userQuery(new URL(request.url)));
   const loaded = await current(env);
   const [ctx, overrides] = await Promise.all([user ? userContext(env, { id: user }) : {}, readOverrides(env)]);
-  const tray = call(() => loaded.engine.tray({ ...ctx, now: now() }));
+  const at = previewClock(request, env);
+  const tray = call(() => loaded.engine.tray({ ...ctx, now: at }));
   const assigned = new Map((ctx.assignments ?? []).map((a) => [a.coupon_id, a]));
   return json(tray.filter((t) => !overrides[t.coupon_id]).map((t) => {
     const a = assigned.get(t.coupon_id);
@@ -72,9 +90,10 @@ export async function postEvaluate(request, env) {
   const { value } = await readJsonObject(request, MAX_BODY_BYTES);
   checkBodyUser(value.user);
   const body = withUser(caller, value);
+  const at = previewClock(request, env);
   const who = subjects(request, body.user?.id);
   const { result: priced, until } = await withAttempts(env, who, codesOf(body), async () => {
-    const p = await priceAtEdge(env, await current(env), body, now());
+    const p = await priceAtEdge(env, await current(env), body, at);
     return { result: p, failed: p.failedCodes };
   });
   // The request that reaches the limit is already answered with the lockout.

@@ -18,7 +18,18 @@ async function build(jws, engine, version) {
 
 /** Verifies and stores a submitted manifest, then makes it current. Refusals are 422. */
 export async function publish(env, jws) {
-  const engine = verify(jws, manifestKeys(env), new Date().toISOString(), 422);
+  let engine;
+  try {
+    engine = verify(jws, manifestKeys(env), new Date().toISOString(), 422);
+  } catch (err) {
+    // Which keys this Worker trusts is its own configuration: say so where a kid is unknown.
+    if (err?.code === 'MANIFEST_KEY_UNKNOWN') {
+      const trusted = (manifestKeys(env).keys ?? []).map((k) => k?.kid).filter((k) => typeof k === 'string');
+      err.message = `${err.message}; this Worker trusts ${trusted.length ? trusted.map((k) => `\`${k}\``).join(', ') : 'no key'} (MANIFEST_JWKS)`;
+      err.details = { ...err.details, trusted_kids: trusted };
+    }
+    throw err;
+  }
   const version = await manifestVersion(engine, jws);
   await env.MANIFESTS.put(`manifest:${version}`, jws);
   await env.MANIFESTS.put(CURRENT, version);
