@@ -41,7 +41,8 @@ fn ok(args: &[&str]) -> Run {
     r
 }
 
-/// Runs and expects failure with `code` and a message containing `needle`.
+/// Runs and expects failure with `code` and a message containing `needle`: `couponctl: ...`, or
+/// for a usage error that clap finds, clap's `error: ...` with the usage line.
 fn fails(args: &[&str], code: i32, needle: &str) -> Run {
     let r = ctl(args);
     assert_eq!(r.code, code, "{args:?}: {}{}", r.stdout, r.stderr);
@@ -50,7 +51,12 @@ fn fails(args: &[&str], code: i32, needle: &str) -> Run {
         "{args:?}: stderr lacks {needle:?}: {}",
         r.stderr
     );
-    assert!(r.stderr.starts_with("couponctl: ") || r.stderr.contains("\ncouponctl: "));
+    let clap_usage = code == 2 && r.stderr.starts_with("error: ");
+    assert!(
+        clap_usage || r.stderr.starts_with("couponctl: ") || r.stderr.contains("\ncouponctl: "),
+        "{args:?}: {}",
+        r.stderr
+    );
     r
 }
 
@@ -80,14 +86,33 @@ fn help_on_every_subcommand() {
         &["codes", "import", "--help"],
         &["assign", "--help"],
         &["preview", "--help"],
+        &["help", "sign"],
+        &["codes", "help", "generate"],
     ];
     for args in all {
         let r = ok(args);
-        assert!(r.stdout.contains("usage: couponctl"), "{args:?}");
+        assert!(r.stdout.contains("Usage: couponctl"), "{args:?}");
     }
-    fails(&[], 2, "no command given");
-    fails(&["frobnicate"], 2, "unknown command `frobnicate`");
-    fails(&["sign", "--bogus"], 2, "unknown option --bogus");
+    // `help <command>` is that command's help, not the list of commands.
+    let r = ok(&["help", "sign"]);
+    assert!(r.stdout.contains("Usage: couponctl sign ") && r.stdout.contains("--key <FILE>"));
+    assert!(!r.stdout.contains("Commands:"), "{}", r.stdout);
+    let r = ok(&["--version"]);
+    assert_eq!(
+        r.stdout.trim(),
+        format!("couponctl {}", env!("CARGO_PKG_VERSION"))
+    );
+    // No command: the list, on standard error, exit 2.
+    let r = ctl(&[]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("Usage: couponctl <COMMAND>"));
+    fails(&["frobnicate"], 2, "unrecognized subcommand 'frobnicate'");
+    fails(&["sign", "--bogus"], 2, "unexpected argument '--bogus'");
+    fails(
+        &["codes", "generate", "--count", "many"],
+        2,
+        "invalid value 'many' for '--count <N>'",
+    );
 }
 
 #[cfg(unix)]
@@ -159,7 +184,7 @@ fn keygen_writes_a_0600_key_and_merges_the_jwks() {
     // --stdout prints the private key, and only then.
     let r = ok(&["keygen", "--kid", "tmp", "--stdout"]);
     assert!(r.stdout.contains("\"d\":"));
-    fails(&["keygen", "--kid", "x"], 2, "--out FILE");
+    fails(&["keygen", "--kid", "x"], 2, "<--out <FILE>|--stdout>");
     fails(
         &["keygen", "--kid", "bad kid", "--stdout"],
         2,
@@ -298,7 +323,7 @@ fn sign_verify_with_rotation_and_bad_keys() {
     fails(
         &["sign", "--key", p(&garbage), DEMO],
         1,
-        "not a JSON key file",
+        "garbage.jwk:1:1: INVALID_REQUEST: not valid JSON",
     );
     let mixed = d.join("mixed.jwk");
     let mut key: serde_json::Value =
@@ -464,7 +489,7 @@ fn inspect_lists_status_hidden_bulk_and_local_times() {
     fails(
         &["inspect", "--tz", "Mars/Olympus", DEMO],
         2,
-        "--tz takes a UTC offset",
+        "invalid value 'Mars/Olympus' for '--tz <ZONE>'",
     );
 }
 
@@ -1011,6 +1036,255 @@ fn preview_prices_a_cart_with_the_engine() {
     fails(
         &["preview", "--manifest", DEMO, "--now", NOW],
         2,
-        "give --request FILE, or --cart FILE",
+        "<--request <FILE>|--cart <FILE>>",
+    );
+}
+
+/// Entries of a folder whose name starts with `.couponctl-`: temporary files left behind.
+fn leftovers(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".couponctl-"))
+        .collect()
+}
+
+#[test]
+fn writing_commands_make_folders_and_overwrite_only_with_force() {
+    let d = tmp("force");
+    let key = d.join("new/keys/shop.jwk.json");
+    let jwks = d.join("public/jwks.json");
+    ok(&[
+        "keygen",
+        "--kid",
+        "k1",
+        "--out",
+        p(&key),
+        "--jwks",
+        p(&jwks),
+    ]);
+    assert!(key.exists() && jwks.exists());
+    let private = std::fs::read_to_string(&key).unwrap();
+    let r = fails(&["keygen", "--kid", "k2", "--out", p(&key)], 1, "--force");
+    assert!(r.stderr.contains("exists"), "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(&key).unwrap(), private);
+    ok(&["keygen", "--kid", "k2", "--out", p(&key), "--force"]);
+    assert_ne!(std::fs::read_to_string(&key).unwrap(), private);
+    #[cfg(unix)]
+    assert_eq!(mode(&key), 0o600);
+
+    let jws = d.join("signed/demo.jws");
+    let sign = |force: bool| {
+        let mut a = vec![
+            "sign",
+            "--key",
+            TEST_KEY,
+            "--now",
+            NOW,
+            "--out",
+            p(&jws),
+            DEMO,
+        ];
+        if force {
+            a.push("--force");
+        }
+        ctl(&a)
+    };
+    assert_eq!(sign(false).code, 0);
+    let again = sign(false);
+    assert_eq!(again.code, 1);
+    assert!(again.stderr.contains("--force"), "{}", again.stderr);
+    assert_eq!(sign(true).code, 0);
+
+    let mac = d.join("secrets/code-mac.key");
+    ok(&["codes", "secret", "--out", p(&mac)]);
+    fails(&["codes", "secret", "--out", p(&mac)], 1, "--force");
+    ok(&["codes", "secret", "--out", p(&mac), "--force"]);
+    #[cfg(unix)]
+    assert_eq!(mode(&mac), 0o600);
+
+    let codes = d.join("out/codes.txt");
+    let generate = [
+        "codes",
+        "generate",
+        "--count",
+        "20",
+        "--prefix",
+        "BACK",
+        "--secret-file",
+    ];
+    let mut args = generate.to_vec();
+    args.extend([p(&mac), "--out", p(&codes)]);
+    ok(&args);
+    let first = std::fs::read_to_string(&codes).unwrap();
+    fails(&args, 1, "--force");
+    assert_eq!(std::fs::read_to_string(&codes).unwrap(), first, "kept");
+    args.push("--force");
+    ok(&args);
+    assert_ne!(std::fs::read_to_string(&codes).unwrap(), first, "replaced");
+
+    let csv = d.join("partner.csv");
+    std::fs::write(&csv, "code\nPARTNER-1\nPARTNER-2\n").unwrap();
+    let kv = d.join("kv/kv.json");
+    ok(&["codes", "import", "--coupon", "p", "--out", p(&kv), p(&csv)]);
+    fails(
+        &["codes", "import", "--coupon", "p", "--out", p(&kv), p(&csv)],
+        1,
+        "--force",
+    );
+
+    let users = d.join("users.csv");
+    std::fs::write(&users, "user_id\nu1\n").unwrap();
+    let manifest = d.join("m.json");
+    std::fs::write(
+        &manifest,
+        std::fs::read_to_string(DEMO)
+            .unwrap()
+            .replace("\"length\": 12", "\"length\": 17"),
+    )
+    .unwrap();
+    let records = d.join("assign/a.ndjson");
+    let assign = |extra: &[&str]| {
+        let mut a = vec![
+            "assign",
+            "--manifest",
+            p(&manifest),
+            "--coupon",
+            "comeback-15",
+            "--now",
+            NOW,
+            "--codes",
+            p(&codes),
+            "--out",
+            p(&records),
+            p(&users),
+        ];
+        a.extend(extra);
+        ctl(&a)
+    };
+    assert_eq!(assign(&[]).code, 0);
+    let r = assign(&[]);
+    assert!(r.code == 1 && r.stderr.contains("--force"), "{}", r.stderr);
+    assert_eq!(assign(&["--force"]).code, 0);
+
+    for dir in [
+        d.join("new/keys"),
+        d.join("public"),
+        d.join("signed"),
+        d.join("secrets"),
+        d.join("out"),
+        d.join("kv"),
+        d.join("assign"),
+    ] {
+        assert!(leftovers(&dir).is_empty(), "{dir:?}: {:?}", leftovers(&dir));
+    }
+}
+
+#[test]
+fn tz_takes_iana_names_with_their_daylight_saving_time() {
+    let r = ok(&["inspect", "--now", NOW, "--tz", "Europe/Berlin", DEMO]);
+    assert!(
+        r.stdout.contains("issued 2026-01-01 01:00 +01:00"),
+        "{}",
+        r.stdout
+    );
+    let r = ok(&["inspect", "--now", NOW, "--tz", "America/New_York", DEMO]);
+    assert!(
+        r.stdout.contains("issued 2025-12-31 19:00 -05:00"),
+        "{}",
+        r.stdout
+    );
+    let m = PathBuf::from("docs/examples/diwali-sale.json");
+    // 2026-11-01 is the first Sunday of November: New York leaves daylight saving time.
+    let r = ok(&[
+        "inspect",
+        "--now",
+        "2026-11-01T00:00:00Z",
+        "--tz",
+        "America/New_York",
+        p(&m),
+    ]);
+    assert!(
+        r.stdout.contains("issued 2026-10-24 20:00 -04:00"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("expiry:     2026-11-09 13:30 -05:00"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn json_errors_name_file_line_column_and_field() {
+    let d = tmp("jsonerr");
+    let bad = d.join("shop.json");
+    let text = std::fs::read_to_string(DEMO).unwrap().replacen(
+        "\"percent\": \"10\"",
+        "\"percent\": 10.",
+        1,
+    );
+    let line = 1 + text[..text.find("\"percent\": 10.").unwrap()]
+        .matches('\n')
+        .count();
+    std::fs::write(&bad, &text).unwrap();
+    let want = format!(":{line}:");
+    for args in [
+        vec!["sign", "--key", TEST_KEY, "--now", NOW, p(&bad)],
+        vec!["inspect", "--now", NOW, p(&bad)],
+    ] {
+        let r = fails(
+            &args,
+            1,
+            "MANIFEST_INVALID: coupons[0].reward.percent: not valid JSON",
+        );
+        assert!(
+            r.stderr.contains(&format!("shop.json{want}")),
+            "{}",
+            r.stderr
+        );
+        assert!(!r.stderr.contains("at byte"), "{}", r.stderr);
+    }
+    let cart = d.join("cart.json");
+    std::fs::write(
+        &cart,
+        "{\"currency\": \"USD\",\n \"lines\": [{\"id\": \"l1\", \"quantity\": 1,, \"unit_price\": \"1.00\"}]}",
+    )
+    .unwrap();
+    fails(
+        &[
+            "preview",
+            "--manifest",
+            DEMO,
+            "--cart",
+            p(&cart),
+            "--now",
+            NOW,
+        ],
+        1,
+        "cart.json:2:39: INVALID_REQUEST: lines[0]: not valid JSON",
+    );
+    let jwks = d.join("jwks.json");
+    std::fs::write(
+        &jwks,
+        "{\"keys\": [\n  {\"kty\": \"OKP\" \"crv\": \"Ed25519\"}\n]}",
+    )
+    .unwrap();
+    let jws = d.join("demo.jws");
+    ok(&[
+        "sign",
+        "--key",
+        TEST_KEY,
+        "--now",
+        NOW,
+        "--out",
+        p(&jws),
+        DEMO,
+    ]);
+    fails(
+        &["verify", "--jwks", p(&jwks), "--now", NOW, p(&jws)],
+        1,
+        "jwks.json:2:17: KEYSET_INVALID: keys[0]: the key set is not a valid JWKS: not valid JSON",
     );
 }

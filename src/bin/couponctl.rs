@@ -11,23 +11,26 @@
     clippy::unimplemented
 )]
 
-#[path = "couponctl/args.rs"]
-mod args;
 #[path = "couponctl/assign.rs"]
 mod assign;
 #[path = "couponctl/codes.rs"]
 mod codes;
 #[path = "couponctl/csv.rs"]
 mod csv;
+#[path = "couponctl/jsonerr.rs"]
+mod jsonerr;
 #[path = "couponctl/keys.rs"]
 mod keys;
 #[path = "couponctl/manifests.rs"]
 mod manifests;
 #[path = "couponctl/preview.rs"]
 mod preview;
+#[path = "couponctl/support.rs"]
+mod support;
 #[path = "couponctl/zones.rs"]
 mod zones;
 
+use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 /// Why a command failed: a message for people, and whether it was a usage mistake (exit 2) or a
@@ -48,7 +51,8 @@ pub fn fail(message: impl Into<String>) -> Fail {
     }
 }
 
-/// A failure about how the command was called (exit 2).
+/// A failure about how the command was called (exit 2) that clap cannot see, such as a key file
+/// with several keys and no --kid.
 pub fn usage(message: impl Into<String>) -> Fail {
     Fail {
         message: message.into(),
@@ -56,62 +60,67 @@ pub fn usage(message: impl Into<String>) -> Fail {
     }
 }
 
-const HELP: &str = "\
-couponctl: the edge-coupons back office (docs/cli.md)
+/// couponctl: the edge-coupons back office (docs/cli.md)
+#[derive(Parser, Debug)]
+#[command(
+    name = "couponctl",
+    version,
+    arg_required_else_help = true,
+    after_help = "`couponctl help <command>` or `couponctl <command> --help` tells more.\n\
+                  Exit status: 0 ok, 1 bad input, 2 bad usage."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-usage: couponctl <command> [options]
+#[derive(Subcommand, Debug)]
+enum Command {
+    Keygen(keys::Keygen),
+    Sign(manifests::Sign),
+    Verify(manifests::Verify),
+    Inspect(manifests::Inspect),
+    #[command(subcommand)]
+    Codes(codes::Codes),
+    Assign(assign::Assign),
+    Preview(preview::Preview),
+}
 
-commands:
-  keygen          make an Ed25519 signing key (JWK, 0600) and add its public key to a JWKS
-  sign            validate a manifest JSON with the engine and sign it into a JWS
-  verify          verify a signed manifest against a JWKS, as the Worker and browser do
-  inspect         list a manifest's coupons: status, codes, windows, hidden, bulk
-  codes secret    make a code MAC secret (0600)
-  codes generate  make N bulk codes with a check character and a MAC
-  codes check     check codes: format, check character and (with the secret) MAC
-  codes import    turn a partner CSV of codes into hashed records for the Worker
-  assign          turn a CSV of users into assignment records for a campaign coupon
-  preview         price a cart against a manifest with the engine, as a table or JSON
-
-`couponctl <command> --help` tells more. Exit status: 0 ok, 1 bad input, 2 bad usage.
-";
-
-fn run(argv: &[String]) -> Out<()> {
-    let (cmd, rest) = match argv.split_first() {
-        None => return Err(usage(format!("no command given\n\n{HELP}"))),
-        Some((c, rest)) => (c.as_str(), rest),
-    };
-    match cmd {
-        "-h" | "--help" | "help" => args::print(HELP),
-        "keygen" => keys::keygen(rest),
-        "sign" => manifests::sign(rest),
-        "verify" => manifests::verify(rest),
-        "inspect" => manifests::inspect(rest),
-        "codes" => codes::run(rest),
-        "assign" => assign::run(rest),
-        "preview" => preview::run(rest),
-        other => Err(usage(format!(
-            "unknown command `{other}`; `couponctl --help` lists them"
-        ))),
+fn run(command: Command) -> Out<()> {
+    match command {
+        Command::Keygen(a) => keys::keygen(&a),
+        Command::Sign(a) => manifests::sign(&a),
+        Command::Verify(a) => manifests::verify(&a),
+        Command::Inspect(a) => manifests::inspect(&a),
+        Command::Codes(c) => codes::run(c),
+        Command::Assign(a) => assign::run(&a),
+        Command::Preview(a) => preview::run(&a),
     }
 }
 
 fn main() -> ExitCode {
-    let mut argv = Vec::new();
-    for a in std::env::args_os().skip(1) {
-        match a.into_string() {
-            Ok(s) => argv.push(s),
-            Err(a) => {
-                eprintln!("couponctl: the argument {a:?} is not UTF-8");
-                return ExitCode::from(2);
-            }
+    // clap prints help and --version (exit 0) and usage errors (exit 2) itself.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
         }
-    }
-    match run(&argv) {
+    };
+    match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
             eprintln!("couponctl: {}", f.message);
             ExitCode::from(if f.usage { 2 } else { 1 })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
     }
 }

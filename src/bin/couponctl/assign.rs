@@ -1,46 +1,64 @@
 //! `assign`: a CSV of users to assignment records for a campaign coupon (`audience: assigned`).
 
-use crate::args::{self, Parsed};
 use crate::manifests::load_engine;
+use crate::support::{self, Clock, OutFile};
 use crate::{csv, fail, usage, Out};
+use clap::Args;
 use edge_coupons::codes;
 use edge_coupons::json::{object, parse, Source};
 use edge_coupons::manifest::{Audience, Codes};
-use edge_coupons::time::parse_instant;
+use edge_coupons::time::{parse_instant, Instant};
 use std::collections::HashSet;
 
-const HELP: &str = "\
-couponctl assign: assignment records for a campaign coupon, from a CSV of users
+/// Turn a CSV of users into assignment records for a campaign coupon
+///
+/// The coupon must have `audience: assigned`. Each user (the header cell `user_id`, `user` or
+/// `id`, or --column; without a header, column 1) gets one record, one JSON object a line:
+/// {"coupon_id":"...","user_id":"...","assigned_at":"...","code":"..."} for the Worker's admin
+/// upload. `assigned_at` is the row's `assigned_at` column when the CSV has one, else --at, else
+/// now; it starts an expiry relative to the assignment. A bulk-code coupon needs --codes (one code
+/// a line, such as `codes generate` wrote): each user gets the next unused code, checked by the
+/// engine to belong to the coupon. Blank lines are skipped, a repeated user is reported and
+/// assigned once; invalid rows are reported with line numbers and skipped, or refused with
+/// --strict.
+#[derive(Args, Debug)]
+pub struct Assign {
+    /// The manifest: JSON, or a JWS with --jwks
+    #[arg(long, value_name = "FILE")]
+    manifest: String,
+    /// The key set of a signed --manifest
+    #[arg(long, value_name = "JWKS.json")]
+    jwks: Option<String>,
+    /// The coupon to assign (its audience is `assigned`)
+    #[arg(long, value_name = "ID")]
+    coupon: String,
+    /// Codes for a bulk-code coupon, one a line (such as `codes generate` wrote)
+    #[arg(long, value_name = "CODES.txt")]
+    codes: Option<String>,
+    /// assigned_at of rows without their own (RFC 3339; default now)
+    #[arg(long, value_name = "TIME", value_parser = support::time_arg)]
+    at: Option<Instant>,
+    /// The user column: a header name, or a number counting from 1
+    #[arg(long, value_name = "NAME|N")]
+    column: Option<String>,
+    /// Refuse the whole file if any row is invalid
+    #[arg(long)]
+    strict: bool,
+    #[command(flatten)]
+    clock: Clock,
+    #[command(flatten)]
+    out: OutFile,
+    /// The users' CSV
+    #[arg(value_name = "USERS.csv")]
+    users: String,
+}
 
-usage: couponctl assign --manifest FILE [--jwks JWKS.json] --coupon ID [--codes CODES.txt]
-                        [--at TIME] [--column NAME|N] [--strict] [--out FILE] USERS.csv
-
-The coupon must have `audience: assigned`. Each user (the header cell `user_id`, `user` or `id`,
-or --column; without a header, column 1) gets one record, one JSON object a line:
-  {\"coupon_id\":\"...\",\"user_id\":\"...\",\"assigned_at\":\"...\",\"code\":\"...\"}
-for the Worker's admin upload. `assigned_at` is the row's `assigned_at` column when the CSV has one,
-else --at, else now; it starts an expiry relative to the assignment. A bulk-code coupon needs
---codes (one code a line, such as `codes generate` wrote): each user gets the next unused code,
-checked by the engine to belong to the coupon. Blank lines are skipped, a repeated user is reported
-and assigned once; invalid rows are reported with line numbers and skipped, or refused with --strict.
-";
-
-pub fn run(argv: &[String]) -> Out<()> {
-    let Parsed::Run(a) = args::parse(
-        argv,
-        &[
-            "manifest", "jwks", "coupon", "codes", "at", "column", "out", "now",
-        ],
-        &["strict"],
-        HELP,
-    )?
-    else {
-        return Ok(());
-    };
-    let path = a.one("the users CSV file")?;
-    let manifest = a.req("manifest")?;
-    let coupon_id = a.req("coupon")?;
-    let engine = load_engine(manifest, a.get("jwks"), &a)?;
+pub fn run(a: &Assign) -> Out<()> {
+    let path = a.users.as_str();
+    let manifest = a.manifest.as_str();
+    let coupon_id = a.coupon.as_str();
+    a.out.check()?;
+    let engine = load_engine(manifest, a.jwks.as_deref(), &a.clock)?;
     let coupon = engine.manifest().coupon(coupon_id).ok_or_else(|| {
         fail(format!(
             "{manifest}: no coupon `{coupon_id}` in this manifest"
@@ -52,20 +70,17 @@ pub fn run(argv: &[String]) -> Out<()> {
         )));
     }
     let bulk = matches!(coupon.codes, Codes::Bulk { .. });
-    let default_at = match a.get("at") {
-        Some(t) => parse_instant(t, "--at").map_err(|e| usage(format!("--at: {e}")))?,
-        None => a.now()?,
-    };
+    let default_at = a.at.unwrap_or_else(|| a.clock.now());
     let ctx = parse(
-        format!(r#"{{"now":"{}"}}"#, args::show(a.now()?)).as_bytes(),
+        format!(r#"{{"now":"{}"}}"#, support::show(a.clock.now())).as_bytes(),
         Source::Request,
     )
     .map_err(|e| fail(e.to_string()))?;
     let mut pool = Vec::new();
-    match (a.get("codes"), bulk) {
+    match (a.codes.as_deref(), bulk) {
         (Some(p), true) => {
             let mut seen = HashSet::new();
-            for (i, raw) in args::read_text(p)?.lines().enumerate() {
+            for (i, raw) in support::read_text(p)?.lines().enumerate() {
                 if raw.trim().is_empty() {
                     continue;
                 }
@@ -98,9 +113,14 @@ pub fn run(argv: &[String]) -> Out<()> {
         }
         (None, false) => {}
     }
-    let text = args::read_text(path)?;
+    let text = support::read_text(path)?;
     let records = csv::records(&text).map_err(|e| fail(format!("{path}: {e}")))?;
-    let (col, header) = csv::pick(&records, a.get("column"), &["user_id", "user", "id"], path)?;
+    let (col, header) = csv::pick(
+        &records,
+        a.column.as_deref(),
+        &["user_id", "user", "id"],
+        path,
+    )?;
     let at_col = if header {
         Some(csv::column(&records, &["assigned_at"], usize::MAX))
             .filter(|(_, found)| *found)
@@ -156,7 +176,7 @@ pub fn run(argv: &[String]) -> Out<()> {
         object(&mut out, &mut |f| {
             f.field("coupon_id", &coupon_id)
                 .field("user_id", &user)
-                .field("assigned_at", &args::show(at))
+                .field("assigned_at", &support::show(at))
                 .some("code", &code);
         });
         out.push('\n');
@@ -164,7 +184,7 @@ pub fn run(argv: &[String]) -> Out<()> {
     for p in problems.iter().take(50) {
         eprintln!("{path}: {p}");
     }
-    if a.flag("strict") && !problems.is_empty() {
+    if a.strict && !problems.is_empty() {
         return Err(fail(format!(
             "{path}: {} invalid row(s); nothing written (--strict)",
             problems.len()
@@ -173,7 +193,7 @@ pub fn run(argv: &[String]) -> Out<()> {
     if users.is_empty() {
         return Err(fail(format!("{path}: no valid users")));
     }
-    args::output(a.get("out"), out.as_bytes())?;
+    a.out.write(out.as_bytes())?;
     eprintln!(
         "assigned `{coupon_id}` to {} user(s) from {path}: {} invalid row(s) skipped, {dups} repeated",
         users.len(),

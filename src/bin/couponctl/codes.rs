@@ -1,121 +1,169 @@
 //! `codes secret`, `codes generate`, `codes check` and `codes import`.
 
-use crate::args::{self, Parsed};
 use crate::manifests::load_engine;
+use crate::support::{self, Clock, OutFile};
 use crate::{csv, fail, usage, Out};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
+use clap::{ArgGroup, Args, Subcommand};
 use edge_coupons::codes::{self, check_char, check_ok, CheckScheme, DEFAULT_ALPHABET};
 use edge_coupons::json::{parse, write_str, Source};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use std::collections::HashSet;
 
-const HELP: &str = "\
-couponctl codes: bulk unique codes
+/// Bulk unique codes: the MAC secret, generation, checks and partner CSV imports (docs/cli.md
+/// explains the code format)
+#[derive(Subcommand, Debug)]
+pub enum Codes {
+    Secret(Secret),
+    Generate(Generate),
+    Check(Check),
+    Import(Import),
+}
 
-usage: couponctl codes secret   --out FILE [--force] | --stdout
-       couponctl codes generate --count N --prefix P --secret-file FILE [options]
-       couponctl codes check    --prefix P [--secret-file FILE] [options] (CODE... | --file FILE)
-       couponctl codes import   --coupon ID [--manifest FILE [--jwks JWKS]] [options] CODES.csv
+/// Make the secret key of code MACs (0600)
+///
+/// Writes 32 random bytes as base64url text. Give the same text to the Worker as its code MAC
+/// secret (`wrangler secret put CODE_MAC_KEY`) and to `codes generate --secret-file`.
+#[derive(Args, Debug)]
+#[command(group(ArgGroup::new("dest").required(true).args(["out", "stdout"])))]
+pub struct Secret {
+    /// Write the secret here, mode 0600 (missing folders are made; an existing file is kept
+    /// unless --force)
+    #[arg(long, value_name = "FILE")]
+    out: Option<String>,
+    /// Print it to standard output instead
+    #[arg(long)]
+    stdout: bool,
+    /// Replace an existing --out file
+    #[arg(long)]
+    force: bool,
+}
 
-`couponctl codes <subcommand> --help` tells more; docs/cli.md explains the code format.
-";
+/// The code format: prefix, alphabet, MAC characters, length.
+#[derive(Args, Debug)]
+pub struct FormatArgs {
+    /// The bulk prefix of the coupon (1-16 of A-Z, 0-9)
+    #[arg(long, value_name = "P")]
+    prefix: String,
+    /// Total length with the prefix (generate: default prefix + 13, up to 64); the random part is
+    /// what is left after the MAC and check characters, at least 6 characters
+    #[arg(long, value_name = "L")]
+    length: Option<u64>,
+    /// The characters after the prefix (default 23456789ABCDEFGHJKLMNPQRSTUVWXYZ: no 0/O, 1/I);
+    /// its size must be a prime up to 31 or 4, 8, 16 or 32. The manifest's `"check": true` holds
+    /// for the default alphabet only
+    #[arg(long, value_name = "CHARS")]
+    alphabet: Option<String>,
+    /// MAC characters (default 4, 0 for none)
+    #[arg(long, value_name = "M")]
+    mac_chars: Option<u64>,
+}
 
-const SECRET_HELP: &str = "\
-couponctl codes secret: make the secret key of code MACs
+/// Make N bulk codes with a check character and a MAC, codes that need no list
+///
+/// Each code is PREFIX + random characters + M MAC characters + 1 check character, all characters
+/// after the prefix from the alphabet. The check character catches any single typo and any swap
+/// of two neighbours (the browser can check it); the MAC, HMAC-SHA256 under the secret, lets the
+/// Worker tell a real code from a guessed one without storing the codes. Codes in one run are all
+/// different. A summary (manifest snippet, entropy) goes to standard error.
+#[derive(Args, Debug)]
+pub struct Generate {
+    /// How many codes (at most 100,000,000)
+    #[arg(long, value_name = "N")]
+    count: u64,
+    #[command(flatten)]
+    format: FormatArgs,
+    /// The MAC secret from `codes secret` (not needed with --mac-chars 0)
+    #[arg(long, value_name = "FILE")]
+    secret_file: Option<String>,
+    #[command(flatten)]
+    out: OutFile,
+}
 
-usage: couponctl codes secret (--out FILE [--force] | --stdout)
+/// Check codes: format, check character and (with the secret) MAC
+///
+/// Prints each code with `ok`, `format ok` (no secret given: only the format and check character
+/// were checked, as a browser can) or why it fails. Exits 1 if any fails.
+#[derive(Args, Debug)]
+#[command(group(ArgGroup::new("input").required(true).multiple(true).args(["codes", "file"])))]
+pub struct Check {
+    #[command(flatten)]
+    format: FormatArgs,
+    /// The MAC secret; without it the MAC is not checked
+    #[arg(long, value_name = "FILE")]
+    secret_file: Option<String>,
+    /// Read codes from this file, one a line
+    #[arg(long, value_name = "FILE")]
+    file: Option<String>,
+    /// Codes to check
+    #[arg(value_name = "CODE")]
+    codes: Vec<String>,
+}
 
-Writes 32 random bytes as base64url text to FILE (mode 0600). Give the same text to the Worker as
-its code MAC secret (`wrangler secret put CODE_MAC_KEY`) and to `codes generate --secret-file`.
-";
+/// Turn a partner CSV of codes into hashed records for the Worker
+///
+/// Reads the codes column (the header cell named `code`, `codes` or `coupon_code`, or --column;
+/// without a header, column 1), normalises each code as the engine does, and writes a JSON array
+/// of `{"key": "bulkcode:<coupon>:<hash>", "value": "<coupon>"}` for `wrangler kv bulk put` and
+/// the admin upload. The hash is SHA-512/256 salted by the coupon id, so no code is readable in
+/// the output. Blank lines are skipped; a repeated code is reported and kept once. With
+/// --manifest, every code must resolve to the coupon (its bulk prefix and length), checked by the
+/// engine. Invalid rows are reported with their line numbers and skipped, or with --strict
+/// refused (nothing written, exit 1).
+#[derive(Args, Debug)]
+pub struct Import {
+    /// The coupon the codes are for
+    #[arg(long, value_name = "ID")]
+    coupon: String,
+    /// Check every code against this manifest (JSON, or a JWS with --jwks)
+    #[arg(long, value_name = "FILE")]
+    manifest: Option<String>,
+    /// The key set of a signed --manifest
+    #[arg(long, value_name = "JWKS.json", requires = "manifest")]
+    jwks: Option<String>,
+    /// The codes column: a header name, or a number counting from 1
+    #[arg(long, value_name = "NAME|N")]
+    column: Option<String>,
+    /// Refuse the whole file if any row is invalid
+    #[arg(long)]
+    strict: bool,
+    #[command(flatten)]
+    clock: Clock,
+    #[command(flatten)]
+    out: OutFile,
+    /// The partner's CSV
+    #[arg(value_name = "CODES.csv")]
+    csv: String,
+}
 
-const GENERATE_HELP: &str = "\
-couponctl codes generate: make N bulk codes that need no list
-
-usage: couponctl codes generate --count N --prefix P --secret-file FILE [--length L]
-                                [--alphabet CHARS] [--mac-chars M] [--out FILE]
-
-Each code is PREFIX + random characters + M MAC characters + 1 check character, all characters
-after the prefix from the alphabet. The check character catches any single typo and any swap of two
-neighbours (the browser can check it); the MAC, HMAC-SHA256 under the secret, lets the Worker tell a
-real code from a guessed one without storing the codes. Codes in one run are all different.
-
-  --count N          how many codes (at most 100,000,000)
-  --prefix P         the bulk prefix of the coupon (1-16 of A-Z, 0-9)
-  --secret-file F    the MAC secret from `codes secret` (not needed with --mac-chars 0)
-  --length L         total length with the prefix (default: prefix + 13, up to 64); the random part
-                     is what is left after the MAC and check characters, at least 6 characters
-  --alphabet CHARS   the characters after the prefix (default 23456789ABCDEFGHJKLMNPQRSTUVWXYZ: no
-                     0/O, 1/I); its size must be a prime up to 31 or 4, 8, 16 or 32. The manifest's
-                     `\"check\": true` holds for the default alphabet only
-  --mac-chars M      MAC characters (default 4, 0 for none)
-  --out FILE         write the codes here, one a line (default: standard output)
-
-A summary (manifest snippet, entropy) goes to standard error.
-";
-
-const CHECK_HELP: &str = "\
-couponctl codes check: check codes made by `codes generate`
-
-usage: couponctl codes check --prefix P [--length L] [--alphabet CHARS] [--mac-chars M]
-                             [--secret-file FILE] (CODE... | --file FILE)
-
-Prints each code with `ok`, `format ok` (no secret given: only the format and check character were
-checked, as a browser can) or why it fails. Exits 1 if any fails.
-";
-
-const IMPORT_HELP: &str = "\
-couponctl codes import: turn a partner CSV of codes into hashed records for the Worker
-
-usage: couponctl codes import --coupon ID [--manifest FILE [--jwks JWKS.json]] [--column NAME|N]
-                              [--strict] [--out FILE] CODES.csv
-
-Reads the codes column (the header cell named `code` or --column NAME; without a header, column 1
-or --column N), normalises each code as the engine does, and writes a JSON array of
-`{\"key\": \"bulkcode:<coupon>:<hash>\", \"value\": \"<coupon>\"}` for `wrangler kv bulk put` and the
-admin upload. The hash is SHA-512/256 salted by the coupon id (edge_coupons::codes::hash_code), so
-no code is readable in the upload. Blank lines are skipped; a repeated code is reported and kept
-once. With --manifest, every code must resolve to the coupon (its bulk prefix and length), checked
-by the engine. Invalid rows are reported with their line numbers and skipped, or with --strict
-refused (nothing written, exit 1).
-";
-
-pub fn run(argv: &[String]) -> Out<()> {
-    match argv.split_first() {
-        Some((c, rest)) => match c.as_str() {
-            "secret" => secret(rest),
-            "generate" => generate(rest),
-            "check" => check(rest),
-            "import" => import(rest),
-            "-h" | "--help" => args::print(HELP),
-            other => Err(usage(format!(
-                "unknown subcommand `codes {other}`\n\n{HELP}"
-            ))),
-        },
-        None => Err(usage(format!("give a subcommand\n\n{HELP}"))),
+pub fn run(c: Codes) -> Out<()> {
+    match c {
+        Codes::Secret(a) => secret(&a),
+        Codes::Generate(a) => generate(&a),
+        Codes::Check(a) => check(&a),
+        Codes::Import(a) => import(&a),
     }
 }
 
-fn secret(argv: &[String]) -> Out<()> {
-    let Parsed::Run(a) = args::parse(argv, &["out"], &["stdout", "force"], SECRET_HELP)? else {
-        return Ok(());
-    };
+fn secret(a: &Secret) -> Out<()> {
+    if let Some(path) = &a.out {
+        support::refuse_existing(path, a.force)?;
+    }
     let text = format!("{}\n", B64.encode(crate::keys::random32()?));
-    match (a.get("out"), a.flag("stdout")) {
-        (Some(path), false) => {
-            args::write_secret(path, text.as_bytes(), a.flag("force"))?;
+    match &a.out {
+        Some(path) => {
+            support::write_file(path, text.as_bytes(), a.force, true)?;
             eprintln!("wrote a code MAC secret to {path} (mode 0600)");
             Ok(())
         }
-        (None, true) => args::print(&text),
-        _ => Err(usage("give --out FILE or --stdout (one of them)")),
+        None => support::print(&text),
     }
 }
 
 fn load_secret(path: &str) -> Out<Vec<u8>> {
-    let text = args::read_text(path)?;
+    let text = support::read_text(path)?;
     let key = B64.decode(text.trim().as_bytes()).map_err(|_| {
         fail(format!(
             "{path}: not a code MAC secret (base64url text from `codes secret`)"
@@ -140,13 +188,17 @@ struct Format {
 }
 
 impl Format {
-    fn read(a: &args::Args, require_length: bool) -> Out<Format> {
-        let prefix = codes::normalize(a.req("prefix")?, "--prefix")
-            .map_err(|e| usage(format!("--prefix: {e}")))?;
+    fn read(a: &FormatArgs, require_length: bool) -> Out<Format> {
+        let prefix =
+            codes::normalize(&a.prefix, "--prefix").map_err(|e| usage(format!("--prefix: {e}")))?;
         if prefix.len() > 16 {
             return Err(usage("--prefix has at most 16 characters"));
         }
-        let alphabet_str = a.get("alphabet").unwrap_or(DEFAULT_ALPHABET).to_string();
+        let alphabet_str = a
+            .alphabet
+            .as_deref()
+            .unwrap_or(DEFAULT_ALPHABET)
+            .to_string();
         let alphabet = alphabet_str.as_bytes().to_vec();
         if !alphabet
             .iter()
@@ -163,7 +215,7 @@ impl Format {
                 alphabet.len()
             )));
         }
-        let mac_chars = usize::try_from(a.number("mac-chars")?.unwrap_or(4)).unwrap_or(usize::MAX);
+        let mac_chars = usize::try_from(a.mac_chars.unwrap_or(4)).unwrap_or(usize::MAX);
         let n = alphabet.len() as u128;
         if n.checked_pow(u32::try_from(mac_chars).unwrap_or(u32::MAX))
             .is_none_or(|v| v > 1u128 << 64)
@@ -172,7 +224,7 @@ impl Format {
                 "--mac-chars: at most 64 bits of MAC (12 characters of 32)",
             ));
         }
-        let length = match a.number("length")? {
+        let length = match a.length {
             Some(l) => usize::try_from(l).unwrap_or(usize::MAX),
             None if require_length => prefix.len() + 13,
             None => 0,
@@ -227,38 +279,15 @@ fn mac_chars(mac: &Hmac<Sha256>, f: &Format, random: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-fn generate(argv: &[String]) -> Out<()> {
-    let Parsed::Run(a) = args::parse(
-        argv,
-        &[
-            "count",
-            "prefix",
-            "secret-file",
-            "length",
-            "alphabet",
-            "mac-chars",
-            "out",
-        ],
-        &[],
-        GENERATE_HELP,
-    )?
-    else {
-        return Ok(());
-    };
-    if !a.pos.is_empty() {
-        return Err(usage(
-            "codes generate takes no positional arguments (see --help)",
-        ));
-    }
-    let count = a
-        .number("count")?
-        .ok_or_else(|| usage("--count is required"))?;
+fn generate(a: &Generate) -> Out<()> {
+    let count = a.count;
     if count == 0 || count > 100_000_000 {
         return Err(usage("--count is from 1 to 100,000,000"));
     }
-    let f = Format::read(&a, true)?;
+    let f = Format::read(&a.format, true)?;
+    a.out.check()?;
     // Codes without MAC characters (uploaded, so the Worker knows them) need no secret.
-    let secret = match (f.mac_chars, a.get("secret-file")) {
+    let secret = match (f.mac_chars, a.secret_file.as_deref()) {
         (0, None) => Vec::new(),
         (_, file) => load_secret(file.ok_or_else(|| usage("--secret-file is required"))?)?,
     };
@@ -313,7 +342,7 @@ fn generate(argv: &[String]) -> Out<()> {
         out.push(c as u8);
         out.push(b'\n');
     }
-    args::output(a.get("out"), &out)?;
+    a.out.write(&out)?;
     let bits = f.bits_per_char();
     let mut snippet = String::new();
     write_str(&mut snippet, &f.prefix);
@@ -336,25 +365,9 @@ fn generate(argv: &[String]) -> Out<()> {
     Ok(())
 }
 
-fn check(argv: &[String]) -> Out<()> {
-    let Parsed::Run(a) = args::parse(
-        argv,
-        &[
-            "prefix",
-            "secret-file",
-            "length",
-            "alphabet",
-            "mac-chars",
-            "file",
-        ],
-        &[],
-        CHECK_HELP,
-    )?
-    else {
-        return Ok(());
-    };
-    let f = Format::read(&a, false)?;
-    let mac = match a.get("secret-file") {
+fn check(a: &Check) -> Out<()> {
+    let f = Format::read(&a.format, false)?;
+    let mac = match &a.secret_file {
         Some(p) => Some(
             <Hmac<Sha256> as KeyInit>::new_from_slice(&load_secret(p)?)
                 .map_err(|_| fail("the secret cannot key HMAC"))?,
@@ -362,13 +375,13 @@ fn check(argv: &[String]) -> Out<()> {
         None => None,
     };
     let file_text;
-    let mut typed: Vec<&str> = a.pos.iter().map(String::as_str).collect();
-    if let Some(p) = a.get("file") {
-        file_text = args::read_text(p)?;
+    let mut typed: Vec<&str> = a.codes.iter().map(String::as_str).collect();
+    if let Some(p) = &a.file {
+        file_text = support::read_text(p)?;
         typed.extend(file_text.lines().filter(|l| !l.trim().is_empty()));
     }
     if typed.is_empty() {
-        return Err(usage("give codes, or --file FILE"));
+        return Err(fail("no codes to check"));
     }
     let mut report = String::new();
     let mut bad = 0;
@@ -385,7 +398,7 @@ fn check(argv: &[String]) -> Out<()> {
             }
         }
     }
-    args::print(&report)?;
+    support::print(&report)?;
     if bad > 0 {
         return Err(fail(format!("{bad} code(s) invalid")));
     }
@@ -418,21 +431,13 @@ fn judge(code: &str, f: &Format, mac: Option<&Hmac<Sha256>>) -> Result<&'static 
     Ok("ok")
 }
 
-fn import(argv: &[String]) -> Out<()> {
-    let Parsed::Run(a) = args::parse(
-        argv,
-        &["coupon", "manifest", "jwks", "column", "out", "now"],
-        &["strict"],
-        IMPORT_HELP,
-    )?
-    else {
-        return Ok(());
-    };
-    let path = a.one("the CSV file")?;
-    let coupon = a.req("coupon")?;
-    let engine = match a.get("manifest") {
+fn import(a: &Import) -> Out<()> {
+    let path = a.csv.as_str();
+    let coupon = a.coupon.as_str();
+    a.out.check()?;
+    let engine = match &a.manifest {
         Some(m) => {
-            let e = load_engine(m, a.get("jwks"), &a)?;
+            let e = load_engine(m, a.jwks.as_deref(), &a.clock)?;
             if e.manifest().coupon(coupon).is_none() {
                 return Err(fail(format!("{m}: no coupon `{coupon}` in this manifest")));
             }
@@ -441,15 +446,15 @@ fn import(argv: &[String]) -> Out<()> {
         None => None,
     };
     let ctx = parse(
-        format!(r#"{{"now":"{}"}}"#, args::show(a.now()?)).as_bytes(),
+        format!(r#"{{"now":"{}"}}"#, support::show(a.clock.now())).as_bytes(),
         Source::Request,
     )
     .map_err(|e| fail(e.to_string()))?;
-    let text = args::read_text(path)?;
+    let text = support::read_text(path)?;
     let records = csv::records(&text).map_err(|e| fail(format!("{path}: {e}")))?;
     let (col, header) = csv::pick(
         &records,
-        a.get("column"),
+        a.column.as_deref(),
         &["code", "codes", "coupon_code"],
         path,
     )?;
@@ -516,7 +521,7 @@ fn import(argv: &[String]) -> Out<()> {
     if problems.len() > 50 {
         eprintln!("{path}: ... and {} more invalid rows", problems.len() - 50);
     }
-    if a.flag("strict") && !problems.is_empty() {
+    if a.strict && !problems.is_empty() {
         return Err(fail(format!(
             "{path}: {} invalid row(s); nothing written (--strict)",
             problems.len()
@@ -525,7 +530,7 @@ fn import(argv: &[String]) -> Out<()> {
     if seen.is_empty() {
         return Err(fail(format!("{path}: no valid codes")));
     }
-    args::output(a.get("out"), out.as_bytes())?;
+    a.out.write(out.as_bytes())?;
     eprintln!(
         "imported {} code(s) for `{coupon}` from {path}: {} invalid row(s) skipped, {dups} repeated, {blank} blank line(s){}",
         seen.len(),

@@ -1,27 +1,37 @@
 //! `keygen`, and reading signing keys (a private JWK, or a JWKS of them, picked by `kid`).
 
-use crate::args::{self, Parsed};
-use crate::{fail, usage, Out};
+use crate::support;
+use crate::{fail, jsonerr, usage, Out};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
+use clap::{ArgGroup, Args};
 use ed25519_dalek::SigningKey;
 use edge_coupons::json::{parse, Source, ToJson};
 use edge_coupons::rules::Value;
 use edge_coupons::KeySet;
 
-const HELP: &str = "\
-couponctl keygen: make an Ed25519 signing key for manifests
-
-usage: couponctl keygen --kid KID (--out KEY.jwk.json | --stdout) [--jwks JWKS.json] [--force]
-
-  --kid KID      the key id (`kid`) the JWS header and the JWKS name it by, such as shop-2026-11
-  --out FILE     write the private JWK here, created with mode 0600 (an existing file is kept
-                 unless --force)
-  --stdout       print the private JWK to standard output instead (it is never printed otherwise)
-  --jwks FILE    add the public key to this JWKS, created if missing; the keys already in it stay,
-                 so the Worker can verify manifests signed by the old and the new key (rotation)
-  --force        overwrite an existing --out file
-";
+/// Make an Ed25519 signing key (JWK, 0600) and add its public key to a JWKS
+#[derive(Args, Debug)]
+#[command(group(ArgGroup::new("dest").required(true).args(["out", "stdout"])))]
+pub struct Keygen {
+    /// The key id (`kid`) the JWS header and the JWKS name it by, such as shop-2026-11
+    #[arg(long, value_name = "KID", value_parser = kid_arg)]
+    kid: String,
+    /// Write the private JWK here, created with mode 0600 (missing folders are made; an existing
+    /// file is kept unless --force)
+    #[arg(long, value_name = "FILE")]
+    out: Option<String>,
+    /// Print the private JWK to standard output instead (it is never printed otherwise)
+    #[arg(long)]
+    stdout: bool,
+    /// Add the public key to this JWKS, made if missing; the keys already in it stay, so the
+    /// Worker verifies manifests signed by the old and the new key (rotation)
+    #[arg(long, value_name = "FILE")]
+    jwks: Option<String>,
+    /// Replace an existing --out file
+    #[arg(long)]
+    force: bool,
+}
 
 /// A signing key read from a file.
 #[derive(Debug)]
@@ -78,39 +88,25 @@ pub fn random32() -> Out<[u8; 32]> {
     Ok(b)
 }
 
-fn check_kid(kid: &str) -> Out<()> {
+fn kid_arg(kid: &str) -> Result<String, String> {
     if kid.is_empty()
         || kid.len() > 128
         || !kid
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
     {
-        return Err(usage(
-            "--kid takes 1 to 128 characters of A-Z, a-z, 0-9, `-`, `_` and `.`",
-        ));
+        return Err("--kid takes 1 to 128 characters of A-Z, a-z, 0-9, `-`, `_` and `.`".into());
     }
-    Ok(())
+    Ok(kid.to_string())
 }
 
-pub fn keygen(argv: &[String]) -> Out<()> {
-    let Parsed::Run(a) = args::parse(argv, &["kid", "out", "jwks"], &["stdout", "force"], HELP)?
-    else {
-        return Ok(());
-    };
-    if !a.pos.is_empty() {
-        return Err(usage("keygen takes no positional arguments (see --help)"));
-    }
-    let kid = a.req("kid")?;
-    check_kid(kid)?;
-    let to_stdout = a.flag("stdout");
-    let out = a.get("out");
-    if to_stdout == out.is_some() {
-        return Err(usage(
-            "give --out FILE for the private key, or --stdout to print it (one of them)",
-        ));
+pub fn keygen(a: &Keygen) -> Out<()> {
+    let kid = a.kid.as_str();
+    if let Some(out) = &a.out {
+        support::refuse_existing(out, a.force)?;
     }
     // Read the JWKS first, so a bad one stops us before a key file is written.
-    let jwks = match a.get("jwks") {
+    let jwks = match a.jwks.as_deref() {
         Some(path) => Some((path, merged_jwks(path, kid)?)),
         None => None,
     };
@@ -127,18 +123,19 @@ pub fn keygen(argv: &[String]) -> Out<()> {
             .field("use", &"sig");
     });
     private.push('\n');
-    match out {
+    match a.out.as_deref() {
         Some(path) => {
-            args::write_secret(path, private.as_bytes(), a.flag("force"))?;
+            support::write_file(path, private.as_bytes(), a.force, true)?;
             eprintln!("wrote the private key `{kid}` to {path} (mode 0600); keep it secret");
         }
-        None => args::print(&private)?,
+        None => support::print(&private)?,
     }
     if let Some((path, mut keys)) = jwks {
         let n = keys.len() + 1;
         keys.push(public_jwk(kid, &x));
         let text = format!("{{\n  \"keys\": [\n    {}\n  ]\n}}\n", keys.join(",\n    "));
-        std::fs::write(path, text).map_err(|e| fail(format!("cannot write {path}: {e}")))?;
+        // The JWKS is meant to be updated in place (rotation keeps the old keys).
+        support::write_file(path, text.as_bytes(), true, false)?;
         eprintln!("added the public key `{kid}` to {path} ({n} key(s)): hand this file to Workers and pages");
     }
     Ok(())
@@ -149,8 +146,8 @@ fn merged_jwks(path: &str, kid: &str) -> Out<Vec<String>> {
     if !std::path::Path::new(path).exists() {
         return Ok(Vec::new());
     }
-    let text = args::read_text(path)?;
-    let set = KeySet::from_json(&text).map_err(args::with_file(path))?;
+    let text = support::read_text(path)?;
+    let set = KeySet::from_json(&text).map_err(|e| jsonerr::in_file(path, text.as_bytes(), &e))?;
     if set.keys.iter().any(|k| k.kid.as_deref() == Some(kid)) {
         return Err(fail(format!(
             "{path}: already has a key `{kid}`; pick a new --kid for the new key"
@@ -161,7 +158,7 @@ fn merged_jwks(path: &str, kid: &str) -> Out<Vec<String>> {
             "{path}: holds a private key (`d`); a JWKS for Workers and pages must hold public keys only"
         )));
     }
-    let tree = parse(text.as_bytes(), Source::Request).map_err(args::with_file(path))?;
+    let tree = parse(text.as_bytes(), Source::Request).map_err(support::with_file(path))?;
     let keys = match &tree {
         Value::Map(m) => match m.get("keys") {
             Some(Value::List(l)) => l.iter().map(|k| k.to_json()).collect(),
@@ -182,9 +179,8 @@ fn text_field(m: &edge_coupons::rules::Map, name: &str) -> Option<String> {
 /// Reads a private key: a JWK, or a JWKS of private keys, picking `kid` (needed when there are
 /// several).
 pub fn load_private(path: &str, kid: Option<&str>) -> Out<PrivateKey> {
-    let text = args::read(path)?;
-    let tree = parse(&text, Source::Request)
-        .map_err(|e| fail(format!("{path}: not a JSON key file: {e}")))?;
+    let text = support::read(path)?;
+    let tree = jsonerr::parse_file(path, &text, Source::Request)?;
     let candidates: Vec<&edge_coupons::rules::Map> = match &tree {
         Value::Map(m) => match m.get("keys") {
             Some(Value::List(l)) => l
@@ -250,6 +246,6 @@ pub fn load_private(path: &str, kid: Option<&str>) -> Out<PrivateKey> {
 
 /// Reads a public JWKS.
 pub fn load_jwks(path: &str) -> Out<KeySet> {
-    let text = args::read_text(path)?;
-    KeySet::from_json(&text).map_err(args::with_file(path))
+    let text = support::read_text(path)?;
+    KeySet::from_json(&text).map_err(|e| jsonerr::in_file(path, text.as_bytes(), &e))
 }

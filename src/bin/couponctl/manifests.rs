@@ -1,13 +1,14 @@
 //! `sign`, `verify` and `inspect`. Every manifest is loaded by `Engine::from_signed_manifest`, the
 //! call the Worker and the browser make, so the CLI refuses exactly what they refuse.
 
-use crate::args::{self, Parsed};
 use crate::keys::{self, PrivateKey};
-use crate::zones;
-use crate::{fail, usage, Out};
+use crate::support::{self, Clock, OutFile};
+use crate::zones::{self, Tz};
+use crate::{fail, jsonerr, usage, Out};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
-use chrono::{Datelike, FixedOffset, Timelike};
+use chrono::{Datelike, Timelike};
+use clap::Args;
 use edge_coupons::json::{parse, Source, ToJson};
 use edge_coupons::manifest::{
     Activation, Audience, Codes, Expiry, ExpiryFrom, Trigger, Visibility, PERIOD_LIMITS,
@@ -16,45 +17,70 @@ use edge_coupons::rules::{Map, Value};
 use edge_coupons::time::{parse_instant, Instant};
 use edge_coupons::{codes, signature, Engine, Error, Limits};
 
-const SIGN_HELP: &str = "\
-couponctl sign: validate a manifest with the engine and sign it (compact JWS, EdDSA)
+/// Validate a manifest JSON with the engine and sign it into a JWS (EdDSA)
+///
+/// The payload is loaded exactly as a Worker would load it (same error codes and field paths). A
+/// hidden coupon whose static code is given in clear (`code`) gets its `code_hash` computed and
+/// the clear code removed before signing, and every time zone the manifest names gets its offset
+/// table (`time_zones`, from the system's zone database); the payload is then re-written as
+/// compact JSON. Otherwise the file's bytes are signed as they are.
+#[derive(Args, Debug)]
+pub struct Sign {
+    /// The private key: a JWK from keygen, or a JWKS of private keys (then --kid picks)
+    #[arg(long, value_name = "FILE")]
+    key: String,
+    /// The key to sign with; the JWS header names it, so Workers holding a JWKS with several keys
+    /// (rotation) find it
+    #[arg(long, value_name = "KID")]
+    kid: Option<String>,
+    #[command(flatten)]
+    clock: Clock,
+    #[command(flatten)]
+    out: OutFile,
+    /// The manifest payload (JSON)
+    #[arg(value_name = "MANIFEST.json")]
+    manifest: String,
+}
 
-usage: couponctl sign --key KEY.jwk.json [--kid KID] [--now TIME] [--out OUT.jws] MANIFEST.json
+/// Verify a signed manifest against a JWKS, as the Worker and the browser do
+///
+/// Checks the signature over the exact bytes (a trailing newline in the file is ignored), the
+/// kid, the validity window (issued_at, expires_at against --now, default the clock) and the
+/// payload. Prints a summary and exits 0, or prints the error code and exits 1.
+#[derive(Args, Debug)]
+pub struct Verify {
+    /// The public key set (JWKS) the Worker has
+    #[arg(long, value_name = "JWKS.json")]
+    jwks: String,
+    /// Verify as of this RFC 3339 time (default: the clock)
+    #[arg(long, value_name = "TIME", value_parser = support::time_arg)]
+    now: Option<Instant>,
+    /// The signed manifest (compact JWS)
+    #[arg(value_name = "MANIFEST.jws")]
+    manifest: String,
+}
 
-  --key FILE   the private key: a JWK from keygen, or a JWKS of private keys (then --kid picks)
-  --kid KID    the key to sign with; the JWS header names it, so Workers holding a JWKS with
-               several keys (rotation) find it
-  --now TIME   validate as of this RFC 3339 time (default: the clock, or issued_at if that is later)
-  --out FILE   write the JWS here (default: standard output)
-
-The payload is loaded exactly as a Worker would load it (same error codes and field paths). A hidden
-coupon whose static code is given in clear (`code`) gets its `code_hash` computed and the clear code
-removed before signing, so the published manifest never shows it; the payload is then re-written as
-compact JSON. Otherwise the file's bytes are signed as they are.
-";
-
-const VERIFY_HELP: &str = "\
-couponctl verify: verify a signed manifest as the Worker and the browser do
-
-usage: couponctl verify --jwks JWKS.json [--now TIME] MANIFEST.jws
-
-Checks the signature over the exact bytes (a trailing newline in the file is ignored), the kid, the
-validity window (issued_at, expires_at against --now, default the clock) and the payload. Prints a
-summary and exits 0, or prints the error code and exits 1.
-";
-
-const INSPECT_HELP: &str = "\
-couponctl inspect: list a manifest's coupons
-
-usage: couponctl inspect [--jwks JWKS.json] [--now TIME] [--tz OFFSET] MANIFEST.(jws|json)
-
-A signed manifest needs --jwks and is verified first; a JSON manifest is validated by the engine.
-For each coupon: status, how it is redeemed (static code, hidden, bulk prefix and length,
-automatic), audience, activation, expiry and redemption window, schedule, limits, priority and
-reward.
-  --tz OFFSET  show times at this UTC offset (+05:30, -08:00, Z); default UTC
-  --now TIME   load as of this RFC 3339 time (default: the clock, or issued_at if later)
-";
+/// List a manifest's coupons: status, codes, windows, hidden, bulk
+///
+/// A signed manifest needs --jwks and is verified first; a JSON manifest (not signed yet) is
+/// validated by the engine, its time zones filled as `sign` fills them. For each coupon: status,
+/// how it is redeemed (static code, hidden, bulk prefix and length, automatic), audience,
+/// activation, expiry and redemption window, schedule, limits, priority and reward.
+#[derive(Args, Debug)]
+pub struct Inspect {
+    /// The key set to verify a signed manifest with
+    #[arg(long, value_name = "JWKS.json")]
+    jwks: Option<String>,
+    #[command(flatten)]
+    clock: Clock,
+    /// Show times in this zone: an IANA name (Asia/Kolkata, Europe/Berlin) or a UTC offset
+    /// (+05:30, -08:00, Z)
+    #[arg(long, value_name = "ZONE", default_value = "UTC", value_parser = Tz::parse)]
+    tz: Tz,
+    /// The manifest: a signed JWS, or its JSON payload
+    #[arg(value_name = "MANIFEST.(jws|json)")]
+    manifest: String,
+}
 
 /// Loads a signed payload with the engine as of `now`; a manifest not yet valid at the clock is
 /// loaded at its `issued_at` instead unless `fixed` (an explicit --now).
@@ -76,21 +102,23 @@ fn load(
     }
 }
 
-/// A manifest file for a command: a JWS (verified with `jwks`) or a JSON payload (signed in
-/// memory with a throw-away key, so it goes through the very same load).
-pub fn load_engine(path: &str, jwks: Option<&str>, a: &args::Args) -> Out<Engine> {
-    load_engine_at(path, jwks, a.now()?, a.get("now").is_some())
+/// A manifest file for a command: a JWS (verified with `jwks`) or a JSON payload (its time zones
+/// and hidden codes filled as `sign` fills them, then signed in memory with a throw-away key, so it
+/// goes through the very same load).
+pub fn load_engine(path: &str, jwks: Option<&str>, clock: &Clock) -> Out<Engine> {
+    load_engine_at(path, jwks, clock.now(), clock.fixed())
 }
 
 /// [`load_engine`] at `now`; when not `fixed`, a manifest issued later than `now` loads at its
 /// `issued_at`.
 pub fn load_engine_at(path: &str, jwks: Option<&str>, now: Instant, fixed: bool) -> Out<Engine> {
-    let bytes = args::read(path)?;
+    let bytes = support::read(path)?;
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'{') {
+        jsonerr::parse_file(path, &bytes, Source::Manifest)?;
         let key = PrivateKey::ephemeral()?;
         let jws = signature::sign(&bytes, &key.kid, &key.secret);
-        return load(&jws, &key.keyset()?, now, fixed).map_err(args::with_file(path));
+        return load(&jws, &key.keyset()?, now, fixed).map_err(support::with_file(path));
     }
     let jwks = jwks.ok_or_else(|| {
         usage(format!(
@@ -100,7 +128,7 @@ pub fn load_engine_at(path: &str, jwks: Option<&str>, now: Instant, fixed: bool)
     let keys = keys::load_jwks(jwks)?;
     let text = String::from_utf8(bytes)
         .map_err(|_| fail(format!("{path}: MANIFEST_MALFORMED: not text")))?;
-    load(text.trim_end(), &keys, now, fixed).map_err(args::with_file(path))
+    load(text.trim_end(), &keys, now, fixed).map_err(support::with_file(path))
 }
 
 /// Replaces the clear `code` of hidden static coupons by its `code_hash`. Returns the new payload
@@ -154,10 +182,12 @@ fn fill_code_hashes(root: &mut Map, path: &str) -> Out<usize> {
     Ok(filled)
 }
 
-/// What `sign` adds before signing: the hashes of hidden codes given in clear, and the offset
-/// tables of the time zones named. With nothing to add, the bytes given are signed as they are.
+/// What `sign` adds before signing, and what a JSON manifest gets before it is loaded: the
+/// hashes of hidden codes given in clear, and the offset tables of the time zones named. With
+/// nothing to add, the bytes given are kept as they are. JSON that does not parse is refused
+/// here, with its line, column and field path.
 fn prepare(payload: &[u8], path: &str) -> Out<(Vec<u8>, usize, Vec<String>)> {
-    let Ok(Value::Map(mut root)) = parse(payload, Source::Manifest) else {
+    let Value::Map(mut root) = jsonerr::parse_file(path, payload, Source::Manifest)? else {
         return Ok((payload.to_vec(), 0, Vec::new()));
     };
     let filled = fill_code_hashes(&mut root, path)?;
@@ -201,26 +231,24 @@ fn write_value(v: &Value, out: &mut String) {
     }
 }
 
-pub fn sign(argv: &[String]) -> Out<()> {
-    let Parsed::Run(a) = args::parse(argv, &["key", "kid", "now", "out"], &[], SIGN_HELP)? else {
-        return Ok(());
-    };
-    let path = a.one("the manifest JSON file")?;
-    let key = keys::load_private(a.req("key")?, a.get("kid"))?;
-    let original = args::read(path)?;
+pub fn sign(a: &Sign) -> Out<()> {
+    let path = a.manifest.as_str();
+    a.out.check()?;
+    let key = keys::load_private(&a.key, a.kid.as_deref())?;
+    let original = support::read(path)?;
     let (payload, filled, zones) = prepare(&original, path)?;
     let jws = signature::sign(&payload, &key.kid, &key.secret);
-    let engine = load(&jws, &key.keyset()?, a.now()?, a.get("now").is_some())
-        .map_err(args::with_file(path))?;
-    args::output(a.get("out"), format!("{jws}\n").as_bytes())?;
+    let engine = load(&jws, &key.keyset()?, a.clock.now(), a.clock.fixed())
+        .map_err(support::with_file(path))?;
+    a.out.write(format!("{jws}\n").as_bytes())?;
     let m = engine.manifest();
     eprintln!(
         "signed {path}: manifest `{}`, {} coupon(s), kid `{}`, valid {} to {}{}{}",
         m.id,
         m.coupons.len(),
         key.kid,
-        args::show(m.issued_at),
-        args::show(m.expires_at),
+        support::show(m.issued_at),
+        support::show(m.expires_at),
         if filled > 0 {
             format!("; code_hash filled for {filled} hidden coupon(s)")
         } else {
@@ -247,50 +275,26 @@ fn header_kid(jws: &str) -> Option<String> {
     }
 }
 
-pub fn verify(argv: &[String]) -> Out<()> {
-    let Parsed::Run(a) = args::parse(argv, &["jwks", "now"], &[], VERIFY_HELP)? else {
-        return Ok(());
-    };
-    let path = a.one("the signed manifest file")?;
-    let keys = keys::load_jwks(a.req("jwks")?)?;
-    let text = args::read_text(path)?;
-    let engine = Engine::from_signed_manifest(text.trim_end(), &keys, a.now()?, Limits::default())
-        .map_err(args::with_file(path))?;
+pub fn verify(a: &Verify) -> Out<()> {
+    let path = a.manifest.as_str();
+    let keys = keys::load_jwks(&a.jwks)?;
+    let text = support::read_text(path)?;
+    let now = a.now.unwrap_or_else(support::clock);
+    let engine = Engine::from_signed_manifest(text.trim_end(), &keys, now, Limits::default())
+        .map_err(support::with_file(path))?;
     let m = engine.manifest();
-    args::print(&format!(
+    support::print(&format!(
         "ok: {path}: manifest `{}`, kid `{}`, {} coupon(s), issued {}, expires {}\n",
         m.id,
         header_kid(text.trim_end()).unwrap_or_default(),
         m.coupons.len(),
-        args::show(m.issued_at),
-        args::show(m.expires_at)
+        support::show(m.issued_at),
+        support::show(m.expires_at)
     ))
 }
 
-fn parse_offset(s: &str) -> Out<FixedOffset> {
-    let bad = || {
-        usage(format!(
-            "--tz takes a UTC offset such as +05:30, -08:00 or Z, not `{s}`"
-        ))
-    };
-    if s == "Z" || s == "UTC" || s == "z" {
-        return FixedOffset::east_opt(0).ok_or_else(bad);
-    }
-    let (sign, rest) = match s.as_bytes().first() {
-        Some(b'+') => (1, s.get(1..).unwrap_or("")),
-        Some(b'-') => (-1, s.get(1..).unwrap_or("")),
-        _ => return Err(bad()),
-    };
-    let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
-    let h: i32 = h.parse().map_err(|_| bad())?;
-    let m: i32 = m.parse().map_err(|_| bad())?;
-    if h > 23 || m > 59 {
-        return Err(bad());
-    }
-    FixedOffset::east_opt(sign * (h * 3600 + m * 60)).ok_or_else(bad)
-}
-
-fn at(t: Instant, tz: FixedOffset) -> String {
+fn at(t: Instant, tz: &Tz) -> String {
+    let tz = tz.offset_at(t);
     let l = chrono::DateTime::from_timestamp(t.timestamp(), t.nanos())
         .unwrap_or_default()
         .with_timezone(&tz);
@@ -321,13 +325,10 @@ fn duration(d: edge_coupons::time::Duration) -> String {
     }
 }
 
-pub fn inspect(argv: &[String]) -> Out<()> {
-    let Parsed::Run(a) = args::parse(argv, &["jwks", "now", "tz"], &[], INSPECT_HELP)? else {
-        return Ok(());
-    };
-    let path = a.one("the manifest file (.jws or .json)")?;
-    let tz = parse_offset(a.get("tz").unwrap_or("Z"))?;
-    let engine = load_engine(path, a.get("jwks"), &a)?;
+pub fn inspect(a: &Inspect) -> Out<()> {
+    let path = a.manifest.as_str();
+    let tz = &a.tz;
+    let engine = load_engine(path, a.jwks.as_deref(), &a.clock)?;
     let m = engine.manifest();
     let mut out = format!(
         "manifest `{}` ({}), issued {}, expires {}, {} coupon(s), at most {} code(s) per cart\n",
@@ -448,7 +449,7 @@ pub fn inspect(argv: &[String]) -> Out<()> {
         list(&hidden),
         list(&bulk)
     ));
-    args::print(&out)
+    support::print(&out)
 }
 
 /// An event trigger in words: "event `purchase` where ... + 1h".

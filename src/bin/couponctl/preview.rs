@@ -1,49 +1,55 @@
 //! `preview`: a cart priced by `Engine::evaluate`, shown as a table or as the engine's JSON.
 
-use crate::args::{self, Parsed};
 use crate::manifests::load_engine_at;
-use crate::{fail, usage, Out};
-use edge_coupons::json::{parse, Source, ToJson};
+use crate::support::{self, Clock};
+use crate::{fail, jsonerr, Out};
+use clap::{ArgGroup, Args};
+use edge_coupons::json::{Source, ToJson};
 use edge_coupons::rules::{Map, Value};
 use edge_coupons::time::parse_instant;
 use edge_coupons::Evaluation;
 
-const HELP: &str = "\
-couponctl preview: price a cart against a manifest, as checkout would (consumes nothing)
-
-usage: couponctl preview --manifest FILE [--jwks JWKS.json] (--request REQUEST.json |
-                         --cart CART.json [--user USER.json] [--usage USAGE.json]) [--code CODE]...
-                         [--now TIME] [--json]
-
-  --manifest FILE   a manifest JSON (validated by the engine) or a signed JWS (needs --jwks)
-  --request FILE    a whole EvaluateRequest { cart, user?, codes?, now?, usage? } (docs/manifest.md)
-  --cart FILE       the cart; --user, --usage: the user context and usage snapshot
-  --code CODE       a typed code (repeat for more; added to the request's codes)
-  --now TIME        the time to price at (RFC 3339; default: the request's `now`, else the clock)
-  --json            print the engine's Evaluation JSON instead of the table
-";
-
-fn file_value(path: &str) -> Out<Value> {
-    parse(&args::read(path)?, Source::Request).map_err(args::with_file(path))
+/// Price a cart against a manifest with the engine, as a table or JSON (consumes nothing)
+#[derive(Args, Debug)]
+#[command(group(ArgGroup::new("input").required(true).args(["request", "cart"])))]
+pub struct Preview {
+    /// A manifest JSON (validated by the engine, its time zones filled as `sign` fills them) or a
+    /// signed JWS (needs --jwks)
+    #[arg(long, value_name = "FILE")]
+    manifest: String,
+    /// The key set of a signed --manifest
+    #[arg(long, value_name = "JWKS.json")]
+    jwks: Option<String>,
+    /// A whole EvaluateRequest { cart, user?, codes?, now?, usage? } (docs/manifest.md)
+    #[arg(long, value_name = "FILE")]
+    request: Option<String>,
+    /// The cart
+    #[arg(long, value_name = "FILE", conflicts_with = "request")]
+    cart: Option<String>,
+    /// The user context
+    #[arg(long, value_name = "FILE", requires = "cart")]
+    user: Option<String>,
+    /// The usage snapshot (counters) limits are checked against
+    #[arg(long, value_name = "FILE", requires = "cart")]
+    usage: Option<String>,
+    /// A typed code (repeat for more; added to the request's codes)
+    #[arg(long = "code", value_name = "CODE")]
+    codes: Vec<String>,
+    // --now: without it, the request's `now`, else the clock.
+    #[command(flatten)]
+    clock: Clock,
+    /// Print the engine's Evaluation JSON instead of the table
+    #[arg(long)]
+    json: bool,
 }
 
-pub fn run(argv: &[String]) -> Out<()> {
-    let Parsed::Run(a) = args::parse(
-        argv,
-        &[
-            "manifest", "jwks", "request", "cart", "user", "usage", "code", "now",
-        ],
-        &["json"],
-        HELP,
-    )?
-    else {
-        return Ok(());
-    };
-    if !a.pos.is_empty() {
-        return Err(usage("preview takes no positional arguments (see --help)"));
-    }
-    let manifest = a.req("manifest")?;
-    let mut request = match (a.get("request"), a.get("cart")) {
+fn file_value(path: &str) -> Out<Value> {
+    jsonerr::parse_file(path, &support::read(path)?, Source::Request)
+}
+
+pub fn run(a: &Preview) -> Out<()> {
+    let manifest = a.manifest.as_str();
+    let mut request = match (a.request.as_deref(), a.cart.as_deref()) {
         (Some(r), None) => match file_value(r)? {
             Value::Map(m) => m,
             _ => return Err(fail(format!("{r}: the request is not a JSON object"))),
@@ -53,43 +59,46 @@ pub fn run(argv: &[String]) -> Out<()> {
             m.insert("cart".into(), file_value(c)?);
             m
         }
-        _ => return Err(usage("give --request FILE, or --cart FILE (one of them)")),
+        _ => return Err(fail("give --request FILE, or --cart FILE (one of them)")),
     };
-    for (name, key) in [("user", "user"), ("usage", "usage")] {
-        if let Some(p) = a.get(name) {
+    for (file, key) in [(&a.user, "user"), (&a.usage, "usage")] {
+        if let Some(p) = file {
             request.insert(key.into(), file_value(p)?);
         }
     }
-    let typed = a.all("code");
+    let typed = &a.codes;
     if !typed.is_empty() {
         let mut codes = match request.get("codes") {
             Some(Value::List(l)) => l.clone(),
             _ => Vec::new(),
         };
-        codes.extend(typed.iter().map(|c| Value::Str((*c).to_string())));
+        codes.extend(typed.iter().map(|c| Value::Str(c.clone())));
         request.insert("codes".into(), Value::List(codes));
     }
-    let now = match (a.get("now"), request.get("now")) {
+    let now = match (a.clock.now, request.get("now")) {
         (None, Some(Value::Str(t))) => parse_instant(t, "now").map_err(|e| {
             fail(format!(
                 "{}: {}: {e}",
-                a.get("request").unwrap_or("request"),
+                a.request.as_deref().unwrap_or("request"),
                 e.code()
             ))
         })?,
-        _ => a.now()?,
+        _ => a.clock.now(),
     };
-    request.insert("now".into(), Value::Str(args::show(now)));
-    let engine = load_engine_at(manifest, a.get("jwks"), now, true)?;
+    request.insert("now".into(), Value::Str(support::show(now)));
+    let engine = load_engine_at(manifest, a.jwks.as_deref(), now, true)?;
     let result = engine
         .evaluate(&Value::Map(request))
-        .map_err(args::with_file(
-            a.get("request").or(a.get("cart")).unwrap_or("request"),
+        .map_err(support::with_file(
+            a.request
+                .as_deref()
+                .or(a.cart.as_deref())
+                .unwrap_or("request"),
         ))?;
-    if a.flag("json") {
-        return args::print(&format!("{}\n", result.to_json()));
+    if a.json {
+        return support::print(&format!("{}\n", result.to_json()));
     }
-    args::print(&table(&result))
+    support::print(&table(&result))
 }
 
 /// Left-aligned columns.

@@ -1,8 +1,10 @@
 //! The offset table a manifest carries for each time zone it names (`time_zones`, see
 //! docs/manifest.md): written at signing time from the system's zone database (TZif files under
 //! /usr/share/zoneinfo, or `$TZDIR`), so the engine needs no zone data and every runtime agrees.
+//! `inspect --tz` reads the same files, so it shows times with the offsets `sign` writes.
 
 use crate::{fail, Out};
+use chrono::FixedOffset;
 use edge_coupons::rules::{Map, Value};
 use edge_coupons::time::{format_instant, parse_instant, Instant};
 
@@ -51,6 +53,64 @@ pub fn fill(root: &mut Map) -> Out<Vec<String>> {
     }
     root.insert("time_zones".into(), Value::Map(tables));
     Ok(named)
+}
+
+/// Where `inspect` shows times: a fixed UTC offset, or an IANA zone and its changes.
+#[derive(Debug, Clone)]
+pub enum Tz {
+    Fixed(FixedOffset),
+    /// The changes `(unix time, offset seconds)` of the zone's TZif file.
+    Zone(Vec<(i64, i64)>),
+}
+
+impl Tz {
+    /// `--tz`: `UTC`, `Z`, an offset (`+05:30`, `-08:00`, `+01`) or an IANA zone name read from
+    /// the system's zone database.
+    pub fn parse(s: &str) -> Result<Tz, String> {
+        if matches!(s, "Z" | "z" | "UTC") {
+            return Ok(Tz::Fixed(chrono::Offset::fix(&chrono::Utc)));
+        }
+        if let Some((sign, rest)) = match s.as_bytes().first() {
+            Some(b'+') => Some((1, s.get(1..).unwrap_or(""))),
+            Some(b'-') => Some((-1, s.get(1..).unwrap_or(""))),
+            _ => None,
+        } {
+            let (h, m) = rest.split_once(':').unwrap_or((rest, "0"));
+            return match (h.parse::<i32>(), m.parse::<i32>()) {
+                (Ok(h), Ok(m)) if h <= 23 && m <= 59 => {
+                    FixedOffset::east_opt(sign * (h * 3600 + m * 60))
+                        .map(Tz::Fixed)
+                        .ok_or_else(|| format!("`{s}` is not a UTC offset"))
+                }
+                _ => Err(format!(
+                    "`{s}` is not a UTC offset such as +05:30, -08:00 or Z"
+                )),
+            };
+        }
+        read_zone(s).map(Tz::Zone).map_err(|e| {
+            format!(
+                "give an IANA time zone name (Asia/Kolkata) or a UTC offset (+05:30, -08:00, Z): {}",
+                e.message
+            )
+        })
+    }
+
+    /// The offset in force at `t`.
+    pub fn offset_at(&self, t: Instant) -> FixedOffset {
+        match self {
+            Tz::Fixed(o) => *o,
+            Tz::Zone(changes) => {
+                let at = t.timestamp();
+                let secs = changes
+                    .iter()
+                    .take_while(|&&(from, _)| from <= at)
+                    .last()
+                    .map_or(0, |c| c.1);
+                FixedOffset::east_opt(i32::try_from(secs).unwrap_or(0))
+                    .unwrap_or(chrono::Offset::fix(&chrono::Utc))
+            }
+        }
+    }
 }
 
 /// `[{ from, offset }]` for `zone` from the offset in force at `from` through `until`.
@@ -196,6 +256,24 @@ mod tests {
                 r#"{"from":"2026-10-25T01:00:00Z","offset":"+01:00"}"#,
             ]
         );
+    }
+
+    #[test]
+    fn tz_takes_offsets_and_iana_names() {
+        let t = |s: &str| parse_instant(s, "t").unwrap();
+        let off = |tz: &Tz, s: &str| tz.offset_at(t(s)).local_minus_utc();
+        assert_eq!(
+            off(&Tz::parse("+05:30").unwrap(), "2026-01-01T00:00:00Z"),
+            19800
+        );
+        assert_eq!(off(&Tz::parse("Z").unwrap(), "2026-01-01T00:00:00Z"), 0);
+        assert!(Tz::parse("+25:00").is_err());
+        assert!(Tz::parse("Mars/Olympus").is_err());
+        let Ok(berlin) = Tz::parse("Europe/Berlin") else {
+            return; // no zone database on this machine
+        };
+        assert_eq!(off(&berlin, "2026-01-15T12:00:00Z"), 3600);
+        assert_eq!(off(&berlin, "2026-07-15T12:00:00Z"), 7200);
     }
 
     #[test]
