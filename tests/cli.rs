@@ -1180,6 +1180,68 @@ fn writing_commands_make_folders_and_overwrite_only_with_force() {
     }
 }
 
+/// docs/examples/diwali-sale.json as it is before signing: its zone named, no offset table.
+fn unsigned_with_zone(d: &Path) -> PathBuf {
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string("docs/examples/diwali-sale.json").unwrap())
+            .unwrap();
+    m.as_object_mut().unwrap().remove("time_zones").unwrap();
+    let path = d.join("diwali.json");
+    std::fs::write(&path, serde_json::to_string_pretty(&m).unwrap()).unwrap();
+    path
+}
+
+#[test]
+fn an_unsigned_manifest_with_a_time_zone_is_inspected_previewed_and_imported_against() {
+    let d = tmp("zones");
+    let m = unsigned_with_zone(&d);
+    let when = "2026-11-07T12:00:00Z";
+    let r = ok(&["inspect", "--now", when, "--tz", "Asia/Kolkata", p(&m)]);
+    assert!(
+        r.stdout.contains("activation: 2026-11-06 00:00 +05:30"),
+        "{}",
+        r.stdout
+    );
+    let cart = d.join("cart.json");
+    std::fs::write(
+        &cart,
+        r#"{"currency":"INR","lines":[{"id":"a","product_id":"lamp","quantity":1,"unit_price":"1200.00"}]}"#,
+    )
+    .unwrap();
+    let r = ok(&[
+        "preview",
+        "--manifest",
+        p(&m),
+        "--cart",
+        p(&cart),
+        "--code",
+        "DIWALI25",
+        "--now",
+        when,
+    ]);
+    assert!(r.stdout.contains("diwali-25"), "{}", r.stdout);
+    let csv = d.join("codes.csv");
+    std::fs::write(&csv, "code\nDIWALI25\n").unwrap();
+    ok(&[
+        "codes",
+        "import",
+        "--coupon",
+        "diwali-25",
+        "--manifest",
+        p(&m),
+        "--now",
+        when,
+        p(&csv),
+    ]);
+    // The same file signs, with the offsets sign writes.
+    let r = ok(&["sign", "--key", TEST_KEY, "--now", when, p(&m)]);
+    assert!(
+        r.stderr.contains("offsets written for Asia/Kolkata"),
+        "{}",
+        r.stderr
+    );
+}
+
 #[test]
 fn tz_takes_iana_names_with_their_daylight_saving_time() {
     let r = ok(&["inspect", "--now", NOW, "--tz", "Europe/Berlin", DEMO]);
@@ -1194,7 +1256,8 @@ fn tz_takes_iana_names_with_their_daylight_saving_time() {
         "{}",
         r.stdout
     );
-    let m = PathBuf::from("docs/examples/diwali-sale.json");
+    let d = tmp("tz");
+    let m = unsigned_with_zone(&d);
     // 2026-11-01 is the first Sunday of November: New York leaves daylight saving time.
     let r = ok(&[
         "inspect",

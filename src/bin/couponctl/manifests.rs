@@ -115,9 +115,9 @@ pub fn load_engine_at(path: &str, jwks: Option<&str>, now: Instant, fixed: bool)
     let bytes = support::read(path)?;
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'{') {
-        jsonerr::parse_file(path, &bytes, Source::Manifest)?;
+        let (payload, _, _) = prepare(&bytes, path)?;
         let key = PrivateKey::ephemeral()?;
-        let jws = signature::sign(&bytes, &key.kid, &key.secret);
+        let jws = signature::sign(&payload, &key.kid, &key.secret);
         return load(&jws, &key.keyset()?, now, fixed).map_err(support::with_file(path));
     }
     let jwks = jwks.ok_or_else(|| {
