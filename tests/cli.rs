@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{Arc, Mutex};
 
 const NOW: &str = "2026-01-15T12:00:00Z";
 const DEMO: &str = "docs/examples/demo-manifest.json";
@@ -86,6 +87,7 @@ fn help_on_every_subcommand() {
         &["codes", "import", "--help"],
         &["assign", "--help"],
         &["preview", "--help"],
+        &["upload", "--help"],
         &["help", "sign"],
         &["codes", "help", "generate"],
     ];
@@ -105,7 +107,7 @@ fn help_on_every_subcommand() {
     // No command: the list, on standard error, exit 2.
     let r = ctl(&[]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("Usage: couponctl <COMMAND>"));
+    assert!(r.stderr.contains("Usage: couponctl <COMMAND>") && r.stderr.contains("upload"));
     fails(&["frobnicate"], 2, "unrecognized subcommand 'frobnicate'");
     fails(&["sign", "--bogus"], 2, "unexpected argument '--bogus'");
     fails(
@@ -1350,4 +1352,234 @@ fn json_errors_name_file_line_column_and_field() {
         1,
         "jwks.json:2:17: KEYSET_INVALID: keys[0]: the key set is not a valid JWKS: not valid JSON",
     );
+}
+
+/// A request the stand-in Worker received: request line, Authorization header, body.
+type Received = Arc<Mutex<Vec<(String, String, String)>>>;
+
+/// A tiny stand-in for the Worker's `POST /admin/coupons/{id}/codes` on a free local port,
+/// answering as worker/src/admin.js does: 401 without the token `t0ken`; 422 `INVALID_CODES`
+/// listing the body's lines whose code contains `BAD` (the header is line 1); 413 over 500 rows;
+/// else 201 `{coupon_id, imported}`.
+fn worker_stub() -> (String, Received) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let received: Received = Arc::default();
+    let log = received.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let mut stream = stream.unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            reader.read_line(&mut request).unwrap();
+            let (mut auth, mut length) = (String::new(), 0);
+            loop {
+                let mut header = String::new();
+                reader.read_line(&mut header).unwrap();
+                let header = header.trim_end();
+                if header.is_empty() {
+                    break;
+                }
+                let (name, value) = header.split_once(':').unwrap();
+                match name.to_ascii_lowercase().as_str() {
+                    "authorization" => auth = value.trim().to_string(),
+                    "content-length" => length = value.trim().parse().unwrap(),
+                    _ => {}
+                }
+            }
+            let mut body = vec![0; length];
+            reader.read_exact(&mut body).unwrap();
+            let body = String::from_utf8(body).unwrap();
+            let lines: Vec<&str> = body.lines().collect();
+            let rows = lines.len() - 1;
+            let refused: Vec<String> = lines
+                .iter()
+                .enumerate()
+                .filter(|(_, code)| code.contains("BAD"))
+                .map(|(i, _)| format!(r#"{{"line":{},"message":"not a code of c1"}}"#, i + 1))
+                .collect();
+            let (status, answer) = if auth != "Bearer t0ken" {
+                (401, r#"{"error":{"code":"UNAUTHORIZED","message":"a valid admin token is required"}}"#.to_string())
+            } else if rows > 500 {
+                (
+                    413,
+                    r#"{"error":{"code":"TOO_MANY_ROWS","message":"at most 500"}}"#.to_string(),
+                )
+            } else if !refused.is_empty() {
+                (
+                    422,
+                    format!(
+                        r#"{{"error":{{"code":"INVALID_CODES","message":"{} rows are not codes of c1; nothing was stored","refused":[{}]}}}}"#,
+                        refused.len(),
+                        refused.join(",")
+                    ),
+                )
+            } else {
+                (201, format!(r#"{{"coupon_id":"c1","imported":{rows}}}"#))
+            };
+            log.lock()
+                .unwrap()
+                .push((request.trim_end().to_string(), auth, body));
+            write!(
+                stream,
+                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                answer.len()
+            )
+            .unwrap();
+        }
+    });
+    (url, received)
+}
+
+/// Runs with an environment variable set (or removed, with `None`).
+fn ctl_env(args: &[&str], name: &str, value: Option<&str>) -> Run {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_couponctl"));
+    c.args(args);
+    match value {
+        Some(v) => c.env(name, v),
+        None => c.env_remove(name),
+    };
+    let out = c.output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into(),
+        stderr: String::from_utf8_lossy(&out.stderr).into(),
+    }
+}
+
+#[test]
+fn upload_sends_500_rows_a_request_and_reports_refused_rows_by_their_line() {
+    let d = tmp("upload");
+    let token = d.join("admin-token");
+    std::fs::write(&token, "t0ken\n").unwrap();
+    // 1,234 codes with a header: 3 requests of 500, 500 and 234 rows.
+    let csv = d.join("codes.csv");
+    let mut text = String::from("code,partner\n");
+    for i in 0..1234 {
+        text.push_str(&format!("C{i:05},acme\n"));
+    }
+    std::fs::write(&csv, &text).unwrap();
+    let (url, got) = worker_stub();
+    let r = ok(&[
+        "upload",
+        "--worker",
+        &url,
+        "--coupon",
+        "c1",
+        "--token-file",
+        p(&token),
+        p(&csv),
+    ]);
+    assert!(r.stderr.contains("1234 code(s) imported"), "{}", r.stderr);
+    let got = got.lock().unwrap().clone();
+    let rows: Vec<usize> = got.iter().map(|(_, _, b)| b.lines().count() - 1).collect();
+    assert_eq!(rows, [500, 500, 234]);
+    assert!(got.iter().all(
+        |(line, auth, body)| line == "POST /admin/coupons/c1/codes HTTP/1.1"
+            && auth == "Bearer t0ken"
+            && body.starts_with("code\nC")
+    ));
+    assert!(got[2].2.ends_with("C01233\n"));
+
+    // The token from ADMIN_TOKEN, and --pool.
+    let (url, got) = worker_stub();
+    let small = d.join("small.csv");
+    std::fs::write(&small, "X1\nX2\n").unwrap();
+    let r = ctl_env(
+        &[
+            "upload",
+            "--worker",
+            &url,
+            "--coupon",
+            "c1",
+            "--pool",
+            p(&small),
+        ],
+        "ADMIN_TOKEN",
+        Some("t0ken"),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let got = got.lock().unwrap().clone();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].0, "POST /admin/coupons/c1/codes?pool=true HTTP/1.1");
+    assert_eq!(got[0].2, "code\nX1\nX2\n");
+
+    // Bad rows in the first and third chunks (blank lines shift the file's line numbers): those
+    // chunks are refused, the second is stored, every chunk is sent, and the exit status is 1.
+    let mut text = String::from("code\n\n");
+    for i in 0..1200 {
+        let code = if i == 3 || i == 1100 {
+            format!("BAD{i}")
+        } else {
+            format!("C{i:05}")
+        };
+        text.push_str(&format!("{code}\n"));
+    }
+    std::fs::write(&csv, &text).unwrap();
+    let (url, got) = worker_stub();
+    let r = fails(
+        &[
+            "upload",
+            "--worker",
+            &url,
+            "--coupon",
+            "c1",
+            "--token-file",
+            p(&token),
+            p(&csv),
+        ],
+        1,
+        "stay stored",
+    );
+    assert_eq!(got.lock().unwrap().len(), 3, "every chunk is sent");
+    // Row i is on line i + 3 (header, blank line).
+    assert!(
+        r.stderr.contains("codes.csv: line 6: not a code of c1"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("codes.csv: line 1103: not a code of c1"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("2 chunk(s) (700 rows) not stored"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("uploaded 500 of 1200 rows"),
+        "{}",
+        r.stderr
+    );
+
+    // A wrong token stops at the first answer.
+    std::fs::write(&token, "wrong").unwrap();
+    let (url, got) = worker_stub();
+    fails(
+        &[
+            "upload",
+            "--worker",
+            &url,
+            "--coupon",
+            "c1",
+            "--token-file",
+            p(&token),
+            p(&csv),
+        ],
+        1,
+        "401 UNAUTHORIZED",
+    );
+    assert_eq!(got.lock().unwrap().len(), 1);
+    // No token at all, or no address, is a usage error.
+    let r = ctl_env(
+        &["upload", "--worker", &url, "--coupon", "c1", p(&csv)],
+        "ADMIN_TOKEN",
+        None,
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("ADMIN_TOKEN"), "{}", r.stderr);
+    fails(&["upload", "--coupon", "c1", p(&csv)], 2, "--worker <URL>");
 }

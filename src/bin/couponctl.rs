@@ -27,6 +27,8 @@ mod manifests;
 mod preview;
 #[path = "couponctl/support.rs"]
 mod support;
+#[path = "couponctl/upload.rs"]
+mod upload;
 #[path = "couponctl/zones.rs"]
 mod zones;
 
@@ -84,6 +86,7 @@ enum Command {
     Codes(codes::Codes),
     Assign(assign::Assign),
     Preview(preview::Preview),
+    Upload(upload::Upload),
 }
 
 fn run(command: Command) -> Out<()> {
@@ -95,6 +98,7 @@ fn run(command: Command) -> Out<()> {
         Command::Codes(c) => codes::run(c),
         Command::Assign(a) => assign::run(&a),
         Command::Preview(a) => preview::run(&a),
+        Command::Upload(a) => upload::run(&a),
     }
 }
 
