@@ -1583,3 +1583,164 @@ fn upload_sends_500_rows_a_request_and_reports_refused_rows_by_their_line() {
     assert!(r.stderr.contains("ADMIN_TOKEN"), "{}", r.stderr);
     fails(&["upload", "--coupon", "c1", p(&csv)], 2, "--worker <URL>");
 }
+
+/// The `couponctl` lines of README.md's "Back office (CLI)" block, each split into words (the
+/// comment after `#` left out) and the file of a `> FILE` redirection.
+fn readme_commands() -> Vec<(Vec<String>, Option<String>)> {
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    let section = readme.split("## Back office (CLI)").nth(1).unwrap();
+    let block = section
+        .split("```sh\n")
+        .nth(1)
+        .unwrap()
+        .split("```")
+        .next()
+        .unwrap();
+    let mut out = Vec::new();
+    for line in block.lines().filter(|l| l.starts_with("couponctl ")) {
+        let line = line.split(" #").next().unwrap();
+        assert!(
+            !line.contains(['"', '\'', '$', '|', '<']),
+            "a README command this test cannot run without a shell: {line}"
+        );
+        let (command, redirect) = match line.split_once(" > ") {
+            Some((c, f)) => (c, Some(f.trim().to_string())),
+            None => (line, None),
+        };
+        let words = command
+            .split_whitespace()
+            .skip(1)
+            .map(String::from)
+            .collect();
+        out.push((words, redirect));
+    }
+    out
+}
+
+#[test]
+fn the_readme_back_office_commands_run_in_order_from_an_empty_folder() {
+    let commands = readme_commands();
+    assert!(commands.len() >= 9, "{commands:?}");
+    let d = tmp("readme");
+    assert_eq!(std::fs::read_dir(&d).unwrap().count(), 0);
+    // What the README reads that no command of it makes: the repository's demo manifest, and the
+    // shop's own files (a partner's codes, its manifest with a campaign coupon, a user list, a
+    // cart).
+    std::fs::create_dir_all(d.join("docs/examples")).unwrap();
+    std::fs::copy(DEMO, d.join(DEMO)).unwrap();
+    std::fs::write(
+        d.join("partner.csv"),
+        "code,partner\nPARTNER-0001,acme\nPARTNER-0002,acme\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("manifest.json"),
+        std::fs::read_to_string(DEMO)
+            .unwrap()
+            .replace("\"length\": 12", "\"length\": 17")
+            .replace("2026-01-31T00:00:00Z", "2099-01-01T00:00:00Z"),
+    )
+    .unwrap();
+    std::fs::write(d.join("users.csv"), "user_id\nu1\nu2\n").unwrap();
+    std::fs::write(
+        d.join("cart.json"),
+        r#"{"currency":"USD","lines":[{"id":"l1","product_id":"runner-42","quantity":1,"unit_price":"89.99","attributes":{"category":"shoes"}}],"shipping":{"amount":"7.95"}}"#,
+    )
+    .unwrap();
+    let run = |args: &[String]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_couponctl"))
+            .args(args)
+            .current_dir(&d)
+            .output()
+            .unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into(),
+            stderr: String::from_utf8_lossy(&out.stderr).into(),
+        }
+    };
+    // The files a command writes: its --out and --jwks.
+    let written = |args: &[String]| -> Vec<String> {
+        args.windows(2)
+            .filter(|w| w[0] == "--out" || w[0] == "--jwks")
+            .map(|w| w[1].clone())
+            .collect()
+    };
+    for (args, redirect) in &commands {
+        let r = run(args);
+        assert_eq!(
+            r.code,
+            0,
+            "couponctl {}: {}{}",
+            args.join(" "),
+            r.stdout,
+            r.stderr
+        );
+        if let Some(file) = redirect {
+            assert!(!r.stdout.is_empty(), "{args:?} printed nothing for {file}");
+            std::fs::write(d.join(file), &r.stdout).unwrap();
+        }
+        for file in written(args).iter().chain(redirect) {
+            let meta = std::fs::metadata(d.join(file));
+            assert!(
+                meta.is_ok_and(|m| m.len() > 0),
+                "{args:?} did not write {file}"
+            );
+        }
+    }
+    assert!(d.join("keys/shop.jwk.json").exists() && d.join("keys/code-mac.key").exists());
+    let records = std::fs::read_to_string(d.join("assignments.ndjson")).unwrap();
+    assert_eq!(records.lines().count(), 2, "{records}");
+    // Again, without --force: every command that writes a file refuses, naming --force, and the
+    // file stays as it was.
+    let mut writers = 0;
+    for (args, _) in &commands {
+        let Some(out) = args
+            .windows(2)
+            .find(|w| w[0] == "--out")
+            .map(|w| w[1].clone())
+        else {
+            continue;
+        };
+        writers += 1;
+        let before = std::fs::read(d.join(&out)).unwrap();
+        let r = run(args);
+        assert_eq!(r.code, 1, "{args:?} ran again: {}", r.stderr);
+        assert!(r.stderr.contains("--force"), "{args:?}: {}", r.stderr);
+        assert_eq!(
+            std::fs::read(d.join(&out)).unwrap(),
+            before,
+            "{out} changed"
+        );
+    }
+    assert!(writers >= 5, "{writers}");
+}
+
+#[test]
+fn docs_cli_md_shows_each_command_as_clap_prints_it() {
+    let doc = std::fs::read_to_string("docs/cli.md").unwrap();
+    let all: &[&[&str]] = &[
+        &[],
+        &["keygen"],
+        &["sign"],
+        &["verify"],
+        &["inspect"],
+        &["codes", "secret"],
+        &["codes", "generate"],
+        &["codes", "check"],
+        &["codes", "import"],
+        &["assign"],
+        &["preview"],
+        &["upload"],
+    ];
+    for args in all {
+        let mut a = args.to_vec();
+        a.push("-h");
+        let help = ok(&a).stdout;
+        let synopsis = &help[help.find("Usage:").unwrap()..];
+        assert!(
+            doc.contains(synopsis.trim_end()),
+            "docs/cli.md lacks the help of {args:?} as couponctl prints it:\n{synopsis}"
+        );
+    }
+}
