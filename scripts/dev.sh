@@ -104,7 +104,7 @@ echo "dev: publish your own manifest: sign it with the dev key (kid dev-key-1), 
 echo "       node scripts/sign-manifest.mjs --key $KEY --valid-days 30 my-manifest.json > .dev/my.jws"
 echo "       curl -X PUT http://127.0.0.1:$PORT/admin/manifest -H \"authorization: Bearer \$(cat .dev/admin-token)\" \\"
 echo "         -H 'content-type: application/jose' --data-binary @.dev/my.jws"
-echo "     (or: cargo run -q --features cli --bin couponctl -- sign --key $KEY my-manifest.json --out .dev/my.jws,"
+echo "     (or: cargo run -q --features cli --bin couponctl -- sign --key $KEY my-manifest.json --out .dev/my.jws --force,"
 echo "      which also fills the offset table of the IANA time zones the manifest names)"
 echo "dev: try another day: curl -X POST http://127.0.0.1:$PORT/evaluate -H 'x-dev-now: 2026-12-05T10:00:00Z' -H 'content-type: application/json' -d '{\"cart\": ...}'"
 wait "$WRANGLER"
