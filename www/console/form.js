@@ -627,7 +627,7 @@ export async function render(root, { store, param, view, navigate, notify }) {
     const applied = ev.applied.find((a) => a.coupon_id === coupon.id);
     const rejected = ev.rejected.find((r) => r.coupon_id === coupon.id) ?? ev.rejected[0];
     const t = ev.totals;
-    const row = (label, amount, key, cls) => h('tr', { 'data-total': key, 'data-amount': amount, class: cls }, h('th', { scope: 'row' }, label), h('td', {}, amount));
+    const row = (label, raw, key, cls, text = money(raw, cur)) => h('tr', { 'data-total': key, 'data-amount': String(raw), class: cls }, h('th', { scope: 'row' }, label), h('td', {}, text));
     previewBox.replaceChildren(
       applied
         ? h('p', { class: 'ok', 'data-outcome': 'applied' }, applied.cashback_points ? `Applies: ${count(applied.cashback_points)} points back.` : `Applies: ${money(applied.discount, cur)} off (${applied.summary}).`)
@@ -641,12 +641,12 @@ export async function render(root, { store, param, view, navigate, notify }) {
         h(
           'tbody',
           {},
-          row('Items', money(t.subtotal, cur), 'subtotal'),
-          ev.shipping ? row('Shipping', money(t.shipping, cur), 'shipping') : null,
-          ev.fees?.length ? row('Fees', money(t.fees, cur), 'fees') : null,
-          row('Discount', `−${money(t.discount, cur)}`, 'discount', 'discount'),
-          row('Total', money(t.total, cur), 'total', 'total'),
-          ev.cashback_points ? row('Points back', count(ev.cashback_points), 'points') : null,
+          row('Items', t.subtotal, 'subtotal'),
+          ev.shipping ? row('Shipping', t.shipping, 'shipping') : null,
+          ev.fees?.length ? row('Fees', t.fees, 'fees') : null,
+          row('Discount', t.discount, 'discount', 'discount', `−${money(t.discount, cur)}`),
+          row('Total', t.total, 'total', 'total'),
+          ev.cashback_points ? row('Points back', ev.cashback_points, 'points', '', count(ev.cashback_points)) : null,
         ),
       ),
     );
@@ -664,7 +664,19 @@ export async function render(root, { store, param, view, navigate, notify }) {
     showWhen();
     schedulePreview();
   });
-  form.addEventListener('change', () => (showWhen(), schedulePreview()));
+  // A field's own check when it is left (change): errors at the field as the marketer goes.
+  form.addEventListener('change', (e) => {
+    showWhen();
+    schedulePreview();
+    const name = e.target.name;
+    if (!name || !errorsOf[name]) return;
+    const msg = validate(read(), { manifest, isNew, ids })[name];
+    errorsOf[name].textContent = msg ?? '';
+    if (fields[name]?.tagName !== 'FIELDSET') {
+      if (msg) fields[name].setAttribute('aria-invalid', 'true');
+      else fields[name].removeAttribute('aria-invalid');
+    }
+  });
   preview.addEventListener('input', schedulePreview);
   preview.addEventListener('change', schedulePreview);
 
