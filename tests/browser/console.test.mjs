@@ -267,6 +267,7 @@ test('the whole story: sign in, create and publish a coupon, checkout, pause, or
     await page.getByLabel('Reward', { exact: true }).selectOption('fixed_amount');
     await page.getByLabel('Amount off (USD)').fill('5.00');
     await page.locator('#preview-note', { hasText: 'check character' }).waitFor();
+    await page.locator('#preview-result [data-outcome="applied"]').waitFor(); // a sample code of the format, priced
     await publishForm(page, 'Thank-you codes');
     await page.getByLabel('How many codes').fill('600');
     const generated = await downloadText(page, () => page.getByRole('button', { name: 'Generate and download' }).click());

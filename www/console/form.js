@@ -3,7 +3,7 @@
 // Worker's key, or exported for `couponctl sign` and the JWS uploaded). Settings the form does not
 // show (a buy-X-get-Y reward, custom rules, stacking, a redemption window, ...) are kept as they are.
 import * as api from './api.js';
-import { engineFor } from './preview.js';
+import { engineFor, sampleBulkCode } from './preview.js';
 import { REWARD_LABEL, count, dateTime, download, h, money } from './format.js';
 import { COMMON_ZONES, browserZone, isZone, rfc3339ToZoned, withOffsetTables, zonedToRfc3339 } from './tz.js';
 
@@ -598,8 +598,9 @@ export async function render(root, { store, param, view, navigate, notify }) {
     if (coupon.codes.type === 'static' && coupon.codes.code) codes = [coupon.codes.code];
     else if (coupon.codes.type === 'static') notes.push('The hidden code is not known here, so the preview cannot apply it.');
     if (coupon.codes.type === 'bulk') {
-      if (coupon.codes.check) notes.push('Unique codes with a check character are checked by the shop; the preview leaves the code out.');
-      else codes = [coupon.codes.prefix + '2'.repeat(Math.max(0, coupon.codes.length - coupon.codes.prefix.length))];
+      const sampleCode = await sampleBulkCode(coupon.codes);
+      codes = [sampleCode];
+      notes.push(`Priced with the sample code ${sampleCode}: the page checks its format${coupon.codes.check ? ' and check character' : ''}; the shop checks each real code.`);
     }
     if (coupon.schedule) notes.push('Days and hours count: outside them the engine says so.');
     let engine;
@@ -609,6 +610,11 @@ export async function render(root, { store, param, view, navigate, notify }) {
       const cart = { currency: cur, lines, ...(shop?.shipping ? { shipping: shop.shipping } : {}), ...(shop?.fees ? { fees: shop.fees } : {}), attributes: { payment_method: paymentSel.value } };
       const ev = engine.evaluate({ cart, user, codes, now: iso(at) });
       drawPreview(ev, coupon);
+      // The settings in words, as the engine (and couponctl inspect) says them.
+      const words = engine.describe?.(coupon.id)?.[0]?.lines ?? [];
+      if (words.length) {
+        previewBox.append(h('h3', {}, 'In words'), h('dl', { class: 'settings words', id: 'preview-words' }, words.flatMap((l) => [h('dt', {}, l.label), h('dd', {}, l.text)])));
+      }
       previewNote.textContent = notes.join(' ');
       setErrors({});
       form.dataset.preview = 'ok';

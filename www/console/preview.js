@@ -3,7 +3,7 @@
 // with an ephemeral Ed25519 key (WebCrypto, made once per page, never stored or sent) and hands the
 // engine that key's public half. Nothing signed here is ever published.
 import { initEngine } from '../engine.js';
-import { CouponEngine } from '../pkg/edge_coupons.js';
+import { CouponEngine, checkCharacter } from '../pkg/edge_coupons.js';
 import { withOffsetTables } from './tz.js';
 
 const KID = 'console-preview';
@@ -39,4 +39,14 @@ export async function engineFor(payload, now) {
   await initEngine();
   const { jws, jwks } = await signEphemeral(withOffsetTables(payload));
   return CouponEngine.fromSignedManifest(jws, jwks, { now });
+}
+
+/**
+ * A code of a bulk coupon's format for the preview: the prefix, then 2s, then (for generated codes)
+ * the check character the engine computes, so the engine in the page takes it as well formed.
+ */
+export async function sampleBulkCode({ prefix, length, check }) {
+  await initEngine();
+  const body = '2'.repeat(Math.max(0, length - prefix.length - (check ? 1 : 0)));
+  return check ? `${prefix}${body}${checkCharacter(body) ?? ''}` : `${prefix}${body}`;
 }
