@@ -62,7 +62,7 @@ function fromCoupon(c, zone) {
     code_hash: c.codes?.code_hash,
     prefix: c.codes?.prefix ?? '',
     length: c.codes?.length ? String(c.codes.length) : '',
-    check: c.codes?.check ?? true,
+    check: c.codes?.type === 'bulk' ? Boolean(c.codes.check) : true, // new unique-code coupons: generated here
     hidden: c.visibility === 'hidden',
     audience: c.audience?.type ?? 'all',
     segment: c.audience?.segment ?? '',
