@@ -141,18 +141,18 @@ test('the whole story: sign in, create and publish a coupon, checkout, pause, or
     await page.getByLabel('Percent').press('Tab');
     await page.locator('#e-percent:empty').waitFor();
     await page.getByLabel('On', { exact: true }).selectOption('categories');
-    await page.getByLabel('Categories').fill('shoes');
+    await page.getByLabel('Categories', { exact: true }).fill('shoes');
     await page.getByLabel('Uses per customer').fill('5');
     await page.getByLabel('Time zone').fill('Europe/Berlin');
     // The sample cart holds a Trail runner (89.99, shoes) and a White tee: 20% of 89.99 is 18.00.
     await page.locator('#preview-result [data-outcome="applied"]').waitFor();
     await page.locator('#preview-result tr[data-total="discount"][data-amount="18.00"]').waitFor();
     // An empty required field is refused before publishing, with a summary that links to it.
-    await page.getByLabel('Categories').fill('');
+    await page.getByLabel('Categories', { exact: true }).fill('');
     await page.getByRole('button', { name: 'Publish coupon' }).click();
     await page.locator('#error-summary:not([hidden])', { hasText: 'Name at least one category' }).waitFor();
     await page.locator('#e-categories', { hasText: 'Name at least one category' }).waitFor();
-    await page.getByLabel('Categories').fill('shoes');
+    await page.getByLabel('Categories', { exact: true }).fill('shoes');
     await page.locator('#preview-result tr[data-total="discount"][data-amount="18.00"]').waitFor();
     await shot(page, t, 'console-form');
     await publishForm(page, 'Autumn: 20% off shoes');

@@ -60,7 +60,11 @@ export async function render(root, { store }) {
     }
     const allowed = state.tab === 'available' ? AVAILABLE : ARCHIVED;
     if (state.status && !allowed.includes(state.status)) state.status = '';
-    statusSelect.replaceChildren(select('filter-status', 'Status', allowed.map((s) => [s, STATUS_LABEL[s]]), 'status'));
+    // The status filter offers the tab's statuses; rebuilt only when the tab changes, so it keeps focus.
+    if (statusSelect.dataset.tab !== state.tab) {
+      statusSelect.dataset.tab = state.tab;
+      statusSelect.replaceChildren(select('filter-status', 'Status', allowed.map((s) => [s, STATUS_LABEL[s]]), 'status'));
+    }
     const inTab = coupons.filter((c) => allowed.includes(c.status));
     const rows = inTab.filter(
       (c) => (!state.type || c.type === state.type) && (!state.reward || c.reward?.type === state.reward) && (!state.status || c.status === state.status) && matches(c, state.search),
