@@ -139,7 +139,7 @@ test('the whole story: sign in, create and publish a coupon, checkout, pause, or
     assert.equal(await page.getByLabel('Percent').getAttribute('aria-invalid'), 'true');
     await page.getByLabel('Percent').fill('20');
     await page.getByLabel('Percent').press('Tab');
-    await page.locator('#e-percent:empty').waitFor();
+    await page.locator('#e-percent:empty').waitFor({ state: 'attached' });
     await page.getByLabel('On', { exact: true }).selectOption('categories');
     await page.getByLabel('Categories', { exact: true }).fill('shoes');
     await page.getByLabel('Uses per customer').fill('5');
