@@ -39,6 +39,12 @@ async function signIn(page, token = env.worker.adminToken) {
   await page.locator('#coupon-table table').waitFor();
 }
 
+/** A screenshot from the top of the page (the header is sticky: a full-page shot shows it where the page was scrolled). */
+async function snap(page, t, name) {
+  await page.evaluate(() => window.scrollTo(0, 0));
+  return shot(page, t, name);
+}
+
 const noSideScroll = (page) =>
   page.evaluate(() => ({ sw: document.documentElement.scrollWidth, cw: document.documentElement.clientWidth }));
 
@@ -86,7 +92,7 @@ test('the whole story: sign in, create and publish a coupon, checkout, pause, or
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.locator('#signin-error', { hasText: 'not right' }).waitFor();
     assert.equal(await page.getByLabel('Admin token').getAttribute('aria-invalid'), 'true');
-    await shot(page, t, 'console-signin');
+    await snap(page, t, 'console-signin');
     await page.getByLabel('Admin token').fill(token);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await view(page, 'coupons');
@@ -125,7 +131,7 @@ test('the whole story: sign in, create and publish a coupon, checkout, pause, or
     await page.getByRole('tab', { name: 'Archived' }).click();
     await page.locator('#coupon-table .empty').waitFor();
     await page.getByRole('tab', { name: 'Available' }).click();
-    await shot(page, t, 'console-list');
+    await snap(page, t, 'console-list');
 
     // ---- Create a coupon: errors at the field, a live preview priced in the page.
     await page.getByRole('link', { name: 'New coupon' }).first().click();
@@ -154,14 +160,14 @@ test('the whole story: sign in, create and publish a coupon, checkout, pause, or
     await page.locator('#e-categories', { hasText: 'Name at least one category' }).waitFor();
     await page.getByLabel('Categories', { exact: true }).fill('shoes');
     await page.locator('#preview-result tr[data-total="discount"][data-amount="18.00"]').waitFor();
-    await shot(page, t, 'console-form');
+    await snap(page, t, 'console-form');
     await publishForm(page, 'Autumn: 20% off shoes');
     await page.locator('.title-row [data-status="active"]').waitFor();
     // Its settings in words, from the engine.
     const settings = await page.locator('dl.settings').innerText();
     assert.match(settings, /20%/);
     assert.match(settings, /AUTUMN20/);
-    await shot(page, t, 'console-coupon');
+    await snap(page, t, 'console-coupon');
     assert.ok(urls.every((u) => !u.includes(token)), 'the token never appears in a URL');
 
     // ---- The checkout prices it (a new page in this browser: the shop's signed price list).
@@ -220,7 +226,7 @@ test('the whole story: sign in, create and publish a coupon, checkout, pause, or
     assert.equal(await overviewRow.locator('td[data-series="redemptions"]').getAttribute('data-value'), '1');
     assert.equal(await overviewRow.locator('td[data-series="discount_given"]').getAttribute('data-value'), discount);
     assert.ok(Number(await page.locator('[data-metric="redemptions"]').getAttribute('data-value')) >= 1);
-    await shot(page, t, 'console-stats');
+    await snap(page, t, 'console-stats');
     await statsLoaded(page, () => overviewRow.getByRole('link').click());
     await page.locator('h1', { hasText: 'Stats: Autumn' }).waitFor();
     const days = await tableSeries(page, 'activity', 'redemptions');
@@ -234,7 +240,7 @@ test('the whole story: sign in, create and publish a coupon, checkout, pause, or
     const csv = await downloadText(page, () => page.getByRole('button', { name: /Download CSV/ }).click());
     assert.match(csv.name, /^autumn-20-off-shoes-stats-.*-day\.csv$/);
     assert.match(csv.text, new RegExp(`^${today()},1,1,0,${discount.replace('.', '\\.')},`, 'm'));
-    await shot(page, t, 'console-stats-coupon');
+    await snap(page, t, 'console-stats-coupon');
 
     // The order is cancelled (the shop's backend reverts it): a rollback, per day, month and week.
     const revert = await fetch(`${env.url}/redemptions/${placed.redemption.id}/revert`, {
@@ -297,7 +303,7 @@ test('the whole story: sign in, create and publish a coupon, checkout, pause, or
     assert.ok(uploads.length >= 3, 'sent in chunks of at most 500 rows');
     const bar = page.locator('#codes progress[aria-label="Uploading codes"]');
     assert.equal(await bar.evaluate((b) => b.value === b.max && b.max === 1203), true, 'the progress bar reached the end');
-    await shot(page, t, 'console-codes');
+    await snap(page, t, 'console-codes');
     const pool = await fetch(`${env.url}/admin/coupons/comeback-15/pool`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(pool.status, 200);
 
@@ -308,7 +314,7 @@ test('the whole story: sign in, create and publish a coupon, checkout, pause, or
     assert.ok((await versions.count()) >= 3);
     await page.locator('li.version[data-current="true"]', { hasText: 'Added Thank-you codes' }).waitFor();
     await page.locator('li.version', { hasText: 'Added Autumn: 20% off shoes' }).waitFor();
-    await shot(page, t, 'console-versions');
+    await snap(page, t, 'console-versions');
     const autumnVersion = await page.locator('li.version', { hasText: 'Added Autumn: 20% off shoes' }).getAttribute('data-version');
     await page.getByRole('button', { name: `Put back Version ${autumnVersion}` }).click();
     await page.locator('#notice', { hasText: `Version ${autumnVersion} is back in force` }).waitFor();
@@ -336,7 +342,7 @@ test('390 px wide: the list, a coupon, the form and the stats fit a phone', SHOR
       if (name === 'edit') await page.locator('#preview-result [data-outcome]').waitFor();
       const { sw, cw } = await noSideScroll(page);
       assert.ok(sw <= cw, `${name}: nothing scrolls sideways at 390 px (${sw} > ${cw})`);
-      await shot(page, t, shotName);
+      await snap(page, t, shotName);
     }
   }, { viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
 });
@@ -359,8 +365,11 @@ test('keyboard and screen readers: tab order reaches the forms, every control ha
     assert.equal(csrf.status, 403);
     assert.equal(csrf.body.error.code, 'CSRF_HEADER_REQUIRED');
 
-    // Tab from the top: the skip link, the nav, then the list's controls.
-    await page.evaluate(() => document.activeElement?.blur());
+    // Tab from the top of a fresh load (still signed in: the cookie): the skip link, the nav, then
+    // the list's controls.
+    await page.reload();
+    await view(page, 'coupons');
+    await page.locator('#coupon-table table').waitFor();
     const order = [];
     for (let i = 0; i < 12; i++) {
       await page.keyboard.press('Tab');
@@ -408,6 +417,6 @@ test('keyboard and screen readers: tab order reaches the forms, every control ha
     await page.locator('#signin:not([hidden])').waitFor();
     assert.equal((await page.context().cookies()).filter((c) => c.name === 'console_session' && c.value).length, 0);
     assert.equal(await page.evaluate(() => fetch('/admin/coupons', { headers: { 'x-requested-with': 'console' } }).then((r) => r.status)), 401);
-    await shot(page, t, 'console-signed-out');
+    await snap(page, t, 'console-signed-out');
   });
 });

@@ -2,7 +2,7 @@
 // call; this loops) and download them as CSV; upload a CSV of any size, in chunks of 500 rows (the
 // Worker's limit per request) with a progress bar, listing every refused row with its line and why.
 import * as api from './api.js';
-import { count, csvRows, download, h } from './format.js';
+import { count, csvRows, download, h, put } from './format.js';
 
 export const CHUNK = 500;
 const HEADERS = ['code', 'codes', 'coupon_code'];
@@ -215,13 +215,11 @@ export function renderCodes(root, { coupon, pool, notify, showProblem }) {
     }
   });
 
-  root.append(
+  put(root, 
     h('h2', { id: 'codes-title' }, 'Unique codes'),
     h('p', { class: 'muted small' }, `Codes start with ${coupon.codes.prefix} and have ${coupon.codes.length} characters.${pool ? ` ${count(pool.available)} wait in the pool for events; ${count(pool.given)} were given out.` : ''}`),
     h('h3', {}, 'Generate codes'),
-    coupon.codes.check
-      ? h('p', { id: 'gen-hint', class: 'muted small' }, 'New codes are made and stored by the shop, then downloaded as a CSV file to send out.')
-      : h('p', { id: 'gen-hint', class: 'muted small' }, 'This coupon takes codes made elsewhere; generated codes need "check" codes (set in the coupon).'),
+    h('p', { id: 'gen-hint', class: 'muted small' }, 'New codes are made and stored by the shop (random characters, a MAC and a check character, as couponctl makes them), then downloaded as a CSV file to send out.'),
     genForm,
     genProgress.el,
     genError,

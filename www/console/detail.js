@@ -2,7 +2,7 @@
 // operations its status allows (in force at the edge at once), its numbers, and its codes.
 import * as api from './api.js';
 import { renderCodes } from './codes.js';
-import { STATUS_LABEL, TYPE_LABEL, count, dateTime, h, money, statusBadge } from './format.js';
+import { STATUS_LABEL, TYPE_LABEL, count, dateTime, h, money, statusBadge, put } from './format.js';
 
 /** What a marketer may do in each effective status, and the override each sets at the edge. */
 export const OPERATIONS = {
@@ -67,7 +67,7 @@ export async function render(root, { store, param: id, notify, showProblem, navi
       ? h('p', { class: 'muted small' }, `Set to ${STATUS_LABEL[detail.override]?.toLowerCase() ?? detail.override} here at the edge; the published version says ${STATUS_LABEL[coupon.status]?.toLowerCase() ?? coupon.status}.`)
       : null;
 
-  root.append(
+  put(root, 
     h('p', { class: 'crumbs' }, h('a', { href: '#coupons' }, 'Coupons'), ' / '),
     h('div', { class: 'title-row' }, h('h1', { tabindex: '-1' }, coupon.name), statusBadge(h, status)),
     h('p', { class: 'muted' }, `${TYPE_LABEL[row?.type] ?? ''}${row?.codes?.code ? ` · code ${row.codes.code}` : ''}${row?.codes?.prefix ? ` · codes starting ${row.codes.prefix}` : ''} · id ${coupon.id}`),
@@ -93,7 +93,7 @@ export async function render(root, { store, param: id, notify, showProblem, navi
   );
   if (coupon.codes?.type === 'bulk') {
     const codes = h('section', { class: 'panel', 'aria-labelledby': 'codes-title', id: 'codes' });
-    root.append(codes);
+    put(root, codes);
     renderCodes(codes, { coupon, pool: detail.pool, notify, showProblem });
   }
 }

@@ -4,7 +4,7 @@
 // show (a buy-X-get-Y reward, custom rules, stacking, a redemption window, ...) are kept as they are.
 import * as api from './api.js';
 import { engineFor, sampleBulkCode } from './preview.js';
-import { REWARD_LABEL, count, dateTime, download, h, money } from './format.js';
+import { REWARD_LABEL, count, dateTime, download, h, money, put } from './format.js';
 import { COMMON_ZONES, browserZone, isZone, rfc3339ToZoned, withOffsetTables, zonedToRfc3339 } from './tz.js';
 
 const DAYS = [['mon', 'Mon'], ['tue', 'Tue'], ['wed', 'Wed'], ['thu', 'Thu'], ['fri', 'Fri'], ['sat', 'Sat'], ['sun', 'Sun']];
@@ -118,7 +118,7 @@ function toCoupon(v, original, manifest) {
   c.status = v.status;
   if (v.codes_type === 'static') {
     const keepHash = v.code_hash && !v.code.trim();
-    c.codes = keepHash ? { type: 'static', code_hash: v.code_hash } : { type: 'static', code: v.code.trim() };
+    c.codes = keepHash ? { type: 'static', code_hash: v.code_hash } : { type: 'static', code: normCode(v.code) }; // as the engine reads it
   } else if (v.codes_type === 'bulk') {
     c.codes = { type: 'bulk', prefix: normCode(v.prefix), length: Number(v.length) };
     if (v.check) c.codes.check = true;
@@ -514,10 +514,8 @@ export async function render(root, { store, param, view, navigate, notify }) {
       return;
     }
     summary.hidden = false;
-    summary.replaceChildren(
-      h('p', {}, extra ?? `Fix ${entries.length === 1 ? 'this' : `these ${entries.length}`} before publishing:`),
-      entries.length ? h('ul', {}, entries.map(([name, msg]) => h('li', {}, h('a', { href: `#f-${name}`, onclick: (e) => (e.preventDefault(), focusField(name)) }, msg)))) : null,
-    );
+    summary.replaceChildren(h('p', {}, extra ?? `Fix ${entries.length === 1 ? 'this' : `these ${entries.length}`} before publishing:`));
+    if (entries.length) summary.append(h('ul', {}, entries.map(([name, msg]) => h('li', {}, h('a', { href: `#f-${name}`, onclick: (e) => (e.preventDefault(), focusField(name)) }, msg)))));
     summary.focus();
   }
   function focusField(name) {
@@ -667,6 +665,13 @@ export async function render(root, { store, param, view, navigate, notify }) {
   form.addEventListener('input', (e) => {
     if (e.target === fields.name && !idTouched) fields.id.value = slug(fields.name.value);
     if (e.target === fields.id) idTouched = true;
+    // An error shown at a field goes as soon as the field is right; the summary, once all are.
+    const name = e.target.name;
+    if (errorsOf[name]?.textContent && !validate(read(), { manifest, isNew, ids })[name]) {
+      errorsOf[name].textContent = '';
+      if (fields[name]?.tagName !== 'FIELDSET') fields[name].removeAttribute('aria-invalid');
+      if (!Object.values(errorsOf).some((p) => p.textContent)) summary.hidden = true;
+    }
     showWhen();
     schedulePreview();
   });
@@ -797,7 +802,7 @@ export async function render(root, { store, param, view, navigate, notify }) {
     offline.querySelector('h2').focus();
   }
 
-  root.append(
+  put(root, 
     h('p', { class: 'crumbs' }, h('a', { href: '#coupons' }, 'Coupons'), ' / ', isNew ? '' : h('a', { href: `#coupon/${encodeURIComponent(param)}` }, original.name), isNew ? '' : ' / '),
     h('h1', { tabindex: '-1' }, isNew ? 'New coupon' : `Edit ${original.name}`),
     h('div', { class: 'form-layout' }, form, preview),

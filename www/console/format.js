@@ -2,6 +2,9 @@
 // Intl.NumberFormat formats a string operand exactly, so no amount becomes a float to be shown.
 export { h } from '../format.js';
 
+/** Element.append without the nulls (append would write "null"): for children chosen by conditions. */
+export const put = (root, ...children) => root.append(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
+
 export const LOCALE = globalThis.navigator?.language ?? 'en-US';
 
 const cache = new Map();

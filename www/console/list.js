@@ -1,6 +1,6 @@
 // The coupon list: two tabs (Available: active, scheduled, paused, draft; Archived: ended and
 // archived), filters by type, reward and status, and a search by name, id or code.
-import { REWARD_LABEL, STATUS_LABEL, TYPE_LABEL, ago, count, dateTime, h, money, statusBadge } from './format.js';
+import { REWARD_LABEL, STATUS_LABEL, TYPE_LABEL, ago, count, dateTime, h, money, statusBadge, put } from './format.js';
 
 const AVAILABLE = ['active', 'scheduled', 'paused', 'draft'];
 const ARCHIVED = ['ended', 'archived'];
@@ -102,7 +102,7 @@ export async function render(root, { store }) {
     );
   }
 
-  root.append(
+  put(root, 
     h('div', { class: 'title-row' }, h('h1', { tabindex: '-1' }, 'Coupons'), h('a', { class: 'button primary', href: '#new' }, 'New coupon')),
     h('p', { class: 'muted small' }, `Price list in force since ${dateTime(manifest.issued_at)}, valid until ${dateTime(manifest.expires_at)}.`),
     tablist,

@@ -3,7 +3,7 @@
 // it, and every view downloads as CSV.
 import * as api from './api.js';
 import { chartFigure } from './charts.js';
-import { count, csvRows, day, download, h, money, period } from './format.js';
+import { count, csvRows, day, download, h, money, period, put } from './format.js';
 
 const METRICS = [
   ['redemptions', 'Redemptions', 'count'],
@@ -102,13 +102,15 @@ export async function render(root, { store, param: couponId }) {
         periodLabel: period,
         series: keys.map((k) => {
           const [, label, kind] = METRICS.find(([m]) => m === k);
-          return { key: k, label, format: fmt(kind), sum: (rows) => (kind === 'money' ? sumDecimal(rows.map((r) => String(r[k] ?? 0))) : rows.reduce((a, r) => a + Number(r[k] ?? 0), 0)) };
+          return { key: k, label, format: fmt(kind), axis: kind === 'money' ? (v) => money(String(v), cur) : undefined, sum: (rows) => (kind === 'money' ? sumDecimal(rows.map((r) => String(r[k] ?? 0))) : rows.reduce((a, r) => a + Number(r[k] ?? 0), 0)) };
         }),
       }),
     );
     const csvName = `${couponId ?? 'all-coupons'}-stats-${range.from}-to-${range.to}-${range.granularity}.csv`;
     const csv = () => csvRows([['period', ...METRICS.map(([k]) => k)], ...periods.map((p) => [p.period, ...METRICS.map(([k]) => p[k] ?? 0)])]);
-    body.replaceChildren(
+    body.replaceChildren();
+    put(
+      body,
       h(
         'dl',
         { class: 'figures totals', 'data-totals': '' },
@@ -165,7 +167,7 @@ export async function render(root, { store, param: couponId }) {
     show();
   });
 
-  root.append(
+  put(root, 
     h('p', { class: 'crumbs' }, couponId ? [h('a', { href: '#stats' }, 'Stats'), ' / ', h('a', { href: `#coupon/${encodeURIComponent(couponId)}` }, coupon.name)] : null),
     h('h1', { tabindex: '-1' }, coupon ? `Stats: ${coupon.name}` : 'Stats: all coupons'),
     couponId ? null : h('p', { class: 'muted' }, 'Across every coupon of the price list in force. Pick a coupon below for its own charts.'),

@@ -1,7 +1,7 @@
 // Published versions of the price list, newest first, each with what changed against the one before
 // it; any earlier version can be put back (it becomes the current one, as a new publication would).
 import * as api from './api.js';
-import { count, dateTime, h } from './format.js';
+import { count, dateTime, h, put } from './format.js';
 
 export async function render(root, { store, navigate, notify, showProblem }) {
   const [{ versions }, { coupons }] = await Promise.all([api.listVersions(), store.coupons(true)]);
@@ -16,7 +16,8 @@ export async function render(root, { store, navigate, notify, showProblem }) {
     if (c.added?.length) parts.push(h('li', {}, h('span', { class: 'tag added' }, 'Added'), ' ', c.added.map(nameOf).join(', ')));
     if (c.changed?.length) parts.push(h('li', {}, h('span', { class: 'tag changed' }, 'Changed'), ' ', c.changed.map(nameOf).join(', ')));
     if (c.removed?.length) parts.push(h('li', {}, h('span', { class: 'tag removed' }, 'Removed'), ' ', c.removed.map(nameOf).join(', ')));
-    return parts.length ? h('ul', { class: 'changes' }, parts) : h('p', { class: 'muted small' }, v === versions[n - 1] ? 'The first version published here.' : 'No coupon changed (new dates only).');
+    if (v === versions[n - 1]) return h('p', { class: 'muted small' }, 'The first version published here.');
+    return parts.length ? h('ul', { class: 'changes' }, parts) : h('p', { class: 'muted small' }, 'No coupon changed (new dates only).');
   };
 
   async function restore(v, label, button) {
@@ -35,7 +36,7 @@ export async function render(root, { store, navigate, notify, showProblem }) {
     }
   }
 
-  root.append(
+  put(root, 
     h('h1', { tabindex: '-1' }, 'Versions'),
     h('p', { class: 'muted' }, 'Every publication makes a new version of the price list. Putting an earlier one back makes it current again at once; the versions after it stay listed.'),
     n
