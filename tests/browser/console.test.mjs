@@ -9,7 +9,8 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { devKeys } from '../worker/server.mjs';
-import { openCheckout, readBreakdown, shop, shot, useEnv, withPage } from './helpers.mjs';
+import { CompactSign, importJWK } from 'jose';
+import { openCheckout, openEnv, readBreakdown, shop, shot, useEnv, withPage } from './helpers.mjs';
 
 // The Worker holds a signing key (the optional MANIFEST_SIGNING_KEY secret: the dev key, whose public
 // half is its MANIFEST_JWKS) and a code MAC key, so the console can sign and generate codes.
@@ -30,8 +31,9 @@ async function view(page, name, hash) {
   );
 }
 
-async function signIn(page, token = env.worker.adminToken) {
-  await page.goto(`${env.url}/console/`);
+async function signIn(page, server = env) {
+  const token = server.worker.adminToken;
+  await page.goto(`${server.url}/console/`);
   await page.locator('#signin:not([hidden])').waitFor();
   await page.getByLabel('Admin token').fill(token);
   await page.getByRole('button', { name: 'Sign in' }).click();
@@ -324,6 +326,20 @@ test('the whole story: sign in, create and publish a coupon, checkout, pause, or
     assert.ok(after.includes('autumn-20-off-shoes') && !after.includes('thank-you-codes'), 'the version before the codes coupon is in force');
     const served = JSON.parse(Buffer.from((await (await fetch(`${env.url}/manifest`)).text()).split('.')[1], 'base64url'));
     assert.ok(!served.coupons.some((c) => c.id === 'thank-you-codes'), 'and served to the checkout');
+
+    // ---- Archive a draft: its only operation, after a confirmation; it moves to the Archived tab.
+    await page.locator('tr[data-coupon="spring-preview"] a').click();
+    await view(page, 'coupon');
+    assert.deepEqual(await page.locator('.actions button').evaluateAll((els) => els.map((e) => e.textContent)), ['Archive']);
+    await page.getByRole('button', { name: 'Archive' }).click();
+    await page.getByRole('button', { name: 'Archive coupon' }).click();
+    await page.locator('.title-row [data-status="archived"]').waitFor();
+    assert.equal(await page.locator('.actions button').count(), 0, 'nothing more to do with an archived coupon');
+    await view(page, 'coupons', '#coupons');
+    assert.ok(!(await listed(page)).includes('spring-preview'));
+    await page.getByRole('tab', { name: 'Archived' }).click();
+    assert.deepEqual(await listed(page), ['spring-preview']);
+    await page.getByRole('tab', { name: 'Available' }).click();
     assert.ok(urls.every((u) => !u.includes(token)), 'the token never appears in a URL');
   });
 });
@@ -419,4 +435,42 @@ test('keyboard and screen readers: tab order reaches the forms, every control ha
     assert.equal(await page.evaluate(() => fetch('/admin/coupons', { headers: { 'x-requested-with': 'console' } }).then((r) => r.status)), 401);
     await snap(page, t, 'console-signed-out');
   });
+});
+
+test('a shop that keeps its signing key offline: edit a coupon, export the version, sign it as couponctl does, upload the JWS', SHORT, async (t) => {
+  // A Worker without MANIFEST_SIGNING_KEY: POST /admin/manifest/sign answers 503 SIGNING_DISABLED.
+  const offline = await openEnv();
+  try {
+    await withPage(offline, t, async (page) => {
+      await signIn(page, offline);
+      await view(page, 'edit', '#edit/shoes-15');
+      await page.getByLabel('Percent').fill('20');
+      // The sample cart's Trail runner (89.99, shoes): 20% is 18.00.
+      await page.locator('#preview-result tr[data-total="discount"][data-amount="18.00"]').waitFor();
+      await page.getByRole('button', { name: 'Publish changes' }).click();
+      await page.locator('#offline-sign:not([hidden]) h2', { hasText: 'Sign it with your own key' }).waitFor();
+      const exported = await downloadText(page, () => page.getByRole('button', { name: 'Download the version to sign' }).click());
+      const payload = JSON.parse(exported.text);
+      assert.equal(payload.coupons.find((c) => c.id === 'shoes-15').reward.percent, '20');
+      assert.equal(payload.coupons.length, 12, 'the whole price list, with the one coupon changed');
+      assert.ok(Date.parse(payload.expires_at) > Date.now());
+      await snap(page, t, 'console-offline-sign');
+      // What `couponctl sign --key shop.jwk.json payload.json` does: a compact JWS, EdDSA, with the kid.
+      const key = devKeys().key;
+      const jws = await new CompactSign(new TextEncoder().encode(exported.text))
+        .setProtectedHeader({ alg: 'EdDSA', kid: key.kid })
+        .sign(await importJWK(key, 'EdDSA'));
+      await page.getByLabel('Signed file (.jws)').setInputFiles({ name: 'demo-shop.jws', mimeType: 'application/jose', buffer: Buffer.from(jws) });
+      await page.getByRole('button', { name: 'Upload and publish' }).click();
+      await view(page, 'coupon');
+      await page.locator('#notice', { hasText: 'Published' }).waitFor();
+      assert.match(await page.locator('dl.settings').innerText(), /20% off/);
+      await view(page, 'versions', '#versions');
+      await page.locator('li.version[data-current="true"]', { hasText: 'Changed 15% off shoes' }).waitFor();
+      const served = JSON.parse(Buffer.from((await (await fetch(`${offline.url}/manifest`)).text()).split('.')[1], 'base64url'));
+      assert.equal(served.coupons.find((c) => c.id === 'shoes-15').reward.percent, '20');
+    });
+  } finally {
+    await offline.close();
+  }
 });

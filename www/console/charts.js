@@ -99,6 +99,8 @@ export function chartFigure({ id, title, rows, series, periodLabel }) {
           },
         },
       });
+      // The newest periods are the ones read first: the table beside the chart starts scrolled to them.
+      table.scrollTop = table.scrollHeight;
       el.dataset.drawn = 'true';
     },
     destroy: () => chart?.destroy(),
