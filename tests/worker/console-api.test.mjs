@@ -111,7 +111,7 @@ describe('the console session', TEST_TIMEOUT, () => {
   });
 });
 
-describe('signing, checking and versions', TEST_TIMEOUT, () => {
+describe('signing, checking and versions', { timeout: 400_000 }, () => {
   let first;
   test('without a published manifest, a refused payload is 422 with its field path; nothing is published', async () => {
     const bad = payload();

@@ -156,7 +156,7 @@ async function signingKey(env) {
       if (jwk?.kty !== 'OKP' || jwk.crv !== 'Ed25519' || !jwk.d || typeof jwk.kid !== 'string') throw new Error('not a private Ed25519 JWK with kid');
       key = await crypto.subtle.importKey('jwk', { kty: 'OKP', crv: 'Ed25519', x: jwk.x, d: jwk.d }, { name: 'Ed25519' }, false, ['sign']);
     } catch (err) {
-      console.error('MANIFEST_SIGNING_KEY', err);
+      console.error('MANIFEST_SIGNING_KEY is not usable', err);
       throw new ApiError(500, 'SIGNING_KEY_INVALID', 'the Worker\'s MANIFEST_SIGNING_KEY is not a private Ed25519 JWK with kid');
     }
     signingKeys = { text, key: { key, kid: jwk.kid } };

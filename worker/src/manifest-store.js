@@ -26,7 +26,12 @@ export async function publish(env, jws) {
   const loaded = await build(jws, engine, version);
   cache.set(version, loaded);
   pointer = { version, at: Date.now() };
-  await recordPublish(env, loaded);
+  try {
+    await recordPublish(env, loaded);
+  } catch (err) {
+    // The version is published; only the console's history of it is missing (logged).
+    console.error('manifest:index not updated', err);
+  }
   return loaded;
 }
 
