@@ -41,6 +41,8 @@ ADMIN_TOKEN="$(cat .dev/admin-token)"
 node scripts/sign-manifest.mjs --key "$KEY" --valid-days 30 "$DEMO" > .dev/manifest.jws
 # The page loads the same package the Worker runs.
 cp pkg/edge_coupons.js pkg/edge_coupons_bg.wasm www/pkg/
+# The console's chart library (Chart.js, from node_modules) into www/vendor/: served with the pages.
+node scripts/vendor.mjs
 
 wrangler dev --ip 127.0.0.1 --port "$PORT" --persist-to .wrangler/state \
   --var "MANIFEST_JWKS:$(tr -d '\n' < "$JWKS")" --var "ADMIN_TOKEN:$ADMIN_TOKEN" \

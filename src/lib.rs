@@ -13,6 +13,7 @@
 mod base64url;
 pub mod cart;
 pub mod codes;
+pub mod describe;
 pub mod engine;
 pub mod error;
 pub mod json;

@@ -48,6 +48,8 @@ export interface Distribution {
   activated: Array<{ coupon_id: string; at: string }>;
   skipped: Array<{ coupon_id: string; reason: Reason }>;
 }
+/** A coupon's settings in words (what `couponctl inspect` prints), times in the manifest's time zone. */
+export interface CouponDescription { coupon_id: string; status: string; hidden: boolean; summary: string; lines: Array<{ label: string; text: string }> }
 export interface CodeCheck { code: string; valid: boolean; coupon_id?: string; name?: string; summary?: string; expires_at?: string; has_conditions: boolean; verification: "full" | "format_only"; reason?: Reason }
 /** Thrown by every method on bad input: `code` is a stable error code (docs/errors.md). */
 export interface CouponError extends Error { code: string; path?: string }
@@ -139,6 +141,16 @@ impl CouponEngine {
             .and_then(|r| to_js(&r))
     }
 
+    /// Every coupon's settings in words (or only `couponId`'s: an empty list when there is none).
+    #[wasm_bindgen(unchecked_return_type = "CouponDescription[]")]
+    pub fn describe(&self, coupon_id: Option<String>) -> Result<JsValue, JsValue> {
+        to_js(&crate::describe::describe(
+            self.inner.manifest(),
+            coupon_id.as_deref(),
+            None,
+        ))
+    }
+
     /// Checks one typed code for this user now, without a cart.
     #[wasm_bindgen(js_name = checkCode, unchecked_return_type = "CodeCheck")]
     pub fn check_code(
@@ -158,6 +170,13 @@ impl CouponEngine {
             .map_err(|e| to_js_error(&e))
             .and_then(|r| to_js(&r))
     }
+}
+
+/// The check character of a bulk code's characters after its prefix (random and MAC), over the
+/// default alphabet (docs/cli.md, codes generate); `undefined` for a character outside it.
+#[wasm_bindgen(js_name = checkCharacter)]
+pub fn check_character(body: &str) -> Option<String> {
+    crate::codes::check_char(body, crate::codes::DEFAULT_ALPHABET).map(String::from)
 }
 
 // The five JS functions the skin needs, declared here rather than through js-sys, whose glue

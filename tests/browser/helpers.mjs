@@ -20,19 +20,19 @@ export const START_TIMEOUT = { timeout: 150_000 };
 export const STOP_TIMEOUT = { timeout: 30_000 };
 
 /**
- * Starts the Worker, the shop backend stand-in beside it (scripts/demo-shop.mjs, signed in as the
+ * Starts the Worker (with `workerOptions`), the shop backend stand-in beside it (scripts/demo-shop.mjs, signed in as the
  * demo shopper of shop.json) and the browser; `after` them with `env.close()`.
  */
-export async function openEnv() {
+export async function openEnv(workerOptions) {
   fs.mkdirSync(SHOTS, { recursive: true });
   let worker;
   try {
-    worker = await startWorker();
+    worker = await startWorker(workerOptions);
   } catch (err) {
     // wrangler restarts when files it watches change (other work in this tree, a pkg/ rebuild) and
     // can drop a request while it starts: one more try, then the failure is real.
     process.stderr.write(`# starting the Worker failed (${err.message.split('\n')[0]}); trying once more\n`);
-    worker = await startWorker();
+    worker = await startWorker(workerOptions);
   }
   let browser;
   let backend;
@@ -75,11 +75,12 @@ export const asShopper = async (env, userId) => ({ authorization: `Bearer ${awai
 /**
  * A test file's environment (openEnv): opened before its first test, closed after its last. The
  * object is filled in when it opens; its tests read `env.url`, `env.browser`, `env.worker`.
+ * `workerOptions` go to the Worker's start (tests/worker/server.mjs: extra `vars`, ...).
  */
-export function useEnv() {
+export function useEnv(workerOptions) {
   const env = {};
   before(async () => {
-    Object.assign(env, await openEnv());
+    Object.assign(env, await openEnv(typeof workerOptions === 'function' ? workerOptions() : workerOptions));
   }, START_TIMEOUT);
   after(async () => {
     await env.close?.();

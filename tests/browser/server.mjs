@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT, startWorker as startDevWorker } from '../worker/server.mjs';
+import { copyVendor } from '../../scripts/vendor.mjs';
 
 export { ROOT };
 
@@ -26,11 +27,12 @@ export function copyPackage() {
 }
 
 /**
- * Starts the Worker; returns the helper's server ({ url, adminToken, shopperKey, redeemToken, stop,
+ * Starts the Worker (options as tests/worker/server.mjs takes them); returns the helper's server ({ url, adminToken, shopperKey, redeemToken, stop,
  * ... }): shopperKey is the private JWK whose public half is the Worker's SHOPPER_JWKS (the shop's
  * backend signs shopper tokens with it), redeemToken the shop's server credential (REDEEM_TOKEN).
  */
-export async function startWorker() {
+export async function startWorker(options) {
   copyPackage();
-  return startDevWorker();
+  copyVendor(); // the console's chart library (www/vendor/), as scripts/dev.sh copies it
+  return startDevWorker(options);
 }

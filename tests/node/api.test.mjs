@@ -133,3 +133,30 @@ test('the package ships TypeScript types for the API', () => {
   }
   assert.match(dts, /evaluate\(req: EvaluateRequest\): Evaluation/);
 });
+
+test('describe: each coupon in words, as couponctl inspect prints it; checkCharacter: the core\'s', async () => {
+  const engine = load();
+  const all = engine.describe();
+  assert.equal(all.length, 1);
+  const [d] = all;
+  assert.equal(d.coupon_id, 'SAVE10');
+  assert.equal(d.status, 'active');
+  assert.equal(d.hidden, false);
+  assert.equal(d.summary, '10% off the order');
+  assert.deepEqual(d.lines, [
+    { label: 'name', text: '10% off' },
+    { label: 'redeem', text: 'static code SAVE10' },
+    { label: 'audience', text: 'everyone' },
+    { label: 'reward', text: 'percentage on order (10% off the order)' },
+    { label: 'priority', text: '0' },
+  ]);
+  assert.deepEqual(engine.describe('SAVE10'), all);
+  assert.deepEqual(engine.describe('nope'), []);
+  const { checkCharacter } = await loadPackage();
+  // docs/cli.md's example code BACK-CCCV-F2BS-UCGD5: body CCCVF2BSUCGD, check 5.
+  assert.equal(checkCharacter('CCCVF2BSUCGD'), '5');
+  assert.equal(checkCharacter('0O1I'), undefined, 'characters outside the alphabet');
+  const dts = fs.readFileSync(path.join(PKG_DIR, 'edge_coupons.d.ts'), 'utf8');
+  assert.match(dts, /describe\(coupon_id\?: string \| null\): CouponDescription\[\]/);
+  assert.match(dts, /export function checkCharacter\(body: string\): string \| undefined/);
+});

@@ -39,9 +39,10 @@ export const demoManifest = () => {
 
 export const sign = (payload) => signJws(payload);
 
-export async function start(vars = {}) {
+export async function start(vars = {}, options = {}) {
   return startWorker({
     vars: { MANIFEST_JWKS: testJwks(), ADMIN_TOKEN, CODE_MAC_KEY, ATTEMPT_LIMIT: '1000', ...vars },
+    ...options,
   });
 }
 

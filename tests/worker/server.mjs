@@ -82,6 +82,8 @@ export function demoUser() {
  * (server.adminToken holds the token).
  * config: another wrangler.toml (relative to the repo root), e.g. a test-only Worker.
  * persistTo: where KV and Durable Objects persist (default: a fresh temp dir, removed by stop()).
+ * manifestSigningKey: true passes the committed test signing key (tests/keys) as the Worker's
+ * MANIFEST_SIGNING_KEY, so the console's POST /admin/manifest/sign works; only tests that ask get it.
  */
 export async function startWorker(options = {}) {
   try {
@@ -98,7 +100,7 @@ export async function startWorker(options = {}) {
   }
 }
 
-async function startOnce({ vars: given = {}, config, persistTo, port, log = process.env.WORKER_LOG === '1' } = {}) {
+async function startOnce({ vars: given = {}, config, persistTo, port, manifestSigningKey = false, log = process.env.WORKER_LOG === '1' } = {}) {
   const demo = given.MANIFEST_JWKS === undefined && !config;
   const keys = demo ? devKeys() : null;
   // The shop's side of identity (docs/worker.md, "Who may do what"): a key its backend signs shopper
@@ -108,6 +110,7 @@ async function startOnce({ vars: given = {}, config, persistTo, port, log = proc
     SHOPPER_JWKS: { keys: [shopper.publicJwk] },
     REDEEM_TOKEN: crypto.randomBytes(24).toString('base64url'),
     ...(demo ? { MANIFEST_JWKS: keys.jwks, ADMIN_TOKEN: crypto.randomBytes(24).toString('base64url') } : {}),
+    ...(manifestSigningKey ? { MANIFEST_SIGNING_KEY: JSON.parse(fs.readFileSync(path.join(ROOT, 'tests/keys/test-signing-key.jwk.json'), 'utf8')) } : {}),
     ...given,
   };
   const ownDir = !persistTo;

@@ -1,7 +1,7 @@
 // Admin routes (Authorization: Bearer <ADMIN_TOKEN>): publish a manifest, pause / resume / end a
 // coupon, upload bulk codes (and fill a coupon's code pool), assign coupons to users, store user
 // profiles, read a coupon's counters.
-import { ApiError, json, readText, requireBearer, parseJson, rfc3339 } from './http.js';
+import { ApiError, json, readText, parseJson, rfc3339 } from './http.js';
 import { current, publish } from './manifest-store.js';
 import { call } from './engine.js';
 import { bulkKey, codeHash } from './codes.js';
@@ -16,11 +16,8 @@ const MAX_UPLOAD_BYTES = 1024 * 1024;
 // A Worker invocation may make 1,000 KV operations; bigger sets go through `wrangler kv bulk put`.
 const MAX_ROWS = 500;
 
-/** 401 without a valid token; 503 when the Worker has none configured (fail closed). */
-export async function requireAdmin(request, env) {
-  if (!env.ADMIN_TOKEN) throw new ApiError(503, 'ADMIN_DISABLED', 'the Worker has no ADMIN_TOKEN secret; admin routes are off');
-  await requireBearer(request, [env.ADMIN_TOKEN], 'admin routes need Authorization: Bearer <ADMIN_TOKEN>');
-}
+// 401 without a valid token or console session; 503 when the Worker has no token (fail closed).
+export { requireAdmin } from './session.js';
 
 export async function putManifest(request, env) {
   const jws = (await readText(request, { limit: MAX_MANIFEST_BYTES, types: ['application/jose', 'text/plain'] })).trim();
@@ -31,8 +28,8 @@ export async function putManifest(request, env) {
 export async function putStatus(request, env, { coupon_id }) {
   const text = await readText(request, { limit: 1024, types: ['application/json'] });
   const { status } = parseJson(text) ?? {};
-  if (!['paused', 'ended', 'active'].includes(status)) {
-    throw new ApiError(400, 'INVALID_REQUEST', 'status must be "paused", "ended" or "active" (resume)', { path: 'status' });
+  if (!['paused', 'ended', 'archived', 'active'].includes(status)) {
+    throw new ApiError(400, 'INVALID_REQUEST', 'status must be "paused", "ended", "archived" or "active" (resume)', { path: 'status' });
   }
   const override = await setOverride(env, await current(env), coupon_id, status);
   return json({ coupon_id, ...override });
@@ -83,7 +80,9 @@ export async function postCodes(request, env, { coupon_id }) {
   if (hashes.size > MAX_ROWS) {
     throw new ApiError(413, 'TOO_MANY_ROWS', `at most ${MAX_ROWS} codes per upload; use wrangler kv bulk put for more`, { limit: MAX_ROWS });
   }
-  if (refused.length) throw new ApiError(422, 'INVALID_CODES', `${refused.length} rows are not codes of ${coupon_id}; nothing was stored`, { refused: refused.slice(0, 20) });
+  if (refused.length) throw new ApiError(422, 'INVALID_CODES', `${refused.length} rows are not codes of ${coupon_id}; nothing was stored`, {
+      refused: refused.slice(0, MAX_ROWS), ...(refused.length > MAX_ROWS ? { refused_total: refused.length } : {}),
+    });
   await Promise.all([...hashes].map((h) => env.CODES.put(bulkKey(coupon_id, h), coupon_id)));
   // Registered first: a pooled code handed out works at once.
   if (!pool) return json({ coupon_id, imported: hashes.size }, 201);

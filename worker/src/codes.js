@@ -4,7 +4,7 @@
 // characters match under CODE_MAC_KEY (docs/cli.md, codes generate).
 import { createHash } from 'node:crypto';
 
-const ALPHABET = '23456789ABCDEFGHJKLMNPQRSTUVWXYZ'; // couponctl's default, the only one with "check"
+export const ALPHABET = '23456789ABCDEFGHJKLMNPQRSTUVWXYZ'; // couponctl's default, the only one with "check"
 const macKeys = new Map();
 
 /** base64url(SHA-512/256("coupon-code:v1:" + coupon id + ":" + normalised code)): couponctl's hash. */
@@ -25,7 +25,23 @@ function macKey(secret) {
   return key;
 }
 
-/** The MAC characters couponctl writes: first 8 bytes of the HMAC, base 32, least significant first. */
+/**
+ * The MAC characters couponctl writes (docs/cli.md): HMAC-SHA256(secret, "coupon-code-mac:v1:" +
+ * prefix + random), its first 8 bytes big-endian, `n` characters base 32, least significant first.
+ */
+export async function macCharacters(secret, prefix, random, n) {
+  const data = new TextEncoder().encode(`coupon-code-mac:v1:${prefix}${random}`);
+  const tag = new Uint8Array(await crypto.subtle.sign('HMAC', await macKey(secret), data));
+  let v = 0n;
+  for (const b of tag.slice(0, 8)) v = (v << 8n) | BigInt(b);
+  let out = '';
+  for (let i = 0; i < n; i++) {
+    out += ALPHABET[Number(v % 32n)];
+    v /= 32n;
+  }
+  return out;
+}
+
 async function macOk(env, coupon, code) {
   const macChars = Number(env.CODE_MAC_CHARS ?? 4);
   if (!env.CODE_MAC_KEY || !coupon.codes.check || !(macChars > 0)) return false;
@@ -33,20 +49,12 @@ async function macOk(env, coupon, code) {
   const body = code.slice(prefix.length, -1); // random + MAC; the last character is the check
   if (body.length <= macChars) return false;
   const random = body.slice(0, body.length - macChars);
-  let tag;
+  let expected;
   try {
-    const data = new TextEncoder().encode(`coupon-code-mac:v1:${prefix}${random}`);
-    tag = new Uint8Array(await crypto.subtle.sign('HMAC', await macKey(env.CODE_MAC_KEY), data));
+    expected = await macCharacters(env.CODE_MAC_KEY, prefix, random, macChars);
   } catch (err) {
     console.error('CODE_MAC_KEY is not base64url text', err);
     return false; // fail closed: no valid key, no MAC-verified codes
-  }
-  let v = 0n;
-  for (const b of tag.slice(0, 8)) v = (v << 8n) | BigInt(b);
-  let expected = '';
-  for (let i = 0; i < macChars; i++) {
-    expected += ALPHABET[Number(v % 32n)];
-    v /= 32n;
   }
   return expected === body.slice(-macChars);
 }

@@ -37,6 +37,13 @@ export class CouponCounter extends DurableObject {
     super(ctx, env);
     this.sql = ctx.storage.sql;
     this.sql.exec(SCHEMA);
+    // Cashback points per redemption and day (added after the first release: existing objects get
+    // the columns here, once; a column already there is the only error this can raise).
+    for (const table of ['redemptions', 'stats']) {
+      if (!this.sql.exec(`PRAGMA table_info(${table})`).toArray().some((c) => c.name === 'cashback')) {
+        this.sql.exec(`ALTER TABLE ${table} ADD COLUMN cashback INTEGER NOT NULL DEFAULT 0`);
+      }
+    }
   }
 
   one(query, ...args) {
@@ -86,6 +93,7 @@ export class CouponCounter extends DurableObject {
     const decision = recheck(loaded, a, own);
     if (decision.rejected) return { ok: false, rejected: decision.rejected };
     const { applied } = decision;
+    const cashback = applied.cashback_points ?? 0;
 
     const now = a.now;
     const state = a.held ? 'reserved' : 'redeemed';
@@ -98,14 +106,14 @@ export class CouponCounter extends DurableObject {
       for (const l of labels) this.bump('periods', 'label', l, 1);
       if (a.user_id) for (const l of labels) this.bumpUserPeriod(a.user_id, l, 1);
       this.sql.exec(
-        `INSERT INTO redemptions (id, user_id, order_id, code_hash, discount, gmv, day, labels, state, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET state = excluded.state, discount = excluded.discount, gmv = excluded.gmv,
+        `INSERT INTO redemptions (id, user_id, order_id, code_hash, discount, gmv, cashback, day, labels, state, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET state = excluded.state, discount = excluded.discount, gmv = excluded.gmv, cashback = excluded.cashback,
            day = excluded.day, labels = excluded.labels, code_hash = excluded.code_hash, updated_at = excluded.updated_at`,
-        a.redemption_id, a.user_id ?? null, a.order_id, a.code_hash ?? null, applied.discount, a.gmv, a.day,
+        a.redemption_id, a.user_id ?? null, a.order_id, a.code_hash ?? null, applied.discount, a.gmv, cashback, a.day,
         JSON.stringify(labels), state, now, now);
       if (a.code_hash) this.sql.exec('INSERT OR REPLACE INTO used_codes (hash, redemption_id) VALUES (?, ?)', a.code_hash, a.redemption_id);
-      this.stat(a.day, applied.discount, a.gmv, 1);
+      this.stat(a.day, applied.discount, a.gmv, 1, 0, null, cashback);
       if (a.user_id) {
         this.sql.exec(`INSERT INTO redeemers (day, user_id, uses) VALUES (?, ?, 1)
           ON CONFLICT (day, user_id) DO UPDATE SET uses = uses + 1`, a.day, a.user_id);
@@ -143,7 +151,7 @@ export class CouponCounter extends DurableObject {
         this.outbox(usedKey(this.totals().coupon_id, r.code_hash), null);
       }
       // What was given back no longer counts as given in the period it was committed.
-      this.stat(r.day, r.discount, r.gmv, -1, kind === 'abort' ? 0 : 1, kind === 'abort' ? 0 : now.slice(0, 10));
+      this.stat(r.day, r.discount, r.gmv, -1, kind === 'abort' ? 0 : 1, kind === 'abort' ? 0 : now.slice(0, 10), r.cashback ?? 0);
       if (r.user_id) {
         this.sql.exec('UPDATE redeemers SET uses = uses - 1 WHERE day = ? AND user_id = ?', r.day, r.user_id);
         this.sql.exec('DELETE FROM redeemers WHERE uses <= 0');
@@ -224,11 +232,12 @@ export class CouponCounter extends DurableObject {
   }
 
   /** Stats of the day a use was committed (`day`); rollbacks count on the day they happen. */
-  stat(day, discount, gmv, sign, rollbacks = 0, rollbackDay = null) {
+  stat(day, discount, gmv, sign, rollbacks = 0, rollbackDay = null, cashback = 0) {
     const row = this.one('SELECT discount, gmv FROM stats WHERE day = ?', day) ?? { discount: '0', gmv: '0' };
-    this.sql.exec(`INSERT INTO stats (day, redemptions, discount, gmv) VALUES (?, ?, ?, ?)
-      ON CONFLICT (day) DO UPDATE SET redemptions = redemptions + ?, discount = excluded.discount, gmv = excluded.gmv`,
-      day, Math.max(sign, 0), addMoney(row.discount, discount, sign), addMoney(row.gmv, gmv, sign), sign);
+    this.sql.exec(`INSERT INTO stats (day, redemptions, discount, gmv, cashback) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (day) DO UPDATE SET redemptions = redemptions + ?, discount = excluded.discount, gmv = excluded.gmv, cashback = cashback + ?`,
+      day, Math.max(sign, 0), addMoney(row.discount, discount, sign), addMoney(row.gmv, gmv, sign), Math.max(sign, 0) * cashback,
+      sign, sign * cashback);
     if (rollbacks) {
       this.sql.exec('INSERT INTO stats (day, rollbacks) VALUES (?, 1) ON CONFLICT (day) DO UPDATE SET rollbacks = rollbacks + 1', rollbackDay);
     }

@@ -4,6 +4,8 @@ import { Router } from './router.js';
 import { errorResponse } from './http.js';
 import * as api from './api.js';
 import * as admin from './admin.js';
+import * as console_ from './console.js';
+import { deleteSession, getSession, postSession } from './session.js';
 import { postEvent } from './events.js';
 
 export { CouponCounter } from './counter-do.js';
@@ -28,9 +30,21 @@ const router = new Router()
   .add('POST', '/redemptions/:id/revert', api.revertRedemption)
   .add('GET', '/stats/:coupon_id', api.getStats)
   .add('POST', '/events', postEvent)
+  .add('POST', '/console/session', postSession)
+  .add('GET', '/console/session', getSession)
+  .add('DELETE', '/console/session', deleteSession)
   .add('PUT', '/admin/manifest', adminOnly(admin.putManifest))
+  .add('POST', '/admin/manifest/sign', adminOnly(console_.signManifest))
+  .add('POST', '/admin/manifest/check', adminOnly(console_.checkManifest))
+  .add('GET', '/admin/manifests', adminOnly(console_.listVersions))
+  .add('GET', '/admin/manifests/:version', adminOnly(console_.getVersion))
+  .add('POST', '/admin/manifests/:version/restore', adminOnly(console_.restoreVersion))
+  .add('GET', '/admin/stats', adminOnly(console_.statsOverview))
+  .add('GET', '/admin/coupons', adminOnly(console_.listCoupons))
+  .add('GET', '/admin/coupons/:coupon_id', adminOnly(console_.getCoupon))
   .add('PUT', '/admin/coupons/:coupon_id/status', adminOnly(admin.putStatus))
   .add('POST', '/admin/coupons/:coupon_id/codes', adminOnly(admin.postCodes))
+  .add('POST', '/admin/coupons/:coupon_id/codes/generate', adminOnly(console_.generateCodes))
   .add('GET', '/admin/coupons/:coupon_id/pool', adminOnly(admin.getPool))
   .add('GET', '/admin/coupons/:coupon_id/counters', adminOnly(admin.getCounters))
   .add('GET', '/admin/coupons/:coupon_id/ledger', adminOnly(admin.getLedger))

@@ -47,13 +47,14 @@ export class KvCounter {
     const decision = recheck(loaded, a, usageEntry(loaded.coupons.get(this.id), t, mine));
     if (decision.rejected) return { ok: false, rejected: decision.rejected };
     const discount = decision.applied.discount;
+    const cashback = decision.applied.cashback_points ?? 0;
     const labels = a.periods ? Object.values(a.periods) : [];
     await this.write(t, a.user_id, mine, labels, discount, 1);
     await this.kv.put(this.recordKey(a.redemption_id), JSON.stringify({
-      state: a.held ? 'reserved' : 'redeemed', user_id: a.user_id, code_hash: a.code_hash, discount, gmv: a.gmv, day: a.day, labels,
+      state: a.held ? 'reserved' : 'redeemed', user_id: a.user_id, code_hash: a.code_hash, discount, gmv: a.gmv, cashback, day: a.day, labels,
     }));
     if (a.code_hash) await this.kv.put(usedKey(this.id, a.code_hash), a.redemption_id);
-    await this.stat(a.day, { redemptions: 1, discount, gmv: a.gmv, user: a.user_id });
+    await this.stat(a.day, { redemptions: 1, discount, gmv: a.gmv, cashback, user: a.user_id });
     await this.ledger(a.redemption_id, 'redeem', { user_id: a.user_id, order_id: a.order_id, discount });
     return { ok: true };
   }
@@ -65,7 +66,7 @@ export class KvCounter {
     const mine = r.user_id ? Number((await this.kv.get(userUsageKey(this.id, r.user_id))) ?? 0) : null;
     await this.write(await this.totals(), r.user_id, mine, r.labels, r.discount, -1);
     if (r.code_hash) await this.kv.delete(usedKey(this.id, r.code_hash));
-    await this.stat(r.day, { redemptions: -1, discount: `-${r.discount}`, gmv: `-${r.gmv}`, rollbacks: kind === 'abort' ? 0 : 1 });
+    await this.stat(r.day, { redemptions: -1, discount: `-${r.discount}`, gmv: `-${r.gmv}`, cashback: -(r.cashback ?? 0), rollbacks: kind === 'abort' ? 0 : 1 });
     await this.ledger(redemption_id, kind, { user_id: r.user_id, discount: r.discount });
     return { ok: true, changed: true };
   }
@@ -90,6 +91,7 @@ export class KvCounter {
     s.redemptions += d.redemptions ?? 0;
     s.rollbacks += d.rollbacks ?? 0;
     s.distributed += d.distributed ?? 0;
+    s.cashback = (s.cashback ?? 0) + (d.cashback ?? 0);
     if (d.discount) s.discount = addMoney(s.discount, d.discount.replace(/^-/, ''), d.discount.startsWith('-') ? -1 : 1);
     if (d.gmv) s.gmv = addMoney(s.gmv, d.gmv.replace(/^-/, ''), d.gmv.startsWith('-') ? -1 : 1);
     if (d.user && !s.users.includes(d.user)) s.users.push(d.user);

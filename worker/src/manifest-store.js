@@ -3,6 +3,7 @@
 // so a Durable Object asked to commit against version V loads exactly V.
 import { ApiError, sha256Hex } from './http.js';
 import { manifestKeys, manifestVersion, payloadOf, verify } from './engine.js';
+import { recordPublish } from './manifest-index.js';
 
 const CURRENT = 'manifest:current';
 const POINTER_TTL_MS = 2000; // how long an isolate trusts its copy of the pointer
@@ -36,7 +37,27 @@ export async function publish(env, jws) {
   const loaded = await build(jws, engine, version);
   cache.set(version, loaded);
   pointer = { version, at: Date.now() };
+  try {
+    await recordPublish(env, loaded);
+  } catch (err) {
+    // The version is published; only the console's history of it is missing (logged).
+    console.error('manifest:index not updated', err);
+  }
   return loaded;
+}
+
+/**
+ * A stored version's JWS and payload, its signature verified at its own issued_at (so an expired
+ * version can still be read, to edit a copy). 404 MANIFEST_VERSION_NOT_FOUND when it is not stored.
+ */
+export async function storedVersion(env, version) {
+  const jws = /^[A-Za-z0-9_-]{1,128}@[0-9a-f]{32}$/.test(version) ? await env.MANIFESTS.get(`manifest:${version}`) : null;
+  if (!jws) throw new ApiError(404, 'MANIFEST_VERSION_NOT_FOUND', `no published manifest version ${version}`);
+  const engine = verify(jws, manifestKeys(env), payloadOf(jws).issued_at, 503);
+  if ((await manifestVersion(engine, jws)) !== version) {
+    throw new ApiError(503, 'MANIFEST_SIGNATURE_INVALID', `stored manifest ${version} does not match its version`);
+  }
+  return { jws, payload: payloadOf(jws), engine };
 }
 
 /** The current manifest, verified (503 NO_MANIFEST when none was published). */

@@ -7,7 +7,8 @@ import { ApiError } from './http.js';
 import { cachedGet, remember } from './kv-cache.js';
 
 const KEY = 'overrides';
-export const OVERRIDE_STATUSES = { paused: 'PAUSED', ended: 'ENDED' };
+// Archived is over for good, like ended: the engine's ENDED reason (docs/errors.md).
+export const OVERRIDE_STATUSES = { paused: 'PAUSED', ended: 'ENDED', archived: 'ENDED' };
 const MESSAGES = { PAUSED: 'this coupon is paused for now', ENDED: 'this coupon has ended' };
 
 // An isolate re-reads the overrides at most once a second: a pause reaches the isolate that made it
@@ -38,7 +39,7 @@ export function exhaustedUsage(coupon) {
   return u;
 }
 
-/** status: "paused" | "ended" | "active" (resume: the signed manifest's status applies again). */
+/** status: "paused" | "ended" | "archived" | "active" (resume: the signed manifest's status applies again). */
 export async function setOverride(env, loaded, couponId, status) {
   const coupon = loaded.coupons.get(couponId);
   if (!coupon) throw new ApiError(404, 'COUPON_NOT_FOUND', `no coupon ${couponId} in the current manifest`);

@@ -37,7 +37,7 @@ export function aggregate(days, users, { from, to, granularity }) {
   const out = new Map();
   const row = (label) => {
     if (!out.has(label)) {
-      out.set(label, { period: label, redemptions: 0, redeeming_users: new Set(), rollbacks: 0, discount_given: '0', gross_merchandise_value: '0', codes_distributed: 0 });
+      out.set(label, { period: label, redemptions: 0, redeeming_users: new Set(), rollbacks: 0, discount_given: '0', gross_merchandise_value: '0', codes_distributed: 0, cashback_points: 0 });
     }
     return out.get(label);
   };
@@ -49,6 +49,7 @@ export function aggregate(days, users, { from, to, granularity }) {
     r.discount_given = addMoney(r.discount_given, d.discount);
     r.gross_merchandise_value = addMoney(r.gross_merchandise_value, d.gmv);
     r.codes_distributed += d.distributed;
+    r.cashback_points += d.cashback ?? 0;
   }
   for (const u of users) row(labelOf(u.day, granularity)).redeeming_users.add(u.user_id);
   return [...out.values()]

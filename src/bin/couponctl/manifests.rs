@@ -7,12 +7,10 @@ use crate::zones::{self, Tz};
 use crate::{fail, jsonerr, usage, Out};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
-use chrono::{Datelike, Timelike};
 use clap::Args;
+use edge_coupons::describe;
 use edge_coupons::json::{parse, Source, ToJson};
-use edge_coupons::manifest::{
-    Activation, Audience, Codes, Expiry, ExpiryFrom, Trigger, Visibility, PERIOD_LIMITS,
-};
+use edge_coupons::manifest::Codes;
 use edge_coupons::rules::{Map, Value};
 use edge_coupons::time::{parse_instant, Instant};
 use edge_coupons::{codes, signature, Engine, Error, Limits};
@@ -293,175 +291,54 @@ pub fn verify(a: &Verify) -> Out<()> {
     ))
 }
 
-fn at(t: Instant, tz: &Tz) -> String {
-    let tz = tz.offset_at(t);
-    let l = chrono::DateTime::from_timestamp(t.timestamp(), t.nanos())
-        .unwrap_or_default()
-        .with_timezone(&tz);
-    let off = tz.local_minus_utc();
-    let zone = if off == 0 {
-        "UTC".to_string()
-    } else {
-        let s = if off < 0 { '-' } else { '+' };
-        format!("{s}{:02}:{:02}", off.abs() / 3600, off.abs() % 3600 / 60)
-    };
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02} {zone}",
-        l.year(),
-        l.month(),
-        l.day(),
-        l.hour(),
-        l.minute()
-    )
-}
-
-fn duration(d: edge_coupons::time::Duration) -> String {
-    let s = d.num_seconds();
-    match (s % 86400, s % 3600, s % 60) {
-        (0, _, _) => format!("{}d", s / 86400),
-        (_, 0, _) => format!("{}h", s / 3600),
-        (_, _, 0) => format!("{}m", s / 60),
-        _ => format!("{s}s"),
-    }
-}
-
 pub fn inspect(a: &Inspect) -> Out<()> {
     let path = a.manifest.as_str();
-    let tz = &a.tz;
     let engine = load_engine(path, a.jwks.as_deref(), &a.clock)?;
     let m = engine.manifest();
+    // --tz: a fixed offset or an IANA zone, whose offset may differ from one time to the next.
+    let offset_at = |t: Instant| i64::from(a.tz.offset_at(t).local_minus_utc());
+    let tz: Option<describe::OffsetAt> = Some(&offset_at);
     let mut out = format!(
         "manifest `{}` ({}), issued {}, expires {}, {} coupon(s), at most {} code(s) per cart\n",
         m.id,
         m.currency,
-        at(m.issued_at, tz),
-        at(m.expires_at, tz),
+        describe::at(m, m.issued_at, tz),
+        describe::at(m, m.expires_at, tz),
         m.coupons.len(),
         m.max_codes_per_cart
     );
-    let (mut hidden, mut bulk) = (Vec::new(), Vec::new());
-    for c in &m.coupons {
-        let redeem = match &c.codes {
-            Codes::Static {
-                code: Some(code), ..
-            } => format!("static code {code}"),
-            Codes::Static { code: None, .. } => "static code (hash only)".into(),
-            Codes::Bulk {
-                prefix,
-                length,
-                check,
-            } => {
-                bulk.push(c.id.as_str());
-                format!(
-                    "bulk codes {prefix}…, {length} characters{}",
-                    if *check { ", check character" } else { "" }
-                )
-            }
-            Codes::Automatic => "automatic".into(),
-        };
-        if c.visibility == Visibility::Hidden {
-            hidden.push(c.id.as_str());
-        }
+    // Each coupon's lines are the engine's (src/describe.rs), as the Worker's console shows them.
+    let described = describe::describe(m, None, tz);
+    for d in &described {
         out.push_str(&format!(
-            "\n{}  [{}]{}\n  name:       {}\n  redeem:     {redeem}\n",
-            c.id,
-            c.status.name(),
-            if c.visibility == Visibility::Hidden {
-                "  hidden"
-            } else {
-                ""
-            },
-            c.name
+            "\n{}  [{}]{}\n",
+            d.coupon_id,
+            d.status,
+            if d.hidden { "  hidden" } else { "" }
         ));
-        let audience = match &c.audience {
-            Audience::All => "everyone".to_string(),
-            Audience::Segment { name, .. } => format!("segment `{name}`"),
-            Audience::Assigned => "assigned users".to_string(),
-        };
-        out.push_str(&format!("  audience:   {audience}\n"));
-        match &c.activation {
-            Some(Activation::Time(t)) => out.push_str(&format!("  activation: {}\n", at(*t, tz))),
-            Some(Activation::Event(t)) => out.push_str(&format!("  activation: {}\n", trigger(t))),
-            None => {}
+        for l in &d.lines {
+            out.push_str(&format!("  {:<11} {}\n", format!("{}:", l.label), l.text));
         }
-        for t in &c.distribution {
-            out.push_str(&format!("  given on:   {}\n", trigger(t)));
-        }
-        match &c.expiry {
-            Some(Expiry::Fixed(t)) => out.push_str(&format!("  expiry:     {}\n", at(*t, tz))),
-            Some(Expiry::Relative { duration: d, from }) => out.push_str(&format!(
-                "  expiry:     {} after {}\n",
-                duration(*d),
-                match from {
-                    ExpiryFrom::Activation => "activation",
-                    ExpiryFrom::Assignment => "assignment",
-                }
-            )),
-            None => {}
-        }
-        if c.window_start.is_some() || c.window_end.is_some() {
-            out.push_str(&format!(
-                "  window:     {} to {}\n",
-                c.window_start.map(|t| at(t, tz)).unwrap_or("(open)".into()),
-                c.window_end.map(|t| at(t, tz)).unwrap_or("(open)".into())
-            ));
-        }
-        if let Some(s) = &c.schedule {
-            let zone = m.zones.get(s.zone).map_or("UTC", |z| &z.name);
-            out.push_str(&format!("  schedule:   {} ({zone})\n", s.words));
-        }
-        let l = &c.limits;
-        let mut limits: Vec<String> = Vec::new();
-        if let Some(n) = l.per_user {
-            limits.push(format!("{n} per user"));
-        }
-        if let Some(n) = l.global {
-            limits.push(format!("{n} in all"));
-        }
-        if let Some(b) = l.budget {
-            limits.push(format!("budget {}", m.currency.format(b)));
-        }
-        for (name, n) in PERIOD_LIMITS.iter().zip(&l.periods) {
-            if let Some(n) = n {
-                limits.push(format!("{n} {}", name.replace('_', " ")));
-            }
-        }
-        if !limits.is_empty() {
-            out.push_str(&format!("  limits:     {}\n", limits.join(", ")));
-        }
-        out.push_str(&format!(
-            "  reward:     {} on {} ({})\n  priority:   {}\n",
-            c.reward.kind,
-            c.reward.target.kind(),
-            edge_coupons::reward::summary(c, m.currency),
-            c.priority
-        ));
     }
-    let list = |v: &[&str]| {
+    let list = |v: Vec<&str>| {
         if v.is_empty() {
             "none".to_string()
         } else {
             v.join(", ")
         }
     };
+    let hidden = described
+        .iter()
+        .filter(|d| d.hidden)
+        .map(|d| d.coupon_id.as_str());
+    let bulk = m
+        .coupons
+        .iter()
+        .filter(|c| matches!(c.codes, Codes::Bulk { .. }));
     out.push_str(&format!(
         "\nhidden: {}\nbulk codes: {}\n",
-        list(&hidden),
-        list(&bulk)
+        list(hidden.collect()),
+        list(bulk.map(|c| c.id.as_str()).collect())
     ));
     support::print(&out)
-}
-
-/// An event trigger in words: "event `purchase` where ... + 1h".
-fn trigger(t: &Trigger) -> String {
-    let filter = t
-        .filter
-        .as_ref()
-        .map(|w| format!(" where {}", w.describe()))
-        .unwrap_or_default();
-    let delay = match t.delay.num_seconds() {
-        0 => String::new(),
-        _ => format!(" + {}", duration(t.delay)),
-    };
-    format!("event `{}`{filter}{delay}", t.event)
 }
