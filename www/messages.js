@@ -166,7 +166,7 @@ const en = {
           : `Add ${ctx.count(n)} more qualifying ${n === 1 ? 'item' : 'items'} to use this coupon.`;
       }
       return values
-        ? `This coupon is for ${ctx.list(values.map(ctx.term), 'and')}: add an item from ${values.length > 1 ? 'one of them' : 'it'} to use it.`
+        ? `This coupon applies to ${ctx.list(values.map(ctx.term), 'and')} only. Add a matching item to use it.`
         : 'None of the items in your cart qualify for this coupon.';
     },
     NOTHING_TO_DISCOUNT: (r, ctx) => {
@@ -301,7 +301,7 @@ const de = {
           : `Legen Sie noch ${ctx.count(n)} passende Artikel in den Warenkorb, um diesen Gutschein zu nutzen.`;
       }
       return values
-        ? `Dieser Gutschein gilt für ${ctx.list(values.map(ctx.term), 'and')}: Legen Sie einen passenden Artikel in den Warenkorb.`
+        ? `Dieser Gutschein gilt nur für ${ctx.list(values.map(ctx.term), 'and')}. Legen Sie einen passenden Artikel in den Warenkorb, um ihn zu nutzen.`
         : 'Kein Artikel in Ihrem Warenkorb kommt für diesen Gutschein infrage.';
     },
     NOTHING_TO_DISCOUNT: (r, ctx) => {
