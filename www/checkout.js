@@ -919,6 +919,7 @@ function renderOrder() {
   const box = $('order-status');
   const o = state.order;
   box.dataset.state = o?.kind ?? '';
+  box.removeAttribute('title'); // set below, for developers, when there is a technical detail
   const alert = ['offline', 'network', 'retryable', 'refused', 'codes-refused', 'no-backend', 'backend-down', 'payment-failed'];
   box.setAttribute('role', o && alert.includes(o.kind) ? 'alert' : 'status');
   // A new outcome is brought into view: on a phone the summary is far below the bar's button.
@@ -981,7 +982,6 @@ function renderOrder() {
   const c = o.confirmed;
   const same = c && c.totals.total === o.preview.totals.total && o.notes.length === 0;
   const saved = c ? c.totals.discount : o.preview.totals.discount;
-  box.removeAttribute('title');
   box.replaceChildren(
     ...[
       h(

@@ -43,6 +43,7 @@ button:disabled { cursor: default; border-color: #767676; color: #595959; backgr
 button.link { border: 0; background: none; min-height: 0; padding: .2rem .3rem; text-decoration: underline; }
 button.added:disabled { border-color: var(--_ok); color: var(--_ok); background: #fff; }
 button.pending:disabled { border-style: dashed; color: var(--_muted); background: #fff; }
+button.added, button.pending { max-width: 10rem; line-height: 1.2; }
 :focus-visible { outline: 3px solid var(--coupon-focus, #d35400); outline-offset: 2px; }
 li { display: flex; flex-wrap: wrap; gap: .5rem; align-items: center; justify-content: space-between; padding: .5rem 0; border-top: 1px solid var(--_line); }
 li:first-child { border-top: 0; }
