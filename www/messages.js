@@ -274,10 +274,8 @@ const de = {
       }
       if (unitFacts[r.fact] && atLeast(r.op) && r.missing != null) {
         const n = Number(r.missing);
-        const noun = unitFacts[r.fact] === 'items' ? (n === 1 ? 'Artikel' : 'Artikel') : n === 1 ? 'weiteres Produkt' : 'weitere Produkte';
-        return unitFacts[r.fact] === 'items'
-          ? `Legen Sie noch ${ctx.count(n)} ${noun} in den Warenkorb, um diesen Gutschein zu nutzen.`
-          : `Legen Sie noch ${ctx.count(n)} ${noun} in den Warenkorb, um diesen Gutschein zu nutzen.`;
+        const noun = unitFacts[r.fact] === 'items' ? 'Artikel' : n === 1 ? 'weiteres Produkt' : 'weitere Produkte';
+        return `Legen Sie noch ${ctx.count(n)} ${noun} in den Warenkorb, um diesen Gutschein zu nutzen.`;
       }
       if (r.fact === 'cart.attributes.payment_method' && r.op === 'eq' && typeof r.expected === 'string') {
         return `Bezahlen Sie mit ${ctx.payment(r.expected)}, um diesen Gutschein zu nutzen.`;
