@@ -1,7 +1,8 @@
 // The checkout page. Every amount on it comes from the Wasm engine, run here against the shop's
 // signed manifest; the page only gathers the cart, the codes and the user, and shows the result.
-import { api, loadVerifiedManifest } from './engine.js';
-import { dateTime, h, isZero, money } from './format.js';
+import { api, loadVerifiedManifest, verifiedPayload } from './engine.js';
+import { h, isZero } from './format.js';
+import { pickLocale, words } from './messages.js';
 import { attemptFor, confirmedEvaluation, explainDifferences, finishAttempt, payOrder, refusedCodes, sendAttempt } from './order.js';
 import { createSession } from './session.js';
 
@@ -14,8 +15,15 @@ const CONTEXT_TIMEOUT_MS = 5000;
 // The engine takes up to 20 codes per request; no shopper needs more than a handful.
 const MAX_CODES = 10;
 
+// The shopper's language and locale (navigator.languages, or ?lang=): the page's words, and money
+// and dates through Intl, follow it; the amounts stay the cart currency's.
+const { lang, locale } = pickLocale();
+
 const state = {
   shop: null,
+  // The coupons of the verified manifest by id: the page describes rewards and reasons from them.
+  coupons: new Map(),
+  words: null, // messages.js words() for this shopper; rebuilt when the manifest changes
   // Who the shopper is (session.js): the token from the shop's backend, the identity last known
   // (offline), or anonymous. The Worker is told who the user is by the token only.
   session: null,
@@ -48,7 +56,30 @@ const state = {
   firstPreviewMarked: false,
 };
 
-const fmt = (amount) => money(amount, state.shop.currency, state.shop.locale);
+const fmt = (amount) => state.words.money(amount);
+const ui = () => state.words.ui;
+
+/** The shop's own names in the shopper's language, where shop.json has them ("translations"). */
+const tr = () => state.shop.translations?.[lang] ?? {};
+const productName = (p) => tr().products?.[p.id]?.name ?? p.name;
+const productDescription = (p) => tr().products?.[p.id]?.description ?? p.description;
+
+function makeWords() {
+  const { shop } = state;
+  const t = tr();
+  state.words = words({
+    lang,
+    locale,
+    currency: shop.currency,
+    coupons: state.coupons,
+    terms: t.terms ?? {},
+    fees: Object.fromEntries((shop.fees ?? []).map((f) => [f.id, t.fees?.[f.id] ?? f.name ?? f.id])),
+    payments: Object.fromEntries(shop.payment_methods.map((m) => [m.id, t.payment_methods?.[m.id] ?? m.label])),
+  });
+}
+
+/** The shopper's sentence for a rejected entry ({ code, coupon_id, reason }); the engine's stays in a title. */
+const sentence = (rejected) => state.words.reason(rejected.reason, rejected.coupon_id);
 const nowIso = () => new Date().toISOString();
 const online = () => navigator.onLine;
 
@@ -110,19 +141,21 @@ async function loadProfile() {
   try {
     // The route answers only for the token's own user: without a token (the shop's sign-in did not
     // answer) there is nothing to ask.
-    if (state.session.source() !== 'backend') throw new Error(`the shop's sign-in did not answer: ${state.session.problem()}`);
+    if (state.session.source() !== 'backend') throw Object.assign(new Error(`the shop's sign-in did not answer: ${state.session.problem()}`), { kind: 'signIn' });
     const res = await state.session.fetch(api(`/users/${encodeURIComponent(id)}/context`), {
       cache: 'no-store',
       signal: AbortSignal.timeout(CONTEXT_TIMEOUT_MS),
     });
-    if (!res.ok) throw new Error(`the shop answered HTTP ${res.status}`);
+    if (!res.ok) throw Object.assign(new Error(`the shop answered HTTP ${res.status}`), { kind: 'http', status: res.status });
     const context = await res.json();
     if (context?.id !== id) throw new Error('the shop answered for another user');
     const savedAt = new Date().toISOString();
     localStorage.setItem(CONTEXT_KEY, JSON.stringify({ user: id, context, saved_at: savedAt }));
     state.profile = { context, source: 'edge', savedAt };
   } catch (err) {
-    const problem = online() ? `the shop did not send it (${err.message})` : 'you are offline';
+    // Said in the shopper's words (renderBreakdown); the technical detail stays in the console.
+    console.warn('customer profile not loaded:', err.message);
+    const problem = online() ? { kind: err.kind ?? 'other', status: err.status } : { kind: 'offline' };
     const saved = savedProfile();
     state.profile = saved
       ? { context: saved.context, source: 'saved', savedAt: saved.saved_at, problem }
@@ -241,11 +274,17 @@ const settle = (promise) => promise.then((value) => ({ value }), (error) => ({ e
 
 function useManifest({ value, error }) {
   if (value) {
-    const { engine, cachedAt } = value;
+    const { engine, cachedAt, jws } = value;
     state.engine?.free();
     state.engine = engine;
     state.cachedAt = cachedAt;
     state.manifestError = null;
+    try {
+      state.coupons = new Map((verifiedPayload(jws).coupons ?? []).map((c) => [c.id, c]));
+    } catch {
+      state.coupons = new Map(); // the page falls back to the engine's summaries
+    }
+    makeWords();
   } else {
     const err = error;
     state.manifestError = err;
@@ -296,7 +335,7 @@ const addProduct = (productId) =>
 /** Adds typed codes (comma separated). Returns the problems to show next to the field. */
 function addCodes(text) {
   // Without a verified manifest there is nothing to check a code against (the field is disabled too).
-  if (!state.engine) return ['Codes can be added once the price list is loaded.'];
+  if (!state.engine) return [ui().codesNeedPrices];
   const problems = [];
   const ctx = { ...userContext(), now: nowIso() };
   for (const raw of text.split(/[,;\n]+/).map((s) => s.trim()).filter(Boolean)) {
@@ -305,11 +344,11 @@ function addCodes(text) {
       // The engine's own normalisation ("save-10" is SAVE10), so the list shows each code once.
       normalised = state.engine.checkCode(raw, ctx).code;
     } catch (err) {
-      problems.push(`"${raw}" is not a code: ${err.message.replace(/^codes?(\[\d+\])?: /, '')}.`);
+      problems.push(state.words.codeInvalid(raw));
       continue;
     }
-    if (state.codes.includes(normalised)) problems.push(`${normalised} is already in your list.`);
-    else if (state.codes.length >= MAX_CODES) problems.push(`At most ${MAX_CODES} codes per order; ${normalised} was not added.`);
+    if (state.codes.includes(normalised)) problems.push(ui().already(normalised));
+    else if (state.codes.length >= MAX_CODES) problems.push(ui().tooMany(MAX_CODES, normalised));
     else state.codes.push(normalised);
   }
   saveCart();
@@ -369,11 +408,12 @@ async function placeOrder() {
       state.order = {
         kind: 'placed',
         redemption: paid.body?.order?.redemption ?? outcome.body?.redemption,
-        orderId: paid.body?.order?.order_id ?? attempt.orderId,
+        // The shop's own order number when its backend gives one, else the one this page made up.
+        orderNumber: paid.body?.order?.order_number ?? paid.body?.order?.order_id ?? attempt.orderId,
         replayed: outcome.replayed,
         preview,
         confirmed,
-        notes: confirmed ? explainDifferences(preview, confirmed, fmt) : [],
+        notes: confirmed ? explainDifferences(preview, confirmed, fmt, { notes: ui().differences, why: sentence }) : [],
       };
       // The order is placed: the next one starts from an empty cart (the codes were used).
       state.lines = [];
@@ -412,51 +452,70 @@ async function placeOrder() {
 
 // ---------------------------------------------------------------------------------------------
 // Rendering. Each part is rebuilt from state; the DOM is small, so this stays well under a frame.
+// Every sentence is the shopper's (messages.js); the engine's own message for a reason stays in the
+// element's `title` and its code in `data-reason`, for developers and the shop's scripts.
 
 /** Who the page prices for, in the header: the shop's session, the identity last known, or nobody. */
 function signedInText() {
   const session = state.session;
   if (!session) return '';
   const name = session.displayName();
-  if (session.source() === 'backend') return `Signed in as ${name}`;
-  if (session.source() === 'saved') return `${name} (${online() ? 'the shop\'s sign-in did not answer' : 'offline'}: offers as saved on this device)`;
-  return session.backend ? 'Not signed in (the shop\'s sign-in did not answer): offers for every shopper' : 'Not signed in: offers for every shopper';
+  if (session.source() === 'backend') return ui().signedIn(name);
+  if (session.source() === 'saved') return ui().savedIdentity(name, !online());
+  return ui().anonymous(Boolean(session.backend));
+}
+
+/** The static words of index.html (elements marked data-i18n="key"), in the shopper's language. */
+function renderStaticWords() {
+  document.documentElement.lang = lang;
+  for (const el of document.querySelectorAll('[data-i18n]')) {
+    const text = ui()[el.dataset.i18n];
+    if (typeof text === 'string') el.textContent = text;
+  }
+  for (const el of document.querySelectorAll('[data-i18n-label]')) {
+    const text = ui()[el.dataset.i18nLabel];
+    if (typeof text === 'string') el.setAttribute('aria-label', text);
+  }
 }
 
 function renderHeader() {
   $('signed-in').textContent = signedInText();
-  $('connection').textContent = online() ? 'Online' : 'Offline: preview only';
+  $('connection').textContent = online() ? ui().online : ui().offlinePill;
   $('connection').className = `pill ${online() ? 'online' : 'offline'}`;
 
   const problem = $('manifest-problem');
   const err = state.manifestError;
   if (!state.engine && err) {
     problem.hidden = false;
+    // The engine's message (with its code) for developers; the shopper reads what it means for them.
+    problem.title = `${err.code ?? 'ERROR'}: ${err.message}`;
+    problem.dataset.error = err.code ?? '';
+    const expiredAt = err.code === 'MANIFEST_EXPIRED' ? /expired at (\S+?Z)\b/.exec(err.message)?.[1] : null;
     problem.replaceChildren(
-      h('strong', {}, err.code === 'MANIFEST_EXPIRED' ? 'The price list has expired. ' : 'The price list could not be used. '),
-      `${err.message}. `,
+      h('strong', {}, err.code === 'MANIFEST_EXPIRED' ? ui().expiredTitle : ui().unusableTitle),
+      expiredAt && !Number.isNaN(Date.parse(expiredAt)) ? ui().expiredOn(state.words.dateTime(expiredAt)) : '',
       err.code === 'MANIFEST_EXPIRED' || err.code === 'NETWORK'
         ? online()
-          ? 'Discounts and totals cannot be shown until the shop serves a current one; please try again shortly.'
-          : 'Discounts and totals cannot be shown until you are back online and the current one is loaded.'
-        : 'Discounts and totals cannot be shown.',
+          ? ui().retrySoon
+          : ui().retryOnline
+        : ui().cannotShow,
     );
   } else {
     problem.hidden = true;
     problem.replaceChildren();
   }
 
+  // Nothing to say while all is well: the shopper only hears about the price list when it is a saved
+  // copy. data-state is for tests and the shop's scripts ("verified" once the engine has it).
   const status = $('manifest-status');
+  status.dataset.state = state.engine ? (state.cachedAt ? 'saved' : 'verified') : err ? 'error' : 'loading';
   if (state.engine) {
-    // A copy from the service worker's cache: offline, or online while the shop did not answer.
-    const saved = state.cachedAt && `using the copy saved ${dateTime(state.cachedAt, state.shop.locale)}.`;
-    const from = !saved ? '' : online() ? ` The shop could not be reached: ${saved}` : ` Offline: ${saved}`;
-    status.textContent = `Price list ${state.engine.manifestId} verified in this browser.${from}`;
-  } else if (!err) {
-    status.textContent = 'Loading the engine and the price list…';
+    status.dataset.manifest = state.engine.manifestId;
+    status.textContent = state.cachedAt ? ui().savedCopy(state.words.dateTime(state.cachedAt), !online()) : '';
   } else {
-    status.textContent = '';
+    status.textContent = err ? '' : ui().loading;
   }
+  status.hidden = status.textContent === '';
   $('code-apply').disabled = !state.engine;
 }
 
@@ -466,8 +525,8 @@ function renderProducts() {
       h(
         'li',
         { 'data-product': p.id },
-        h('div', { class: 'item-text' }, h('h3', {}, p.name), h('p', { class: 'muted small' }, p.description), h('p', {}, fmt(p.unit_price))),
-        h('button', { type: 'button', onclick: () => addProduct(p.id), 'aria-label': `Add ${p.name} to cart` }, 'Add to cart'),
+        h('div', { class: 'item-text' }, h('h3', {}, productName(p)), h('p', { class: 'muted small' }, productDescription(p)), h('p', {}, fmt(p.unit_price))),
+        h('button', { type: 'button', onclick: () => addProduct(p.id), 'aria-label': ui().addAria(productName(p)) }, ui().addToCart),
       ),
     ),
   );
@@ -483,11 +542,11 @@ function renderCart() {
       return h(
         'li',
         { 'data-line': `line-${p.id}` },
-        h('div', { class: 'item-text' }, h('p', {}, p.name), h('p', { class: 'muted small' }, `${fmt(p.unit_price)} each`)),
+        h('div', { class: 'item-text' }, h('p', {}, productName(p)), h('p', { class: 'muted small' }, ui().each(fmt(p.unit_price)))),
         h(
           'div',
           { class: 'qty' },
-          h('label', { for: inputId }, `Quantity of ${p.name}`),
+          h('label', { for: inputId }, ui().qtyOf(productName(p))),
           h('input', {
             id: inputId,
             type: 'number',
@@ -503,14 +562,14 @@ function renderCart() {
               else e.target.value = String(l.quantity);
             },
           }),
-          h('button', { type: 'button', class: 'link', onclick: () => setQuantity(p.id, 0), 'aria-label': `Remove ${p.name}` }, 'Remove'),
+          h('button', { type: 'button', class: 'link', onclick: () => setQuantity(p.id, 0), 'aria-label': ui().removeAria(productName(p)) }, ui().remove),
         ),
       );
     }),
   );
   const select = $('payment-method');
   if (select.options.length === 0) {
-    select.append(...state.shop.payment_methods.map((m) => h('option', { value: m.id }, m.label)));
+    select.append(...state.shop.payment_methods.map((m) => h('option', { value: m.id }, tr().payment_methods?.[m.id] ?? m.label)));
     select.addEventListener('change', () => {
       state.payment = select.value;
       saveCart();
@@ -520,27 +579,24 @@ function renderCart() {
   select.value = state.payment ?? '';
 }
 
-/** What one applied coupon gives, in words. */
-function gives(applied) {
-  const parts = [];
-  if (!isZero(applied.discount)) parts.push(`saves ${fmt(applied.discount)}`);
-  if (applied.cashback_points > 0) parts.push(`earns ${applied.cashback_points} points`);
-  return parts.join(' and ') || 'gives nothing on this cart';
-}
+/** What one applied coupon gives, in words ("you save $13.50"). */
+const gives = (applied) =>
+  ui().gives(isZero(applied.discount) ? null : fmt(applied.discount), applied.cashback_points > 0 ? state.words.count(applied.cashback_points) : null);
 
+/**
+ * A code's outcome on this cart: { ok, signIn, text, reason? } (reason: the engine's, for the
+ * title), or null before the first preview.
+ */
 function codeOutcome(code) {
   const refused = state.refused.get(code);
-  if (refused) return { ok: false, text: `Not applied: ${refused.reason.message} (the shop said so when you placed the order)` };
+  if (refused) return { ok: false, text: ui().refusedByShop(sentence(refused)), reason: refused.reason };
   const ev = state.evaluation;
   if (!ev) return null;
   const applied = ev.applied.find((a) => a.code === code);
-  if (applied) {
-    const pending = applied.verification === 'format_only' ? ' (the shop checks this code when you order)' : '';
-    return { ok: true, text: `Applied: ${gives(applied)}${pending}` };
-  }
+  if (applied) return { ok: true, text: ui().applied(gives(applied)) + (applied.verification === 'format_only' ? ui().checkedAtOrder : '') };
   const rejected = ev.rejected.find((r) => r.code === code);
-  if (rejected && needsSignIn(rejected)) return { ok: false, signIn: true, text: signInText(rejected) };
-  return rejected ? { ok: false, text: `Not applied: ${rejected.reason.message}` } : null;
+  if (!rejected) return null;
+  return { ok: false, signIn: needsSignIn(rejected), text: sentence(rejected), reason: rejected.reason };
 }
 
 /**
@@ -548,7 +604,9 @@ function codeOutcome(code) {
  * said as what to do (sign in), not as an error.
  */
 const needsSignIn = (rejected) => rejected.reason?.code === 'SIGN_IN_REQUIRED';
-const signInText = (rejected) => `${rejected.reason.message.charAt(0).toUpperCase()}${rejected.reason.message.slice(1)}.`;
+
+/** The attributes that keep the engine's words at hand for developers: its code and its message. */
+const reasonAttrs = (reason) => (reason ? { 'data-reason': reason.code, title: reason.message } : {});
 
 function renderCodes() {
   $('codes').replaceChildren(
@@ -564,46 +622,58 @@ function renderCodes() {
           outcome &&
             h(
               'p',
-              { class: `small ${outcome.ok ? 'ok' : outcome.signIn ? 'muted' : 'error'}`, 'data-outcome': outcome.ok ? 'applied' : outcome.signIn ? 'sign-in' : 'rejected' },
+              {
+                class: `small ${outcome.ok ? 'ok' : outcome.signIn ? 'muted' : 'error'}`,
+                'data-outcome': outcome.ok ? 'applied' : outcome.signIn ? 'sign-in' : 'rejected',
+                ...reasonAttrs(outcome.reason),
+              },
               outcome.text,
             ),
         ),
-        h('button', { type: 'button', class: 'link', onclick: () => removeCode(code), 'aria-label': `Remove code ${code}` }, 'Remove'),
+        h('button', { type: 'button', class: 'link', onclick: () => removeCode(code), 'aria-label': ui().removeCode(code) }, ui().remove),
       );
     }),
   );
 }
 
-/** The tray with, for each coupon, whether it works on this cart; the ones that do come first. */
+/**
+ * The tray with, for each coupon, whether it works on this cart; the ones that do come first. Each
+ * view: { entry, applies, added, signIn, text, reason }.
+ */
 function trayView() {
   const now = nowIso();
   const entries = state.engine
     .tray({ ...userContext(), now })
     .filter((e) => !state.pausedAtEdge.has(e.coupon_id));
   const ev = state.evaluation;
+  const empty = state.lines.length === 0;
   const views = entries.map((entry) => {
     const inCart = ev?.applied.find((a) => a.coupon_id === entry.coupon_id);
     if (entry.automatic) {
       return inCart
-        ? { entry, applies: true, text: `Applied automatically: ${gives(inCart)}.` }
-        : { entry, applies: false, text: 'Applied automatically once your cart qualifies.' };
+        ? { entry, applies: true, text: ui().autoApplied(gives(inCart)) }
+        : { entry, applies: false, text: entry.has_conditions || empty ? ui().autoLater : '' };
     }
     if (state.codes.includes(entry.code)) {
       const outcome = codeOutcome(entry.code);
-      return { entry, applies: Boolean(outcome?.ok), added: true, signIn: outcome?.signIn, text: outcome ? (outcome.signIn ? outcome.text : `${outcome.text}.`) : '' };
+      // An empty cart says nothing about the cart; "sign in" and the shop's refusals still matter.
+      const quiet = empty && !outcome?.signIn && !state.refused.has(entry.code);
+      return { entry, applies: Boolean(outcome?.ok), added: true, signIn: outcome?.signIn, text: quiet ? '' : outcome?.text ?? '', reason: outcome?.reason };
     }
     // Priced alone against this cart: the engine says what it would give, or why not.
     let alone;
     try {
       alone = state.engine.evaluate({ ...buildRequest([entry.code]), now });
-    } catch (err) {
-      return { entry, applies: false, text: err.message };
+    } catch {
+      return { entry, applies: false, text: '' };
     }
     const applied = alone.applied.find((a) => a.coupon_id === entry.coupon_id);
-    if (applied) return { entry, applies: true, text: `On this cart it ${gives(applied)}.` };
+    if (applied) return { entry, applies: true, text: ui().onThisCart(gives(applied)) };
     const rejected = alone.rejected.find((r) => r.coupon_id === entry.coupon_id);
-    if (rejected && needsSignIn(rejected)) return { entry, applies: false, signIn: true, text: signInText(rejected) };
-    return { entry, applies: false, text: rejected ? `Not for this cart yet: ${rejected.reason.message}.` : '' };
+    if (rejected && needsSignIn(rejected)) return { entry, applies: false, signIn: true, text: sentence(rejected), reason: rejected.reason };
+    // Nothing in the cart yet: what a coupon needs from the cart is not news.
+    if (!rejected || empty) return { entry, applies: false, text: '' };
+    return { entry, applies: false, text: sentence(rejected), reason: rejected.reason };
   });
   // Stable: within each group, the engine's order (priority, then soonest expiry).
   return [...views.filter((v) => v.applies), ...views.filter((v) => !v.applies)];
@@ -620,42 +690,60 @@ function isNew(couponId) {
 
 function renderTray() {
   if (!state.engine) {
-    $('tray').replaceChildren(h('li', { class: 'muted' }, 'Your coupons show once the price list is loaded.'));
+    $('tray').replaceChildren(h('li', { class: 'muted' }, ui().trayWaiting));
     return;
   }
-  const { locale } = state.shop;
   const views = trayView();
   if (views.length === 0) {
-    $('tray').replaceChildren(h('li', { class: 'muted' }, 'No coupons for you right now.'));
+    $('tray').replaceChildren(h('li', { class: 'muted' }, ui().trayEmpty));
     return;
   }
+  const w = state.words;
   $('tray').replaceChildren(
-    ...views.map(({ entry, applies, added, signIn, text }) => {
-      const until = entry.expires_at ? `Valid until ${dateTime(entry.expires_at, locale)}` : 'No end date';
-      const from = entry.redeemable_from ? `Usable from ${dateTime(entry.redeemable_from, locale)}. ` : '';
+    ...views.map(({ entry, applies, added, signIn, text, reason }) => {
+      // Only what a shopper needs: when it starts (if later) and when it ends (if ever).
+      const dates = [
+        entry.redeemable_from && Date.parse(entry.redeemable_from) > Date.now() && ui().from(w.ends(entry.redeemable_from)),
+        entry.expires_at && ui().ends(w.ends(entry.expires_at)),
+      ].filter(Boolean);
       const fresh = isNew(entry.coupon_id);
+      const summary = w.summary(entry);
+      const state_ = applies ? 'applied' : added ? 'added' : 'available';
       return h(
         'li',
-        { 'data-coupon': entry.coupon_id, 'data-applies': String(applies), 'data-new': String(fresh), 'data-sign-in': String(Boolean(signIn)), class: applies ? 'applicable' : '' },
+        {
+          'data-coupon': entry.coupon_id,
+          'data-applies': String(applies),
+          'data-state': entry.automatic ? 'automatic' : state_,
+          'data-new': String(fresh),
+          'data-sign-in': String(Boolean(signIn)),
+          class: applies ? 'applicable' : '',
+        },
         h(
           'div',
           { class: 'item-text' },
-          h('h3', {}, entry.name, fresh && h('span', { class: 'badge new' }, 'New')),
-          h('p', {}, entry.summary),
-          h('p', { class: 'muted small' }, `${from}${until}.`),
-          text && h('p', { class: `small ${applies ? 'ok' : 'muted'}` }, text),
+          h('h3', {}, entry.name, fresh && h('span', { class: 'badge new' }, ui().isNew)),
+          // What it gives, unless the coupon's name already says exactly that ("15% off shoes").
+          summary.toLowerCase() !== entry.name.toLowerCase() && h('p', { 'data-summary': '', title: entry.summary }, summary),
+          dates.length > 0 && h('p', { class: 'muted small', 'data-dates': '' }, dates.join(' · ')),
+          text && h('p', { class: `small ${applies ? 'ok' : signIn ? 'muted' : added ? 'error' : 'muted'}`, 'data-tray-outcome': '', ...reasonAttrs(reason) }, text),
         ),
         entry.automatic
-          ? h('span', { class: 'badge muted' }, 'Automatic')
+          ? h('span', { class: 'badge muted' }, ui().automatic)
           : h(
               'button',
               {
                 type: 'button',
+                class: added ? (applies ? 'state added' : 'state pending') : '',
                 disabled: Boolean(added),
-                'aria-label': added ? `${entry.name}: code ${entry.code} added` : `Apply ${entry.name} (code ${entry.code})`,
+                'aria-label': added
+                  ? applies
+                    ? ui().addedAria(entry.name, entry.code)
+                    : ui().addedNotYetAria(entry.name, entry.code)
+                  : ui().applyAria(entry.name, entry.code),
                 onclick: () => addCodes(entry.code),
               },
-              added ? 'Added' : 'Apply',
+              added ? (applies ? ui().added : ui().addedNotYet) : ui().apply,
             ),
       );
     }),
@@ -664,8 +752,8 @@ function renderTray() {
 
 /** A breakdown table for an evaluation: the preview, or what the shop confirmed. */
 function breakdownTable(ev, caption) {
-  const names = new Map(state.shop.products.map((p) => [p.id, p.name]));
-  const feeNames = new Map((state.shop.fees ?? []).map((f) => [f.id, f.name ?? f.id]));
+  const names = new Map(state.shop.products.map((p) => [p.id, productName(p)]));
+  const feeName = (id) => state.words.fee(id);
   // The raw decimal strings ride along in data-* attributes, for tests and for a shop's own scripts.
   const row = (label, a, attrs = {}) =>
     h(
@@ -678,26 +766,27 @@ function breakdownTable(ev, caption) {
     );
   const total = (label, amount, attrs = {}, minus = false) =>
     h('tr', { ...attrs, 'data-amount': amount }, h('th', { scope: 'row', colspan: '3' }, label), h('td', {}, minus && !isZero(amount) ? `−${fmt(amount)}` : fmt(amount)));
+  const u = ui();
   return h(
     'table',
     { class: 'breakdown' },
     h('caption', {}, caption),
-    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Item'), h('th', { scope: 'col' }, 'Price'), h('th', { scope: 'col' }, 'Discount'), h('th', { scope: 'col' }, 'You pay'))),
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, u.item), h('th', { scope: 'col' }, u.price), h('th', { scope: 'col' }, u.discount), h('th', { scope: 'col' }, u.youPay))),
     h(
       'tbody',
       {},
-      ev.lines.map((l) => row(`${names.get(l.product_id) ?? l.product_id} × ${l.quantity}`, l, { 'data-line': l.id })),
-      ev.shipping && row('Shipping', ev.shipping, { 'data-line': 'shipping' }),
-      ev.fees.map((f) => row(feeNames.get(f.id) ?? f.id, f, { 'data-line': `fee-${f.id}` })),
+      ev.lines.map((l) => row(`${names.get(l.product_id) ?? l.product_id} × ${state.words.count(l.quantity)}`, l, { 'data-line': l.id })),
+      ev.shipping && row(u.shipping, ev.shipping, { 'data-line': 'shipping' }),
+      ev.fees.map((f) => row(feeName(f.id), f, { 'data-line': `fee-${f.id}` })),
     ),
     h(
       'tfoot',
       {},
-      total('Subtotal', ev.totals.subtotal, { 'data-total': 'subtotal' }),
-      total('Shipping', ev.totals.shipping, { 'data-total': 'shipping' }),
-      total('Fees', ev.totals.fees, { 'data-total': 'fees' }),
-      total('Discounts', ev.totals.discount, { 'data-total': 'discount' }, true),
-      total('Total', ev.totals.total, { 'data-total': 'total', class: 'total' }),
+      total(u.subtotal, ev.totals.subtotal, { 'data-total': 'subtotal' }),
+      total(u.shipping, ev.totals.shipping, { 'data-total': 'shipping' }),
+      total(u.fees, ev.totals.fees, { 'data-total': 'fees' }),
+      total(u.discounts, ev.totals.discount, { 'data-total': 'discount' }, true),
+      total(u.total, ev.totals.total, { 'data-total': 'total', class: 'total' }),
     ),
   );
 }
@@ -706,12 +795,10 @@ function breakdownTable(ev, caption) {
 function announce(ev) {
   let text = '';
   if (ev && state.lines.length > 0) {
-    const notApplied = ev.rejected.length + state.refused.size;
-    text = `Total ${fmt(ev.totals.total)}` +
-      (isZero(ev.totals.discount) ? '' : `, you save ${fmt(ev.totals.discount)}`) +
-      (notApplied ? `; ${notApplied} code${notApplied > 1 ? 's' : ''} not applied` : '') + '.';
+    const notApplied = ev.rejected.filter((r) => !needsSignIn(r)).length + state.refused.size;
+    text = ui().live(fmt(ev.totals.total), isZero(ev.totals.discount) ? null : fmt(ev.totals.discount), notApplied);
   } else if (state.previewError || state.manifestError) {
-    text = 'No prices can be shown right now.';
+    text = ui().noPricesNow;
   }
   const live = $('breakdown-live');
   if (live.textContent !== text) live.textContent = text;
@@ -725,50 +812,69 @@ function announce(ev) {
 function profileNote() {
   const p = state.profile;
   if (!p || p.source === 'edge') return null;
-  const text = p.source === 'saved'
-    ? `Your customer profile could not be loaded (${p.problem}): using the copy saved ${dateTime(p.savedAt, state.shop.locale)}. The shop prices the order with your current profile.`
-    : `Your customer profile could not be loaded (${p.problem}): this preview leaves out offers that depend on it (member tier, segments). The shop prices the order with your profile.`;
+  const words_ = ui().problem;
+  const problem = p.problem?.kind === 'http' ? words_.http(p.problem.status) : words_[p.problem?.kind] ?? words_.other;
+  const text = p.source === 'saved' ? ui().profileSaved(problem, state.words.dateTime(p.savedAt)) : ui().profileNone(problem);
   return h('p', { class: 'banner banner-warn', 'data-profile-note': p.source }, text);
+}
+
+/** The total and Place order: in the summary on a wide screen, a bar along the bottom on a phone. */
+function renderBar(ev) {
+  // Just ordered, nothing new in the cart: the confirmation speaks; no disabled button under it.
+  $('checkout-bar').hidden = state.order?.kind === 'placed' && state.lines.length === 0;
+  const total = $('bar-total');
+  if (!ev || state.lines.length === 0) {
+    total.replaceChildren(h('span', {}, ui().total), h('strong', {}, ev ? fmt(ev.totals.total) : '–'));
+    total.dataset.amount = ev?.totals.total ?? '';
+    return;
+  }
+  total.dataset.amount = ev.totals.total;
+  total.replaceChildren(
+    h('span', {}, ui().total),
+    h('strong', {}, fmt(ev.totals.total)),
+    !isZero(ev.totals.discount) && h('span', { class: 'save small' }, ui().youSave(fmt(ev.totals.discount))),
+  );
 }
 
 function renderBreakdown() {
   const box = $('breakdown');
   const ev = state.evaluation;
   announce(ev);
+  renderBar(ev);
   if (!ev) {
     const err = state.previewError;
+    if (err) console.warn('preview failed:', err.code, err.message);
     box.replaceChildren(
       h(
         'p',
-        { class: err || state.manifestError ? 'error' : 'muted' },
-        err
-          ? `The preview could not be computed: ${err.message}.`
-          : state.manifestError
-            ? 'No prices without a valid price list (see the message above).'
-            : 'The preview appears once the price list is verified.',
+        { class: err || state.manifestError ? 'error' : 'muted', ...(err ? { title: `${err.code ?? 'ERROR'}: ${err.message}` } : {}) },
+        err ? ui().previewFailed : state.manifestError ? ui().noPrices : ui().waitPrices,
       ),
     );
     return;
   }
+  const u = ui();
   const notApplied = ev.rejected.filter((r) => !needsSignIn(r));
   const forSignedIn = ev.rejected.filter(needsSignIn);
-  const offline = online() ? null : h('p', { class: 'banner banner-warn', 'data-offline-note': '' }, 'You are offline. This preview is computed in your browser from the saved price list; placing the order needs a connection.');
+  const offline = online() ? null : h('p', { class: 'banner banner-warn', 'data-offline-note': '' }, u.offlineNote);
   box.replaceChildren(
     ...[
       offline,
       profileNote(),
-      state.lines.length === 0 ? h('p', { class: 'muted' }, 'Add products to see the price.') : breakdownTable(ev, 'Price breakdown'),
-      ev.cashback_points > 0 && h('p', { 'data-cashback': String(ev.cashback_points) }, `You earn ${ev.cashback_points} points with this order.`),
+      state.lines.length === 0
+        ? state.order?.kind !== 'placed' && h('p', { class: 'muted' }, u.addProducts)
+        : breakdownTable(ev, u.breakdown),
+      ev.cashback_points > 0 && h('p', { 'data-cashback': String(ev.cashback_points) }, u.points(state.words.count(ev.cashback_points))),
       ev.applied.length > 0 &&
         h(
           'div',
           { class: 'applied' },
-          h('h3', {}, 'Savings'),
+          h('h3', {}, u.savings),
           h(
             'ul',
             {},
             ev.applied.map((a) =>
-              h('li', { 'data-applied': a.coupon_id }, `${a.name} (${a.code ?? 'automatic'}): ${gives(a)}${a.budget_capped ? ', cut to what is left of its budget' : ''}.`),
+              h('li', { 'data-applied': a.coupon_id }, u.savingLine(a.code ? `${a.name} (${a.code})` : a.name, gives(a), a.budget_capped)),
             ),
           ),
         ),
@@ -776,127 +882,130 @@ function renderBreakdown() {
         h(
           'div',
           { class: 'rejected' },
-          h('h3', {}, 'Codes not applied'),
+          h('h3', {}, u.notApplied),
           h(
             'ul',
             {},
             [...state.refused.values()].map((r) =>
-              h('li', { 'data-rejected': r.code, 'data-refused-by': 'shop' }, h('span', { class: 'code' }, r.code), `: ${r.reason.message} (the shop's answer when you placed the order).`),
+              h('li', { 'data-rejected': r.code, 'data-refused-by': 'shop', ...reasonAttrs(r.reason) }, h('span', { class: 'code' }, r.code), ': ', u.refusedByShop(sentence(r))),
             ),
-            notApplied.map((r) => h('li', { 'data-rejected': r.code }, h('span', { class: 'code' }, r.code), `: ${r.reason.message}.`)),
+            notApplied.map((r) => h('li', { 'data-rejected': r.code, ...reasonAttrs(r.reason) }, h('span', { class: 'code' }, r.code), ': ', sentence(r))),
           ),
         ),
       forSignedIn.length > 0 &&
         h(
           'div',
           { class: 'sign-in' },
-          h('h3', {}, 'For signed-in shoppers'),
+          h('h3', {}, u.forSignedIn),
           h(
             'ul',
             {},
-            forSignedIn.map((r) => h('li', { 'data-sign-in': r.code }, h('span', { class: 'code' }, r.code), `: ${signInText(r)}`)),
+            forSignedIn.map((r) => h('li', { 'data-sign-in': r.code, ...reasonAttrs(r.reason) }, h('span', { class: 'code' }, r.code), ': ', sentence(r))),
           ),
         ),
     ].filter(Boolean),
   );
 }
 
+let shownOrderKind = null;
+
 function renderOrder() {
+  const u = ui();
   const button = $('place-order');
   button.disabled = state.ordering || !state.evaluation || state.lines.length === 0;
   button.setAttribute('aria-busy', String(state.ordering));
-  button.textContent = state.ordering ? 'Placing your order…' : 'Place order';
+  button.textContent = state.ordering ? u.placing : u.placeOrder;
 
   const box = $('order-status');
   const o = state.order;
   box.dataset.state = o?.kind ?? '';
+  box.removeAttribute('title'); // set below, for developers, when there is a technical detail
   const alert = ['offline', 'network', 'retryable', 'refused', 'codes-refused', 'no-backend', 'backend-down', 'payment-failed'];
   box.setAttribute('role', o && alert.includes(o.kind) ? 'alert' : 'status');
-  if (!o) return box.replaceChildren();
-  if (o.kind === 'placing') return box.replaceChildren(h('p', {}, 'Reserving your coupons with the shop…'));
-  if (o.kind === 'paying') return box.replaceChildren(h('p', {}, 'Your coupons are reserved. Taking the payment…'));
-  if (o.kind === 'no-backend') {
-    return box.replaceChildren(
-      h('p', { class: 'error' }, h('strong', {}, 'Orders cannot be placed from this page. '), 'It has no shop checkout service to sign you in and take the payment ("backend" in shop.json). Prices above are a preview for every shopper.'),
-    );
+  // A new outcome is brought into view: on a phone the summary is far below the bar's button.
+  if (o?.kind !== shownOrderKind) {
+    shownOrderKind = o?.kind ?? null;
+    if (o && o.kind !== 'placing' && o.kind !== 'paying') requestAnimationFrame(() => box.scrollIntoView({ block: 'nearest' }));
   }
+  if (!o) return box.replaceChildren();
+  const fail = ([head, tail], middle = '') => box.replaceChildren(h('p', { class: 'error' }, h('strong', {}, head), middle, tail));
+  if (o.kind === 'placing') return box.replaceChildren(h('p', {}, u.reserving));
+  if (o.kind === 'paying') return box.replaceChildren(h('p', {}, u.paying));
+  if (o.kind === 'no-backend') return fail(u.noBackend);
   if (o.kind === 'backend-down') {
-    return box.replaceChildren(
-      h('p', { class: 'error' }, h('strong', {}, 'The shop\'s checkout could not be reached. '), `${o.problem ?? 'No answer'}. Nothing was reserved or charged; press Place order again in a moment.`),
-    );
+    console.warn('shop sign-in:', o.problem);
+    return fail(u.backendDown);
   }
   if (o.kind === 'payment-failed') {
-    return box.replaceChildren(
-      h('p', { class: 'error' }, h('strong', {}, 'Payment failed: the order was not placed. '), `${o.error.message}. Your cart is kept; press Place order to try again.`),
-    );
+    box.title = `${o.error?.code ?? ''}: ${o.error?.message ?? ''}`;
+    return fail(u.paymentFailed);
   }
-  if (o.kind === 'offline') {
-    return box.replaceChildren(
-      h('p', { class: 'error' }, h('strong', {}, 'Order not placed: you are offline. '), 'Nothing was redeemed or charged. Your cart is saved on this device; place the order again when you are back online.'),
-    );
-  }
+  if (o.kind === 'offline') return fail(u.offline);
   if (o.kind === 'network') {
     return box.replaceChildren(
       h(
         'p',
         { class: 'error' },
-        h('strong', {}, o.offlineNow ? 'The connection dropped while your order was being sent. ' : 'No answer from the shop. '),
-        'We cannot tell whether your order arrived. ',
-        o.offlineNow ? 'When you are back online, press Place order again: ' : 'Press Place order again: ',
-        'it is sent with the same order key, so it can never be placed twice.',
+        h('strong', {}, o.offlineNow ? u.dropped : u.noAnswer),
+        u.cannotTell,
+        o.offlineNow ? u.againOnline : u.again,
+        u.sameKey,
       ),
     );
   }
   if (o.kind === 'retryable') {
-    return box.replaceChildren(
-      h('p', { class: 'error' }, h('strong', {}, 'The shop could not take the order just now. '), `${o.error.message}. Press Place order again: it is safe to retry.`),
-    );
+    box.title = `${o.error?.code ?? ''}: ${o.error?.message ?? ''}`;
+    return fail(u.busy);
   }
   if (o.kind === 'codes-refused') {
     const ev = state.evaluation;
+    const [head, tail] = u.noLongerAccepts(state.words.list(o.refused.map((r) => r.code ?? r.coupon_id), 'and'));
     return box.replaceChildren(
       ...[
-        h('p', { class: 'error' }, h('strong', {}, 'Order not placed: the shop no longer accepts '), `${o.refused.map((r) => r.code ?? r.coupon_id).join(', ')}.`),
-        h('ul', {}, o.refused.map((r) => h('li', { 'data-refused': r.code ?? r.coupon_id }, `${r.code ?? r.coupon_id}: ${r.reason.message}.`))),
-        ev &&
-          h(
-            'p',
-            {},
-            `Without ${o.refused.length > 1 ? 'them' : 'it'} your total is ${fmt(ev.totals.total)} (it was ${fmt(o.preview.totals.total)}). `,
-            'Nothing was redeemed or charged; press Place order to order at this price.',
-          ),
+        h('p', { class: 'error' }, h('strong', {}, head, tail)),
+        h('ul', {}, o.refused.map((r) => h('li', { 'data-refused': r.code ?? r.coupon_id, ...reasonAttrs(r.reason) }, h('span', { class: 'code' }, r.code ?? ''), ': ', sentence(r)))),
+        ev && h('p', {}, u.withoutThem(o.refused.length, fmt(ev.totals.total), fmt(o.preview.totals.total)), u.nothingCharged),
       ].filter(Boolean),
     );
   }
   if (o.kind === 'refused') {
-    const what = o.stage === 'payment' ? 'The shop could not complete the order. ' : 'The shop refused the order. ';
-    return box.replaceChildren(h('p', { class: 'error' }, h('strong', {}, what), `${o.error.message} (${o.error.code}).`, o.stage === 'payment' ? ' Press Place order to try again.' : ''));
+    // The shop's own message is for its developers; the code and message stay in the title.
+    box.title = `${o.error?.code ?? ''}: ${o.error?.message ?? ''}`;
+    return box.replaceChildren(
+      h('p', { class: 'error', 'data-error': o.error?.code ?? '' }, h('strong', {}, o.stage === 'payment' ? u.refusedPayment : u.refusedOrder), o.stage === 'payment' ? u.tryAgain : ''),
+    );
   }
-  // Placed: the amounts the shop confirmed, and why they differ from the preview when they do.
+  // Placed: the order number, what was saved, the amounts the shop confirmed, and why they differ
+  // from the preview when they do. The redemption id is the shop's business, not the shopper's: it
+  // stays in a data attribute.
   const r = o.redemption ?? {};
   const c = o.confirmed;
   const same = c && c.totals.total === o.preview.totals.total && o.notes.length === 0;
+  const saved = c ? c.totals.discount : o.preview.totals.discount;
   box.replaceChildren(
     ...[
       h(
         'p',
-        { class: 'ok', 'data-redemption': r.id ?? '' },
-        h('strong', {}, 'Order placed. '),
-        `Order ${r.order_id ?? o.orderId}, redemption ${r.id ?? 'unknown'} (${r.status ?? 'status unknown'}).`,
+        { class: 'ok', 'data-redemption': r.id ?? '', 'data-redemption-status': r.status ?? '', 'data-order-number': o.orderNumber },
+        h('strong', {}, u.placed),
+        `${u.orderNumber} `,
+        h('span', { class: 'nowrap' }, o.orderNumber),
+        '.',
         // A retry after a lost answer gets the first answer again: say so, so nobody worries.
-        o.replayed ? ' The shop had already received this order; it was placed once.' : '',
+        o.replayed ? u.replayed : '',
       ),
-      c && breakdownTable(c, 'Confirmed by the shop'),
-      c && same && h('p', { 'data-confirmed': 'same' }, 'The shop confirmed the same amounts as your preview.'),
+      !isZero(saved) && h('p', { class: 'ok', 'data-saved': saved }, h('strong', {}, u.saved(fmt(saved)))),
+      c && breakdownTable(c, u.confirmed),
+      c && same && h('p', { 'data-confirmed': 'same' }, u.same),
       c &&
         !same &&
         h(
           'div',
           { 'data-confirmed': 'different' },
-          h('p', {}, h('strong', {}, `The shop's total is ${fmt(c.totals.total)}, not the ${fmt(o.preview.totals.total)} of your preview:`)),
+          h('p', {}, h('strong', {}, u.differs(fmt(c.totals.total), fmt(o.preview.totals.total)))),
           h('ul', {}, o.notes.map((n) => h('li', {}, n))),
         ),
-      !c && h('p', { class: 'error' }, 'The shop did not return the confirmed amounts.'),
+      !c && h('p', { class: 'error' }, u.noConfirmed),
     ].filter(Boolean),
   );
 }
@@ -928,7 +1037,9 @@ async function main() {
   const res = await fetch('/shop.json');
   if (!res.ok) throw new Error(`shop.json: HTTP ${res.status}`);
   state.shop = await res.json();
-  document.title = `Checkout · ${state.shop.name}`;
+  makeWords();
+  renderStaticWords();
+  document.title = ui().title(state.shop.name);
   $('shop-name').textContent = state.shop.name;
   restoreCart();
   renderProducts();
@@ -988,6 +1099,8 @@ async function main() {
 }
 
 main().catch((err) => {
+  console.error('the checkout could not start:', err);
   $('manifest-problem').hidden = false;
-  $('manifest-problem').textContent = `The checkout could not start: ${err.message}`;
+  $('manifest-problem').title = err.message;
+  $('manifest-problem').textContent = state.words?.ui.startFailed ?? 'The checkout could not start. Please reload the page.';
 });

@@ -20,10 +20,10 @@ export const initEngine = () => (wasmReady ??= init());
 /** An error with a stable `.code`, like the engine's, for failures outside the engine. */
 export const codedError = (code, message, details = {}) => Object.assign(new Error(message), { code, ...details });
 
-async function fetchOk(path, what) {
+async function fetchOk(url, what) {
   let res;
   try {
-    res = await fetch(api(path));
+    res = await fetch(url);
   } catch {
     throw codedError('NETWORK', `could not download the ${what}: no connection, and nothing saved from an earlier visit`);
   }
@@ -44,10 +44,12 @@ async function fetchOk(path, what) {
  * Fetches GET /manifest and GET /jwks and verifies the manifest with the engine. Throws the engine's
  * error (MANIFEST_EXPIRED, MANIFEST_SIGNATURE_INVALID, ...) when it does not verify.
  * Returns { engine, jws, cachedAt } where cachedAt is set when the manifest came from the offline cache.
+ * `manifestUrl` and `keysUrl` default to the API's routes; <coupon-box> passes its own (a shop may
+ * pin the key set at its own origin).
  */
-export async function loadVerifiedManifest() {
+export async function loadVerifiedManifest({ manifestUrl = api('/manifest'), keysUrl = api('/jwks') } = {}) {
   await initEngine();
-  const [manifestRes, keysRes] = await Promise.all([fetchOk('/manifest', 'price list'), fetchOk('/jwks', 'shop keys')]);
+  const [manifestRes, keysRes] = await Promise.all([fetchOk(manifestUrl, 'price list'), fetchOk(keysUrl, 'shop keys')]);
   const jws = (await manifestRes.text()).trim();
   const jwks = await keysRes.json();
   const engine = CouponEngine.fromSignedManifest(jws, jwks, { now: new Date().toISOString() });

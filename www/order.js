@@ -15,6 +15,18 @@ export const HOLD = 'PT15M';
 
 const randomId = () => crypto.randomUUID();
 
+// Crockford's base32 without I, L, O, U: nothing a shopper reading it out on the phone can confuse.
+const ORDER_ALPHABET = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+/**
+ * A new order number a shopper can read and quote: ten characters in two groups ("7K4PX-2XQ9M"),
+ * 50 random bits. The shop's backend may answer its own number instead (order.order_number).
+ */
+export function newOrderNumber() {
+  const bytes = crypto.getRandomValues(new Uint8Array(10));
+  const chars = [...bytes].map((b) => ORDER_ALPHABET[b & 31]).join('');
+  return `${chars.slice(0, 5)}-${chars.slice(5)}`;
+}
+
 /** The pending attempt for exactly this request, or a new one; kept in localStorage across reloads. */
 export function attemptFor(request, storage = localStorage) {
   // The request is built the same way every time, so equal carts give equal strings.
@@ -25,7 +37,7 @@ export function attemptFor(request, storage = localStorage) {
   } catch {
     // unreadable: start a new attempt
   }
-  const orderId = `web-${randomId()}`;
+  const orderId = newOrderNumber();
   const attempt = {
     key: randomId(),
     orderId,
@@ -111,11 +123,22 @@ export const confirmedEvaluation = (body) => body?.evaluation ?? null;
  */
 export const refusedCodes = (error) => (Array.isArray(error?.rejected) ? error.rejected : []);
 
+/** The English notes of explainDifferences; a page in another language passes its own (messages.js). */
+const NOTES = {
+  notApplied: (label, why) => `${label} was not applied to your order: ${why}`,
+  noLonger: (label) => `${label} no longer applies: it was paused or ended, or its conditions changed, after your preview.`,
+  gave: (label, now, was, capped) => `${label} gave ${now} instead of ${was}${capped ? ': its budget was nearly used up.' : '.'}`,
+  points: (label, now, was) => `${label} gives ${now} points instead of ${was}.`,
+  edge: (label) => `${label} was applied at the edge as well.`,
+  total: (now, was) => `The shop's total is ${now} instead of ${was}.`,
+};
+
 /**
  * Why the server-confirmed evaluation differs from the preview, in words, one entry per coupon that
- * changed. The reasons are the engine's (the Worker ran the same engine with live counters).
+ * changed. The reasons are the engine's (the Worker ran the same engine with live counters); `why`
+ * turns a rejected entry into the shopper's sentence (by default the engine's message).
  */
-export function explainDifferences(preview, confirmed, fmt) {
+export function explainDifferences(preview, confirmed, fmt, { notes: say = NOTES, why = (r) => `${r.reason.message}.` } = {}) {
   const notes = [];
   const byId = (list) => new Map(list.map((a) => [a.coupon_id, a]));
   const was = byId(preview.applied);
@@ -125,25 +148,18 @@ export function explainDifferences(preview, confirmed, fmt) {
     const label = before.code ? `${before.name} (${before.code})` : before.name;
     if (!after) {
       const rejected = confirmed.rejected.find((r) => r.coupon_id === id || (before.code && r.code === before.code));
-      notes.push(
-        rejected
-          ? `${label} was not applied to your order: ${rejected.reason.message}.`
-          : `${label} no longer applies: it was paused or ended, or its conditions changed, after your preview.`,
-      );
+      notes.push(rejected ? say.notApplied(label, why(rejected)) : say.noLonger(label));
     } else if (after.discount !== before.discount) {
-      notes.push(
-        `${label} gave ${fmt(after.discount)} instead of ${fmt(before.discount)}` +
-          (after.budget_capped ? ': its budget was nearly used up.' : '.'),
-      );
+      notes.push(say.gave(label, fmt(after.discount), fmt(before.discount), after.budget_capped));
     } else if (after.cashback_points !== before.cashback_points) {
-      notes.push(`${label} gives ${after.cashback_points} points instead of ${before.cashback_points}.`);
+      notes.push(say.points(label, after.cashback_points, before.cashback_points));
     }
   }
   for (const [id, after] of now) {
-    if (!was.has(id)) notes.push(`${after.code ? `${after.name} (${after.code})` : after.name} was applied at the edge as well.`);
+    if (!was.has(id)) notes.push(say.edge(after.code ? `${after.name} (${after.code})` : after.name));
   }
   if (notes.length === 0 && confirmed.totals.total !== preview.totals.total) {
-    notes.push(`The shop's total is ${fmt(confirmed.totals.total)} instead of ${fmt(preview.totals.total)}.`);
+    notes.push(say.total(fmt(confirmed.totals.total), fmt(preview.totals.total)));
   }
   return notes;
 }

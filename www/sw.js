@@ -4,7 +4,7 @@
 // Network first, cache as fallback, for every GET it handles: online, the shopper always gets the
 // current page and manifest (a stale price list is worse than a slow one); offline, the last copy.
 // Orders (POST) never go through the cache: offline they fail, and the page says so.
-const CACHE = 'edge-coupons-checkout-v2';
+const CACHE = 'edge-coupons-checkout-v3';
 const CACHED_AT = 'x-edge-coupons-cached-at'; // read by engine.js to say "offline, saved at ..."
 
 const SHELL = [
@@ -13,6 +13,7 @@ const SHELL = [
   '/checkout.js',
   '/engine.js',
   '/format.js',
+  '/messages.js',
   '/order.js',
   '/session.js',
   '/shop.json',

@@ -139,10 +139,18 @@ export async function shot(page, t, name) {
   return file;
 }
 
+/**
+ * Waits until the page's engine has a verified manifest: fresh from the Worker (`verified`) or the
+ * service worker's saved copy (`saved`). The page says nothing about it while all is well, so this
+ * reads the status element's data-state rather than its words.
+ */
+export const manifestReady = (page, states = ['verified', 'saved']) =>
+  page.locator(states.map((s) => `#manifest-status[data-state="${s}"]`).join(', ')).waitFor({ state: 'attached' });
+
 /** Opens the checkout and waits until the manifest is verified and the first preview is shown. */
 export async function openCheckout(page, url) {
   await page.goto(`${url}/`);
-  await page.locator('#manifest-status', { hasText: 'verified' }).waitFor();
+  await manifestReady(page);
   await page.locator('#breakdown').filter({ hasText: /./ }).waitFor();
 }
 
