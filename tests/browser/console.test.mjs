@@ -196,7 +196,7 @@ test('the whole story: sign in, create and publish a coupon, checkout, pause, or
     await checkout.getByRole('button', { name: 'Place order' }).click();
     const refused = checkout.locator('#order-status[data-state="codes-refused"]');
     await refused.waitFor();
-    assert.match(await refused.innerText(), /AUTUMN20: this coupon is paused/);
+    assert.match(await refused.innerText(), /AUTUMN20: This offer is paused/);
 
     // ---- Activate it again, place an order with it.
     await page.bringToFront();
@@ -285,6 +285,11 @@ test('the whole story: sign in, create and publish a coupon, checkout, pause, or
     assert.equal(new Set(codes.slice(1)).size, 600, 'all different');
     assert.ok(codes.slice(1).every((c) => c.startsWith('THANKS') && c.length === 17), 'in the coupon\'s format');
     await page.locator('#notice', { hasText: '600 new codes' }).waitFor();
+    // The coupon's history lists the generation once, though it took two calls of at most 500.
+    const generatedRow = page.locator('#uploads tr[data-kind="generated"]');
+    await generatedRow.waitFor();
+    assert.equal(await generatedRow.count(), 1);
+    assert.match(await generatedRow.innerText(), /Generated here\s+600\s+0\s+0/);
 
     // ---- Upload 1,200 codes (and three bad rows) to the come-back coupon, in chunks of 500.
     await view(page, 'coupon', '#coupon/comeback-15');
@@ -305,6 +310,10 @@ test('the whole story: sign in, create and publish a coupon, checkout, pause, or
     assert.ok(uploads.length >= 3, 'sent in chunks of at most 500 rows');
     const bar = page.locator('#codes progress[aria-label="Uploading codes"]');
     assert.equal(await bar.evaluate((b) => b.value === b.max && b.max === 1203), true, 'the progress bar reached the end');
+    // The file is one entry of the history, with what was added and refused.
+    const uploadedRow = page.locator('#uploads tr[data-kind="upload"]').first();
+    await uploadedRow.waitFor();
+    assert.match(await uploadedRow.innerText(), /Uploaded file \(\d+ parts\)\s+1,200\s+3\s+0/);
     await snap(page, t, 'console-codes');
     const pool = await fetch(`${env.url}/admin/coupons/comeback-15/pool`, { headers: { authorization: `Bearer ${token}` } });
     assert.equal(pool.status, 200);

@@ -40,7 +40,9 @@ export async function postCodes(request, env, { coupon_id }) {
   const loaded = await current(env);
   const coupon = couponIn(loaded, coupon_id);
   if (coupon.codes.type !== 'bulk') throw new ApiError(422, 'NOT_BULK_COUPON', `coupon ${coupon_id} does not take bulk codes`);
-  const pool = poolFlag(new URL(request.url));
+  const url = new URL(request.url);
+  const pool = poolFlag(url);
+  const batch = batchOf(url.searchParams.get('batch'));
   if (pool && kvMode(env)) throw new ApiError(400, 'POOL_UNSUPPORTED', 'code pools need Durable Objects; this Worker runs with COUNTER_MODE=kv');
   const text = await readText(request, { limit: MAX_UPLOAD_BYTES, types: ['text/csv', 'application/json'] });
   const type = request.headers.get('content-type').split(';')[0].trim().toLowerCase();
@@ -80,14 +82,38 @@ export async function postCodes(request, env, { coupon_id }) {
   if (hashes.size > MAX_ROWS) {
     throw new ApiError(413, 'TOO_MANY_ROWS', `at most ${MAX_ROWS} codes per upload; use wrangler kv bulk put for more`, { limit: MAX_ROWS });
   }
+  const record = (counts) => counterOf(env, coupon_id).recordUpload({ batch, kind: 'upload', at: rfc3339(Date.now()), imported: 0, refused: 0, pooled: 0, ...counts });
+  if (refused.length) await record({ refused: refused.length });
   if (refused.length) throw new ApiError(422, 'INVALID_CODES', `${refused.length} rows are not codes of ${coupon_id}; nothing was stored`, {
       refused: refused.slice(0, MAX_ROWS), ...(refused.length > MAX_ROWS ? { refused_total: refused.length } : {}),
     });
   await Promise.all([...hashes].map((h) => env.CODES.put(bulkKey(coupon_id, h), coupon_id)));
   // Registered first: a pooled code handed out works at once.
-  if (!pool) return json({ coupon_id, imported: hashes.size }, 201);
+  if (!pool) {
+    await record({ imported: hashes.size });
+    return json({ coupon_id, imported: hashes.size }, 201);
+  }
   const { added, available } = await counterOf(env, coupon_id).addToPool({ codes });
+  await record({ imported: hashes.size, pooled: added });
   return json({ coupon_id, imported: hashes.size, pooled: added, available }, 201);
+}
+
+/**
+ * The upload a request belongs to (`batch`: the chunks of one file share it, so the console lists
+ * the file once); a request without one is an upload of its own.
+ */
+export function batchOf(value) {
+  if (value === null || value === undefined) return crypto.randomUUID();
+  if (typeof value !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(value)) {
+    throw new ApiError(400, 'INVALID_QUERY', 'batch must be 1-64 letters, digits, - or _ (the same for every chunk of one upload)', { parameter: 'batch' });
+  }
+  return value;
+}
+
+/** GET /admin/coupons/{id}/uploads: the coupon's newest code uploads and generations (20). */
+export async function getUploads(request, env, { coupon_id }) {
+  couponIn(await current(env), coupon_id);
+  return json({ coupon_id, uploads: await counterOf(env, coupon_id).uploads({ limit: 20 }) });
 }
 
 /** `?pool=true` (or absent / false); anything else is refused rather than guessed. */
@@ -187,7 +213,7 @@ export async function deleteUser(request, env, { user_id }) {
  * The coupon of the current manifest, or 404 COUPON_NOT_FOUND (as GET /stats): asking about a
  * coupon that does not exist never creates its Durable Object, nor lists KV under a made-up prefix.
  */
-function couponIn(loaded, couponId) {
+export function couponIn(loaded, couponId) {
   const coupon = loaded.coupons.get(couponId);
   if (!coupon) throw new ApiError(404, 'COUPON_NOT_FOUND', `no coupon ${couponId} in the current manifest`);
   return coupon;

@@ -10,6 +10,7 @@ import { counterOf, kvMode, redemptionOf } from './counters.js';
 import { statsQuery } from './stats.js';
 import { checkBodyUser, checkUserId, userQuery } from './profiles.js';
 import { identify, requireShop, userFor, withUser } from './identity.js';
+import { couponIn } from './admin.js';
 
 const MAX_BODY_BYTES = 256 * 1024; // a 1,000-line cart is about 150 KB
 const MAX_HOLD_MS = 7 * 86400e3;
@@ -170,8 +171,7 @@ export const revertRedemption = shopOnly('reverting a redemption', (r) => r.reve
 
 export async function getStats(request, env, { coupon_id }) {
   const query = statsQuery(new URL(request.url));
-  const loaded = await current(env);
-  if (!loaded.coupons.has(coupon_id)) throw new ApiError(404, 'COUPON_NOT_FOUND', `no coupon ${coupon_id} in the current manifest`);
+  couponIn(await current(env), coupon_id);
   const periods = await counterOf(env, coupon_id).stats(query);
   return json({ coupon_id, ...query, periods });
 }

@@ -13,17 +13,11 @@ import { ALPHABET, bulkKey, codeHash, macCharacters } from './codes.js';
 import { fillTimeZones } from './zones.js';
 import { statsQuery } from './stats.js';
 import { addMoney } from './money.js';
+import { batchOf, couponIn } from './admin.js';
 
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024; // the engine's default max_manifest_bytes
 const MAX_GENERATE = 500; // per call: each code is one KV write, and an invocation may make 1,000
 const MAX_GENERATE_TOTAL = 10_000;
-
-/** The coupon of the current manifest, or 404 COUPON_NOT_FOUND. */
-function couponIn(loaded, couponId) {
-  const coupon = loaded.coupons.get(couponId);
-  if (!coupon) throw new ApiError(404, 'COUPON_NOT_FOUND', `no coupon ${couponId} in the current manifest`);
-  return coupon;
-}
 
 /**
  * The status in force: the edge override if any; else the signed one, with `scheduled` for an
@@ -82,7 +76,8 @@ export async function getCoupon(request, env, { coupon_id }) {
   const coupon = couponIn(loaded, coupon_id);
   const overrides = await readOverrides(env);
   const counter = counterOf(env, coupon_id);
-  const [counts, pool] = await Promise.all([counter.counters(), coupon.codes.type === 'bulk' ? counter.pool() : null]);
+  const bulk = coupon.codes.type === 'bulk';
+  const [counts, pool, uploads] = await Promise.all([counter.counters(), bulk ? counter.pool() : null, bulk ? counter.uploads({ limit: 20 }) : []]);
   const [words] = call(() => loaded.engine.describe(coupon_id));
   return json({
     coupon,
@@ -91,6 +86,7 @@ export async function getCoupon(request, env, { coupon_id }) {
     description: words.lines,
     counters: { redemptions: counts.redemptions, discount_given: counts.discount_given, periods: counts.periods },
     pool: pool ? { available: pool.available, given: pool.given } : null,
+    uploads,
   });
 }
 
@@ -223,6 +219,7 @@ export async function generateCodes(request, env, { coupon_id }) {
   if (coupon.codes.type !== 'bulk') throw new ApiError(422, 'NOT_BULK_COUPON', `coupon ${coupon_id} does not take bulk codes`);
   const { value } = await readJsonObject(request, 1024);
   const { count, pool = false } = value;
+  const batch = batchOf(value.batch);
   if (!Number.isInteger(count) || count < 1 || count > MAX_GENERATE_TOTAL) {
     throw new ApiError(400, 'INVALID_REQUEST', `count must be a whole number from 1 to ${MAX_GENERATE_TOTAL}`, { path: 'count' });
   }
@@ -249,7 +246,8 @@ export async function generateCodes(request, env, { coupon_id }) {
   }
   const list = [...codes];
   await Promise.all(list.map((code) => env.CODES.put(bulkKey(coupon_id, codeHash(coupon_id, code)), coupon_id)));
-  if (pool) await counterOf(env, coupon_id).addToPool({ codes: list });
+  const pooled = pool ? (await counterOf(env, coupon_id).addToPool({ codes: list })).added : 0;
+  await counterOf(env, coupon_id).recordUpload({ batch, kind: 'generated', at: rfc3339(Date.now()), imported: list.length, refused: 0, pooled });
   return new Response(`code\n${list.join('\n')}\n`, {
     status: 201,
     headers: { 'content-type': 'text/csv; charset=utf-8', 'cache-control': 'no-store', 'content-disposition': `attachment; filename="${coupon_id}-codes.csv"` },

@@ -30,6 +30,8 @@ CREATE TABLE IF NOT EXISTS dirty_users (user_id TEXT PRIMARY KEY, v INTEGER NOT 
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS pool (seq INTEGER PRIMARY KEY AUTOINCREMENT, code TEXT NOT NULL UNIQUE, given INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS handouts (key TEXT PRIMARY KEY, code TEXT, day TEXT NOT NULL, at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS uploads (batch TEXT PRIMARY KEY, kind TEXT NOT NULL, at TEXT NOT NULL, requests INTEGER NOT NULL,
+  imported INTEGER NOT NULL, refused INTEGER NOT NULL, pooled INTEGER NOT NULL);
 `;
 
 export class CouponCounter extends DurableObject {
@@ -189,6 +191,27 @@ export class CouponCounter extends DurableObject {
       for (const code of codes) this.sql.exec('INSERT OR IGNORE INTO pool (code) VALUES (?)', code);
     });
     return { added: size() - before, ...this.pool() };
+  }
+
+  /**
+   * One request of a code upload (or a generation): `batch` groups the requests of one file sent in
+   * chunks, so the console lists uploads, not chunks. Counts add up; the first request's time stays.
+   */
+  recordUpload({ batch, kind, at, imported, refused, pooled }) {
+    this.sql.exec(
+      `INSERT INTO uploads (batch, kind, at, requests, imported, refused, pooled) VALUES (?, ?, ?, 1, ?, ?, ?)
+       ON CONFLICT (batch) DO UPDATE SET requests = requests + 1, imported = imported + excluded.imported,
+         refused = refused + excluded.refused, pooled = pooled + excluded.pooled`,
+      batch, kind, at, imported, refused, pooled,
+    );
+    // Only the newest uploads matter to a person; the table stays small.
+    this.sql.exec('DELETE FROM uploads WHERE batch NOT IN (SELECT batch FROM uploads ORDER BY at DESC LIMIT 100)');
+    return { ok: true };
+  }
+
+  /** The newest uploads first: { batch, kind, at, requests, imported, refused, pooled }. */
+  uploads({ limit = 20 } = {}) {
+    return this.sql.exec('SELECT batch, kind, at, requests, imported, refused, pooled FROM uploads ORDER BY at DESC LIMIT ?', limit).toArray();
   }
 
   pool() {

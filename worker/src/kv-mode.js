@@ -110,6 +110,15 @@ export class KvCounter {
     return { available: 0, given: 0 };
   }
 
+  // No upload history in kv mode (the console lists none); the codes themselves are stored as usual.
+  recordUpload() {
+    return { ok: true };
+  }
+
+  uploads() {
+    return [];
+  }
+
   /** An event's assignment counted once per key (best effort: a concurrent duplicate counts twice). */
   async handOut({ key, day, bulk, now }) {
     if (bulk) return { code: null, empty: true };

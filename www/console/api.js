@@ -69,8 +69,10 @@ export const listCoupons = () => get('/admin/coupons');
 export const getCoupon = (id) => get(`/admin/coupons/${enc(id)}`);
 export const setStatus = (id, status) => call('PUT', `/admin/coupons/${enc(id)}/status`, { json: { status } });
 export const getPool = (id) => get(`/admin/coupons/${enc(id)}/pool`);
-export const generateCodes = (id, count) => call('POST', `/admin/coupons/${enc(id)}/codes/generate`, { json: { count }, as: 'text' });
-export const uploadCodes = (id, csv, pool) => call('POST', `/admin/coupons/${enc(id)}/codes${pool ? '?pool=true' : ''}`, { body: csv, type: 'text/csv' });
+// `batch`: the calls of one generation or one file sent in chunks share it, so its history lists them once.
+export const generateCodes = (id, count, batch) => call('POST', `/admin/coupons/${enc(id)}/codes/generate`, { json: { count, batch }, as: 'text' });
+export const uploadCodes = (id, csv, pool, batch) => call('POST', `/admin/coupons/${enc(id)}/codes?${q({ batch, ...(pool ? { pool: 'true' } : {}) })}`, { body: csv, type: 'text/csv' });
+export const getUploads = (id) => get(`/admin/coupons/${enc(id)}/uploads`);
 
 // Manifests: versions, checking, signing and publishing.
 export const listVersions = () => get('/admin/manifests');

@@ -2,7 +2,7 @@
 // call; this loops) and download them as CSV; upload a CSV of any size, in chunks of 500 rows (the
 // Worker's limit per request) with a progress bar, listing every refused row with its line and why.
 import * as api from './api.js';
-import { count, csvRows, download, h, put } from './format.js';
+import { count, csvRows, dateTime, download, h, put } from './format.js';
 
 export const CHUNK = 500;
 const HEADERS = ['code', 'codes', 'coupon_code'];
@@ -59,11 +59,12 @@ const chunkCsv = (rows) => csvRows([['code'], ...rows.map((r) => [r.code])]);
 export async function uploadInChunks(couponId, rows, { pool = false, onProgress = () => {} } = {}) {
   let imported = 0;
   const refused = [];
+  const batch = crypto.randomUUID();
   for (let start = 0; start < rows.length; start += CHUNK) {
     let chunk = rows.slice(start, start + CHUNK);
     for (let attempt = 0; chunk.length && attempt < 2; attempt++) {
       try {
-        const res = await api.uploadCodes(couponId, chunkCsv(chunk), pool);
+        const res = await api.uploadCodes(couponId, chunkCsv(chunk), pool, batch);
         imported += res.imported;
         break;
       } catch (err) {
@@ -90,17 +91,50 @@ export async function uploadInChunks(couponId, rows, { pool = false, onProgress 
 /** Generates `total` codes, at most 500 a call; returns the CSV (one header) of all of them. */
 export async function generateAll(couponId, total, onProgress = () => {}) {
   const codes = [];
+  const batch = crypto.randomUUID();
   while (codes.length < total) {
     const n = Math.min(CHUNK, total - codes.length);
-    const csv = await api.generateCodes(couponId, n);
+    const csv = await api.generateCodes(couponId, n, batch);
     codes.push(...codesOfCsv(csv).map((r) => r.code));
     onProgress(codes.length, total);
   }
   return csvRows([['code'], ...codes.map((c) => [c])]);
 }
 
-export function renderCodes(root, { coupon, pool, notify, showProblem }) {
+/** The coupon's newest uploads and generations, as a table (or a line saying there are none). */
+function historyTable(uploads) {
+  if (!uploads.length) return h('p', { class: 'muted small', id: 'uploads-none' }, 'No codes were uploaded or generated here yet.');
+  return h(
+    'div',
+    { class: 'scroll' },
+    h(
+      'table',
+      { class: 'uploads', id: 'uploads' },
+      h('caption', {}, 'Uploads and generations, newest first'),
+      h('thead', {}, h('tr', {}, ['When', 'What', 'Codes added', 'Rows refused', 'Added to the pool'].map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, uploads.map((u) => h(
+        'tr',
+        { 'data-kind': u.kind },
+        h('td', {}, dateTime(u.at)),
+        h('td', {}, u.kind === 'generated' ? 'Generated here' : `Uploaded file${u.requests > 1 ? ` (${count(u.requests)} parts)` : ''}`),
+        h('td', { class: 'num' }, count(u.imported)),
+        h('td', { class: 'num' }, count(u.refused)),
+        h('td', { class: 'num' }, count(u.pooled)),
+      ))),
+    ),
+  );
+}
+
+export function renderCodes(root, { coupon, pool, uploads = [], notify, showProblem }) {
   const id = coupon.id;
+  const history = h('div', {}, historyTable(uploads));
+  const refreshHistory = async () => {
+    try {
+      history.replaceChildren(historyTable((await api.getUploads(id)).uploads));
+    } catch {
+      // the list stays as it was; the upload itself already said how it went
+    }
+  };
   const progress = (label) => {
     const bar = h('progress', { max: 100, value: 0, 'aria-label': label });
     const text = h('span', { class: 'small muted' });
@@ -137,6 +171,7 @@ export function renderCodes(root, { coupon, pool, notify, showProblem }) {
       download(`${id}-codes-${new Date().toISOString().slice(0, 10)}.csv`, csv);
       notify(`${count(n)} new codes for ${coupon.name} are stored and downloaded.`);
       root.dataset.generated = String(n);
+      await refreshHistory();
     } catch (err) {
       genError.textContent = err.code === 'CODE_MAC_KEY_MISSING' || err.status === 503 ? `Codes cannot be generated here: ${err.message}` : err.message;
     } finally {
@@ -207,6 +242,7 @@ export function renderCodes(root, { coupon, pool, notify, showProblem }) {
       }
       notify(`${count(imported)} codes uploaded to ${coupon.name}.`);
       file.value = '';
+      await refreshHistory();
     } catch (err) {
       upError.textContent = err.message;
       showProblem(null);
@@ -228,5 +264,7 @@ export function renderCodes(root, { coupon, pool, notify, showProblem }) {
     upProgress.el,
     upError,
     upResult,
+    h('h3', {}, 'History'),
+    history,
   );
 }

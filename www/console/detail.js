@@ -94,6 +94,6 @@ export async function render(root, { store, param: id, notify, showProblem, navi
   if (coupon.codes?.type === 'bulk') {
     const codes = h('section', { class: 'panel', 'aria-labelledby': 'codes-title', id: 'codes' });
     put(root, codes);
-    renderCodes(codes, { coupon, pool: detail.pool, notify, showProblem });
+    renderCodes(codes, { coupon, pool: detail.pool, uploads: detail.uploads ?? [], notify, showProblem });
   }
 }
