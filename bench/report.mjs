@@ -66,7 +66,7 @@ p(`| peak linear memory (fresh instance, 200 x 100) | ${instr?.peakMemoryBytes !
 const s100 = slope(node, 100);
 p(`| scaling in lines (log-log slope, 200 -> 1000 lines, 100 coupons) | ${s100 == null ? 'n/a' : s100.toFixed(2)} | 1.0 (linear) | ${status(s100 == null ? null : s100 < 1.15)} |`);
 p(`| cold start: compile + instantiate + 1,000-coupon manifest + first evaluation (median) | ${ms(cold?.phases?.total?.median)} ms | < 5 ms | ${status(cold ? cold.phases.total.median < 5 : null)} |`);
-p(`| .wasm raw / gzip / brotli | ${wasm ? `${num(wasm.raw)} / ${num(wasm.gzip)} / ${num(wasm.brotli)} B` : 'n/a'} | raw < 200 KiB (gate 256 KiB) | ${status(wasm ? wasm.raw < 200 * 1024 : null)} |`);
+p(`| .wasm raw / gzip / brotli | ${wasm ? `${num(wasm.raw)} / ${num(wasm.gzip)} / ${num(wasm.brotli)} B` : 'n/a'} | gzip <= 256 KiB (the gate) | ${status(wasm ? wasm.gzip <= 256 * 1024 : null)} |`);
 p(`| JS glue raw / gzip / brotli | ${glue ? `${num(glue.raw)} / ${num(glue.gzip)} / ${num(glue.brotli)} B` : 'n/a'} | | |`);
 p(`| json-rules-engine time / ours (same rules, same carts, 200 x 100; below 1x the peer is faster) | ${ratio(jre?.p50, ours?.p50)} | >= 10x | ${status(jre && ours ? jre.p50 / ours.p50 >= 10 : null)} |`);
 p(`| @gorules/zen-engine time / ours | ${ratio(zen?.p50, ours?.p50)} | | |`);
@@ -166,7 +166,7 @@ if (size) {
   p('|---|---:|---:|---:|');
   for (const f of size.files) p(`| \`${f.file}\` | ${num(f.raw)} | ${num(f.gzip)} | ${num(f.brotli)} |`);
   p();
-  p(`The gate in \`make test\` (\`scripts/build-pkg.sh\`) refuses a .wasm over ${num(size.limit)} bytes raw; the target is 200 KiB (204,800 bytes).`);
+  p(`The gate in \`make test\` (\`scripts/build-pkg.sh\`) refuses a .wasm over ${num(size.limit)} bytes gzip -9 (issue 14).`);
   p();
   if (size.crates) {
     p('**Where the bytes go, by crate** (twiggy over the same code built unstripped, `wasm-opt -Oz -g`:');
