@@ -107,13 +107,27 @@ pub struct AppliedCoupon {
     pub summary: String,
     pub discount: String,
     pub cashback_points: u64,
-    pub allocations: Vec<Allocation>,
+    /// What the discount was spread over (docs/manifest.md, "The Evaluation").
+    pub touched: Touched,
+    /// Each part's share, only when the request asks (`"allocations": true`).
+    pub allocations: Option<Vec<Allocation>>,
     /// Present when the discount was cut to what is left of the coupon's money budget.
     pub budget_capped: bool,
     /// `format_only` for bulk codes checked here by format alone: the Worker checks the code itself.
     pub verification: &'static str,
     /// A tiered reward below its top tier: what the next tier needs (`missing`) and gives.
     pub next_tier: Option<(Detail, String)>,
+}
+
+/// The parts of the order an applied coupon's discount was spread over, compactly: what a
+/// checkout shows beside each line, without a share per line.
+#[derive(Debug, Clone, Default)]
+pub struct Touched {
+    /// `None`: no line. `Some(None)`: every line of the cart. `Some(Some(ids))`: these lines, in
+    /// line-id order.
+    pub lines: Option<Option<Vec<String>>>,
+    pub shipping: bool,
+    pub fees: Vec<String>,
 }
 
 /// A submitted code that did not apply.
@@ -250,8 +264,23 @@ impl ToJson for AppliedCoupon {
                 .field("target", &self.target)
                 .field("summary", &self.summary)
                 .field("discount", &self.discount)
-                .field("cashback_points", &self.cashback_points)
-                .field("allocations", &self.allocations);
+                .field("cashback_points", &self.cashback_points);
+            match &self.touched.lines {
+                Some(Some(ids)) => {
+                    f.field("lines", ids);
+                }
+                Some(None) => {
+                    f.field("lines", &"all");
+                }
+                None => {}
+            }
+            if self.touched.shipping {
+                f.field("shipping", &true);
+            }
+            if !self.touched.fees.is_empty() {
+                f.field("fees", &self.touched.fees);
+            }
+            f.some("allocations", &self.allocations);
             if self.budget_capped {
                 f.field("budget_capped", &true);
             }
@@ -422,8 +451,10 @@ impl Engine {
     /// (`{ cart, user?, codes?, now, usage? }`, docs/manifest.md); `now` is required here.
     pub fn evaluate(&self, request: &Value) -> Result<Evaluation> {
         let root = Node::root(request, Source::Request);
-        let req = root.obj(&["cart", "user", "codes", "now", "usage"])?;
+        let req = root.obj(&["cart", "user", "codes", "now", "usage", "allocations"])?;
         let now = parse_now(req.get("now").as_ref())?;
+        let with_allocations = req.get("allocations").map(|n| n.bool()).transpose()?;
+        let with_allocations = with_allocations.unwrap_or(false);
         self.fresh(now)?;
         let currency = self.manifest.currency;
         let cart = read_cart(&req.req("cart")?, currency, &self.limits)?;
@@ -673,7 +704,9 @@ impl Engine {
                 continue;
             };
             match (outcome, c.code) {
-                (Some(Ok(a)), code) => applied.push(self.applied(c.coupon, code, a, &cart)),
+                (Some(Ok(a)), code) => {
+                    applied.push(self.applied(c.coupon, code, a, &cart, with_allocations))
+                }
                 (Some(Err(reason)), Some(code)) => rejected.push(Rejected {
                     code,
                     coupon_id: Some(c.coupon.id.clone()),
@@ -696,24 +729,39 @@ impl Engine {
         code: Option<String>,
         a: reward::Applied,
         cart: &Cart,
+        with_allocations: bool,
     ) -> AppliedCoupon {
         let currency = cart.currency;
-        let allocations = a
-            .shares
-            .iter()
-            .map(|(part, amount)| {
-                let (target, id) = match part {
-                    Part::Line(i) => ("line", cart.lines.get(*i).map(|l| l.id.clone())),
-                    Part::Shipping => ("shipping", None),
-                    Part::Fee(i) => ("fee", cart.fees.get(*i).map(|f| f.id.clone())),
-                };
-                Allocation {
-                    target,
-                    id,
-                    amount: currency.format(*amount),
-                }
-            })
-            .collect();
+        let allocations = with_allocations.then(|| {
+            a.shares
+                .iter()
+                .map(|(part, amount)| {
+                    let (target, id) = match part {
+                        Part::Line(i) => ("line", cart.lines.get(*i).map(|l| l.id.clone())),
+                        Part::Shipping => ("shipping", None),
+                        Part::Fee(i) => ("fee", cart.fees.get(*i).map(|f| f.id.clone())),
+                    };
+                    Allocation {
+                        target,
+                        id,
+                        amount: currency.format(*amount),
+                    }
+                })
+                .collect()
+        });
+        let mut touched = Touched::default();
+        let mut lines = Vec::new();
+        for part in &a.touched {
+            match part {
+                Part::Line(i) => lines.extend(cart.lines.get(*i).map(|l| l.id.clone())),
+                Part::Shipping => touched.shipping = true,
+                Part::Fee(i) => touched.fees.extend(cart.fees.get(*i).map(|f| f.id.clone())),
+            }
+        }
+        if !lines.is_empty() {
+            // Every line: one word instead of every id (a 200-line cart would list 200).
+            touched.lines = Some((lines.len() < cart.lines.len()).then_some(lines));
+        }
         let bulk = matches!(coupon.codes, Codes::Bulk { .. });
         AppliedCoupon {
             coupon_id: coupon.id.clone(),
@@ -725,6 +773,7 @@ impl Engine {
             summary: reward::summary(coupon, currency),
             discount: currency.format(a.discount),
             cashback_points: a.cashback_points,
+            touched,
             allocations,
             budget_capped: a.budget_capped,
             next_tier: a.next_tier,

@@ -74,6 +74,9 @@ pub struct Applied {
     pub discount: Decimal,
     pub cashback_points: u64,
     pub shares: Vec<(Part, Decimal)>,
+    /// What the discount was spread over: the target's parts that still had something to pay
+    /// (a part here may take 0.00 of a small discount). Empty for cashback.
+    pub touched: Vec<Part>,
     /// The discount was cut to what is left of the coupon's money budget.
     pub budget_capped: bool,
     /// For a tiered reward below its top tier: what the next tier needs, and what it gives.
@@ -477,6 +480,7 @@ pub fn apply(
                 discount: Decimal::ZERO,
                 cashback_points: points,
                 shares: Vec::new(),
+                touched: Vec::new(),
                 budget_capped,
                 next_tier,
             }))
@@ -499,10 +503,16 @@ pub fn apply(
                     shares.push((*part, amount));
                 }
             }
+            let touched = weighted
+                .iter()
+                .filter(|w| !w.1.is_zero())
+                .map(|w| w.0)
+                .collect();
             Ok(Ok(Applied {
                 discount: value,
                 cashback_points: 0,
                 shares,
+                touched,
                 budget_capped,
                 next_tier,
             }))
