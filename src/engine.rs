@@ -579,7 +579,9 @@ impl Engine {
             })
         };
         let order = application_order(&eligible);
-        let run = |keep: &[bool]| apply_all(&eligible, &order, keep, &cart, &facts, &budget_left);
+        let start = Remaining::new(&cart)?;
+        let run =
+            |keep: &[bool]| apply_all(&eligible, &order, keep, &cart, &facts, &start, &budget_left);
         let n = eligible.len();
         let only = |i: usize| (0..n).map(|j| j == i).collect::<Vec<bool>>();
         // What each candidate gives on its own. One that gives nothing is out, with its reason,
@@ -720,7 +722,7 @@ impl Engine {
                 .cmp(&b.code)
                 .then_with(|| a.reason.code.cmp(b.reason.code))
         });
-        self.report(&cart, &left, applied, rejected, now, periods)
+        self.report(&cart, &start, &left, applied, rejected, now, periods)
     }
 
     fn applied(
@@ -744,7 +746,7 @@ impl Engine {
                     Allocation {
                         target,
                         id,
-                        amount: currency.format(*amount),
+                        amount: currency.format_units(*amount),
                     }
                 })
                 .collect()
@@ -781,9 +783,11 @@ impl Engine {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn report(
         &self,
         cart: &Cart,
+        start: &Remaining,
         left: &Remaining,
         applied: Vec<AppliedCoupon>,
         rejected: Vec<Rejected>,
@@ -792,47 +796,50 @@ impl Engine {
     ) -> Result<Evaluation> {
         let cur = cart.currency;
         let fmt = |d: Decimal| cur.format(d);
+        // Whole minor units from here: what was owed (`start`) and what is left (`left`).
+        let units = |u: u128| cur.format_units(u);
         let lines: Vec<LineResult> = cart
             .lines
             .iter()
-            .zip(&left.lines)
-            .map(|(l, f)| LineResult {
+            .zip(start.lines.iter().zip(&left.lines))
+            .map(|(l, (&o, &f))| LineResult {
                 id: l.id.clone(),
                 product_id: l.product_id.clone(),
                 quantity: l.quantity,
-                original: fmt(l.total),
-                discount: fmt(money::less(l.total, *f)),
-                final_: fmt(*f),
+                original: units(o),
+                discount: units(o.saturating_sub(f)),
+                final_: units(f),
             })
             .collect();
-        let shipping = cart.shipping.zip(left.shipping).map(|(o, f)| Charge {
-            original: fmt(o),
-            discount: fmt(money::less(o, f)),
-            final_: fmt(f),
+        let shipping = start.shipping.zip(left.shipping).map(|(o, f)| Charge {
+            original: units(o),
+            discount: units(o.saturating_sub(f)),
+            final_: units(f),
         });
         let fees: Vec<FeeResult> = cart
             .fees
             .iter()
-            .zip(&left.fees)
-            .map(|(fee, f)| FeeResult {
+            .zip(start.fees.iter().zip(&left.fees))
+            .map(|(fee, (&o, &f))| FeeResult {
                 id: fee.id.clone(),
-                original: fmt(fee.amount),
-                discount: fmt(money::less(fee.amount, *f)),
-                final_: fmt(*f),
+                original: units(o),
+                discount: units(o.saturating_sub(f)),
+                final_: units(f),
             })
             .collect();
         let shipping_original = cart.shipping.unwrap_or(Decimal::ZERO);
         let fees_original = crate::money::sum(cart.fees.iter().map(|f| f.amount), "cart.fees")?;
-        let original =
-            crate::money::sum([cart.subtotal, shipping_original, fees_original], "cart")?;
-        let paid = crate::money::sum(
-            left.lines
-                .iter()
-                .chain(left.shipping.iter())
-                .chain(left.fees.iter())
-                .copied(),
-            "cart",
-        )?;
+        let all = |r: &Remaining| {
+            money::sum_units(
+                r.lines
+                    .iter()
+                    .chain(r.shipping.iter())
+                    .chain(r.fees.iter())
+                    .copied(),
+                "cart",
+            )
+        };
+        let (original, paid) = (all(start)?, all(left)?);
         let cashback_points = applied
             .iter()
             .map(|a| a.cashback_points)
@@ -848,8 +855,8 @@ impl Engine {
                 subtotal: fmt(cart.subtotal),
                 shipping: fmt(shipping_original),
                 fees: fmt(fees_original),
-                discount: fmt(money::less(original, paid)),
-                total: fmt(paid),
+                discount: units(original.saturating_sub(paid)),
+                total: units(paid),
             },
             cashback_points,
             applied,
@@ -1056,9 +1063,10 @@ fn apply_all(
     keep: &[bool],
     cart: &Cart,
     facts: &CartFacts,
+    start: &Remaining,
     budget_left: &dyn Fn(&Coupon) -> Option<Decimal>,
 ) -> Result<(Outcomes, Remaining)> {
-    let mut left = Remaining::new(cart);
+    let mut left = start.clone();
     let mut outcomes: Outcomes = vec![None; candidates.len()];
     for &i in order {
         if let (Some(c), Some(true), Some(slot)) =

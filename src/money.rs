@@ -116,6 +116,62 @@ impl Currency {
     }
 }
 
+impl Currency {
+    /// Formats an amount given in whole minor units ("1250" cents is "12.50"): the same text as
+    /// [`Currency::format`] on the same amount, without a `Decimal`.
+    #[inline(never)]
+    pub fn format_units(&self, units: u128) -> String {
+        let dp = self.minor_units as usize;
+        let mut digits = [0u8; 40];
+        let mut n = 0;
+        let mut m = units;
+        while m > 0 || n <= dp {
+            if let Some(d) = digits.get_mut(n) {
+                *d = b'0' + (m % 10) as u8;
+            }
+            m /= 10;
+            n += 1;
+        }
+        let mut out = String::with_capacity(n + 1);
+        for i in (0..n).rev() {
+            if i + 1 == dp {
+                out.push('.');
+            }
+            out.push(char::from(digits.get(i).copied().unwrap_or(b'0')));
+        }
+        out
+    }
+
+    /// `d` in this currency's whole minor units, or `AMOUNT_OVERFLOW` (naming `path`) when it is
+    /// negative, a fraction of a minor unit, or out of range.
+    pub fn to_units(&self, d: Decimal, path: &str) -> Result<u128> {
+        units(d, self.minor_units).ok_or_else(|| overflow(path))
+    }
+
+    /// Whole minor units as a `Decimal` amount with the currency's scale.
+    pub fn from_units(&self, units: u128, path: &str) -> Result<Decimal> {
+        i128::try_from(units)
+            .ok()
+            .and_then(|u| Decimal::try_from_i128_with_scale(u, self.minor_units).ok())
+            .ok_or_else(|| overflow(path))
+    }
+}
+
+#[inline(never)]
+fn overflow(path: &str) -> Box<Error> {
+    Box::new(Error::AmountOverflow {
+        path: path.to_string(),
+    })
+}
+
+/// Sums minor units, or `AMOUNT_OVERFLOW` naming `path`.
+pub fn sum_units<I: IntoIterator<Item = u128>>(items: I, path: &str) -> Result<u128> {
+    items
+        .into_iter()
+        .try_fold(0u128, |acc, x| acc.checked_add(x))
+        .ok_or_else(|| overflow(path))
+}
+
 impl fmt::Display for Currency {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code)
@@ -346,49 +402,67 @@ pub fn allocate(total: Decimal, weights: &[Decimal], currency: Currency) -> Resu
     if whole.is_zero() || total.is_zero() {
         return Ok(vec![Decimal::ZERO; weights.len()]);
     }
-    allocate_units(total.min(whole), whole, weights, dp).ok_or_else(|| {
-        Box::new(Error::AmountOverflow {
-            path: "allocation".into(),
-        })
-    })
-}
-
-#[inline(never)]
-fn allocate_units(
-    total: Decimal,
-    whole: Decimal,
-    weights: &[Decimal],
-    dp: u32,
-) -> Option<Vec<Decimal>> {
-    let (t, all) = (units(total, dp)?, units(whole, dp)?);
-    let ws: Vec<u128> = weights
+    let ws = weights
         .iter()
         .map(|w| units(*w, dp))
-        .collect::<Option<_>>()?;
-    let mut shares = Vec::with_capacity(ws.len());
-    let mut rems = Vec::with_capacity(ws.len());
-    for &w in &ws {
-        let p = t.checked_mul(w)?;
-        shares.push(p.checked_div(all)?);
-        rems.push(p.checked_rem(all)?);
-    }
-    let given = shares.iter().try_fold(0u128, |a, s| a.checked_add(*s))?;
-    let left = usize::try_from(t.checked_sub(given)?).ok()?;
-    let order = crate::sort::indices(ws.len(), &|a, b| {
-        rems.get(b)
-            .cmp(&rems.get(a))
-            .then_with(|| ws.get(b).cmp(&ws.get(a)))
-            .then_with(|| a.cmp(&b))
-    });
-    for &i in order.iter().take(left) {
-        if let Some(s) = shares.get_mut(i) {
-            *s = s.checked_add(1)?;
-        }
-    }
+        .collect::<Option<Vec<u128>>>()
+        .ok_or_else(|| overflow("allocation"))?;
+    let t = units(total.min(whole), dp).ok_or_else(|| overflow("allocation"))?;
+    let mut shares = Vec::new();
+    allocate_units(t, &ws, &mut shares, &mut Vec::new())?;
     shares
         .into_iter()
-        .map(|s| Decimal::try_from_i128_with_scale(i128::try_from(s).ok()?, dp).ok())
+        .map(|s| currency.from_units(s, "allocation"))
         .collect()
+}
+
+/// [`allocate`] in whole minor units: splits `total` (at most the sum of `weights`) over
+/// `weights` into `shares`, exactly, by largest remainder. `scratch` is working space a caller
+/// may keep between calls. Linear: the leftover units go to the largest remainders found by
+/// selection (`select_nth_unstable_by`), never by sorting every weight; ties go to the larger
+/// weight, then the earlier index, as in [`allocate`].
+#[inline(never)]
+pub fn allocate_units(
+    total: u128,
+    weights: &[u128],
+    shares: &mut Vec<u128>,
+    scratch: &mut Vec<(u128, u128, usize)>,
+) -> Result<()> {
+    shares.clear();
+    scratch.clear();
+    let all = sum_units(weights.iter().copied(), "allocation")?;
+    if all == 0 || total == 0 {
+        shares.resize(weights.len(), 0);
+        return Ok(());
+    }
+    let t = total.min(all);
+    let mut given = 0u128;
+    for (i, &w) in weights.iter().enumerate() {
+        let p = t.checked_mul(w).ok_or_else(|| overflow("allocation"))?;
+        let (share, rem) = (p / all, p % all);
+        shares.push(share);
+        given += share; // at most t
+        if rem > 0 {
+            scratch.push((rem, w, i));
+        }
+    }
+    // Fewer units are left than there are nonzero remainders (they sum to `left` x `all`).
+    let left = usize::try_from(t - given).map_err(|_| overflow("allocation"))?;
+    if left == 0 {
+        return Ok(());
+    }
+    let first = |a: &(u128, u128, usize), b: &(u128, u128, usize)| {
+        b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2))
+    };
+    if left < scratch.len() {
+        scratch.select_nth_unstable_by(left - 1, first);
+    }
+    for &(_, _, i) in scratch.iter().take(left) {
+        if let Some(s) = shares.get_mut(i) {
+            *s += 1;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

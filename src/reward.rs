@@ -14,24 +14,45 @@ use crate::money::{self, Currency};
 use crate::reason::{Detail, Reason};
 use rust_decimal::{Decimal, RoundingStrategy};
 
-/// What is left to pay on each part of the order, as rewards are applied.
+/// What is left to pay on each part of the order, as rewards are applied: whole minor units of
+/// the cart's currency (the hot loop's integers; `Decimal` only for rates and caps).
 #[derive(Debug, Clone)]
 pub struct Remaining {
-    pub lines: Vec<Decimal>,
-    pub shipping: Option<Decimal>,
-    pub fees: Vec<Decimal>,
+    pub lines: Vec<u128>,
+    pub shipping: Option<u128>,
+    pub fees: Vec<u128>,
 }
 
 impl Remaining {
-    pub fn new(cart: &Cart) -> Remaining {
-        Remaining {
-            lines: cart.lines.iter().map(|l| l.total).collect(),
-            shipping: cart.shipping,
-            fees: cart.fees.iter().map(|f| f.amount).collect(),
-        }
+    /// The whole cart, before any reward.
+    pub fn new(cart: &Cart) -> Result<Remaining> {
+        let c = cart.currency;
+        Ok(Remaining {
+            lines: cart
+                .lines
+                .iter()
+                .map(|l| c.to_units(l.total, "cart.lines"))
+                .collect::<Result<_>>()?,
+            shipping: cart
+                .shipping
+                .map(|s| c.to_units(s, "cart.shipping"))
+                .transpose()?,
+            fees: cart
+                .fees
+                .iter()
+                .map(|f| c.to_units(f.amount, "cart.fees"))
+                .collect::<Result<_>>()?,
+        })
     }
 
-    fn slot(&mut self, part: Part) -> Option<&mut Decimal> {
+    /// Starts over from `start` (same cart), keeping the buffers.
+    pub fn reset(&mut self, start: &Remaining) {
+        self.lines.clone_from(&start.lines);
+        self.shipping = start.shipping;
+        self.fees.clone_from(&start.fees);
+    }
+
+    fn slot(&mut self, part: Part) -> Option<&mut u128> {
         match part {
             Part::Line(i) => self.lines.get_mut(i),
             Part::Shipping => self.shipping.as_mut(),
@@ -73,7 +94,8 @@ impl ToJson for Allocation {
 pub struct Applied {
     pub discount: Decimal,
     pub cashback_points: u64,
-    pub shares: Vec<(Part, Decimal)>,
+    /// Each nonzero share, in whole minor units.
+    pub shares: Vec<(Part, u128)>,
     /// What the discount was spread over: the target's parts that still had something to pay
     /// (a part here may take 0.00 of a small discount). Empty for cashback.
     pub touched: Vec<Part>,
@@ -158,13 +180,15 @@ pub fn apply(
     let mut next_tier = None;
     // What each part may lose (at most what is left of it), the discount before caps, and what is
     // left of the parts it touches (the most it can be).
-    let (weighted, value, most): (Vec<(Part, Decimal)>, Decimal, Decimal) = match &reward.units {
+    // Weights in whole minor units; the discount and its caps stay decimals.
+    let (weighted, value, most): (Vec<(Part, u128)>, Decimal, Decimal) = match &reward.units {
         Units::All => {
-            let w: Vec<(Part, Decimal)> = parts
+            let w: Vec<(Part, u128)> = parts
                 .into_iter()
                 .filter_map(|p| left.slot(p).map(|v| (p, *v)))
                 .collect();
-            let base = money::sum(w.iter().map(|w| w.1), "reward")?;
+            let base = currency
+                .from_units(money::sum_units(w.iter().map(|w| w.1), "reward")?, "reward")?;
             let v = worth(&reward.amount, base, currency)?;
             (w, v, base)
         }
@@ -208,11 +232,12 @@ pub fn apply(
                 .with("next", next)));
             };
             next_tier = shortfall(reached);
-            let w: Vec<(Part, Decimal)> = parts
+            let w: Vec<(Part, u128)> = parts
                 .into_iter()
                 .filter_map(|p| left.slot(p).map(|v| (p, *v)))
                 .collect();
-            let base = money::sum(w.iter().map(|w| w.1), "reward")?;
+            let base = currency
+                .from_units(money::sum_units(w.iter().map(|w| w.1), "reward")?, "reward")?;
             let v = worth(amount, base, currency)?;
             (w, v, base)
         }
@@ -410,12 +435,15 @@ pub fn apply(
             // Each line's claim, at most what is left of it; the weights to share the rounded
             // total by are the claims in whole minor units (rounded up, still within the line).
             // In line-id order, like every allocation, so the input order of lines never matters.
-            let capped: Vec<(Part, Decimal)> = cart
-                .by_id
-                .iter()
-                .filter_map(|&i| claims.get(i).filter(|c| !c.is_zero()).map(|c| (i, *c)))
-                .filter_map(|(i, c)| left.slot(Part::Line(i)).map(|v| (Part::Line(i), c.min(*v))))
-                .collect();
+            let mut capped: Vec<(Part, Decimal)> = Vec::new();
+            for &i in &cart.by_id {
+                let Some(c) = claims.get(i).filter(|c| !c.is_zero()) else {
+                    continue;
+                };
+                if let Some(v) = left.slot(Part::Line(i)) {
+                    capped.push((Part::Line(i), (*c).min(currency.from_units(*v, "reward")?)));
+                }
+            }
             let exact = money::sum(capped.iter().map(|w| w.1), "reward")?;
             let v = match (total, select_across) {
                 (Some(t), _) => t,
@@ -423,22 +451,23 @@ pub fn apply(
                 (None, true) => worth(&reward.amount, exact, currency)?,
                 (None, false) => currency.round(exact),
             };
-            let w: Vec<(Part, Decimal)> = capped
+            let w: Vec<(Part, u128)> = capped
                 .into_iter()
                 .map(|(p, c)| {
                     let up = c.round_dp_with_strategy(
                         currency.minor_units(),
                         RoundingStrategy::AwayFromZero,
                     );
-                    (p, up)
+                    Ok((p, currency.to_units(up, "reward")?))
                 })
-                .collect();
-            let most = money::sum(w.iter().map(|w| w.1), "reward")?;
+                .collect::<Result<_>>()?;
+            let most = currency
+                .from_units(money::sum_units(w.iter().map(|w| w.1), "reward")?, "reward")?;
             (w, v, most)
         }
     };
-    let base = money::sum(weighted.iter().map(|w| w.1), "reward")?;
-    if base.is_zero() {
+    let base = money::sum_units(weighted.iter().map(|w| w.1), "reward")?;
+    if base == 0 {
         return Ok(Err(nothing(
             reward.target.kind(),
             "what the coupon applies to is already fully discounted",
@@ -492,22 +521,24 @@ pub fn apply(
                     "the discount rounds to zero on this cart",
                 )));
             }
-            let weights: Vec<Decimal> = weighted.iter().map(|w| w.1).collect();
-            let amounts = money::allocate(value, &weights, currency)?;
-            let mut shares = Vec::with_capacity(amounts.len());
+            let weights: Vec<u128> = weighted.iter().map(|w| w.1).collect();
+            let mut amounts = Vec::with_capacity(weights.len());
+            money::allocate_units(
+                currency.to_units(value, "allocation")?,
+                &weights,
+                &mut amounts,
+                &mut Vec::new(),
+            )?;
+            let mut shares = Vec::new();
             for ((part, _), amount) in weighted.iter().zip(amounts) {
                 if let Some(slot) = left.slot(*part) {
-                    *slot = money::less(*slot, amount);
+                    *slot = slot.saturating_sub(amount);
                 }
-                if !amount.is_zero() {
+                if amount != 0 {
                     shares.push((*part, amount));
                 }
             }
-            let touched = weighted
-                .iter()
-                .filter(|w| !w.1.is_zero())
-                .map(|w| w.0)
-                .collect();
+            let touched = weighted.iter().filter(|w| w.1 != 0).map(|w| w.0).collect();
             Ok(Ok(Applied {
                 discount: value,
                 cashback_points: 0,
