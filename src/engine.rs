@@ -553,7 +553,7 @@ impl Engine {
             let check = self
                 .usable(c.coupon, &user, c.code.as_deref(), now)
                 .and_then(|_| limits_ok(c.coupon, usage_of(&c.coupon.id), currency, Some(&periods)))
-                .and_then(|_| conditions_ok(c.coupon, &facts, currency));
+                .and_then(|_| conditions_ok(c.coupon, &facts, currency, c.code.is_some()));
             match (check, &c.code) {
                 (Ok(()), _) => eligible.push(c),
                 (Err(reason), Some(code)) => rejected.push(Rejected {
@@ -1225,11 +1225,14 @@ fn audience_ok(
 ) -> std::result::Result<(), Reason> {
     match &coupon.audience {
         Audience::All => Ok(()),
-        Audience::Segment { name, rule } => match rule.check(&CartFacts {
+        Audience::Segment { name, rule } => match Some(CartFacts {
             user,
             cart: None,
             now,
-        }) {
+        })
+        .filter(|facts| !rule.holds(facts))
+        .and_then(|facts| rule.check(&facts))
+        {
             None => Ok(()),
             Some(f) => {
                 let detail = Reason::condition(&f, currency);
@@ -1350,13 +1353,23 @@ fn limits_ok(
     Ok(())
 }
 
+/// Whether the cart meets the coupon's rules. The reason, with its strings, is built only when
+/// it goes in the result (`explain`: a typed code); an automatic coupon that does not qualify is
+/// left out silently, so it gets a bare code.
 fn conditions_ok(
     coupon: &Coupon,
     facts: &CartFacts,
     currency: crate::money::Currency,
+    explain: bool,
 ) -> std::result::Result<(), Reason> {
-    match coupon.conditions.as_ref().and_then(|c| c.check(facts)) {
-        None => Ok(()),
+    let Some(rule) = coupon.conditions.as_ref().filter(|c| !c.holds(facts)) else {
+        return Ok(());
+    };
+    if !explain {
+        return Err(Reason::new("CART_CONDITION_FAILED", String::new()));
+    }
+    match rule.check(facts) {
         Some(f) => Err(Reason::condition(&f, currency)),
+        None => Ok(()),
     }
 }

@@ -131,7 +131,7 @@ pub fn apply(
             .filter(|&i| {
                 cart.lines
                     .get(i)
-                    .is_some_and(|line| rule.check(&LineFacts { outer: facts, line }).is_none())
+                    .is_some_and(|line| rule.holds(&LineFacts { outer: facts, line }))
             })
             .collect()
     };
