@@ -593,12 +593,12 @@ impl Engine {
         // by the run itself, with the same reason).
         let max_codes = usize::try_from(self.manifest.max_codes_per_cart).unwrap_or(usize::MAX);
         let everyone_fits = eligible.iter().filter(|c| c.code.is_some()).count() <= max_codes
-            && eligible.iter().enumerate().all(|(i, a)| {
-                eligible
+            && stacking::all_compatible(
+                &eligible
                     .iter()
-                    .skip(i + 1)
-                    .all(|b| stacking::compatible(a.coupon, b.coupon))
-            });
+                    .map(|c| c.coupon.stacking)
+                    .collect::<Vec<_>>(),
+            );
         for i in 0..n {
             if everyone_fits {
                 alone.push(Decimal::ZERO);
