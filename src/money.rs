@@ -124,12 +124,25 @@ impl Currency {
         let dp = self.minor_units as usize;
         let mut digits = [0u8; 40];
         let mut n = 0;
-        let mut m = units;
-        while m > 0 || n <= dp {
+        // 64-bit digits while the amount fits: 128-bit division is a software routine in Wasm.
+        let (mut high, mut low) = (units, 0u64);
+        let mut small = u64::try_from(units).ok();
+        while small.is_none() && high > 0 {
             if let Some(d) = digits.get_mut(n) {
-                *d = b'0' + (m % 10) as u8;
+                *d = b'0' + (high % 10) as u8;
             }
-            m /= 10;
+            high /= 10;
+            n += 1;
+            small = u64::try_from(high).ok();
+        }
+        if let Some(s) = small {
+            low = s;
+        }
+        while low > 0 || n <= dp {
+            if let Some(d) = digits.get_mut(n) {
+                *d = b'0' + (low % 10) as u8;
+            }
+            low /= 10;
             n += 1;
         }
         let mut out = String::with_capacity(n + 1);
@@ -421,6 +434,9 @@ pub fn allocate(total: Decimal, weights: &[Decimal], currency: Currency) -> Resu
 /// may keep between calls. Linear: the leftover units go to the largest remainders found by
 /// selection (`select_nth_unstable_by`), never by sorting every weight; ties go to the larger
 /// weight, then the earlier index, as in [`allocate`].
+///
+/// In 64-bit arithmetic whenever `total x sum(weights)` fits (any real cart: 128-bit division is
+/// a long software routine in Wasm), else in 128 bits, else `AMOUNT_OVERFLOW`.
 #[inline(never)]
 pub fn allocate_units(
     total: u128,
@@ -436,6 +452,28 @@ pub fn allocate_units(
         return Ok(());
     }
     let t = total.min(all);
+    // Every product t x w is at most t x all.
+    if let (Ok(t64), Ok(all64), true) = (
+        u64::try_from(t),
+        u64::try_from(all),
+        t.checked_mul(all)
+            .is_some_and(|p| p <= u128::from(u64::MAX)),
+    ) {
+        let mut small = Vec::with_capacity(weights.len());
+        let mut given = 0u64;
+        for (i, &w) in weights.iter().enumerate() {
+            // w <= all, so it fits too.
+            let p = t64.wrapping_mul(w as u64);
+            let (share, rem) = (p / all64, p % all64);
+            shares.push(u128::from(share));
+            given += share;
+            if rem > 0 {
+                small.push((rem, w as u64, i));
+            }
+        }
+        hand_out(t64 - given, &mut small, shares);
+        return Ok(());
+    }
     let mut given = 0u128;
     for (i, &w) in weights.iter().enumerate() {
         let p = t.checked_mul(w).ok_or_else(|| overflow("allocation"))?;
@@ -446,23 +484,32 @@ pub fn allocate_units(
             scratch.push((rem, w, i));
         }
     }
-    // Fewer units are left than there are nonzero remainders (they sum to `left` x `all`).
-    let left = usize::try_from(t - given).map_err(|_| overflow("allocation"))?;
+    hand_out(t - given, scratch, shares);
+    Ok(())
+}
+
+/// Gives the `left` units still to hand out one each to the largest remainders (`(remainder,
+/// weight, index)`, ties to the larger weight, then the earlier index). There are fewer of them
+/// than nonzero remainders, which sum to `left` x the whole.
+fn hand_out<T: Ord + Copy, L: TryInto<usize>>(
+    left: L,
+    candidates: &mut [(T, T, usize)],
+    shares: &mut [u128],
+) {
+    let left = left.try_into().unwrap_or(usize::MAX).min(candidates.len());
     if left == 0 {
-        return Ok(());
+        return;
     }
-    let first = |a: &(u128, u128, usize), b: &(u128, u128, usize)| {
-        b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2))
-    };
-    if left < scratch.len() {
-        scratch.select_nth_unstable_by(left - 1, first);
+    if left < candidates.len() {
+        candidates.select_nth_unstable_by(left - 1, |a, b| {
+            b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2))
+        });
     }
-    for &(_, _, i) in scratch.iter().take(left) {
+    for &(_, _, i) in candidates.iter().take(left) {
         if let Some(s) = shares.get_mut(i) {
             *s += 1;
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -531,6 +578,72 @@ mod tests {
         ];
         let err = allocate(d("70000000000000000000000.01"), &huge, usd).unwrap_err();
         assert_eq!(err.code(), "AMOUNT_OVERFLOW");
+    }
+
+    #[test]
+    fn units_format_as_decimals_do() {
+        for code in ["USD", "JPY", "KWD", "CLF"] {
+            let c = Currency::from_code(code).unwrap();
+            for u in [
+                0u128,
+                1,
+                9,
+                10,
+                99,
+                100,
+                12345,
+                u128::from(u64::MAX),
+                u128::from(u64::MAX) + 1,
+                10u128.pow(28) - 1,
+            ] {
+                let d = Decimal::from_i128_with_scale(i128::try_from(u).unwrap(), c.minor_units());
+                assert_eq!(c.format_units(u), c.format(d), "{code} {u}");
+            }
+        }
+    }
+
+    /// Largest remainder by a full sort, as the engine did before: the reference.
+    fn by_sorting(t: u128, ws: &[u128]) -> Vec<u128> {
+        let all: u128 = ws.iter().sum();
+        let t = t.min(all);
+        let mut shares: Vec<u128> = ws.iter().map(|w| t * w / all).collect();
+        let mut order: Vec<usize> = (0..ws.len()).collect();
+        order.sort_by(|&a, &b| {
+            let rem = |i: usize| t * ws[i] % all;
+            rem(b).cmp(&rem(a)).then(ws[b].cmp(&ws[a])).then(a.cmp(&b))
+        });
+        let left = t - shares.iter().sum::<u128>();
+        for &i in order.iter().take(usize::try_from(left).unwrap()) {
+            shares[i] += 1;
+        }
+        shares
+    }
+
+    #[test]
+    fn allocation_selects_as_sorting_did_in_64_and_128_bits() {
+        let mut seed = 7u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            seed >> 33
+        };
+        for case in 0..300 {
+            let n = 1 + (next() % 40) as usize;
+            // Every third case past 64-bit products: the 128-bit path.
+            let big = if case % 3 == 0 { 1u128 << 40 } else { 1 };
+            let ws: Vec<u128> = (0..n).map(|_| u128::from(next() % 5000) * big).collect();
+            let all: u128 = ws.iter().sum();
+            let t = u128::from(next() % 7000) * big + u128::from(next() % 3);
+            let mut got = Vec::new();
+            allocate_units(t, &ws, &mut got, &mut Vec::new()).unwrap();
+            let want = if all == 0 || t == 0 {
+                vec![0; n]
+            } else {
+                by_sorting(t, &ws)
+            };
+            assert_eq!(got, want, "case {case}: {t} over {ws:?}");
+        }
     }
 
     #[test]
