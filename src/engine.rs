@@ -752,17 +752,29 @@ impl Engine {
                 .collect()
         });
         let mut touched = Touched::default();
-        let mut lines = Vec::new();
+        let on_lines = a
+            .touched
+            .iter()
+            .filter(|p| matches!(p, Part::Line(_)))
+            .count();
+        if on_lines > 0 {
+            // Every line: one word instead of every id (a 200-line cart would list 200).
+            touched.lines = Some((on_lines < cart.lines.len()).then(|| {
+                a.touched
+                    .iter()
+                    .filter_map(|p| match p {
+                        Part::Line(i) => cart.lines.get(*i).map(|l| l.id.clone()),
+                        _ => None,
+                    })
+                    .collect()
+            }));
+        }
         for part in &a.touched {
             match part {
-                Part::Line(i) => lines.extend(cart.lines.get(*i).map(|l| l.id.clone())),
+                Part::Line(_) => {}
                 Part::Shipping => touched.shipping = true,
                 Part::Fee(i) => touched.fees.extend(cart.fees.get(*i).map(|f| f.id.clone())),
             }
-        }
-        if !lines.is_empty() {
-            // Every line: one word instead of every id (a 200-line cart would list 200).
-            touched.lines = Some((lines.len() < cart.lines.len()).then_some(lines));
         }
         let bulk = matches!(coupon.codes, Codes::Bulk { .. });
         AppliedCoupon {

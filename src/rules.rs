@@ -93,7 +93,19 @@ pub struct Map(Vec<(String, Value)>);
 impl Map {
     /// Builds a map; a repeated key is refused (the key is returned).
     pub fn from_pairs(mut pairs: Vec<(String, Value)>) -> std::result::Result<Map, String> {
-        crate::sort::sort_by(&mut pairs, |a, b| a.0.cmp(&b.0));
+        if pairs.len() <= 12 {
+            // Insertion sort: objects are small (a cart line has five keys), and the general
+            // sort's index buffer and indirect comparisons cost more than they save here.
+            for i in 1..pairs.len() {
+                let mut j = i;
+                while j > 0 && pairs.get(j - 1).map(|p| &p.0) > pairs.get(j).map(|p| &p.0) {
+                    pairs.swap(j - 1, j);
+                    j -= 1;
+                }
+            }
+        } else {
+            crate::sort::sort_by(&mut pairs, |a, b| a.0.cmp(&b.0));
+        }
         if let Some(w) = pairs.windows(2).find(|w| matches!(w, [a, b] if a.0 == b.0)) {
             return Err(w.first().map(|p| p.0.clone()).unwrap_or_default());
         }
