@@ -490,7 +490,8 @@ pub fn allocate_units(
 
 /// Gives the `left` units still to hand out one each to the largest remainders (`(remainder,
 /// weight, index)`, ties to the larger weight, then the earlier index). There are fewer of them
-/// than nonzero remainders, which sum to `left` x the whole.
+/// than nonzero remainders, which sum to `left` x the whole. Selects the threshold remainder
+/// among the bare remainders (cheap to compare and move), then breaks ties at the threshold only.
 fn hand_out<T: Ord + Copy, L: TryInto<usize>>(
     left: L,
     candidates: &mut [(T, T, usize)],
@@ -500,16 +501,32 @@ fn hand_out<T: Ord + Copy, L: TryInto<usize>>(
     if left == 0 {
         return;
     }
-    if left < candidates.len() {
-        candidates.select_nth_unstable_by(left - 1, |a, b| {
-            b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2))
-        });
-    }
-    for &(_, _, i) in candidates.iter().take(left) {
+    let mut give = |i: usize| {
         if let Some(s) = shares.get_mut(i) {
             *s += 1;
         }
+    };
+    if left == candidates.len() {
+        candidates.iter().for_each(|c| give(c.2));
+        return;
     }
+    let mut rems: Vec<T> = candidates.iter().map(|c| c.0).collect();
+    let (_, &mut threshold, _) = rems.select_nth_unstable_by(left - 1, |a, b| b.cmp(a));
+    let mut at_threshold = Vec::new();
+    let mut given = 0;
+    for c in candidates.iter() {
+        if c.0 > threshold {
+            give(c.2);
+            given += 1;
+        } else if c.0 == threshold {
+            at_threshold.push((c.1, c.2));
+        }
+    }
+    let need = left - given;
+    if need > 0 && need < at_threshold.len() {
+        at_threshold.select_nth_unstable_by(need - 1, |a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    }
+    at_threshold.iter().take(need).for_each(|&(_, i)| give(i));
 }
 
 #[cfg(test)]

@@ -170,23 +170,25 @@ pub fn apply(
             }
         },
     };
-    let lines: Vec<usize> = parts
-        .iter()
-        .filter_map(|p| match p {
-            Part::Line(i) => Some(*i),
-            _ => None,
-        })
-        .collect();
+    // The target's lines, for rewards that count units or amounts per line (not needed, and not
+    // built, for a plain percentage or amount).
+    let lines: Vec<usize> = match reward.units {
+        Units::All => Vec::new(),
+        _ => parts
+            .iter()
+            .filter_map(|p| match p {
+                Part::Line(i) => Some(*i),
+                _ => None,
+            })
+            .collect(),
+    };
     let mut next_tier = None;
     // What each part may lose (at most what is left of it), the discount before caps, and what is
     // left of the parts it touches (the most it can be).
     // Weights in whole minor units; the discount and its caps stay decimals.
     let (weighted, value, most): (Vec<(Part, u128)>, Decimal, Decimal) = match &reward.units {
         Units::All => {
-            let w: Vec<(Part, u128)> = parts
-                .into_iter()
-                .filter_map(|p| left.slot(p).map(|v| (p, *v)))
-                .collect();
+            let w = weigh(parts, left);
             let base = currency
                 .from_units(money::sum_units(w.iter().map(|w| w.1), "reward")?, "reward")?;
             let v = worth(&reward.amount, base, currency)?;
@@ -232,10 +234,7 @@ pub fn apply(
                 .with("next", next)));
             };
             next_tier = shortfall(reached);
-            let w: Vec<(Part, u128)> = parts
-                .into_iter()
-                .filter_map(|p| left.slot(p).map(|v| (p, *v)))
-                .collect();
+            let w = weigh(parts, left);
             let base = currency
                 .from_units(money::sum_units(w.iter().map(|w| w.1), "reward")?, "reward")?;
             let v = worth(amount, base, currency)?;
@@ -529,7 +528,7 @@ pub fn apply(
                 &mut amounts,
                 &mut Vec::new(),
             )?;
-            let mut shares = Vec::new();
+            let mut shares = Vec::with_capacity(weighted.len());
             for ((part, _), amount) in weighted.iter().zip(amounts) {
                 if let Some(slot) = left.slot(*part) {
                     *slot = slot.saturating_sub(amount);
@@ -538,7 +537,8 @@ pub fn apply(
                     shares.push((*part, amount));
                 }
             }
-            let touched = weighted.iter().filter(|w| w.1 != 0).map(|w| w.0).collect();
+            let mut touched = Vec::with_capacity(weighted.len());
+            touched.extend(weighted.iter().filter(|w| w.1 != 0).map(|w| w.0));
             Ok(Ok(Applied {
                 discount: value,
                 cashback_points: 0,
@@ -549,6 +549,17 @@ pub fn apply(
             }))
         }
     }
+}
+
+/// Each part with what is left of it (its weight), in one allocation.
+fn weigh(parts: Vec<Part>, left: &mut Remaining) -> Vec<(Part, u128)> {
+    let mut w = Vec::with_capacity(parts.len());
+    for p in parts {
+        if let Some(v) = left.slot(p) {
+            w.push((p, *v));
+        }
+    }
+    w
 }
 
 /// A percentage of `base` (rounded once) or a fixed amount.
