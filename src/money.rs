@@ -145,14 +145,24 @@ impl Currency {
             low /= 10;
             n += 1;
         }
-        let mut out = String::with_capacity(n + 1);
+        // Most significant first, with the point, then one copy into the string.
+        let mut text = [0u8; 41];
+        let mut len = 0;
         for i in (0..n).rev() {
             if i + 1 == dp {
-                out.push('.');
+                if let Some(t) = text.get_mut(len) {
+                    *t = b'.';
+                }
+                len += 1;
             }
-            out.push(char::from(digits.get(i).copied().unwrap_or(b'0')));
+            if let Some(t) = text.get_mut(len) {
+                *t = digits.get(i).copied().unwrap_or(b'0');
+            }
+            len += 1;
         }
-        out
+        std::str::from_utf8(text.get(..len).unwrap_or_default())
+            .unwrap_or_default()
+            .to_string()
     }
 
     /// `d` in this currency's whole minor units, or `AMOUNT_OVERFLOW` (naming `path`) when it is
@@ -422,15 +432,17 @@ pub fn allocate(total: Decimal, weights: &[Decimal], currency: Currency) -> Resu
         .ok_or_else(|| overflow("allocation"))?;
     let t = units(total.min(whole), dp).ok_or_else(|| overflow("allocation"))?;
     let mut shares = Vec::new();
-    allocate_units(t, &ws, &mut shares, &mut Vec::new())?;
+    let all = sum_units(ws.iter().copied(), "allocation")?;
+    allocate_units(t, &ws, all, &mut shares, &mut Vec::new())?;
     shares
         .into_iter()
         .map(|s| currency.from_units(s, "allocation"))
         .collect()
 }
 
-/// [`allocate`] in whole minor units: splits `total` (at most the sum of `weights`) over
-/// `weights` into `shares`, exactly, by largest remainder. `scratch` is working space a caller
+/// [`allocate`] in whole minor units: splits `total` (at most the sum of `weights`, which the
+/// caller passes as `all`: it has just added them up) over `weights` into `shares`, exactly, by
+/// largest remainder. `scratch` is working space a caller
 /// may keep between calls. Linear: the leftover units go to the largest remainders found by
 /// selection (`select_nth_unstable_by`), never by sorting every weight; ties go to the larger
 /// weight, then the earlier index, as in [`allocate`].
@@ -441,12 +453,12 @@ pub fn allocate(total: Decimal, weights: &[Decimal], currency: Currency) -> Resu
 pub fn allocate_units(
     total: u128,
     weights: &[u128],
+    all: u128,
     shares: &mut Vec<u128>,
     scratch: &mut Vec<(u128, u128, usize)>,
 ) -> Result<()> {
     shares.clear();
     scratch.clear();
-    let all = sum_units(weights.iter().copied(), "allocation")?;
     if all == 0 || total == 0 {
         shares.resize(weights.len(), 0);
         return Ok(());
@@ -653,7 +665,7 @@ mod tests {
             let all: u128 = ws.iter().sum();
             let t = u128::from(next() % 7000) * big + u128::from(next() % 3);
             let mut got = Vec::new();
-            allocate_units(t, &ws, &mut got, &mut Vec::new()).unwrap();
+            allocate_units(t, &ws, all, &mut got, &mut Vec::new()).unwrap();
             let want = if all == 0 || t == 0 {
                 vec![0; n]
             } else {

@@ -7,7 +7,7 @@
 //! and then spread over the target's lines by largest remainder, so the parts sum exactly.
 
 use crate::cart::{Cart, CartFacts, LineFacts};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::json::{object, ToJson};
 use crate::manifest::{Amount, Coupon, Payout, Target, Units};
 use crate::money::{self, Currency};
@@ -186,13 +186,13 @@ pub fn apply(
     // What each part may lose (at most what is left of it), the discount before caps, and what is
     // left of the parts it touches (the most it can be).
     // Weights in whole minor units; the discount and its caps stay decimals.
-    let (weighted, value, most): (Vec<(Part, u128)>, Decimal, Decimal) = match &reward.units {
+    // `whole` is the weights' sum, in minor units.
+    let (weighted, value, most, whole): (Weighted, Decimal, Decimal, u128) = match &reward.units {
         Units::All => {
-            let w = weigh(parts, left);
-            let base = currency
-                .from_units(money::sum_units(w.iter().map(|w| w.1), "reward")?, "reward")?;
+            let (w, whole) = weigh(parts, left)?;
+            let base = currency.from_units(whole, "reward")?;
             let v = worth(&reward.amount, base, currency)?;
-            (w, v, base)
+            (w, v, base, whole)
         }
         Units::Tiers { by_quantity, tiers } => {
             let basis = money::sum(
@@ -234,11 +234,10 @@ pub fn apply(
                 .with("next", next)));
             };
             next_tier = shortfall(reached);
-            let w = weigh(parts, left);
-            let base = currency
-                .from_units(money::sum_units(w.iter().map(|w| w.1), "reward")?, "reward")?;
+            let (w, whole) = weigh(parts, left)?;
+            let base = currency.from_units(whole, "reward")?;
             let v = worth(amount, base, currency)?;
-            (w, v, base)
+            (w, v, base, whole)
         }
         kind => {
             let mut claims = vec![Decimal::ZERO; cart.lines.len()];
@@ -450,23 +449,19 @@ pub fn apply(
                 (None, true) => worth(&reward.amount, exact, currency)?,
                 (None, false) => currency.round(exact),
             };
-            let w: Vec<(Part, u128)> = capped
-                .into_iter()
-                .map(|(p, c)| {
-                    let up = c.round_dp_with_strategy(
-                        currency.minor_units(),
-                        RoundingStrategy::AwayFromZero,
-                    );
-                    Ok((p, currency.to_units(up, "reward")?))
-                })
-                .collect::<Result<_>>()?;
-            let most = currency
-                .from_units(money::sum_units(w.iter().map(|w| w.1), "reward")?, "reward")?;
-            (w, v, most)
+            let mut w = Weighted::default();
+            for (p, c) in capped {
+                let up = c
+                    .round_dp_with_strategy(currency.minor_units(), RoundingStrategy::AwayFromZero);
+                w.parts.push(p);
+                w.weights.push(currency.to_units(up, "reward")?);
+            }
+            let whole = money::sum_units(w.weights.iter().copied(), "reward")?;
+            let most = currency.from_units(whole, "reward")?;
+            (w, v, most, whole)
         }
     };
-    let base = money::sum_units(weighted.iter().map(|w| w.1), "reward")?;
-    if base == 0 {
+    if whole == 0 {
         return Ok(Err(nothing(
             reward.target.kind(),
             "what the coupon applies to is already fully discounted",
@@ -520,16 +515,16 @@ pub fn apply(
                     "the discount rounds to zero on this cart",
                 )));
             }
-            let weights: Vec<u128> = weighted.iter().map(|w| w.1).collect();
-            let mut amounts = Vec::with_capacity(weights.len());
+            let mut amounts = Vec::with_capacity(weighted.weights.len());
             money::allocate_units(
                 currency.to_units(value, "allocation")?,
-                &weights,
+                &weighted.weights,
+                whole,
                 &mut amounts,
                 &mut Vec::new(),
             )?;
-            let mut shares = Vec::with_capacity(weighted.len());
-            for ((part, _), amount) in weighted.iter().zip(amounts) {
+            let mut shares = Vec::with_capacity(amounts.len());
+            for (part, amount) in weighted.parts.iter().zip(amounts) {
                 if let Some(slot) = left.slot(*part) {
                     *slot = slot.saturating_sub(amount);
                 }
@@ -537,8 +532,15 @@ pub fn apply(
                     shares.push((*part, amount));
                 }
             }
-            let mut touched = Vec::with_capacity(weighted.len());
-            touched.extend(weighted.iter().filter(|w| w.1 != 0).map(|w| w.0));
+            let mut touched = Vec::with_capacity(weighted.parts.len());
+            touched.extend(
+                weighted
+                    .parts
+                    .iter()
+                    .zip(&weighted.weights)
+                    .filter(|w| *w.1 != 0)
+                    .map(|w| *w.0),
+            );
             Ok(Ok(Applied {
                 discount: value,
                 cashback_points: 0,
@@ -551,15 +553,31 @@ pub fn apply(
     }
 }
 
-/// Each part with what is left of it (its weight), in one allocation.
-fn weigh(parts: Vec<Part>, left: &mut Remaining) -> Vec<(Part, u128)> {
-    let mut w = Vec::with_capacity(parts.len());
+/// The parts a discount is spread over and each one's weight (what is left of it, or its claim),
+/// side by side, in whole minor units.
+#[derive(Debug, Default)]
+struct Weighted {
+    parts: Vec<Part>,
+    weights: Vec<u128>,
+}
+
+/// Each part with what is left of it, and their sum.
+fn weigh(parts: Vec<Part>, left: &mut Remaining) -> Result<(Weighted, u128)> {
+    let mut w = Weighted {
+        weights: Vec::with_capacity(parts.len()),
+        parts: Vec::with_capacity(parts.len()),
+    };
+    let mut whole = 0u128;
     for p in parts {
         if let Some(v) = left.slot(p) {
-            w.push((p, *v));
+            whole = whole.checked_add(*v).ok_or_else(|| Error::AmountOverflow {
+                path: "reward".into(),
+            })?;
+            w.weights.push(*v);
+            w.parts.push(p);
         }
     }
-    w
+    Ok((w, whole))
 }
 
 /// A percentage of `base` (rounded once) or a fixed amount.
