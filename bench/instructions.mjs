@@ -12,8 +12,9 @@ import { OUT_DIR, PKG_DIR, writeResult } from './lib.mjs';
 
 // [lines, coupons, stacking?]: 14 coupons give 12 candidates on these carts (5 typed codes, 7
 // automatic), best deal's exact limit; at most 3 codes per cart, so sets differ. Same cart both ways.
+// 10 x 1000 with 3 codes per cart prices every candidate alone first (the code limit makes it).
 const WORKLOADS = [[1, 100], [10, 100], [50, 100], [200, 100], [1000, 100], [200, 1], [200, 10], [200, 1000], [10, 1000],
-  [200, 14, 'priority'], [200, 14, 'best_deal']];
+  [200, 14, 'priority'], [200, 14, 'best_deal'], [10, 1000, 'priority']];
 
 /** The manifest of a workload: the fixture's, with a stacking mode when one is named. */
 function workloadManifest(coupons, stacking) {

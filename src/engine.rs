@@ -583,7 +583,6 @@ impl Engine {
         let run =
             |keep: &[bool]| apply_all(&eligible, &order, keep, &cart, &facts, &start, &budget_left);
         let n = eligible.len();
-        let only = |i: usize| (0..n).map(|j| j == i).collect::<Vec<bool>>();
         // What each candidate gives on its own. One that gives nothing is out, with its reason,
         // and takes no place in the set (no code slot, no exclusivity).
         let mut alone = Vec::with_capacity(n);
@@ -599,25 +598,25 @@ impl Engine {
                     .map(|c| c.coupon.stacking)
                     .collect::<Vec<_>>(),
             );
-        for i in 0..n {
-            if everyone_fits {
+        // One candidate on the whole cart: its reward alone (linear in the candidates: no run
+        // over every other one, and one buffer for what is left).
+        let mut scratch = (!everyone_fits).then(|| start.clone());
+        for c in &eligible {
+            let Some(scratch) = scratch.as_mut() else {
                 alone.push(Decimal::ZERO);
                 out_reason.push(None);
                 continue;
-            }
-            let (outcomes, _) = run(&only(i))?;
-            match outcomes.into_iter().nth(i).flatten() {
-                Some(Ok(a)) => {
+            };
+            scratch.reset(&start);
+            let outcome = reward::apply(c.coupon, &cart, &facts, scratch, budget_left(c.coupon))?;
+            match outcome {
+                Ok(a) => {
                     alone.push(a.discount);
                     out_reason.push(None);
                 }
-                Some(Err(reason)) => {
+                Err(reason) => {
                     alone.push(Decimal::ZERO);
                     out_reason.push(Some(reason));
-                }
-                None => {
-                    alone.push(Decimal::ZERO);
-                    out_reason.push(None);
                 }
             }
         }
