@@ -580,8 +580,14 @@ impl Engine {
         };
         let order = application_order(&eligible);
         let start = Remaining::new(&cart)?;
+        let pricing = Pricing {
+            cart: &cart,
+            facts: &facts,
+            start: &start,
+            budget_left: &budget_left,
+        };
         let run =
-            |keep: &[bool]| apply_all(&eligible, &order, keep, &cart, &facts, &start, &budget_left);
+            |keep: &[bool], shares: bool| apply_all(&eligible, &order, keep, &pricing, shares);
         let n = eligible.len();
         // What each candidate gives on its own. One that gives nothing is out, with its reason,
         // and takes no place in the set (no code slot, no exclusivity).
@@ -608,7 +614,14 @@ impl Engine {
                 continue;
             };
             scratch.reset(&start);
-            let outcome = reward::apply(c.coupon, &cart, &facts, scratch, budget_left(c.coupon))?;
+            let outcome = reward::apply(
+                c.coupon,
+                &cart,
+                &facts,
+                scratch,
+                budget_left(c.coupon),
+                false,
+            )?;
             match outcome {
                 Ok(a) => {
                     alone.push(a.discount);
@@ -648,7 +661,7 @@ impl Engine {
             keep
         };
         let chosen = choice.choose(self.manifest.stacking, &mut |set| {
-            let (outcomes, _) = run(&expand(set))?;
+            let (outcomes, _) = run(&expand(set), false)?;
             Ok(outcomes
                 .iter()
                 .flatten()
@@ -658,7 +671,7 @@ impl Engine {
                 }))
         })?;
         let keep = expand(&chosen);
-        let (outcomes, left) = run(&keep)?;
+        let (outcomes, left) = run(&keep, with_allocations)?;
         let winners: Vec<&Coupon> = eligible
             .iter()
             .zip(&keep)
@@ -1066,18 +1079,26 @@ fn application_order(candidates: &[Candidate]) -> Vec<usize> {
 /// What happened to each candidate: `None` when it was left out.
 type Outcomes = Vec<Option<std::result::Result<reward::Applied, Reason>>>;
 
+/// The cart being priced: what every run of the candidates shares.
+struct Pricing<'a> {
+    cart: &'a Cart,
+    facts: &'a CartFacts<'a>,
+    /// The whole cart, before any reward.
+    start: &'a Remaining,
+    budget_left: &'a dyn Fn(&Coupon) -> Option<Decimal>,
+}
+
 /// Applies the kept candidates' rewards in `order` and returns each outcome with what is left
-/// to pay.
+/// to pay; each part's share only with `shares`.
 fn apply_all(
     candidates: &[Candidate],
     order: &[usize],
     keep: &[bool],
-    cart: &Cart,
-    facts: &CartFacts,
-    start: &Remaining,
-    budget_left: &dyn Fn(&Coupon) -> Option<Decimal>,
+    p: &Pricing,
+    shares: bool,
 ) -> Result<(Outcomes, Remaining)> {
-    let mut left = start.clone();
+    let (cart, facts, budget_left) = (p.cart, p.facts, p.budget_left);
+    let mut left = p.start.clone();
     let mut outcomes: Outcomes = vec![None; candidates.len()];
     for &i in order {
         if let (Some(c), Some(true), Some(slot)) =
@@ -1089,6 +1110,7 @@ fn apply_all(
                 facts,
                 &mut left,
                 budget_left(c.coupon),
+                shares,
             )?);
         }
     }

@@ -52,6 +52,7 @@ impl Remaining {
         self.fees.clone_from(&start.fees);
     }
 
+    #[inline]
     fn slot(&mut self, part: Part) -> Option<&mut u128> {
         match part {
             Part::Line(i) => self.lines.get_mut(i),
@@ -94,7 +95,7 @@ impl ToJson for Allocation {
 pub struct Applied {
     pub discount: Decimal,
     pub cashback_points: u64,
-    /// Each nonzero share, in whole minor units.
+    /// Each nonzero share, in whole minor units: only when `apply` was asked for them.
     pub shares: Vec<(Part, u128)>,
     /// What the discount was spread over: the target's parts that still had something to pay
     /// (a part here may take 0.00 of a small discount). Empty for cashback.
@@ -114,13 +115,15 @@ pub fn step(target: &Target) -> u8 {
     }
 }
 
-/// Applies `coupon`'s reward to `left`. `budget_left` is what remains of a money budget.
+/// Applies `coupon`'s reward to `left`. `budget_left` is what remains of a money budget;
+/// `with_shares` asks for each part's share (what `allocations` shows).
 pub fn apply(
     coupon: &Coupon,
     cart: &Cart,
     facts: &CartFacts,
     left: &mut Remaining,
     budget_left: Option<Decimal>,
+    with_shares: bool,
 ) -> Result<std::result::Result<Applied, Reason>> {
     let currency = cart.currency;
     let reward = &coupon.reward;
@@ -523,24 +526,23 @@ pub fn apply(
                 &mut amounts,
                 &mut Vec::new(),
             )?;
-            let mut shares = Vec::with_capacity(amounts.len());
-            for (part, amount) in weighted.parts.iter().zip(amounts) {
-                if let Some(slot) = left.slot(*part) {
+            // One pass: lower what is left, and note the shares (only when they will be shown)
+            // and the parts touched.
+            let mut shares = Vec::with_capacity(if with_shares { amounts.len() } else { 0 });
+            let mut touched = Vec::with_capacity(weighted.parts.len());
+            for ((&part, &weight), amount) in
+                weighted.parts.iter().zip(&weighted.weights).zip(amounts)
+            {
+                if let Some(slot) = left.slot(part) {
                     *slot = slot.saturating_sub(amount);
                 }
-                if amount != 0 {
-                    shares.push((*part, amount));
+                if with_shares && amount != 0 {
+                    shares.push((part, amount));
+                }
+                if weight != 0 {
+                    touched.push(part);
                 }
             }
-            let mut touched = Vec::with_capacity(weighted.parts.len());
-            touched.extend(
-                weighted
-                    .parts
-                    .iter()
-                    .zip(&weighted.weights)
-                    .filter(|w| *w.1 != 0)
-                    .map(|w| *w.0),
-            );
             Ok(Ok(Applied {
                 discount: value,
                 cashback_points: 0,
