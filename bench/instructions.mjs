@@ -10,7 +10,18 @@ import { NOW, makeManifest, makeRequest } from './fixtures.mjs';
 import { instrumentWasm } from './instrument.mjs';
 import { OUT_DIR, PKG_DIR, writeResult } from './lib.mjs';
 
-const WORKLOADS = [[1, 100], [10, 100], [50, 100], [200, 100], [1000, 100], [200, 1], [200, 10], [200, 1000]];
+// [lines, coupons, stacking?]: 14 coupons give 12 candidates on these carts (5 typed codes, 7
+// automatic), best deal's exact limit; at most 3 codes per cart, so sets differ. Same cart both ways.
+// 10 x 1000 with 3 codes per cart prices every candidate alone first (the code limit makes it).
+const WORKLOADS = [[1, 100], [10, 100], [50, 100], [200, 100], [1000, 100], [200, 1], [200, 10], [200, 1000], [10, 1000],
+  [200, 14, 'priority'], [200, 14, 'best_deal'], [10, 1000, 'priority']];
+
+/** The manifest of a workload: the fixture's, with a stacking mode when one is named. */
+function workloadManifest(coupons, stacking) {
+  const m = makeManifest(coupons);
+  if (stacking) m.settings = { stacking, max_codes_per_cart: 3 };
+  return m;
+}
 
 if (process.argv[2] === '--child') {
   const [, , , wasmFile, inputFile] = process.argv;
@@ -43,22 +54,23 @@ fs.writeFileSync(wasmFile, instrumented);
 const self = fileURLToPath(import.meta.url);
 const rows = [];
 const manifests = new Map();
-for (const [lines, coupons] of WORKLOADS) {
-  if (!manifests.has(coupons)) manifests.set(coupons, signJws(makeManifest(coupons), testSigningKey()));
-  const input = path.join(OUT_DIR, `instr-input-${lines}-${coupons}.json`);
-  fs.writeFileSync(input, JSON.stringify({ jws: manifests.get(coupons), jwks: testJwks(), req: makeRequest(lines, coupons) }));
+for (const [lines, coupons, stacking] of WORKLOADS) {
+  const key = `${coupons}${stacking ? `-${stacking}` : ''}`;
+  if (!manifests.has(key)) manifests.set(key, signJws(workloadManifest(coupons, stacking), testSigningKey()));
+  const input = path.join(OUT_DIR, `instr-input-${lines}-${key}.json`);
+  fs.writeFileSync(input, JSON.stringify({ jws: manifests.get(key), jwks: testJwks(), req: makeRequest(lines, coupons) }));
   const run = (file) => JSON.parse(execFileSync(process.execPath, [self, '--child', file, input], { encoding: 'utf8', maxBuffer: 1 << 26 }));
   const counted = run(wasmFile);
   const plain = run(path.join(PKG_DIR, 'edge_coupons_bg.wasm'));
   if (counted.discount !== plain.discount) throw new Error(`instrumented result differs: ${counted.discount} vs ${plain.discount}`);
   rows.push({
-    label: `evaluate, ${lines} lines x ${coupons} coupons`, lines, coupons,
+    label: `evaluate, ${lines} lines x ${coupons} coupons${stacking ? ` (${stacking}, 3 codes per cart)` : ''}`, lines, coupons, stacking,
     instructions: counted.second, firstCall: counted.first, loadInstructions: counted.load,
     peakMemoryBytes: plain.memAfterEvaluate, memoryAfterLoad: plain.memAfterLoad, memoryInitial: plain.memInitial,
   });
-  console.log(`${lines} x ${coupons}: ${counted.second.toLocaleString('en-US')} instructions per evaluate (first ${counted.first.toLocaleString('en-US')}), load ${counted.load.toLocaleString('en-US')}, memory ${plain.memAfterEvaluate} B`);
+  console.log(`${lines} x ${coupons}${stacking ? ` ${stacking}` : ''}: ${counted.second.toLocaleString('en-US')} instructions per evaluate (first ${counted.first.toLocaleString('en-US')}), load ${counted.load.toLocaleString('en-US')}, memory ${plain.memAfterEvaluate} B`);
 }
-const head = rows.find((r) => r.lines === 200 && r.coupons === 100);
+const head = rows.find((r) => r.lines === 200 && r.coupons === 100 && !r.stacking);
 const result = {
   perEvaluation: head?.instructions,
   peakMemoryBytes: head?.peakMemoryBytes,

@@ -39,6 +39,8 @@ fi
 run "pkg: release build and size gate" bash scripts/build-pkg.sh
 if [ -f pkg/edge_coupons.js ]; then
   run "node: JS API tests against pkg/" node --test tests/node/
+  # Deterministic cost (issue 14): instructions per evaluate and the default result's size, 200 x 100.
+  run "pkg: instruction and result-size gate" node scripts/instruction-gate.mjs
 else
   failed+=("node: JS API tests against pkg/ (not run: no package)")
 fi

@@ -5,9 +5,10 @@ use crate::error::{Error, Result};
 use crate::json::{Node, Obj};
 use crate::manifest::{within, Limits};
 use crate::money::{self, Currency};
-use crate::rules::{lookup, Fact, Facts, Map, Value};
+use crate::rules::{lookup, lookup_ref, Fact, Facts, Map, Value};
 use crate::time::{parse_instant, Instant};
 use rust_decimal::Decimal;
+use std::borrow::Cow;
 
 /// A validated cart line.
 #[derive(Debug, Clone)]
@@ -458,6 +459,17 @@ impl Facts for CartFacts<'_> {
         }
     }
 
+    fn fact_ref(&self, fact: &Fact) -> Option<Cow<'_, Value>> {
+        match fact {
+            Fact::UserProperty(p) => lookup_ref(&self.user.properties, p).map(Cow::Borrowed),
+            Fact::CartAttribute(p) => self
+                .cart
+                .and_then(|c| lookup_ref(&c.attributes, p))
+                .map(Cow::Borrowed),
+            other => self.fact(other).map(Cow::Owned),
+        }
+    }
+
     fn now(&self) -> Option<Instant> {
         Some(self.now)
     }
@@ -485,6 +497,14 @@ impl Facts for LineFacts<'_> {
         }
     }
 
+    fn fact_ref(&self, fact: &Fact) -> Option<Cow<'_, Value>> {
+        match fact {
+            Fact::LineAttribute(p) => lookup_ref(&self.line.attributes, p).map(Cow::Borrowed),
+            Fact::UserProperty(_) | Fact::CartAttribute(_) => self.outer.fact_ref(fact),
+            other => self.fact(other).map(Cow::Owned),
+        }
+    }
+
     fn now(&self) -> Option<Instant> {
         self.outer.now()
     }
@@ -499,6 +519,13 @@ impl Facts for EventFacts<'_> {
         match fact {
             Fact::EventProperty(p) => lookup(&self.event.properties, p),
             other => self.outer.fact(other),
+        }
+    }
+
+    fn fact_ref(&self, fact: &Fact) -> Option<Cow<'_, Value>> {
+        match fact {
+            Fact::EventProperty(p) => lookup_ref(&self.event.properties, p).map(Cow::Borrowed),
+            other => self.outer.fact_ref(other),
         }
     }
 

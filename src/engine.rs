@@ -107,13 +107,27 @@ pub struct AppliedCoupon {
     pub summary: String,
     pub discount: String,
     pub cashback_points: u64,
-    pub allocations: Vec<Allocation>,
+    /// What the discount was spread over (docs/manifest.md, "The Evaluation").
+    pub touched: Touched,
+    /// Each part's share, only when the request asks (`"allocations": true`).
+    pub allocations: Option<Vec<Allocation>>,
     /// Present when the discount was cut to what is left of the coupon's money budget.
     pub budget_capped: bool,
     /// `format_only` for bulk codes checked here by format alone: the Worker checks the code itself.
     pub verification: &'static str,
     /// A tiered reward below its top tier: what the next tier needs (`missing`) and gives.
     pub next_tier: Option<(Detail, String)>,
+}
+
+/// The parts of the order an applied coupon's discount was spread over, compactly: what a
+/// checkout shows beside each line, without a share per line.
+#[derive(Debug, Clone, Default)]
+pub struct Touched {
+    /// `None`: no line. `Some(None)`: every line of the cart. `Some(Some(ids))`: these lines, in
+    /// line-id order.
+    pub lines: Option<Option<Vec<String>>>,
+    pub shipping: bool,
+    pub fees: Vec<String>,
 }
 
 /// A submitted code that did not apply.
@@ -250,8 +264,23 @@ impl ToJson for AppliedCoupon {
                 .field("target", &self.target)
                 .field("summary", &self.summary)
                 .field("discount", &self.discount)
-                .field("cashback_points", &self.cashback_points)
-                .field("allocations", &self.allocations);
+                .field("cashback_points", &self.cashback_points);
+            match &self.touched.lines {
+                Some(Some(ids)) => {
+                    f.field("lines", ids);
+                }
+                Some(None) => {
+                    f.field("lines", &"all");
+                }
+                None => {}
+            }
+            if self.touched.shipping {
+                f.field("shipping", &true);
+            }
+            if !self.touched.fees.is_empty() {
+                f.field("fees", &self.touched.fees);
+            }
+            f.some("allocations", &self.allocations);
             if self.budget_capped {
                 f.field("budget_capped", &true);
             }
@@ -422,8 +451,10 @@ impl Engine {
     /// (`{ cart, user?, codes?, now, usage? }`, docs/manifest.md); `now` is required here.
     pub fn evaluate(&self, request: &Value) -> Result<Evaluation> {
         let root = Node::root(request, Source::Request);
-        let req = root.obj(&["cart", "user", "codes", "now", "usage"])?;
+        let req = root.obj(&["cart", "user", "codes", "now", "usage", "allocations"])?;
         let now = parse_now(req.get("now").as_ref())?;
+        let with_allocations = req.get("allocations").map(|n| n.bool()).transpose()?;
+        let with_allocations = with_allocations.unwrap_or(false);
         self.fresh(now)?;
         let currency = self.manifest.currency;
         let cart = read_cart(&req.req("cart")?, currency, &self.limits)?;
@@ -522,7 +553,7 @@ impl Engine {
             let check = self
                 .usable(c.coupon, &user, c.code.as_deref(), now)
                 .and_then(|_| limits_ok(c.coupon, usage_of(&c.coupon.id), currency, Some(&periods)))
-                .and_then(|_| conditions_ok(c.coupon, &facts, currency));
+                .and_then(|_| conditions_ok(c.coupon, &facts, currency, c.code.is_some()));
             match (check, &c.code) {
                 (Ok(()), _) => eligible.push(c),
                 (Err(reason), Some(code)) => rejected.push(Rejected {
@@ -548,9 +579,16 @@ impl Engine {
             })
         };
         let order = application_order(&eligible);
-        let run = |keep: &[bool]| apply_all(&eligible, &order, keep, &cart, &facts, &budget_left);
+        let start = Remaining::new(&cart)?;
+        let pricing = Pricing {
+            cart: &cart,
+            facts: &facts,
+            start: &start,
+            budget_left: &budget_left,
+        };
+        let run =
+            |keep: &[bool], shares: bool| apply_all(&eligible, &order, keep, &pricing, shares);
         let n = eligible.len();
-        let only = |i: usize| (0..n).map(|j| j == i).collect::<Vec<bool>>();
         // What each candidate gives on its own. One that gives nothing is out, with its reason,
         // and takes no place in the set (no code slot, no exclusivity).
         let mut alone = Vec::with_capacity(n);
@@ -560,31 +598,38 @@ impl Engine {
         // by the run itself, with the same reason).
         let max_codes = usize::try_from(self.manifest.max_codes_per_cart).unwrap_or(usize::MAX);
         let everyone_fits = eligible.iter().filter(|c| c.code.is_some()).count() <= max_codes
-            && eligible.iter().enumerate().all(|(i, a)| {
-                eligible
+            && stacking::all_compatible(
+                &eligible
                     .iter()
-                    .skip(i + 1)
-                    .all(|b| stacking::compatible(a.coupon, b.coupon))
-            });
-        for i in 0..n {
-            if everyone_fits {
+                    .map(|c| c.coupon.stacking)
+                    .collect::<Vec<_>>(),
+            );
+        // One candidate on the whole cart: its reward alone (linear in the candidates: no run
+        // over every other one, and one buffer for what is left).
+        let mut scratch = (!everyone_fits).then(|| start.clone());
+        for c in &eligible {
+            let Some(scratch) = scratch.as_mut() else {
                 alone.push(Decimal::ZERO);
                 out_reason.push(None);
                 continue;
-            }
-            let (outcomes, _) = run(&only(i))?;
-            match outcomes.into_iter().nth(i).flatten() {
-                Some(Ok(a)) => {
+            };
+            scratch.reset(&start);
+            let outcome = reward::apply(
+                c.coupon,
+                &cart,
+                &facts,
+                scratch,
+                budget_left(c.coupon),
+                false,
+            )?;
+            match outcome {
+                Ok(a) => {
                     alone.push(a.discount);
                     out_reason.push(None);
                 }
-                Some(Err(reason)) => {
+                Err(reason) => {
                     alone.push(Decimal::ZERO);
                     out_reason.push(Some(reason));
-                }
-                None => {
-                    alone.push(Decimal::ZERO);
-                    out_reason.push(None);
                 }
             }
         }
@@ -616,7 +661,7 @@ impl Engine {
             keep
         };
         let chosen = choice.choose(self.manifest.stacking, &mut |set| {
-            let (outcomes, _) = run(&expand(set))?;
+            let (outcomes, _) = run(&expand(set), false)?;
             Ok(outcomes
                 .iter()
                 .flatten()
@@ -626,7 +671,7 @@ impl Engine {
                 }))
         })?;
         let keep = expand(&chosen);
-        let (outcomes, left) = run(&keep)?;
+        let (outcomes, left) = run(&keep, with_allocations)?;
         let winners: Vec<&Coupon> = eligible
             .iter()
             .zip(&keep)
@@ -673,7 +718,9 @@ impl Engine {
                 continue;
             };
             match (outcome, c.code) {
-                (Some(Ok(a)), code) => applied.push(self.applied(c.coupon, code, a, &cart)),
+                (Some(Ok(a)), code) => {
+                    applied.push(self.applied(c.coupon, code, a, &cart, with_allocations))
+                }
                 (Some(Err(reason)), Some(code)) => rejected.push(Rejected {
                     code,
                     coupon_id: Some(c.coupon.id.clone()),
@@ -687,7 +734,7 @@ impl Engine {
                 .cmp(&b.code)
                 .then_with(|| a.reason.code.cmp(b.reason.code))
         });
-        self.report(&cart, &left, applied, rejected, now, periods)
+        self.report(&cart, &start, &left, applied, rejected, now, periods)
     }
 
     fn applied(
@@ -696,24 +743,51 @@ impl Engine {
         code: Option<String>,
         a: reward::Applied,
         cart: &Cart,
+        with_allocations: bool,
     ) -> AppliedCoupon {
         let currency = cart.currency;
-        let allocations = a
-            .shares
+        let allocations = with_allocations.then(|| {
+            a.shares
+                .iter()
+                .map(|(part, amount)| {
+                    let (target, id) = match part {
+                        Part::Line(i) => ("line", cart.lines.get(*i).map(|l| l.id.clone())),
+                        Part::Shipping => ("shipping", None),
+                        Part::Fee(i) => ("fee", cart.fees.get(*i).map(|f| f.id.clone())),
+                    };
+                    Allocation {
+                        target,
+                        id,
+                        amount: currency.format_units(*amount),
+                    }
+                })
+                .collect()
+        });
+        let mut touched = Touched::default();
+        let on_lines = a
+            .touched
             .iter()
-            .map(|(part, amount)| {
-                let (target, id) = match part {
-                    Part::Line(i) => ("line", cart.lines.get(*i).map(|l| l.id.clone())),
-                    Part::Shipping => ("shipping", None),
-                    Part::Fee(i) => ("fee", cart.fees.get(*i).map(|f| f.id.clone())),
-                };
-                Allocation {
-                    target,
-                    id,
-                    amount: currency.format(*amount),
-                }
-            })
-            .collect();
+            .filter(|p| matches!(p, Part::Line(_)))
+            .count();
+        if on_lines > 0 {
+            // Every line: one word instead of every id (a 200-line cart would list 200).
+            touched.lines = Some((on_lines < cart.lines.len()).then(|| {
+                a.touched
+                    .iter()
+                    .filter_map(|p| match p {
+                        Part::Line(i) => cart.lines.get(*i).map(|l| l.id.clone()),
+                        _ => None,
+                    })
+                    .collect()
+            }));
+        }
+        for part in &a.touched {
+            match part {
+                Part::Line(_) => {}
+                Part::Shipping => touched.shipping = true,
+                Part::Fee(i) => touched.fees.extend(cart.fees.get(*i).map(|f| f.id.clone())),
+            }
+        }
         let bulk = matches!(coupon.codes, Codes::Bulk { .. });
         AppliedCoupon {
             coupon_id: coupon.id.clone(),
@@ -725,6 +799,7 @@ impl Engine {
             summary: reward::summary(coupon, currency),
             discount: currency.format(a.discount),
             cashback_points: a.cashback_points,
+            touched,
             allocations,
             budget_capped: a.budget_capped,
             next_tier: a.next_tier,
@@ -732,9 +807,11 @@ impl Engine {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn report(
         &self,
         cart: &Cart,
+        start: &Remaining,
         left: &Remaining,
         applied: Vec<AppliedCoupon>,
         rejected: Vec<Rejected>,
@@ -743,47 +820,50 @@ impl Engine {
     ) -> Result<Evaluation> {
         let cur = cart.currency;
         let fmt = |d: Decimal| cur.format(d);
+        // Whole minor units from here: what was owed (`start`) and what is left (`left`).
+        let units = |u: u128| cur.format_units(u);
         let lines: Vec<LineResult> = cart
             .lines
             .iter()
-            .zip(&left.lines)
-            .map(|(l, f)| LineResult {
+            .zip(start.lines.iter().zip(&left.lines))
+            .map(|(l, (&o, &f))| LineResult {
                 id: l.id.clone(),
                 product_id: l.product_id.clone(),
                 quantity: l.quantity,
-                original: fmt(l.total),
-                discount: fmt(money::less(l.total, *f)),
-                final_: fmt(*f),
+                original: units(o),
+                discount: units(o.saturating_sub(f)),
+                final_: units(f),
             })
             .collect();
-        let shipping = cart.shipping.zip(left.shipping).map(|(o, f)| Charge {
-            original: fmt(o),
-            discount: fmt(money::less(o, f)),
-            final_: fmt(f),
+        let shipping = start.shipping.zip(left.shipping).map(|(o, f)| Charge {
+            original: units(o),
+            discount: units(o.saturating_sub(f)),
+            final_: units(f),
         });
         let fees: Vec<FeeResult> = cart
             .fees
             .iter()
-            .zip(&left.fees)
-            .map(|(fee, f)| FeeResult {
+            .zip(start.fees.iter().zip(&left.fees))
+            .map(|(fee, (&o, &f))| FeeResult {
                 id: fee.id.clone(),
-                original: fmt(fee.amount),
-                discount: fmt(money::less(fee.amount, *f)),
-                final_: fmt(*f),
+                original: units(o),
+                discount: units(o.saturating_sub(f)),
+                final_: units(f),
             })
             .collect();
         let shipping_original = cart.shipping.unwrap_or(Decimal::ZERO);
         let fees_original = crate::money::sum(cart.fees.iter().map(|f| f.amount), "cart.fees")?;
-        let original =
-            crate::money::sum([cart.subtotal, shipping_original, fees_original], "cart")?;
-        let paid = crate::money::sum(
-            left.lines
-                .iter()
-                .chain(left.shipping.iter())
-                .chain(left.fees.iter())
-                .copied(),
-            "cart",
-        )?;
+        let all = |r: &Remaining| {
+            money::sum_units(
+                r.lines
+                    .iter()
+                    .chain(r.shipping.iter())
+                    .chain(r.fees.iter())
+                    .copied(),
+                "cart",
+            )
+        };
+        let (original, paid) = (all(start)?, all(left)?);
         let cashback_points = applied
             .iter()
             .map(|a| a.cashback_points)
@@ -799,8 +879,8 @@ impl Engine {
                 subtotal: fmt(cart.subtotal),
                 shipping: fmt(shipping_original),
                 fees: fmt(fees_original),
-                discount: fmt(money::less(original, paid)),
-                total: fmt(paid),
+                discount: units(original.saturating_sub(paid)),
+                total: units(paid),
             },
             cashback_points,
             applied,
@@ -999,17 +1079,26 @@ fn application_order(candidates: &[Candidate]) -> Vec<usize> {
 /// What happened to each candidate: `None` when it was left out.
 type Outcomes = Vec<Option<std::result::Result<reward::Applied, Reason>>>;
 
+/// The cart being priced: what every run of the candidates shares.
+struct Pricing<'a> {
+    cart: &'a Cart,
+    facts: &'a CartFacts<'a>,
+    /// The whole cart, before any reward.
+    start: &'a Remaining,
+    budget_left: &'a dyn Fn(&Coupon) -> Option<Decimal>,
+}
+
 /// Applies the kept candidates' rewards in `order` and returns each outcome with what is left
-/// to pay.
+/// to pay; each part's share only with `shares`.
 fn apply_all(
     candidates: &[Candidate],
     order: &[usize],
     keep: &[bool],
-    cart: &Cart,
-    facts: &CartFacts,
-    budget_left: &dyn Fn(&Coupon) -> Option<Decimal>,
+    p: &Pricing,
+    shares: bool,
 ) -> Result<(Outcomes, Remaining)> {
-    let mut left = Remaining::new(cart);
+    let (cart, facts, budget_left) = (p.cart, p.facts, p.budget_left);
+    let mut left = p.start.clone();
     let mut outcomes: Outcomes = vec![None; candidates.len()];
     for &i in order {
         if let (Some(c), Some(true), Some(slot)) =
@@ -1021,6 +1110,7 @@ fn apply_all(
                 facts,
                 &mut left,
                 budget_left(c.coupon),
+                shares,
             )?);
         }
     }
@@ -1168,11 +1258,14 @@ fn audience_ok(
 ) -> std::result::Result<(), Reason> {
     match &coupon.audience {
         Audience::All => Ok(()),
-        Audience::Segment { name, rule } => match rule.check(&CartFacts {
+        Audience::Segment { name, rule } => match Some(CartFacts {
             user,
             cart: None,
             now,
-        }) {
+        })
+        .filter(|facts| !rule.holds(facts))
+        .and_then(|facts| rule.check(&facts))
+        {
             None => Ok(()),
             Some(f) => {
                 let detail = Reason::condition(&f, currency);
@@ -1293,13 +1386,23 @@ fn limits_ok(
     Ok(())
 }
 
+/// Whether the cart meets the coupon's rules. The reason, with its strings, is built only when
+/// it goes in the result (`explain`: a typed code); an automatic coupon that does not qualify is
+/// left out silently, so it gets a bare code.
 fn conditions_ok(
     coupon: &Coupon,
     facts: &CartFacts,
     currency: crate::money::Currency,
+    explain: bool,
 ) -> std::result::Result<(), Reason> {
-    match coupon.conditions.as_ref().and_then(|c| c.check(facts)) {
-        None => Ok(()),
+    let Some(rule) = coupon.conditions.as_ref().filter(|c| !c.holds(facts)) else {
+        return Ok(());
+    };
+    if !explain {
+        return Err(Reason::new("CART_CONDITION_FAILED", String::new()));
+    }
+    match rule.check(facts) {
         Some(f) => Err(Reason::condition(&f, currency)),
+        None => Ok(()),
     }
 }

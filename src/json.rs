@@ -153,6 +153,19 @@ impl Parser<'_> {
     #[inline(never)]
     fn string(&mut self) -> Result<String, String> {
         self.eat(b'"')?;
+        // Most strings have no escape: one copy of the bytes between the quotes.
+        let start = self.i;
+        while matches!(self.peek(), Some(c) if c != b'"' && c != b'\\' && c >= 0x20) {
+            self.i += 1;
+        }
+        if self.peek() == Some(b'"') {
+            let text = std::str::from_utf8(self.b.get(start..self.i).unwrap_or_default())
+                .map_err(|_| self.err("a string is not valid UTF-8"))?
+                .to_string();
+            self.i += 1;
+            return Ok(text);
+        }
+        self.i = start;
         let mut out: Vec<u8> = Vec::new();
         loop {
             let start = self.i;
@@ -399,7 +412,13 @@ impl<'a> Node<'a> {
             Value::List(items) => Ok(items
                 .iter()
                 .enumerate()
-                .map(|(i, v)| self.child(&format!("[{i}]"), v))
+                .map(|(i, v)| {
+                    let mut seg = String::with_capacity(8);
+                    seg.push('[');
+                    seg.push_str(itoa(i, &mut [0u8; 20]));
+                    seg.push(']');
+                    self.child(&seg, v)
+                })
                 .collect()),
             _ => Err(self.expected("a list")),
         }
@@ -467,6 +486,22 @@ impl<'a> Obj<'a> {
     pub fn node(&self) -> &Node<'a> {
         &self.node
     }
+}
+
+/// `n` in decimal digits, written into `buf`: without `format!`'s machinery, for list paths.
+fn itoa(mut n: usize, buf: &mut [u8; 20]) -> &str {
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        if let Some(d) = buf.get_mut(i) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || i == 0 {
+            break;
+        }
+    }
+    std::str::from_utf8(buf.get(i..).unwrap_or_default()).unwrap_or("0")
 }
 
 /// The largest integer every JSON reader holds exactly (2^53 - 1).

@@ -116,6 +116,85 @@ impl Currency {
     }
 }
 
+impl Currency {
+    /// Formats an amount given in whole minor units ("1250" cents is "12.50"): the same text as
+    /// [`Currency::format`] on the same amount, without a `Decimal`.
+    #[inline(never)]
+    pub fn format_units(&self, units: u128) -> String {
+        let dp = self.minor_units as usize;
+        let mut digits = [0u8; 40];
+        let mut n = 0;
+        // 64-bit digits while the amount fits: 128-bit division is a software routine in Wasm.
+        let (mut high, mut low) = (units, 0u64);
+        let mut small = u64::try_from(units).ok();
+        while small.is_none() && high > 0 {
+            if let Some(d) = digits.get_mut(n) {
+                *d = b'0' + (high % 10) as u8;
+            }
+            high /= 10;
+            n += 1;
+            small = u64::try_from(high).ok();
+        }
+        if let Some(s) = small {
+            low = s;
+        }
+        while low > 0 || n <= dp {
+            if let Some(d) = digits.get_mut(n) {
+                *d = b'0' + (low % 10) as u8;
+            }
+            low /= 10;
+            n += 1;
+        }
+        // Most significant first, with the point, then one copy into the string.
+        let mut text = [0u8; 41];
+        let mut len = 0;
+        for i in (0..n).rev() {
+            if i + 1 == dp {
+                if let Some(t) = text.get_mut(len) {
+                    *t = b'.';
+                }
+                len += 1;
+            }
+            if let Some(t) = text.get_mut(len) {
+                *t = digits.get(i).copied().unwrap_or(b'0');
+            }
+            len += 1;
+        }
+        std::str::from_utf8(text.get(..len).unwrap_or_default())
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// `d` in this currency's whole minor units, or `AMOUNT_OVERFLOW` (naming `path`) when it is
+    /// negative, a fraction of a minor unit, or out of range.
+    pub fn to_units(&self, d: Decimal, path: &str) -> Result<u128> {
+        units(d, self.minor_units).ok_or_else(|| overflow(path))
+    }
+
+    /// Whole minor units as a `Decimal` amount with the currency's scale.
+    pub fn from_units(&self, units: u128, path: &str) -> Result<Decimal> {
+        i128::try_from(units)
+            .ok()
+            .and_then(|u| Decimal::try_from_i128_with_scale(u, self.minor_units).ok())
+            .ok_or_else(|| overflow(path))
+    }
+}
+
+#[inline(never)]
+fn overflow(path: &str) -> Box<Error> {
+    Box::new(Error::AmountOverflow {
+        path: path.to_string(),
+    })
+}
+
+/// Sums minor units, or `AMOUNT_OVERFLOW` naming `path`.
+pub fn sum_units<I: IntoIterator<Item = u128>>(items: I, path: &str) -> Result<u128> {
+    items
+        .into_iter()
+        .try_fold(0u128, |acc, x| acc.checked_add(x))
+        .ok_or_else(|| overflow(path))
+}
+
 impl fmt::Display for Currency {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.code)
@@ -346,49 +425,120 @@ pub fn allocate(total: Decimal, weights: &[Decimal], currency: Currency) -> Resu
     if whole.is_zero() || total.is_zero() {
         return Ok(vec![Decimal::ZERO; weights.len()]);
     }
-    allocate_units(total.min(whole), whole, weights, dp).ok_or_else(|| {
-        Box::new(Error::AmountOverflow {
-            path: "allocation".into(),
-        })
-    })
-}
-
-#[inline(never)]
-fn allocate_units(
-    total: Decimal,
-    whole: Decimal,
-    weights: &[Decimal],
-    dp: u32,
-) -> Option<Vec<Decimal>> {
-    let (t, all) = (units(total, dp)?, units(whole, dp)?);
-    let ws: Vec<u128> = weights
+    let ws = weights
         .iter()
         .map(|w| units(*w, dp))
-        .collect::<Option<_>>()?;
-    let mut shares = Vec::with_capacity(ws.len());
-    let mut rems = Vec::with_capacity(ws.len());
-    for &w in &ws {
-        let p = t.checked_mul(w)?;
-        shares.push(p.checked_div(all)?);
-        rems.push(p.checked_rem(all)?);
-    }
-    let given = shares.iter().try_fold(0u128, |a, s| a.checked_add(*s))?;
-    let left = usize::try_from(t.checked_sub(given)?).ok()?;
-    let order = crate::sort::indices(ws.len(), &|a, b| {
-        rems.get(b)
-            .cmp(&rems.get(a))
-            .then_with(|| ws.get(b).cmp(&ws.get(a)))
-            .then_with(|| a.cmp(&b))
-    });
-    for &i in order.iter().take(left) {
-        if let Some(s) = shares.get_mut(i) {
-            *s = s.checked_add(1)?;
-        }
-    }
+        .collect::<Option<Vec<u128>>>()
+        .ok_or_else(|| overflow("allocation"))?;
+    let t = units(total.min(whole), dp).ok_or_else(|| overflow("allocation"))?;
+    let mut shares = Vec::new();
+    let all = sum_units(ws.iter().copied(), "allocation")?;
+    allocate_units(t, &ws, all, &mut shares, &mut Vec::new())?;
     shares
         .into_iter()
-        .map(|s| Decimal::try_from_i128_with_scale(i128::try_from(s).ok()?, dp).ok())
+        .map(|s| currency.from_units(s, "allocation"))
         .collect()
+}
+
+/// [`allocate`] in whole minor units: splits `total` (at most the sum of `weights`, which the
+/// caller passes as `all`: it has just added them up) over `weights` into `shares`, exactly, by
+/// largest remainder. `scratch` is working space a caller
+/// may keep between calls. Linear: the leftover units go to the largest remainders found by
+/// selection (`select_nth_unstable_by`), never by sorting every weight; ties go to the larger
+/// weight, then the earlier index, as in [`allocate`].
+///
+/// In 64-bit arithmetic whenever `total x sum(weights)` fits (any real cart: 128-bit division is
+/// a long software routine in Wasm), else in 128 bits, else `AMOUNT_OVERFLOW`.
+#[inline(never)]
+pub fn allocate_units(
+    total: u128,
+    weights: &[u128],
+    all: u128,
+    shares: &mut Vec<u128>,
+    scratch: &mut Vec<(u128, u128, usize)>,
+) -> Result<()> {
+    shares.clear();
+    scratch.clear();
+    if all == 0 || total == 0 {
+        shares.resize(weights.len(), 0);
+        return Ok(());
+    }
+    let t = total.min(all);
+    // Every product t x w is at most t x all.
+    if let (Ok(t64), Ok(all64), true) = (
+        u64::try_from(t),
+        u64::try_from(all),
+        t.checked_mul(all)
+            .is_some_and(|p| p <= u128::from(u64::MAX)),
+    ) {
+        let mut small = Vec::with_capacity(weights.len());
+        let mut given = 0u64;
+        for (i, &w) in weights.iter().enumerate() {
+            // w <= all, so it fits too.
+            let p = t64.wrapping_mul(w as u64);
+            let (share, rem) = (p / all64, p % all64);
+            shares.push(u128::from(share));
+            given += share;
+            if rem > 0 {
+                small.push((rem, w as u64, i));
+            }
+        }
+        hand_out(t64 - given, &mut small, shares);
+        return Ok(());
+    }
+    let mut given = 0u128;
+    for (i, &w) in weights.iter().enumerate() {
+        let p = t.checked_mul(w).ok_or_else(|| overflow("allocation"))?;
+        let (share, rem) = (p / all, p % all);
+        shares.push(share);
+        given += share; // at most t
+        if rem > 0 {
+            scratch.push((rem, w, i));
+        }
+    }
+    hand_out(t - given, scratch, shares);
+    Ok(())
+}
+
+/// Gives the `left` units still to hand out one each to the largest remainders (`(remainder,
+/// weight, index)`, ties to the larger weight, then the earlier index). There are fewer of them
+/// than nonzero remainders, which sum to `left` x the whole. Selects the threshold remainder
+/// among the bare remainders (cheap to compare and move), then breaks ties at the threshold only.
+fn hand_out<T: Ord + Copy, L: TryInto<usize>>(
+    left: L,
+    candidates: &mut [(T, T, usize)],
+    shares: &mut [u128],
+) {
+    let left = left.try_into().unwrap_or(usize::MAX).min(candidates.len());
+    if left == 0 {
+        return;
+    }
+    let mut give = |i: usize| {
+        if let Some(s) = shares.get_mut(i) {
+            *s += 1;
+        }
+    };
+    if left == candidates.len() {
+        candidates.iter().for_each(|c| give(c.2));
+        return;
+    }
+    let mut rems: Vec<T> = candidates.iter().map(|c| c.0).collect();
+    let (_, &mut threshold, _) = rems.select_nth_unstable_by(left - 1, |a, b| b.cmp(a));
+    let mut at_threshold = Vec::new();
+    let mut given = 0;
+    for c in candidates.iter() {
+        if c.0 > threshold {
+            give(c.2);
+            given += 1;
+        } else if c.0 == threshold {
+            at_threshold.push((c.1, c.2));
+        }
+    }
+    let need = left - given;
+    if need > 0 && need < at_threshold.len() {
+        at_threshold.select_nth_unstable_by(need - 1, |a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    }
+    at_threshold.iter().take(need).for_each(|&(_, i)| give(i));
 }
 
 #[cfg(test)]
@@ -457,6 +607,72 @@ mod tests {
         ];
         let err = allocate(d("70000000000000000000000.01"), &huge, usd).unwrap_err();
         assert_eq!(err.code(), "AMOUNT_OVERFLOW");
+    }
+
+    #[test]
+    fn units_format_as_decimals_do() {
+        for code in ["USD", "JPY", "KWD", "CLF"] {
+            let c = Currency::from_code(code).unwrap();
+            for u in [
+                0u128,
+                1,
+                9,
+                10,
+                99,
+                100,
+                12345,
+                u128::from(u64::MAX),
+                u128::from(u64::MAX) + 1,
+                10u128.pow(28) - 1,
+            ] {
+                let d = Decimal::from_i128_with_scale(i128::try_from(u).unwrap(), c.minor_units());
+                assert_eq!(c.format_units(u), c.format(d), "{code} {u}");
+            }
+        }
+    }
+
+    /// Largest remainder by a full sort, as the engine did before: the reference.
+    fn by_sorting(t: u128, ws: &[u128]) -> Vec<u128> {
+        let all: u128 = ws.iter().sum();
+        let t = t.min(all);
+        let mut shares: Vec<u128> = ws.iter().map(|w| t * w / all).collect();
+        let mut order: Vec<usize> = (0..ws.len()).collect();
+        order.sort_by(|&a, &b| {
+            let rem = |i: usize| t * ws[i] % all;
+            rem(b).cmp(&rem(a)).then(ws[b].cmp(&ws[a])).then(a.cmp(&b))
+        });
+        let left = t - shares.iter().sum::<u128>();
+        for &i in order.iter().take(usize::try_from(left).unwrap()) {
+            shares[i] += 1;
+        }
+        shares
+    }
+
+    #[test]
+    fn allocation_selects_as_sorting_did_in_64_and_128_bits() {
+        let mut seed = 7u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            seed >> 33
+        };
+        for case in 0..300 {
+            let n = 1 + (next() % 40) as usize;
+            // Every third case past 64-bit products: the 128-bit path.
+            let big = if case % 3 == 0 { 1u128 << 40 } else { 1 };
+            let ws: Vec<u128> = (0..n).map(|_| u128::from(next() % 5000) * big).collect();
+            let all: u128 = ws.iter().sum();
+            let t = u128::from(next() % 7000) * big + u128::from(next() % 3);
+            let mut got = Vec::new();
+            allocate_units(t, &ws, all, &mut got, &mut Vec::new()).unwrap();
+            let want = if all == 0 || t == 0 {
+                vec![0; n]
+            } else {
+                by_sorting(t, &ws)
+            };
+            assert_eq!(got, want, "case {case}: {t} over {ws:?}");
+        }
     }
 
     #[test]

@@ -7,31 +7,53 @@
 //! and then spread over the target's lines by largest remainder, so the parts sum exactly.
 
 use crate::cart::{Cart, CartFacts, LineFacts};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::json::{object, ToJson};
 use crate::manifest::{Amount, Coupon, Payout, Target, Units};
 use crate::money::{self, Currency};
 use crate::reason::{Detail, Reason};
 use rust_decimal::{Decimal, RoundingStrategy};
 
-/// What is left to pay on each part of the order, as rewards are applied.
+/// What is left to pay on each part of the order, as rewards are applied: whole minor units of
+/// the cart's currency (the hot loop's integers; `Decimal` only for rates and caps).
 #[derive(Debug, Clone)]
 pub struct Remaining {
-    pub lines: Vec<Decimal>,
-    pub shipping: Option<Decimal>,
-    pub fees: Vec<Decimal>,
+    pub lines: Vec<u128>,
+    pub shipping: Option<u128>,
+    pub fees: Vec<u128>,
 }
 
 impl Remaining {
-    pub fn new(cart: &Cart) -> Remaining {
-        Remaining {
-            lines: cart.lines.iter().map(|l| l.total).collect(),
-            shipping: cart.shipping,
-            fees: cart.fees.iter().map(|f| f.amount).collect(),
-        }
+    /// The whole cart, before any reward.
+    pub fn new(cart: &Cart) -> Result<Remaining> {
+        let c = cart.currency;
+        Ok(Remaining {
+            lines: cart
+                .lines
+                .iter()
+                .map(|l| c.to_units(l.total, "cart.lines"))
+                .collect::<Result<_>>()?,
+            shipping: cart
+                .shipping
+                .map(|s| c.to_units(s, "cart.shipping"))
+                .transpose()?,
+            fees: cart
+                .fees
+                .iter()
+                .map(|f| c.to_units(f.amount, "cart.fees"))
+                .collect::<Result<_>>()?,
+        })
     }
 
-    fn slot(&mut self, part: Part) -> Option<&mut Decimal> {
+    /// Starts over from `start` (same cart), keeping the buffers.
+    pub fn reset(&mut self, start: &Remaining) {
+        self.lines.clone_from(&start.lines);
+        self.shipping = start.shipping;
+        self.fees.clone_from(&start.fees);
+    }
+
+    #[inline]
+    fn slot(&mut self, part: Part) -> Option<&mut u128> {
         match part {
             Part::Line(i) => self.lines.get_mut(i),
             Part::Shipping => self.shipping.as_mut(),
@@ -73,7 +95,11 @@ impl ToJson for Allocation {
 pub struct Applied {
     pub discount: Decimal,
     pub cashback_points: u64,
-    pub shares: Vec<(Part, Decimal)>,
+    /// Each nonzero share, in whole minor units: only when `apply` was asked for them.
+    pub shares: Vec<(Part, u128)>,
+    /// What the discount was spread over: the target's parts that still had something to pay
+    /// (a part here may take 0.00 of a small discount). Empty for cashback.
+    pub touched: Vec<Part>,
     /// The discount was cut to what is left of the coupon's money budget.
     pub budget_capped: bool,
     /// For a tiered reward below its top tier: what the next tier needs, and what it gives.
@@ -89,13 +115,15 @@ pub fn step(target: &Target) -> u8 {
     }
 }
 
-/// Applies `coupon`'s reward to `left`. `budget_left` is what remains of a money budget.
+/// Applies `coupon`'s reward to `left`. `budget_left` is what remains of a money budget;
+/// `with_shares` asks for each part's share (what `allocations` shows).
 pub fn apply(
     coupon: &Coupon,
     cart: &Cart,
     facts: &CartFacts,
     left: &mut Remaining,
     budget_left: Option<Decimal>,
+    with_shares: bool,
 ) -> Result<std::result::Result<Applied, Reason>> {
     let currency = cart.currency;
     let reward = &coupon.reward;
@@ -106,7 +134,7 @@ pub fn apply(
             .filter(|&i| {
                 cart.lines
                     .get(i)
-                    .is_some_and(|line| rule.check(&LineFacts { outer: facts, line }).is_none())
+                    .is_some_and(|line| rule.holds(&LineFacts { outer: facts, line }))
             })
             .collect()
     };
@@ -145,25 +173,29 @@ pub fn apply(
             }
         },
     };
-    let lines: Vec<usize> = parts
-        .iter()
-        .filter_map(|p| match p {
-            Part::Line(i) => Some(*i),
-            _ => None,
-        })
-        .collect();
+    // The target's lines, for rewards that count units or amounts per line (not needed, and not
+    // built, for a plain percentage or amount).
+    let lines: Vec<usize> = match reward.units {
+        Units::All => Vec::new(),
+        _ => parts
+            .iter()
+            .filter_map(|p| match p {
+                Part::Line(i) => Some(*i),
+                _ => None,
+            })
+            .collect(),
+    };
     let mut next_tier = None;
     // What each part may lose (at most what is left of it), the discount before caps, and what is
     // left of the parts it touches (the most it can be).
-    let (weighted, value, most): (Vec<(Part, Decimal)>, Decimal, Decimal) = match &reward.units {
+    // Weights in whole minor units; the discount and its caps stay decimals.
+    // `whole` is the weights' sum, in minor units.
+    let (weighted, value, most, whole): (Weighted, Decimal, Decimal, u128) = match &reward.units {
         Units::All => {
-            let w: Vec<(Part, Decimal)> = parts
-                .into_iter()
-                .filter_map(|p| left.slot(p).map(|v| (p, *v)))
-                .collect();
-            let base = money::sum(w.iter().map(|w| w.1), "reward")?;
+            let (w, whole) = weigh(parts, left)?;
+            let base = currency.from_units(whole, "reward")?;
             let v = worth(&reward.amount, base, currency)?;
-            (w, v, base)
+            (w, v, base, whole)
         }
         Units::Tiers { by_quantity, tiers } => {
             let basis = money::sum(
@@ -205,13 +237,10 @@ pub fn apply(
                 .with("next", next)));
             };
             next_tier = shortfall(reached);
-            let w: Vec<(Part, Decimal)> = parts
-                .into_iter()
-                .filter_map(|p| left.slot(p).map(|v| (p, *v)))
-                .collect();
-            let base = money::sum(w.iter().map(|w| w.1), "reward")?;
+            let (w, whole) = weigh(parts, left)?;
+            let base = currency.from_units(whole, "reward")?;
             let v = worth(amount, base, currency)?;
-            (w, v, base)
+            (w, v, base, whole)
         }
         kind => {
             let mut claims = vec![Decimal::ZERO; cart.lines.len()];
@@ -407,12 +436,15 @@ pub fn apply(
             // Each line's claim, at most what is left of it; the weights to share the rounded
             // total by are the claims in whole minor units (rounded up, still within the line).
             // In line-id order, like every allocation, so the input order of lines never matters.
-            let capped: Vec<(Part, Decimal)> = cart
-                .by_id
-                .iter()
-                .filter_map(|&i| claims.get(i).filter(|c| !c.is_zero()).map(|c| (i, *c)))
-                .filter_map(|(i, c)| left.slot(Part::Line(i)).map(|v| (Part::Line(i), c.min(*v))))
-                .collect();
+            let mut capped: Vec<(Part, Decimal)> = Vec::new();
+            for &i in &cart.by_id {
+                let Some(c) = claims.get(i).filter(|c| !c.is_zero()) else {
+                    continue;
+                };
+                if let Some(v) = left.slot(Part::Line(i)) {
+                    capped.push((Part::Line(i), (*c).min(currency.from_units(*v, "reward")?)));
+                }
+            }
             let exact = money::sum(capped.iter().map(|w| w.1), "reward")?;
             let v = match (total, select_across) {
                 (Some(t), _) => t,
@@ -420,22 +452,19 @@ pub fn apply(
                 (None, true) => worth(&reward.amount, exact, currency)?,
                 (None, false) => currency.round(exact),
             };
-            let w: Vec<(Part, Decimal)> = capped
-                .into_iter()
-                .map(|(p, c)| {
-                    let up = c.round_dp_with_strategy(
-                        currency.minor_units(),
-                        RoundingStrategy::AwayFromZero,
-                    );
-                    (p, up)
-                })
-                .collect();
-            let most = money::sum(w.iter().map(|w| w.1), "reward")?;
-            (w, v, most)
+            let mut w = Weighted::default();
+            for (p, c) in capped {
+                let up = c
+                    .round_dp_with_strategy(currency.minor_units(), RoundingStrategy::AwayFromZero);
+                w.parts.push(p);
+                w.weights.push(currency.to_units(up, "reward")?);
+            }
+            let whole = money::sum_units(w.weights.iter().copied(), "reward")?;
+            let most = currency.from_units(whole, "reward")?;
+            (w, v, most, whole)
         }
     };
-    let base = money::sum(weighted.iter().map(|w| w.1), "reward")?;
-    if base.is_zero() {
+    if whole == 0 {
         return Ok(Err(nothing(
             reward.target.kind(),
             "what the coupon applies to is already fully discounted",
@@ -477,6 +506,7 @@ pub fn apply(
                 discount: Decimal::ZERO,
                 cashback_points: points,
                 shares: Vec::new(),
+                touched: Vec::new(),
                 budget_capped,
                 next_tier,
             }))
@@ -488,26 +518,68 @@ pub fn apply(
                     "the discount rounds to zero on this cart",
                 )));
             }
-            let weights: Vec<Decimal> = weighted.iter().map(|w| w.1).collect();
-            let amounts = money::allocate(value, &weights, currency)?;
-            let mut shares = Vec::with_capacity(amounts.len());
-            for ((part, _), amount) in weighted.iter().zip(amounts) {
-                if let Some(slot) = left.slot(*part) {
-                    *slot = money::less(*slot, amount);
+            let mut amounts = Vec::with_capacity(weighted.weights.len());
+            money::allocate_units(
+                currency.to_units(value, "allocation")?,
+                &weighted.weights,
+                whole,
+                &mut amounts,
+                &mut Vec::new(),
+            )?;
+            // One pass: lower what is left, and note the shares (only when they will be shown)
+            // and the parts touched.
+            let mut shares = Vec::with_capacity(if with_shares { amounts.len() } else { 0 });
+            let mut touched = Vec::with_capacity(weighted.parts.len());
+            for ((&part, &weight), amount) in
+                weighted.parts.iter().zip(&weighted.weights).zip(amounts)
+            {
+                if let Some(slot) = left.slot(part) {
+                    *slot = slot.saturating_sub(amount);
                 }
-                if !amount.is_zero() {
-                    shares.push((*part, amount));
+                if with_shares && amount != 0 {
+                    shares.push((part, amount));
+                }
+                if weight != 0 {
+                    touched.push(part);
                 }
             }
             Ok(Ok(Applied {
                 discount: value,
                 cashback_points: 0,
                 shares,
+                touched,
                 budget_capped,
                 next_tier,
             }))
         }
     }
+}
+
+/// The parts a discount is spread over and each one's weight (what is left of it, or its claim),
+/// side by side, in whole minor units.
+#[derive(Debug, Default)]
+struct Weighted {
+    parts: Vec<Part>,
+    weights: Vec<u128>,
+}
+
+/// Each part with what is left of it, and their sum.
+fn weigh(parts: Vec<Part>, left: &mut Remaining) -> Result<(Weighted, u128)> {
+    let mut w = Weighted {
+        weights: Vec::with_capacity(parts.len()),
+        parts: Vec::with_capacity(parts.len()),
+    };
+    let mut whole = 0u128;
+    for p in parts {
+        if let Some(v) = left.slot(p) {
+            whole = whole.checked_add(*v).ok_or_else(|| Error::AmountOverflow {
+                path: "reward".into(),
+            })?;
+            w.weights.push(*v);
+            w.parts.push(p);
+        }
+    }
+    Ok((w, whole))
 }
 
 /// A percentage of `base` (rounded once) or a fixed amount.

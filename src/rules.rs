@@ -12,6 +12,7 @@ use crate::error::Result;
 use crate::json::{Node, Obj};
 use crate::time::{format_instant, parse_instant, Duration, Instant};
 use rust_decimal::Decimal;
+use std::borrow::Cow;
 
 /// How deep JSON values (user properties, attributes) may nest. Deeper input is refused rather than
 /// risking the stack: in Wasm a stack overflow is a trap.
@@ -92,7 +93,19 @@ pub struct Map(Vec<(String, Value)>);
 impl Map {
     /// Builds a map; a repeated key is refused (the key is returned).
     pub fn from_pairs(mut pairs: Vec<(String, Value)>) -> std::result::Result<Map, String> {
-        crate::sort::sort_by(&mut pairs, |a, b| a.0.cmp(&b.0));
+        if pairs.len() <= 12 {
+            // Insertion sort: objects are small (a cart line has five keys), and the general
+            // sort's index buffer and indirect comparisons cost more than they save here.
+            for i in 1..pairs.len() {
+                let mut j = i;
+                while j > 0 && pairs.get(j - 1).map(|p| &p.0) > pairs.get(j).map(|p| &p.0) {
+                    pairs.swap(j - 1, j);
+                    j -= 1;
+                }
+            }
+        } else {
+            crate::sort::sort_by(&mut pairs, |a, b| a.0.cmp(&b.0));
+        }
         if let Some(w) = pairs.windows(2).find(|w| matches!(w, [a, b] if a.0 == b.0)) {
             return Err(w.first().map(|p| p.0.clone()).unwrap_or_default());
         }
@@ -416,6 +429,11 @@ impl Predicate {
 pub trait Facts {
     /// The value of `fact`, or `None` when it is missing.
     fn fact(&self, fact: &Fact) -> Option<Value>;
+    /// The same value, borrowed where the facts hold it (properties, attributes), so that a rule
+    /// checked on every line copies nothing.
+    fn fact_ref(&self, fact: &Fact) -> Option<Cow<'_, Value>> {
+        self.fact(fact).map(Cow::Owned)
+    }
     /// Calls `f` on each line's facts, until it returns true.
     fn any_line(&self, f: &mut dyn FnMut(&dyn Facts) -> bool) -> bool;
     /// The time `from_now` rules count from; without one they do not hold.
@@ -440,6 +458,29 @@ pub struct Failure {
 }
 
 impl Predicate {
+    /// Whether the predicate holds: `check(facts).is_none()`, without building the failure or
+    /// copying any value. What the per-line loops (product targets, `any_line`) call.
+    pub fn holds(&self, facts: &dyn Facts) -> bool {
+        match self {
+            // An empty `any` holds, as in `check` (the manifest refuses one anyway).
+            Predicate::All(items) => items.iter().all(|p| p.holds(facts)),
+            Predicate::Any(items) => items.is_empty() || items.iter().any(|p| p.holds(facts)),
+            Predicate::Not(inner) => !inner.holds(facts),
+            Predicate::AnyLine(inner) => facts.any_line(&mut |line| inner.holds(line)),
+            Predicate::Compare {
+                fact,
+                op,
+                value,
+                from_now,
+                ..
+            } => compare(
+                facts.fact_ref(fact).as_deref(),
+                *op,
+                &expected(value, *from_now, facts),
+            ),
+        }
+    }
+
     /// `None` when the predicate holds; otherwise the failure that explains why not.
     pub fn check(&self, facts: &dyn Facts) -> Option<Failure> {
         match self {
@@ -468,7 +509,7 @@ impl Predicate {
                     } => Failure {
                         fact: name.clone(),
                         op: format!("not {}", op_name(*op)),
-                        expected: expected(value, *from_now, facts),
+                        expected: expected(value, *from_now, facts).into_owned(),
                         actual: facts.fact(fact).unwrap_or(Value::Null),
                         missing: None,
                     },
@@ -482,7 +523,7 @@ impl Predicate {
                 }),
             },
             Predicate::AnyLine(inner) => {
-                if facts.any_line(&mut |line| inner.check(line).is_none()) {
+                if facts.any_line(&mut |line| inner.holds(line)) {
                     None
                 } else {
                     Some(Failure {
@@ -501,11 +542,11 @@ impl Predicate {
                 value,
                 from_now,
             } => {
-                let actual = facts.fact(fact);
                 let value = &expected(value, *from_now, facts);
-                if compare(actual.as_ref(), *op, value) {
+                if compare(facts.fact_ref(fact).as_deref(), *op, value) {
                     return None;
                 }
+                let actual = facts.fact(fact);
                 let missing = match (op, actual.as_ref().and_then(Value::as_num), value.as_num()) {
                     (Op::Gte | Op::Gt, Some(a), Some(e)) if a < e || (*op == Op::Gt && a == e) => {
                         Some(crate::money::less(e, a))
@@ -515,7 +556,7 @@ impl Predicate {
                 Some(Failure {
                     fact: name.clone(),
                     op: op_name(*op).into(),
-                    expected: value.clone(),
+                    expected: value.clone().into_owned(),
                     actual: actual.unwrap_or(Value::Null),
                     missing,
                 })
@@ -621,13 +662,15 @@ pub fn op_name(op: Op) -> &'static str {
 
 /// What a comparison compares against: the rule's value, or for a `from_now` rule the time now
 /// plus its duration (nothing, so the rule fails, when the caller gave no time).
-fn expected(value: &Value, from_now: Option<Duration>, facts: &dyn Facts) -> Value {
+fn expected<'v>(value: &'v Value, from_now: Option<Duration>, facts: &dyn Facts) -> Cow<'v, Value> {
     match from_now {
-        None => value.clone(),
-        Some(d) => facts
-            .now()
-            .and_then(|now| now.checked_add(d))
-            .map_or(Value::Null, |t| Value::Str(format_instant(t))),
+        None => Cow::Borrowed(value),
+        Some(d) => Cow::Owned(
+            facts
+                .now()
+                .and_then(|now| now.checked_add(d))
+                .map_or(Value::Null, |t| Value::Str(format_instant(t))),
+        ),
     }
 }
 
@@ -699,8 +742,13 @@ fn contains_text(haystack: &str, needle: &str) -> bool {
 
 /// Looks up a property path in a map of values.
 pub fn lookup(map: &Map, path: &[String]) -> Option<Value> {
+    lookup_ref(map, path).cloned()
+}
+
+/// [`lookup`], borrowed.
+pub fn lookup_ref<'m>(map: &'m Map, path: &[String]) -> Option<&'m Value> {
     let (first, rest) = path.split_first()?;
-    map.get(first)?.get_path(rest).cloned()
+    map.get(first)?.get_path(rest)
 }
 
 #[cfg(test)]
@@ -742,6 +790,35 @@ mod tests {
             .unwrap();
         assert_eq!(f.missing, Some(Decimal::new(740, 2)));
         assert_eq!(f.actual, Value::Num(Decimal::new(4260, 2)));
+    }
+
+    #[test]
+    fn holds_is_check_without_the_failure() {
+        let mut props = Map::default();
+        props.insert("tier".into(), Value::Str("gold".into()));
+        props.insert("orders".into(), Value::Num(Decimal::new(3, 0)));
+        for subtotal in [Decimal::ZERO, Decimal::new(4999, 2), Decimal::new(5000, 2)] {
+            let facts = Props(props.clone(), subtotal);
+            for json in [
+                r#"{"fact":"cart.subtotal","op":"gte","value":"50.00"}"#,
+                r#"{"fact":"user.properties.tier","op":"in","value":["gold","silver"]}"#,
+                r#"{"fact":"user.properties.tier","op":"not_in","value":["gold"]}"#,
+                r#"{"fact":"user.properties.missing","op":"ne","value":"x"}"#,
+                r#"{"fact":"user.properties.orders","op":"lt","value":"3"}"#,
+                r#"{"fact":"user.properties.tier","op":"exists"}"#,
+                r#"{"not":{"fact":"user.properties.tier","op":"eq","value":"gold"}}"#,
+                r#"{"any":[{"fact":"cart.subtotal","op":"gt","value":"49.99"},{"fact":"user.properties.orders","op":"eq","value":3}]}"#,
+                r#"{"all":[{"fact":"cart.subtotal","op":"lte","value":"50"},{"fact":"user.properties.tier","op":"contains","value":"ol"}]}"#,
+                r#"{"any_line":{"fact":"line.total","op":"gt","value":"1"}}"#,
+            ] {
+                let r = rule(json);
+                assert_eq!(
+                    r.holds(&facts),
+                    r.check(&facts).is_none(),
+                    "{json} at {subtotal}"
+                );
+            }
+        }
     }
 
     #[test]

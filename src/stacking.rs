@@ -53,6 +53,14 @@ impl Class {
             Class::Shipping => 4,
         }
     }
+
+    fn index(self) -> usize {
+        match self {
+            Class::Product => 0,
+            Class::Order => 1,
+            Class::Shipping => 2,
+        }
+    }
 }
 
 /// A coupon's stacking rules.
@@ -88,8 +96,82 @@ pub enum Mode {
 
 /// Whether two coupons apply together.
 pub fn compatible(a: &Coupon, b: &Coupon) -> bool {
-    let (x, y) = (a.stacking, b.stacking);
-    !x.exclusive && !y.exclusive && x.combines_with(y.class) && y.combines_with(x.class)
+    a.stacking.goes_with(b.stacking)
+}
+
+impl Stacking {
+    /// Whether coupons with these two stacking rules apply together.
+    pub fn goes_with(self, y: Stacking) -> bool {
+        !self.exclusive
+            && !y.exclusive
+            && self.combines_with(y.class)
+            && y.combines_with(self.class)
+    }
+}
+
+/// Whether every two of `coupons` apply together: the pairwise [`compatible`] of every pair, in
+/// one pass over the classes (linear in the number of coupons).
+pub fn all_compatible(coupons: &[Stacking]) -> bool {
+    if coupons.len() < 2 {
+        return true;
+    }
+    // How many coupons of each class; a coupon must combine with every class among the others.
+    let mut count = [0usize; 3];
+    for c in coupons {
+        if c.exclusive {
+            return false;
+        }
+        if let Some(n) = count.get_mut(c.class.index()) {
+            *n += 1;
+        }
+    }
+    let classes = [Class::Product, Class::Order, Class::Shipping];
+    coupons.iter().all(|c| {
+        classes.iter().all(|&k| {
+            let own = usize::from(k == c.class);
+            let others = count.get(k.index()).copied().unwrap_or(0) - own;
+            others == 0 || c.combines_with(k)
+        })
+    })
+}
+
+/// The coupons chosen so far, summed up so that whether one more goes with all of them is a
+/// constant-time question: the classes present, the classes every one of them combines with,
+/// whether one is exclusive, and the codes used.
+#[derive(Debug, Clone, Copy)]
+struct Chosen {
+    any: bool,
+    exclusive: bool,
+    classes: u8,
+    combine_all: u8,
+    codes: usize,
+}
+
+impl Chosen {
+    const NONE: Chosen = Chosen {
+        any: false,
+        exclusive: false,
+        classes: 0,
+        combine_all: 0b111,
+        codes: 0,
+    };
+
+    /// [`compatible`] with every chosen coupon.
+    fn goes_with(&self, s: Stacking) -> bool {
+        !self.any
+            || (!s.exclusive
+                && !self.exclusive
+                && s.combines & self.classes == self.classes
+                && self.combine_all & s.class.bit() != 0)
+    }
+
+    fn add(&mut self, s: Stacking, code: bool) {
+        self.any = true;
+        self.exclusive |= s.exclusive;
+        self.classes |= s.class.bit();
+        self.combine_all &= s.combines;
+        self.codes += usize::from(code);
+    }
 }
 
 /// The first chosen coupon that `coupon` does not go with, for its reason.
@@ -119,28 +201,21 @@ impl std::fmt::Debug for Choice<'_> {
 }
 
 impl Choice<'_> {
-    fn fits(&self, set: &[bool], i: usize) -> bool {
-        let Some(c) = self.coupons.get(i) else {
-            return false;
-        };
-        let codes = set
-            .iter()
-            .zip(&self.has_code)
-            .filter(|(s, h)| **s && **h)
-            .count();
-        let code_ok = !self.has_code.get(i).copied().unwrap_or(false) || codes < self.max_codes;
-        code_ok
-            && set
-                .iter()
-                .zip(&self.coupons)
-                .all(|(s, o)| !*s || compatible(c, o))
+    fn code(&self, i: usize) -> bool {
+        self.has_code.get(i).copied().unwrap_or(false)
     }
 
-    /// Adds candidates in `order`, each one that fits what is already chosen.
+    /// Adds candidates in `order`, each one that fits what is already chosen. Linear: each
+    /// candidate is checked against a summary of the chosen ones, not against each of them.
     fn greedy(&self, order: &[usize]) -> Vec<bool> {
         let mut set = vec![false; self.coupons.len()];
+        let mut chosen = Chosen::NONE;
         for &i in order {
-            if self.fits(&set, i) {
+            let (Some(c), code) = (self.coupons.get(i), self.code(i)) else {
+                continue;
+            };
+            if (!code || chosen.codes < self.max_codes) && chosen.goes_with(c.stacking) {
+                chosen.add(c.stacking, code);
                 if let Some(s) = set.get_mut(i) {
                     *s = true;
                 }
@@ -166,20 +241,33 @@ impl Choice<'_> {
                 Ok(self.greedy(&order))
             }
             Mode::BestDeal => {
+                // Sets as bit masks: who goes with whom and who has a code, worked out once.
+                let compat: Vec<u32> = (0..n)
+                    .map(|i| {
+                        (0..n).fold(0u32, |m, j| {
+                            match (self.coupons.get(i), self.coupons.get(j)) {
+                                (Some(a), Some(b)) if compatible(a, b) => m | 1 << j,
+                                _ => m,
+                            }
+                        })
+                    })
+                    .collect();
+                let codes = (0..n).fold(0u32, |m, i| if self.code(i) { m | 1 << i } else { m });
+                // Whether candidate `i` fits the set `mask` (which does not hold it).
+                let fits = |mask: u32, i: usize| {
+                    let code_ok = codes & 1 << i == 0
+                        || ((mask & codes).count_ones() as usize) < self.max_codes;
+                    let others = compat.get(i).copied().unwrap_or(0);
+                    code_ok && mask & !others == 0
+                };
                 let mut best: Option<(Decimal, Vec<bool>)> = None;
                 for mask in 0u32..(1u32 << n) {
-                    let set: Vec<bool> = (0..n).map(|i| mask & (1 << i) != 0).collect();
-                    let valid = (0..n).filter(|&i| set.get(i) == Some(&true)).all(|i| {
-                        let mut without = set.clone();
-                        if let Some(s) = without.get_mut(i) {
-                            *s = false;
-                        }
-                        self.fits(&without, i)
-                    });
-                    let maximal = (0..n).all(|i| set.get(i) == Some(&true) || !self.fits(&set, i));
+                    let valid = (0..n).all(|i| mask & 1 << i == 0 || fits(mask & !(1 << i), i));
+                    let maximal = (0..n).all(|i| mask & 1 << i != 0 || !fits(mask, i));
                     if !valid || !maximal {
                         continue;
                     }
+                    let set: Vec<bool> = (0..n).map(|i| mask & 1 << i != 0).collect();
                     let saved = price(&set)?;
                     let better = match &best {
                         None => true,
@@ -205,5 +293,50 @@ impl Choice<'_> {
             (0..s.len()).filter(|&i| s.get(i) == Some(&true)).collect()
         };
         picks(a).cmp(&picks(b))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    /// Every stacking rule there is: 3 classes x 8 sets of classes to combine with x exclusive.
+    fn every_rule() -> Vec<Stacking> {
+        let classes = [Class::Product, Class::Order, Class::Shipping];
+        let mut out = Vec::new();
+        for class in classes {
+            for bits in 0u8..8 {
+                let with: Vec<Class> = classes
+                    .iter()
+                    .copied()
+                    .filter(|c| bits & c.bit() != 0)
+                    .collect();
+                for exclusive in [false, true] {
+                    out.push(Stacking::new(class, &with, exclusive));
+                }
+            }
+        }
+        out
+    }
+
+    /// The class summaries answer exactly what comparing every pair answers.
+    #[test]
+    fn summaries_agree_with_every_pair() {
+        let rules = every_rule();
+        for a in &rules {
+            for b in &rules {
+                let mut chosen = Chosen::NONE;
+                chosen.add(*a, false);
+                chosen.add(*b, false);
+                for c in &rules {
+                    let pairwise = c.goes_with(*a) && c.goes_with(*b);
+                    assert_eq!(chosen.goes_with(*c), pairwise, "{a:?} {b:?} + {c:?}");
+                    let all = a.goes_with(*b) && pairwise;
+                    assert_eq!(all_compatible(&[*a, *b, *c]), all, "{a:?} {b:?} {c:?}");
+                }
+                assert_eq!(all_compatible(&[*a, *b]), a.goes_with(*b));
+            }
+        }
     }
 }

@@ -29,11 +29,16 @@ export interface UserContext { id?: string; properties?: Record<string, JsonValu
 export interface CartLine { id: string; product_id: string; quantity: number; unit_price: Money; attributes?: Record<string, JsonValue> }
 export interface Cart { currency: string; lines: CartLine[]; shipping?: { amount: Money; method?: string }; fees?: Array<{ id: string; amount: Money; name?: string }>; attributes?: Record<string, JsonValue> }
 export interface UsageSnapshot { as_of?: string; coupons?: Record<string, { redemptions?: number; user_redemptions?: number; discount_given?: Money }> }
-export interface EvaluateRequest { cart: Cart; user?: UserContext; codes?: string[]; now?: string; usage?: UsageSnapshot }
+/** `allocations: true` adds each applied coupon's share per line, shipping and fee (what the Worker records with a redemption); without it the result is compact. */
+export interface EvaluateRequest { cart: Cart; user?: UserContext; codes?: string[]; now?: string; usage?: UsageSnapshot; allocations?: boolean }
 export interface Reason { code: string; message: string; [detail: string]: JsonValue }
 export interface Amounts { original: Money; discount: Money; final: Money }
 export interface Allocation { target: "line" | "shipping" | "fee"; id?: string; amount: Money }
-export interface AppliedCoupon { coupon_id: string; name: string; code: string | null; automatic: boolean; reward: string; target: string; summary: string; discount: Money; cashback_points: number; allocations: Allocation[]; budget_capped?: boolean; verification: "full" | "format_only" }
+export interface AppliedCoupon { coupon_id: string; name: string; code: string | null; automatic: boolean; reward: string; target: string; summary: string; discount: Money; cashback_points: number;
+  /** The lines the discount was spread over: "all" (every line of the cart) or their ids, in id order; absent when on no line. */
+  lines?: "all" | string[]; shipping?: true; fees?: string[];
+  /** Only when the request asked (`allocations: true`): each nonzero share. */
+  allocations?: Allocation[]; budget_capped?: boolean; next_tier?: { missing: JsonValue; summary: string }; verification: "full" | "format_only" }
 export interface Evaluation {
   manifest_id: string; currency: string; now: string;
   lines: Array<Amounts & { id: string; product_id: string; quantity: number }>;

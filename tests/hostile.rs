@@ -348,3 +348,26 @@ fn hostile_events_get_error_codes_or_answers_never_panics() {
         "80 levels of properties are refused by the reader"
     );
 }
+
+#[test]
+fn an_allocations_flag_that_is_not_a_boolean_is_invalid_with_its_path() {
+    let engine = engine();
+    // null is absent, as for every optional field.
+    for bad in [json!("yes"), json!(1), json!([true]), json!({})] {
+        let mut request = cart_with(line(json!("9.99"), json!(1)));
+        request["allocations"] = bad.clone();
+        match common::play(&engine, "evaluate", &request, NOW) {
+            Ok(r) => panic!("allocations {bad}: expected INVALID_REQUEST, got {r}"),
+            Err(e) => {
+                assert_eq!(e.code(), "INVALID_REQUEST", "{bad}: {e}");
+                assert_eq!(e.path(), Some("allocations"), "{bad}: {e}");
+            }
+        }
+    }
+    for ok in [true, false] {
+        let mut request = cart_with(line(json!("9.99"), json!(1)));
+        request["allocations"] = json!(ok);
+        let r = common::play(&engine, "evaluate", &request, NOW).unwrap();
+        assert_eq!(r["applied"][0].get("allocations").is_some(), ok, "{r}");
+    }
+}

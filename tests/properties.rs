@@ -472,7 +472,13 @@ impl Case {
         manifest(self.cart.currency, &self.specs, self.max_codes)
     }
 
+    /// With every allocation: the checks below add them up.
     fn request(&self) -> Value {
+        json!({ "cart": self.cart.to_json(), "codes": self.codes, "now": NOW, "allocations": true })
+    }
+
+    /// The default, compact request.
+    fn compact_request(&self) -> Value {
         json!({ "cart": self.cart.to_json(), "codes": self.codes, "now": NOW })
     }
 }
@@ -820,6 +826,43 @@ fn more_carts(n: usize) -> impl Strategy<Value = Vec<Cart>> {
     prop::collection::vec(cart(), n)
 }
 
+/// The compact result is the full one without `allocations`, and every part an allocation
+/// names is among the parts the coupon lists as touched.
+fn compact_agrees(full: &Value, compact: &Value) -> Result<(), TestCaseError> {
+    let mut stripped = full.clone();
+    for a in stripped["applied"].as_array_mut().unwrap() {
+        let touched = a.clone();
+        for al in a["allocations"].as_array().unwrap() {
+            let id = al["id"].as_str().unwrap_or_default();
+            let listed = match al["target"].as_str().unwrap() {
+                "line" => {
+                    touched["lines"] == json!("all")
+                        || touched["lines"]
+                            .as_array()
+                            .is_some_and(|l| l.contains(&json!(id)))
+                }
+                "shipping" => touched["shipping"] == json!(true),
+                _ => touched["fees"]
+                    .as_array()
+                    .is_some_and(|f| f.contains(&json!(id))),
+            };
+            prop_assert!(
+                listed,
+                "{}: allocation on {} not listed as touched",
+                a["coupon_id"],
+                id
+            );
+        }
+        a.as_object_mut().unwrap().remove("allocations");
+    }
+    prop_assert_eq!(
+        &stripped,
+        compact,
+        "the compact result is not the full one less allocations"
+    );
+    Ok(())
+}
+
 proptest! {
     // 128 manifests x 4 carts here and 128 x 2 below; `independent_of_line_and_code_order` checks
     // the same invariants on 256 more, twice each.
@@ -835,6 +878,9 @@ proptest! {
             let case = Case { cart: Cart { currency, ..cart }, ..case.clone() };
             let out: Value = serde_json::from_str(&evaluate(&engine, &case.request())).unwrap();
             check(&case, &manifest, &out)?;
+            let compact: Value =
+                serde_json::from_str(&evaluate(&engine, &case.compact_request())).unwrap();
+            compact_agrees(&out, &compact)?;
         }
     }
 

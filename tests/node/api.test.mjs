@@ -115,7 +115,10 @@ test('hostile JS values throw coded errors and never trap', () => {
 test('a cart of many lines is priced with exact sums', () => {
   const engine = load();
   const lines = Array.from({ length: 500 }, (_, i) => ({ id: `l${i}`, product_id: 'p', quantity: 1, unit_price: '0.03' }));
-  const r = engine.evaluate({ cart: { currency: 'USD', lines }, codes: ['SAVE10'], now: NOW });
+  const compact = engine.evaluate({ cart: { currency: 'USD', lines }, codes: ['SAVE10'], now: NOW });
+  assert.equal(compact.applied[0].allocations, undefined); // compact by default
+  assert.equal(compact.applied[0].lines, 'all');
+  const r = engine.evaluate({ cart: { currency: 'USD', lines }, codes: ['SAVE10'], now: NOW, allocations: true });
   assert.equal(r.totals.subtotal, '15.00');
   assert.equal(r.totals.discount, '1.50');
   const cents = r.applied[0].allocations.reduce((n, a) => n + Math.round(Number(a.amount) * 100), 0);

@@ -54,7 +54,8 @@ export class Redemption {
       // Redemptions price with the counters themselves (not their KV copies), so the usual refusal
       // is the engine's own reason; the counters still re-check at commit for races.
       const usageFor = (coupon, userId) => counterUsage(this.counter(coupon.id), coupon, userId);
-      priced = await priceAtEdge(this.env, loaded, body, input.now, { usageFor });
+      // allocations: the 201 body and the record keep each coupon's share per line (docs/manifest.md).
+      priced = await priceAtEdge(this.env, loaded, { ...body, allocations: true }, input.now, { usageFor });
     } catch (err) {
       await this.store.delete();
       return { ...(await asReply(err)), failed_codes: 0 };
