@@ -184,6 +184,15 @@ pub fn check_character(body: &str) -> Option<String> {
     crate::codes::check_char(body, crate::codes::DEFAULT_ALPHABET).map(String::from)
 }
 
+/// The `code_hash` a hidden static code is published as (SHA-512/256 salted with the manifest id,
+/// of the code as the engine normalises it), as `couponctl sign` writes it for a code given in clear.
+#[wasm_bindgen(js_name = hiddenCodeHash)]
+pub fn hidden_code_hash(manifest_id: &str, code: &str) -> Result<String, JsValue> {
+    crate::codes::normalize(code, "code")
+        .map(|normal| crate::codes::hash_code(manifest_id, &normal))
+        .map_err(|e| to_js_error(&e))
+}
+
 // The five JS functions the skin needs, declared here rather than through js-sys, whose glue
 // (and its futures support) cost more of the size budget than the whole skin.
 #[wasm_bindgen]

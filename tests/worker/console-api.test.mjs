@@ -353,6 +353,23 @@ describe('bulk codes', TEST_TIMEOUT, () => {
     assert.deepEqual(res.json.error.refused.map((r) => r.line), bad);
     assert.equal(bad.length, 50);
   });
+
+  test('uploads are listed once per file (its batch), with what was added, refused and pooled', async () => {
+    const batch = 'file-1';
+    const post = (rows) => consoleCall('POST', `/admin/coupons/partner/codes?batch=${batch}`, { body: `code\n${rows.join('\n')}\n`, headers: { 'content-type': 'text/csv' } });
+    assert.equal((await post(['PART900001', 'XX'])).status, 422); // the chunk refused: nothing stored
+    assert.equal((await post(['PART900001'])).status, 201); // sent again without its bad row
+    assert.equal((await post(['PART900002', 'PART900003'])).status, 201);
+    const { uploads } = (await consoleCall('GET', '/admin/coupons/partner/uploads')).json;
+    const mine = uploads.find((u) => u.batch === batch);
+    assert.deepEqual({ ...mine, at: undefined }, { batch, kind: 'upload', at: undefined, requests: 3, imported: 3, refused: 1, pooled: 0 });
+    const gen = (await consoleCall('GET', '/admin/coupons/gen/uploads')).json.uploads;
+    assert.ok(gen.some((u) => u.kind === 'generated' && u.imported >= 5), 'generations are listed too');
+    assert.deepEqual((await consoleCall('GET', '/admin/coupons/partner')).json.uploads.find((u) => u.batch === batch).imported, 3);
+    const badBatch = await consoleCall('POST', '/admin/coupons/partner/codes?batch=../x', { body: 'code\nPART900004\n', headers: { 'content-type': 'text/csv' } });
+    assert.equal(badBatch.status, 400);
+    assert.equal(badBatch.json.error.parameter, 'batch');
+  });
 });
 
 describe('stats of every coupon', TEST_TIMEOUT, () => {
@@ -422,5 +439,27 @@ describe('a Worker without the signing key or the MAC key', TEST_TIMEOUT, () => 
     res = await admin(bare, 'POST', '/admin/coupons/gen/codes/generate', { body: { count: 1 } });
     assert.equal(res.status, 503);
     assert.equal(res.json.error.code, 'GENERATION_DISABLED');
+  });
+});
+
+// Last: it publishes a version with one more coupon, which the tests above do not expect.
+describe('hidden codes from the console', TEST_TIMEOUT, () => {
+  test('a hidden code given in clear is published as its hash only, and applies when typed', async () => {
+    const staff = { id: 'staff', name: 'Staff', status: 'active', visibility: 'hidden', codes: { type: 'static', code: 'team-2026' },
+      reward: { type: 'percentage', percent: '30', target: { type: 'order' } } };
+    const check = await consoleCall('POST', '/admin/manifest/check', { body: payload([...coupons(), staff]) });
+    assert.equal(check.status, 200, check.text);
+    const res = await consoleCall('POST', '/admin/manifest/sign', { body: payload([...coupons(), staff]) });
+    assert.equal(res.status, 201, res.text);
+    const served = await call(server, 'GET', '/manifest');
+    assert.ok(!served.text.includes('TEAM2026') && !served.text.toLowerCase().includes('team-2026'));
+    const published = jwsPayload(served.text).coupons.find((c) => c.id === 'staff');
+    assert.deepEqual(Object.keys(published.codes).sort(), ['code_hash', 'type']);
+    const priced = await shop(server, 'POST', '/evaluate', { body: { cart: { currency: 'USD', lines: [{ id: 'l1', product_id: 'p', quantity: 1, unit_price: '50.00' }] }, codes: ['Team 2026'] } });
+    assert.ok(priced.json.applied.some((a) => a.coupon_id === 'staff'), priced.text);
+    // A code the engine would not read is the code field's error.
+    const bad = await consoleCall('POST', '/admin/manifest/check', { body: payload([...coupons(), { ...staff, codes: { type: 'static', code: 'ÄÖÜ' } }]) });
+    assert.equal(bad.status, 422);
+    assert.equal(bad.json.error.path, `coupons[${coupons().length}].codes.code`);
   });
 });

@@ -6,7 +6,7 @@ import { CompactSign } from 'jose';
 import { ApiError, json, parseJson, readJsonObject, readText, rfc3339 } from './http.js';
 import { current, publish, storedVersion } from './manifest-store.js';
 import { readIndex } from './manifest-index.js';
-import { call, checkCharacter, payloadOf, verify } from './engine.js';
+import { call, checkCharacter, hiddenCodeHash, payloadOf, verify } from './engine.js';
 import { readOverrides } from './overrides.js';
 import { counterOf, kvMode } from './counters.js';
 import { ALPHABET, bulkKey, codeHash, macCharacters } from './codes.js';
@@ -132,8 +132,28 @@ async function payloadToSign(request) {
     throw new ApiError(422, 'MANIFEST_INVALID', 'manifest: the payload must be a JSON object', { path: '' });
   }
   // As couponctl sign: the bytes as sent, unless something was added (then compact JSON).
-  const added = fillTimeZones(payload);
-  return { payload, bytes: new TextEncoder().encode(added.length ? JSON.stringify(payload) : text) };
+  const added = fillTimeZones(payload).length + hashHiddenCodes(payload);
+  return { payload, bytes: new TextEncoder().encode(added ? JSON.stringify(payload) : text) };
+}
+
+/**
+ * As couponctl sign: a hidden static coupon's code given in clear is published only as its
+ * `code_hash` (the engine's hash), so no browser can read it from the manifest. Returns how many.
+ */
+function hashHiddenCodes(payload) {
+  let hashed = 0;
+  (Array.isArray(payload.coupons) ? payload.coupons : []).forEach((c, i) => {
+    const codes = c?.codes;
+    if (c?.visibility !== 'hidden' || codes?.type !== 'static' || typeof codes.code !== 'string' || 'code_hash' in codes) return;
+    try {
+      codes.code_hash = hiddenCodeHash(typeof payload.id === 'string' ? payload.id : '', codes.code);
+    } catch (err) {
+      throw new ApiError(422, err.code ?? 'CODE_INVALID', err.message, { path: `coupons[${i}].codes.code` });
+    }
+    delete codes.code;
+    hashed += 1;
+  });
+  return hashed;
 }
 
 const compactSign = (bytes, key, kid) => new CompactSign(bytes).setProtectedHeader({ alg: 'EdDSA', kid }).sign(key);

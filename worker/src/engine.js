@@ -1,12 +1,13 @@
 // The Wasm core, instantiated once per isolate, and verified engines cached by manifest version.
 import wasmModule from '../../pkg/edge_coupons_bg.wasm';
-import { CouponEngine, initSync, checkCharacter } from '../../pkg/edge_coupons.js';
+import { CouponEngine, initSync, checkCharacter, hiddenCodeHash } from '../../pkg/edge_coupons.js';
 import { ApiError, fromEngineError, sha256Hex } from './http.js';
 
 initSync({ module: wasmModule });
 
-// The core's check character of a generated bulk code (src/codes.rs), for code generation.
-export { checkCharacter };
+// The core's check character of a generated bulk code (src/codes.rs), for code generation, and the
+// hash a hidden static code is published as.
+export { checkCharacter, hiddenCodeHash };
 
 /** The Worker's manifest keys (a var or secret holding a JWKS as JSON). A bad one is our fault: 500. */
 export function manifestKeys(env) {

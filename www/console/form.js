@@ -213,7 +213,6 @@ function validate(v, { manifest, isNew, ids }) {
   if (v.codes_type === 'static') {
     if (!v.code.trim() && !v.code_hash) e.code = 'Enter the code shoppers type.';
     else if (v.code.trim() && !/^[A-Z0-9]{1,64}$/.test(normCode(v.code))) e.code = 'Letters and digits only (spaces and dashes are ignored).';
-    else if (v.code.trim() && v.hidden) e.hidden = 'A hidden single code is stored only as its hash: set it up with couponctl, or leave the coupon visible.';
     else if (v.code.trim() && ids.codes.get(normCode(v.code)) && ids.codes.get(normCode(v.code)) !== v.id.trim()) e.code = 'Another coupon already uses this code.';
   }
   if (v.codes_type === 'bulk') {

@@ -37,8 +37,19 @@ export async function signEphemeral(payload) {
  */
 export async function engineFor(payload, now) {
   await initEngine();
-  const { jws, jwks } = await signEphemeral(withOffsetTables(payload));
+  const { jws, jwks } = await signEphemeral(withOffsetTables(previewable(payload)));
   return CouponEngine.fromSignedManifest(jws, jwks, { now });
+}
+
+/**
+ * The payload as the preview prices it: a hidden coupon whose code is still in clear (the Worker
+ * publishes it as its hash) is priced as a visible one. Hidden only keeps a coupon out of trays,
+ * which the preview does not show; the code and its discount are the same.
+ */
+function previewable(payload) {
+  const clear = (c) => c.visibility === 'hidden' && c.codes?.type === 'static' && typeof c.codes.code === 'string';
+  if (!payload.coupons?.some(clear)) return payload;
+  return { ...payload, coupons: payload.coupons.map((c) => (clear(c) ? { ...c, visibility: 'visible' } : c)) };
 }
 
 /**
