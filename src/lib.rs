@@ -16,6 +16,7 @@ pub mod codes;
 pub mod describe;
 pub mod engine;
 pub mod error;
+pub mod input;
 pub mod json;
 pub mod manifest;
 pub mod money;
