@@ -1,8 +1,8 @@
-//! Reading input: JSON text becomes a [`Value`] tree (depth-limited, duplicate keys refused), and
-//! the manifest and requests are read from the tree by hand, through [`Node`], which knows its
-//! path, so every error names its field (`cart.lines[2].id`) and unknown fields are refused.
-//! One route for every caller (native, Node, Worker, browser); and no derived `Deserialize`, which
-//! in Wasm cost more than all the engine's logic (measured: 225 KB of 640 KB).
+//! The manifest's reader: JSON text becomes a [`Value`] tree (exact numbers, depth-limited,
+//! duplicate keys refused), read by hand through [`Node`], which knows its path, so every error
+//! names its field (`coupons[0].reward.percent`) and unknown fields are refused. Also read this way:
+//! the JWKS, the JWS header and the engine options (once per load). Requests are typed serde
+//! structs (`crate::input`). A small writer at the end serves couponctl's own output.
 
 use crate::error::{join_path, Error, Result};
 use crate::rules::{Map, Value, MAX_VALUE_DEPTH};
