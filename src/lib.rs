@@ -10,7 +10,6 @@
     missing_debug_implementations
 )]
 
-mod base64url;
 pub mod cart;
 pub mod codes;
 pub mod describe;
