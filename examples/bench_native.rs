@@ -7,7 +7,6 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use ed25519_dalek::SigningKey;
-use edge_coupons::json::{parse, Source, ToJson};
 use edge_coupons::time::parse_instant;
 use edge_coupons::{Engine, KeySet, Limits};
 use std::fmt::Write as _;
@@ -86,9 +85,11 @@ fn main() {
             // What one JS evaluate does inside the Wasm: read the request text, price, write JSON.
             let s = time(
                 || {
-                    let req = parse(&request, Source::Request).unwrap();
+                    let req: edge_coupons::input::EvaluateRequest =
+                        edge_coupons::input::from_json(std::str::from_utf8(&request).unwrap())
+                            .unwrap();
                     let res = engine.evaluate(&req).unwrap();
-                    std::hint::black_box(res.to_json());
+                    std::hint::black_box(serde_json::to_string(&res).unwrap());
                 },
                 budget_ms,
             );

@@ -4,7 +4,6 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use ed25519_dalek::SigningKey;
-use edge_coupons::json::{parse, Source};
 use edge_coupons::time::parse_instant;
 use edge_coupons::{Engine, KeySet, Limits};
 
@@ -24,9 +23,10 @@ fn main() {
     let engine = Engine::from_signed_manifest(&jws, &keys, now, Limits::default()).unwrap();
     let start = std::time::Instant::now();
     for _ in 0..n {
-        let req = parse(&request, Source::Request).unwrap();
+        let req: edge_coupons::input::EvaluateRequest =
+            edge_coupons::input::from_json(std::str::from_utf8(&request).unwrap()).unwrap();
         let out = engine.evaluate(&req).unwrap();
-        std::hint::black_box(edge_coupons::json::ToJson::to_json(&out));
+        std::hint::black_box(serde_json::to_string(&out).unwrap());
     }
     println!(
         "{:.3} ms per evaluate",

@@ -1,8 +1,9 @@
-//! What a caller sends: the cart, the user context and the usage snapshot, read from the request
-//! tree into exact values, with field paths on every error.
+//! The cart, the user context and the usage snapshot as the core uses them: the typed request
+//! (`crate::input`) checked against the manifest's currency and the limits, into exact values,
+//! with field paths on every error.
 
 use crate::error::{Error, Result};
-use crate::json::{Node, Obj};
+use crate::input;
 use crate::manifest::{within, Limits};
 use crate::money::{self, Currency};
 use crate::rules::{lookup, lookup_ref, Fact, Facts, Map, Value};
@@ -98,13 +99,16 @@ impl CouponUsage {
     }
 }
 
+/// A path for an error, built only when there is one.
+type At<'a> = &'a dyn Fn() -> String;
+
 #[inline(never)]
-fn quantity(node: &Node, limits: &Limits) -> Result<u64> {
+fn quantity(v: &Value, limits: &Limits) -> Result<u64> {
     let bad = |message: String| Error::InvalidQuantity {
-        path: node.path.clone(),
+        path: String::new(),
         message,
     };
-    let n = match node.value {
+    let n = match v {
         Value::Num(n) => *n,
         _ => return Err(Box::new(bad("a quantity is a whole number like 2".into()))),
     };
@@ -127,25 +131,38 @@ fn quantity(node: &Node, limits: &Limits) -> Result<u64> {
 
 /// A money amount: a decimal string, never a JSON number.
 #[inline(never)]
-fn amount(node: &Node, currency: Currency) -> Result<Decimal> {
-    match node.value {
-        Value::Str(s) => money::parse_amount(s, currency, &node.path),
+fn amount(v: &Value, currency: Currency, at: At) -> Result<Decimal> {
+    match v {
+        Value::Str(s) => money::parse_amount(s, currency, ""),
         _ => Err(Box::new(Error::InvalidAmount {
-            path: node.path.clone(),
+            path: String::new(),
             message:
                 "amounts are decimal strings in major units like \"12.50\", never JSON numbers"
                     .into(),
         })),
     }
+    .map_err(|e| e.at(at))
+}
+
+fn invalid(at: At, message: String) -> Box<Error> {
+    Box::new(Error::InvalidRequest {
+        path: at(),
+        message,
+    })
+}
+
+/// A required field of a cart line.
+fn present<'a, T>(v: &'a Option<T>, key: &str, at: At) -> Result<&'a T> {
+    v.as_ref()
+        .ok_or_else(|| invalid(at, format!("missing field `{key}`")))
 }
 
 #[inline(never)]
-fn text(node: &Node, max: usize) -> Result<String> {
-    let s = node.string()?;
-    if s.is_empty() || crate::json::char_count(&s) > max {
-        return Err(node.error(format!("must be 1 to {max} characters")));
+fn text(s: &str, max: usize, at: At) -> Result<String> {
+    if s.is_empty() || crate::json::char_count(s) > max {
+        return Err(invalid(at, format!("must be 1 to {max} characters")));
     }
-    Ok(s)
+    Ok(s.to_string())
 }
 
 /// The most UTF-8 bytes in a user id (docs/manifest.md, user context). The Worker builds storage
@@ -153,61 +170,84 @@ fn text(node: &Node, max: usize) -> Result<String> {
 /// count in bytes, not characters, is what bounds them. worker/src/profiles.js holds the same figure.
 pub const MAX_USER_ID_BYTES: usize = 128;
 
-fn user_id(node: &Node) -> Result<String> {
-    let s = node.string()?;
+fn user_id(s: &str, at: At) -> Result<String> {
     if s.is_empty() || s.len() > MAX_USER_ID_BYTES {
-        return Err(node.error(format!(
-            "a user id is 1 to {MAX_USER_ID_BYTES} bytes of UTF-8 (this one is {} bytes)",
-            s.len()
-        )));
+        return Err(invalid(
+            at,
+            format!(
+                "a user id is 1 to {MAX_USER_ID_BYTES} bytes of UTF-8 (this one is {} bytes)",
+                s.len()
+            ),
+        ));
     }
-    Ok(s)
+    Ok(s.to_string())
 }
 
 #[inline(never)]
-fn instant(node: &Node) -> Result<Instant> {
-    parse_instant(node.str()?, &node.path)
+fn instant(s: &str, at: At) -> Result<Instant> {
+    parse_instant(s, "").map_err(|e| e.at(at))
 }
 
-/// Reads and validates a cart against the manifest's currency and the limits.
-pub fn read_cart(node: &Node, expected: Currency, limits: &Limits) -> Result<Cart> {
-    let c = node.obj(&["currency", "lines", "shipping", "fees", "attributes"])?;
-    let currency_node = c.req("currency")?;
-    let currency = Currency::parse(currency_node.str()?, &currency_node.path)?;
+/// A count: a whole number from 0 to 2^53 - 1 (what JSON numbers hold exactly everywhere).
+#[inline(never)]
+fn count(v: &Value, at: At) -> Result<u64> {
+    match v {
+        Value::Num(n) if money::is_whole(*n) => money::whole(*n)
+            .filter(|&u| u <= crate::json::MAX_SAFE_INTEGER)
+            .ok_or_else(|| {
+                invalid(
+                    at,
+                    format!(
+                        "{} is not a whole number from 0 to {}",
+                        money::plain(*n),
+                        crate::json::MAX_SAFE_INTEGER
+                    ),
+                )
+            }),
+        _ => Err(invalid(
+            at,
+            format!("expected a whole number, found {}", v.kind()),
+        )),
+    }
+}
+
+/// Checks a cart against the manifest's currency and the limits, into the core's cart.
+pub fn read_cart(c: &input::Cart, expected: Currency, limits: &Limits) -> Result<Cart> {
+    let currency = Currency::parse(&c.currency, "cart.currency")?;
     if currency != expected {
         return Err(Box::new(Error::CurrencyMismatch {
             expected: expected.code().into(),
             actual: currency.code().into(),
         }));
     }
-    let line_nodes = c.req("lines")?.items()?;
-    within("cart lines", line_nodes.len(), limits.max_cart_lines)?;
-    let fee_nodes = match c.get("fees") {
-        Some(f) => f.items()?,
-        None => Vec::new(),
-    };
-    within("fees", fee_nodes.len(), limits.max_fees)?;
-    let mut lines = Vec::with_capacity(line_nodes.len());
-    for node in &line_nodes {
-        let l = node.obj(&["id", "product_id", "quantity", "unit_price", "attributes"])?;
-        let id_node = l.req("id")?;
-        let id = text(&id_node, 128)?;
-        let product_id = text(&l.req("product_id")?, 128)?;
-        let quantity = quantity(&l.req("quantity")?, limits)?;
-        let unit_price = amount(&l.req("unit_price")?, currency)?;
-        let total = money::mul(unit_price, Decimal::from(quantity), &node.path)?;
-        let attributes = l
-            .get("attributes")
-            .map(|a| a.values())
-            .transpose()?
-            .unwrap_or_default();
+    within("cart lines", c.lines.len(), limits.max_cart_lines)?;
+    let fee_list = c.fees.as_deref().unwrap_or_default();
+    within("fees", fee_list.len(), limits.max_fees)?;
+    let mut lines = Vec::with_capacity(c.lines.len());
+    for (i, l) in c.lines.iter().enumerate() {
+        let at = |field: &'static str| move || format!("cart.lines[{i}]{field}");
+        let id = text(present(&l.id, "id", &at(""))?, 128, &at(".id"))?;
+        let product_id = text(
+            present(&l.product_id, "product_id", &at(""))?,
+            128,
+            &at(".product_id"),
+        )?;
+        let quantity = quantity(present(&l.quantity, "quantity", &at(""))?, limits)
+            .map_err(|e| e.at(&at(".quantity")))?;
+        let unit_price = amount(
+            present(&l.unit_price, "unit_price", &at(""))?,
+            currency,
+            &at(".unit_price"),
+        )?;
+        let total =
+            money::mul(unit_price, Decimal::from(quantity), "").map_err(|e| e.at(&at("")))?;
         lines.push(Line {
             id,
             product_id,
             quantity,
             unit_price,
             total,
-            attributes,
+            attributes: l.attributes.clone().unwrap_or_default(),
         });
     }
     // Line ids are unique: allocations and results name lines by id.
@@ -219,139 +259,96 @@ pub fn read_cart(node: &Node, expected: Currency, limits: &Limits) -> Result<Car
             .collect(),
     )
     .map_err(|(id, _, i)| Error::DuplicateLineId {
-        path: format!("{}.lines[{i}].id", node.path),
+        path: format!("cart.lines[{i}].id"),
         id,
     })?;
     let by_id = ids.iter().map(|(_, i)| *i).collect();
-    let shipping = match c.get("shipping") {
+    let shipping = match &c.shipping {
         None => None,
-        Some(s) => Some(amount(
-            &s.obj(&["amount", "method"])?.req("amount")?,
-            currency,
-        )?),
+        Some(s) => Some(amount(&s.amount, currency, &|| {
+            "cart.shipping.amount".into()
+        })?),
     };
-    let mut fees: Vec<Fee> = Vec::with_capacity(fee_nodes.len());
-    for node in &fee_nodes {
-        let f = node.obj(&["id", "amount", "name"])?;
-        let id_node = f.req("id")?;
-        let id = text(&id_node, 64)?;
+    let mut fees: Vec<Fee> = Vec::with_capacity(fee_list.len());
+    for (i, f) in fee_list.iter().enumerate() {
+        let at = |field: &'static str| move || format!("cart.fees[{i}]{field}");
+        let id = text(&f.id, 64, &at(".id"))?;
         if fees.iter().any(|x| x.id == id) {
-            return Err(id_node.error(format!("fee `{id}` is listed twice")));
+            return Err(invalid(&at(".id"), format!("fee `{id}` is listed twice")));
         }
-        let name = f.get("name").map(|n| n.string()).transpose()?;
         fees.push(Fee {
-            amount: amount(&f.req("amount")?, currency)?,
+            amount: amount(&f.amount, currency, &at(".amount"))?,
             id,
-            name,
+            name: f.name.clone(),
         });
     }
-    let attributes = c
-        .get("attributes")
-        .map(|a| a.values())
-        .transpose()?
-        .unwrap_or_default();
-    let subtotal = money::sum(lines.iter().map(|l| l.total), &node.path)?;
-    let quantity = money::sum(lines.iter().map(|l| Decimal::from(l.quantity)), &node.path)?;
+    let subtotal = money::sum(lines.iter().map(|l| l.total), "cart")?;
+    let quantity = money::sum(lines.iter().map(|l| Decimal::from(l.quantity)), "cart")?;
     Ok(Cart {
         currency,
         lines,
         shipping,
         fees,
-        attributes,
+        attributes: c.attributes.clone().unwrap_or_default(),
         subtotal,
         quantity,
         by_id,
     })
 }
 
-/// Reads a user context. In `tray` and `checkCode` the context also carries `now`, returned here.
-pub fn read_user(node: &Node) -> Result<(User, Option<Instant>)> {
-    let u = node.obj(&[
-        "id",
-        "properties",
-        "segments",
-        "events",
-        "assignments",
-        "activations",
-        "now",
-    ])?;
-    let id = u.get("id").map(|n| user_id(&n)).transpose()?;
-    let properties = u
-        .get("properties")
-        .map(|p| p.values())
-        .transpose()?
-        .unwrap_or_default();
-    let segments = u
-        .get("segments")
-        .map(|s| s.strings())
-        .transpose()?
-        .unwrap_or_default();
+/// Checks a user context into the core's user; `at` is where it sits in the request (`user`, or
+/// `""` when the context is the request). Its `now`, if any, is the caller's to read.
+pub fn read_user(u: &input::UserContext, at: &str) -> Result<User> {
+    let here = |field: &str| crate::error::join_path(at, field);
+    let id = match &u.id {
+        Some(id) => Some(user_id(id, &|| here("id"))?),
+        None => None,
+    };
     let mut events = Vec::new();
-    each(&u, "events", &mut |e| {
-        events.push(read_event(e)?);
-        Ok(())
-    })?;
+    for (i, e) in u.events.iter().flatten().enumerate() {
+        events.push(read_event(e).map_err(|err| err.at(&|| here(&format!("events[{i}]"))))?);
+    }
     let mut assignments = Vec::new();
-    each(&u, "assignments", &mut |a| {
-        let o = a.obj(&["coupon_id", "assigned_at", "code"])?;
-        let code = match o.get("code") {
-            Some(c) => Some(crate::codes::normalize(c.str()?, &c.path)?),
+    for (i, a) in u.assignments.iter().flatten().enumerate() {
+        let at = |field: &str| here(&format!("assignments[{i}].{field}"));
+        let code = match &a.code {
+            Some(c) => Some(crate::codes::normalize(c, "").map_err(|e| e.at(&|| at("code")))?),
             None => None,
         };
         assignments.push(Assignment {
-            coupon_id: o.req("coupon_id")?.string()?,
-            assigned_at: instant(&o.req("assigned_at")?)?,
+            coupon_id: a.coupon_id.clone(),
+            assigned_at: instant(&a.assigned_at, &|| at("assigned_at"))?,
             code,
         });
-        Ok(())
-    })?;
-    let mut activations = Vec::new();
-    each(&u, "activations", &mut |a| {
-        let o = a.obj(&["coupon_id", "at"])?;
-        activations.push((o.req("coupon_id")?.string()?, instant(&o.req("at")?)?));
-        Ok(())
-    })?;
-    let now = u.get("now").map(|n| instant(&n)).transpose()?;
-    Ok((
-        User {
-            id,
-            properties,
-            segments,
-            events,
-            assignments,
-            activations,
-        },
-        now,
-    ))
-}
-
-/// Calls `f` on each item of the list under `key`, if there is one. One copy of the list walk
-/// for every list of the user context.
-#[inline(never)]
-fn each(obj: &Obj, key: &str, f: &mut dyn FnMut(&Node) -> Result<()>) -> Result<()> {
-    for item in obj
-        .get(key)
-        .map(|n| n.items())
-        .transpose()?
-        .unwrap_or_default()
-    {
-        f(&item)?;
     }
-    Ok(())
+    let mut activations = Vec::new();
+    for (i, a) in u.activations.iter().flatten().enumerate() {
+        activations.push((
+            a.coupon_id.clone(),
+            instant(&a.at, &|| here(&format!("activations[{i}].at")))?,
+        ));
+    }
+    Ok(User {
+        id,
+        properties: u.properties.clone().unwrap_or_default(),
+        segments: u.segments.clone().unwrap_or_default(),
+        events,
+        assignments,
+        activations,
+    })
 }
 
-/// Reads one event: `{ id?, name, at, properties? }`.
-pub fn read_event(node: &Node) -> Result<Event> {
-    let o = node.obj(&["name", "at", "id", "properties"])?;
+/// Checks one event: `{ id?, name, at, properties? }` (paths relative to the event).
+pub fn read_event(e: &input::Event) -> Result<Event> {
     Ok(Event {
-        id: o.get("id").map(|n| text(&n, 128)).transpose()?,
-        name: text(&o.req("name")?, 64)?,
-        at: instant(&o.req("at")?)?,
-        properties: o
-            .get("properties")
-            .map(|p| p.values())
-            .transpose()?
-            .unwrap_or_default(),
+        id: e
+            .id
+            .as_deref()
+            .map(|id| text(id, 128, &|| "id".into()))
+            .transpose()?,
+        name: text(&e.name, 64, &|| "name".into())?,
+        at: instant(&e.at, &|| "at".into())?,
+        properties: e.properties.clone().unwrap_or_default(),
     })
 }
 
@@ -365,53 +362,45 @@ impl User {
     }
 }
 
-/// Reads the usage snapshot: last known counters per coupon id.
-pub fn read_usage(node: &Node, currency: Currency) -> Result<Vec<(String, CouponUsage)>> {
-    let u = node.obj(&["as_of", "coupons"])?;
-    if let Some(t) = u.get("as_of") {
-        instant(&t)?;
+/// Checks the usage snapshot (at `at` in the request): last known counters per coupon id.
+pub fn read_usage(
+    u: &input::Usage,
+    currency: Currency,
+    at: &str,
+) -> Result<Vec<(String, CouponUsage)>> {
+    let here = |field: &str| crate::error::join_path(at, field);
+    if let Some(t) = &u.as_of {
+        instant(t, &|| here("as_of"))?;
     }
     let mut out = Vec::new();
-    for (id, c) in u
-        .get("coupons")
-        .map(|c| c.entries())
-        .transpose()?
-        .unwrap_or_default()
-    {
-        let o = c.obj(&[
-            "redemptions",
-            "user_redemptions",
-            "discount_given",
-            "periods",
-            "user_periods",
-        ])?;
-        let by_label = |k: &str| -> Result<Vec<(String, u64)>> {
-            match o.get(k) {
-                None => Ok(Vec::new()),
-                Some(p) => p
-                    .entries()?
-                    .into_iter()
-                    .map(|(label, n)| Ok((label.to_string(), n.u64()?)))
-                    .collect(),
-            }
+    for (id, c) in u.coupons.iter().flat_map(|c| c.0.iter()) {
+        let at = |field: &str| here(&format!("coupons.{id}.{field}"));
+        let by_label = |k: &'static str, p: &Option<input::Entries<Value>>| {
+            p.iter()
+                .flat_map(|p| p.0.iter())
+                .map(|(label, n)| Ok((label.clone(), count(n, &|| at(&format!("{k}.{label}")))?)))
+                .collect::<Result<Vec<(String, u64)>>>()
         };
-        let count = |k: &str| {
-            o.get(k)
-                .map(|n| n.u64())
+        let count_of = |k: &'static str, v: &Option<Value>| {
+            v.as_ref()
+                .map(|n| count(n, &|| at(k)))
                 .transpose()
                 .map(Option::unwrap_or_default)
         };
-        let discount_given = match o.get("discount_given") {
-            Some(d) => amount(&d, currency)?,
+        let discount_given = match &c.discount_given {
+            Some(d) => amount(d, currency, &|| at("discount_given"))?,
             None => Decimal::ZERO,
         };
         out.push((
-            id.to_string(),
+            id.clone(),
             CouponUsage {
-                redemptions: count("redemptions")?,
-                user_redemptions: count("user_redemptions")?,
+                redemptions: count_of("redemptions", &c.redemptions)?,
+                user_redemptions: count_of("user_redemptions", &c.user_redemptions)?,
                 discount_given,
-                periods: [by_label("periods")?, by_label("user_periods")?],
+                periods: [
+                    by_label("periods", &c.periods)?,
+                    by_label("user_periods", &c.user_periods)?,
+                ],
             },
         ));
     }

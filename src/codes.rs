@@ -7,6 +7,8 @@
 //! another code.
 
 use crate::error::{Error, Result};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use sha2::{Digest, Sha512_256};
 
 /// The longest code, after normalisation.
@@ -79,7 +81,7 @@ pub fn hash_code(manifest_id: &str, normalized: &str) -> String {
     h.update(manifest_id.as_bytes());
     h.update(b":");
     h.update(normalized.as_bytes());
-    crate::base64url::encode(&h.finalize())
+    URL_SAFE_NO_PAD.encode(h.finalize())
 }
 
 /// The default alphabet of generated bulk codes: 32 characters, digits 2-9 and letters without

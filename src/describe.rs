@@ -4,7 +4,7 @@
 //! or an IANA zone) or, without one, in the manifest's own time zone (`settings.time_zone`, from its
 //! offset table at each instant).
 
-use crate::json::{join, object, ToJson};
+use crate::json::join;
 use crate::manifest::{
     Activation, Audience, Codes, Coupon, Expiry, ExpiryFrom, Manifest, Trigger, Visibility,
     PERIOD_LIMITS,
@@ -13,7 +13,7 @@ use crate::time::{civil, Duration, Instant};
 use crate::zone::UTC;
 
 /// One line: a short label (`name`, `redeem`, `audience`, ...) and the setting in words.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Line {
     pub label: &'static str,
     pub text: String,
@@ -22,7 +22,7 @@ pub struct Line {
 /// A coupon in words: its id and signed status, whether it is hidden, its reward summary, and its lines in a fixed
 /// order (name, redeem, audience, activation, given on, expiry, window, schedule, limits,
 /// conditions, reward, priority); settings a coupon does not have get no line.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Description {
     pub coupon_id: String,
     pub status: &'static str,
@@ -30,26 +30,6 @@ pub struct Description {
     /// The reward as a shopper reads it (the tray's `summary`).
     pub summary: String,
     pub lines: Vec<Line>,
-}
-
-impl ToJson for Line {
-    fn write_json(&self, out: &mut String) {
-        object(out, &mut |f| {
-            f.field("label", &self.label).field("text", &self.text);
-        });
-    }
-}
-
-impl ToJson for Description {
-    fn write_json(&self, out: &mut String) {
-        object(out, &mut |f| {
-            f.field("coupon_id", &self.coupon_id)
-                .field("status", &self.status)
-                .field("hidden", &self.hidden)
-                .field("summary", &self.summary)
-                .field("lines", &self.lines);
-        });
-    }
 }
 
 /// Seconds east of UTC at an instant: the zone times are shown in.

@@ -6,7 +6,7 @@
 use crate::cart::{read_cart, read_usage, read_user, Cart, CartFacts, CouponUsage, User};
 use crate::codes;
 use crate::error::{Error, Result};
-use crate::json::{object, Node, Source, ToJson};
+use crate::input::{EvaluateRequest, UserContext};
 use crate::manifest::{
     self, Activation, Audience, Codes, Coupon, Expiry, ExpiryFrom, Limits, Manifest, Status,
     Visibility,
@@ -19,6 +19,8 @@ use crate::signature::{self, KeySet};
 use crate::stacking;
 use crate::time::{format_instant, parse_instant, Duration, Instant};
 use crate::zone::{Periods, Zone, UTC};
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
 
 mod campaign;
 pub use campaign::{Distribution, Given, Skipped};
@@ -35,7 +37,7 @@ pub struct Engine {
 }
 
 /// The result of `evaluate`: every amount, every applied coupon, every rejected code.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Evaluation {
     pub manifest_id: String,
     pub currency: &'static str,
@@ -52,35 +54,38 @@ pub struct Evaluation {
 }
 
 /// One cart line after discounts.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct LineResult {
     pub id: String,
     pub product_id: String,
     pub quantity: u64,
     pub original: String,
     pub discount: String,
+    #[serde(rename = "final")]
     pub final_: String,
 }
 
 /// Shipping after discounts.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Charge {
     pub original: String,
     pub discount: String,
+    #[serde(rename = "final")]
     pub final_: String,
 }
 
 /// One fee after discounts.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct FeeResult {
     pub id: String,
     pub original: String,
     pub discount: String,
+    #[serde(rename = "final")]
     pub final_: String,
 }
 
 /// Order totals. `total = subtotal + shipping + fees - discount`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Totals {
     /// The lines before discounts.
     pub subtotal: String,
@@ -131,19 +136,21 @@ pub struct Touched {
 }
 
 /// A submitted code that did not apply.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Rejected {
     pub code: String,
     /// The coupon the code belongs to, when it belongs to one.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_id: Option<String>,
     pub reason: Reason,
 }
 
 /// A coupon as listed in the user's tray.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct TrayEntry {
     pub coupon_id: String,
     pub name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     /// The code to apply it with: the coupon's code, or the code assigned to this user; null for
     /// an automatic coupon.
@@ -155,6 +162,7 @@ pub struct TrayEntry {
     /// Whether it has qualifying rules on the cart, so it may not apply to every cart.
     pub has_conditions: bool,
     /// When it can first be redeemed, if that is still ahead.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub redeemable_from: Option<String>,
     /// When it stops, if it does.
     pub expires_at: Option<String>,
@@ -162,193 +170,69 @@ pub struct TrayEntry {
 }
 
 /// The answer of `check_code`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct CodeCheck {
     /// The code as normalised.
     pub code: String,
     /// The code is usable by this user now (cart rules aside).
     pub valid: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub coupon_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
     /// The coupon has rules on the cart, so whether it applies depends on the cart.
     pub has_conditions: bool,
     /// `full`, or `format_only` for a bulk code checked by format alone.
     pub verification: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<Reason>,
 }
 
-impl ToJson for Evaluation {
-    fn write_json(&self, out: &mut String) {
-        object(out, &mut |f| {
-            f.field("manifest_id", &self.manifest_id)
-                .field("currency", &self.currency)
-                .field("now", &self.now)
-                .field("lines", &self.lines)
-                .field("shipping", &self.shipping)
-                .field("fees", &self.fees)
-                .field("totals", &self.totals)
-                .field("cashback_points", &self.cashback_points)
-                .field("applied", &self.applied)
-                .field("rejected", &self.rejected)
-                .field("periods", &self.periods);
-        });
+impl Serialize for AppliedCoupon {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("coupon_id", &self.coupon_id)?;
+        m.serialize_entry("name", &self.name)?;
+        m.serialize_entry("code", &self.code)?;
+        m.serialize_entry("automatic", &self.automatic)?;
+        m.serialize_entry("reward", self.reward)?;
+        m.serialize_entry("target", self.target)?;
+        m.serialize_entry("summary", &self.summary)?;
+        m.serialize_entry("discount", &self.discount)?;
+        m.serialize_entry("cashback_points", &self.cashback_points)?;
+        match &self.touched.lines {
+            Some(Some(ids)) => m.serialize_entry("lines", ids)?,
+            Some(None) => m.serialize_entry("lines", "all")?,
+            None => {}
+        }
+        if self.touched.shipping {
+            m.serialize_entry("shipping", &true)?;
+        }
+        if !self.touched.fees.is_empty() {
+            m.serialize_entry("fees", &self.touched.fees)?;
+        }
+        if let Some(a) = &self.allocations {
+            m.serialize_entry("allocations", a)?;
+        }
+        if self.budget_capped {
+            m.serialize_entry("budget_capped", &true)?;
+        }
+        if let Some((missing, summary)) = &self.next_tier {
+            m.serialize_entry("next_tier", &Tier { missing, summary })?;
+        }
+        m.serialize_entry("verification", self.verification)?;
+        m.end()
     }
 }
 
-impl ToJson for Periods {
-    fn write_json(&self, out: &mut String) {
-        object(out, &mut |f| {
-            f.field("day", &self.day)
-                .field("week", &self.week)
-                .field("month", &self.month);
-        });
-    }
-}
-
-impl ToJson for LineResult {
-    fn write_json(&self, out: &mut String) {
-        object(out, &mut |f| {
-            f.field("id", &self.id)
-                .field("product_id", &self.product_id)
-                .field("quantity", &self.quantity)
-                .field("original", &self.original)
-                .field("discount", &self.discount)
-                .field("final", &self.final_);
-        });
-    }
-}
-
-impl ToJson for Charge {
-    fn write_json(&self, out: &mut String) {
-        object(out, &mut |f| {
-            f.field("original", &self.original)
-                .field("discount", &self.discount)
-                .field("final", &self.final_);
-        });
-    }
-}
-
-impl ToJson for FeeResult {
-    fn write_json(&self, out: &mut String) {
-        object(out, &mut |f| {
-            f.field("id", &self.id)
-                .field("original", &self.original)
-                .field("discount", &self.discount)
-                .field("final", &self.final_);
-        });
-    }
-}
-
-impl ToJson for Totals {
-    fn write_json(&self, out: &mut String) {
-        object(out, &mut |f| {
-            f.field("subtotal", &self.subtotal)
-                .field("shipping", &self.shipping)
-                .field("fees", &self.fees)
-                .field("discount", &self.discount)
-                .field("total", &self.total);
-        });
-    }
-}
-
-impl ToJson for AppliedCoupon {
-    fn write_json(&self, out: &mut String) {
-        object(out, &mut |f| {
-            f.field("coupon_id", &self.coupon_id)
-                .field("name", &self.name)
-                .field("code", &self.code)
-                .field("automatic", &self.automatic)
-                .field("reward", &self.reward)
-                .field("target", &self.target)
-                .field("summary", &self.summary)
-                .field("discount", &self.discount)
-                .field("cashback_points", &self.cashback_points);
-            match &self.touched.lines {
-                Some(Some(ids)) => {
-                    f.field("lines", ids);
-                }
-                Some(None) => {
-                    f.field("lines", &"all");
-                }
-                None => {}
-            }
-            if self.touched.shipping {
-                f.field("shipping", &true);
-            }
-            if !self.touched.fees.is_empty() {
-                f.field("fees", &self.touched.fees);
-            }
-            f.some("allocations", &self.allocations);
-            if self.budget_capped {
-                f.field("budget_capped", &true);
-            }
-            if let Some((missing, summary)) = &self.next_tier {
-                f.field("next_tier", &Tier { missing, summary });
-            }
-            f.field("verification", &self.verification);
-        });
-    }
-}
-
+#[derive(Serialize)]
 struct Tier<'a> {
     missing: &'a Detail,
     summary: &'a String,
-}
-
-impl ToJson for Tier<'_> {
-    fn write_json(&self, out: &mut String) {
-        object(out, &mut |f| {
-            f.field("missing", self.missing)
-                .field("summary", self.summary);
-        });
-    }
-}
-
-impl ToJson for Rejected {
-    fn write_json(&self, out: &mut String) {
-        object(out, &mut |f| {
-            f.field("code", &self.code)
-                .some("coupon_id", &self.coupon_id)
-                .field("reason", &self.reason);
-        });
-    }
-}
-
-impl ToJson for TrayEntry {
-    fn write_json(&self, out: &mut String) {
-        object(out, &mut |f| {
-            f.field("coupon_id", &self.coupon_id)
-                .field("name", &self.name)
-                .some("description", &self.description)
-                .field("code", &self.code)
-                .field("automatic", &self.automatic)
-                .field("reward", &self.reward)
-                .field("target", &self.target)
-                .field("summary", &self.summary)
-                .field("has_conditions", &self.has_conditions)
-                .some("redeemable_from", &self.redeemable_from)
-                .field("expires_at", &self.expires_at)
-                .field("priority", &self.priority);
-        });
-    }
-}
-
-impl ToJson for CodeCheck {
-    fn write_json(&self, out: &mut String) {
-        object(out, &mut |f| {
-            f.field("code", &self.code)
-                .field("valid", &self.valid)
-                .some("coupon_id", &self.coupon_id)
-                .some("name", &self.name)
-                .some("summary", &self.summary)
-                .some("expires_at", &self.expires_at)
-                .field("has_conditions", &self.has_conditions)
-                .field("verification", &self.verification)
-                .some("reason", &self.reason);
-        });
-    }
 }
 
 /// When a coupon is usable for one user.
@@ -371,11 +255,11 @@ fn outcome(r: std::result::Result<(), Reason>) -> Option<Reason> {
 }
 
 /// The `now` of a request: required in the core (the JS skin fills in the clock).
-fn parse_now(now: Option<&Node>) -> Result<Instant> {
+fn parse_now(now: Option<&str>, path: &str) -> Result<Instant> {
     match now {
-        Some(n) => parse_instant(n.str()?, &n.path),
+        Some(n) => parse_instant(n, path),
         None => Err(Box::new(Error::InvalidRequest {
-            path: "now".into(),
+            path: path.into(),
             message: "`now` is required".into(),
         })),
     }
@@ -383,12 +267,9 @@ fn parse_now(now: Option<&Node>) -> Result<Instant> {
 
 /// Reads a user context that carries its own `now` (tray, checkCode, distribute). `as_of` leaves
 /// out what has not happened yet (delayed assignments, future events).
-fn read_context(ctx: &Value, as_of: bool) -> Result<(User, Instant)> {
-    let (user, now) = read_user(&Node::root(ctx, Source::Request))?;
-    let now = now.ok_or_else(|| Error::InvalidRequest {
-        path: "now".into(),
-        message: "`now` is required".into(),
-    })?;
+fn read_context(ctx: &UserContext, as_of: bool) -> Result<(User, Instant)> {
+    let user = read_user(ctx, "")?;
+    let now = parse_now(ctx.now.as_deref(), "now")?;
     Ok((if as_of { user.as_of(now) } else { user }, now))
 }
 
@@ -449,40 +330,36 @@ impl Engine {
 
     /// Prices a cart with codes, consuming nothing. `request` is the EvaluateRequest tree
     /// (`{ cart, user?, codes?, now, usage? }`, docs/manifest.md); `now` is required here.
-    pub fn evaluate(&self, request: &Value) -> Result<Evaluation> {
-        let root = Node::root(request, Source::Request);
-        let req = root.obj(&["cart", "user", "codes", "now", "usage", "allocations"])?;
-        let now = parse_now(req.get("now").as_ref())?;
-        let with_allocations = req.get("allocations").map(|n| n.bool()).transpose()?;
-        let with_allocations = with_allocations.unwrap_or(false);
+    pub fn evaluate(&self, request: &EvaluateRequest) -> Result<Evaluation> {
+        let now = parse_now(request.now.as_deref(), "now")?;
+        let with_allocations = request.allocations.unwrap_or(false);
         self.fresh(now)?;
         let currency = self.manifest.currency;
-        let cart = read_cart(&req.req("cart")?, currency, &self.limits)?;
-        let user = match req.get("user") {
+        let cart = read_cart(&request.cart, currency, &self.limits)?;
+        let user = match &request.user {
             None => User::default(),
-            Some(u) => match read_user(&u)? {
-                (_, Some(_)) => {
-                    return Err(
-                        u.error("in evaluate, `now` goes at the top of the request, not in `user`")
-                    )
-                }
-                (user, None) => user.as_of(now),
-            },
+            Some(u) if u.now.is_some() => {
+                return Err(Box::new(Error::InvalidRequest {
+                    path: "user".into(),
+                    message: "in evaluate, `now` goes at the top of the request, not in `user`"
+                        .into(),
+                }))
+            }
+            Some(u) => read_user(u, "user")?.as_of(now),
         };
-        let code_nodes = req
-            .get("codes")
-            .map(|c| c.items())
-            .transpose()?
-            .unwrap_or_default();
-        manifest::within("codes", code_nodes.len(), self.limits.max_codes)?;
-        let mut typed = code_nodes
+        let code_list = request.codes.as_deref().unwrap_or_default();
+        manifest::within("codes", code_list.len(), self.limits.max_codes)?;
+        let mut typed = code_list
             .iter()
-            .map(|node| codes::normalize(node.str()?, &node.path))
+            .enumerate()
+            .map(|(i, code)| {
+                codes::normalize(code, "").map_err(|e| e.at(&|| format!("codes[{i}]")))
+            })
             .collect::<Result<Vec<String>>>()?;
         crate::sort::sort_by(&mut typed, |a, b| a.cmp(b));
         let mut rejected = Vec::new();
-        let usage = match req.get("usage") {
-            Some(u) => read_usage(&u, currency)?,
+        let usage = match &request.usage {
+            Some(u) => read_usage(u, currency, "usage")?,
             None => Vec::new(),
         };
         let usage_of = |id: &str| usage.iter().find(|(u, _)| u == id).map(|(_, u)| u);
@@ -965,7 +842,7 @@ impl Engine {
     }
 
     /// The coupons this user sees: visible, live, in their audience, started and not expired.
-    pub fn tray(&self, ctx: &Value) -> Result<Vec<TrayEntry>> {
+    pub fn tray(&self, ctx: &UserContext) -> Result<Vec<TrayEntry>> {
         let (user, now) = read_context(ctx, true)?;
         self.fresh(now)?;
         let currency = self.manifest.currency;
@@ -1021,7 +898,7 @@ impl Engine {
     }
 
     /// Checks one typed code for this user now, without a cart.
-    pub fn check_code(&self, code: &str, ctx: &Value) -> Result<CodeCheck> {
+    pub fn check_code(&self, code: &str, ctx: &UserContext) -> Result<CodeCheck> {
         let (user, now) = read_context(ctx, true)?;
         self.fresh(now)?;
         let code = codes::normalize(code, "code")?;

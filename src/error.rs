@@ -96,6 +96,24 @@ impl Error {
         }
     }
 
+    /// The same error about the value at `at`: readers of one value leave the path empty, and the
+    /// caller, who knows where the value sat, fills it in only when something failed.
+    pub fn at(mut self: Box<Self>, at: &dyn Fn() -> String) -> Box<Self> {
+        if let Error::ManifestInvalid { path, .. }
+        | Error::InvalidRequest { path, .. }
+        | Error::InvalidAmount { path, .. }
+        | Error::InvalidQuantity { path, .. }
+        | Error::InvalidTime { path, .. }
+        | Error::UnknownCurrency { path, .. }
+        | Error::DuplicateLineId { path, .. }
+        | Error::CodeInvalid { path, .. }
+        | Error::AmountOverflow { path } = &mut *self
+        {
+            *path = join_path(&at(), path);
+        }
+        self
+    }
+
     /// Every error code, for the docs table and the test that keeps it complete.
     pub const CODES: &'static [&'static str] = &[
         "MANIFEST_MALFORMED",

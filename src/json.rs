@@ -1,12 +1,11 @@
-//! Reading input: JSON text becomes a [`Value`] tree (depth-limited, duplicate keys refused), and
-//! the manifest and requests are read from the tree by hand, through [`Node`], which knows its
-//! path, so every error names its field (`cart.lines[2].id`) and unknown fields are refused.
-//! One route for every caller (native, Node, Worker, browser); and no derived `Deserialize`, which
-//! in Wasm cost more than all the engine's logic (measured: 225 KB of 640 KB).
+//! The manifest's reader: JSON text becomes a [`Value`] tree (exact numbers, depth-limited,
+//! duplicate keys refused), read by hand through [`Node`], which knows its path, so every error
+//! names its field (`coupons[0].reward.percent`) and unknown fields are refused. Also read this way:
+//! the JWKS, the JWS header and the engine options (once per load). Requests are typed serde
+//! structs (`crate::input`). A small writer at the end serves couponctl's own output.
 
 use crate::error::{join_path, Error, Result};
 use crate::rules::{Map, Value, MAX_VALUE_DEPTH};
-use rust_decimal::Decimal;
 
 /// Parses JSON text (RFC 8259) into a value tree. Numbers become exact decimals straight from
 /// their digits (no float on the way), nesting is limited to [`MAX_VALUE_DEPTH`], and an object
@@ -21,20 +20,6 @@ pub fn parse_value(text: &[u8]) -> Result<Value, String> {
         return Err(p.err("unexpected characters after the JSON value"));
     }
     Ok(v)
-}
-
-/// `mantissa x 10^exp`, exactly, when it fits a decimal (28 digits of scale).
-fn scaled(mantissa: &str, exp: &str) -> Option<Decimal> {
-    let mut d = crate::money::decimal(mantissa)?;
-    let e: i32 = exp.parse().ok().filter(|e: &i32| e.abs() <= 56)?;
-    if e < 0 {
-        d.set_scale(d.scale().checked_add(e.unsigned_abs())?).ok()?;
-    } else {
-        for _ in 0..e {
-            d = d.checked_mul(Decimal::TEN)?;
-        }
-    }
-    Some(d)
 }
 
 struct Parser<'a> {
@@ -126,11 +111,8 @@ impl Parser<'_> {
             .get(start..self.i)
             .and_then(|t| std::str::from_utf8(t).ok())
             .unwrap_or("");
-        let parsed = match text.split_once(['e', 'E']) {
-            None => crate::money::decimal(text),
-            Some((mantissa, exp)) => scaled(mantissa, exp),
-        };
-        parsed.map(|d| Value::Num(d.normalize())).ok_or_else(|| {
+        let parsed = crate::money::from_json_number(text);
+        parsed.map(Value::Num).ok_or_else(|| {
             self.err(&format!(
                 "the number {} is outside the exact decimal range",
                 text.chars().take(40).collect::<String>()
@@ -508,8 +490,7 @@ fn itoa(mut n: usize, buf: &mut [u8; 20]) -> &str {
 pub const MAX_SAFE_INTEGER: u64 = 9_007_199_254_740_991;
 
 // ---------------------------------------------------------------------------------------------
-// Writing results: a small JSON writer. Every result type says how it is written; the writer
-// goes through `&dyn ToJson`, so its code exists once in the Wasm.
+// Writing JSON for couponctl (src/bin): trees and small records. Results are `Serialize`.
 
 /// A value that writes itself as JSON.
 pub trait ToJson {
@@ -689,6 +670,7 @@ impl ToJson for Value {
 #[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
+    use rust_decimal::Decimal;
 
     fn read(text: &str) -> Result<Vec<(String, u64)>> {
         let tree = parse(text.as_bytes(), Source::Request)?;
@@ -714,17 +696,6 @@ mod tests {
         assert_eq!(
             read(r#"{"lines":[{"id":"a","qty":2}]}"#).unwrap(),
             vec![("a".into(), 2)]
-        );
-    }
-
-    #[test]
-    fn writes_escaped_strings() {
-        let mut out = String::new();
-        write_str(&mut out, "a\"b\\c\nd\u{1}é😀");
-        assert_eq!(out, "\"a\\\"b\\\\c\\nd\\u0001é😀\"");
-        assert_eq!(
-            parse_value(out.as_bytes()).unwrap(),
-            Value::Str("a\"b\\c\nd\u{1}é😀".into())
         );
     }
 

@@ -10,12 +10,12 @@
     missing_debug_implementations
 )]
 
-mod base64url;
 pub mod cart;
 pub mod codes;
 pub mod describe;
 pub mod engine;
 pub mod error;
+pub mod input;
 pub mod json;
 pub mod manifest;
 pub mod money;

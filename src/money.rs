@@ -242,6 +242,27 @@ pub fn decimal(s: &str) -> Option<Decimal> {
     Some(d)
 }
 
+/// A JSON number's text (`-12.50`, `1e2`, `1.0000000000000001`) as an exact, normalised decimal;
+/// `None` past 28 significant digits or an exponent beyond 56.
+pub fn from_json_number(text: &str) -> Option<Decimal> {
+    let d = match text.split_once(['e', 'E']) {
+        None => decimal(text)?,
+        Some((mantissa, exp)) => {
+            let mut d = decimal(mantissa)?;
+            let e: i32 = exp.parse().ok().filter(|e: &i32| e.abs() <= 56)?;
+            if e < 0 {
+                d.set_scale(d.scale().checked_add(e.unsigned_abs())?).ok()?;
+            } else {
+                for _ in 0..e {
+                    d = d.checked_mul(Decimal::TEN)?;
+                }
+            }
+            d
+        }
+    };
+    Some(d.normalize())
+}
+
 /// Parses a money string in major units: digits, optionally a point and at most the currency's
 /// minor-unit digits. No sign, exponent, spaces or thousands separators: "12.50", "0", "1000".
 pub fn parse_amount(s: &str, currency: Currency, path: &str) -> Result<Decimal> {

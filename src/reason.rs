@@ -2,10 +2,11 @@
 //! never an error. Its `code` is public API (docs/errors.md); `message` is for people; the other
 //! fields are details a page can use ("add 7.40 more").
 
-use crate::json::{object, ToJson};
 use crate::money::Currency;
 use crate::rules::Failure;
 use crate::rules::Value;
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
 
 /// Why something did not apply.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,12 +24,12 @@ pub enum Detail {
     Value(Value),
 }
 
-impl ToJson for Detail {
-    fn write_json(&self, out: &mut String) {
+impl Serialize for Detail {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
-            Detail::Text(t) => t.write_json(out),
-            Detail::Count(n) => n.write_json(out),
-            Detail::Value(v) => v.write_json(out),
+            Detail::Text(t) => s.serialize_str(t),
+            Detail::Count(n) => s.serialize_u64(*n),
+            Detail::Value(v) => v.serialize(s),
         }
     }
 }
@@ -57,14 +58,15 @@ impl From<Value> for Detail {
     }
 }
 
-impl ToJson for Reason {
-    fn write_json(&self, out: &mut String) {
-        object(out, &mut |f| {
-            f.field("code", &self.code).field("message", &self.message);
-            for (k, v) in &self.details {
-                f.field(k, v);
-            }
-        });
+impl Serialize for Reason {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("code", self.code)?;
+        m.serialize_entry("message", &self.message)?;
+        for (k, v) in &self.details {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
     }
 }
 

@@ -8,7 +8,6 @@
 
 use crate::cart::{Cart, CartFacts, LineFacts};
 use crate::error::{Error, Result};
-use crate::json::{object, ToJson};
 use crate::manifest::{Amount, Coupon, Payout, Target, Units};
 use crate::money::{self, Currency};
 use crate::reason::{Detail, Reason};
@@ -71,23 +70,14 @@ pub enum Part {
 }
 
 /// One share of a discount, as reported.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Allocation {
     /// `line`, `shipping` or `fee`.
     pub target: &'static str,
     /// The line or fee id.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     pub amount: String,
-}
-
-impl ToJson for Allocation {
-    fn write_json(&self, out: &mut String) {
-        object(out, &mut |f| {
-            f.field("target", &self.target)
-                .some("id", &self.id)
-                .field("amount", &self.amount);
-        });
-    }
 }
 
 /// The outcome of applying one coupon's reward.

@@ -85,6 +85,27 @@ impl Value {
     }
 }
 
+/// Numbers in values are written as decimal strings, like money: exact in every reader.
+impl serde::Serialize for Value {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match self {
+            Value::Null => s.serialize_unit(),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Num(n) => s.serialize_str(&crate::money::plain(*n)),
+            Value::Str(t) => s.serialize_str(t),
+            Value::List(items) => s.collect_seq(items),
+            Value::Map(m) => {
+                let mut out = s.serialize_map(Some(m.len()))?;
+                for (k, v) in m.iter() {
+                    out.serialize_entry(k, v)?;
+                }
+                out.end()
+            }
+        }
+    }
+}
+
 /// An object's fields, sorted by key (keys are unique). Small and flat: lookups are a binary
 /// search, and the Wasm carries no B-tree.
 #[derive(Debug, Clone, PartialEq, Default)]

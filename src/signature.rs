@@ -1,10 +1,11 @@
 //! The signed manifest: a JWS in compact serialization (RFC 7515), `alg: "EdDSA"` with an Ed25519
 //! key (RFC 8037), checked over the exact bytes received before anything in the payload is read.
 
-use crate::base64url;
 use crate::error::{Error, Result};
 use crate::json::{Node, Source};
 use crate::rules::Value;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use ed25519_dalek::{Signature, VerifyingKey};
 
 /// A JSON Web Key Set, as handed to Workers and pages.
@@ -87,7 +88,9 @@ impl KeySet {
             )));
         }
         let x = jwk.x.as_deref().ok_or_else(|| invalid("has no `x`"))?;
-        let bytes: [u8; 32] = base64url::decode(x)
+        let bytes: [u8; 32] = URL_SAFE_NO_PAD
+            .decode(x)
+            .ok()
             .and_then(|b| b.try_into().ok())
             .ok_or_else(|| invalid("`x` is not 32 bytes of base64url"))?;
         VerifyingKey::from_bytes(&bytes)
@@ -123,8 +126,10 @@ pub fn verify(jws: &str, keys: &KeySet) -> Result<Vec<u8>> {
             "expected three base64url parts separated by dots",
         )));
     };
-    let header_bytes =
-        base64url::decode(header_b64).ok_or_else(|| malformed("the header is not base64url"))?;
+    let header_bytes = URL_SAFE_NO_PAD
+        .decode(header_b64)
+        .ok()
+        .ok_or_else(|| malformed("the header is not base64url"))?;
     let tree = crate::json::parse(&header_bytes, Source::Request)
         .map_err(|e| malformed(&format!("the header is not JSON: {e}")))?;
     let header = Node::root(&tree, Source::Request)
@@ -152,7 +157,9 @@ pub fn verify(jws: &str, keys: &KeySet) -> Result<Vec<u8>> {
         _ => return Err(Box::new(Error::ManifestKeyUnknown { kid: None })),
     };
     let key = keys.find(&kid)?;
-    let sig: [u8; 64] = base64url::decode(sig_b64)
+    let sig: [u8; 64] = URL_SAFE_NO_PAD
+        .decode(sig_b64)
+        .ok()
         .and_then(|b| b.try_into().ok())
         .ok_or(Error::ManifestSignatureInvalid)?;
     let signing_input_len = header_b64.len() + 1 + payload_b64.len();
@@ -162,7 +169,9 @@ pub fn verify(jws: &str, keys: &KeySet) -> Result<Vec<u8>> {
         .ok_or(Error::ManifestSignatureInvalid)?;
     key.verify_strict(signing_input, &Signature::from_bytes(&sig))
         .map_err(|_| Error::ManifestSignatureInvalid)?;
-    base64url::decode(payload_b64)
+    URL_SAFE_NO_PAD
+        .decode(payload_b64)
+        .ok()
         .ok_or_else(|| malformed("the payload is not base64url"))
         .map_err(Box::new)
 }
@@ -175,11 +184,11 @@ pub fn sign(payload: &[u8], kid: &str, secret: &[u8; 32]) -> String {
     let header = format!(r#"{{"alg":"EdDSA","kid":"{kid}"}}"#);
     let input = format!(
         "{}.{}",
-        base64url::encode(header.as_bytes()),
-        base64url::encode(payload)
+        URL_SAFE_NO_PAD.encode(header.as_bytes()),
+        URL_SAFE_NO_PAD.encode(payload)
     );
     let sig = SigningKey::from_bytes(secret).sign(input.as_bytes());
-    format!("{input}.{}", base64url::encode(&sig.to_bytes()))
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig.to_bytes()))
 }
 
 #[cfg(test)]
@@ -191,7 +200,7 @@ mod tests {
     const SECRET: [u8; 32] = [7; 32];
 
     fn keyset() -> KeySet {
-        let x = base64url::encode(&SigningKey::from_bytes(&SECRET).verifying_key().to_bytes());
+        let x = URL_SAFE_NO_PAD.encode(SigningKey::from_bytes(&SECRET).verifying_key().to_bytes());
         KeySet::from_json(&format!(
             r#"{{"keys":[{{"kty":"OKP","crv":"Ed25519","kid":"k1","x":"{x}"}}]}}"#
         ))
@@ -222,8 +231,8 @@ mod tests {
     fn wrong_alg_unknown_kid_and_shape() {
         let none = format!(
             "{}.{}.",
-            base64url::encode(br#"{"alg":"none","kid":"k1"}"#),
-            base64url::encode(b"{}")
+            URL_SAFE_NO_PAD.encode(br#"{"alg":"none","kid":"k1"}"#),
+            URL_SAFE_NO_PAD.encode(b"{}")
         );
         assert_eq!(
             verify(&none, &keyset()).unwrap_err().code(),

@@ -4,12 +4,14 @@
 
 use crate::engine::Engine;
 use crate::error::Error;
-use crate::json::ToJson;
+use crate::input::{self, EvaluateRequest, UserContext};
 use crate::json::{self, Node, Source};
 use crate::manifest::Limits;
 use crate::rules::Value;
 use crate::signature::KeySet;
 use crate::time::parse_instant;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 #[global_allocator]
@@ -81,7 +83,7 @@ impl CouponEngine {
                 message: "the signed manifest must be a string".into(),
             })
         })?;
-        let keys = from_js(&keys)
+        let keys = tree(&keys)
             .and_then(|tree| KeySet::read(&Node::root(&tree, Source::Request)))
             .map_err(|e| {
                 to_js_error(&Error::KeySetInvalid {
@@ -106,11 +108,8 @@ impl CouponEngine {
         &self,
         #[wasm_bindgen(unchecked_param_type = "UserContext & { now?: string }")] ctx: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let ctx = with_now(&ctx)?;
-        self.inner
-            .tray(&ctx)
-            .map_err(|e| to_js_error(&e))
-            .and_then(|r| to_js(&r))
+        let ctx = context(ctx)?;
+        to_js(self.inner.tray(&ctx))
     }
 
     /// Prices a cart with codes; consumes nothing.
@@ -119,11 +118,18 @@ impl CouponEngine {
         &self,
         #[wasm_bindgen(unchecked_param_type = "EvaluateRequest")] req: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let req = with_now(&req)?;
-        self.inner
-            .evaluate(&req)
-            .map_err(|e| to_js_error(&e))
-            .and_then(|r| to_js(&r))
+        let mut req: EvaluateRequest = from_js(req)?;
+        req.now.get_or_insert_with(clock);
+        to_js(self.inner.evaluate(&req))
+    }
+
+    /// `evaluate` on the request's JSON text, read with its numbers' own digits: for callers
+    /// that hold the text (the Worker), so `"quantity": 1.0000000000000001` is refused as natively.
+    #[wasm_bindgen(js_name = evaluateJson, unchecked_return_type = "Evaluation")]
+    pub fn evaluate_json(&self, text: &str) -> Result<JsValue, JsValue> {
+        let mut req: EvaluateRequest = input::from_json(text).map_err(|e| to_js_error(&e))?;
+        req.now.get_or_insert_with(clock);
+        to_js(self.inner.evaluate(&req))
     }
 
     /// What one user event does: the coupons it assigns and activates, and those it skips.
@@ -134,26 +140,20 @@ impl CouponEngine {
         #[wasm_bindgen(unchecked_param_type = "UserEvent")] event: JsValue,
         #[wasm_bindgen(unchecked_param_type = "UsageSnapshot | undefined")] usage: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let ctx = with_now(&ctx)?;
-        let event = from_js(&event).map_err(|e| to_js_error(&e))?;
-        let usage = match usage.is_undefined() || usage.is_null() {
-            true => None,
-            false => Some(from_js(&usage).map_err(|e| to_js_error(&e))?),
-        };
-        self.inner
-            .distribute(&ctx, &event, usage.as_ref())
-            .map_err(|e| to_js_error(&e))
-            .and_then(|r| to_js(&r))
+        let ctx = context(ctx)?;
+        let event: input::Event = from_js(event)?;
+        let usage: Option<input::Usage> = from_js(usage)?;
+        to_js(self.inner.distribute(&ctx, &event, usage.as_ref()))
     }
 
     /// Every coupon's settings in words (or only `couponId`'s: an empty list when there is none).
     #[wasm_bindgen(unchecked_return_type = "CouponDescription[]")]
     pub fn describe(&self, coupon_id: Option<String>) -> Result<JsValue, JsValue> {
-        to_js(&crate::describe::describe(
+        to_js(Ok(crate::describe::describe(
             self.inner.manifest(),
             coupon_id.as_deref(),
             None,
-        ))
+        )))
     }
 
     /// Checks one typed code for this user now, without a cart.
@@ -169,11 +169,8 @@ impl CouponEngine {
                 message: "the code must be a string".into(),
             })
         })?;
-        let ctx = with_now(&ctx)?;
-        self.inner
-            .check_code(&code, &ctx)
-            .map_err(|e| to_js_error(&e))
-            .and_then(|r| to_js(&r))
+        let ctx = context(ctx)?;
+        to_js(self.inner.check_code(&code, &ctx))
     }
 }
 
@@ -193,14 +190,11 @@ pub fn hidden_code_hash(manifest_id: &str, code: &str) -> Result<String, JsValue
         .map_err(|e| to_js_error(&e))
 }
 
-// The five JS functions the skin needs, declared here rather than through js-sys, whose glue
-// (and its futures support) cost more of the size budget than the whole skin.
+// The JS functions the skin calls itself (serde_wasm_bindgen brings js-sys for the rest).
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(js_namespace = JSON, js_name = stringify, catch)]
     fn json_stringify(value: &JsValue) -> Result<JsValue, JsValue>;
-    #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
-    fn json_parse(text: &str) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_namespace = Date, js_name = now)]
     fn date_now() -> f64;
     #[wasm_bindgen(js_namespace = Reflect, js_name = set)]
@@ -223,7 +217,7 @@ fn options(opts: &JsValue) -> crate::error::Result<(crate::time::Instant, Limits
     let tree = if opts.is_undefined() || opts.is_null() {
         Value::Map(Default::default())
     } else {
-        from_js(opts)?
+        tree(opts)?
     };
     let o = Node::root(&tree, Source::Request).obj(&["now", "limits"])?;
     let now = match o.get("now") {
@@ -238,24 +232,39 @@ fn options(opts: &JsValue) -> crate::error::Result<(crate::time::Instant, Limits
     Ok((now, limits))
 }
 
-/// A request tree with `now` filled in from the JS clock when the caller left it out.
-fn with_now(value: &JsValue) -> Result<Value, JsValue> {
-    let mut tree = if value.is_undefined() || value.is_null() {
-        Value::Map(Default::default())
-    } else {
-        from_js(value).map_err(|e| to_js_error(&e))?
+/// A user context (tray, checkCode, distribute) with `now` from the JS clock when it has none.
+fn context(value: JsValue) -> Result<UserContext, JsValue> {
+    let mut ctx: UserContext = match value.is_undefined() || value.is_null() {
+        true => UserContext::default(),
+        false => from_js(value)?,
     };
-    if let Value::Map(m) = &mut tree {
-        if m.get("now").is_none() {
-            m.insert("now".to_string(), Value::Str(clock()));
-        }
-    }
-    Ok(tree)
+    ctx.now.get_or_insert_with(clock);
+    Ok(ctx)
 }
 
-/// Reads a JS value as a request tree: through `JSON.stringify` and the core's one reader, so
-/// that native, Node and browser read input the same way and errors name the field path.
-fn from_js(value: &JsValue) -> crate::error::Result<Value> {
+/// Reads a JS value into a typed request: its `JSON.stringify` text through serde_json, so that
+/// every caller is read by one reader and unknown fields are refused (serde_wasm_bindgen's
+/// `from_value` reads only a struct's known fields, so it cannot refuse the others; measured in
+/// docs/development.md). A refusal names its field path.
+fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, JsValue> {
+    if value.is_undefined() {
+        return input::from_json("null").map_err(|e| to_js_error(&e));
+    }
+    let text = json_stringify(&value)
+        .ok()
+        .and_then(|s| s.as_string())
+        .ok_or_else(|| {
+            to_js_error(&Error::InvalidRequest {
+                path: String::new(),
+                message: "not representable as JSON".into(),
+            })
+        })?;
+    input::from_json(&text).map_err(|e| to_js_error(&e))
+}
+
+/// Reads the options and the key set, read once per manifest: through `JSON.stringify` and the
+/// manifest's reader (`json::Node`), which they share.
+fn tree(value: &JsValue) -> crate::error::Result<Value> {
     let text = json_stringify(value)
         .ok()
         .and_then(|s| s.as_string())
@@ -266,14 +275,17 @@ fn from_js(value: &JsValue) -> crate::error::Result<Value> {
     json::parse(text.as_bytes(), Source::Request)
 }
 
-/// Hands a result to JS as plain objects (arrays, strings, numbers; money as strings).
-fn to_js(value: &dyn ToJson) -> Result<JsValue, JsValue> {
-    json_parse(&value.to_json()).ok().ok_or_else(|| {
-        to_js_error(&Error::InvalidRequest {
-            path: String::new(),
-            message: "the result could not be encoded".into(),
+/// Hands a result to JS as plain objects (maps as objects; money as strings), or its error.
+fn to_js<T: Serialize>(result: crate::error::Result<T>) -> Result<JsValue, JsValue> {
+    let value = result.map_err(|e| to_js_error(&e))?;
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|_| {
+            to_js_error(&Error::InvalidRequest {
+                path: String::new(),
+                message: "the result could not be encoded".into(),
+            })
         })
-    })
 }
 
 /// A JS `Error` with `.code`, `.path` and, for limits, `.limit` and `.actual`.

@@ -162,7 +162,7 @@ fn weekday(days: i64) -> i64 {
 }
 
 /// The calendar periods an instant falls in, in a zone: `YYYY-MM-DD`, ISO `YYYY-Www`, `YYYY-MM`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Periods {
     pub day: String,
     pub week: String,

@@ -9,7 +9,6 @@
 
 mod common;
 
-use edge_coupons::json::{parse, Source};
 use edge_coupons::time::parse_instant;
 use edge_coupons::{Engine, Limits};
 use serde_json::{json, Value};
@@ -40,9 +39,10 @@ fn line(price: Value, quantity: Value) -> Value {
 
 /// Evaluates JSON text (not a serde value: some inputs are not representable as one).
 fn evaluate_text(engine: &Engine, text: &str) -> Result<(), String> {
-    let tree = parse(text.as_bytes(), Source::Request).map_err(|e| e.code().to_string())?;
+    let request: edge_coupons::input::EvaluateRequest =
+        edge_coupons::input::from_json(text).map_err(|e| e.code().to_string())?;
     engine
-        .evaluate(&tree)
+        .evaluate(&request)
         .map(|_| ())
         .map_err(|e| e.code().to_string())
 }
@@ -86,6 +86,18 @@ fn deep_nesting_is_refused_without_exhausting_the_stack() {
         common::load(&m, NOW, None).err().map(|e| e.code()),
         Some("MANIFEST_INVALID")
     );
+}
+
+#[test]
+fn a_quantity_a_float_would_round_to_one_is_refused_from_its_digits() {
+    let text = format!(
+        r#"{{"now":"{NOW}","cart":{{"currency":"USD","lines":[{{"id":"a","product_id":"p","quantity":1.0000000000000001,"unit_price":"1.00"}}]}}}}"#
+    );
+    let request: Result<edge_coupons::input::EvaluateRequest, _> =
+        edge_coupons::input::from_json(&text);
+    let e = engine().evaluate(&request.unwrap()).unwrap_err();
+    assert_eq!(e.code(), "INVALID_QUANTITY", "{e}");
+    assert_eq!(e.path(), Some("cart.lines[0].quantity"), "{e}");
 }
 
 #[test]
@@ -339,10 +351,9 @@ fn hostile_events_get_error_codes_or_answers_never_panics() {
             (outcome, _) => panic!("{event}: expected {code:?}, got {outcome:?}"),
         }
     }
-    let tree = parse(
-        format!(r#"{{"name":"cart_abandoned","at":"{now}","properties":{deep}}}"#).as_bytes(),
-        Source::Request,
-    );
+    let tree = edge_coupons::input::from_json::<edge_coupons::input::Event>(&format!(
+        r#"{{"name":"cart_abandoned","at":"{now}","properties":{deep}}}"#
+    ));
     assert!(
         tree.is_err(),
         "80 levels of properties are refused by the reader"

@@ -12,7 +12,6 @@
 
 mod common;
 
-use edge_coupons::json::ToJson;
 use edge_coupons::money::{allocate, Currency};
 use edge_coupons::{Engine, Limits};
 use proptest::prelude::*;
@@ -512,11 +511,12 @@ fn load(manifest: &Value) -> Engine {
 }
 
 fn evaluate(engine: &Engine, request: &Value) -> String {
-    let tree = common::tree(request).unwrap();
-    engine
-        .evaluate(&tree)
-        .unwrap_or_else(|e| panic!("evaluate failed: {e}\n{request}"))
-        .to_json()
+    let request_in: edge_coupons::input::EvaluateRequest = common::request(request).unwrap();
+    common::to_json(
+        &engine
+            .evaluate(&request_in)
+            .unwrap_or_else(|e| panic!("evaluate failed: {e}\n{request}")),
+    )
 }
 
 /// An amount from the output: exactly `mu` digits after the point (none for 0), no sign.

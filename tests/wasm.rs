@@ -16,12 +16,23 @@
 
 mod common;
 
-use edge_coupons::json::{parse, Source, ToJson};
+use edge_coupons::json::{parse, Source};
 use edge_coupons::{KeySet, Limits};
 use serde_json::{json, Value};
 use wasm_bindgen_test::wasm_bindgen_test;
 
 const NOW: &str = "2026-11-23T12:00:00Z";
+
+/// A result as JSON text.
+trait ToJson {
+    fn to_json(&self) -> String;
+}
+
+impl<T: serde::Serialize> ToJson for T {
+    fn to_json(&self) -> String {
+        common::to_json(self)
+    }
+}
 
 use common::{load_jws, sign, sign_with};
 
@@ -56,8 +67,8 @@ fn shop() -> Value {
     })
 }
 
-fn request(v: &Value) -> edge_coupons::rules::Value {
-    parse(&serde_json::to_vec(v).unwrap(), Source::Request).unwrap()
+fn request<T: serde::de::DeserializeOwned>(v: &Value) -> T {
+    common::request(v).unwrap()
 }
 
 #[wasm_bindgen_test]

@@ -6,15 +6,16 @@
 use super::{earliest, limits_ok, read_context, span, status_ok, Engine};
 use crate::cart::{read_event, read_usage, CouponUsage, Event, User};
 use crate::error::Result;
-use crate::json::{object, Node, Source, ToJson};
+use crate::input::{self, UserContext};
 use crate::manifest::{Activation, Codes, Coupon, Expiry, ExpiryFrom};
 use crate::reason::Reason;
-use crate::rules::Value;
 use crate::time::{format_instant, Instant};
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
 
 /// What an event does: coupons assigned, coupons activated, and coupons the event names but
 /// did not assign, with why.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Distribution {
     pub assigned: Vec<Given>,
     pub activated: Vec<Given>,
@@ -32,41 +33,25 @@ pub struct Given {
 }
 
 /// A coupon whose distribution names the event, and why it was not assigned.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Skipped {
     pub coupon_id: String,
     pub reason: Reason,
 }
 
-impl ToJson for Distribution {
-    fn write_json(&self, out: &mut String) {
-        object(out, &mut |f| {
-            f.field("assigned", &self.assigned)
-                .field("activated", &self.activated)
-                .field("skipped", &self.skipped);
-        });
-    }
-}
-
-impl ToJson for Given {
-    fn write_json(&self, out: &mut String) {
+impl Serialize for Given {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         let at = format_instant(self.at);
-        object(out, &mut |f| {
-            f.field("coupon_id", &self.coupon_id);
-            match self.bulk {
-                Some(bulk) => f.field("assigned_at", &at).field("bulk", &bulk),
-                None => f.field("at", &at),
-            };
-        });
-    }
-}
-
-impl ToJson for Skipped {
-    fn write_json(&self, out: &mut String) {
-        object(out, &mut |f| {
-            f.field("coupon_id", &self.coupon_id)
-                .field("reason", &self.reason);
-        });
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("coupon_id", &self.coupon_id)?;
+        match self.bulk {
+            Some(bulk) => {
+                m.serialize_entry("assigned_at", &at)?;
+                m.serialize_entry("bulk", &bulk)?;
+            }
+            None => m.serialize_entry("at", &at)?,
+        }
+        m.end()
     }
 }
 
@@ -77,16 +62,16 @@ impl Engine {
     /// evaluate request) lets it skip coupons whose lifetime limits are used up. Stores nothing.
     pub fn distribute(
         &self,
-        ctx: &Value,
-        event: &Value,
-        usage: Option<&Value>,
+        ctx: &UserContext,
+        event: &input::Event,
+        usage: Option<&input::Usage>,
     ) -> Result<Distribution> {
         let (mut user, now) = read_context(ctx, false)?;
         self.fresh(now)?;
-        let event = read_event(&Node::root(event, Source::Request))?;
+        let event = read_event(event)?;
         let currency = self.manifest().currency;
         let usage = match usage {
-            Some(u) => read_usage(&Node::root(u, Source::Request), currency)?,
+            Some(u) => read_usage(u, currency, "")?,
             None => Vec::new(),
         };
         // The event itself may already be in the context (a retry): it is not its own past.

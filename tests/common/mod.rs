@@ -10,9 +10,10 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use ed25519_dalek::{Signer, SigningKey};
-use edge_coupons::json::{parse, Node, Source, ToJson};
+use edge_coupons::json::{parse, Node, Source};
 use edge_coupons::time::parse_instant;
 use edge_coupons::{Engine, KeySet, Limits};
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::path::Path;
 
@@ -96,6 +97,16 @@ pub fn tree(v: &Value) -> Result<edge_coupons::rules::Value, Box<edge_coupons::E
     parse(&serde_json::to_vec(v).unwrap(), Source::Request)
 }
 
+/// A typed request from a JSON value, read from its text the way every caller's is.
+pub fn request<T: DeserializeOwned>(v: &Value) -> Result<T, Box<edge_coupons::Error>> {
+    edge_coupons::input::from_json(&serde_json::to_string(v).unwrap())
+}
+
+/// A result as JSON.
+pub fn to_json<T: serde::Serialize>(r: &T) -> String {
+    serde_json::to_string(r).unwrap()
+}
+
 /// Plays one operation the way every skin does; the result as JSON.
 pub fn play(
     engine: &Engine,
@@ -104,10 +115,8 @@ pub fn play(
     now: &str,
 ) -> Result<Value, Box<edge_coupons::Error>> {
     let out = match op {
-        "evaluate" => {
-            serde_json::from_str(&engine.evaluate(&tree(&with_now(input, now))?)?.to_json())
-        }
-        "tray" => serde_json::from_str(&engine.tray(&tree(&with_now(input, now))?)?.to_json()),
+        "evaluate" => serde_json::to_value(engine.evaluate(&request(&with_now(input, now))?)?),
+        "tray" => serde_json::to_value(engine.tray(&request(&with_now(input, now))?)?),
         "checkCode" => {
             let code = input["code"]
                 .as_str()
@@ -118,7 +127,7 @@ pub fn play(
                     .unwrap_or(&Value::Object(Default::default())),
                 now,
             );
-            serde_json::from_str(&engine.check_code(code, &tree(&user)?)?.to_json())
+            serde_json::to_value(engine.check_code(code, &request(&user)?)?)
         }
         "distribute" => {
             let user = with_now(
@@ -130,12 +139,12 @@ pub fn play(
             let event = input
                 .get("event")
                 .expect("distribute input needs an `event`");
-            let usage = input.get("usage").map(tree).transpose()?;
-            serde_json::from_str(
-                &engine
-                    .distribute(&tree(&user)?, &tree(event)?, usage.as_ref())?
-                    .to_json(),
-            )
+            let usage = input.get("usage").map(request).transpose()?;
+            serde_json::to_value(engine.distribute(
+                &request(&user)?,
+                &request(event)?,
+                usage.as_ref(),
+            )?)
         }
         other => panic!("unknown op `{other}`"),
     };

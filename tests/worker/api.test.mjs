@@ -115,6 +115,14 @@ describe('routing and bad input', TEST_TIMEOUT, () => {
     assert.equal(res.status, 400);
     assert.equal(res.json.error.code, 'INVALID_AMOUNT');
     assert.equal(res.json.error.path, 'cart.lines[0].unit_price');
+    // A number a float would round to 1 is read from its digits, as natively (issue 14).
+    const exact = (extra) => `{${extra}"cart":{"currency":"USD","lines":[{"id":"l1","product_id":"p","quantity":1.0000000000000001,"unit_price":"12.50"}]}}`;
+    for (const [path, body, headers] of [['/evaluate', exact(''), {}], ['/redemptions', exact('"order_id":"o-exact",'), { 'idempotency-key': 'exact-quantity-1' }]]) {
+      res = await shop(server, 'POST', path, { body, headers: { 'content-type': 'application/json', ...headers } });
+      assert.equal(res.status, 400, `${path}: ${JSON.stringify(res.json)}`);
+      assert.equal(res.json.error.code, 'INVALID_QUANTITY', path);
+      assert.equal(res.json.error.path, 'cart.lines[0].quantity', path);
+    }
     res = await shop(server, 'POST', '/evaluate', { body: { cart: cart('10.00', { currency: 'EUR' }) } });
     assert.equal(res.status, 422);
     assert.equal(res.json.error.code, 'CURRENCY_MISMATCH');

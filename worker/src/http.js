@@ -134,9 +134,17 @@ export async function readJsonObject(request, limit) {
   return { text, value };
 }
 
+// Numbers keep their source text where a float would change them (`1.0000000000000001`, 30
+// digits of money sent as a number): JSON.rawJSON of the digits, which JSON.stringify writes back
+// as they came, so the engine (evaluateJson) reads what the client sent and refuses it as natively.
+const exactNumbers = typeof JSON.rawJSON === 'function'
+  ? (_key, value, context) => (typeof value === 'number' && context?.source !== undefined && String(value) !== context.source
+    ? JSON.rawJSON(context.source) : value)
+  : undefined;
+
 export function parseJson(text) {
   try {
-    return JSON.parse(text);
+    return JSON.parse(text, exactNumbers);
   } catch (e) {
     throw new ApiError(400, 'INVALID_JSON', `the request body is not JSON: ${e.message}`);
   }

@@ -61,7 +61,8 @@ export async function priceAtEdge(env, loaded, input, now, options = {}) {
   let evaluation;
   for (let round = 0; ; round++) {
     const req = { ...request, ...(codes !== undefined ? { codes } : {}), usage: { coupons: { ...usage } } };
-    evaluation = call(() => loaded.engine.evaluate(req));
+    // The request's text, so numbers kept exact by parseJson (http.js) reach the engine as sent.
+    evaluation = call(() => loaded.engine.evaluateJson(JSON.stringify(req)));
     if (round >= MAX_ROUNDS) break;
     // Counters for every coupon that applied and has limits (a coupon refused for another reason
     // needs none; one that appears once another is used up gets its counters next round).

@@ -2,7 +2,7 @@
 // RedemptionRecord Durable Object (one per redemption id); in COUNTER_MODE=kv the same steps run
 // against KV (kv-mode.js). `store` keeps the record, `counter(couponId)` reaches a coupon's counters.
 import { current } from './manifest-store.js';
-import { errorBody, errorResponse, rfc3339 } from './http.js';
+import { errorBody, errorResponse, parseJson, rfc3339 } from './http.js';
 import { priceAtEdge } from './pricing.js';
 import { counterUsage } from './usage.js';
 import { withUser } from './identity.js';
@@ -45,7 +45,7 @@ export class Redemption {
     // The body crosses RPC as text, parsed here: structured clone refuses a value nested a few
     // thousand levels deep (a 500), where the engine answers it as it does in POST /evaluate.
     // As the route priced it: the user is the caller's (identity.js), not the body's word.
-    const { order_id: orderId, hold: _hold, ...body } = withUser(input.caller, JSON.parse(input.text));
+    const { order_id: orderId, hold: _hold, ...body } = withUser(input.caller, parseJson(input.text));
     let priced;
     let version;
     try {

@@ -5,7 +5,7 @@ use crate::support::{self, Clock, OutFile};
 use crate::{csv, fail, usage, Out};
 use clap::Args;
 use edge_coupons::codes;
-use edge_coupons::json::{object, parse, Source};
+use edge_coupons::json::object;
 use edge_coupons::manifest::{Audience, Codes};
 use edge_coupons::time::{parse_instant, Instant};
 use std::collections::HashSet;
@@ -71,11 +71,10 @@ pub fn run(a: &Assign) -> Out<()> {
     }
     let bulk = matches!(coupon.codes, Codes::Bulk { .. });
     let default_at = a.at.unwrap_or_else(|| a.clock.now());
-    let ctx = parse(
-        format!(r#"{{"now":"{}"}}"#, support::show(a.clock.now())).as_bytes(),
-        Source::Request,
-    )
-    .map_err(|e| fail(e.to_string()))?;
+    let ctx = edge_coupons::input::UserContext {
+        now: Some(support::show(a.clock.now())),
+        ..Default::default()
+    };
     let mut pool = Vec::new();
     match (a.codes.as_deref(), bulk) {
         (Some(p), true) => {

@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
 use clap::{ArgGroup, Args, Subcommand};
 use edge_coupons::codes::{self, check_char, check_ok, CheckScheme, DEFAULT_ALPHABET};
-use edge_coupons::json::{parse, write_str, Source};
+use edge_coupons::json::write_str;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use std::collections::HashSet;
@@ -445,11 +445,10 @@ fn import(a: &Import) -> Out<()> {
         }
         None => None,
     };
-    let ctx = parse(
-        format!(r#"{{"now":"{}"}}"#, support::show(a.clock.now())).as_bytes(),
-        Source::Request,
-    )
-    .map_err(|e| fail(e.to_string()))?;
+    let ctx = edge_coupons::input::UserContext {
+        now: Some(support::show(a.clock.now())),
+        ..Default::default()
+    };
     let text = support::read_text(path)?;
     let records = csv::records(&text).map_err(|e| fail(format!("{path}: {e}")))?;
     let (col, header) = csv::pick(

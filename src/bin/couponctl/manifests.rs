@@ -198,6 +198,13 @@ fn prepare(payload: &[u8], path: &str) -> Out<(Vec<u8>, usize, Vec<String>)> {
     Ok((out.into_bytes(), filled, zones))
 }
 
+/// JSON text of a tree, numbers as JSON numbers.
+pub fn json_text(v: &Value) -> String {
+    let mut out = String::new();
+    write_value(v, &mut out);
+    out
+}
+
 /// JSON text of a tree, numbers as JSON numbers (the core's `ToJson` writes them as strings, as
 /// results do, which a manifest's `version` or `priority` must not be).
 fn write_value(v: &Value, out: &mut String) {

@@ -4,7 +4,7 @@ use crate::manifests::load_engine_at;
 use crate::support::{self, Clock};
 use crate::{fail, jsonerr, Out};
 use clap::{ArgGroup, Args};
-use edge_coupons::json::{Source, ToJson};
+use edge_coupons::json::Source;
 use edge_coupons::rules::{Map, Value};
 use edge_coupons::time::parse_instant;
 use edge_coupons::Evaluation;
@@ -88,7 +88,15 @@ pub fn run(a: &Preview) -> Out<()> {
     request.insert("now".into(), Value::Str(support::show(now)));
     let engine = load_engine_at(manifest, a.jwks.as_deref(), now, true)?;
     let result = engine
-        .evaluate(&Value::Map(request))
+        .evaluate(
+            &edge_coupons::input::from_json(&crate::manifests::json_text(&Value::Map(request)))
+                .map_err(support::with_file(
+                    a.request
+                        .as_deref()
+                        .or(a.cart.as_deref())
+                        .unwrap_or("request"),
+                ))?,
+        )
         .map_err(support::with_file(
             a.request
                 .as_deref()
@@ -96,7 +104,10 @@ pub fn run(a: &Preview) -> Out<()> {
                 .unwrap_or("request"),
         ))?;
     if a.json {
-        return support::print(&format!("{}\n", result.to_json()));
+        return support::print(&format!(
+            "{}\n",
+            serde_json::to_string(&result).unwrap_or_default()
+        ));
     }
     support::print(&table(&result))
 }

@@ -1,0 +1,322 @@
+//! What a caller sends, as typed requests: the first stage of the pipeline (input -> plan ->
+//! evaluation -> result). Derived with serde; unknown fields are refused; money and quantities
+//! stay exact (money is a decimal string, numbers keep their JSON digits through serde_json's
+//! `arbitrary_precision`, so `1.0000000000000001` is not 1). These types are checked against the
+//! manifest (currency, limits) and turned into the core's types by `crate::cart`.
+//!
+//! Two readers fill them: [`from_json`] (JSON text, natively and `evaluateJson` in Wasm) and the
+//! JS skin (`serde_wasm_bindgen`, JS objects). Either way a refusal names its field path
+//! (serde_path_to_error), `cart.lines[2].unit_price`.
+
+use crate::error::{Error, Result};
+use crate::rules::{Map, Value, MAX_VALUE_DEPTH};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use std::fmt;
+
+/// `evaluate`'s request: `{ cart, user?, codes?, now?, usage?, allocations? }`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvaluateRequest {
+    pub cart: Cart,
+    #[serde(default)]
+    pub user: Option<UserContext>,
+    #[serde(default)]
+    pub codes: Option<Vec<String>>,
+    /// Required by the core; the JS skin fills in the clock when it is missing.
+    #[serde(default)]
+    pub now: Option<String>,
+    #[serde(default)]
+    pub usage: Option<Usage>,
+    /// Each applied coupon's share per line, shipping and fee.
+    #[serde(default)]
+    pub allocations: Option<bool>,
+}
+
+/// A cart as sent. Amounts and quantities are kept as sent ([`Value`]) so that a wrong one is
+/// refused with its own error code (`INVALID_AMOUNT`, `INVALID_QUANTITY`), as the core reads it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cart {
+    pub currency: String,
+    pub lines: Vec<Line>,
+    #[serde(default)]
+    pub shipping: Option<Shipping>,
+    #[serde(default)]
+    pub fees: Option<Vec<Fee>>,
+    #[serde(default)]
+    pub attributes: Option<Map>,
+}
+
+/// A cart line as sent. Its fields are checked present by the core, after the line count is
+/// checked against the limit: a million empty lines are `LIMIT_EXCEEDED`, as one is a missing field.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Line {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub product_id: Option<String>,
+    #[serde(default)]
+    pub quantity: Option<Value>,
+    #[serde(default)]
+    pub unit_price: Option<Value>,
+    #[serde(default)]
+    pub attributes: Option<Map>,
+}
+
+/// Shipping as sent; `method` is the caller's and is not read.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Shipping {
+    pub amount: Value,
+    #[serde(default)]
+    pub method: Option<Value>,
+}
+
+/// A fee as sent.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fee {
+    pub id: String,
+    pub amount: Value,
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// The user context; `now` only in `tray`, `checkCode` and `distribute`, where the context is the
+/// whole request.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserContext {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub properties: Option<Map>,
+    #[serde(default)]
+    pub segments: Option<Vec<String>>,
+    #[serde(default)]
+    pub events: Option<Vec<Event>>,
+    #[serde(default)]
+    pub assignments: Option<Vec<Assignment>>,
+    #[serde(default)]
+    pub activations: Option<Vec<Activation>>,
+    #[serde(default)]
+    pub now: Option<String>,
+}
+
+/// A user event: `{ id?, name, at, properties? }` (also `distribute`'s event).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Event {
+    pub name: String,
+    pub at: String,
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub properties: Option<Map>,
+}
+
+/// A coupon given to the user.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Assignment {
+    pub coupon_id: String,
+    pub assigned_at: String,
+    #[serde(default)]
+    pub code: Option<String>,
+}
+
+/// An activation stored by the caller.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Activation {
+    pub coupon_id: String,
+    pub at: String,
+}
+
+/// The usage snapshot: last known counters per coupon id.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Usage {
+    #[serde(default)]
+    pub as_of: Option<String>,
+    #[serde(default)]
+    pub coupons: Option<Entries<CouponUsage>>,
+}
+
+/// One coupon's counters. Counts are read as sent and checked by the core (whole, 0 to 2^53 - 1).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CouponUsage {
+    #[serde(default)]
+    pub redemptions: Option<Value>,
+    #[serde(default)]
+    pub user_redemptions: Option<Value>,
+    #[serde(default)]
+    pub discount_given: Option<Value>,
+    #[serde(default)]
+    pub periods: Option<Entries<Value>>,
+    #[serde(default)]
+    pub user_periods: Option<Entries<Value>>,
+}
+
+/// An object whose keys are data (coupon ids, period labels), in the order sent; a repeated key
+/// is refused.
+#[derive(Debug, Clone, Default)]
+pub struct Entries<T>(pub Vec<(String, T)>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Entries<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = Entries<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Self::Value, A::Error> {
+                let mut out: Vec<(String, T)> = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    if out.iter().any(|(k, _)| *k == key) {
+                        return Err(de::Error::custom(format!("the key `{key}` appears twice")));
+                    }
+                    let value = map.next_value()?;
+                    out.push((key, value));
+                }
+                Ok(Entries(out))
+            }
+        }
+        d.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
+/// How serde_json hands over a number's own digits under `arbitrary_precision`: a one-entry map
+/// under this key (what `serde_json::Number` itself reads).
+const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
+/// Reads a free-form value (properties, attributes, amounts as sent) at a depth.
+struct ValueSeed(usize);
+
+impl<'de> DeserializeSeed<'de> for ValueSeed {
+    type Value = Value;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Value, D::Error> {
+        if self.0 > MAX_VALUE_DEPTH {
+            return Err(de::Error::custom(format!(
+                "values nest deeper than {MAX_VALUE_DEPTH} levels"
+            )));
+        }
+        d.deserialize_any(self)
+    }
+}
+
+fn number<E: de::Error>(text: &str) -> std::result::Result<Value, E> {
+    crate::money::from_json_number(text)
+        .map(Value::Num)
+        .ok_or_else(|| {
+            E::custom(format!(
+                "the number {} is outside the exact decimal range",
+                text.chars().take(40).collect::<String>()
+            ))
+        })
+}
+
+impl<'de> Visitor<'de> for ValueSeed {
+    type Value = Value;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> std::result::Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<Value, E> {
+        Ok(Value::Num(v.into()))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<Value, E> {
+        Ok(Value::Num(v.into()))
+    }
+    /// A JS number: its shortest round-trip digits, what `JSON.stringify` writes.
+    fn visit_f64<E: de::Error>(self, v: f64) -> std::result::Result<Value, E> {
+        if !v.is_finite() {
+            return Err(E::custom("a number that is not finite"));
+        }
+        number(&v.to_string())
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Value, E> {
+        Ok(Value::Str(v.to_string()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> std::result::Result<Value, E> {
+        Ok(Value::Str(v))
+    }
+    fn visit_unit<E: de::Error>(self) -> std::result::Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E: de::Error>(self) -> std::result::Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Value, D::Error> {
+        self.deserialize(d)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(v) = seq.next_element_seed(ValueSeed(self.0 + 1))? {
+            items.push(v);
+        }
+        Ok(Value::List(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<Value, A::Error> {
+        let mut pairs = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if key == NUMBER_TOKEN && pairs.is_empty() {
+                let digits: String = map.next_value()?;
+                return number(&digits);
+            }
+            pairs.push((key, map.next_value_seed(ValueSeed(self.0 + 1))?));
+        }
+        Map::from_pairs(pairs)
+            .map(Value::Map)
+            .map_err(|k| de::Error::custom(format!("the key `{k}` appears twice")))
+    }
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Value, D::Error> {
+        ValueSeed(0).deserialize(d)
+    }
+}
+
+impl<'de> Deserialize<'de> for Map {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Map, D::Error> {
+        match ValueSeed(1).deserialize(d)? {
+            Value::Map(m) => Ok(m),
+            other => Err(de::Error::custom(format!(
+                "expected an object, found {}",
+                other.kind()
+            ))),
+        }
+    }
+}
+
+/// A refusal from serde, as the engine's error: `INVALID_REQUEST` at the field path.
+pub fn refusal<E: fmt::Display>(e: serde_path_to_error::Error<E>) -> Box<Error> {
+    let path = e.path().to_string();
+    Box::new(Error::InvalidRequest {
+        path: if path == "." { String::new() } else { path },
+        message: e.into_inner().to_string(),
+    })
+}
+
+/// Reads a request from JSON text (numbers from their digits, no float on the way).
+pub fn from_json<T: de::DeserializeOwned>(text: &str) -> Result<T> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(refusal)?;
+    de.end().map_err(|e| {
+        Box::new(Error::InvalidRequest {
+            path: String::new(),
+            message: e.to_string(),
+        })
+    })?;
+    Ok(value)
+}
