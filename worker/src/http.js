@@ -146,6 +146,11 @@ export function parseJson(text) {
   try {
     return JSON.parse(text, exactNumbers);
   } catch (e) {
+    // The reviver recurses: JSON nested thousands of levels deep runs out of stack. It is JSON, just
+    // deeper than anything the engine reads (64 levels), so it is refused as such, not as "not JSON".
+    if (e instanceof RangeError) {
+      throw new ApiError(400, 'INVALID_REQUEST', 'the request body is nested too deeply (the engine reads 64 levels)', { path: '' });
+    }
     throw new ApiError(400, 'INVALID_JSON', `the request body is not JSON: ${e.message}`);
   }
 }
