@@ -112,14 +112,8 @@ pub fn run(a: &Assign) -> Out<()> {
         }
         (None, false) => {}
     }
-    let text = support::read_text(path)?;
-    let records = csv::records(&text).map_err(|e| fail(format!("{path}: {e}")))?;
-    let (col, header) = csv::pick(
-        &records,
-        a.column.as_deref(),
-        &["user_id", "user", "id"],
-        path,
-    )?;
+    let (records, col, header) =
+        support::read_csv_column(path, a.column.as_deref(), &["user_id", "user", "id"])?;
     let at_col = if header {
         Some(csv::column(&records, &["assigned_at"], usize::MAX))
             .filter(|(_, found)| *found)

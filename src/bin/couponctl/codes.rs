@@ -2,7 +2,7 @@
 
 use crate::manifests::load_engine;
 use crate::support::{self, Clock, OutFile};
-use crate::{csv, fail, usage, Out};
+use crate::{fail, usage, Out};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
 use clap::{ArgGroup, Args, Subcommand};
@@ -449,14 +449,8 @@ fn import(a: &Import) -> Out<()> {
         now: Some(support::show(a.clock.now())),
         ..Default::default()
     };
-    let text = support::read_text(path)?;
-    let records = csv::records(&text).map_err(|e| fail(format!("{path}: {e}")))?;
-    let (col, header) = csv::pick(
-        &records,
-        a.column.as_deref(),
-        &["code", "codes", "coupon_code"],
-        path,
-    )?;
+    let (records, col, header) =
+        support::read_csv_column(path, a.column.as_deref(), &["code", "codes", "coupon_code"])?;
     let mut seen = HashSet::new();
     let (mut problems, mut dups, mut blank) = (Vec::new(), 0usize, 0usize);
     let mut out = String::from("[\n");

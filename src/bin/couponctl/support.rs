@@ -93,6 +93,19 @@ pub fn read(path: &str) -> Out<Vec<u8>> {
 }
 
 /// Reads a whole UTF-8 text file.
+/// A CSV file's records and the column a command reads from it (`--column`, else the first of
+/// `names` in the header, else the first): (records, column, whether the first record is a header).
+pub fn read_csv_column(
+    path: &str,
+    column: Option<&str>,
+    names: &[&str],
+) -> Out<(Vec<crate::csv::Record>, usize, bool)> {
+    let text = read_text(path)?;
+    let records = crate::csv::records(&text).map_err(|e| fail(format!("{path}: {e}")))?;
+    let (col, header) = crate::csv::pick(&records, column, names, path)?;
+    Ok((records, col, header))
+}
+
 pub fn read_text(path: &str) -> Out<String> {
     String::from_utf8(read(path)?).map_err(|e| {
         fail(format!(

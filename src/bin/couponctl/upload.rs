@@ -2,7 +2,7 @@
 //! Worker's cap per request, docs/worker.md), with a progress bar.
 
 use crate::support;
-use crate::{csv, fail, usage, Out};
+use crate::{fail, usage, Out};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
@@ -112,14 +112,8 @@ pub fn run(a: &Upload) -> Out<()> {
     let path = a.csv.as_str();
     let token = token(a)?;
     let url = endpoint(&a.worker, &a.coupon, a.pool)?;
-    let text = support::read_text(path)?;
-    let records = csv::records(&text).map_err(|e| fail(format!("{path}: {e}")))?;
-    let (col, header) = csv::pick(
-        &records,
-        a.column.as_deref(),
-        &["code", "codes", "coupon_code"],
-        path,
-    )?;
+    let (records, col, header) =
+        support::read_csv_column(path, a.column.as_deref(), &["code", "codes", "coupon_code"])?;
     // (line in the file, code); rows that cannot be sent as one CSV line are refused here.
     let mut rows: Vec<(usize, &str)> = Vec::new();
     let mut refused: Vec<(usize, String)> = Vec::new();
