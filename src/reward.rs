@@ -520,7 +520,11 @@ pub fn apply(
             // and the parts touched.
             let mut shares = Vec::with_capacity(if with_shares { amounts.len() } else { 0 });
             for (&part, amount) in weighted.parts.iter().zip(amounts) {
-                if let Some(slot) = left.slot(part) {
+                let slot = match part {
+                    Part::Line(i) => left.lines.get_mut(i),
+                    other => left.slot(other),
+                };
+                if let Some(slot) = slot {
                     *slot = slot.saturating_sub(amount);
                 }
                 if with_shares && amount != 0 {
@@ -569,7 +573,11 @@ fn weigh(parts: Vec<Part>, left: &mut Remaining) -> Result<(Weighted, u128)> {
     let mut weights = Vec::with_capacity(parts.len());
     let mut whole = 0u128;
     for &p in &parts {
-        let v = left.slot(p).map_or(0, |v| *v);
+        // Lines by hand: `slot` is a call per part at opt-level "z".
+        let v = match p {
+            Part::Line(i) => left.lines.get(i).copied().unwrap_or(0),
+            other => left.slot(other).map_or(0, |v| *v),
+        };
         whole = whole.checked_add(v).ok_or_else(|| Error::AmountOverflow {
             path: "reward".into(),
         })?;
