@@ -250,19 +250,19 @@ pub fn read_cart(c: &input::Cart, expected: Currency, limits: &Limits) -> Result
             attributes: l.attributes.clone().unwrap_or_default(),
         });
     }
-    // Line ids are unique: allocations and results name lines by id.
-    let ids = crate::sort::Index::build(
-        lines
-            .iter()
-            .enumerate()
-            .map(|(i, l)| (l.id.clone(), i))
-            .collect(),
-    )
-    .map_err(|(id, _, i)| Error::DuplicateLineId {
-        path: format!("cart.lines[{i}].id"),
-        id,
-    })?;
-    let by_id = ids.iter().map(|(_, i)| *i).collect();
+    // Line ids are unique: allocations and results name lines by id. Positions sorted by id
+    // (stable: a repeated id keeps the order sent), without copying the ids.
+    let id_of = |i: usize| lines.get(i).map(|l| l.id.as_str());
+    let by_id = crate::sort::indices(lines.len(), &|a, b| id_of(a).cmp(&id_of(b)));
+    if let Some((first, later)) = by_id.windows(2).find_map(|w| match w {
+        [a, b] if id_of(*a) == id_of(*b) => Some((*a, *b)),
+        _ => None,
+    }) {
+        return Err(Box::new(Error::DuplicateLineId {
+            path: format!("cart.lines[{later}].id"),
+            id: id_of(first).unwrap_or_default().to_string(),
+        }));
+    }
     let shipping = match &c.shipping {
         None => None,
         Some(s) => Some(amount(&s.amount, currency, &|| {

@@ -494,11 +494,13 @@ pub fn allocate_units(
     ) {
         let mut small = Vec::with_capacity(weights.len());
         let mut given = 0u64;
-        for (i, &w) in weights.iter().enumerate() {
+        // Each share written in place (no push per weight).
+        shares.resize(weights.len(), 0);
+        for (i, (slot, &w)) in shares.iter_mut().zip(weights).enumerate() {
             // w <= all, so it fits too.
             let p = t64.wrapping_mul(w as u64);
             let (share, rem) = (p / all64, p % all64);
-            shares.push(u128::from(share));
+            *slot = u128::from(share);
             given += share;
             if rem > 0 {
                 small.push((rem, w as u64, i));
@@ -543,8 +545,10 @@ fn hand_out<T: Ord + Copy, L: TryInto<usize>>(
         candidates.iter().for_each(|c| give(c.2));
         return;
     }
+    // The `left`-th largest remainder is at position `len - left` in ascending order; the
+    // natural order selects with a plain comparison, cheaper than a reversed closure.
     let mut rems: Vec<T> = candidates.iter().map(|c| c.0).collect();
-    let (_, &mut threshold, _) = rems.select_nth_unstable_by(left - 1, |a, b| b.cmp(a));
+    let (_, &mut threshold, _) = rems.select_nth_unstable(candidates.len() - left);
     let mut at_threshold = Vec::new();
     let mut given = 0;
     for c in candidates.iter() {

@@ -519,20 +519,32 @@ pub fn apply(
             // One pass: lower what is left, and note the shares (only when they will be shown)
             // and the parts touched.
             let mut shares = Vec::with_capacity(if with_shares { amounts.len() } else { 0 });
-            let mut touched = Vec::with_capacity(weighted.parts.len());
-            for ((&part, &weight), amount) in
-                weighted.parts.iter().zip(&weighted.weights).zip(amounts)
-            {
-                if let Some(slot) = left.slot(part) {
+            for (&part, amount) in weighted.parts.iter().zip(amounts) {
+                let slot = match part {
+                    Part::Line(i) => left.lines.get_mut(i),
+                    other => left.slot(other),
+                };
+                if let Some(slot) = slot {
                     *slot = slot.saturating_sub(amount);
                 }
                 if with_shares && amount != 0 {
                     shares.push((part, amount));
                 }
-                if weight != 0 {
-                    touched.push(part);
-                }
             }
+            // The parts with something left to pay: usually all of them, kept without a copy.
+            let Weighted { parts, weights } = weighted;
+            let touched = match weights.contains(&0) {
+                false => parts,
+                true => {
+                    let mut touched = Vec::with_capacity(parts.len());
+                    for (&part, &weight) in parts.iter().zip(&weights) {
+                        if weight != 0 {
+                            touched.push(part);
+                        }
+                    }
+                    touched
+                }
+            };
             Ok(Ok(Applied {
                 discount: value,
                 cashback_points: 0,
@@ -553,23 +565,25 @@ struct Weighted {
     weights: Vec<u128>,
 }
 
-/// Each part with what is left of it, and their sum.
+/// Each part with what is left of it, and their sum. The parts are kept as they come (one
+/// vector fewer, and no copy of each): every part of a target has a slot (lines by index,
+/// shipping only when the cart has it, fees by position), and one without would weigh 0, which
+/// takes no share and touches nothing.
 fn weigh(parts: Vec<Part>, left: &mut Remaining) -> Result<(Weighted, u128)> {
-    let mut w = Weighted {
-        weights: Vec::with_capacity(parts.len()),
-        parts: Vec::with_capacity(parts.len()),
-    };
+    let mut weights = Vec::with_capacity(parts.len());
     let mut whole = 0u128;
-    for p in parts {
-        if let Some(v) = left.slot(p) {
-            whole = whole.checked_add(*v).ok_or_else(|| Error::AmountOverflow {
-                path: "reward".into(),
-            })?;
-            w.weights.push(*v);
-            w.parts.push(p);
-        }
+    for &p in &parts {
+        // Lines by hand: `slot` is a call per part at opt-level "z".
+        let v = match p {
+            Part::Line(i) => left.lines.get(i).copied().unwrap_or(0),
+            other => left.slot(other).map_or(0, |v| *v),
+        };
+        whole = whole.checked_add(v).ok_or_else(|| Error::AmountOverflow {
+            path: "reward".into(),
+        })?;
+        weights.push(v);
     }
-    Ok((w, whole))
+    Ok((Weighted { parts, weights }, whole))
 }
 
 /// A percentage of `base` (rounded once) or a fixed amount.
