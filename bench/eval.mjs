@@ -32,7 +32,7 @@ try {
   const once = calibrate(() => engine.evaluate(req));
   const n = Math.max(100, Math.min(2000, Math.floor((4 * BUDGET_MS) / once)));
   const s = time(() => engine.evaluate(req), n, Math.ceil(n / 10));
-  result.headline = { lines: 200, coupons: 100, ...s, loadMs, jwsBytes, memoryBytes: wasmMemoryBytes() };
+  result.headline = { lines: 200, coupons: 100, ...s, loadMs, jwsBytes, memoryBytes: wasmMemoryBytes(), resultBytes: Buffer.byteLength(JSON.stringify(engine.evaluate(req))) };
   console.log('## 100 coupons x 200 lines\n');
   console.log('| iterations | p50 ms | p99 ms | mean ms | evaluations/s | load ms | manifest JWS | Wasm memory |');
   console.log('|---:|---:|---:|---:|---:|---:|---:|---:|');

@@ -12,6 +12,7 @@ const node = readResult('node-eval');
 const native = readResult('native');
 const nativeO3 = readResult('native-o3');
 const cold = readResult('cold-start');
+const cold100 = readResult('cold-start-100');
 const size = readResult('size');
 const peers = readResult('peers');
 const boundary = readResult('boundary');
@@ -70,6 +71,34 @@ p(`| .wasm raw / gzip / brotli | ${wasm ? `${num(wasm.raw)} / ${num(wasm.gzip)} 
 p(`| JS glue raw / gzip / brotli | ${glue ? `${num(glue.raw)} / ${num(glue.gzip)} / ${num(glue.brotli)} B` : 'n/a'} | | |`);
 p(`| json-rules-engine time / ours (same rules, same carts, 200 x 100; below 1x the peer is faster) | ${ratio(jre?.p50, ours?.p50)} | >= 10x | ${status(jre && ours ? jre.p50 / ours.p50 >= 10 : null)} |`);
 p(`| @gorules/zen-engine time / ours | ${ratio(zen?.p50, ours?.p50)} | | |`);
+p();
+
+// --- issue 14's targets, beside the figures when it was filed (658b767, 2026-11-24) ------------
+const row = (lines, coupons, stacking) => instr?.rows?.find((r) => r.lines === lines && r.coupons === coupons && (r.stacking ?? null) === (stacking ?? null));
+const i200 = row(200, 100); const i1000 = row(1000, 100); const i10x100 = row(10, 100); const i10x1000 = row(10, 1000);
+const bestDeal = row(200, 14, 'best_deal'); const priority = row(200, 14, 'priority');
+const load1000 = row(10, 1000)?.loadInstructions;
+const cell2 = (x) => (x == null ? 'n/a' : x);
+const t14 = [
+  ['Wasm instructions per evaluate, 200 lines x 100 coupons', '89,771,907', num(i200?.instructions), '<= 4,000,000', i200 && i200.instructions <= 4e6],
+  ['Wasm instructions per evaluate, 1000 lines x 100 coupons', '424,765,344', num(i1000?.instructions), '<= 20,000,000', i1000 && i1000.instructions <= 2e7],
+  ['10 lines: 1000 coupons over 100 coupons, instructions (10x the coupons; above 10x is a quadratic term)', 'n/a', i10x100 && i10x1000 ? ratio(i10x1000.instructions, i10x100.instructions) : 'n/a', '<= 10x', i10x100 && i10x1000 ? i10x1000.instructions / i10x100.instructions <= 10 : null],
+  ['best deal over priority, same 200-line cart, 12 candidates (instructions)', 'n/a', bestDeal && priority ? ratio(bestDeal.instructions, priority.instructions) : 'n/a', '<= 3x', bestDeal && priority ? bestDeal.instructions / priority.instructions <= 3 : null],
+  ['Wasm instructions to load the 1,000-coupon manifest', '213,426,780', num(load1000), '<= 40,000,000', load1000 == null ? null : load1000 <= 4e7],
+  ['cold start in Node, 100 coupons (compile + instantiate + verify and load + first evaluation), median', 'n/a (1,000 coupons: 113.9 ms)', cold100 ? `${ms(cold100.phases.total.median)} ms` : 'n/a', '< 10 ms', cold100 ? cold100.phases.total.median < 10 : null],
+  ['Node p50, json-rules-engine time / ours (200 x 100, same run)', '0.14x', ratio(jre?.p50, ours?.p50), '>= 4x', jre && ours ? jre.p50 / ours.p50 >= 4 : null],
+  ['Node p50, @gorules/zen-engine time / ours', '0.20x', ratio(zen?.p50, ours?.p50), '>= 6x', zen && ours ? zen.p50 / ours.p50 >= 6 : null],
+  ['default result of the 200 x 100 fixture, JSON bytes', '349 KB', cell2(h?.resultBytes != null ? num(h.resultBytes) : null), '<= 40 KiB', h?.resultBytes == null ? null : h.resultBytes <= 40 * 1024],
+  ['.wasm gzip -9', '115,541 (raw gate then)', wasm ? num(wasm.gzip) : 'n/a', '<= 262,144 (gated)', wasm ? wasm.gzip <= 256 * 1024 : null],
+];
+p('## Issue 14 targets');
+p();
+p('Beside the figures in docs/benchmarks.md when issue 14 was filed (commit `658b767`, 2026-11-24). Instruction counts and sizes are');
+p('deterministic; times and ratios come from this run.');
+p();
+p('| what | at filing | now | target | |');
+p('|---|---:|---:|---:|---|');
+for (const [what, then, now, target, ok] of t14) p(`| ${what} | ${then} | ${now} | ${target} | ${status(ok == null ? null : Boolean(ok))} |`);
 p();
 
 // --- reproduce, machine --------------------------------------------------------------------
@@ -144,13 +173,14 @@ if (node && native) {
 p('## Cold start (Node)');
 p();
 if (cold) {
-  p(`${cold.runs} fresh Node processes; each imports the JS glue, reads and compiles the .wasm, instantiates it,`);
-  p(`verifies and parses a signed manifest of ${cold.coupons} coupons (${kb(cold.jwsBytes)} JWS), evaluates a`);
+  const both = [cold100, cold].filter(Boolean);
+  p(`${cold.runs} fresh Node processes per manifest; each imports the JS glue, reads and compiles the .wasm, instantiates it,`);
+  p(`verifies and parses a signed manifest (${both.map((c) => `${c.coupons} coupons, ${kb(c.jwsBytes)} JWS`).join('; ')}), evaluates a`);
   p(`${cold.lines}-line cart once, then once more warm (\`bench/cold.mjs\`). Median and worst, ms:`);
   p();
-  p('| phase | median | max |');
-  p('|---|---:|---:|');
-  for (const [k, v] of Object.entries(cold.phases)) p(`| ${k === 'total' ? `**total** (${cold.totalIs.join(' + ')})` : k} | ${ms(v.median)} | ${ms(v.max)} |`);
+  p(`| phase | ${both.map((c) => `${c.coupons} coupons: median | max`).join(' | ')} |`);
+  p(`|---|${both.map(() => '---:|---:').join('|')}|`);
+  for (const k of Object.keys(cold.phases)) p(`| ${k === 'total' ? `**total** (${cold.totalIs.join(' + ')})` : k} | ${both.map((c) => `${ms(c.phases[k]?.median)} | ${ms(c.phases[k]?.max)}`).join(' | ')} |`);
   p();
   p('In a Worker, compiling happens once per isolate at upload (the module arrives compiled), so');
   p('instantiate + load + first evaluation is the per-isolate cold cost; a browser pays compile too');
