@@ -1,9 +1,11 @@
 //! Times and durations. The core never reads a clock: `now` is always an argument.
 
+use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, Timelike};
+
 use crate::error::{Error, Result};
 
 /// An instant: seconds and nanoseconds since 1970-01-01T00:00:00Z (no leap seconds), in UTC.
-/// Our own small type rather than chrono's: the engine needs only this (2-3 KB of Wasm less).
+/// A small copyable type of its own; chrono reads, writes and does the calendar (`date`, `civil`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Instant {
     secs: i64,
@@ -72,34 +74,37 @@ impl Instant {
     }
 }
 
-/// Days since 1970-01-01 of a civil date (Howard Hinnant's `days_from_civil`).
-pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+/// Days from 0001-01-01 (chrono's day 1 of the common era) to 1970-01-01.
+const UNIX_EPOCH_DAY_CE: i64 = 719_163;
+
+/// The calendar date of a day number (days since 1970-01-01), or `None` outside chrono's years.
+pub(crate) fn date(days: i64) -> Option<NaiveDate> {
+    let ce = i32::try_from(days.checked_add(UNIX_EPOCH_DAY_CE)?).ok()?;
+    NaiveDate::from_num_days_from_ce_opt(ce)
 }
 
-/// The civil date `(year, month, day)` of a day number (Howard Hinnant's `civil_from_days`).
+/// The civil date `(year, month, day)` of a day number (days since 1970-01-01). Days outside
+/// chrono's range (about 262,000 years either way) give 1970-01-01; instants are capped at year
+/// 9999, so they never get there.
 pub(crate) fn civil(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
+    let d = date(days).unwrap_or_default();
+    (
+        i64::from(d.year()),
+        i64::from(d.month()),
+        i64::from(d.day()),
+    )
 }
 
 /// Parses an RFC 3339 date-time with an offset ("2026-11-23T12:00:00Z",
-/// "2026-11-23T17:30:00.250+05:30"). The date must exist (no February 30) and seconds run to 59.
+/// "2026-11-23T17:30:00.250+05:30"), with chrono. The date must exist (no February 30); seconds
+/// run to 59 (chrono reads a leap second `:60`, which no instant here is) and the date and time
+/// are joined by `T` (chrono also takes the space RFC 3339 allows in prose).
 pub fn parse_instant(s: &str, path: &str) -> Result<Instant> {
-    rfc3339(s.as_bytes()).ok_or_else(|| {
+    let parsed = DateTime::parse_from_rfc3339(s)
+        .ok()
+        .filter(|t| t.nanosecond() < 1_000_000_000 && s.as_bytes().get(10) != Some(&b' '))
+        .and_then(|t| Instant::from_timestamp(t.timestamp(), t.nanosecond()));
+    parsed.ok_or_else(|| {
         Box::new(Error::InvalidTime {
             path: path.to_string(),
             message: format!(
@@ -110,92 +115,12 @@ pub fn parse_instant(s: &str, path: &str) -> Result<Instant> {
     })
 }
 
-/// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)`, by hand.
-fn rfc3339(b: &[u8]) -> Option<Instant> {
-    let num = |from: usize, len: usize| -> Option<i64> {
-        let digits = b.get(from..from + len)?;
-        digits.iter().try_fold(0i64, |n, &d| {
-            d.is_ascii_digit().then(|| n * 10 + i64::from(d - b'0'))
-        })
-    };
-    let sep = |i: usize, c: &[u8]| b.get(i).is_some_and(|x| c.contains(x));
-    if !(sep(4, b"-") && sep(7, b"-") && sep(10, b"Tt") && sep(13, b":") && sep(16, b":")) {
-        return None;
-    }
-    let (year, month, day) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let month_days = match month {
-        2 if leap => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        1..=12 => 31,
-        _ => return None,
-    };
-    let (hour, minute, second) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
-    if day < 1 || day > month_days || hour > 23 || minute > 59 || second > 59 {
-        return None;
-    }
-    let mut i = 19;
-    let mut nanos = 0u32;
-    if sep(i, b".") {
-        i += 1;
-        let start = i;
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            if i - start < 9 {
-                nanos = nanos * 10 + u32::from(*b.get(i)? - b'0');
-            }
-            i += 1;
-        }
-        if i == start {
-            return None;
-        }
-        nanos *= 10u32.pow(9u32.saturating_sub(u32::try_from(i - start).ok()?));
-    }
-    let offset_seconds = match b.get(i)? {
-        b'Z' | b'z' if b.len() == i + 1 => 0,
-        sign @ (b'+' | b'-') if b.len() == i + 6 && sep(i + 3, b":") => {
-            let (h, m) = (num(i + 1, 2)?, num(i + 4, 2)?);
-            if h > 23 || m > 59 {
-                return None;
-            }
-            if *sign == b'-' {
-                -(h * 3600 + m * 60)
-            } else {
-                h * 3600 + m * 60
-            }
-        }
-        _ => return None,
-    };
-    let secs = days_from_civil(year, month, day) * 86_400 + hour * 3600 + minute * 60 + second;
-    Instant::from_timestamp(secs - offset_seconds, nanos)
-}
-
 /// Formats an instant the way every output does: RFC 3339, UTC, `Z`, with fractional seconds
 /// only when the instant has them (in groups of three digits).
 pub fn format_instant(t: Instant) -> String {
-    let (y, mo, d) = civil(t.secs.div_euclid(86_400));
-    let s = t.secs.rem_euclid(86_400);
-    let mut out = format!(
-        "{y:04}-{mo:02}-{d:02}T{:02}:{:02}:{:02}",
-        s / 3600,
-        s / 60 % 60,
-        s % 60
-    );
-    let nanos = t.nanos;
-    if nanos != 0 {
-        let digits = format!("{nanos:09}");
-        let keep = if nanos % 1_000_000 == 0 {
-            3
-        } else if nanos % 1_000 == 0 {
-            6
-        } else {
-            9
-        };
-        out.push('.');
-        out.push_str(digits.get(..keep).unwrap_or(&digits));
-    }
-    out.push('Z');
-    out
+    DateTime::from_timestamp(t.secs, t.nanos)
+        .unwrap_or_default()
+        .to_rfc3339_opts(SecondsFormat::AutoSi, true)
 }
 
 /// Parses an ISO 8601 duration of exact length: weeks, days, hours, minutes, seconds ("P7D",
@@ -336,10 +261,17 @@ mod tests {
             "2026-11-23T12:00:00.Z",
             "2026-11-23T12:00:00+5:30",
             "2026-11-23T12:00:00Zjunk",
+            "2026-11-23 12:00:00Z",
+            "2026-11-23T12:00:00+24:00",
+            "+12026-11-23T12:00:00Z",
             "yesterday",
         ] {
             assert!(parse_instant(bad, "p").is_err(), "{bad}");
         }
+        assert_eq!(
+            format_instant(parse_instant("2026-11-23t12:00:00-00:00", "p").unwrap()),
+            "2026-11-23T12:00:00Z"
+        );
         let t = parse_instant("2028-02-29T23:59:59.5-01:00", "p").unwrap();
         assert_eq!(format_instant(t), "2028-03-01T00:59:59.500Z");
         assert_eq!(

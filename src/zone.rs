@@ -6,7 +6,9 @@
 use crate::error::Result;
 use crate::json::Node;
 use crate::reason::Reason;
-use crate::time::{civil, Instant};
+use chrono::Datelike;
+
+use crate::time::{date, Instant};
 use std::borrow::Cow;
 
 /// A zone's offsets: `(from, offset)` in seconds, `from` (Unix time) going up.
@@ -156,9 +158,9 @@ fn hhmm(d: [u8; 4]) -> Option<i64> {
     (h <= 24 && m <= 59).then_some(h * 3600 + m * 60)
 }
 
-/// Monday = 0 ... Sunday = 6, of a day number (1970-01-01 was a Thursday).
-fn weekday(days: i64) -> i64 {
-    (days + 3).rem_euclid(7)
+/// Monday = 0 ... Sunday = 6, of a day number.
+fn weekday(days: i64) -> u32 {
+    date(days).map_or(0, |d| d.weekday().num_days_from_monday())
 }
 
 /// The calendar periods an instant falls in, in a zone: `YYYY-MM-DD`, ISO `YYYY-Www`, `YYYY-MM`.
@@ -172,16 +174,10 @@ pub struct Periods {
 impl Periods {
     #[inline(never)]
     pub fn of(zone: &Zone, t: Instant) -> Periods {
-        let days = zone.local(t).div_euclid(86_400);
-        let (y, m, d) = civil(days);
-        // The ISO week belongs to the year of its Thursday.
-        let thursday = days - weekday(days) + 3;
-        let (iso_year, _, _) = civil(thursday);
-        let mut first = thursday;
-        while civil(first - 7).0 == iso_year {
-            first -= 7;
-        }
-        let week = (thursday - first) / 7 + 1;
+        let day = date(zone.local(t).div_euclid(86_400)).unwrap_or_default();
+        let (y, m, d) = (day.year(), day.month(), day.day());
+        let iso = day.iso_week();
+        let (iso_year, week) = (iso.year(), iso.week());
         Periods {
             day: format!("{y:04}-{m:02}-{d:02}"),
             week: format!("{iso_year:04}-W{week:02}"),
@@ -307,7 +303,7 @@ impl Schedule {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::time::parse_instant;
+    use crate::time::{civil, parse_instant};
 
     fn at(s: &str) -> Instant {
         parse_instant(s, "t").unwrap()
