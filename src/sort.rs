@@ -1,36 +1,14 @@
-//! One sort, and one index, for the whole engine. Every ordering sorts indices through a `dyn` comparison, so the
-//! Wasm carries one copy of the sort instead of one per call site (each copy cost about 4 KB).
+//! One sort, and one index, for the whole engine. Every ordering sorts indices with the standard
+//! library's stable sort through a `dyn` comparison, so the Wasm carries one copy of the sort
+//! instead of one per call site (each copy costs about 4 KB).
 
 use std::cmp::Ordering;
 
-/// The indices `0..n` in the order `cmp` gives (stable).
+/// The indices `0..n` in the order `cmp` gives (stable): the standard library's stable sort,
+/// instantiated once, here, for every ordering in the engine.
 pub fn indices(n: usize, cmp: &dyn Fn(usize, usize) -> Ordering) -> Vec<usize> {
-    // A bottom-up merge sort by hand: the standard library's sort is about 4 KB of Wasm, this is
-    // a few hundred bytes, and O(n log n) and stable all the same.
     let mut idx: Vec<usize> = (0..n).collect();
-    let mut buf = idx.clone();
-    let mut width = 1;
-    while width < n {
-        let mut start = 0;
-        while start < n {
-            let mid = (start + width).min(n);
-            let end = (start + 2 * width).min(n);
-            let (mut i, mut j) = (start, mid);
-            for slot in buf.iter_mut().take(end).skip(start) {
-                // Take from the right run only when it sorts strictly first: stable.
-                let take_right = match (idx.get(i), idx.get(j)) {
-                    (Some(&a), Some(&b)) if i < mid && j < end => cmp(b, a) == Ordering::Less,
-                    _ => i >= mid,
-                };
-                let pick = if take_right { &mut j } else { &mut i };
-                *slot = idx.get(*pick).copied().unwrap_or_default();
-                *pick += 1;
-            }
-            start = end;
-        }
-        std::mem::swap(&mut idx, &mut buf);
-        width *= 2;
-    }
+    idx.sort_by(|&a, &b| cmp(a, b));
     idx
 }
 
