@@ -418,8 +418,10 @@ impl Engine {
                 code: Some(code.clone()),
             });
         }
+        // `"automatic": false`: the typed codes only.
+        let automatic = request.automatic.unwrap_or(true);
         for coupon in &self.manifest.coupons {
-            if coupon.codes == Codes::Automatic {
+            if automatic && coupon.codes == Codes::Automatic {
                 candidates.push(Candidate { coupon, code: None });
             }
         }

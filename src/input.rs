@@ -14,7 +14,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde::Deserialize;
 use std::fmt;
 
-/// `evaluate`'s request: `{ cart, user?, codes?, now?, usage?, allocations? }`.
+/// `evaluate`'s request: `{ cart, user?, codes?, now?, usage?, allocations?, automatic? }`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EvaluateRequest {
@@ -31,6 +31,9 @@ pub struct EvaluateRequest {
     /// Each applied coupon's share per line, shipping and fee.
     #[serde(default)]
     pub allocations: Option<bool>,
+    /// `false` prices with the typed codes only: automatic coupons are left out (default `true`).
+    #[serde(default)]
+    pub automatic: Option<bool>,
 }
 
 /// A cart as sent. Amounts and quantities are kept as sent ([`Value`]) so that a wrong one is

@@ -31,8 +31,8 @@ export interface UserContext { id?: string; properties?: Record<string, JsonValu
 export interface CartLine { id: string; product_id: string; quantity: number; unit_price: Money; attributes?: Record<string, JsonValue> }
 export interface Cart { currency: string; lines: CartLine[]; shipping?: { amount: Money; method?: string }; fees?: Array<{ id: string; amount: Money; name?: string }>; attributes?: Record<string, JsonValue> }
 export interface UsageSnapshot { as_of?: string; coupons?: Record<string, { redemptions?: number; user_redemptions?: number; discount_given?: Money }> }
-/** `allocations: true` adds each applied coupon's share per line, shipping and fee (what the Worker records with a redemption); without it the result is compact. */
-export interface EvaluateRequest { cart: Cart; user?: UserContext; codes?: string[]; now?: string; usage?: UsageSnapshot; allocations?: boolean }
+/** `allocations: true` adds each applied coupon's share per line, shipping and fee (what the Worker records with a redemption); without it the result is compact. `automatic: false` prices with the typed codes only, leaving automatic coupons out. */
+export interface EvaluateRequest { cart: Cart; user?: UserContext; codes?: string[]; now?: string; usage?: UsageSnapshot; allocations?: boolean; automatic?: boolean }
 export interface Reason { code: string; message: string; [detail: string]: JsonValue }
 export interface Amounts { original: Money; discount: Money; final: Money }
 export interface Allocation { target: "line" | "shipping" | "fee"; id?: string; amount: Money }

@@ -382,3 +382,19 @@ fn an_allocations_flag_that_is_not_a_boolean_is_invalid_with_its_path() {
         assert_eq!(r["applied"][0].get("allocations").is_some(), ok, "{r}");
     }
 }
+
+#[test]
+fn an_automatic_flag_that_is_not_a_boolean_is_invalid_with_its_path() {
+    let engine = engine();
+    for bad in [json!("no"), json!(0), json!([false]), json!({})] {
+        let mut request = cart_with(line(json!("9.99"), json!(1)));
+        request["automatic"] = bad.clone();
+        match common::play(&engine, "evaluate", &request, NOW) {
+            Ok(r) => panic!("automatic {bad}: expected INVALID_REQUEST, got {r}"),
+            Err(e) => {
+                assert_eq!(e.code(), "INVALID_REQUEST", "{bad}: {e}");
+                assert_eq!(e.path(), Some("automatic"), "{bad}: {e}");
+            }
+        }
+    }
+}
