@@ -561,10 +561,18 @@ impl Engine {
             let (Some(code), Some(false)) = (&c.code, keep.get(i)) else {
                 continue;
             };
-            let reason = match (
-                out_reason.get_mut(i).and_then(Option::take),
-                stacking::lost_to(c.coupon, &winners),
-            ) {
+            let lost_to = stacking::lost_to(c.coupon, &winners).or_else(|| {
+                // Not the code limit: another buy X get Y offer saves more on the same units.
+                let codes_kept = eligible
+                    .iter()
+                    .zip(&keep)
+                    .filter(|(c, k)| **k && c.code.is_some())
+                    .count();
+                (codes_kept < max_codes)
+                    .then(|| stacking::units_rival(c.coupon, &winners))
+                    .flatten()
+            });
+            let reason = match (out_reason.get_mut(i).and_then(Option::take), lost_to) {
                 (Some(reason), _) => reason,
                 (None, Some(winner)) => Reason::new(
                     "NOT_COMBINABLE",

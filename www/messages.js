@@ -172,6 +172,7 @@ const en = {
     NOTHING_TO_DISCOUNT: (r, ctx) => {
       if (r.target === 'shipping') return 'Your order has no shipping charge for this coupon to take off.';
       if (r.target === 'fee') return `Your order has no ${inSentence(ctx.fee(r.fee ?? ctx.coupon?.reward?.target?.fee))} for this coupon to take off.`;
+      if (Number(r.units_taken) > 0) return 'The items for this offer already count towards another buy-and-get offer in your cart.';
       return 'There is nothing left in your cart for this coupon to discount.';
     },
     USER_LIMIT_REACHED: (r, ctx) =>
@@ -305,6 +306,7 @@ const de = {
     NOTHING_TO_DISCOUNT: (r, ctx) => {
       if (r.target === 'shipping') return 'Für Ihre Bestellung fallen keine Versandkosten an, die dieser Gutschein erlassen könnte.';
       if (r.target === 'fee') return `Für Ihre Bestellung fällt keine ${ctx.fee(r.fee ?? ctx.coupon?.reward?.target?.fee)} an, die dieser Gutschein erlassen könnte.`;
+      if (Number(r.units_taken) > 0) return 'Die Artikel für dieses Angebot zählen schon für ein anderes Kauf-und-Gratis-Angebot in Ihrem Warenkorb.';
       return 'In Ihrem Warenkorb ist nichts mehr, das dieser Gutschein ermäßigen könnte.';
     },
     USER_LIMIT_REACHED: (r, ctx) =>
