@@ -197,6 +197,7 @@ const en = {
       return other ? `This coupon can’t be combined with “${other}”, which saves you more.` : 'This coupon can’t be combined with another offer in your cart.';
     },
     NO_LONGER_APPLIES: () => 'This offer no longer applies to your order.',
+    NOT_REQUESTED: () => 'This offer was not applied to your changed order again.',
     DISCOUNT_CHANGED: (r, ctx) => (isMoney(r.discount) ? `This offer now saves ${ctx.money(r.discount)}.` : 'The amount this offer saves has changed.'),
     CODE_POOL_EMPTY: () => 'This offer has run out.',
   },
@@ -332,6 +333,7 @@ const de = {
       return other ? `Dieser Gutschein lässt sich nicht mit „${other}“ kombinieren, das Ihnen mehr spart.` : 'Dieser Gutschein lässt sich nicht mit einem anderen Angebot in Ihrem Warenkorb kombinieren.';
     },
     NO_LONGER_APPLIES: () => 'Dieses Angebot gilt für Ihre Bestellung nicht mehr.',
+    NOT_REQUESTED: () => 'Dieses Angebot wurde auf Ihre geänderte Bestellung nicht erneut angewendet.',
     DISCOUNT_CHANGED: (r, ctx) => (isMoney(r.discount) ? `Dieses Angebot spart Ihnen jetzt ${ctx.money(r.discount)}.` : 'Der Rabatt dieses Angebots hat sich geändert.'),
     CODE_POOL_EMPTY: () => 'Dieses Angebot ist aufgebraucht.',
   },
