@@ -23,7 +23,9 @@ use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
 mod campaign;
+mod edit;
 pub use campaign::{Distribution, Given, Skipped};
+pub use edit::{Added, Dropped, Edit, Kept, LineChange};
 use rust_decimal::Decimal;
 
 /// How far `issued_at` may be ahead of `now`, for clocks that run a little slow.
@@ -51,6 +53,9 @@ pub struct Evaluation {
     pub rejected: Vec<Rejected>,
     /// The calendar periods of `now` in the manifest's zone: what a redemption counts under.
     pub periods: Periods,
+    /// Only for an order edit (`previous` in the request): what changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edit: Option<Edit>,
 }
 
 /// One cart line after discounts.
@@ -358,10 +363,18 @@ impl Engine {
             .collect::<Result<Vec<String>>>()?;
         crate::sort::sort_by(&mut typed, |a, b| a.cmp(b));
         let mut rejected = Vec::new();
-        let usage = match &request.usage {
+        let mut usage = match &request.usage {
             Some(u) => read_usage(u, currency, "usage")?,
             None => Vec::new(),
         };
+        // An order edit: the order before is read, and its uses given back to the counters.
+        let before = match &request.previous {
+            Some(p) => Some(edit::read(p, currency)?),
+            None => None,
+        };
+        if let Some(b) = &before {
+            edit::give_back(b, &mut usage);
+        }
         let usage_of = |id: &str| usage.iter().find(|(u, _)| u == id).map(|(_, u)| u);
         let periods = Periods::of(self.zone(self.manifest.time_zone), now);
         let facts = CartFacts {
@@ -418,8 +431,10 @@ impl Engine {
                 code: Some(code.clone()),
             });
         }
+        // `"automatic": false`: the typed codes only.
+        let automatic = request.automatic.unwrap_or(true);
         for coupon in &self.manifest.coupons {
-            if coupon.codes == Codes::Automatic {
+            if automatic && coupon.codes == Codes::Automatic {
                 candidates.push(Candidate { coupon, code: None });
             }
         }
@@ -559,10 +574,18 @@ impl Engine {
             let (Some(code), Some(false)) = (&c.code, keep.get(i)) else {
                 continue;
             };
-            let reason = match (
-                out_reason.get_mut(i).and_then(Option::take),
-                stacking::lost_to(c.coupon, &winners),
-            ) {
+            let lost_to = stacking::lost_to(c.coupon, &winners).or_else(|| {
+                // Not the code limit: another buy X get Y offer saves more on the same units.
+                let codes_kept = eligible
+                    .iter()
+                    .zip(&keep)
+                    .filter(|(c, k)| **k && c.code.is_some())
+                    .count();
+                (codes_kept < max_codes)
+                    .then(|| stacking::units_rival(c.coupon, &winners))
+                    .flatten()
+            });
+            let reason = match (out_reason.get_mut(i).and_then(Option::take), lost_to) {
                 (Some(reason), _) => reason,
                 (None, Some(winner)) => Reason::new(
                     "NOT_COMBINABLE",
@@ -611,7 +634,21 @@ impl Engine {
                 .cmp(&b.code)
                 .then_with(|| a.reason.code.cmp(b.reason.code))
         });
-        self.report(&cart, &start, &left, applied, rejected, now, periods)
+        let mut ev = self.report(&cart, &start, &left, applied, rejected, now, periods)?;
+        if let Some(b) = &before {
+            let cx = edit::Context {
+                user: &user,
+                facts: &facts,
+                usage: &usage,
+                start: &start,
+                budget_left: &budget_left,
+                typed: &typed,
+                automatic,
+                now,
+            };
+            ev.edit = Some(self.edit(b, &ev, &cx)?);
+        }
+        Ok(ev)
     }
 
     fn applied(
@@ -763,6 +800,7 @@ impl Engine {
             applied,
             rejected,
             periods,
+            edit: None,
         })
     }
 

@@ -14,7 +14,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visit
 use serde::Deserialize;
 use std::fmt;
 
-/// `evaluate`'s request: `{ cart, user?, codes?, now?, usage?, allocations? }`.
+/// `evaluate`'s request: `{ cart, user?, codes?, now?, usage?, allocations?, automatic?, previous? }`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EvaluateRequest {
@@ -31,6 +31,49 @@ pub struct EvaluateRequest {
     /// Each applied coupon's share per line, shipping and fee.
     #[serde(default)]
     pub allocations: Option<bool>,
+    /// `false` prices with the typed codes only: automatic coupons are left out (default `true`).
+    #[serde(default)]
+    pub automatic: Option<bool>,
+    /// An order edit: what the order had before; the result then says what changed (`edit`).
+    #[serde(default)]
+    pub previous: Option<Previous>,
+}
+
+/// The order before an edit: its applied coupons, and optionally its lines and periods. Entries
+/// may be the previous result's own (`applied`, `lines`, `periods`): their other fields are
+/// ignored.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Previous {
+    pub applied: Vec<PreviousCoupon>,
+    #[serde(default)]
+    pub lines: Option<Vec<PreviousLine>>,
+    #[serde(default)]
+    pub periods: Option<PreviousPeriods>,
+}
+
+/// A coupon applied to the order before the edit.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PreviousCoupon {
+    pub coupon_id: String,
+    #[serde(default)]
+    pub code: Option<String>,
+    pub discount: Value,
+}
+
+/// A line of the order before the edit, with its discount.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PreviousLine {
+    pub id: String,
+    pub discount: Value,
+}
+
+/// The calendar periods the order before the edit counted under (its result's `periods`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct PreviousPeriods {
+    pub day: String,
+    pub week: String,
+    pub month: String,
 }
 
 /// A cart as sent. Amounts and quantities are kept as sent ([`Value`]) so that a wrong one is

@@ -114,6 +114,7 @@ impl Reason {
         "TIER_NOT_REACHED",
         "CODE_LIMIT_REACHED",
         "NOT_COMBINABLE",
+        "NOT_REQUESTED",
     ];
 
     /// A failed qualifying rule, explained: which fact, what was expected, what was seen, and what

@@ -20,6 +20,9 @@ pub struct Remaining {
     pub lines: Vec<u128>,
     pub shipping: Option<u128>,
     pub fees: Vec<u128>,
+    /// Units of each line already bought or given by a buy X get Y reward of this run: another
+    /// one takes neither (a unit is freed only once). Empty until one applies.
+    pub bxgy_used: Vec<u64>,
 }
 
 impl Remaining {
@@ -41,6 +44,7 @@ impl Remaining {
                 .iter()
                 .map(|f| c.to_units(f.amount, "cart.fees"))
                 .collect::<Result<_>>()?,
+            bxgy_used: Vec::new(),
         })
     }
 
@@ -49,6 +53,7 @@ impl Remaining {
         self.lines.clone_from(&start.lines);
         self.shipping = start.shipping;
         self.fees.clone_from(&start.fees);
+        self.bxgy_used.clear();
     }
 
     #[inline]
@@ -176,6 +181,8 @@ pub fn apply(
             .collect(),
     };
     let mut next_tier = None;
+    // A buy X get Y reward's units of each line left after it: recorded in `left` if it applies.
+    let mut bxgy_left: Option<Vec<u64>> = None;
     // What each part may lose (at most what is left of it), the discount before caps, and what is
     // left of the parts it touches (the most it can be).
     // Weights in whole minor units; the discount and its caps stay decimals.
@@ -353,6 +360,10 @@ pub fn apply(
                 }
                 Units::BuyGet { buy, get, max } => {
                     let (bq, gq) = (buy.1, get.1);
+                    // Units an earlier buy X get Y reward bought or gave are not taken again.
+                    for (u, used) in units.iter_mut().zip(&left.bxgy_used) {
+                        *u = u.saturating_sub(*used);
+                    }
                     let buy_order = by_price(cart, &matching(&buy.0), false);
                     let get_order = by_price(cart, &matching(&get.0), true);
                     let first = |order: &[usize], units: &[u64]| {
@@ -415,11 +426,18 @@ pub fn apply(
                         apps += 1;
                     }
                     if apps == 0 {
-                        let mut trial = units.clone();
-                        let short = bq - take(&buy_order, &mut trial, bq, &mut |_, _| {}) + gq
-                            - take(&get_order, &mut trial, gq, &mut |_, _| {});
-                        return Ok(Err(missing_units(short)));
+                        let short = |mut trial: Vec<u64>| {
+                            bq - take(&buy_order, &mut trial, bq, &mut |_, _| {}) + gq
+                                - take(&get_order, &mut trial, gq, &mut |_, _| {})
+                        };
+                        // Enough in the cart, but another buy X get Y reward has them.
+                        let whole_cart = || cart.lines.iter().map(|l| l.quantity).collect();
+                        if !left.bxgy_used.is_empty() && short(whole_cart()) == 0 {
+                            return Ok(Err(units_taken(&buy_order, &get_order, &left.bxgy_used)));
+                        }
+                        return Ok(Err(missing_units(short(whole_cart()))));
                     }
+                    bxgy_left = Some(std::mem::take(&mut units));
                 }
                 Units::All | Units::Tiers { .. } => {}
             }
@@ -530,6 +548,14 @@ pub fn apply(
                 if with_shares && amount != 0 {
                     shares.push((part, amount));
                 }
+            }
+            if let Some(after) = bxgy_left {
+                left.bxgy_used = cart
+                    .lines
+                    .iter()
+                    .zip(after)
+                    .map(|(l, a)| l.quantity.saturating_sub(a))
+                    .collect();
             }
             // The parts with something left to pay: usually all of them, kept without a copy.
             let Weighted { parts, weights } = weighted;
@@ -642,6 +668,23 @@ fn missing_units(n: u64) -> Reason {
         format!("not enough qualifying items: add {n} more"),
     )
     .with("missing", n)
+}
+
+/// A buy X get Y reward whose units another one already bought or gave: `units_taken`, how many
+/// of the units it could use are taken.
+fn units_taken(buy: &[usize], get: &[usize], used: &[u64]) -> Reason {
+    let mut mine = vec![false; used.len()];
+    for &i in buy.iter().chain(get) {
+        if let Some(m) = mine.get_mut(i) {
+            *m = true;
+        }
+    }
+    let n: u64 = used.iter().zip(mine).filter(|p| p.1).map(|p| *p.0).sum();
+    nothing(
+        "products",
+        "these items are already bought or given by another buy X get Y offer",
+    )
+    .with("units_taken", n)
 }
 
 fn nothing(target: &str, why: &str) -> Reason {

@@ -10,12 +10,13 @@
 //!   goes with every coupon already chosen.
 //! - `best_deal`: the set that saves the customer the most. Exact for up to [`EXACT_LIMIT`]
 //!   candidates: every set that cannot take one more coupon is priced (adding a coupon never lowers
-//!   the total, so the best set is one of those). Ties go to the set whose priorities, highest
+//!   the total, so the best set is one of those), and, with two or more buy X get Y rewards (which
+//!   take units from one another), those sets without some of them. Ties go to the set whose priorities, highest
 //!   first, are higher, then to the set whose ids sort first. Beyond the limit: coupons in order of
 //!   what each saves alone (then priority, then id), each joining when it goes with those chosen.
 
 use crate::error::Result;
-use crate::manifest::Coupon;
+use crate::manifest::{Coupon, Units};
 use rust_decimal::Decimal;
 use std::cmp::Ordering;
 
@@ -182,6 +183,19 @@ pub fn lost_to<'a>(coupon: &Coupon, chosen: &[&'a Coupon]) -> Option<&'a Coupon>
         .find(|c| c.id != coupon.id && !compatible(coupon, c))
 }
 
+/// For a buy X get Y coupon that best deal left out although it goes with every chosen coupon:
+/// the chosen buy X get Y coupon that saves more on the units they share.
+pub fn units_rival<'a>(coupon: &Coupon, chosen: &[&'a Coupon]) -> Option<&'a Coupon> {
+    let units = |c: &Coupon| matches!(c.reward.units, Units::BuyGet { .. });
+    if !units(coupon) {
+        return None;
+    }
+    chosen
+        .iter()
+        .copied()
+        .find(|c| c.id != coupon.id && units(c))
+}
+
 /// The candidates (in priority order, highest first) and what the engine needs to price a set.
 pub struct Choice<'a> {
     pub coupons: Vec<&'a Coupon>,
@@ -253,6 +267,13 @@ impl Choice<'_> {
                     })
                     .collect();
                 let codes = (0..n).fold(0u32, |m, i| if self.code(i) { m | 1 << i } else { m });
+                // Buy X get Y rewards take units from one another (a unit is freed only once), so
+                // with two or more of them a set without some is priced too: it may save more.
+                let units = (0..n).fold(0u32, |m, i| match self.coupons.get(i) {
+                    Some(c) if matches!(c.reward.units, Units::BuyGet { .. }) => m | 1 << i,
+                    _ => m,
+                });
+                let optional = if units.count_ones() >= 2 { units } else { 0 };
                 // Whether candidate `i` fits the set `mask` (which does not hold it).
                 let fits = |mask: u32, i: usize| {
                     let code_ok = codes & 1 << i == 0
@@ -260,10 +281,11 @@ impl Choice<'_> {
                     let others = compat.get(i).copied().unwrap_or(0);
                     code_ok && mask & !others == 0
                 };
-                let mut best: Option<(Decimal, Vec<bool>)> = None;
+                let mut best: Option<(Decimal, Vec<bool>, u32)> = None;
                 for mask in 0u32..(1u32 << n) {
                     let valid = (0..n).all(|i| mask & 1 << i == 0 || fits(mask & !(1 << i), i));
-                    let maximal = (0..n).all(|i| mask & 1 << i != 0 || !fits(mask, i));
+                    let maximal = (0..n)
+                        .all(|i| mask & 1 << i != 0 || optional & 1 << i != 0 || !fits(mask, i));
                     if !valid || !maximal {
                         continue;
                     }
@@ -271,17 +293,21 @@ impl Choice<'_> {
                     let saved = price(&set)?;
                     let better = match &best {
                         None => true,
-                        Some((top, top_set)) => match saved.cmp(top) {
+                        Some((top, top_set, top_mask)) => match saved.cmp(top) {
                             Ordering::Greater => true,
                             Ordering::Less => false,
+                            // A set without some buy X get Y rewards wins only by saving more:
+                            // the larger one keeps them, each with its own reason.
+                            Ordering::Equal if mask & top_mask == *top_mask => true,
+                            Ordering::Equal if mask & top_mask == mask => false,
                             Ordering::Equal => self.tie(&set, top_set) == Ordering::Less,
                         },
                     };
                     if better {
-                        best = Some((saved, set));
+                        best = Some((saved, set, mask));
                     }
                 }
-                Ok(best.map(|(_, s)| s).unwrap_or_else(|| vec![false; n]))
+                Ok(best.map(|(_, s, _)| s).unwrap_or_else(|| vec![false; n]))
             }
         }
     }

@@ -31,8 +31,17 @@ export interface UserContext { id?: string; properties?: Record<string, JsonValu
 export interface CartLine { id: string; product_id: string; quantity: number; unit_price: Money; attributes?: Record<string, JsonValue> }
 export interface Cart { currency: string; lines: CartLine[]; shipping?: { amount: Money; method?: string }; fees?: Array<{ id: string; amount: Money; name?: string }>; attributes?: Record<string, JsonValue> }
 export interface UsageSnapshot { as_of?: string; coupons?: Record<string, { redemptions?: number; user_redemptions?: number; discount_given?: Money }> }
-/** `allocations: true` adds each applied coupon's share per line, shipping and fee (what the Worker records with a redemption); without it the result is compact. */
-export interface EvaluateRequest { cart: Cart; user?: UserContext; codes?: string[]; now?: string; usage?: UsageSnapshot; allocations?: boolean }
+/** `allocations: true` adds each applied coupon's share per line, shipping and fee (what the Worker records with a redemption); without it the result is compact. `automatic: false` prices with the typed codes only, leaving automatic coupons out. `previous` (an order edit): the order before the edit; the result then has `edit`. */
+export interface EvaluateRequest { cart: Cart; user?: UserContext; codes?: string[]; now?: string; usage?: UsageSnapshot; allocations?: boolean; automatic?: boolean; previous?: PreviousOrder }
+/** The order before an edit. Entries may be the previous Evaluation's own `applied`, `lines` and `periods` (their other fields are ignored). */
+export interface PreviousOrder { applied: Array<{ coupon_id: string; code?: string | null; discount: Money }>; lines?: Array<{ id: string; discount: Money }>; periods?: { day: string; week: string; month: string } }
+/** What an order edit changed: `change` is discount minus previous_discount, with "-" when it went down. */
+export interface OrderEdit {
+  kept: Array<{ coupon_id: string; code: string | null; previous_discount: Money; discount: Money; change: string }>;
+  dropped: Array<{ coupon_id: string; code: string | null; previous_discount: Money; reason: Reason }>;
+  added: Array<{ coupon_id: string; code: string | null; discount: Money }>;
+  lines?: Array<{ id: string; previous_discount: Money; discount: Money; change: string; added?: true; removed?: true }>;
+}
 export interface Reason { code: string; message: string; [detail: string]: JsonValue }
 export interface Amounts { original: Money; discount: Money; final: Money }
 export interface Allocation { target: "line" | "shipping" | "fee"; id?: string; amount: Money }
@@ -48,6 +57,9 @@ export interface Evaluation {
   totals: { subtotal: Money; shipping: Money; fees: Money; discount: Money; total: Money };
   cashback_points: number; applied: AppliedCoupon[];
   rejected: Array<{ code: string; coupon_id?: string; reason: Reason }>;
+  periods: { day: string; week: string; month: string };
+  /** Only when the request has `previous` (an order edit). */
+  edit?: OrderEdit;
 }
 export interface TrayEntry { coupon_id: string; name: string; description?: string; code: string | null; automatic: boolean; reward: string; target: string; summary: string; has_conditions: boolean; redeemable_from?: string; expires_at: string | null; priority: number }
 export interface Distribution {

@@ -382,3 +382,80 @@ fn an_allocations_flag_that_is_not_a_boolean_is_invalid_with_its_path() {
         assert_eq!(r["applied"][0].get("allocations").is_some(), ok, "{r}");
     }
 }
+
+#[test]
+fn an_automatic_flag_that_is_not_a_boolean_is_invalid_with_its_path() {
+    let engine = engine();
+    for bad in [json!("no"), json!(0), json!([false]), json!({})] {
+        let mut request = cart_with(line(json!("9.99"), json!(1)));
+        request["automatic"] = bad.clone();
+        match common::play(&engine, "evaluate", &request, NOW) {
+            Ok(r) => panic!("automatic {bad}: expected INVALID_REQUEST, got {r}"),
+            Err(e) => {
+                assert_eq!(e.code(), "INVALID_REQUEST", "{bad}: {e}");
+                assert_eq!(e.path(), Some("automatic"), "{bad}: {e}");
+            }
+        }
+    }
+}
+
+#[test]
+fn an_order_edit_is_checked_with_its_paths_and_absent_leaves_the_result_as_it_was() {
+    let engine = engine();
+    let plain = common::play(
+        &engine,
+        "evaluate",
+        &cart_with(line(json!("9.99"), json!(1))),
+        NOW,
+    )
+    .unwrap();
+    assert!(
+        plain.get("edit").is_none(),
+        "no `edit` without `previous`: {plain}"
+    );
+    let cases = [
+        (
+            json!({ "applied": [{ "coupon_id": "SAVE10", "discount": 1 }] }),
+            "INVALID_AMOUNT",
+            "previous.applied[0].discount",
+        ),
+        (
+            json!({ "applied": [{ "coupon_id": "SAVE10", "code": "S€VE", "discount": "1.00" }] }),
+            "CODE_INVALID",
+            "previous.applied[0].code",
+        ),
+        (
+            json!({ "applied": [{ "coupon_id": "SAVE10", "discount": "1.00" }, { "coupon_id": "SAVE10", "discount": "1.00" }] }),
+            "INVALID_REQUEST",
+            "previous.applied[1].coupon_id",
+        ),
+        (
+            json!({ "applied": [], "lines": [{ "id": "a", "discount": "1.001" }] }),
+            "INVALID_AMOUNT",
+            "previous.lines[0].discount",
+        ),
+        (
+            json!({ "applied": [], "extra": true }),
+            "INVALID_REQUEST",
+            "previous.extra",
+        ),
+        (json!({ "lines": [] }), "INVALID_REQUEST", "previous"),
+    ];
+    for (previous, code, path) in cases {
+        let mut request = cart_with(line(json!("9.99"), json!(1)));
+        request["previous"] = previous.clone();
+        match common::play(&engine, "evaluate", &request, NOW) {
+            Ok(r) => panic!("previous {previous}: expected {code}, got {r}"),
+            Err(e) => {
+                assert_eq!(e.code(), code, "{previous}: {e}");
+                assert_eq!(e.path(), Some(path), "{previous}: {e}");
+            }
+        }
+    }
+    // The previous result's own entries are taken as they are (their other fields ignored).
+    let mut request = cart_with(line(json!("9.99"), json!(1)));
+    request["previous"] = json!({ "applied": plain["applied"], "lines": plain["lines"], "periods": plain["periods"] });
+    let edited = common::play(&engine, "evaluate", &request, NOW).unwrap();
+    assert_eq!(edited["edit"]["kept"][0]["change"], "0.00", "{edited}");
+    assert_eq!(edited["edit"]["lines"][0]["change"], "0.00", "{edited}");
+}

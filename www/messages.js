@@ -172,6 +172,7 @@ const en = {
     NOTHING_TO_DISCOUNT: (r, ctx) => {
       if (r.target === 'shipping') return 'Your order has no shipping charge for this coupon to take off.';
       if (r.target === 'fee') return `Your order has no ${inSentence(ctx.fee(r.fee ?? ctx.coupon?.reward?.target?.fee))} for this coupon to take off.`;
+      if (Number(r.units_taken) > 0) return 'The items for this offer already count towards another buy-and-get offer in your cart.';
       return 'There is nothing left in your cart for this coupon to discount.';
     },
     USER_LIMIT_REACHED: (r, ctx) =>
@@ -196,6 +197,7 @@ const en = {
       return other ? `This coupon can’t be combined with “${other}”, which saves you more.` : 'This coupon can’t be combined with another offer in your cart.';
     },
     NO_LONGER_APPLIES: () => 'This offer no longer applies to your order.',
+    NOT_REQUESTED: () => 'This offer was not applied to your changed order again.',
     DISCOUNT_CHANGED: (r, ctx) => (isMoney(r.discount) ? `This offer now saves ${ctx.money(r.discount)}.` : 'The amount this offer saves has changed.'),
     CODE_POOL_EMPTY: () => 'This offer has run out.',
   },
@@ -305,6 +307,7 @@ const de = {
     NOTHING_TO_DISCOUNT: (r, ctx) => {
       if (r.target === 'shipping') return 'Für Ihre Bestellung fallen keine Versandkosten an, die dieser Gutschein erlassen könnte.';
       if (r.target === 'fee') return `Für Ihre Bestellung fällt keine ${ctx.fee(r.fee ?? ctx.coupon?.reward?.target?.fee)} an, die dieser Gutschein erlassen könnte.`;
+      if (Number(r.units_taken) > 0) return 'Die Artikel für dieses Angebot zählen schon für ein anderes Kauf-und-Gratis-Angebot in Ihrem Warenkorb.';
       return 'In Ihrem Warenkorb ist nichts mehr, das dieser Gutschein ermäßigen könnte.';
     },
     USER_LIMIT_REACHED: (r, ctx) =>
@@ -330,6 +333,7 @@ const de = {
       return other ? `Dieser Gutschein lässt sich nicht mit „${other}“ kombinieren, das Ihnen mehr spart.` : 'Dieser Gutschein lässt sich nicht mit einem anderen Angebot in Ihrem Warenkorb kombinieren.';
     },
     NO_LONGER_APPLIES: () => 'Dieses Angebot gilt für Ihre Bestellung nicht mehr.',
+    NOT_REQUESTED: () => 'Dieses Angebot wurde auf Ihre geänderte Bestellung nicht erneut angewendet.',
     DISCOUNT_CHANGED: (r, ctx) => (isMoney(r.discount) ? `Dieses Angebot spart Ihnen jetzt ${ctx.money(r.discount)}.` : 'Der Rabatt dieses Angebots hat sich geändert.'),
     CODE_POOL_EMPTY: () => 'Dieses Angebot ist aufgebraucht.',
   },

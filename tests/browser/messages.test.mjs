@@ -66,6 +66,9 @@ test('money and dates in the shopper\'s locale; lists, terms and names instead o
   const items = { code: 'NO_ELIGIBLE_ITEMS', message: 'x', rule: 'category is one of [accessories, bags]' };
   assert.equal(en.reason(items, 'accessories-5'), 'This coupon applies to accessories and bags only. Add a matching item to use it.');
   assert.match(de.reason(items, 'accessories-5'), /nur für Accessoires und Taschen\./);
+  const taken = { code: 'NOTHING_TO_DISCOUNT', message: 'x', target: 'products', units_taken: 3 };
+  assert.equal(en.reason(taken), 'The items for this offer already count towards another buy-and-get offer in your cart.');
+  assert.match(de.reason(taken), /anderes Kauf-und-Gratis-Angebot/);
   assert.equal(en.reason({ code: 'NOT_COMBINABLE', message: 'x', with: 'shoes-15' }), 'This coupon can’t be combined with “15% off shoes”, which saves you more.');
   assert.equal(en.reason({ code: 'EXPIRED', message: 'x', expired_at: '2026-01-10T12:00:00Z' }), `This offer ended on ${new Intl.DateTimeFormat('en-US', { dateStyle: 'medium', timeStyle: 'short' }).format(new Date('2026-01-10T12:00:00Z'))}.`);
   assert.equal(en.reason({ code: 'PERIOD_LIMIT_REACHED', message: 'x', period: 'week', limit: 1, used: 1, per_user: true }), 'You have used this offer as often as it allows this week. Try again next week.');

@@ -1,0 +1,336 @@
+//! Order edits: a request that carries the coupons applied to the order before the edit
+//! (`previous`) gets, beside the usual result, what changed (`edit`): which coupons stay (and for
+//! how much now), which go and why (the reason a typed code gets, or, for an automatic coupon, the
+//! reason it would get), which are new, and how each line's discount moved. Only with `previous`:
+//! without it the result is the compact default, and nothing here runs.
+
+use super::{conditions_ok, limits_ok, Engine, Evaluation};
+use crate::cart::{CartFacts, CouponUsage, User};
+use crate::codes;
+use crate::error::{Error, Result};
+use crate::input::Previous;
+use crate::money::{self, Currency};
+use crate::reason::Reason;
+use crate::reward::{self, Remaining};
+use crate::rules::Value;
+use crate::stacking;
+use crate::time::Instant;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+/// What an edit changed, in the result as `edit`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Edit {
+    /// Coupons of the order before that still apply, with their discount before and now.
+    pub kept: Vec<Kept>,
+    /// Coupons of the order before that no longer apply, with why.
+    pub dropped: Vec<Dropped>,
+    /// Coupons that apply now and did not before.
+    pub added: Vec<Added>,
+    /// Each line's discount before and now, in line-id order (only when `previous.lines` is sent).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lines: Option<Vec<LineChange>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Kept {
+    pub coupon_id: String,
+    pub code: Option<String>,
+    pub previous_discount: String,
+    pub discount: String,
+    /// `discount - previous_discount`, with a sign when it went down (`"-2.50"`).
+    pub change: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Dropped {
+    pub coupon_id: String,
+    pub code: Option<String>,
+    pub previous_discount: String,
+    pub reason: Reason,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Added {
+    pub coupon_id: String,
+    pub code: Option<String>,
+    pub discount: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LineChange {
+    pub id: String,
+    pub previous_discount: String,
+    pub discount: String,
+    pub change: String,
+    /// A line that is new in the edit.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub added: bool,
+    /// A line of the order before that the edit took out.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub removed: bool,
+}
+
+/// The order before the edit, read and checked.
+#[derive(Debug)]
+pub(super) struct Before {
+    /// Coupon id, its code as normalised, its discount.
+    coupons: Vec<(String, Option<String>, Decimal)>,
+    lines: Option<Vec<(String, Decimal)>>,
+    periods: Option<[String; 3]>,
+}
+
+fn money_at(v: &Value, currency: Currency, path: String) -> Result<Decimal> {
+    match v {
+        Value::Str(s) => money::parse_amount(s, currency, &path),
+        _ => Err(Box::new(Error::InvalidAmount {
+            path,
+            message:
+                "amounts are decimal strings in major units like \"12.50\", never JSON numbers"
+                    .into(),
+        })),
+    }
+}
+
+/// Reads `previous`: amounts as money of the cart's currency, codes normalised.
+pub(super) fn read(p: &Previous, currency: Currency) -> Result<Before> {
+    let mut coupons = Vec::with_capacity(p.applied.len());
+    for (i, c) in p.applied.iter().enumerate() {
+        let at = |f: &str| format!("previous.applied[{i}].{f}");
+        let code = c
+            .code
+            .as_deref()
+            .map(|code| codes::normalize(code, &at("code")))
+            .transpose()?;
+        let discount = money_at(&c.discount, currency, at("discount"))?;
+        if coupons.iter().any(|(id, _, _)| *id == c.coupon_id) {
+            return Err(Box::new(Error::InvalidRequest {
+                path: at("coupon_id"),
+                message: format!("`{}` is listed twice", c.coupon_id),
+            }));
+        }
+        coupons.push((c.coupon_id.clone(), code, discount));
+    }
+    let lines = match &p.lines {
+        None => None,
+        Some(lines) => Some(
+            lines
+                .iter()
+                .enumerate()
+                .map(|(i, l)| {
+                    let d = money_at(
+                        &l.discount,
+                        currency,
+                        format!("previous.lines[{i}].discount"),
+                    )?;
+                    Ok((l.id.clone(), d))
+                })
+                .collect::<Result<Vec<_>>>()?,
+        ),
+    };
+    let periods = p
+        .periods
+        .as_ref()
+        .map(|p| [p.day.clone(), p.week.clone(), p.month.clone()]);
+    Ok(Before {
+        coupons,
+        lines,
+        periods,
+    })
+}
+
+/// The usage snapshot counts the order being edited: each of its coupons gets that order's use
+/// back (one redemption, of all users and of this user, in the order's periods when they are
+/// sent, and its discount from the budget) before the limits are checked again.
+pub(super) fn give_back(before: &Before, usage: &mut [(String, CouponUsage)]) {
+    for (id, _, discount) in &before.coupons {
+        let Some((_, u)) = usage.iter_mut().find(|(u, _)| u == id) else {
+            continue;
+        };
+        u.redemptions = u.redemptions.saturating_sub(1);
+        u.user_redemptions = u.user_redemptions.saturating_sub(1);
+        u.discount_given = money::less(u.discount_given, *discount).max(Decimal::ZERO);
+        if let Some(labels) = &before.periods {
+            for list in u.periods.iter_mut() {
+                for (label, n) in list.iter_mut() {
+                    if labels.contains(label) {
+                        *n = n.saturating_sub(1);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `new - old` as money, with a `-` when it went down.
+fn change(new: Decimal, old: Decimal, currency: Currency) -> String {
+    match new >= old {
+        true => currency.format(money::less(new, old)),
+        false => format!("-{}", currency.format(money::less(old, new))),
+    }
+}
+
+/// What the evaluation needs to say why an automatic coupon of the order before is gone.
+pub(super) struct Context<'a> {
+    pub user: &'a User,
+    pub facts: &'a CartFacts<'a>,
+    pub usage: &'a [(String, CouponUsage)],
+    pub start: &'a Remaining,
+    pub budget_left: &'a dyn Fn(&crate::manifest::Coupon) -> Option<Decimal>,
+    pub typed: &'a [String],
+    pub automatic: bool,
+    pub now: Instant,
+}
+
+impl Engine {
+    /// Compares the evaluation with the order before the edit.
+    pub(super) fn edit(&self, before: &Before, ev: &Evaluation, cx: &Context) -> Result<Edit> {
+        let currency = self.manifest.currency;
+        let amount = |s: &str| money::parse_amount(s, currency, "");
+        let mut edit = Edit {
+            kept: Vec::new(),
+            dropped: Vec::new(),
+            added: Vec::new(),
+            lines: None,
+        };
+        for (id, code, old) in &before.coupons {
+            match ev.applied.iter().find(|a| a.coupon_id == *id) {
+                Some(a) => {
+                    let now = amount(&a.discount)?;
+                    edit.kept.push(Kept {
+                        coupon_id: id.clone(),
+                        code: a.code.clone(),
+                        previous_discount: currency.format(*old),
+                        discount: a.discount.clone(),
+                        change: change(now, *old, currency),
+                    });
+                }
+                None => edit.dropped.push(Dropped {
+                    coupon_id: id.clone(),
+                    code: code.clone(),
+                    previous_discount: currency.format(*old),
+                    reason: self.why_gone(id, code.as_deref(), ev, cx)?,
+                }),
+            }
+        }
+        for a in &ev.applied {
+            if !before.coupons.iter().any(|(id, _, _)| *id == a.coupon_id) {
+                edit.added.push(Added {
+                    coupon_id: a.coupon_id.clone(),
+                    code: a.code.clone(),
+                    discount: a.discount.clone(),
+                });
+            }
+        }
+        if let Some(old_lines) = &before.lines {
+            let mut lines = Vec::new();
+            for l in &ev.lines {
+                let now = amount(&l.discount)?;
+                let old = old_lines.iter().find(|(id, _)| *id == l.id).map(|p| p.1);
+                lines.push(LineChange {
+                    id: l.id.clone(),
+                    previous_discount: currency.format(old.unwrap_or(Decimal::ZERO)),
+                    discount: l.discount.clone(),
+                    change: change(now, old.unwrap_or(Decimal::ZERO), currency),
+                    added: old.is_none(),
+                    removed: false,
+                });
+            }
+            for (id, old) in old_lines {
+                if !ev.lines.iter().any(|l| l.id == *id) {
+                    lines.push(LineChange {
+                        id: id.clone(),
+                        previous_discount: currency.format(*old),
+                        discount: currency.format(Decimal::ZERO),
+                        change: change(Decimal::ZERO, *old, currency),
+                        added: false,
+                        removed: true,
+                    });
+                }
+            }
+            crate::sort::sort_by(&mut lines, |a, b| a.id.cmp(&b.id));
+            edit.lines = Some(lines);
+        }
+        Ok(edit)
+    }
+
+    /// Why a coupon of the order before does not apply now: the reason its code got in
+    /// `rejected`; `NOT_REQUESTED` when its code was not sent again (or automatic coupons were
+    /// left out); for an automatic coupon, the reason a code for it would get.
+    fn why_gone(
+        &self,
+        id: &str,
+        code: Option<&str>,
+        ev: &Evaluation,
+        cx: &Context,
+    ) -> Result<Reason> {
+        let Some(coupon) = self.manifest.coupons.iter().find(|c| c.id == id) else {
+            return Ok(
+                Reason::new("ENDED", "this coupon is no longer offered").with("status", "removed")
+            );
+        };
+        if let Some(code) = code {
+            let rejected = ev.rejected.iter().find(|r| r.code == code).or_else(|| {
+                ev.rejected
+                    .iter()
+                    .find(|r| r.coupon_id.as_deref() == Some(id))
+            });
+            if let Some(r) = rejected {
+                return Ok(r.reason.clone());
+            }
+            if !cx.typed.iter().any(|t| t == code) {
+                return Ok(Reason::new(
+                    "NOT_REQUESTED",
+                    "its code was not sent with the edited order",
+                ));
+            }
+        } else if !cx.automatic {
+            return Ok(Reason::new(
+                "NOT_REQUESTED",
+                "automatic coupons were left out of the edited order (`automatic: false`)",
+            ));
+        }
+        let currency = self.manifest.currency;
+        let usage = cx.usage.iter().find(|(u, _)| u == id).map(|(_, u)| u);
+        let eligible = self
+            .usable(coupon, cx.user, code, cx.now)
+            .and_then(|_| limits_ok(coupon, usage, currency, Some(&ev.periods)))
+            .and_then(|_| conditions_ok(coupon, cx.facts, currency, true));
+        if let Err(reason) = eligible {
+            return Ok(reason);
+        }
+        let Some(cart) = cx.facts.cart else {
+            return Ok(Reason::new("NOTHING_TO_DISCOUNT", "nothing to discount"));
+        };
+        let mut alone = cx.start.clone();
+        if let Err(reason) = reward::apply(
+            coupon,
+            cart,
+            cx.facts,
+            &mut alone,
+            (cx.budget_left)(coupon),
+            false,
+        )? {
+            return Ok(reason);
+        }
+        let winners: Vec<&crate::manifest::Coupon> = ev
+            .applied
+            .iter()
+            .filter_map(|a| self.manifest.coupons.iter().find(|c| c.id == a.coupon_id))
+            .collect();
+        let rival =
+            stacking::lost_to(coupon, &winners).or_else(|| stacking::units_rival(coupon, &winners));
+        Ok(match rival {
+            Some(w) => Reason::new(
+                "NOT_COMBINABLE",
+                format!("this coupon does not combine with {} ({})", w.name, w.id),
+            )
+            .with("with", w.id.clone()),
+            None => Reason::new(
+                "NOTHING_TO_DISCOUNT",
+                "nothing to discount: the other coupons left nothing for it",
+            )
+            .with("target", coupon.reward.target.kind()),
+        })
+    }
+}
