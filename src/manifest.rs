@@ -1653,3 +1653,67 @@ impl Manifest {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = r#""version":1,"id":"m","issued_at":"2026-01-01T00:00:00Z","expires_at":"2026-02-01T00:00:00Z","currency":"USD""#;
+
+    fn load(coupon: &str) -> Result<Manifest> {
+        let text = format!(r#"{{{HEAD},"coupons":[{coupon}]}}"#);
+        Manifest::parse(text.as_bytes(), &Limits::default())
+    }
+
+    const OK: &str = r#"{"id":"a","name":"A","status":"active","codes":{"type":"automatic"},"reward":{"type":"percentage","percent":"10","target":{"type":"order"}}}"#;
+
+    #[test]
+    fn refuses_what_the_hand_reader_refused_with_its_paths() {
+        assert!(load(OK).is_ok());
+        for (bad, path) in [
+            // A key twice, anywhere.
+            (OK.replacen(r#""id":"a","#, r#""id":"a","id":"a","#, 1), ""),
+            // A list where an object goes (derived structs would read it as fields in order).
+            (
+                OK.replacen("}}}", r#"}},"limits":[1]}"#, 1),
+                "coupons[0].limits",
+            ),
+            // A field of another kind of a tagged object, even null.
+            (
+                OK.replacen(
+                    r#""type":"automatic""#,
+                    r#""type":"automatic","prefix":null"#,
+                    1,
+                ),
+                "coupons[0].codes",
+            ),
+            // An unknown field is named at its object; a required field null is missing.
+            (
+                OK.replacen(r#""name":"A","#, r#""name":"A","nme":1,"#, 1),
+                "coupons[0]",
+            ),
+            (
+                OK.replacen(r#""name":"A""#, r#""name":null"#, 1),
+                "coupons[0]",
+            ),
+            (
+                OK.replacen(r#""percent":"10""#, r#""percent":"110""#, 1),
+                "coupons[0].reward.percent",
+            ),
+            (
+                OK.replacen(r#""percent":"10""#, r#""percent":10"#, 1),
+                "coupons[0].reward.percent",
+            ),
+        ] {
+            let e = load(&bad).unwrap_err();
+            assert_eq!(
+                (e.code(), e.path()),
+                ("MANIFEST_INVALID", Some(path)),
+                "{bad}: {e}"
+            );
+        }
+        let e = Manifest::parse(br#"{"version":2,"coupons":{}}"#, &Limits::default()).unwrap_err();
+        assert_eq!(e.code(), "MANIFEST_VERSION_UNSUPPORTED");
+    }
+}
