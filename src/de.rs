@@ -13,6 +13,26 @@ pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<F
     Option::<T>::deserialize(d).map(Some)
 }
 
+/// The byte offset of serde_json's line and column in `bytes` (where it stopped reading).
+pub fn offset_of(bytes: &[u8], e: &serde_json::Error) -> usize {
+    let line_start = (1..e.line()).fold(0, |at, _| {
+        bytes
+            .get(at..)
+            .and_then(|rest| rest.iter().position(|&b| b == b'\n'))
+            .map_or(bytes.len(), |n| at + n + 1)
+    });
+    line_start + e.column()
+}
+
+/// serde_json's message without its ` at line L column C`.
+pub fn message_of(e: &serde_json::Error) -> String {
+    let mut message = e.to_string();
+    if let Some(cut) = message.rfind(" at line ") {
+        message.truncate(cut);
+    }
+    message
+}
+
 /// The largest integer every JSON reader holds exactly (2^53 - 1).
 pub const MAX_SAFE_INTEGER: u64 = 9_007_199_254_740_991;
 

@@ -686,14 +686,8 @@ fn compile(doc: &Doc, limits: &Limits) -> Result<Manifest> {
 #[inline(never)]
 fn tracked<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     serde_json::from_slice(bytes).map_err(|e| {
-        let line_start = (1..e.line()).fold(0, |at, _| {
-            bytes
-                .get(at..)
-                .and_then(|rest| rest.iter().position(|&b| b == b'\n'))
-                .map_or(bytes.len(), |n| at + n + 1)
-        });
-        let mut message = e.to_string();
-        let mut offset = line_start + e.column();
+        let mut message = crate::de::message_of(&e);
+        let mut offset = crate::de::offset_of(bytes, &e);
         // serde_json finds a field missing once it has read the object's `}`.
         if message.starts_with("missing field") && offset > 0 {
             offset -= usize::from(bytes.get(offset - 1) == Some(&b'}'));

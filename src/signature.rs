@@ -39,8 +39,21 @@ crate::de::objects!(KeySet, Jwk);
 
 impl KeySet {
     /// Parses a JWKS from JSON text; a refusal is `KEYSET_INVALID`, naming the member.
+    /// Text that is not JSON at all says where it breaks, as `(at byte N)`.
     pub fn from_json(json: &str) -> Result<KeySet> {
-        crate::input::from_json(json).map_err(keyset_error)
+        crate::input::from_json(json).map_err(|e| {
+            match serde_json::from_str::<serde::de::IgnoredAny>(json) {
+                Err(syntax) => Box::new(Error::KeySetInvalid {
+                    message: format!(
+                        "not valid JSON: {} (at byte {})",
+                        crate::de::message_of(&syntax),
+                        // Of the byte it stopped at, which serde_json has read.
+                        crate::de::offset_of(json.as_bytes(), &syntax).saturating_sub(1)
+                    ),
+                }),
+                Ok(_) => keyset_error(e),
+            }
+        })
     }
 
     fn find(&self, kid: &str) -> Result<VerifyingKey> {
