@@ -14,7 +14,7 @@ rm -rf "$OUT"
 # Panic locations name source files: shorten the registry's long prefix (and keep the build
 # independent of where CARGO_HOME is). This saves a few KB of the size budget.
 registry="${CARGO_HOME:-$HOME/.cargo}/registry/src"
-RUSTFLAGS="${RUSTFLAGS:-} --remap-path-prefix=$registry=/crates --cfg sha2_backend_soft=\"compact\"" \
+RUSTFLAGS="${RUSTFLAGS:-} --remap-path-prefix=$registry=/crates" \
   cargo build --quiet --release --lib --target wasm32-unknown-unknown
 wasm-bindgen --target web --out-dir "$OUT" --out-name edge_coupons \
   "$TARGET_DIR/wasm32-unknown-unknown/release/edge_coupons.wasm"

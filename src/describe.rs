@@ -4,11 +4,11 @@
 //! or an IANA zone) or, without one, in the manifest's own time zone (`settings.time_zone`, from its
 //! offset table at each instant).
 
-use crate::json::join;
 use crate::manifest::{
     Activation, Audience, Codes, Coupon, Expiry, ExpiryFrom, Manifest, Trigger, Visibility,
     PERIOD_LIMITS,
 };
+use crate::text::join;
 use crate::time::{civil, Duration, Instant};
 use crate::zone::UTC;
 

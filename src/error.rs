@@ -114,6 +114,18 @@ impl Error {
         self
     }
 
+    /// The same error about the field `key` of the value at hand (see [`Error::at`]).
+    #[inline(never)]
+    pub fn under(self: Box<Self>, key: &str) -> Box<Self> {
+        self.at(&|| key.to_string())
+    }
+
+    /// The same error about item `i` of the list at hand (see [`Error::at`]).
+    #[inline(never)]
+    pub fn item(self: Box<Self>, i: usize) -> Box<Self> {
+        self.at(&|| format!("[{i}]"))
+    }
+
     /// Every error code, for the docs table and the test that keeps it complete.
     pub const CODES: &'static [&'static str] = &[
         "MANIFEST_MALFORMED",
@@ -136,6 +148,16 @@ impl Error {
         "LIMIT_EXCEEDED",
         "AMOUNT_OVERFLOW",
     ];
+}
+
+/// `MANIFEST_INVALID` at `path`, relative to the value being read: each caller above prefixes
+/// where that value sat ([`Error::under`], [`Error::item`]), only when something failed.
+#[inline(never)]
+pub(crate) fn invalid(path: &str, message: impl Into<String>) -> Box<Error> {
+    Box::new(Error::ManifestInvalid {
+        path: path.to_string(),
+        message: message.into(),
+    })
 }
 
 pub(crate) fn join_path(prefix: &str, path: &str) -> String {

@@ -486,8 +486,7 @@ fn itoa(mut n: usize, buf: &mut [u8; 20]) -> &str {
     std::str::from_utf8(buf.get(i..).unwrap_or_default()).unwrap_or("0")
 }
 
-/// The largest integer every JSON reader holds exactly (2^53 - 1).
-pub const MAX_SAFE_INTEGER: u64 = 9_007_199_254_740_991;
+pub use crate::de::MAX_SAFE_INTEGER;
 
 // ---------------------------------------------------------------------------------------------
 // Writing JSON for couponctl (src/bin): trees and small records. Results are `Serialize`.
@@ -630,23 +629,7 @@ impl<T: ToJson> ToJson for Vec<T> {
     }
 }
 
-/// Items joined with `sep`: `[T]::join` would bring its own generic copy (1 KB of Wasm).
-pub fn join<S: AsRef<str>>(items: impl Iterator<Item = S>, sep: &str) -> String {
-    let mut out = String::new();
-    for (i, item) in items.enumerate() {
-        if i > 0 {
-            out.push_str(sep);
-        }
-        out.push_str(item.as_ref());
-    }
-    out
-}
-
-/// The characters in `s` (its bytes that do not continue a UTF-8 sequence), by a plain loop:
-/// `chars().count()` brings a large unrolled counter.
-pub fn char_count(s: &str) -> usize {
-    s.bytes().filter(|b| b & 0xC0 != 0x80).count()
-}
+pub use crate::text::{char_count, join};
 
 /// Numbers in values are written as decimal strings, like money: exact in every reader.
 impl ToJson for Value {

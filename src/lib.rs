@@ -12,6 +12,7 @@
 
 pub mod cart;
 pub mod codes;
+pub mod de;
 pub mod describe;
 pub mod engine;
 pub mod error;
@@ -19,12 +20,14 @@ pub mod input;
 pub mod json;
 pub mod manifest;
 pub mod money;
+pub mod payload;
 pub mod reason;
 pub mod reward;
 pub mod rules;
 pub mod signature;
 mod sort;
 pub mod stacking;
+pub mod text;
 pub mod time;
 pub mod zone;
 

@@ -4,15 +4,21 @@
 
 use crate::cart::{CartFacts, Event, EventFacts, User};
 use crate::codes::{self, MAX_CODE_LEN};
-use crate::error::{join_path, Error, Result};
-use crate::json::{self, Node, Obj, Source};
+use crate::de::{Field, MAX_SAFE_INTEGER};
+use crate::error::{invalid, join_path, Error, Result};
 use crate::money::{self, Currency};
-use crate::rules::{Failure, Predicate, Scope, Value};
+use crate::payload::{
+    ActivationDoc, AudienceDoc, CodesDoc, CouponDoc, Doc, ExpiryDoc, LimitsDoc, RewardDoc,
+    StackingDoc, TargetDoc,
+};
+use crate::rules::{Failure, Predicate, Rule, Scope, Value};
 use crate::sort::Index;
 use crate::stacking::{Class, Mode, Stacking};
+use crate::text::{char_count, join};
 use crate::time::{parse_duration, parse_instant, Duration, Instant};
 use crate::zone::{Schedule, Zone, Zones};
 use rust_decimal::Decimal;
+use serde::Deserialize;
 
 /// The manifest versions this engine reads.
 pub const SUPPORTED_VERSION: u64 = 1;
@@ -48,30 +54,42 @@ impl Default for Limits {
     }
 }
 
-impl Limits {
-    /// Reads limits from options (`{ "max_cart_lines": 200 }`); fields left out keep their default.
-    pub fn read(node: &Node) -> Result<Limits> {
-        let fields = [
-            "max_manifest_bytes",
-            "max_coupons",
-            "max_cart_lines",
-            "max_line_quantity",
-            "max_codes",
-            "max_fees",
-        ];
-        let obj = node.obj(&fields)?;
+/// Limits as options write them (`{ "max_cart_lines": 200 }`): whole numbers from 0 to 2^53 - 1,
+/// read from their digits; fields left out keep their default.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, remote = "Self")]
+struct LimitsOptions {
+    #[serde(default)]
+    max_manifest_bytes: Option<Value>,
+    #[serde(default)]
+    max_coupons: Option<Value>,
+    #[serde(default)]
+    max_cart_lines: Option<Value>,
+    #[serde(default)]
+    max_line_quantity: Option<Value>,
+    #[serde(default)]
+    max_codes: Option<Value>,
+    #[serde(default)]
+    max_fees: Option<Value>,
+}
+
+crate::de::objects!(LimitsOptions);
+
+impl<'de> Deserialize<'de> for Limits {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Limits, D::Error> {
+        let o = <LimitsOptions as Deserialize>::deserialize(d)?;
         let mut limits = Limits::default();
         let slots = [
-            &mut limits.max_manifest_bytes,
-            &mut limits.max_coupons,
-            &mut limits.max_cart_lines,
-            &mut limits.max_line_quantity,
-            &mut limits.max_codes,
-            &mut limits.max_fees,
+            (&mut limits.max_manifest_bytes, o.max_manifest_bytes),
+            (&mut limits.max_coupons, o.max_coupons),
+            (&mut limits.max_cart_lines, o.max_cart_lines),
+            (&mut limits.max_line_quantity, o.max_line_quantity),
+            (&mut limits.max_codes, o.max_codes),
+            (&mut limits.max_fees, o.max_fees),
         ];
-        for (name, slot) in fields.iter().zip(slots) {
-            if let Some(n) = obj.get(name) {
-                *slot = n.u64()?;
+        for (slot, v) in slots {
+            if let Some(v) = v {
+                *slot = whole(&v).map_err(|e| serde::de::Error::custom(message_of(&e)))?;
             }
         }
         Ok(limits)
@@ -213,20 +231,22 @@ impl Trigger {
         }
     }
 
-    /// Reads `{ event, where?, delay? }` from an object whose keys were checked.
-    fn read(obj: &Obj) -> Result<Trigger> {
-        let ev = obj.req("event")?;
-        let event = ev.string()?;
-        check_id(&event, &ev.path, 64)?;
+    /// Checks `{ event, where?, delay? }` (an event activation or a distribution trigger).
+    fn compile(
+        event: Option<&String>,
+        filter: Option<&Rule>,
+        delay: Option<&String>,
+    ) -> Result<Trigger> {
+        let event = event.ok_or_else(|| invalid("", "missing field `event`"))?;
+        check_id(event, "event", 64)?;
         Ok(Trigger {
-            event,
-            filter: obj
-                .get("where")
-                .map(|w| Predicate::read(&w, Scope::Event))
-                .transpose()?,
-            delay: obj
-                .get("delay")
-                .map(|d| duration(&d))
+            event: event.clone(),
+            filter: filter
+                .map(|w| Predicate::compile(w, Scope::Event))
+                .transpose()
+                .map_err(|e| e.under("where"))?,
+            delay: delay
+                .map(|d| duration(d, "delay"))
                 .transpose()?
                 .unwrap_or(Duration::ZERO),
         })
@@ -414,13 +434,6 @@ pub struct Manifest {
 /// The default for `settings.max_codes_per_cart`.
 pub const DEFAULT_MAX_CODES_PER_CART: u64 = 5;
 
-fn invalid(path: &str, message: impl Into<String>) -> Error {
-    Error::ManifestInvalid {
-        path: path.to_string(),
-        message: message.into(),
-    }
-}
-
 #[inline(never)]
 fn check_id(s: &str, path: &str, max: usize) -> Result<()> {
     if s.is_empty()
@@ -429,62 +442,89 @@ fn check_id(s: &str, path: &str, max: usize) -> Result<()> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     {
-        return Err(Box::new(invalid(
+        return Err(invalid(
             path,
             format!("ids are 1 to {max} characters of A-Z, a-z, 0-9, `_` and `-`"),
-        )));
+        ));
     }
     Ok(())
 }
 
 #[inline(never)]
 fn check_text(s: &str, path: &str, max: usize) -> Result<()> {
-    if s.trim().is_empty() || json::char_count(s) > max {
-        return Err(Box::new(invalid(
-            path,
-            format!("must be 1 to {max} characters"),
-        )));
+    if s.trim().is_empty() || char_count(s) > max {
+        return Err(invalid(path, format!("must be 1 to {max} characters")));
     }
     Ok(())
 }
 
-/// A manifest payload parsed into a tree but not yet validated: `version`, `issued_at` and
-/// `expires_at` are read first, so that an expired manifest is refused before the rest is parsed.
+/// A manifest payload read but not yet checked: `version`, `issued_at` and `expires_at` are
+/// looked at first, so that an expired manifest is refused before the rest is validated.
+///
+/// The payload is read once, typed and untracked ([`Doc`]). Only a payload that serde refuses is
+/// read again: as a plain JSON tree (is it JSON at all, with no key twice? which version? which
+/// times?), then, after the times, tracked by serde_path_to_error for the field path of the
+/// refusal. A valid manifest never pays for either.
 #[derive(Debug)]
-pub(crate) struct Payload(Value);
+pub(crate) enum Payload {
+    Read(Box<Doc>),
+    /// The tree and the text, kept to find the refusal's path once the times have been checked.
+    Refused(Value, Vec<u8>),
+}
+
+/// The payload's `version`: `MANIFEST_VERSION_UNSUPPORTED` unless it is 1.
+fn check_version(version: Option<&Option<Value>>) -> Result<()> {
+    match version {
+        Some(Some(Value::Num(n))) if *n == Decimal::from(SUPPORTED_VERSION) => Ok(()),
+        Some(other) => Err(Box::new(Error::ManifestVersionUnsupported {
+            version: other.as_ref().unwrap_or(&Value::Null).show(),
+        })),
+        None => Err(invalid("version", "missing field `version`")),
+    }
+}
 
 impl Payload {
     pub(crate) fn parse(payload: &[u8]) -> Result<Payload> {
-        let tree = json::parse(payload, Source::Manifest)?;
-        let Value::Map(map) = &tree else {
-            return Err(Box::new(invalid("", "the payload is not a JSON object")));
-        };
-        match map.get("version") {
-            Some(Value::Num(n)) if *n == Decimal::from(SUPPORTED_VERSION) => {}
-            Some(other) => {
-                return Err(Box::new(Error::ManifestVersionUnsupported {
-                    version: other.show(),
-                }))
+        let mut de = serde_json::Deserializer::from_slice(payload);
+        if let Ok(doc) = <Doc as Deserialize>::deserialize(&mut de) {
+            if de.end().is_ok() {
+                check_version(doc.version.as_ref())?;
+                return Ok(Payload::Read(Box::new(doc)));
             }
-            None => return Err(Box::new(invalid("version", "missing field `version`"))),
         }
-        Ok(Payload(tree))
+        let tree: Value = serde_json::from_slice(payload)
+            .map_err(|e| invalid("", format!("not valid JSON: {e}")))?;
+        let Value::Map(map) = &tree else {
+            return Err(invalid("", "the payload is not a JSON object"));
+        };
+        check_version(
+            map.get("version")
+                .map(|v| Some(v.clone()).filter(|v| *v != Value::Null))
+                .as_ref(),
+        )?;
+        Ok(Payload::Refused(tree, payload.to_vec()))
     }
 
     /// `issued_at` and `expires_at`.
     pub(crate) fn validity(&self) -> Result<(Instant, Instant)> {
         let time = |name: &str| -> Result<Instant> {
-            match &self.0 {
-                Value::Map(m) => match m.get(name) {
-                    Some(Value::Str(s)) => parse_instant(s, name)
-                        .map_err(|e| invalid(name, e.to_string()))
-                        .map_err(Box::new),
-                    _ => Err(Box::new(invalid(
-                        name,
-                        format!("`{name}` must be an RFC 3339 date-time"),
-                    ))),
+            let text = match self {
+                Payload::Read(doc) => Some(match name {
+                    "issued_at" => doc.issued_at.as_str(),
+                    _ => doc.expires_at.as_str(),
+                }),
+                Payload::Refused(Value::Map(m), _) => match m.get(name) {
+                    Some(Value::Str(s)) => Some(s.as_str()),
+                    _ => None,
                 },
-                _ => Err(Box::new(invalid("", "the payload is not a JSON object"))),
+                Payload::Refused(..) => None,
+            };
+            match text {
+                Some(s) => parse_instant(s, "").map_err(|e| invalid(name, e.to_string())),
+                None => Err(invalid(
+                    name,
+                    format!("`{name}` must be an RFC 3339 date-time"),
+                )),
             }
         };
         Ok((time("issued_at")?, time("expires_at")?))
@@ -492,7 +532,28 @@ impl Payload {
 
     /// Validates the whole payload into a manifest.
     pub(crate) fn into_manifest(self, limits: &Limits) -> Result<Manifest> {
-        read_manifest(&Node::root(&self.0, Source::Manifest), limits)
+        match self {
+            Payload::Read(doc) => compile(&doc, limits),
+            Payload::Refused(tree, bytes) => {
+                // As for a valid payload: what is not a coupon first, then how many coupons
+                // there are, then each of them.
+                compile_head(&tracked::<Doc<serde::de::IgnoredAny>>(&bytes)?)?;
+                if let Value::Map(m) = &tree {
+                    if let Some(Value::List(coupons)) = m.get("coupons") {
+                        within("coupons", coupons.len(), limits.max_coupons)?;
+                    }
+                }
+                compile(&tracked::<Doc>(&bytes)?, limits)
+            }
+        }
+    }
+}
+
+/// A sub-reader's error as a message: its own text, without a path.
+fn message_of(e: &Error) -> String {
+    match e {
+        Error::InvalidRequest { message, .. } => message.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -508,77 +569,105 @@ impl Manifest {
     }
 }
 
-fn read_manifest(root: &Node, limits: &Limits) -> Result<Manifest> {
-    let m = root.obj(&[
-        "version",
-        "id",
-        "issued_at",
-        "expires_at",
-        "currency",
-        "settings",
-        "segments",
-        "time_zones",
-        "coupons",
-    ])?;
-    let id = m.req("id")?.string()?;
-    check_id(&id, "id", 128)?;
-    let issued_at = instant(&m.req("issued_at")?)?;
-    let expires_at = instant(&m.req("expires_at")?)?;
+/// What the payload says besides its coupons, checked.
+struct Head<'d> {
+    issued_at: Instant,
+    expires_at: Instant,
+    currency: Currency,
+    zones: Zones,
+    max_codes_per_cart: u64,
+    stacking: Mode,
+    segments: Vec<(&'d str, Predicate)>,
+}
+
+/// Checks everything but the coupons, in the order a reader meets the fields' meaning.
+fn compile_head<C>(doc: &Doc<C>) -> Result<Head<'_>> {
+    check_id(&doc.id, "id", 128)?;
+    let issued_at = instant(&doc.issued_at, "issued_at")?;
+    let expires_at = instant(&doc.expires_at, "expires_at")?;
     if expires_at <= issued_at {
-        return Err(Box::new(invalid("expires_at", "must be after issued_at")));
+        return Err(invalid("expires_at", "must be after issued_at"));
     }
-    let currency_node = m.req("currency")?;
-    let currency = Currency::from_code(currency_node.str()?)
-        .ok_or_else(|| currency_node.error("not an ISO 4217 currency this engine knows"))?;
-    let mut zones = Zones::read(m.get("time_zones").as_ref(), issued_at)?;
+    let currency = Currency::from_code(&doc.currency)
+        .ok_or_else(|| invalid("currency", "not an ISO 4217 currency this engine knows"))?;
+    let mut zones = match &doc.time_zones {
+        Some(tables) => Zones::compile(&tables.0, issued_at).map_err(|e| e.under("time_zones"))?,
+        None => Zones::compile(&[], issued_at)?,
+    };
     let mut max_codes_per_cart = DEFAULT_MAX_CODES_PER_CART;
     let mut stacking = Mode::Priority;
-    if let Some(settings) = m.get("settings") {
-        let settings = settings.obj(&["max_codes_per_cart", "stacking", "time_zone"])?;
-        if let Some(z) = settings.get("time_zone") {
-            zones.default = zones.resolve(Some(&z))?;
+    if let Some(settings) = &doc.settings {
+        let at = |e: Box<Error>| e.under("settings");
+        if let Some(z) = &settings.time_zone {
+            zones.default = zones
+                .resolve(Some(z))
+                .map_err(|e| at(e.under("time_zone")))?;
         }
-        if let Some(n) = settings.get("max_codes_per_cart") {
-            max_codes_per_cart = n.u64()?;
+        if let Some(n) = &settings.max_codes_per_cart {
+            max_codes_per_cart = whole(n).map_err(|e| at(e.under("max_codes_per_cart")))?;
             if max_codes_per_cart == 0 {
-                return Err(n.error("must be at least 1"));
+                return Err(at(invalid("max_codes_per_cart", "must be at least 1")));
             }
         }
-        if let Some(mode) = settings.get("stacking") {
-            stacking = match mode.str()? {
+        if let Some(mode) = &settings.stacking {
+            stacking = match mode.as_str() {
                 "priority" => Mode::Priority,
                 "best_deal" => Mode::BestDeal,
-                _ => return Err(mode.error("stacking is priority or best_deal")),
+                _ => return Err(at(invalid("stacking", "stacking is priority or best_deal"))),
             };
         }
     }
-    let mut segments = Vec::new();
-    if let Some(node) = m.get("segments") {
-        for (name, rule) in node.entries()? {
-            check_id(name, &rule.path, 64)?;
-            segments.push((name.to_string(), Predicate::read(&rule, Scope::User)?));
+    let mut segments: Vec<(&str, Predicate)> = Vec::new();
+    if let Some(entries) = &doc.segments {
+        let mut order: Vec<&(String, Rule)> = entries.0.iter().collect();
+        order.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (name, rule) in order {
+            let at = |e: Box<Error>| e.under(name).under("segments");
+            check_id(name, "", 64).map_err(at)?;
+            segments.push((name, Predicate::compile(rule, Scope::User).map_err(at)?));
         }
     }
-    let coupon_nodes = m.req("coupons")?.items()?;
-    within("coupons", coupon_nodes.len(), limits.max_coupons)?;
+    Ok(Head {
+        issued_at,
+        expires_at,
+        currency,
+        zones,
+        max_codes_per_cart,
+        stacking,
+        segments,
+    })
+}
+
+/// Checks a read payload and compiles it into the model.
+fn compile(doc: &Doc, limits: &Limits) -> Result<Manifest> {
+    let Head {
+        issued_at,
+        expires_at,
+        currency,
+        mut zones,
+        max_codes_per_cart,
+        stacking,
+        segments,
+    } = compile_head(doc)?;
+    within("coupons", doc.coupons.len(), limits.max_coupons)?;
     let ctx = Ctx {
-        manifest_id: &id,
+        manifest_id: &doc.id,
         currency,
         segments: &segments,
     };
-    let coupons = coupon_nodes
-        .iter()
-        .map(|c| read_coupon(c, &ctx, &mut zones))
-        .collect::<Result<Vec<_>>>()?;
+    let mut coupons = Vec::with_capacity(doc.coupons.len());
+    for (i, c) in doc.coupons.iter().enumerate() {
+        coupons.push(compile_coupon(c, &ctx, &mut zones).map_err(|e| e.item(i).under("coupons"))?);
+    }
     let time_zone = zones.default;
     let mut manifest = Manifest {
-        id,
+        id: doc.id.clone(),
         issued_at,
         expires_at,
         currency,
         max_codes_per_cart,
         stacking,
-        zones: zones.finish(root)?,
+        zones: zones.finish()?,
         time_zone,
         coupons,
         plain_codes: Index::default(),
@@ -589,235 +678,338 @@ fn read_manifest(root: &Node, limits: &Limits) -> Result<Manifest> {
     Ok(manifest)
 }
 
+/// Reads the payload again to name the field serde refuses: where serde_json stopped (its line
+/// and column) is turned into a path by [`path_at`]. A second, path-tracking copy of every derived
+/// reader (serde_path_to_error) would cost 32 KB of gzipped Wasm for what only a refusal uses.
+/// Named as the manifest always named them: an unknown field at the object that has it, a `null`
+/// where a field is required as that field missing from its object.
+#[inline(never)]
+fn tracked<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        let mut message = crate::de::message_of(&e);
+        let mut offset = crate::de::offset_of(bytes, &e);
+        // serde_json finds a field missing once it has read the object's `}`.
+        if message.starts_with("missing field") && offset > 0 {
+            offset -= usize::from(bytes.get(offset - 1) == Some(&b'}'));
+        }
+        let (mut path, last) = path_at(bytes, offset);
+        if let Some(cut) = message.rfind(" at line ") {
+            message.truncate(cut);
+        }
+        match last {
+            _ if message.starts_with("unknown field") || message.starts_with("missing field") => {}
+            // Not for the entries of `segments` and `time_zones`, whose keys are names.
+            Some((key, true))
+                if message.starts_with("invalid type: null")
+                    && !(path == "segments" || path == "time_zones") =>
+            {
+                message = format!("missing field `{key}`");
+            }
+            Some((segment, _)) => path = join_path(&path, &segment),
+            None => {}
+        }
+        invalid(&path, message)
+    })
+}
+
+/// The path of the value being read at byte `offset` of JSON text that parses: the containers
+/// open there, and apart, the last one's current field (with `true`) or item, if it has one.
+#[inline(never)]
+fn path_at(bytes: &[u8], offset: usize) -> (String, Option<(String, bool)>) {
+    // (key or index, whether a value is under way or just read)
+    let mut stack: Vec<(String, bool, bool)> = Vec::new();
+    let mut i = 0;
+    while i < offset {
+        let Some(&b) = bytes.get(i) else { break };
+        match b {
+            b'{' | b'[' => {
+                if let Some(top) = stack.last_mut() {
+                    top.2 = true;
+                }
+                stack.push((
+                    if b == b'[' {
+                        "[0]".into()
+                    } else {
+                        String::new()
+                    },
+                    b == b'[',
+                    b == b'[',
+                ));
+            }
+            b'}' | b']' => {
+                stack.pop();
+            }
+            b':' => {
+                if let Some(top) = stack.last_mut() {
+                    top.2 = true;
+                }
+            }
+            b',' => {
+                if let Some(top) = stack.last_mut() {
+                    if top.1 {
+                        let n = top.0.trim_matches(['[', ']']).parse::<usize>().unwrap_or(0);
+                        top.0 = format!("[{}]", n + 1);
+                    } else {
+                        top.0.clear();
+                        top.2 = false;
+                    }
+                }
+            }
+            b'"' => {
+                let start = i + 1;
+                i = start;
+                while let Some(&c) = bytes.get(i) {
+                    match c {
+                        b'\\' => i += 2,
+                        b'"' => break,
+                        _ => i += 1,
+                    }
+                }
+                if let Some(top) = stack.last_mut() {
+                    if !top.1 && !top.2 {
+                        top.0 = String::from_utf8_lossy(bytes.get(start..i).unwrap_or_default())
+                            .into_owned();
+                    }
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let last = stack
+        .pop()
+        .filter(|top| top.2)
+        .map(|(segment, list, _)| (segment, !list));
+    let path = stack.iter().fold(String::new(), |p, s| join_path(&p, &s.0));
+    (path, last)
+}
+
 struct Ctx<'a> {
     manifest_id: &'a str,
     currency: Currency,
-    segments: &'a [(String, Predicate)],
+    segments: &'a [(&'a str, Predicate)],
 }
 
-/// A time in the manifest; a bad one is `MANIFEST_INVALID` at its path.
+/// A time in the manifest; a bad one is `MANIFEST_INVALID` at `path`.
 #[inline(never)]
-pub(crate) fn instant(node: &Node) -> Result<Instant> {
-    parse_instant(node.str()?, &node.path).map_err(|e| node.error(e.to_string()))
-}
-
-#[inline(never)]
-pub(crate) fn duration(node: &Node) -> Result<Duration> {
-    parse_duration(node.str()?, &node.path).map_err(|e| node.error(e.to_string()))
+fn instant(s: &str, path: &str) -> Result<Instant> {
+    parse_instant(s, "").map_err(|e| invalid(path, e.to_string()))
 }
 
 #[inline(never)]
-fn amount(node: &Node, currency: Currency) -> Result<Decimal> {
-    let a = money::parse_amount(node.str()?, currency, &node.path)
-        .map_err(|e| node.error(e.to_string()))?;
+fn duration(s: &str, path: &str) -> Result<Duration> {
+    parse_duration(s, "").map_err(|e| invalid(path, e.to_string()))
+}
+
+#[inline(never)]
+fn amount(s: &str, currency: Currency, path: &str) -> Result<Decimal> {
+    let a = money::parse_amount(s, currency, "").map_err(|e| invalid(path, e.to_string()))?;
     if a.is_zero() {
-        return Err(node.error("must be more than zero"));
+        return Err(invalid(path, "must be more than zero"));
     }
     Ok(a)
 }
 
 #[inline(never)]
-fn percent(node: &Node) -> Result<Decimal> {
-    let p =
-        money::parse_decimal(node.str()?, 4, &node.path).map_err(|e| node.error(e.to_string()))?;
+fn percent(s: &str, path: &str) -> Result<Decimal> {
+    let p = money::parse_decimal(s, 4, "").map_err(|e| invalid(path, e.to_string()))?;
     if p.is_zero() || p > Decimal::ONE_HUNDRED {
-        return Err(node.error("a percentage is more than 0 and at most 100"));
+        return Err(invalid(path, "a percentage is more than 0 and at most 100"));
     }
     Ok(p)
 }
 
-/// Reads a tagged union's `type` and checks the fields allowed for that type.
+/// A whole number from 0 to 2^53 - 1 (what JSON numbers hold exactly everywhere); an error has
+/// no path, the caller knows the field.
 #[inline(never)]
-fn tagged<'a>(
-    node: &Node<'a>,
-    fields: &dyn Fn(&str) -> Option<&'static [&'static str]>,
-) -> Result<(&'a str, Obj<'a>)> {
-    let obj = node.any_obj()?;
-    let type_node = obj.req("type")?;
-    let t = type_node.str()?;
-    let allowed = fields(t).ok_or_else(|| type_node.error(format!("unknown type `{t}`")))?;
-    obj.only(allowed)?;
-    Ok((t, obj))
+fn whole(v: &Value) -> Result<u64> {
+    match v {
+        Value::Num(n) if money::is_whole(*n) => money::whole(*n)
+            .filter(|&u| u <= MAX_SAFE_INTEGER)
+            .ok_or_else(|| {
+                invalid(
+                    "",
+                    format!(
+                        "{} is not a whole number from 0 to {MAX_SAFE_INTEGER}",
+                        money::plain(*n)
+                    ),
+                )
+            }),
+        _ => Err(invalid(
+            "",
+            format!("expected a whole number, found {}", v.kind()),
+        )),
+    }
 }
 
-fn read_coupon(node: &Node, ctx: &Ctx, zones: &mut Zones) -> Result<Coupon> {
-    let c = node.obj(&[
-        "id",
-        "name",
-        "description",
-        "status",
-        "codes",
-        "audience",
-        "visibility",
-        "activation",
-        "distribution",
-        "expiry",
-        "window",
-        "conditions",
-        "reward",
-        "limits",
-        "priority",
-        "stacking",
-        "schedule",
-    ])?;
-    let id = c.req("id")?.string()?;
-    check_id(&id, &join_path(&node.path, "id"), 64)?;
-    let name = c.req("name")?.string()?;
-    check_text(&name, &join_path(&node.path, "name"), 200)?;
-    let description = c.get("description").map(|d| d.string()).transpose()?;
-    if let Some(d) = &description {
-        check_text(d, &join_path(&node.path, "description"), 2000)?;
+/// An integer of at least 1.
+#[inline(never)]
+fn count(v: &Value) -> Result<u64> {
+    match whole(v)? {
+        0 => Err(invalid("", "must be at least 1")),
+        n => Ok(n),
     }
-    let status_node = c.req("status")?;
-    let status_name = status_node.str()?;
+}
+
+/// A field of a tagged object, when it is there and not `null`.
+fn given<T>(field: &Field<T>) -> Option<&T> {
+    field.as_ref().and_then(Option::as_ref)
+}
+
+/// A tagged object's `type`, checked against the kinds it may be, and its fields against the ones
+/// that kind takes (`keys`: every field but `type`, and whether it was given, even as `null`).
+#[inline(never)]
+fn tagged<'k>(
+    kind: &'k str,
+    keys: &[(&'static str, bool)],
+    fields: &dyn Fn(&str) -> Option<&'static [&'static str]>,
+) -> Result<&'k str> {
+    let allowed = fields(kind).ok_or_else(|| invalid("type", format!("unknown type `{kind}`")))?;
+    match keys
+        .iter()
+        .find(|(k, there)| *there && !allowed.contains(k))
+    {
+        None => Ok(kind),
+        Some((k, _)) => Err(invalid(
+            "",
+            format!(
+                "unknown field `{k}`; expected one of: {}",
+                join(allowed.iter().copied(), ", ")
+            ),
+        )),
+    }
+}
+
+/// A required field of a tagged object.
+fn required<'f, T>(field: &'f Field<T>, key: &str) -> Result<&'f T> {
+    given(field).ok_or_else(|| invalid("", format!("missing field `{key}`")))
+}
+
+fn compile_coupon(c: &CouponDoc, ctx: &Ctx, zones: &mut Zones) -> Result<Coupon> {
+    check_id(&c.id, "id", 64)?;
+    check_text(&c.name, "name", 200)?;
+    if let Some(d) = &c.description {
+        check_text(d, "description", 2000)?;
+    }
     let status = Status::ALL
         .into_iter()
-        .find(|s| s.name() == status_name)
+        .find(|s| s.name() == c.status)
         .ok_or_else(|| {
-            status_node.error("status is draft, scheduled, active, paused, ended or archived")
+            invalid(
+                "status",
+                "status is draft, scheduled, active, paused, ended or archived",
+            )
         })?;
-    let visibility = match c.get("visibility") {
-        None => Visibility::Visible,
-        Some(v) => match v.str()? {
-            "visible" => Visibility::Visible,
-            "hidden" => Visibility::Hidden,
-            _ => return Err(v.error("visibility is visible or hidden")),
-        },
+    let visibility = match c.visibility.as_deref() {
+        None | Some("visible") => Visibility::Visible,
+        Some("hidden") => Visibility::Hidden,
+        Some(_) => return Err(invalid("visibility", "visibility is visible or hidden")),
     };
-    let codes = read_codes(&c.req("codes")?, visibility, ctx)?;
-    let audience = match c.get("audience") {
+    let codes = compile_codes(&c.codes, visibility, ctx).map_err(|e| e.under("codes"))?;
+    let audience = match &c.audience {
         None => Audience::All,
-        Some(a) => match tagged(&a, &|t| match t {
-            "all" | "assigned" => Some(&["type"]),
-            "segment" => Some(&["type", "segment"]),
-            _ => None,
-        })? {
-            ("all", _) => Audience::All,
-            ("assigned", _) => Audience::Assigned,
-            (_, obj) => {
-                let seg = obj.req("segment")?;
-                let name = seg.string()?;
-                let rule = ctx
-                    .segments
-                    .iter()
-                    .find(|(n, _)| *n == name)
-                    .map(|(_, r)| r)
-                    .ok_or_else(|| seg.error(format!("no segment `{name}` in `segments`")))?;
-                Audience::Segment {
-                    name,
-                    rule: rule.clone(),
-                }
-            }
-        },
+        Some(a) => compile_audience(a, ctx).map_err(|e| e.under("audience"))?,
     };
-    let activation = match c.get("activation") {
+    let activation = match &c.activation {
         None => None,
-        Some(a) => Some(
-            match tagged(&a, &|t| match t {
-                "time" => Some(&["type", "at"]),
-                "event" => Some(&["type", "event", "where", "delay"]),
-                _ => None,
-            })? {
-                ("time", obj) => Activation::Time(instant(&obj.req("at")?)?),
-                (_, obj) => Activation::Event(Trigger::read(&obj)?),
-            },
-        ),
+        Some(a) => Some(compile_activation(a).map_err(|e| e.under("activation"))?),
     };
     let mut distribution = Vec::new();
-    if let Some(d) = c.get("distribution") {
-        let items = d.items()?;
+    if let Some(items) = &c.distribution {
         if audience != Audience::Assigned {
-            return Err(
-                d.error("`distribution` assigns the coupon: it needs `audience.type: assigned`")
-            );
+            return Err(invalid(
+                "distribution",
+                "`distribution` assigns the coupon: it needs `audience.type: assigned`",
+            ));
         }
         within("distribution", items.len(), 8)?;
-        for item in &items {
-            distribution.push(Trigger::read(&item.obj(&["event", "where", "delay"])?)?);
+        for (i, item) in items.iter().enumerate() {
+            distribution.push(
+                Trigger::compile(
+                    item.event.as_ref(),
+                    item.filter.as_ref(),
+                    item.delay.as_ref(),
+                )
+                .map_err(|e| e.item(i).under("distribution"))?,
+            );
         }
     }
     if status == Status::Scheduled && !matches!(activation, Some(Activation::Time(_))) {
-        return Err(status_node
-            .error("a scheduled coupon needs a time activation (`activation.type: time`)"));
+        return Err(invalid(
+            "status",
+            "a scheduled coupon needs a time activation (`activation.type: time`)",
+        ));
     }
-    let expiry = match c.get("expiry") {
+    let expiry = match &c.expiry {
         None => None,
         Some(e) => Some(
-            match tagged(&e, &|t| match t {
-                "fixed" => Some(&["type", "at"]),
-                "relative" => Some(&["type", "duration", "from"]),
-                _ => None,
-            })? {
-                ("fixed", obj) => Expiry::Fixed(instant(&obj.req("at")?)?),
-                (_, obj) => {
-                    let from_node = obj.req("from")?;
-                    let from = match from_node.str()? {
-                        "activation" if activation.is_some() => ExpiryFrom::Activation,
-                        "assignment" if audience == Audience::Assigned => ExpiryFrom::Assignment,
-                        "activation" => {
-                            return Err(
-                                from_node.error("counting from activation needs an `activation`")
-                            )
-                        }
-                        "assignment" => {
-                            return Err(from_node
-                                .error("counting from assignment needs `audience.type: assigned`"))
-                        }
-                        _ => return Err(from_node.error("`from` is activation or assignment")),
-                    };
-                    Expiry::Relative {
-                        duration: duration(&obj.req("duration")?)?,
-                        from,
-                    }
-                }
-            },
+            compile_expiry(e, activation.is_some(), audience == Audience::Assigned)
+                .map_err(|e| e.under("expiry"))?,
         ),
     };
-    let (window_start, window_end) = match c.get("window") {
+    let (window_start, window_end) = match &c.window {
         None => (None, None),
         Some(w) => {
-            let obj = w.obj(&["start", "end"])?;
-            let start = obj.get("start").map(|s| instant(&s)).transpose()?;
-            let end = obj.get("end").map(|s| instant(&s)).transpose()?;
+            let at = |e: Box<Error>| e.under("window");
+            let start = w
+                .start
+                .as_deref()
+                .map(|s| instant(s, "start"))
+                .transpose()
+                .map_err(at)?;
+            let end = w
+                .end
+                .as_deref()
+                .map(|s| instant(s, "end"))
+                .transpose()
+                .map_err(at)?;
             if let (Some(s), Some(e)) = (start, end) {
                 if e <= s {
-                    return Err(w.error("`end` must be after `start`"));
+                    return Err(invalid("window", "`end` must be after `start`"));
                 }
             }
             (start, end)
         }
     };
     let conditions = c
-        .get("conditions")
-        .map(|p| Predicate::read(&p, Scope::Cart))
-        .transpose()?;
-    let reward = read_reward(&c.req("reward")?, ctx.currency)?;
-    let limits = match c.get("limits") {
+        .conditions
+        .as_ref()
+        .map(|p| Predicate::compile(p, Scope::Cart))
+        .transpose()
+        .map_err(|e| e.under("conditions"))?;
+    let reward = compile_reward(&c.reward, ctx.currency).map_err(|e| e.under("reward"))?;
+    let limits = match &c.limits {
         None => CouponLimits::default(),
-        Some(l) => read_limits(&l, ctx.currency)?,
+        Some(l) => compile_limits(l, ctx.currency).map_err(|e| e.under("limits"))?,
     };
     if limits.budget.is_some() && matches!(reward.payout, Payout::Cashback { .. }) {
-        return Err(
-            node.error("a money budget limits discounts; cap cashback with `reward.max_points`")
-        );
+        return Err(invalid(
+            "",
+            "a money budget limits discounts; cap cashback with `reward.max_points`",
+        ));
     }
-    let priority = c.get("priority").map(|p| p.i32()).transpose()?.unwrap_or(0);
-    let stacking = match c.get("stacking") {
+    let priority = match &c.priority {
+        None => 0,
+        Some(p) => whole_i32(p).map_err(|e| e.under("priority"))?,
+    };
+    let stacking = match &c.stacking {
         None => Stacking::new(
             default_class(&reward.target),
             &[Class::Product, Class::Order, Class::Shipping],
             false,
         ),
-        Some(st) => read_stacking(&st, &reward.target)?,
+        Some(st) => compile_stacking(st, &reward.target).map_err(|e| e.under("stacking"))?,
     };
     let schedule = c
-        .get("schedule")
-        .map(|s| Schedule::read(&s, &mut |n| zones.resolve(n)))
-        .transpose()?;
+        .schedule
+        .as_ref()
+        .map(|s| Schedule::compile(s, &mut |n| zones.resolve(n)))
+        .transpose()
+        .map_err(|e| e.under("schedule"))?;
     Ok(Coupon {
-        id,
-        name,
-        description,
+        id: c.id.clone(),
+        name: c.name.clone(),
+        description: c.description.clone(),
         status,
         codes,
         audience,
@@ -836,6 +1028,94 @@ fn read_coupon(node: &Node, ctx: &Ctx, zones: &mut Zones) -> Result<Coupon> {
     })
 }
 
+/// A 32-bit integer (a priority).
+fn whole_i32(v: &Value) -> Result<i32> {
+    match v {
+        Value::Num(n) if money::is_whole(*n) => {
+            let abs = money::whole(n.abs()).and_then(|a| i32::try_from(a).ok());
+            abs.map(|a| if n.is_sign_negative() { -a } else { a })
+                .ok_or_else(|| invalid("", format!("{} is out of range", money::plain(*n))))
+        }
+        _ => Err(invalid(
+            "",
+            format!("expected a whole number, found {}", v.kind()),
+        )),
+    }
+}
+
+fn compile_audience(a: &AudienceDoc, ctx: &Ctx) -> Result<Audience> {
+    let keys = [("segment", a.segment.is_some())];
+    match tagged(&a.kind, &keys, &|t| match t {
+        "all" | "assigned" => Some(&[]),
+        "segment" => Some(&["segment"]),
+        _ => None,
+    })? {
+        "all" => Ok(Audience::All),
+        "assigned" => Ok(Audience::Assigned),
+        _ => {
+            let name = required(&a.segment, "segment")?;
+            let rule = ctx
+                .segments
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, r)| r)
+                .ok_or_else(|| invalid("segment", format!("no segment `{name}` in `segments`")))?;
+            Ok(Audience::Segment {
+                name: name.clone(),
+                rule: rule.clone(),
+            })
+        }
+    }
+}
+
+fn compile_activation(a: &ActivationDoc) -> Result<Activation> {
+    match tagged(&a.kind, &a.keys(), &|t| match t {
+        "time" => Some(&["at"]),
+        "event" => Some(&["event", "where", "delay"]),
+        _ => None,
+    })? {
+        "time" => Ok(Activation::Time(instant(required(&a.at, "at")?, "at")?)),
+        _ => Ok(Activation::Event(Trigger::compile(
+            given(&a.event),
+            given(&a.filter),
+            given(&a.delay),
+        )?)),
+    }
+}
+
+fn compile_expiry(e: &ExpiryDoc, activation: bool, assigned: bool) -> Result<Expiry> {
+    match tagged(&e.kind, &e.keys(), &|t| match t {
+        "fixed" => Some(&["at"]),
+        "relative" => Some(&["duration", "from"]),
+        _ => None,
+    })? {
+        "fixed" => Ok(Expiry::Fixed(instant(required(&e.at, "at")?, "at")?)),
+        _ => {
+            let from = match required(&e.from, "from")?.as_str() {
+                "activation" if activation => ExpiryFrom::Activation,
+                "assignment" if assigned => ExpiryFrom::Assignment,
+                "activation" => {
+                    return Err(invalid(
+                        "from",
+                        "counting from activation needs an `activation`",
+                    ))
+                }
+                "assignment" => {
+                    return Err(invalid(
+                        "from",
+                        "counting from assignment needs `audience.type: assigned`",
+                    ))
+                }
+                _ => return Err(invalid("from", "`from` is activation or assignment")),
+            };
+            Ok(Expiry::Relative {
+                duration: duration(required(&e.duration, "duration")?, "duration")?,
+                from,
+            })
+        }
+    }
+}
+
 /// The class a coupon stacks as when the manifest does not say: by what it discounts.
 fn default_class(target: &Target) -> Class {
     match target {
@@ -846,93 +1126,100 @@ fn default_class(target: &Target) -> Class {
 }
 
 #[inline(never)]
-fn read_stacking(node: &Node, target: &Target) -> Result<Stacking> {
-    let obj = node.obj(&["class", "combines_with", "exclusive"])?;
-    let class_of = |n: &Node| -> Result<Class> {
-        Class::parse(n.str()?).ok_or_else(|| n.error("a class is product, order or shipping"))
+fn compile_stacking(st: &StackingDoc, target: &Target) -> Result<Stacking> {
+    let class_of = |s: &str| {
+        Class::parse(s).ok_or_else(|| invalid("", "a class is product, order or shipping"))
     };
-    let class = match obj.get("class") {
-        Some(c) => class_of(&c)?,
+    let class = match &st.class {
+        Some(c) => class_of(c).map_err(|e| e.under("class"))?,
         None => default_class(target),
     };
-    let combines = match obj.get("combines_with") {
-        Some(list) => list
-            .items()?
-            .iter()
-            .map(class_of)
-            .collect::<Result<Vec<_>>>()?,
+    let combines = match &st.combines_with {
+        Some(list) => {
+            let mut out = Vec::with_capacity(list.len());
+            for (i, c) in list.iter().enumerate() {
+                out.push(class_of(c).map_err(|e| e.item(i).under("combines_with"))?);
+            }
+            out
+        }
         None => vec![Class::Product, Class::Order, Class::Shipping],
     };
-    let exclusive = obj
-        .get("exclusive")
-        .map(|e| e.bool())
-        .transpose()?
-        .unwrap_or(false);
-    Ok(Stacking::new(class, &combines, exclusive))
+    Ok(Stacking::new(
+        class,
+        &combines,
+        st.exclusive.unwrap_or(false),
+    ))
 }
 
 #[inline(never)]
-fn read_codes(node: &Node, visibility: Visibility, ctx: &Ctx) -> Result<Codes> {
-    let (t, obj) = tagged(node, &|t| match t {
-        "static" => Some(&["type", "code", "code_hash"]),
-        "bulk" => Some(&["type", "prefix", "length", "check"]),
-        "automatic" => Some(&["type"]),
+fn compile_codes(c: &CodesDoc, visibility: Visibility, ctx: &Ctx) -> Result<Codes> {
+    let t = tagged(&c.kind, &c.keys(), &|t| match t {
+        "static" => Some(&["code", "code_hash"]),
+        "bulk" => Some(&["prefix", "length", "check"]),
+        "automatic" => Some(&[]),
         _ => None,
     })?;
     let normalized =
-        |n: &Node| codes::normalize(n.str()?, &n.path).map_err(|e| n.error(e.to_string()));
+        |s: &str, key: &str| codes::normalize(s, "").map_err(|e| invalid(key, e.to_string()));
     match t {
-        "static" => match (obj.get("code"), obj.get("code_hash")) {
+        "static" => match (given(&c.code), given(&c.code_hash)) {
             (Some(code), None) => {
                 if visibility == Visibility::Hidden {
-                    return Err(code.error(
+                    return Err(invalid(
+                        "code",
                         "a hidden coupon must carry `code_hash`, not its code, so that a browser cannot list it",
                     ));
                 }
-                let code = normalized(&code)?;
+                let code = normalized(code, "code")?;
                 Ok(Codes::Static {
                     hash: codes::hash_code(ctx.manifest_id, &code),
                     code: Some(code),
                 })
             }
-            (None, Some(h)) => {
+            (None, Some(hash)) => {
                 if visibility == Visibility::Visible {
-                    return Err(h.error(
+                    return Err(invalid(
+                        "code_hash",
                         "a visible coupon shows its code in the tray: give `code`, or make the coupon hidden",
                     ));
                 }
-                let hash = h.string()?;
                 if hash.len() != 43
                     || !hash
                         .bytes()
                         .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
                 {
-                    return Err(
-                        h.error("must be 43 characters of base64url (SHA-512/256, see docs)")
-                    );
+                    return Err(invalid(
+                        "code_hash",
+                        "must be 43 characters of base64url (SHA-512/256, see docs)",
+                    ));
                 }
-                Ok(Codes::Static { code: None, hash })
+                Ok(Codes::Static {
+                    code: None,
+                    hash: hash.clone(),
+                })
             }
-            _ => Err(node.error("a static code has `code` or `code_hash`, one of them")),
+            _ => Err(invalid(
+                "",
+                "a static code has `code` or `code_hash`, one of them",
+            )),
         },
         "bulk" => {
-            let prefix = normalized(&obj.req("prefix")?)?;
-            let length_node = obj.req("length")?;
-            let length = usize::try_from(length_node.u64()?).unwrap_or(usize::MAX);
+            let prefix = normalized(required(&c.prefix, "prefix")?, "prefix")?;
+            let length = whole(required(&c.length, "length")?).map_err(|e| e.under("length"))?;
+            let length = usize::try_from(length).unwrap_or(usize::MAX);
             if prefix.len() > 16 || length < prefix.len().saturating_add(6) || length > MAX_CODE_LEN
             {
-                return Err(node.error(format!(
-                    "a bulk prefix has at most 16 characters and codes at least 6 more, {MAX_CODE_LEN} in all"
-                )));
+                return Err(invalid(
+                    "",
+                    format!(
+                        "a bulk prefix has at most 16 characters and codes at least 6 more, {MAX_CODE_LEN} in all"
+                    ),
+                ));
             }
-            let check = match obj.get("check") {
-                Some(n) => n.bool()?,
-                None => false,
-            };
             Ok(Codes::Bulk {
                 prefix,
                 length,
-                check,
+                check: given(&c.check).copied().unwrap_or(false),
             })
         }
         _ => Ok(Codes::Automatic),
@@ -943,70 +1230,65 @@ fn read_codes(node: &Node, visibility: Visibility, ctx: &Ctx) -> Result<Codes> {
 type Selection = Option<(bool, Option<u64>)>;
 
 #[inline(never)]
-fn read_target(node: &Node) -> Result<(Target, Selection)> {
-    let (t, obj) = tagged(node, &|t| match t {
-        "order" | "shipping" => Some(&["type"]),
-        "products" => Some(&["type", "match", "select", "max_quantity"]),
-        "fee" => Some(&["type", "fee"]),
+fn compile_target(t: &TargetDoc) -> Result<(Target, Selection)> {
+    let kind = tagged(&t.kind, &t.keys(), &|t| match t {
+        "order" | "shipping" => Some(&[]),
+        "products" => Some(&["match", "select", "max_quantity"]),
+        "fee" => Some(&["fee"]),
         _ => None,
     })?;
-    Ok(match t {
+    Ok(match kind {
         "order" => (Target::Order, None),
         "shipping" => (Target::Shipping, None),
         "products" => {
-            let select = match obj.get("select") {
+            let select = match given(&t.select).map(String::as_str) {
                 None => None,
-                Some(s) => Some(match s.str()? {
-                    "cheapest" => true,
-                    "most_expensive" => false,
-                    _ => return Err(s.error("select is cheapest or most_expensive")),
-                }),
+                Some("cheapest") => Some(true),
+                Some("most_expensive") => Some(false),
+                Some(_) => return Err(invalid("select", "select is cheapest or most_expensive")),
             };
-            let max = obj.get("max_quantity").map(|m| count(&m)).transpose()?;
+            let max = given(&t.max_quantity)
+                .map(count)
+                .transpose()
+                .map_err(|e| e.under("max_quantity"))?;
             if select.is_none() && max.is_some() {
-                return Err(node.error("`max_quantity` goes with `select`"));
+                return Err(invalid("", "`max_quantity` goes with `select`"));
             }
+            let rule = required(&t.rule, "match")?;
             (
-                Target::Products(Predicate::read(&obj.req("match")?, Scope::Line)?),
+                Target::Products(
+                    Predicate::compile(rule, Scope::Line).map_err(|e| e.under("match"))?,
+                ),
                 select.map(|c| (c, max)),
             )
         }
         _ => {
-            let fee = obj.req("fee")?;
-            let id = fee.string()?;
-            check_id(&id, &fee.path, 64)?;
-            (Target::Fee(id), None)
+            let id = required(&t.fee, "fee")?;
+            check_id(id, "fee", 64)?;
+            (Target::Fee(id.clone()), None)
         }
     })
 }
 
-/// An integer of at least 1.
-#[inline(never)]
-fn count(node: &Node) -> Result<u64> {
-    match node.u64()? {
-        0 => Err(node.error("must be at least 1")),
-        n => Ok(n),
-    }
-}
-
 /// Exactly one of `percent` or `amount`: what a tier or a get unit gives.
-fn percent_or_amount(obj: &Obj, currency: Currency) -> Result<Amount> {
-    match (obj.get("percent"), obj.get("amount")) {
-        (Some(p), None) => Ok(Amount::Percent(percent(&p)?)),
-        (None, Some(a)) => Ok(Amount::Fixed(amount(&a, currency)?)),
-        _ => Err(obj
-            .node()
-            .error("give exactly one of `percent` or `amount`")),
+fn percent_or_amount(
+    percent_given: Option<&String>,
+    amount_given: Option<&String>,
+    currency: Currency,
+) -> Result<Amount> {
+    match (percent_given, amount_given) {
+        (Some(p), None) => Ok(Amount::Percent(percent(p, "percent")?)),
+        (None, Some(a)) => Ok(Amount::Fixed(amount(a, currency, "amount")?)),
+        _ => Err(invalid("", "give exactly one of `percent` or `amount`")),
     }
 }
 
 #[inline(never)]
-fn read_reward(node: &Node, currency: Currency) -> Result<Reward> {
-    let (t, obj) = tagged(node, &|t| match t {
-        "percentage" => Some(&["type", "percent", "target", "max_discount"]),
-        "fixed_amount" => Some(&["type", "amount", "target", "allocation"]),
+fn compile_reward(r: &RewardDoc, currency: Currency) -> Result<Reward> {
+    let t = tagged(&r.kind, &r.keys(), &|t| match t {
+        "percentage" => Some(&["percent", "target", "max_discount"]),
+        "fixed_amount" => Some(&["amount", "target", "allocation"]),
         "cashback" => Some(&[
-            "type",
             "percent",
             "amount",
             "points",
@@ -1014,44 +1296,45 @@ fn read_reward(node: &Node, currency: Currency) -> Result<Reward> {
             "points_per_unit",
             "max_points",
         ]),
-        "buy_x_get_y" => Some(&[
-            "type",
-            "buy",
-            "get",
-            "percent",
-            "amount",
-            "max_applications",
-        ]),
-        "tiered" => Some(&["type", "basis", "tiers", "target", "max_discount"]),
-        "fixed_price" => Some(&["type", "price", "quantity", "target", "max_applications"]),
+        "buy_x_get_y" => Some(&["buy", "get", "percent", "amount", "max_applications"]),
+        "tiered" => Some(&["basis", "tiers", "target", "max_discount"]),
+        "fixed_price" => Some(&["price", "quantity", "target", "max_applications"]),
         _ => None,
     })?;
     let target = || -> Result<(Target, Selection)> {
-        match obj.get("target") {
-            Some(t) => read_target(&t),
+        match given(&r.target) {
+            Some(t) => compile_target(t).map_err(|e| e.under("target")),
             None if t == "cashback" => Ok((Target::Order, None)),
-            None => Err(obj.node().error("missing field `target`")),
+            None => Err(invalid("", "missing field `target`")),
         }
     };
     // The target of a reward that does not select units.
-    let whole = || -> Result<Target> {
+    let whole_target = || -> Result<Target> {
         match target()? {
             (target, None) => Ok(target),
-            _ => Err(node.error("`select` works on percentage and fixed_amount rewards")),
+            _ => Err(invalid(
+                "",
+                "`select` works on percentage and fixed_amount rewards",
+            )),
         }
     };
     let products = |what: &str| -> Result<Target> {
-        match whole()? {
+        match whole_target()? {
             t @ Target::Products(_) => Ok(t),
-            _ => Err(node.error(format!("{what} needs a `products` target"))),
+            _ => Err(invalid("", format!("{what} needs a `products` target"))),
         }
     };
     let max_discount = || {
-        obj.get("max_discount")
-            .map(|m| amount(&m, currency))
+        given(&r.max_discount)
+            .map(|m| amount(m, currency, "max_discount"))
             .transpose()
     };
-    let applications = || obj.get("max_applications").map(|m| count(&m)).transpose();
+    let applications = || {
+        given(&r.max_applications)
+            .map(count)
+            .transpose()
+            .map_err(|e| e.under("max_applications"))
+    };
     let reward = |kind, amount, target, max_discount, units| Reward {
         kind,
         amount,
@@ -1081,28 +1364,25 @@ fn read_reward(node: &Node, currency: Currency) -> Result<Reward> {
             let (target, units) = select(target()?, false);
             Ok(reward(
                 "percentage",
-                Amount::Percent(percent(&obj.req("percent")?)?),
+                Amount::Percent(percent(required(&r.percent, "percent")?, "percent")?),
                 target,
                 max_discount()?,
                 units,
             ))
         }
         "fixed_amount" => {
-            let each = match obj.get("allocation") {
-                None => false,
-                Some(a) => match a.str()? {
-                    "across" => false,
-                    "each" => true,
-                    _ => return Err(a.error("allocation is across or each")),
-                },
+            let each = match given(&r.allocation).map(String::as_str) {
+                None | Some("across") => false,
+                Some("each") => true,
+                Some(_) => return Err(invalid("allocation", "allocation is across or each")),
             };
             let (target, units) = select(target()?, each);
             if each && !matches!(target, Target::Products(_)) {
-                return Err(node.error("`allocation: each` needs a `products` target"));
+                return Err(invalid("", "`allocation: each` needs a `products` target"));
             }
             Ok(reward(
                 "fixed_amount",
-                Amount::Fixed(amount(&obj.req("amount")?, currency)?),
+                Amount::Fixed(amount(required(&r.amount, "amount")?, currency, "amount")?),
                 target,
                 None,
                 units,
@@ -1112,34 +1392,36 @@ fn read_reward(node: &Node, currency: Currency) -> Result<Reward> {
             // `{ match, quantity }`; `get` may leave out `match` (the same items as `buy`) and
             // `quantity` (1).
             let side = |key: &str, required: bool| -> Result<(Option<Predicate>, u64)> {
-                let Some(n) = obj.get(key) else {
+                let Some(s) = given(if key == "buy" { &r.buy } else { &r.get }) else {
                     return match required {
-                        true => Err(node.error(format!("missing field `{key}`"))),
+                        true => Err(invalid("", format!("missing field `{key}`"))),
                         false => Ok((None, 1)),
                     };
                 };
-                let o = n.obj(&["match", "quantity"])?;
-                let quantity = match o.get("quantity") {
-                    Some(q) => count(&q)?,
-                    None if required => return Err(n.error("missing field `quantity`")),
+                let at = |e: Box<Error>| e.under(key);
+                let quantity = match &s.quantity {
+                    Some(q) => count(q).map_err(|e| at(e.under("quantity")))?,
+                    None if required => return Err(at(invalid("", "missing field `quantity`"))),
                     None => 1,
                 };
-                let rule = match o.get("match") {
-                    Some(m) => Some(Predicate::read(&m, Scope::Line)?),
-                    None if required => return Err(n.error("missing field `match`")),
+                let rule = match &s.rule {
+                    Some(m) => {
+                        Some(Predicate::compile(m, Scope::Line).map_err(|e| at(e.under("match")))?)
+                    }
+                    None if required => return Err(at(invalid("", "missing field `match`"))),
                     None => None,
                 };
                 Ok((rule, quantity))
             };
             let (Some(buy_rule), buy_quantity) = side("buy", true)? else {
-                return Err(node.error("missing field `buy`"));
+                return Err(invalid("", "missing field `buy`"));
             };
             let (get_rule, get_quantity) = side("get", false)?;
             let get = (get_rule.unwrap_or_else(|| buy_rule.clone()), get_quantity);
             let buy = (buy_rule, buy_quantity);
             Ok(reward(
                 "buy_x_get_y",
-                percent_or_amount(&obj, currency)?,
+                percent_or_amount(given(&r.percent), given(&r.amount), currency)?,
                 Target::Products(get.0.clone()),
                 None,
                 Units::BuyGet {
@@ -1150,34 +1432,47 @@ fn read_reward(node: &Node, currency: Currency) -> Result<Reward> {
             ))
         }
         "tiered" => {
-            let basis = obj.req("basis")?;
-            let by_quantity = match basis.str()? {
+            let by_quantity = match required(&r.basis, "basis")?.as_str() {
                 "amount" => false,
                 "quantity" => true,
-                _ => return Err(basis.error("basis is amount or quantity")),
+                _ => return Err(invalid("basis", "basis is amount or quantity")),
             };
-            let list = obj.req("tiers")?;
-            let items = list.items()?;
+            let items = required(&r.tiers, "tiers")?;
             if items.is_empty() || items.len() > 20 {
-                return Err(list.error("give 1 to 20 tiers"));
+                return Err(invalid("tiers", "give 1 to 20 tiers"));
             }
-            let mut tiers: Vec<(Decimal, Amount)> = Vec::new();
-            for item in items {
-                let o = item.obj(&["min", "percent", "amount"])?;
-                let m = o.req("min")?;
+            let mut tiers: Vec<(Decimal, Amount)> = Vec::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                let at = |e: Box<Error>| e.item(i).under("tiers");
+                let m = item
+                    .min
+                    .as_ref()
+                    .ok_or_else(|| at(invalid("", "missing field `min`")))?;
                 let min = if by_quantity {
-                    Decimal::from(count(&m)?)
+                    Decimal::from(count(m).map_err(|e| at(e.under("min")))?)
                 } else {
-                    amount(&m, currency)?
+                    match m {
+                        Value::Str(s) => amount(s, currency, "min").map_err(at)?,
+                        other => {
+                            return Err(at(invalid(
+                                "min",
+                                format!("expected a string, found {}", other.kind()),
+                            )))
+                        }
+                    }
                 };
                 if tiers.last().is_some_and(|(last, _)| min <= *last) {
-                    return Err(m.error("tiers go up strictly by `min`"));
+                    return Err(at(invalid("min", "tiers go up strictly by `min`")));
                 }
-                tiers.push((min, percent_or_amount(&o, currency)?));
+                tiers.push((
+                    min,
+                    percent_or_amount(item.percent.as_ref(), item.amount.as_ref(), currency)
+                        .map_err(at)?,
+                ));
             }
-            let target = whole()?;
+            let target = whole_target()?;
             if !matches!(target, Target::Order | Target::Products(_)) {
-                return Err(node.error("a tiered reward targets the order or products"));
+                return Err(invalid("", "a tiered reward targets the order or products"));
             }
             let first = tiers.first().map_or(Amount::Points(0), |(_, a)| a.clone());
             Ok(reward(
@@ -1189,7 +1484,7 @@ fn read_reward(node: &Node, currency: Currency) -> Result<Reward> {
             ))
         }
         "fixed_price" => {
-            let price = amount(&obj.req("price")?, currency)?;
+            let price = amount(required(&r.price, "price")?, currency, "price")?;
             Ok(reward(
                 "fixed_price",
                 Amount::Fixed(price),
@@ -1197,42 +1492,52 @@ fn read_reward(node: &Node, currency: Currency) -> Result<Reward> {
                 None,
                 Units::FixedPrice {
                     price,
-                    quantity: count(&obj.req("quantity")?)?,
+                    quantity: count(required(&r.quantity, "quantity")?)
+                        .map_err(|e| e.under("quantity"))?,
                     max: applications()?,
                 },
             ))
         }
         _ => {
-            let value = match (obj.get("percent"), obj.get("amount"), obj.get("points")) {
-                (Some(p), None, None) => Amount::Percent(percent(&p)?),
-                (None, Some(a), None) => Amount::Fixed(amount(&a, currency)?),
-                (None, None, Some(n)) if n.u64()? > 0 => Amount::Points(n.u64()?),
-                _ => return Err(node.error(
+            let points = given(&r.points)
+                .map(|n| whole(n).map_err(|e| e.under("points")))
+                .transpose()?;
+            let value = match (given(&r.percent), given(&r.amount), points) {
+                (Some(p), None, None) => Amount::Percent(percent(p, "percent")?),
+                (None, Some(a), None) => Amount::Fixed(amount(a, currency, "amount")?),
+                (None, None, Some(n)) if n > 0 => Amount::Points(n),
+                _ => return Err(invalid(
+                    "",
                     "cashback takes exactly one of `percent`, `amount` or `points` (more than 0)",
                 )),
             };
-            let points_per_unit = match obj.get("points_per_unit") {
-                Some(r) => {
-                    let rate = money::parse_decimal(r.str()?, 4, &r.path)
-                        .map_err(|e| r.error(e.to_string()))?;
+            let points_per_unit = match given(&r.points_per_unit) {
+                Some(s) => {
+                    let rate = money::parse_decimal(s, 4, "")
+                        .map_err(|e| invalid("points_per_unit", e.to_string()))?;
                     if rate.is_zero() {
-                        return Err(r.error("must be more than zero"));
+                        return Err(invalid("points_per_unit", "must be more than zero"));
                     }
                     rate
                 }
                 None => Decimal::ONE,
             };
-            let max_points = match obj.get("max_points") {
-                Some(m) if m.u64()? == 0 => {
-                    return Err(m.error("must be at least 1 (leave it out for no cap)"))
-                }
-                Some(m) => Some(m.u64()?),
+            let max_points = match given(&r.max_points) {
+                Some(m) => match whole(m).map_err(|e| e.under("max_points"))? {
+                    0 => {
+                        return Err(invalid(
+                            "max_points",
+                            "must be at least 1 (leave it out for no cap)",
+                        ))
+                    }
+                    n => Some(n),
+                },
                 None => None,
             };
             Ok(Reward {
                 kind: "cashback",
                 amount: value,
-                target: whole()?,
+                target: whole_target()?,
                 max_discount: None,
                 payout: Payout::Cashback {
                     points_per_unit,
@@ -1245,30 +1550,31 @@ fn read_reward(node: &Node, currency: Currency) -> Result<Reward> {
 }
 
 #[inline(never)]
-fn read_limits(node: &Node, currency: Currency) -> Result<CouponLimits> {
-    let mut fields = vec!["per_user", "global", "budget"];
-    fields.extend(PERIOD_LIMITS);
-    let obj = node.obj(&fields)?;
-    let count = |key: &str| -> Result<Option<u64>> {
-        match obj.get(key) {
+fn compile_limits(l: &LimitsDoc, currency: Currency) -> Result<CouponLimits> {
+    let limit = |v: &Option<Value>, key: &str| -> Result<Option<u64>> {
+        match v {
             None => Ok(None),
-            Some(n) => match n.u64()? {
-                0 => Err(n.error("must be at least 1 (leave it out for no limit)")),
+            Some(n) => match whole(n).map_err(|e| e.under(key))? {
+                0 => Err(invalid(
+                    key,
+                    "must be at least 1 (leave it out for no limit)",
+                )),
                 v => Ok(Some(v)),
             },
         }
     };
     Ok(CouponLimits {
-        per_user: count("per_user")?,
-        global: count("global")?,
-        budget: obj
-            .get("budget")
-            .map(|b| amount(&b, currency))
+        per_user: limit(&l.per_user, "per_user")?,
+        global: limit(&l.global, "global")?,
+        budget: l
+            .budget
+            .as_deref()
+            .map(|b| amount(b, currency, "budget"))
             .transpose()?,
         periods: {
             let mut p = [None; 6];
-            for (slot, key) in p.iter_mut().zip(PERIOD_LIMITS) {
-                *slot = count(key)?;
+            for ((slot, key), v) in p.iter_mut().zip(PERIOD_LIMITS).zip(l.periods()) {
+                *slot = limit(v, key)?;
             }
             p
         },
@@ -1303,10 +1609,10 @@ impl Manifest {
                     if let Some((other, j)) = self.bulk_prefixes.iter().find(|(p, _)| {
                         p.starts_with(prefix.as_str()) || prefix.starts_with(p.as_str())
                     }) {
-                        return Err(Box::new(invalid(
+                        return Err(invalid(
                             &format!("coupons[{i}].codes.prefix"),
                             format!("`{prefix}` overlaps the prefix `{other}` of coupons[{j}]"),
-                        )));
+                        ));
                     }
                     self.bulk_prefixes.push((prefix.clone(), i));
                 }
@@ -1332,12 +1638,76 @@ impl Manifest {
                 .iter()
                 .find(|(p, _)| code.starts_with(p.as_str()))
             {
-                return Err(Box::new(invalid(
+                return Err(invalid(
                     &format!("coupons[{i}].codes.code"),
                     format!("starts with `{prefix}`, the bulk prefix of coupons[{j}]"),
-                )));
+                ));
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = r#""version":1,"id":"m","issued_at":"2026-01-01T00:00:00Z","expires_at":"2026-02-01T00:00:00Z","currency":"USD""#;
+
+    fn load(coupon: &str) -> Result<Manifest> {
+        let text = format!(r#"{{{HEAD},"coupons":[{coupon}]}}"#);
+        Manifest::parse(text.as_bytes(), &Limits::default())
+    }
+
+    const OK: &str = r#"{"id":"a","name":"A","status":"active","codes":{"type":"automatic"},"reward":{"type":"percentage","percent":"10","target":{"type":"order"}}}"#;
+
+    #[test]
+    fn refuses_what_the_hand_reader_refused_with_its_paths() {
+        assert!(load(OK).is_ok());
+        for (bad, path) in [
+            // A key twice, anywhere.
+            (OK.replacen(r#""id":"a","#, r#""id":"a","id":"a","#, 1), ""),
+            // A list where an object goes (derived structs would read it as fields in order).
+            (
+                OK.replacen("}}}", r#"}},"limits":[1]}"#, 1),
+                "coupons[0].limits",
+            ),
+            // A field of another kind of a tagged object, even null.
+            (
+                OK.replacen(
+                    r#""type":"automatic""#,
+                    r#""type":"automatic","prefix":null"#,
+                    1,
+                ),
+                "coupons[0].codes",
+            ),
+            // An unknown field is named at its object; a required field null is missing.
+            (
+                OK.replacen(r#""name":"A","#, r#""name":"A","nme":1,"#, 1),
+                "coupons[0]",
+            ),
+            (
+                OK.replacen(r#""name":"A""#, r#""name":null"#, 1),
+                "coupons[0]",
+            ),
+            (
+                OK.replacen(r#""percent":"10""#, r#""percent":"110""#, 1),
+                "coupons[0].reward.percent",
+            ),
+            (
+                OK.replacen(r#""percent":"10""#, r#""percent":10"#, 1),
+                "coupons[0].reward.percent",
+            ),
+        ] {
+            let e = load(&bad).unwrap_err();
+            assert_eq!(
+                (e.code(), e.path()),
+                ("MANIFEST_INVALID", Some(path)),
+                "{bad}: {e}"
+            );
+        }
+        let e = Manifest::parse(br#"{"version":2,"coupons":{}}"#, &Limits::default()).unwrap_err();
+        assert_eq!(e.code(), "MANIFEST_VERSION_UNSUPPORTED");
     }
 }

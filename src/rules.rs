@@ -8,10 +8,12 @@
 //!            { "fact": "cart.subtotal", "op": "gte", "value": "50.00" } ] }
 //! ```
 
-use crate::error::Result;
-use crate::json::{Node, Obj};
-use crate::time::{format_instant, parse_instant, Duration, Instant};
+use crate::de::{present, Field};
+use crate::error::{invalid, Result};
+use crate::text::join;
+use crate::time::{format_instant, parse_duration, parse_instant, Duration, Instant};
 use rust_decimal::Decimal;
+use serde::Deserialize;
 use std::borrow::Cow;
 
 /// How deep JSON values (user properties, attributes) may nest. Deeper input is refused rather than
@@ -68,10 +70,7 @@ impl Value {
             Value::Bool(b) => b.to_string(),
             Value::Num(n) => crate::money::plain(*n),
             Value::Str(s) => s.chars().take(80).collect(),
-            Value::List(items) => format!(
-                "[{}]",
-                crate::json::join(items.iter().map(Value::show), ", ")
-            ),
+            Value::List(items) => format!("[{}]", join(items.iter().map(Value::show), ", ")),
             Value::Map(_) => "an object".into(),
         }
     }
@@ -328,88 +327,206 @@ impl Op {
     }
 }
 
-impl Predicate {
-    /// Reads a predicate from the manifest; `scope` says which facts it may name.
-    pub fn read(node: &Node, scope: Scope) -> Result<Predicate> {
-        Predicate::read_at(node, scope, 0)
+/// A rule as the manifest writes it: one of `all`, `any`, `not`, `any_line` or `fact` (with `op`
+/// and `value`). Read by serde, checked and compiled by [`Predicate::compile`].
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, remote = "Self")]
+pub struct Rule {
+    #[serde(default, deserialize_with = "present")]
+    all: Field<Vec<Rule>>,
+    #[serde(default, deserialize_with = "present")]
+    any: Field<Vec<Rule>>,
+    #[serde(default, deserialize_with = "present")]
+    not: Field<Box<Rule>>,
+    #[serde(default, deserialize_with = "present")]
+    any_line: Field<Box<Rule>>,
+    #[serde(default, deserialize_with = "present")]
+    fact: Field<String>,
+    #[serde(default, deserialize_with = "present")]
+    op: Field<String>,
+    #[serde(default, deserialize_with = "present")]
+    value: Field<Value>,
+}
+
+crate::de::objects!(Rule);
+
+impl Rule {
+    /// The fields given, `null` or not, for the message about the one that does not belong.
+    fn keys(&self) -> impl Iterator<Item = &'static str> + '_ {
+        [
+            ("all", self.all.is_some()),
+            ("any", self.any.is_some()),
+            ("not", self.not.is_some()),
+            ("any_line", self.any_line.is_some()),
+            ("fact", self.fact.is_some()),
+            ("op", self.op.is_some()),
+            ("value", self.value.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(k, there)| there.then_some(k))
     }
 
-    fn read_at(node: &Node, scope: Scope, depth: usize) -> Result<Predicate> {
-        if depth > MAX_RULE_DEPTH {
-            return Err(node.error(format!("rules nest deeper than {MAX_RULE_DEPTH} levels")));
+    /// Refuses fields other than these.
+    fn only(&self, allowed: &[&str]) -> Result<()> {
+        match self.keys().find(|k| !allowed.contains(k)) {
+            None => Ok(()),
+            Some(k) => Err(invalid(
+                "",
+                format!(
+                    "unknown field `{k}`; expected one of: {}",
+                    join(allowed.iter().copied(), ", ")
+                ),
+            )),
         }
-        let obj = node.any_obj()?;
-        let form = ["all", "any", "not", "any_line", "fact"]
-            .into_iter()
-            .filter(|k| obj.get(k).is_some())
-            .collect::<Vec<_>>();
-        let list = |key: &str| -> Result<Vec<Predicate>> {
-            obj.only(&[key])?;
-            obj.req(key)?
-                .items()?
-                .iter()
-                .map(|p| Predicate::read_at(p, scope, depth + 1))
-                .collect()
+    }
+}
+
+impl Predicate {
+    /// Checks a rule of the manifest and compiles it; `scope` says which facts it may name.
+    /// Errors name the field relative to the rule.
+    pub fn compile(rule: &Rule, scope: Scope) -> Result<Predicate> {
+        Predicate::compile_at(rule, scope, 0)
+    }
+
+    fn compile_at(rule: &Rule, scope: Scope, depth: usize) -> Result<Predicate> {
+        if depth > MAX_RULE_DEPTH {
+            return Err(invalid(
+                "",
+                format!("rules nest deeper than {MAX_RULE_DEPTH} levels"),
+            ));
+        }
+        let form = [
+            ("all", rule.all.as_ref().is_some_and(Option::is_some)),
+            ("any", rule.any.as_ref().is_some_and(Option::is_some)),
+            ("not", rule.not.as_ref().is_some_and(Option::is_some)),
+            (
+                "any_line",
+                rule.any_line.as_ref().is_some_and(Option::is_some),
+            ),
+            ("fact", rule.fact.as_ref().is_some_and(Option::is_some)),
+        ];
+        let mut given = form.iter().filter(|(_, there)| *there).map(|(k, _)| *k);
+        let (first, second) = (given.next(), given.next());
+        let list = |key: &str, items: &[Rule]| -> Result<Vec<Predicate>> {
+            rule.only(&[key])?;
+            let mut out = Vec::with_capacity(items.len());
+            for (i, p) in items.iter().enumerate() {
+                out.push(
+                    Predicate::compile_at(p, scope, depth + 1).map_err(|e| e.item(i).under(key))?,
+                );
+            }
+            Ok(out)
         };
-        match form.as_slice() {
-            ["all"] => Ok(Predicate::All(list("all")?)),
-            ["any"] => {
-                let items = list("any")?;
+        match (first, second, rule) {
+            (
+                Some("all"),
+                None,
+                Rule {
+                    all: Some(Some(items)),
+                    ..
+                },
+            ) => Ok(Predicate::All(list("all", items)?)),
+            (
+                Some("any"),
+                None,
+                Rule {
+                    any: Some(Some(items)),
+                    ..
+                },
+            ) => {
+                let items = list("any", items)?;
                 if items.is_empty() {
-                    return Err(node.error("`any` needs at least one rule"));
+                    return Err(invalid("", "`any` needs at least one rule"));
                 }
                 Ok(Predicate::Any(items))
             }
-            ["not"] => {
-                obj.only(&["not"])?;
-                Ok(Predicate::Not(Box::new(Predicate::read_at(
-                    &obj.req("not")?,
-                    scope,
-                    depth + 1,
-                )?)))
+            (
+                Some("not"),
+                None,
+                Rule {
+                    not: Some(Some(inner)),
+                    ..
+                },
+            ) => {
+                rule.only(&["not"])?;
+                Ok(Predicate::Not(Box::new(
+                    Predicate::compile_at(inner, scope, depth + 1).map_err(|e| e.under("not"))?,
+                )))
             }
-            ["any_line"] => {
-                obj.only(&["any_line"])?;
+            (
+                Some("any_line"),
+                None,
+                Rule {
+                    any_line: Some(Some(inner)),
+                    ..
+                },
+            ) => {
+                rule.only(&["any_line"])?;
                 if scope == Scope::User {
-                    return Err(node.error("`any_line` cannot be used in a segment rule"));
+                    return Err(invalid("", "`any_line` cannot be used in a segment rule"));
                 }
-                Ok(Predicate::AnyLine(Box::new(Predicate::read_at(
-                    &obj.req("any_line")?,
-                    Scope::Line,
-                    depth + 1,
-                )?)))
+                Ok(Predicate::AnyLine(Box::new(
+                    Predicate::compile_at(inner, Scope::Line, depth + 1)
+                        .map_err(|e| e.under("any_line"))?,
+                )))
             }
-            ["fact"] => {
-                obj.only(&["fact", "op", "value"])?;
-                Predicate::read_compare(&obj, scope)
+            (
+                Some("fact"),
+                None,
+                Rule {
+                    fact: Some(Some(name)),
+                    ..
+                },
+            ) => {
+                rule.only(&["fact", "op", "value"])?;
+                Predicate::compile_compare(rule, name, scope)
             }
-            _ => {
-                Err(node
-                    .error("a rule has exactly one of `all`, `any`, `not`, `any_line` or `fact`"))
-            }
+            _ => Err(invalid(
+                "",
+                "a rule has exactly one of `all`, `any`, `not`, `any_line` or `fact`",
+            )),
         }
     }
 
-    fn read_compare(obj: &Obj, scope: Scope) -> Result<Predicate> {
-        let name = obj.req("fact")?.string()?;
-        let fact = Fact::parse(&name, scope).map_err(|m| obj.node().error(m))?;
-        let op_node = obj.req("op")?;
-        let op = Op::parse(op_node.str()?).ok_or_else(|| {
-            op_node.error(
+    fn compile_compare(rule: &Rule, name: &str, scope: Scope) -> Result<Predicate> {
+        let fact = Fact::parse(name, scope).map_err(|m| invalid("", m))?;
+        let op_name_given = match &rule.op {
+            Some(Some(op)) => op.as_str(),
+            _ => return Err(invalid("", "missing field `op`")),
+        };
+        let op = Op::parse(op_name_given).ok_or_else(|| {
+            invalid(
+                "op",
                 "unknown `op`; ops are eq, ne, in, not_in, gt, gte, lt, lte, contains, exists",
             )
         })?;
-        let bad = |m: String| obj.node().error(m);
-        let value_node = obj.get("value");
-        let from_now = match (op, &value_node) {
-            (Op::Gt | Op::Gte | Op::Lt | Op::Lte, Some(n)) if matches!(n.value, Value::Map(_)) => {
-                Some(crate::manifest::duration(
-                    &n.obj(&["from_now"])?.req("from_now")?,
-                )?)
+        let bad = |m: String| invalid("", m);
+        let given = rule.value.as_ref().and_then(Option::as_ref);
+        let from_now = match (op, given) {
+            (Op::Gt | Op::Gte | Op::Lt | Op::Lte, Some(Value::Map(m))) => {
+                if let Some((k, _)) = m.iter().find(|(k, _)| k != "from_now") {
+                    return Err(invalid(
+                        "value",
+                        format!("unknown field `{k}`; expected one of: from_now"),
+                    ));
+                }
+                Some(match m.get("from_now") {
+                    None | Some(Value::Null) => {
+                        return Err(invalid("value", "missing field `from_now`"))
+                    }
+                    Some(Value::Str(d)) => parse_duration(d, "")
+                        .map_err(|e| invalid("value.from_now", e.to_string()))?,
+                    Some(other) => {
+                        return Err(invalid(
+                            "value.from_now",
+                            format!("expected a string, found {}", other.kind()),
+                        ))
+                    }
+                })
             }
             _ => None,
         };
-        let value = match (op, value_node.as_ref().map(|n| n.value)) {
+        let value = match (op, given) {
             // Kept for messages: "at least 30 days from now".
             _ if from_now.is_some() => Value::Str(from_now.map(|d| d.words()).unwrap_or_default()),
             (Op::Exists, None) => Value::Bool(true),
@@ -437,7 +554,7 @@ impl Predicate {
             (_, Some(v)) => v.clone(),
         };
         Ok(Predicate::Compare {
-            name,
+            name: name.to_string(),
             fact,
             op,
             value,
@@ -587,9 +704,8 @@ impl Predicate {
 
     /// The rule in plain words, for messages ("category is shoes and price is at least 20").
     pub fn describe(&self) -> String {
-        let each = |items: &[Predicate], sep: &str| {
-            crate::json::join(items.iter().map(Predicate::describe), sep)
-        };
+        let each =
+            |items: &[Predicate], sep: &str| join(items.iter().map(Predicate::describe), sep);
         match self {
             Predicate::Compare {
                 name,
@@ -792,11 +908,9 @@ mod tests {
     }
 
     fn read(json: &str) -> Result<Predicate> {
-        let tree = crate::json::parse(json.as_bytes(), crate::json::Source::Manifest)?;
-        Predicate::read(
-            &Node::root(&tree, crate::json::Source::Manifest),
-            Scope::Cart,
-        )
+        let rule: Rule =
+            serde_json::from_str(json).map_err(|e| invalid("", format!("not valid: {e}")))?;
+        Predicate::compile(&rule, Scope::Cart)
     }
 
     fn rule(json: &str) -> Predicate {
@@ -881,9 +995,9 @@ mod tests {
     #[test]
     fn values_refuse_deep_nesting() {
         let deep = format!("{}1{}", "[".repeat(100), "]".repeat(100));
-        assert!(crate::json::parse_value(deep.as_bytes()).is_err());
+        assert!(crate::input::from_json::<Value>(&deep).is_err());
         assert_eq!(
-            crate::json::parse_value(b"0.1").unwrap(),
+            crate::input::from_json::<Value>("0.1").unwrap(),
             Value::Num(Decimal::new(1, 1))
         );
     }

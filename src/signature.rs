@@ -2,59 +2,57 @@
 //! key (RFC 8037), checked over the exact bytes received before anything in the payload is read.
 
 use crate::error::{Error, Result};
-use crate::json::{Node, Source};
 use crate::rules::Value;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use ed25519_dalek::{Signature, VerifyingKey};
+use serde::Deserialize;
 
-/// A JSON Web Key Set, as handed to Workers and pages.
-#[derive(Debug, Clone)]
+/// A JSON Web Key Set, as handed to Workers and pages. Members other than `keys` are ignored.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(remote = "Self")]
 pub struct KeySet {
     pub keys: Vec<Jwk>,
 }
 
 /// One public key. Members other than these (`key_ops`, `x5c`, ...) are allowed and ignored.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(remote = "Self")]
 pub struct Jwk {
     pub kty: String,
+    #[serde(default)]
     pub crv: Option<String>,
+    #[serde(default)]
     pub x: Option<String>,
+    #[serde(default)]
     pub kid: Option<String>,
+    #[serde(default)]
     pub alg: Option<String>,
+    #[serde(default, rename = "use")]
     pub use_: Option<String>,
     /// A private key member: refused, so a signing key is never deployed by mistake.
+    #[serde(default)]
     pub d: Option<String>,
 }
 
-impl Jwk {
-    fn read(node: &Node) -> Result<Jwk> {
-        let o = node.any_obj()?;
-        let text = |k: &str| o.get(k).map(|n| n.string()).transpose();
-        Ok(Jwk {
-            kty: o.req("kty")?.string()?,
-            crv: text("crv")?,
-            x: text("x")?,
-            kid: text("kid")?,
-            alg: text("alg")?,
-            use_: text("use")?,
-            d: text("d")?,
-        })
-    }
-}
+crate::de::objects!(KeySet, Jwk);
 
 impl KeySet {
-    /// Parses a JWKS from JSON text.
+    /// Parses a JWKS from JSON text; a refusal is `KEYSET_INVALID`, naming the member.
+    /// Text that is not JSON at all says where it breaks, as `(at byte N)`.
     pub fn from_json(json: &str) -> Result<KeySet> {
-        let tree = crate::json::parse(json.as_bytes(), Source::Request).map_err(keyset_error)?;
-        KeySet::read(&Node::root(&tree, Source::Request)).map_err(keyset_error)
-    }
-
-    /// Reads a JWKS from a tree (`{ "keys": [...] }`).
-    pub fn read(node: &Node) -> Result<KeySet> {
-        let keys = node.any_obj()?.req("keys")?.items()?;
-        Ok(KeySet {
-            keys: keys.iter().map(Jwk::read).collect::<Result<_>>()?,
+        crate::input::from_json(json).map_err(|e| {
+            match serde_json::from_str::<serde::de::IgnoredAny>(json) {
+                Err(syntax) => Box::new(Error::KeySetInvalid {
+                    message: format!(
+                        "not valid JSON: {} (at byte {})",
+                        crate::de::message_of(&syntax),
+                        // Of the byte it stopped at, which serde_json has read.
+                        crate::de::offset_of(json.as_bytes(), &syntax).saturating_sub(1)
+                    ),
+                }),
+                Ok(_) => keyset_error(e),
+            }
         })
     }
 
@@ -130,12 +128,13 @@ pub fn verify(jws: &str, keys: &KeySet) -> Result<Vec<u8>> {
         .decode(header_b64)
         .ok()
         .ok_or_else(|| malformed("the header is not base64url"))?;
-    let tree = crate::json::parse(&header_bytes, Source::Request)
+    // Read as a plain tree: every member counts (`crit`, `b64`), and a key given twice is refused.
+    let header: Value = serde_json::from_slice(&header_bytes)
         .map_err(|e| malformed(&format!("the header is not JSON: {e}")))?;
-    let header = Node::root(&tree, Source::Request)
-        .any_obj()
-        .map_err(|_| malformed("the header is not a JSON object"))?;
-    let field = |k: &str| header.get(k).map(|n| n.value.clone());
+    let Value::Map(header) = header else {
+        return Err(Box::new(malformed("the header is not a JSON object")));
+    };
+    let field = |k: &str| header.get(k).filter(|v| **v != Value::Null).cloned();
     let alg = match field("alg") {
         Some(Value::Str(a)) => a,
         _ => return Err(Box::new(malformed("the header has no `alg`"))),

@@ -5,13 +5,11 @@
 use crate::engine::Engine;
 use crate::error::Error;
 use crate::input::{self, EvaluateRequest, UserContext};
-use crate::json::{self, Node, Source};
 use crate::manifest::Limits;
-use crate::rules::Value;
 use crate::signature::KeySet;
 use crate::time::parse_instant;
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
 #[global_allocator]
@@ -95,12 +93,13 @@ impl CouponEngine {
                 message: "the signed manifest must be a string".into(),
             })
         })?;
-        let keys = tree(&keys)
-            .and_then(|tree| KeySet::read(&Node::root(&tree, Source::Request)))
-            .map_err(|e| {
-                to_js_error(&Error::KeySetInvalid {
+        let keys = stringify(&keys)
+            .and_then(|text| KeySet::from_json(&text))
+            .map_err(|e| match *e {
+                e @ Error::KeySetInvalid { .. } => to_js_error(&e),
+                e => to_js_error(&Error::KeySetInvalid {
                     message: e.to_string(),
-                })
+                }),
             })?;
         let (now, limits) = options(&opts).map_err(|e| to_js_error(&e))?;
         Engine::from_signed_manifest(&jws, &keys, now, limits)
@@ -225,23 +224,30 @@ fn clock() -> String {
 }
 
 /// `fromSignedManifest`'s options: `{ now?, limits? }`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, remote = "Self")]
+struct Options {
+    #[serde(default)]
+    now: Option<String>,
+    #[serde(default)]
+    limits: Option<Limits>,
+}
+
+crate::de::objects!(Options);
+
+/// Reads the options: the time to load at (the JS clock when there is none) and the limits.
 fn options(opts: &JsValue) -> crate::error::Result<(crate::time::Instant, Limits)> {
-    let tree = if opts.is_undefined() || opts.is_null() {
-        Value::Map(Default::default())
+    let o: Option<Options> = if opts.is_undefined() || opts.is_null() {
+        None
     } else {
-        tree(opts)?
+        Some(input::from_json(&stringify(opts)?)?)
     };
-    let o = Node::root(&tree, Source::Request).obj(&["now", "limits"])?;
-    let now = match o.get("now") {
-        Some(n) => parse_instant(n.str()?, &n.path)?,
+    let (now, limits) = o.map_or((None, None), |o| (o.now, o.limits));
+    let now = match now {
+        Some(n) => parse_instant(&n, "now")?,
         None => parse_instant(&clock(), "clock")?,
     };
-    let limits = o
-        .get("limits")
-        .map(|l| Limits::read(&l))
-        .transpose()?
-        .unwrap_or_default();
-    Ok((now, limits))
+    Ok((now, limits.unwrap_or_default()))
 }
 
 /// A user context (tray, checkCode, distribute) with `now` from the JS clock when it has none.
@@ -274,17 +280,18 @@ fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, JsValue> {
     input::from_json(&text).map_err(|e| to_js_error(&e))
 }
 
-/// Reads the options and the key set, read once per manifest: through `JSON.stringify` and the
-/// manifest's reader (`json::Node`), which they share.
-fn tree(value: &JsValue) -> crate::error::Result<Value> {
-    let text = json_stringify(value)
+/// A JS value's `JSON.stringify` text: how the key set and the options are read (once per
+/// manifest), by serde_json like every request.
+fn stringify(value: &JsValue) -> crate::error::Result<String> {
+    json_stringify(value)
         .ok()
         .and_then(|s| s.as_string())
-        .ok_or_else(|| Error::InvalidRequest {
-            path: String::new(),
-            message: "not representable as JSON".into(),
-        })?;
-    json::parse(text.as_bytes(), Source::Request)
+        .ok_or_else(|| {
+            Box::new(Error::InvalidRequest {
+                path: String::new(),
+                message: "not representable as JSON".into(),
+            })
+        })
 }
 
 /// Hands a result to JS as plain objects (maps as objects; money as strings), or its error.

@@ -3,13 +3,42 @@
 //! and the Wasm carries no zone data. On top of that: recurring schedules (days of the week and
 //! time-of-day windows) and the calendar periods (day, ISO week, month) that periodic limits count.
 
-use crate::error::Result;
-use crate::json::Node;
+use crate::error::{invalid, Result};
 use crate::reason::Reason;
+use crate::time::{date, parse_instant, Instant};
 use chrono::Datelike;
-
-use crate::time::{date, Instant};
+use serde::Deserialize;
 use std::borrow::Cow;
+
+/// One entry of a zone's offset table as the manifest writes it: `{ from, offset }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, remote = "Self")]
+pub struct OffsetEntry {
+    from: String,
+    offset: String,
+}
+
+/// A schedule as the manifest writes it: `{ time_zone?, days?, hours? }`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, remote = "Self")]
+pub struct ScheduleDoc {
+    #[serde(default)]
+    time_zone: Option<String>,
+    #[serde(default)]
+    days: Option<Vec<String>>,
+    #[serde(default)]
+    hours: Option<Vec<Window>>,
+}
+
+/// A time-of-day window: `{ from, to }`, `HH:MM`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, remote = "Self")]
+pub struct Window {
+    from: String,
+    to: String,
+}
+
+crate::de::objects!(OffsetEntry, ScheduleDoc, Window);
 
 /// A zone's offsets: `(from, offset)` in seconds, `from` (Unix time) going up.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,19 +54,20 @@ pub static UTC: Zone = Zone {
 };
 
 impl Zone {
-    /// Reads a zone's table: `[{ from, offset }]`, `from` strictly going up, the first at or
-    /// before `issued_at`, offsets within 18 hours.
+    /// Checks a zone's table: `[{ from, offset }]`, `from` strictly going up, the first at or
+    /// before `issued_at`, offsets within 18 hours. Errors name the field relative to the table.
     #[inline(never)]
-    pub fn read(name: &str, node: &Node, issued_at: Instant) -> Result<Zone> {
-        let mut changes: Vec<(i64, i64)> = Vec::new();
-        for item in node.items()? {
-            let o = item.obj(&["from", "offset"])?;
-            let from = crate::manifest::instant(&o.req("from")?)?.timestamp();
-            let off = o.req("offset")?;
-            let offset = parse_offset(off.str()?)
-                .ok_or_else(|| off.error("an offset is +HH:MM or -HH:MM, at most 18 hours"))?;
+    pub fn compile(name: &str, table: &[OffsetEntry], issued_at: Instant) -> Result<Zone> {
+        let mut changes: Vec<(i64, i64)> = Vec::with_capacity(table.len());
+        for (i, entry) in table.iter().enumerate() {
+            let from = parse_instant(&entry.from, "")
+                .map_err(|e| invalid("from", e.to_string()).item(i))?
+                .timestamp();
+            let offset = parse_offset(&entry.offset).ok_or_else(|| {
+                invalid("offset", "an offset is +HH:MM or -HH:MM, at most 18 hours").item(i)
+            })?;
             if changes.last().is_some_and(|&(last, _)| from <= last) {
-                return Err(item.error("entries go up by `from`"));
+                return Err(invalid("", "entries go up by `from`").item(i));
             }
             changes.push((from, offset));
         }
@@ -46,8 +76,10 @@ impl Zone {
                 name: Cow::Owned(name.to_string()),
                 changes,
             }),
-            _ => Err(node
-                .error("the table must start at or before issued_at (couponctl sign writes it)")),
+            _ => Err(invalid(
+                "",
+                "the table must start at or before issued_at (couponctl sign writes it)",
+            )),
         }
     }
 
@@ -78,13 +110,15 @@ pub struct Zones {
 }
 
 impl Zones {
+    /// The zones of `time_zones` (in the order of their names), after UTC. Errors name the
+    /// field relative to `time_zones`.
     #[inline(never)]
-    pub fn read(tables: Option<&Node>, issued_at: Instant) -> Result<Zones> {
+    pub fn compile(tables: &[(String, Vec<OffsetEntry>)], issued_at: Instant) -> Result<Zones> {
         let mut list = vec![UTC.clone()];
-        if let Some(tables) = tables {
-            for (name, table) in tables.entries()? {
-                list.push(Zone::read(name, &table, issued_at)?);
-            }
+        let mut order: Vec<&(String, Vec<OffsetEntry>)> = tables.iter().collect();
+        order.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (name, table) in order {
+            list.push(Zone::compile(name, table, issued_at).map_err(|e| e.under(name))?);
         }
         Ok(Zones {
             named: vec![false; list.len()],
@@ -93,17 +127,18 @@ impl Zones {
         })
     }
 
-    /// The index of a named zone (`None`: the default zone).
+    /// The index of a named zone (`None`: the default zone). An error has no path: the caller
+    /// knows the field.
     #[inline(never)]
-    pub fn resolve(&mut self, name: Option<&Node>) -> Result<usize> {
-        let Some(n) = name else {
+    pub fn resolve(&mut self, name: Option<&str>) -> Result<usize> {
+        let Some(s) = name else {
             return Ok(self.default);
         };
-        let s = n.str()?;
         let i = self.list.iter().position(|z| z.name == s).ok_or_else(|| {
-            n.error(format!(
-                "`{s}` has no offsets in `time_zones` (couponctl sign writes them)"
-            ))
+            invalid(
+                "",
+                format!("`{s}` has no offsets in `time_zones` (couponctl sign writes them)"),
+            )
         })?;
         if let Some(seen) = self.named.get_mut(i) {
             *seen = true;
@@ -113,7 +148,7 @@ impl Zones {
 
     /// The zones, once every table has been named somewhere.
     #[inline(never)]
-    pub fn finish(self, root: &Node) -> Result<Vec<Zone>> {
+    pub fn finish(self) -> Result<Vec<Zone>> {
         match self
             .list
             .iter()
@@ -121,10 +156,13 @@ impl Zones {
             .skip(1)
             .find(|(_, n)| !**n)
         {
-            Some((z, _)) => Err(root.error(format!(
-                "`time_zones` has `{}`, which no schedule or setting names",
-                z.name
-            ))),
+            Some((z, _)) => Err(invalid(
+                "",
+                format!(
+                    "`time_zones` has `{}`, which no schedule or setting names",
+                    z.name
+                ),
+            )),
             None => Ok(self.list),
         }
     }
@@ -202,26 +240,30 @@ pub struct Schedule {
 const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 impl Schedule {
-    /// Reads `{ time_zone?, days?, hours? }`; `zone_of` resolves a zone name to its index.
+    /// Checks `{ time_zone?, days?, hours? }`; `zone_of` resolves a zone name to its index.
+    /// Errors name the field relative to the schedule.
     #[inline(never)]
-    pub fn read(
-        node: &Node,
-        zone_of: &mut dyn FnMut(Option<&Node>) -> Result<usize>,
+    pub fn compile(
+        doc: &ScheduleDoc,
+        zone_of: &mut dyn FnMut(Option<&str>) -> Result<usize>,
     ) -> Result<Schedule> {
-        let o = node.obj(&["time_zone", "days", "hours"])?;
-        let zone = zone_of(o.get("time_zone").as_ref())?;
+        let zone = zone_of(doc.time_zone.as_deref()).map_err(|e| e.under("time_zone"))?;
         let mut days = 0u8;
         let mut words = String::new();
-        if let Some(list) = o.get("days") {
-            for d in list.items()? {
-                let i = DAYS
-                    .iter()
-                    .position(|n| *n == d.str().unwrap_or_default())
-                    .ok_or_else(|| d.error("a day is mon, tue, wed, thu, fri, sat or sun"))?;
-                days |= 1 << i;
+        if let Some(list) = &doc.days {
+            for (i, d) in list.iter().enumerate() {
+                let n = DAYS.iter().position(|n| n == d).ok_or_else(|| {
+                    invalid("", "a day is mon, tue, wed, thu, fri, sat or sun")
+                        .item(i)
+                        .under("days")
+                })?;
+                days |= 1 << n;
             }
             if days == 0 {
-                return Err(list.error("list at least one day, or leave `days` out"));
+                return Err(invalid(
+                    "days",
+                    "list at least one day, or leave `days` out",
+                ));
             }
             for (i, name) in DAYS.iter().enumerate() {
                 if days & (1 << i) != 0 {
@@ -234,35 +276,33 @@ impl Schedule {
             words.push_str("every day");
         }
         let mut hours = Vec::new();
-        match o.get("hours") {
+        match &doc.hours {
             None => hours.push((0, 86_400)),
-            Some(list) => {
-                let items = list.items()?;
+            Some(items) => {
                 if items.is_empty() || items.len() > 10 {
-                    return Err(list.error("give 1 to 10 windows, or leave `hours` out"));
+                    return Err(invalid(
+                        "hours",
+                        "give 1 to 10 windows, or leave `hours` out",
+                    ));
                 }
-                for w in items {
-                    let wo = w.obj(&["from", "to"])?;
-                    let time = |key: &str| -> Result<(i64, &str)> {
-                        let n = wo.req(key)?;
-                        let s = n.str()?;
+                for (i, w) in items.iter().enumerate() {
+                    let at = |e: Box<crate::Error>| e.item(i).under("hours");
+                    let time = |key: &str, s: &str| -> Result<i64> {
                         match s.as_bytes() {
-                            [a, b, b':', c, d] => hhmm([*a, *b, *c, *d])
-                                .filter(|&t| t <= 86_400)
-                                .map(|t| (t, s)),
+                            [a, b, b':', c, d] => hhmm([*a, *b, *c, *d]).filter(|&t| t <= 86_400),
                             _ => None,
                         }
-                        .ok_or_else(|| n.error("a time is HH:MM, from 00:00 to 24:00"))
+                        .ok_or_else(|| invalid(key, "a time is HH:MM, from 00:00 to 24:00"))
                     };
-                    let (from, from_s) = time("from")?;
-                    let (to, to_s) = time("to")?;
+                    let from = time("from", &w.from).map_err(at)?;
+                    let to = time("to", &w.to).map_err(at)?;
                     if from == 86_400 {
-                        return Err(w.error("a window starts before 24:00"));
+                        return Err(at(invalid("", "a window starts before 24:00")));
                     }
                     words.push(' ');
-                    words.push_str(from_s);
+                    words.push_str(&w.from);
                     words.push('-');
-                    words.push_str(to_s);
+                    words.push_str(&w.to);
                     hours.push((from, to));
                 }
             }

@@ -10,7 +10,6 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use ed25519_dalek::{Signer, SigningKey};
-use edge_coupons::json::{parse, Node, Source};
 use edge_coupons::time::parse_instant;
 use edge_coupons::{Engine, KeySet, Limits};
 use serde::de::DeserializeOwned;
@@ -77,7 +76,7 @@ pub fn load(
     limits: Option<&Value>,
 ) -> Result<Engine, Box<edge_coupons::Error>> {
     let limits = match limits {
-        Some(l) => Limits::read(&Node::root(&tree(l)?, Source::Request))?,
+        Some(l) => edge_coupons::input::from_json::<Limits>(&l.to_string())?,
         None => Limits::default(),
     };
     load_jws(&sign(manifest), now, limits)
@@ -90,11 +89,6 @@ fn with_now(input: &Value, now: &str) -> Value {
             .or_insert_with(|| Value::String(now.to_string()));
     }
     v
-}
-
-/// The engine's request tree for a JSON value, read by the engine's own parser.
-pub fn tree(v: &Value) -> Result<edge_coupons::rules::Value, Box<edge_coupons::Error>> {
-    parse(&serde_json::to_vec(v).unwrap(), Source::Request)
 }
 
 /// A typed request from a JSON value, read from its text the way every caller's is.
