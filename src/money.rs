@@ -119,8 +119,13 @@ impl Currency {
 impl Currency {
     /// Formats an amount given in whole minor units ("1250" cents is "12.50"): the same text as
     /// [`Currency::format`] on the same amount, without a `Decimal`.
-    #[inline(never)]
     pub fn format_units(&self, units: u128) -> String {
+        self.figure(units).as_str().to_string()
+    }
+
+    /// [`Currency::format_units`], held inline: no string on the heap.
+    #[inline(never)]
+    pub fn figure(&self, units: u128) -> Figure {
         let dp = self.minor_units as usize;
         let mut digits = [0u8; 40];
         let mut n = 0;
@@ -145,8 +150,8 @@ impl Currency {
             low /= 10;
             n += 1;
         }
-        // Most significant first, with the point, then one copy into the string.
-        let mut text = [0u8; 41];
+        // Most significant first, with the point.
+        let mut text = [0u8; FIGURE_BYTES];
         let mut len = 0;
         for i in (0..n).rev() {
             if i + 1 == dp {
@@ -160,9 +165,10 @@ impl Currency {
             }
             len += 1;
         }
-        std::str::from_utf8(text.get(..len).unwrap_or_default())
-            .unwrap_or_default()
-            .to_string()
+        Figure {
+            len: u8::try_from(len).unwrap_or(0),
+            text,
+        }
     }
 
     /// `d` in this currency's whole minor units, or `AMOUNT_OVERFLOW` (naming `path`) when it is
@@ -193,6 +199,62 @@ pub fn sum_units<I: IntoIterator<Item = u128>>(items: I, path: &str) -> Result<u
         .into_iter()
         .try_fold(0u128, |acc, x| acc.checked_add(x))
         .ok_or_else(|| overflow(path))
+}
+
+/// The most bytes of a [`Figure`]: 39 digits of a `u128`, a point and a leading zero.
+const FIGURE_BYTES: usize = 41;
+
+/// An amount as text ("12.50"), held inline: what a result shows for each line, without a string
+/// on the heap per amount.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Figure {
+    len: u8,
+    text: [u8; FIGURE_BYTES],
+}
+
+impl Figure {
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits and a point are ever written.
+        std::str::from_utf8(self.text.get(..usize::from(self.len)).unwrap_or_default())
+            .unwrap_or_default()
+    }
+}
+
+impl std::ops::Deref for Figure {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq<str> for Figure {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Figure {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl fmt::Display for Figure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for Figure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl serde::Serialize for Figure {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 impl fmt::Display for Currency {
@@ -492,21 +554,25 @@ pub fn allocate_units(
         t.checked_mul(all)
             .is_some_and(|p| p <= u128::from(u64::MAX)),
     ) {
-        let mut small = Vec::with_capacity(weights.len());
+        // One pass: each share written in place, and each nonzero remainder counted into one of
+        // 64 buckets by its top bits (remainders are below `all`), for the hand-out below.
+        let shift = bucket_shift(all64);
+        let mut counts = [0u32; BUCKETS];
         let mut given = 0u64;
-        // Each share written in place (no push per weight).
-        shares.resize(weights.len(), 0);
-        for (i, (slot, &w)) in shares.iter_mut().zip(weights).enumerate() {
+        shares.extend(weights.iter().map(|&w| {
             // w <= all, so it fits too.
             let p = t64.wrapping_mul(w as u64);
-            let (share, rem) = (p / all64, p % all64);
-            *slot = u128::from(share);
-            given += share;
+            let share = p / all64;
+            let rem = p - share * all64;
             if rem > 0 {
-                small.push((rem, w as u64, i));
+                if let Some(c) = counts.get_mut((rem >> shift) as usize) {
+                    *c += 1;
+                }
             }
-        }
-        hand_out(t64 - given, &mut small, shares);
+            given += share;
+            u128::from(share)
+        }));
+        hand_out_small(t64 - given, &counts, (t64, all64), weights, shares);
         return Ok(());
     }
     let mut given = 0u128;
@@ -521,6 +587,65 @@ pub fn allocate_units(
     }
     hand_out(t - given, scratch, shares);
     Ok(())
+}
+
+/// How many buckets [`allocate_units`] counts remainders into.
+const BUCKETS: usize = 64;
+
+/// The shift that takes a remainder below `all` to its bucket, below [`BUCKETS`].
+fn bucket_shift(all: u64) -> u32 {
+    (64 - all.leading_zeros()).saturating_sub(BUCKETS.trailing_zeros())
+}
+
+/// [`hand_out`] in 64 bits and linear time, given how many remainders fall in each bucket
+/// (`counts`, by their top bits): the bucket where the count from the top reaches `left` is found,
+/// every remainder above it gets a unit, and only that bucket's are ordered (remainder, then the
+/// larger weight, then the earlier index). Remainders are worked out again from `t` and `all`.
+fn hand_out_small(
+    left: u64,
+    counts: &[u32; BUCKETS],
+    (t, all): (u64, u64),
+    weights: &[u128],
+    shares: &mut [u128],
+) {
+    if left == 0 {
+        return;
+    }
+    let shift = bucket_shift(all);
+    let (mut cut, mut above) = (0usize, 0u64);
+    for (b, &c) in counts.iter().enumerate().rev() {
+        if above + u64::from(c) >= left {
+            cut = b;
+            break;
+        }
+        above += u64::from(c);
+    }
+    let mut ties: Vec<(u64, u64, usize)> = Vec::new();
+    for (i, (s, &w)) in shares.iter_mut().zip(weights).enumerate() {
+        let rem = t.wrapping_mul(w as u64) % all;
+        if rem == 0 {
+            continue;
+        }
+        let b = (rem >> shift) as usize;
+        if b > cut {
+            *s += 1;
+        } else if b == cut {
+            ties.push((rem, w as u64, i));
+        }
+    }
+    let need = usize::try_from(left - above)
+        .unwrap_or(usize::MAX)
+        .min(ties.len());
+    if need > 0 && need < ties.len() {
+        ties.select_nth_unstable_by(need - 1, |a, b| {
+            b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2))
+        });
+    }
+    for &(_, _, i) in ties.iter().take(need) {
+        if let Some(s) = shares.get_mut(i) {
+            *s += 1;
+        }
+    }
 }
 
 /// Gives the `left` units still to hand out one each to the largest remainders (`(remainder,

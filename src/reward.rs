@@ -519,7 +519,10 @@ pub fn apply(
             // One pass: lower what is left, and note the shares (only when they will be shown)
             // and the parts touched.
             let mut shares = Vec::with_capacity(if with_shares { amounts.len() } else { 0 });
-            for (&part, amount) in weighted.parts.iter().zip(amounts) {
+            let mut untouched = false;
+            for ((&part, &amount), &weight) in
+                weighted.parts.iter().zip(&amounts).zip(&weighted.weights)
+            {
                 let slot = match part {
                     Part::Line(i) => left.lines.get_mut(i),
                     other => left.slot(other),
@@ -530,10 +533,11 @@ pub fn apply(
                 if with_shares && amount != 0 {
                     shares.push((part, amount));
                 }
+                untouched |= weight == 0;
             }
             // The parts with something left to pay: usually all of them, kept without a copy.
             let Weighted { parts, weights } = weighted;
-            let touched = match weights.contains(&0) {
+            let touched = match untouched {
                 false => parts,
                 true => {
                     let mut touched = Vec::with_capacity(parts.len());
@@ -570,19 +574,23 @@ struct Weighted {
 /// shipping only when the cart has it, fees by position), and one without would weigh 0, which
 /// takes no share and touches nothing.
 fn weigh(parts: Vec<Part>, left: &mut Remaining) -> Result<(Weighted, u128)> {
-    let mut weights = Vec::with_capacity(parts.len());
-    let mut whole = 0u128;
-    for &p in &parts {
-        // Lines by hand: `slot` is a call per part at opt-level "z".
-        let v = match p {
-            Part::Line(i) => left.lines.get(i).copied().unwrap_or(0),
-            other => left.slot(other).map_or(0, |v| *v),
-        };
-        whole = whole.checked_add(v).ok_or_else(|| Error::AmountOverflow {
-            path: "reward".into(),
-        })?;
-        weights.push(v);
-    }
+    // One pass, collected in place (no push per part), summed as it goes; lines by hand: `slot`
+    // is a call per part at opt-level "z".
+    let mut whole = Some(0u128);
+    let weights: Vec<u128> = parts
+        .iter()
+        .map(|&p| {
+            let v = match p {
+                Part::Line(i) => left.lines.get(i).copied().unwrap_or(0),
+                other => left.slot(other).map_or(0, |v| *v),
+            };
+            whole = whole.and_then(|s| s.checked_add(v));
+            v
+        })
+        .collect();
+    let whole = whole.ok_or_else(|| Error::AmountOverflow {
+        path: "reward".into(),
+    })?;
     Ok((Weighted { parts, weights }, whole))
 }
 
