@@ -642,11 +642,14 @@ impl Engine {
                 .collect()
         });
         let mut touched = Touched::default();
-        let on_lines = a
-            .touched
-            .iter()
-            .filter(|p| matches!(p, Part::Line(_)))
-            .count();
+        let on_lines = match a.every_line {
+            true => cart.lines.len(),
+            false => a
+                .touched
+                .iter()
+                .filter(|p| matches!(p, Part::Line(_)))
+                .count(),
+        };
         if on_lines > 0 {
             // Every line: one word instead of every id (a 200-line cart would list 200).
             touched.lines = Some((on_lines < cart.lines.len()).then(|| {

@@ -523,6 +523,9 @@ pub fn allocate(total: Decimal, weights: &[Decimal], currency: Currency) -> Resu
         .collect()
 }
 
+/// How many buckets [`spread_units`] counts remainders into.
+const BUCKETS: usize = 64;
+
 /// [`allocate`] in whole minor units: splits `total` (at most the sum of `weights`, which the
 /// caller passes as `all`: it has just added them up) over `weights` into `shares`, exactly, by
 /// largest remainder. `scratch` is working space a caller
@@ -547,34 +550,11 @@ pub fn allocate_units(
         return Ok(());
     }
     let t = total.min(all);
-    // Every product t x w is at most t x all.
-    if let (Ok(t64), Ok(all64), true) = (
-        u64::try_from(t),
-        u64::try_from(all),
-        t.checked_mul(all)
-            .is_some_and(|p| p <= u128::from(u64::MAX)),
-    ) {
-        // One pass: each share written in place, and each nonzero remainder counted into one of
-        // 64 buckets by its top bits (remainders are below `all`), for the hand-out below.
-        let shift = bucket_shift(all64);
-        let mut counts = [0u32; BUCKETS];
-        let mut given = 0u64;
-        shares.extend(weights.iter().map(|&w| {
-            // w <= all, so it fits too.
-            let p = t64.wrapping_mul(w as u64);
-            let share = p / all64;
-            let rem = p - share * all64;
-            if rem > 0 {
-                if let Some(c) = counts.get_mut((rem >> shift) as usize) {
-                    *c += 1;
-                }
-            }
-            given += share;
-            u128::from(share)
-        }));
-        hand_out_small(t64 - given, &counts, (t64, all64), weights, shares);
+    shares.resize(weights.len(), 0);
+    if spread_units(t, weights, all, shares.as_mut_slice()) {
         return Ok(());
     }
+    shares.clear();
     let mut given = 0u128;
     for (i, &w) in weights.iter().enumerate() {
         let p = t.checked_mul(w).ok_or_else(|| overflow("allocation"))?;
@@ -589,29 +569,96 @@ pub fn allocate_units(
     Ok(())
 }
 
-/// How many buckets [`allocate_units`] counts remainders into.
-const BUCKETS: usize = 64;
-
-/// The shift that takes a remainder below `all` to its bucket, below [`BUCKETS`].
-fn bucket_shift(all: u64) -> u32 {
-    (64 - all.leading_zeros()).saturating_sub(BUCKETS.trailing_zeros())
+/// A weight [`spread_units`] reads, in whole minor units.
+pub trait Weight: Copy {
+    /// Its low 64 bits: all of it where it is read (every weight is at most their sum, which is
+    /// checked to fit).
+    fn low(self) -> u64;
 }
 
-/// [`hand_out`] in 64 bits and linear time, given how many remainders fall in each bucket
-/// (`counts`, by their top bits): the bucket where the count from the top reaches `left` is found,
-/// every remainder above it gets a unit, and only that bucket's are ordered (remainder, then the
-/// larger weight, then the earlier index). Remainders are worked out again from `t` and `all`.
-fn hand_out_small(
-    left: u64,
-    counts: &[u32; BUCKETS],
-    (t, all): (u64, u64),
-    weights: &[u128],
-    shares: &mut [u128],
-) {
-    if left == 0 {
-        return;
+impl Weight for u64 {
+    #[inline(always)]
+    fn low(self) -> u64 {
+        self
     }
-    let shift = bucket_shift(all);
+}
+
+impl Weight for u128 {
+    #[inline(always)]
+    fn low(self) -> u64 {
+        self as u64
+    }
+}
+
+/// Where [`spread_units`] hands each share: a caller that lowers amounts as shares are worked
+/// out needs no vector of shares.
+pub trait Take {
+    /// Takes `units` more for the weight at `i`.
+    fn take(&mut self, i: usize, units: u64);
+}
+
+/// Shares added up in place.
+impl Take for [u128] {
+    #[inline(always)]
+    fn take(&mut self, i: usize, units: u64) {
+        if let Some(s) = self.get_mut(i) {
+            *s += u128::from(units);
+        }
+    }
+}
+
+/// [`allocate_units`] in 64 bits, without a vector of shares: each index's share is handed to
+/// `give` as it is worked out, then each leftover unit (one call per unit). `false`, and nothing
+/// given, when `total x all` does not fit in 64 bits (the caller then splits in 128 bits). `total`
+/// is at most `all`, the sum of `weights`.
+///
+/// Linear: one pass works out each share and counts each nonzero remainder into one of 64
+/// buckets by its top bits (remainders are below `all`); the bucket where the count from the top
+/// reaches the units left is the threshold; a second pass gives a unit to every remainder above
+/// it, and only that bucket's remainders are ordered (remainder, then the larger weight, then
+/// the earlier index), as [`hand_out`] does.
+#[inline]
+pub fn spread_units<W: Weight>(
+    total: u128,
+    weights: &[W],
+    all: u128,
+    give: &mut (impl Take + ?Sized),
+) -> bool {
+    // Every product t x w is at most t x all.
+    let (Ok(t), Ok(all), true) = (
+        u64::try_from(total),
+        u64::try_from(all),
+        total
+            .checked_mul(all)
+            .is_some_and(|p| p <= u128::from(u64::MAX)),
+    ) else {
+        return false;
+    };
+    if all == 0 || t == 0 {
+        return true;
+    }
+    let shift = (64 - all.leading_zeros()).saturating_sub(BUCKETS.trailing_zeros());
+    let mut counts = [0u32; BUCKETS];
+    let mut given = 0u64;
+    for (i, &w) in weights.iter().enumerate() {
+        // w <= all, so it fits too.
+        let p = t.wrapping_mul(w.low());
+        let share = p / all;
+        let rem = p - share * all;
+        if rem > 0 {
+            if let Some(c) = counts.get_mut((rem >> shift) as usize) {
+                *c += 1;
+            }
+        }
+        if share > 0 {
+            give.take(i, share);
+            given += share;
+        }
+    }
+    let left = t - given;
+    if left == 0 {
+        return true;
+    }
     let (mut cut, mut above) = (0usize, 0u64);
     for (b, &c) in counts.iter().enumerate().rev() {
         if above + u64::from(c) >= left {
@@ -621,16 +668,16 @@ fn hand_out_small(
         above += u64::from(c);
     }
     let mut ties: Vec<(u64, u64, usize)> = Vec::new();
-    for (i, (s, &w)) in shares.iter_mut().zip(weights).enumerate() {
-        let rem = t.wrapping_mul(w as u64) % all;
+    for (i, &w) in weights.iter().enumerate() {
+        let rem = t.wrapping_mul(w.low()) % all;
         if rem == 0 {
             continue;
         }
         let b = (rem >> shift) as usize;
         if b > cut {
-            *s += 1;
+            give.take(i, 1);
         } else if b == cut {
-            ties.push((rem, w as u64, i));
+            ties.push((rem, w.low(), i));
         }
     }
     let need = usize::try_from(left - above)
@@ -642,10 +689,9 @@ fn hand_out_small(
         });
     }
     for &(_, _, i) in ties.iter().take(need) {
-        if let Some(s) = shares.get_mut(i) {
-            *s += 1;
-        }
+        give.take(i, 1);
     }
+    true
 }
 
 /// Gives the `left` units still to hand out one each to the largest remainders (`(remainder,

@@ -515,6 +515,22 @@ impl Predicate {
         }
     }
 
+    /// [`Predicate::holds`] for one line whose attributes are `attributes`: a rule on one of
+    /// them (what a product target usually is) is compared straight away, without asking the
+    /// facts for it.
+    pub fn holds_on_line(&self, attributes: &Map, facts: &dyn Facts) -> bool {
+        match self {
+            Predicate::Compare {
+                fact: Fact::LineAttribute(path),
+                op,
+                value,
+                from_now: None,
+                ..
+            } => compare(lookup_ref(attributes, path), *op, value),
+            _ => self.holds(facts),
+        }
+    }
+
     /// `None` when the predicate holds; otherwise the failure that explains why not.
     pub fn check(&self, facts: &dyn Facts) -> Option<Failure> {
         match self {
@@ -794,7 +810,14 @@ fn same_text(a: &str, b: &str) -> bool {
         }
         i += 8;
     }
-    a.get(i..) == b.get(i..)
+    // The last bytes (fewer than eight).
+    while i < a.len() {
+        if a.get(i) != b.get(i) {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 /// Looks up a property path in a map of values.
