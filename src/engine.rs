@@ -947,14 +947,18 @@ impl Engine {
 /// The order rewards apply in: lines, then the order, then shipping and fees; within a step, the
 /// order of `items` (highest priority first).
 fn application_order(candidates: &[Candidate]) -> Vec<usize> {
-    crate::sort::indices(candidates.len(), &|a, b| {
-        let step = |i: usize| {
+    // Three steps: a pass per step keeps the order within each (a stable sort, in linear time).
+    let mut order = Vec::with_capacity(candidates.len());
+    for step in 0..3 {
+        order.extend(
             candidates
-                .get(i)
-                .map(|c| reward::step(&c.coupon.reward.target))
-        };
-        step(a).cmp(&step(b))
-    })
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| reward::step(&c.coupon.reward.target) == step)
+                .map(|(i, _)| i),
+        );
+    }
+    order
 }
 
 /// What happened to each candidate: `None` when it was left out.
