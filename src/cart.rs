@@ -6,21 +6,21 @@ use crate::error::{Error, Result};
 use crate::input;
 use crate::manifest::{within, Limits};
 use crate::money::{self, Currency};
-use crate::rules::{lookup, lookup_ref, Fact, Facts, Map, Value};
+use crate::rules::{lookup, lookup_ref, Fact, Facts, Map, Value, EMPTY};
 use crate::time::{parse_instant, Instant};
 use rust_decimal::Decimal;
 use std::borrow::Cow;
 
-/// A validated cart line.
+/// A validated cart line: its text borrowed from the request (nothing copied per line).
 #[derive(Debug, Clone)]
-pub struct Line {
-    pub id: String,
-    pub product_id: String,
+pub struct Line<'a> {
+    pub id: &'a str,
+    pub product_id: &'a str,
     pub quantity: u64,
     pub unit_price: Decimal,
     /// `unit_price * quantity`.
     pub total: Decimal,
-    pub attributes: Map,
+    pub attributes: &'a Map,
 }
 
 /// An order fee (platform fee, packaging, ...).
@@ -33,12 +33,12 @@ pub struct Fee {
 
 /// A validated cart.
 #[derive(Debug, Clone)]
-pub struct Cart {
+pub struct Cart<'a> {
     pub currency: Currency,
-    pub lines: Vec<Line>,
+    pub lines: Vec<Line<'a>>,
     pub shipping: Option<Decimal>,
     pub fees: Vec<Fee>,
-    pub attributes: Map,
+    pub attributes: &'a Map,
     pub subtotal: Decimal,
     pub quantity: Decimal,
     /// Line positions in line-id order: the canonical order that keeps results independent of
@@ -159,10 +159,17 @@ fn present<'a, T>(v: &'a Option<T>, key: &str, at: At) -> Result<&'a T> {
 
 #[inline(never)]
 fn text(s: &str, max: usize, at: At) -> Result<String> {
-    if s.is_empty() || crate::json::char_count(s) > max {
+    checked(s, max, at).map(str::to_string)
+}
+
+/// [`text`], borrowed.
+#[inline(never)]
+fn checked<'s>(s: &'s str, max: usize, at: At) -> Result<&'s str> {
+    // At most `max` characters: a string of at most `max` bytes is, without counting them.
+    if s.is_empty() || (s.len() > max && crate::json::char_count(s) > max) {
         return Err(invalid(at, format!("must be 1 to {max} characters")));
     }
-    Ok(s.to_string())
+    Ok(s)
 }
 
 /// The most UTF-8 bytes in a user id (docs/manifest.md, user context). The Worker builds storage
@@ -212,7 +219,7 @@ fn count(v: &Value, at: At) -> Result<u64> {
 }
 
 /// Checks a cart against the manifest's currency and the limits, into the core's cart.
-pub fn read_cart(c: &input::Cart, expected: Currency, limits: &Limits) -> Result<Cart> {
+pub fn read_cart<'a>(c: &'a input::Cart, expected: Currency, limits: &Limits) -> Result<Cart<'a>> {
     let currency = Currency::parse(&c.currency, "cart.currency")?;
     if currency != expected {
         return Err(Box::new(Error::CurrencyMismatch {
@@ -226,8 +233,8 @@ pub fn read_cart(c: &input::Cart, expected: Currency, limits: &Limits) -> Result
     let mut lines = Vec::with_capacity(c.lines.len());
     for (i, l) in c.lines.iter().enumerate() {
         let at = |field: &'static str| move || format!("cart.lines[{i}]{field}");
-        let id = text(present(&l.id, "id", &at(""))?, 128, &at(".id"))?;
-        let product_id = text(
+        let id = checked(present(&l.id, "id", &at(""))?, 128, &at(".id"))?;
+        let product_id = checked(
             present(&l.product_id, "product_id", &at(""))?,
             128,
             &at(".product_id"),
@@ -247,12 +254,12 @@ pub fn read_cart(c: &input::Cart, expected: Currency, limits: &Limits) -> Result
             quantity,
             unit_price,
             total,
-            attributes: l.attributes.clone().unwrap_or_default(),
+            attributes: l.attributes.as_ref().unwrap_or(&EMPTY),
         });
     }
     // Line ids are unique: allocations and results name lines by id. Positions sorted by id
     // (stable: a repeated id keeps the order sent), without copying the ids.
-    let id_of = |i: usize| lines.get(i).map(|l| l.id.as_str());
+    let id_of = |i: usize| lines.get(i).map(|l| l.id);
     let by_id = crate::sort::indices(lines.len(), &|a, b| id_of(a).cmp(&id_of(b)));
     if let Some((first, later)) = by_id.windows(2).find_map(|w| match w {
         [a, b] if id_of(*a) == id_of(*b) => Some((*a, *b)),
@@ -289,7 +296,7 @@ pub fn read_cart(c: &input::Cart, expected: Currency, limits: &Limits) -> Result
         lines,
         shipping,
         fees,
-        attributes: c.attributes.clone().unwrap_or_default(),
+        attributes: c.attributes.as_ref().unwrap_or(&EMPTY),
         subtotal,
         quantity,
         by_id,
@@ -411,7 +418,7 @@ pub fn read_usage(
 #[derive(Debug)]
 pub struct CartFacts<'a> {
     pub user: &'a User,
-    pub cart: Option<&'a Cart>,
+    pub cart: Option<&'a Cart<'a>>,
     pub now: Instant,
 }
 
@@ -426,7 +433,7 @@ pub struct EventFacts<'a> {
 #[derive(Debug)]
 pub struct LineFacts<'a> {
     pub outer: &'a CartFacts<'a>,
-    pub line: &'a Line,
+    pub line: &'a Line<'a>,
 }
 
 impl Facts for CartFacts<'_> {
@@ -443,7 +450,7 @@ impl Facts for CartFacts<'_> {
             Fact::CartLineCount => cart.map(|c| Value::Num(Decimal::from(c.lines.len()))),
             Fact::CartShipping => cart.and_then(|c| c.shipping).map(Value::Num),
             Fact::CartCurrency => cart.map(|c| Value::Str(c.currency.code().into())),
-            Fact::CartAttribute(p) => cart.and_then(|c| lookup(&c.attributes, p)),
+            Fact::CartAttribute(p) => cart.and_then(|c| lookup(c.attributes, p)),
             _ => None,
         }
     }
@@ -453,7 +460,7 @@ impl Facts for CartFacts<'_> {
             Fact::UserProperty(p) => lookup_ref(&self.user.properties, p).map(Cow::Borrowed),
             Fact::CartAttribute(p) => self
                 .cart
-                .and_then(|c| lookup_ref(&c.attributes, p))
+                .and_then(|c| lookup_ref(c.attributes, p))
                 .map(Cow::Borrowed),
             other => self.fact(other).map(Cow::Owned),
         }
@@ -476,19 +483,19 @@ impl Facts for LineFacts<'_> {
     fn fact(&self, fact: &Fact) -> Option<Value> {
         let l = self.line;
         match fact {
-            Fact::LineId => Some(Value::Str(l.id.clone())),
-            Fact::LineProductId => Some(Value::Str(l.product_id.clone())),
+            Fact::LineId => Some(Value::Str(l.id.to_string())),
+            Fact::LineProductId => Some(Value::Str(l.product_id.to_string())),
             Fact::LineQuantity => Some(Value::Num(Decimal::from(l.quantity))),
             Fact::LineUnitPrice => Some(Value::Num(l.unit_price)),
             Fact::LineTotal => Some(Value::Num(l.total)),
-            Fact::LineAttribute(p) => lookup(&l.attributes, p),
+            Fact::LineAttribute(p) => lookup(l.attributes, p),
             other => self.outer.fact(other),
         }
     }
 
     fn fact_ref(&self, fact: &Fact) -> Option<Cow<'_, Value>> {
         match fact {
-            Fact::LineAttribute(p) => lookup_ref(&self.line.attributes, p).map(Cow::Borrowed),
+            Fact::LineAttribute(p) => lookup_ref(self.line.attributes, p).map(Cow::Borrowed),
             Fact::UserProperty(_) | Fact::CartAttribute(_) => self.outer.fact_ref(fact),
             other => self.fact(other).map(Cow::Owned),
         }

@@ -11,7 +11,7 @@ use crate::manifest::{
     self, Activation, Audience, Codes, Coupon, Expiry, ExpiryFrom, Limits, Manifest, Status,
     Visibility,
 };
-use crate::money;
+use crate::money::{self, Figure};
 use crate::reason::{Detail, Reason};
 use crate::reward::{self, Allocation, Part, Remaining};
 use crate::rules::Value;
@@ -40,11 +40,11 @@ pub struct Engine {
 
 /// The result of `evaluate`: every amount, every applied coupon, every rejected code.
 #[derive(Debug, Clone, Serialize)]
-pub struct Evaluation {
+pub struct Evaluation<'a> {
     pub manifest_id: String,
     pub currency: &'static str,
     pub now: String,
-    pub lines: Vec<LineResult>,
+    pub lines: Vec<LineResult<'a>>,
     pub shipping: Option<Charge>,
     pub fees: Vec<FeeResult>,
     pub totals: Totals,
@@ -60,33 +60,34 @@ pub struct Evaluation {
 
 /// One cart line after discounts.
 #[derive(Debug, Clone, Serialize)]
-pub struct LineResult {
-    pub id: String,
-    pub product_id: String,
+pub struct LineResult<'a> {
+    /// The line's id and product, borrowed from the request.
+    pub id: &'a str,
+    pub product_id: &'a str,
     pub quantity: u64,
-    pub original: String,
-    pub discount: String,
+    pub original: Figure,
+    pub discount: Figure,
     #[serde(rename = "final")]
-    pub final_: String,
+    pub final_: Figure,
 }
 
 /// Shipping after discounts.
 #[derive(Debug, Clone, Serialize)]
 pub struct Charge {
-    pub original: String,
-    pub discount: String,
+    pub original: Figure,
+    pub discount: Figure,
     #[serde(rename = "final")]
-    pub final_: String,
+    pub final_: Figure,
 }
 
 /// One fee after discounts.
 #[derive(Debug, Clone, Serialize)]
 pub struct FeeResult {
     pub id: String,
-    pub original: String,
-    pub discount: String,
+    pub original: Figure,
+    pub discount: Figure,
     #[serde(rename = "final")]
-    pub final_: String,
+    pub final_: Figure,
 }
 
 /// Order totals. `total = subtotal + shipping + fees - discount`.
@@ -335,7 +336,7 @@ impl Engine {
 
     /// Prices a cart with codes, consuming nothing. `request` is the EvaluateRequest tree
     /// (`{ cart, user?, codes?, now, usage? }`, docs/manifest.md); `now` is required here.
-    pub fn evaluate(&self, request: &EvaluateRequest) -> Result<Evaluation> {
+    pub fn evaluate<'r>(&self, request: &'r EvaluateRequest) -> Result<Evaluation<'r>> {
         let now = parse_now(request.now.as_deref(), "now")?;
         let with_allocations = request.allocations.unwrap_or(false);
         self.fresh(now)?;
@@ -665,7 +666,7 @@ impl Engine {
                 .iter()
                 .map(|(part, amount)| {
                     let (target, id) = match part {
-                        Part::Line(i) => ("line", cart.lines.get(*i).map(|l| l.id.clone())),
+                        Part::Line(i) => ("line", cart.lines.get(*i).map(|l| l.id.to_string())),
                         Part::Shipping => ("shipping", None),
                         Part::Fee(i) => ("fee", cart.fees.get(*i).map(|f| f.id.clone())),
                     };
@@ -678,18 +679,21 @@ impl Engine {
                 .collect()
         });
         let mut touched = Touched::default();
-        let on_lines = a
-            .touched
-            .iter()
-            .filter(|p| matches!(p, Part::Line(_)))
-            .count();
+        let on_lines = match a.every_line {
+            true => cart.lines.len(),
+            false => a
+                .touched
+                .iter()
+                .filter(|p| matches!(p, Part::Line(_)))
+                .count(),
+        };
         if on_lines > 0 {
             // Every line: one word instead of every id (a 200-line cart would list 200).
             touched.lines = Some((on_lines < cart.lines.len()).then(|| {
                 a.touched
                     .iter()
                     .filter_map(|p| match p {
-                        Part::Line(i) => cart.lines.get(*i).map(|l| l.id.clone()),
+                        Part::Line(i) => cart.lines.get(*i).map(|l| l.id.to_string()),
                         _ => None,
                     })
                     .collect()
@@ -722,27 +726,27 @@ impl Engine {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn report(
+    fn report<'r>(
         &self,
-        cart: &Cart,
+        cart: &Cart<'r>,
         start: &Remaining,
         left: &Remaining,
         applied: Vec<AppliedCoupon>,
         rejected: Vec<Rejected>,
         now: Instant,
         periods: Periods,
-    ) -> Result<Evaluation> {
+    ) -> Result<Evaluation<'r>> {
         let cur = cart.currency;
         let fmt = |d: Decimal| cur.format(d);
         // Whole minor units from here: what was owed (`start`) and what is left (`left`).
-        let units = |u: u128| cur.format_units(u);
+        let units = |u: u128| cur.figure(u);
         let lines: Vec<LineResult> = cart
             .lines
             .iter()
             .zip(start.lines.iter().zip(&left.lines))
             .map(|(l, (&o, &f))| LineResult {
-                id: l.id.clone(),
-                product_id: l.product_id.clone(),
+                id: l.id,
+                product_id: l.product_id,
                 quantity: l.quantity,
                 original: units(o),
                 discount: units(o.saturating_sub(f)),
@@ -793,8 +797,8 @@ impl Engine {
                 subtotal: fmt(cart.subtotal),
                 shipping: fmt(shipping_original),
                 fees: fmt(fees_original),
-                discount: units(original.saturating_sub(paid)),
-                total: units(paid),
+                discount: cur.format_units(original.saturating_sub(paid)),
+                total: cur.format_units(paid),
             },
             cashback_points,
             applied,
@@ -981,14 +985,18 @@ impl Engine {
 /// The order rewards apply in: lines, then the order, then shipping and fees; within a step, the
 /// order of `items` (highest priority first).
 fn application_order(candidates: &[Candidate]) -> Vec<usize> {
-    crate::sort::indices(candidates.len(), &|a, b| {
-        let step = |i: usize| {
+    // Three steps: a pass per step keeps the order within each (a stable sort, in linear time).
+    let mut order = Vec::with_capacity(candidates.len());
+    for step in 0..3 {
+        order.extend(
             candidates
-                .get(i)
-                .map(|c| reward::step(&c.coupon.reward.target))
-        };
-        step(a).cmp(&step(b))
-    })
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| reward::step(&c.coupon.reward.target) == step)
+                .map(|(i, _)| i),
+        );
+    }
+    order
 }
 
 /// What happened to each candidate: `None` when it was left out.
@@ -996,7 +1004,7 @@ type Outcomes = Vec<Option<std::result::Result<reward::Applied, Reason>>>;
 
 /// The cart being priced: what every run of the candidates shares.
 struct Pricing<'a> {
-    cart: &'a Cart,
+    cart: &'a Cart<'a>,
     facts: &'a CartFacts<'a>,
     /// The whole cart, before any reward.
     start: &'a Remaining,

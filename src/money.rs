@@ -119,8 +119,13 @@ impl Currency {
 impl Currency {
     /// Formats an amount given in whole minor units ("1250" cents is "12.50"): the same text as
     /// [`Currency::format`] on the same amount, without a `Decimal`.
-    #[inline(never)]
     pub fn format_units(&self, units: u128) -> String {
+        self.figure(units).as_str().to_string()
+    }
+
+    /// [`Currency::format_units`], held inline: no string on the heap.
+    #[inline(never)]
+    pub fn figure(&self, units: u128) -> Figure {
         let dp = self.minor_units as usize;
         let mut digits = [0u8; 40];
         let mut n = 0;
@@ -145,8 +150,8 @@ impl Currency {
             low /= 10;
             n += 1;
         }
-        // Most significant first, with the point, then one copy into the string.
-        let mut text = [0u8; 41];
+        // Most significant first, with the point.
+        let mut text = [0u8; FIGURE_BYTES];
         let mut len = 0;
         for i in (0..n).rev() {
             if i + 1 == dp {
@@ -160,9 +165,10 @@ impl Currency {
             }
             len += 1;
         }
-        std::str::from_utf8(text.get(..len).unwrap_or_default())
-            .unwrap_or_default()
-            .to_string()
+        Figure {
+            len: u8::try_from(len).unwrap_or(0),
+            text,
+        }
     }
 
     /// `d` in this currency's whole minor units, or `AMOUNT_OVERFLOW` (naming `path`) when it is
@@ -193,6 +199,62 @@ pub fn sum_units<I: IntoIterator<Item = u128>>(items: I, path: &str) -> Result<u
         .into_iter()
         .try_fold(0u128, |acc, x| acc.checked_add(x))
         .ok_or_else(|| overflow(path))
+}
+
+/// The most bytes of a [`Figure`]: 39 digits of a `u128`, a point and a leading zero.
+const FIGURE_BYTES: usize = 41;
+
+/// An amount as text ("12.50"), held inline: what a result shows for each line, without a string
+/// on the heap per amount.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Figure {
+    len: u8,
+    text: [u8; FIGURE_BYTES],
+}
+
+impl Figure {
+    pub fn as_str(&self) -> &str {
+        // Only ASCII digits and a point are ever written.
+        std::str::from_utf8(self.text.get(..usize::from(self.len)).unwrap_or_default())
+            .unwrap_or_default()
+    }
+}
+
+impl std::ops::Deref for Figure {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq<str> for Figure {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Figure {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl fmt::Display for Figure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl fmt::Debug for Figure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl serde::Serialize for Figure {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 impl fmt::Display for Currency {
@@ -461,6 +523,9 @@ pub fn allocate(total: Decimal, weights: &[Decimal], currency: Currency) -> Resu
         .collect()
 }
 
+/// How many buckets [`spread_units`] counts remainders into.
+const BUCKETS: usize = 64;
+
 /// [`allocate`] in whole minor units: splits `total` (at most the sum of `weights`, which the
 /// caller passes as `all`: it has just added them up) over `weights` into `shares`, exactly, by
 /// largest remainder. `scratch` is working space a caller
@@ -485,30 +550,11 @@ pub fn allocate_units(
         return Ok(());
     }
     let t = total.min(all);
-    // Every product t x w is at most t x all.
-    if let (Ok(t64), Ok(all64), true) = (
-        u64::try_from(t),
-        u64::try_from(all),
-        t.checked_mul(all)
-            .is_some_and(|p| p <= u128::from(u64::MAX)),
-    ) {
-        let mut small = Vec::with_capacity(weights.len());
-        let mut given = 0u64;
-        // Each share written in place (no push per weight).
-        shares.resize(weights.len(), 0);
-        for (i, (slot, &w)) in shares.iter_mut().zip(weights).enumerate() {
-            // w <= all, so it fits too.
-            let p = t64.wrapping_mul(w as u64);
-            let (share, rem) = (p / all64, p % all64);
-            *slot = u128::from(share);
-            given += share;
-            if rem > 0 {
-                small.push((rem, w as u64, i));
-            }
-        }
-        hand_out(t64 - given, &mut small, shares);
+    shares.resize(weights.len(), 0);
+    if spread_units(t, weights, all, shares.as_mut_slice()) {
         return Ok(());
     }
+    shares.clear();
     let mut given = 0u128;
     for (i, &w) in weights.iter().enumerate() {
         let p = t.checked_mul(w).ok_or_else(|| overflow("allocation"))?;
@@ -521,6 +567,131 @@ pub fn allocate_units(
     }
     hand_out(t - given, scratch, shares);
     Ok(())
+}
+
+/// A weight [`spread_units`] reads, in whole minor units.
+pub trait Weight: Copy {
+    /// Its low 64 bits: all of it where it is read (every weight is at most their sum, which is
+    /// checked to fit).
+    fn low(self) -> u64;
+}
+
+impl Weight for u64 {
+    #[inline(always)]
+    fn low(self) -> u64 {
+        self
+    }
+}
+
+impl Weight for u128 {
+    #[inline(always)]
+    fn low(self) -> u64 {
+        self as u64
+    }
+}
+
+/// Where [`spread_units`] hands each share: a caller that lowers amounts as shares are worked
+/// out needs no vector of shares.
+pub trait Take {
+    /// Takes `units` more for the weight at `i`.
+    fn take(&mut self, i: usize, units: u64);
+}
+
+/// Shares added up in place.
+impl Take for [u128] {
+    #[inline(always)]
+    fn take(&mut self, i: usize, units: u64) {
+        if let Some(s) = self.get_mut(i) {
+            *s += u128::from(units);
+        }
+    }
+}
+
+/// [`allocate_units`] in 64 bits, without a vector of shares: each index's share is handed to
+/// `give` as it is worked out, then each leftover unit (one call per unit). `false`, and nothing
+/// given, when `total x all` does not fit in 64 bits (the caller then splits in 128 bits). `total`
+/// is at most `all`, the sum of `weights`.
+///
+/// Linear: one pass works out each share and counts each nonzero remainder into one of 64
+/// buckets by its top bits (remainders are below `all`); the bucket where the count from the top
+/// reaches the units left is the threshold; a second pass gives a unit to every remainder above
+/// it, and only that bucket's remainders are ordered (remainder, then the larger weight, then
+/// the earlier index), as [`hand_out`] does.
+#[inline]
+pub fn spread_units<W: Weight>(
+    total: u128,
+    weights: &[W],
+    all: u128,
+    give: &mut (impl Take + ?Sized),
+) -> bool {
+    // Every product t x w is at most t x all.
+    let (Ok(t), Ok(all), true) = (
+        u64::try_from(total),
+        u64::try_from(all),
+        total
+            .checked_mul(all)
+            .is_some_and(|p| p <= u128::from(u64::MAX)),
+    ) else {
+        return false;
+    };
+    if all == 0 || t == 0 {
+        return true;
+    }
+    let shift = (64 - all.leading_zeros()).saturating_sub(BUCKETS.trailing_zeros());
+    let mut counts = [0u32; BUCKETS];
+    let mut given = 0u64;
+    for (i, &w) in weights.iter().enumerate() {
+        // w <= all, so it fits too.
+        let p = t.wrapping_mul(w.low());
+        let share = p / all;
+        let rem = p - share * all;
+        if rem > 0 {
+            if let Some(c) = counts.get_mut((rem >> shift) as usize) {
+                *c += 1;
+            }
+        }
+        if share > 0 {
+            give.take(i, share);
+            given += share;
+        }
+    }
+    let left = t - given;
+    if left == 0 {
+        return true;
+    }
+    let (mut cut, mut above) = (0usize, 0u64);
+    for (b, &c) in counts.iter().enumerate().rev() {
+        if above + u64::from(c) >= left {
+            cut = b;
+            break;
+        }
+        above += u64::from(c);
+    }
+    let mut ties: Vec<(u64, u64, usize)> = Vec::new();
+    for (i, &w) in weights.iter().enumerate() {
+        let rem = t.wrapping_mul(w.low()) % all;
+        if rem == 0 {
+            continue;
+        }
+        let b = (rem >> shift) as usize;
+        if b > cut {
+            give.take(i, 1);
+        } else if b == cut {
+            ties.push((rem, w.low(), i));
+        }
+    }
+    let need = usize::try_from(left - above)
+        .unwrap_or(usize::MAX)
+        .min(ties.len());
+    if need > 0 && need < ties.len() {
+        ties.select_nth_unstable_by(need - 1, |a, b| {
+            b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2))
+        });
+    }
+    for &(_, _, i) in ties.iter().take(need) {
+        give.take(i, 1);
+    }
+    true
 }
 
 /// Gives the `left` units still to hand out one each to the largest remainders (`(remainder,

@@ -12,6 +12,7 @@ use crate::manifest::{Amount, Coupon, Payout, Target, Units};
 use crate::money::{self, Currency};
 use crate::reason::{Detail, Reason};
 use rust_decimal::{Decimal, RoundingStrategy};
+use std::borrow::Cow;
 
 /// What is left to pay on each part of the order, as rewards are applied: whole minor units of
 /// the cart's currency (the hot loop's integers; `Decimal` only for rates and caps).
@@ -93,8 +94,11 @@ pub struct Applied {
     /// Each nonzero share, in whole minor units: only when `apply` was asked for them.
     pub shares: Vec<(Part, u128)>,
     /// What the discount was spread over: the target's parts that still had something to pay
-    /// (a part here may take 0.00 of a small discount). Empty for cashback.
+    /// (a part here may take 0.00 of a small discount). Empty for cashback, and when
+    /// `every_line` says it is every line of the cart.
     pub touched: Vec<Part>,
+    /// The discount was spread over every line of the cart, each of which had something to pay.
+    pub every_line: bool,
     /// The discount was cut to what is left of the coupon's money budget.
     pub budget_capped: bool,
     /// For a tiered reward below its top tier: what the next tier needs, and what it gives.
@@ -127,14 +131,22 @@ pub fn apply(
             .iter()
             .copied()
             .filter(|&i| {
-                cart.lines
-                    .get(i)
-                    .is_some_and(|line| rule.holds(&LineFacts { outer: facts, line }))
+                cart.lines.get(i).is_some_and(|line| {
+                    rule.holds_on_line(line.attributes, &LineFacts { outer: facts, line })
+                })
             })
             .collect()
     };
+    // A plain reward on lines (the order, or products) is weighed and shared out on the lines'
+    // positions, in 64 bits, with no part per line (unless the shares are to be shown).
+    let on_lines = !with_shares && matches!(reward.units, Units::All);
+    let mut line_list: Option<Cow<[usize]>> = None;
     // Lines in line-id order, so that ties in allocation never depend on the input order.
     let parts: Vec<Part> = match &reward.target {
+        Target::Order if on_lines => {
+            line_list = Some(Cow::Borrowed(&cart.by_id));
+            Vec::new()
+        }
         Target::Order => cart.by_id.iter().map(|&i| Part::Line(i)).collect(),
         Target::Products(rule) => {
             let matched = matching(rule);
@@ -153,7 +165,12 @@ pub fn apply(
                 )
                 .with("rule", rule.describe())));
             }
-            matched.into_iter().map(Part::Line).collect()
+            if on_lines {
+                line_list = Some(Cow::Owned(matched));
+                Vec::new()
+            } else {
+                matched.into_iter().map(Part::Line).collect()
+            }
         }
         Target::Shipping => match cart.shipping {
             Some(_) => vec![Part::Shipping],
@@ -189,7 +206,10 @@ pub fn apply(
     // `whole` is the weights' sum, in minor units.
     let (weighted, value, most, whole): (Weighted, Decimal, Decimal, u128) = match &reward.units {
         Units::All => {
-            let (w, whole) = weigh(parts, left)?;
+            let (w, whole) = match line_list {
+                Some(lines) => weigh_lines(lines, left)?,
+                None => weigh(parts, left)?,
+            };
             let base = currency.from_units(whole, "reward")?;
             let v = worth(&reward.amount, base, currency)?;
             (w, v, base, whole)
@@ -515,6 +535,7 @@ pub fn apply(
                 cashback_points: points,
                 shares: Vec::new(),
                 touched: Vec::new(),
+                every_line: false,
                 budget_capped,
                 next_tier,
             }))
@@ -526,27 +547,72 @@ pub fn apply(
                     "the discount rounds to zero on this cart",
                 )));
             }
-            let mut amounts = Vec::with_capacity(weighted.weights.len());
-            money::allocate_units(
-                currency.to_units(value, "allocation")?,
-                &weighted.weights,
-                whole,
-                &mut amounts,
-                &mut Vec::new(),
-            )?;
-            // One pass: lower what is left, and note the shares (only when they will be shown)
-            // and the parts touched.
-            let mut shares = Vec::with_capacity(if with_shares { amounts.len() } else { 0 });
-            for (&part, amount) in weighted.parts.iter().zip(amounts) {
-                let slot = match part {
-                    Part::Line(i) => left.lines.get_mut(i),
-                    other => left.slot(other),
-                };
-                if let Some(slot) = slot {
-                    *slot = slot.saturating_sub(amount);
+            let total = currency.to_units(value, "allocation")?;
+            let mut weighted = weighted;
+            if let Some((lines, weights)) = weighted.lines.take() {
+                if money::spread_units(
+                    total.min(whole),
+                    &weights,
+                    whole,
+                    &mut LowerLines {
+                        lines: &lines,
+                        left: &mut left.lines,
+                    },
+                ) {
+                    // The lines with something left to pay: usually all of them.
+                    let every_line = lines.len() == cart.lines.len() && !weights.contains(&0);
+                    let touched = match every_line {
+                        true => Vec::new(),
+                        false => lines
+                            .iter()
+                            .zip(&weights)
+                            .filter(|(_, &w)| w != 0)
+                            .map(|(&i, _)| Part::Line(i))
+                            .collect(),
+                    };
+                    return Ok(Ok(Applied {
+                        discount: value,
+                        cashback_points: 0,
+                        shares: Vec::new(),
+                        touched,
+                        every_line,
+                        budget_capped,
+                        next_tier,
+                    }));
                 }
-                if with_shares && amount != 0 {
-                    shares.push((part, amount));
+                // Past 64 bits: part by part, in 128.
+                weighted.parts = lines.iter().map(|&i| Part::Line(i)).collect();
+                weighted.weights = weights.iter().map(|&w| u128::from(w)).collect();
+            }
+            let untouched = weighted.weights.contains(&0);
+            let mut shares = Vec::new();
+            // Lower what is left by each share as it is worked out: no vector of shares, unless
+            // they will be shown (or the amounts pass 64 bits).
+            let spread = !with_shares
+                && money::spread_units(
+                    total.min(whole),
+                    &weighted.weights,
+                    whole,
+                    &mut Lower {
+                        parts: &weighted.parts,
+                        left,
+                    },
+                );
+            if !spread {
+                let mut amounts = Vec::with_capacity(weighted.weights.len());
+                money::allocate_units(
+                    total,
+                    &weighted.weights,
+                    whole,
+                    &mut amounts,
+                    &mut Vec::new(),
+                )?;
+                // One pass: lower what is left, and note the shares when they will be shown.
+                for (&part, amount) in weighted.parts.iter().zip(amounts) {
+                    lower(left, part, amount);
+                    if with_shares && amount != 0 {
+                        shares.push((part, amount));
+                    }
                 }
             }
             if let Some(after) = bxgy_left {
@@ -558,8 +624,8 @@ pub fn apply(
                     .collect();
             }
             // The parts with something left to pay: usually all of them, kept without a copy.
-            let Weighted { parts, weights } = weighted;
-            let touched = match weights.contains(&0) {
+            let Weighted { parts, weights, .. } = weighted;
+            let touched = match untouched {
                 false => parts,
                 true => {
                     let mut touched = Vec::with_capacity(parts.len());
@@ -576,6 +642,7 @@ pub fn apply(
                 cashback_points: 0,
                 shares,
                 touched,
+                every_line: false,
                 budget_capped,
                 next_tier,
             }))
@@ -583,33 +650,118 @@ pub fn apply(
     }
 }
 
+/// Lowers what is left of `part` by `amount` (never below zero).
+#[inline(always)]
+fn lower(left: &mut Remaining, part: Part, amount: u128) {
+    let slot = match part {
+        Part::Line(i) => left.lines.get_mut(i),
+        other => left.slot(other),
+    };
+    if let Some(slot) = slot {
+        *slot = slot.saturating_sub(amount);
+    }
+}
+
+/// What is left, lowered by each share as [`money::spread_units`] works it out.
+struct Lower<'a> {
+    parts: &'a [Part],
+    left: &'a mut Remaining,
+}
+
+/// What is left of the lines, lowered by each share (the `i`-th of `lines`).
+struct LowerLines<'a> {
+    lines: &'a [usize],
+    left: &'a mut [u128],
+}
+
+impl money::Take for LowerLines<'_> {
+    #[inline(always)]
+    fn take(&mut self, i: usize, units: u64) {
+        if let Some(slot) = self.lines.get(i).and_then(|&line| self.left.get_mut(line)) {
+            // Every line here is in 64 bits (its weight is what is left of it).
+            *slot = u128::from((*slot as u64).saturating_sub(units));
+        }
+    }
+}
+
+impl money::Take for Lower<'_> {
+    #[inline(always)]
+    fn take(&mut self, i: usize, units: u64) {
+        if let Some(&part) = self.parts.get(i) {
+            lower(self.left, part, u128::from(units));
+        }
+    }
+}
+
 /// The parts a discount is spread over and each one's weight (what is left of it, or its claim),
 /// side by side, in whole minor units.
 #[derive(Debug, Default)]
-struct Weighted {
+struct Weighted<'c> {
     parts: Vec<Part>,
     weights: Vec<u128>,
+    /// Instead of parts, for a reward on lines alone: the lines' positions in line-id order, and
+    /// what is left of each, in 64 bits.
+    lines: Option<(Cow<'c, [usize]>, Vec<u64>)>,
 }
 
 /// Each part with what is left of it, and their sum. The parts are kept as they come (one
 /// vector fewer, and no copy of each): every part of a target has a slot (lines by index,
 /// shipping only when the cart has it, fees by position), and one without would weigh 0, which
 /// takes no share and touches nothing.
-fn weigh(parts: Vec<Part>, left: &mut Remaining) -> Result<(Weighted, u128)> {
-    let mut weights = Vec::with_capacity(parts.len());
-    let mut whole = 0u128;
-    for &p in &parts {
-        // Lines by hand: `slot` is a call per part at opt-level "z".
-        let v = match p {
-            Part::Line(i) => left.lines.get(i).copied().unwrap_or(0),
-            other => left.slot(other).map_or(0, |v| *v),
-        };
-        whole = whole.checked_add(v).ok_or_else(|| Error::AmountOverflow {
-            path: "reward".into(),
-        })?;
-        weights.push(v);
+fn weigh(parts: Vec<Part>, left: &Remaining) -> Result<(Weighted<'static>, u128)> {
+    // One pass, collected in place (no push per part), summed as it goes.
+    let mut whole = Some(0u128);
+    let weights: Vec<u128> = parts
+        .iter()
+        .map(|&p| {
+            let v = match p {
+                Part::Line(i) => left.lines.get(i).copied().unwrap_or(0),
+                Part::Shipping => left.shipping.unwrap_or(0),
+                Part::Fee(i) => left.fees.get(i).copied().unwrap_or(0),
+            };
+            whole = whole.and_then(|s| s.checked_add(v));
+            v
+        })
+        .collect();
+    let whole = whole.ok_or_else(|| Error::AmountOverflow {
+        path: "reward".into(),
+    })?;
+    Ok((
+        Weighted {
+            parts,
+            weights,
+            lines: None,
+        },
+        whole,
+    ))
+}
+
+/// [`weigh`] for lines alone (positions in line-id order), in 64 bits; as parts in 128 bits
+/// when what is left of them does not fit.
+fn weigh_lines<'c>(lines: Cow<'c, [usize]>, left: &Remaining) -> Result<(Weighted<'c>, u128)> {
+    // Plain integers for the sum and whether it fits (an `Option` would live in memory).
+    let (mut whole, mut fits) = (0u64, true);
+    let weights: Vec<u64> = lines
+        .iter()
+        .map(|&i| {
+            let v = left.lines.get(i).copied().unwrap_or(0);
+            let (sum, over) = whole.overflowing_add(v as u64);
+            fits &= !over && v >> 64 == 0;
+            whole = sum;
+            v as u64
+        })
+        .collect();
+    match fits {
+        true => Ok((
+            Weighted {
+                parts: Vec::new(),
+                weights: Vec::new(),
+                lines: Some((lines, weights)),
+            },
+            u128::from(whole),
+        )),
+        false => weigh(lines.iter().map(|&i| Part::Line(i)).collect(), left),
     }
-    Ok((Weighted { parts, weights }, whole))
 }
 
 /// A percentage of `base` (rounded once) or a fixed amount.

@@ -44,6 +44,7 @@ impl Value {
     /// Equality with numeric coercion: 50 equals "50.00"; otherwise values must be the same.
     fn loosely_eq(&self, other: &Value) -> bool {
         match (self, other) {
+            (Value::Str(a), Value::Str(b)) => same_text(a, b),
             (Value::Num(_), Value::Str(_)) | (Value::Str(_), Value::Num(_)) => {
                 matches!((self.as_num(), other.as_num()), (Some(a), Some(b)) if a == b)
             }
@@ -133,6 +134,15 @@ impl Map {
     }
 
     pub fn get(&self, key: &str) -> Option<&Value> {
+        // A line's attributes are a few keys: scanned with a length check first (most keys
+        // differ in length), without a `memcmp` per probe.
+        if self.0.len() <= 8 {
+            return self
+                .0
+                .iter()
+                .find(|(k, _)| same_text(k, key))
+                .map(|(_, v)| v);
+        }
         let i = self.0.binary_search_by(|(k, _)| k.as_str().cmp(key)).ok()?;
         self.0.get(i).map(|(_, v)| v)
     }
@@ -161,6 +171,9 @@ impl Map {
         self.0.is_empty()
     }
 }
+
+/// The map of a line or cart sent without attributes.
+pub static EMPTY: Map = Map(Vec::new());
 
 /// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -619,6 +632,22 @@ impl Predicate {
         }
     }
 
+    /// [`Predicate::holds`] for one line whose attributes are `attributes`: a rule on one of
+    /// them (what a product target usually is) is compared straight away, without asking the
+    /// facts for it.
+    pub fn holds_on_line(&self, attributes: &Map, facts: &dyn Facts) -> bool {
+        match self {
+            Predicate::Compare {
+                fact: Fact::LineAttribute(path),
+                op,
+                value,
+                from_now: None,
+                ..
+            } => compare(lookup_ref(attributes, path), *op, value),
+            _ => self.holds(facts),
+        }
+    }
+
     /// `None` when the predicate holds; otherwise the failure that explains why not.
     pub fn check(&self, facts: &dyn Facts) -> Option<Failure> {
         match self {
@@ -875,6 +904,36 @@ fn contains_text(haystack: &str, needle: &str) -> bool {
             .as_bytes()
             .windows(needle.len())
             .any(|w| w == needle.as_bytes())
+}
+
+/// Whether two strings are equal: lengths first, then eight bytes at a time. What rules compare
+/// on every line (attribute keys and values): short strings, where a `memcmp` call a byte at a
+/// time cost more than the comparison.
+fn same_text(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let word = |s: &[u8], i: usize| {
+        s.get(i..i + 8)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
+            .map(u64::from_le_bytes)
+    };
+    let mut i = 0;
+    while let (Some(x), Some(y)) = (word(a, i), word(b, i)) {
+        if x != y {
+            return false;
+        }
+        i += 8;
+    }
+    // The last bytes (fewer than eight).
+    while i < a.len() {
+        if a.get(i) != b.get(i) {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 /// Looks up a property path in a map of values.

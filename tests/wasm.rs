@@ -302,8 +302,7 @@ fn bad_requests_are_errors_not_traps() {
     for (req, code) in cases {
         // Refused while the request is read (its types) or by the engine: an error code either way.
         let got = common::request::<edge_coupons::input::EvaluateRequest>(&req)
-            .and_then(|r| engine.evaluate(&r))
-            .map(|e| e.to_json());
+            .and_then(|r| engine.evaluate(&r).map(|e| e.to_json()));
         assert_eq!(
             got.as_ref().map_err(|e| e.code()),
             Err(code),

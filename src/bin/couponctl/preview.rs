@@ -87,22 +87,20 @@ pub fn run(a: &Preview) -> Out<()> {
     };
     request.insert("now".into(), Value::Str(support::show(now)));
     let engine = load_engine_at(manifest, a.jwks.as_deref(), now, true)?;
-    let result = engine
-        .evaluate(
-            &edge_coupons::input::from_json(&crate::manifests::json_text(&Value::Map(request)))
-                .map_err(support::with_file(
-                    a.request
-                        .as_deref()
-                        .or(a.cart.as_deref())
-                        .unwrap_or("request"),
-                ))?,
-        )
-        .map_err(support::with_file(
-            a.request
-                .as_deref()
-                .or(a.cart.as_deref())
-                .unwrap_or("request"),
-        ))?;
+    let request: edge_coupons::input::EvaluateRequest =
+        edge_coupons::input::from_json(&crate::manifests::json_text(&Value::Map(request)))
+            .map_err(support::with_file(
+                a.request
+                    .as_deref()
+                    .or(a.cart.as_deref())
+                    .unwrap_or("request"),
+            ))?;
+    let result = engine.evaluate(&request).map_err(support::with_file(
+        a.request
+            .as_deref()
+            .or(a.cart.as_deref())
+            .unwrap_or("request"),
+    ))?;
     if a.json {
         return support::print(&format!(
             "{}\n",
@@ -152,27 +150,27 @@ fn table(r: &Evaluation) -> String {
         rows.push(vec![
             format!("{} ({})", l.id, l.product_id),
             l.quantity.to_string(),
-            l.original.clone(),
-            l.discount.clone(),
-            l.final_.clone(),
+            l.original.to_string(),
+            l.discount.to_string(),
+            l.final_.to_string(),
         ]);
     }
     if let Some(s) = &r.shipping {
         rows.push(vec![
             "shipping".into(),
             String::new(),
-            s.original.clone(),
-            s.discount.clone(),
-            s.final_.clone(),
+            s.original.to_string(),
+            s.discount.to_string(),
+            s.final_.to_string(),
         ]);
     }
     for f in &r.fees {
         rows.push(vec![
             format!("fee {}", f.id),
             String::new(),
-            f.original.clone(),
-            f.discount.clone(),
-            f.final_.clone(),
+            f.original.to_string(),
+            f.discount.to_string(),
+            f.final_.to_string(),
         ]);
     }
     out.push_str(&columns(&rows));
