@@ -228,9 +228,9 @@ impl Engine {
                 let now = amount(&l.discount)?;
                 let old = old_lines.iter().find(|(id, _)| *id == l.id).map(|p| p.1);
                 lines.push(LineChange {
-                    id: l.id.clone(),
+                    id: l.id.to_string(),
                     previous_discount: currency.format(old.unwrap_or(Decimal::ZERO)),
-                    discount: l.discount.clone(),
+                    discount: l.discount.to_string(),
                     change: change(now, old.unwrap_or(Decimal::ZERO), currency),
                     added: old.is_none(),
                     removed: false,
