@@ -1,5 +1,7 @@
-//! Small serde helpers shared by the typed readers (the manifest's payload, its rules and zones).
+//! Small serde helpers shared by the typed readers (requests, the manifest's payload, its rules and
+//! zones).
 
+use crate::error::join_path;
 use serde::{Deserialize, Deserializer};
 
 /// A field that may be missing, `null` or a value: `None`, `Some(None)`, `Some(Some(v))`. With
@@ -31,6 +33,94 @@ pub fn message_of(e: &serde_json::Error) -> String {
         message.truncate(cut);
     }
     message
+}
+
+/// Where serde_json stopped when it refused `bytes`: the path of the containers open there and,
+/// apart, the innermost one's current field (with `true`) or item, when a value of it was under
+/// way. A field found missing (once the object's `}` is read) is located in its object. This names
+/// a refusal's field without a second, path-tracking copy of every derived reader
+/// (serde_path_to_error: 32 KB of gzipped Wasm for the manifest, 36 KB for requests).
+pub fn located(bytes: &[u8], e: &serde_json::Error) -> (String, Option<(String, bool)>) {
+    let mut offset = offset_of(bytes, e);
+    if offset > 0
+        && bytes.get(offset - 1) == Some(&b'}')
+        && e.to_string().starts_with("missing field")
+    {
+        offset -= 1;
+    }
+    path_at(bytes, offset)
+}
+
+/// The path of the value being read at byte `offset` of JSON text that parses: the containers
+/// open there, and apart, the last one's current field (with `true`) or item, if it has one.
+#[inline(never)]
+fn path_at(bytes: &[u8], offset: usize) -> (String, Option<(String, bool)>) {
+    // (key or index, whether a value is under way or just read)
+    let mut stack: Vec<(String, bool, bool)> = Vec::new();
+    let mut i = 0;
+    while i < offset {
+        let Some(&b) = bytes.get(i) else { break };
+        match b {
+            b'{' | b'[' => {
+                if let Some(top) = stack.last_mut() {
+                    top.2 = true;
+                }
+                stack.push((
+                    if b == b'[' {
+                        "[0]".into()
+                    } else {
+                        String::new()
+                    },
+                    b == b'[',
+                    b == b'[',
+                ));
+            }
+            b'}' | b']' => {
+                stack.pop();
+            }
+            b':' => {
+                if let Some(top) = stack.last_mut() {
+                    top.2 = true;
+                }
+            }
+            b',' => {
+                if let Some(top) = stack.last_mut() {
+                    if top.1 {
+                        let n = top.0.trim_matches(['[', ']']).parse::<usize>().unwrap_or(0);
+                        top.0 = format!("[{}]", n + 1);
+                    } else {
+                        top.0.clear();
+                        top.2 = false;
+                    }
+                }
+            }
+            b'"' => {
+                let start = i + 1;
+                i = start;
+                while let Some(&c) = bytes.get(i) {
+                    match c {
+                        b'\\' => i += 2,
+                        b'"' => break,
+                        _ => i += 1,
+                    }
+                }
+                if let Some(top) = stack.last_mut() {
+                    if !top.1 && !top.2 {
+                        top.0 = String::from_utf8_lossy(bytes.get(start..i).unwrap_or_default())
+                            .into_owned();
+                    }
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    let last = stack
+        .pop()
+        .filter(|top| top.2)
+        .map(|(segment, list, _)| (segment, !list));
+    let path = stack.iter().fold(String::new(), |p, s| join_path(&p, &s.0));
+    (path, last)
 }
 
 /// The largest integer every JSON reader holds exactly (2^53 - 1).

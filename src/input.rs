@@ -5,10 +5,10 @@
 //! manifest (currency, limits) and turned into the core's types by `crate::cart`.
 //!
 //! Two readers fill them: [`from_json`] (JSON text, natively and `evaluateJson` in Wasm) and the
-//! JS skin (`serde_wasm_bindgen`, JS objects). Either way a refusal names its field path
-//! (serde_path_to_error), `cart.lines[2].unit_price`.
+//! JS skin (`serde_wasm_bindgen`, JS objects). Either way a refusal names its field path,
+//! `cart.lines[2].unit_price`.
 
-use crate::error::{Error, Result};
+use crate::error::{join_path, Error, Result};
 use crate::rules::{Map, Value, MAX_VALUE_DEPTH};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -16,7 +16,7 @@ use std::fmt;
 
 /// `evaluate`'s request: `{ cart, user?, codes?, now?, usage?, allocations?, automatic?, previous? }`.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, remote = "Self")]
 pub struct EvaluateRequest {
     pub cart: Cart,
     #[serde(default)]
@@ -43,7 +43,7 @@ pub struct EvaluateRequest {
 /// may be the previous result's own (`applied`, `lines`, `periods`): their other fields are
 /// ignored.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, remote = "Self")]
 pub struct Previous {
     pub applied: Vec<PreviousCoupon>,
     #[serde(default)]
@@ -54,6 +54,7 @@ pub struct Previous {
 
 /// A coupon applied to the order before the edit.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(remote = "Self")]
 pub struct PreviousCoupon {
     pub coupon_id: String,
     #[serde(default)]
@@ -63,6 +64,7 @@ pub struct PreviousCoupon {
 
 /// A line of the order before the edit, with its discount.
 #[derive(Debug, Clone, Deserialize)]
+#[serde(remote = "Self")]
 pub struct PreviousLine {
     pub id: String,
     pub discount: Value,
@@ -70,6 +72,7 @@ pub struct PreviousLine {
 
 /// The calendar periods the order before the edit counted under (its result's `periods`).
 #[derive(Debug, Clone, Deserialize)]
+#[serde(remote = "Self")]
 pub struct PreviousPeriods {
     pub day: String,
     pub week: String,
@@ -79,7 +82,7 @@ pub struct PreviousPeriods {
 /// A cart as sent. Amounts and quantities are kept as sent ([`Value`]) so that a wrong one is
 /// refused with its own error code (`INVALID_AMOUNT`, `INVALID_QUANTITY`), as the core reads it.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, remote = "Self")]
 pub struct Cart {
     pub currency: String,
     pub lines: Vec<Line>,
@@ -94,7 +97,7 @@ pub struct Cart {
 /// A cart line as sent. Its fields are checked present by the core, after the line count is
 /// checked against the limit: a million empty lines are `LIMIT_EXCEEDED`, as one is a missing field.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, remote = "Self")]
 pub struct Line {
     #[serde(default)]
     pub id: Option<String>,
@@ -110,7 +113,7 @@ pub struct Line {
 
 /// Shipping as sent; `method` is the caller's and is not read.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, remote = "Self")]
 pub struct Shipping {
     pub amount: Value,
     #[serde(default)]
@@ -119,7 +122,7 @@ pub struct Shipping {
 
 /// A fee as sent.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, remote = "Self")]
 pub struct Fee {
     pub id: String,
     pub amount: Value,
@@ -130,7 +133,7 @@ pub struct Fee {
 /// The user context; `now` only in `tray`, `checkCode` and `distribute`, where the context is the
 /// whole request.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, remote = "Self")]
 pub struct UserContext {
     #[serde(default)]
     pub id: Option<String>,
@@ -150,7 +153,7 @@ pub struct UserContext {
 
 /// A user event: `{ id?, name, at, properties? }` (also `distribute`'s event).
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, remote = "Self")]
 pub struct Event {
     pub name: String,
     pub at: String,
@@ -162,7 +165,7 @@ pub struct Event {
 
 /// A coupon given to the user.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, remote = "Self")]
 pub struct Assignment {
     pub coupon_id: String,
     pub assigned_at: String,
@@ -172,7 +175,7 @@ pub struct Assignment {
 
 /// An activation stored by the caller.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, remote = "Self")]
 pub struct Activation {
     pub coupon_id: String,
     pub at: String,
@@ -180,7 +183,7 @@ pub struct Activation {
 
 /// The usage snapshot: last known counters per coupon id.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, remote = "Self")]
 pub struct Usage {
     #[serde(default)]
     pub as_of: Option<String>,
@@ -190,7 +193,7 @@ pub struct Usage {
 
 /// One coupon's counters. Counts are read as sent and checked by the core (whole, 0 to 2^53 - 1).
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, remote = "Self")]
 pub struct CouponUsage {
     #[serde(default)]
     pub redemptions: Option<Value>,
@@ -239,6 +242,25 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Entries<T> {
 /// How serde_json hands over a number's own digits under `arbitrary_precision`: a one-entry map
 /// under this key (what `serde_json::Number` itself reads).
 const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
+// Requests are objects: a derived struct alone would also read a list as its fields in order.
+crate::de::objects!(
+    EvaluateRequest,
+    Previous,
+    PreviousCoupon,
+    PreviousLine,
+    PreviousPeriods,
+    Cart,
+    Line,
+    Shipping,
+    Fee,
+    UserContext,
+    Event,
+    Assignment,
+    Activation,
+    Usage,
+    CouponUsage,
+);
 
 /// Reads a free-form value (properties, attributes, amounts as sent) at a depth.
 struct ValueSeed(usize);
@@ -388,41 +410,45 @@ impl<'de> Deserialize<'de> for Value {
 }
 
 impl<'de> Deserialize<'de> for Map {
+    /// Only an object: anything else is refused by serde_json itself, where it stands (so the
+    /// refusal is located at this field).
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Map, D::Error> {
-        match ValueSeed(1).deserialize(d)? {
-            Value::Map(m) => Ok(m),
-            other => Err(de::Error::custom(format!(
-                "expected an object, found {}",
-                other.kind()
-            ))),
+        struct Object;
+        impl<'de> Visitor<'de> for Object {
+            type Value = Map;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> std::result::Result<Map, A::Error> {
+                match ValueSeed(1).visit_map(map)? {
+                    Value::Map(m) => Ok(m),
+                    _ => Err(de::Error::custom("expected an object")),
+                }
+            }
         }
+        d.deserialize_map(Object)
     }
 }
 
-/// A refusal from serde, as the engine's error: `INVALID_REQUEST` at the field path.
-pub fn refusal<E: fmt::Display>(e: serde_path_to_error::Error<E>) -> Box<Error> {
-    let path = e.path().to_string();
-    Box::new(Error::InvalidRequest {
-        path: if path == "." { String::new() } else { path },
-        message: e.into_inner().to_string(),
-    })
-}
-
-/// Reads a request from JSON text (numbers from their digits, no float on the way).
-///
-/// Read once without path tracking: serde_path_to_error keeps every object key as a `String`
-/// while it reads, a cost per field of every line that a valid request never uses. Only a
-/// refused text is read again, tracked, for the field path (the same reader on the same text
-/// fails at the same place with the same message).
+/// Reads a request from JSON text (numbers from their digits, no float on the way). A refusal is
+/// `INVALID_REQUEST` at the field it is about (`cart.lines[2].unit_price`), found from where
+/// serde_json stopped ([`crate::de::located`]): a valid request pays nothing for paths.
 pub fn from_json<T: de::DeserializeOwned>(text: &str) -> Result<T> {
     let mut de = serde_json::Deserializer::from_str(text);
-    let value = match T::deserialize(&mut de) {
-        Ok(value) => value,
-        Err(_) => {
-            de = serde_json::Deserializer::from_str(text);
-            serde_path_to_error::deserialize(&mut de).map_err(refusal)?
-        }
-    };
+    let value = T::deserialize(&mut de).map_err(|e| {
+        let message = e.to_string();
+        let (path, last) = crate::de::located(text.as_bytes(), &e);
+        let unknown = message
+            .strip_prefix("unknown field `")
+            .and_then(|rest| rest.split('`').next());
+        let path = match (unknown, last) {
+            (Some(key), _) => join_path(&path, key),
+            (None, _) if message.starts_with("missing field") => path,
+            (None, Some((segment, _))) => join_path(&path, &segment),
+            (None, None) => path,
+        };
+        Box::new(Error::InvalidRequest { path, message })
+    })?;
     de.end().map_err(|e| {
         Box::new(Error::InvalidRequest {
             path: String::new(),

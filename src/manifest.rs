@@ -463,8 +463,8 @@ fn check_text(s: &str, path: &str, max: usize) -> Result<()> {
 ///
 /// The payload is read once, typed and untracked ([`Doc`]). Only a payload that serde refuses is
 /// read again: as a plain JSON tree (is it JSON at all, with no key twice? which version? which
-/// times?), then, after the times, tracked by serde_path_to_error for the field path of the
-/// refusal. A valid manifest never pays for either.
+/// times?), then, after the times, for the field path of the refusal ([`crate::de::located`]). A
+/// valid manifest never pays for either.
 #[derive(Debug)]
 pub(crate) enum Payload {
     Read(Box<Doc>),
@@ -679,23 +679,14 @@ fn compile(doc: &Doc, limits: &Limits) -> Result<Manifest> {
 }
 
 /// Reads the payload again to name the field serde refuses: where serde_json stopped (its line
-/// and column) is turned into a path by [`path_at`]. A second, path-tracking copy of every derived
-/// reader (serde_path_to_error) would cost 32 KB of gzipped Wasm for what only a refusal uses.
+/// and column) is turned into a path by [`crate::de::located`].
 /// Named as the manifest always named them: an unknown field at the object that has it, a `null`
 /// where a field is required as that field missing from its object.
 #[inline(never)]
 fn tracked<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     serde_json::from_slice(bytes).map_err(|e| {
         let mut message = crate::de::message_of(&e);
-        let mut offset = crate::de::offset_of(bytes, &e);
-        // serde_json finds a field missing once it has read the object's `}`.
-        if message.starts_with("missing field") && offset > 0 {
-            offset -= usize::from(bytes.get(offset - 1) == Some(&b'}'));
-        }
-        let (mut path, last) = path_at(bytes, offset);
-        if let Some(cut) = message.rfind(" at line ") {
-            message.truncate(cut);
-        }
+        let (mut path, last) = crate::de::located(bytes, &e);
         match last {
             _ if message.starts_with("unknown field") || message.starts_with("missing field") => {}
             // Not for the entries of `segments` and `time_zones`, whose keys are names.
@@ -710,78 +701,6 @@ fn tracked<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
         }
         invalid(&path, message)
     })
-}
-
-/// The path of the value being read at byte `offset` of JSON text that parses: the containers
-/// open there, and apart, the last one's current field (with `true`) or item, if it has one.
-#[inline(never)]
-fn path_at(bytes: &[u8], offset: usize) -> (String, Option<(String, bool)>) {
-    // (key or index, whether a value is under way or just read)
-    let mut stack: Vec<(String, bool, bool)> = Vec::new();
-    let mut i = 0;
-    while i < offset {
-        let Some(&b) = bytes.get(i) else { break };
-        match b {
-            b'{' | b'[' => {
-                if let Some(top) = stack.last_mut() {
-                    top.2 = true;
-                }
-                stack.push((
-                    if b == b'[' {
-                        "[0]".into()
-                    } else {
-                        String::new()
-                    },
-                    b == b'[',
-                    b == b'[',
-                ));
-            }
-            b'}' | b']' => {
-                stack.pop();
-            }
-            b':' => {
-                if let Some(top) = stack.last_mut() {
-                    top.2 = true;
-                }
-            }
-            b',' => {
-                if let Some(top) = stack.last_mut() {
-                    if top.1 {
-                        let n = top.0.trim_matches(['[', ']']).parse::<usize>().unwrap_or(0);
-                        top.0 = format!("[{}]", n + 1);
-                    } else {
-                        top.0.clear();
-                        top.2 = false;
-                    }
-                }
-            }
-            b'"' => {
-                let start = i + 1;
-                i = start;
-                while let Some(&c) = bytes.get(i) {
-                    match c {
-                        b'\\' => i += 2,
-                        b'"' => break,
-                        _ => i += 1,
-                    }
-                }
-                if let Some(top) = stack.last_mut() {
-                    if !top.1 && !top.2 {
-                        top.0 = String::from_utf8_lossy(bytes.get(start..i).unwrap_or_default())
-                            .into_owned();
-                    }
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    let last = stack
-        .pop()
-        .filter(|top| top.2)
-        .map(|(segment, list, _)| (segment, !list));
-    let path = stack.iter().fold(String::new(), |p, s| join_path(&p, &s.0));
-    (path, last)
 }
 
 struct Ctx<'a> {

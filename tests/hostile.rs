@@ -459,3 +459,26 @@ fn an_order_edit_is_checked_with_its_paths_and_absent_leaves_the_result_as_it_wa
     assert_eq!(edited["edit"]["kept"][0]["change"], "0.00", "{edited}");
     assert_eq!(edited["edit"]["lines"][0]["change"], "0.00", "{edited}");
 }
+
+#[test]
+fn objects_sent_as_lists_are_invalid_at_their_path() {
+    // A derived struct alone would read a list as its fields in order: a line as
+    // ["a", "p", 1, "9.99"] would be priced. Every request object must be an object.
+    let engine = engine();
+    let mut request = cart_with(line(json!("9.99"), json!(1)));
+    request["cart"]["lines"][0] = json!(["a", "p", 1, "9.99"]);
+    let e = common::play(&engine, "evaluate", &request, NOW).unwrap_err();
+    assert_eq!(
+        (e.code(), e.path()),
+        ("INVALID_REQUEST", Some("cart.lines[0]")),
+        "{e}"
+    );
+    let mut request = cart_with(line(json!("9.99"), json!(1)));
+    request["usage"] = json!([]);
+    let e = common::play(&engine, "evaluate", &request, NOW).unwrap_err();
+    assert_eq!(
+        (e.code(), e.path()),
+        ("INVALID_REQUEST", Some("usage")),
+        "{e}"
+    );
+}
