@@ -4,9 +4,9 @@
 
 use crate::error::{Error, Result};
 use crate::input;
-use crate::manifest::{within, Limits};
+use crate::manifest::{within, Limits, Trigger};
 use crate::money::{self, Currency};
-use crate::rules::{lookup, lookup_ref, Fact, Facts, Map, Value, EMPTY};
+use crate::rules::{lookup, lookup_ref, Fact, Facts, Failure, Map, Value, EMPTY};
 use crate::time::{parse_instant, Instant};
 use rust_decimal::Decimal;
 use std::borrow::Cow;
@@ -531,5 +531,36 @@ impl Facts for EventFacts<'_> {
 
     fn any_line(&self, _: &mut dyn FnMut(&dyn Facts) -> bool) -> bool {
         false
+    }
+}
+
+/// A trigger judged on an event: evaluation, so it lives beside the facts it reads (the plan,
+/// `crate::manifest`, knows nothing of carts and users).
+impl Trigger {
+    /// Whether `event` of `user` fires this trigger: `Err(None)` when it is another event,
+    /// `Err(Some)` with the failed rule when its `where` does not hold. The rule is judged as of
+    /// the event (`from_now` counts from its time), so the answer never changes later.
+    pub fn matches(
+        &self,
+        event: &Event,
+        user: &User,
+    ) -> std::result::Result<(), Option<Box<Failure>>> {
+        if event.name != self.event {
+            return Err(None);
+        }
+        let outer = CartFacts {
+            user,
+            cart: None,
+            now: event.at,
+        };
+        match &self.filter {
+            Some(rule) => rule
+                .check(&EventFacts {
+                    outer: &outer,
+                    event,
+                })
+                .map_or(Ok(()), |f| Err(Some(Box::new(f)))),
+            None => Ok(()),
+        }
     }
 }

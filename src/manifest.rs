@@ -2,7 +2,6 @@
 //! strictly (unknown fields are refused) and validated into the model the engine evaluates.
 //! docs/manifest.md and docs/manifest.schema.json describe the same shape for people and tools.
 
-use crate::cart::{CartFacts, Event, EventFacts, User};
 use crate::codes::{self, MAX_CODE_LEN};
 use crate::de::{Field, MAX_SAFE_INTEGER};
 use crate::error::{invalid, join_path, Error, Result};
@@ -11,9 +10,8 @@ use crate::payload::{
     ActivationDoc, AudienceDoc, CodesDoc, CouponDoc, Doc, ExpiryDoc, LimitsDoc, RewardDoc,
     StackingDoc, TargetDoc,
 };
-use crate::rules::{Failure, Predicate, Rule, Scope, Value};
+use crate::rules::{Predicate, Rule, Scope, Value};
 use crate::sort::Index;
-use crate::stacking::{Class, Mode, Stacking};
 use crate::text::{char_count, join};
 use crate::time::{parse_duration, parse_instant, Duration, Instant};
 use crate::zone::{Schedule, Zone, Zones};
@@ -204,33 +202,6 @@ pub struct Trigger {
 }
 
 impl Trigger {
-    /// Whether `event` of `user` fires this trigger: `Err(None)` when it is another event,
-    /// `Err(Some)` with the failed rule when its `where` does not hold. The rule is judged as of
-    /// the event (`from_now` counts from its time), so the answer never changes later.
-    pub fn matches(
-        &self,
-        event: &Event,
-        user: &User,
-    ) -> std::result::Result<(), Option<Box<Failure>>> {
-        if event.name != self.event {
-            return Err(None);
-        }
-        let outer = CartFacts {
-            user,
-            cart: None,
-            now: event.at,
-        };
-        match &self.filter {
-            Some(rule) => rule
-                .check(&EventFacts {
-                    outer: &outer,
-                    event,
-                })
-                .map_or(Ok(()), |f| Err(Some(Box::new(f)))),
-            None => Ok(()),
-        }
-    }
-
     /// Checks `{ event, where?, delay? }` (an event activation or a distribution trigger).
     fn compile(
         event: Option<&String>,
@@ -1564,6 +1535,90 @@ impl Manifest {
             }
         }
         Ok(())
+    }
+}
+
+// How coupons combine: the plan's data; `crate::stacking` chooses sets with it.
+
+/// A coupon's combination class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    Product,
+    Order,
+    Shipping,
+}
+
+impl Class {
+    /// The wire name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Class::Product => "product",
+            Class::Order => "order",
+            Class::Shipping => "shipping",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Option<Class> {
+        [Class::Product, Class::Order, Class::Shipping]
+            .into_iter()
+            .find(|c| c.name() == s)
+    }
+
+    pub(crate) fn bit(self) -> u8 {
+        match self {
+            Class::Product => 1,
+            Class::Order => 2,
+            Class::Shipping => 4,
+        }
+    }
+
+    pub(crate) fn index(self) -> usize {
+        match self {
+            Class::Product => 0,
+            Class::Order => 1,
+            Class::Shipping => 2,
+        }
+    }
+}
+
+/// A coupon's stacking rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stacking {
+    pub class: Class,
+    /// The classes it combines with, as bits.
+    pub(crate) combines: u8,
+    pub exclusive: bool,
+}
+
+impl Stacking {
+    pub(crate) fn new(class: Class, combines_with: &[Class], exclusive: bool) -> Stacking {
+        Stacking {
+            class,
+            combines: combines_with.iter().fold(0, |bits, c| bits | c.bit()),
+            exclusive,
+        }
+    }
+
+    /// Whether it combines with coupons of `class`.
+    pub fn combines_with(&self, class: Class) -> bool {
+        self.combines & class.bit() != 0
+    }
+}
+
+/// How the set of coupons is chosen (`settings.stacking`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Priority,
+    BestDeal,
+}
+
+impl Stacking {
+    /// Whether coupons with these two stacking rules apply together.
+    pub fn goes_with(self, y: Stacking) -> bool {
+        !self.exclusive
+            && !y.exclusive
+            && self.combines_with(y.class)
+            && y.combines_with(self.class)
     }
 }
 

@@ -16,98 +16,16 @@
 //!   what each saves alone (then priority, then id), each joining when it goes with those chosen.
 
 use crate::error::Result;
-use crate::manifest::{Coupon, Units};
+use crate::manifest::{Class, Coupon, Mode, Stacking, Units};
 use rust_decimal::Decimal;
 use std::cmp::Ordering;
 
 /// How many candidates best deal compares exactly (2^12 = 4,096 sets at most).
 pub const EXACT_LIMIT: usize = 12;
 
-/// A coupon's combination class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Class {
-    Product,
-    Order,
-    Shipping,
-}
-
-impl Class {
-    /// The wire name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Class::Product => "product",
-            Class::Order => "order",
-            Class::Shipping => "shipping",
-        }
-    }
-
-    pub(crate) fn parse(s: &str) -> Option<Class> {
-        [Class::Product, Class::Order, Class::Shipping]
-            .into_iter()
-            .find(|c| c.name() == s)
-    }
-
-    fn bit(self) -> u8 {
-        match self {
-            Class::Product => 1,
-            Class::Order => 2,
-            Class::Shipping => 4,
-        }
-    }
-
-    fn index(self) -> usize {
-        match self {
-            Class::Product => 0,
-            Class::Order => 1,
-            Class::Shipping => 2,
-        }
-    }
-}
-
-/// A coupon's stacking rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stacking {
-    pub class: Class,
-    /// The classes it combines with, as bits.
-    combines: u8,
-    pub exclusive: bool,
-}
-
-impl Stacking {
-    pub(crate) fn new(class: Class, combines_with: &[Class], exclusive: bool) -> Stacking {
-        Stacking {
-            class,
-            combines: combines_with.iter().fold(0, |bits, c| bits | c.bit()),
-            exclusive,
-        }
-    }
-
-    /// Whether it combines with coupons of `class`.
-    pub fn combines_with(&self, class: Class) -> bool {
-        self.combines & class.bit() != 0
-    }
-}
-
-/// How the set of coupons is chosen (`settings.stacking`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Priority,
-    BestDeal,
-}
-
 /// Whether two coupons apply together.
 pub fn compatible(a: &Coupon, b: &Coupon) -> bool {
     a.stacking.goes_with(b.stacking)
-}
-
-impl Stacking {
-    /// Whether coupons with these two stacking rules apply together.
-    pub fn goes_with(self, y: Stacking) -> bool {
-        !self.exclusive
-            && !y.exclusive
-            && self.combines_with(y.class)
-            && y.combines_with(self.class)
-    }
 }
 
 /// Whether every two of `coupons` apply together: the pairwise [`compatible`] of every pair, in
