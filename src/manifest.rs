@@ -373,6 +373,9 @@ pub struct CouponLimits {
     pub budget: Option<Decimal>,
     /// Calendar caps, in [`PERIOD_LIMITS`] order: all users per day, week, month, then this user.
     pub periods: [Option<u64>; 6],
+    /// `on_budget: refuse`: a discount past what is left of `budget` refuses the coupon
+    /// (`BUDGET_EXHAUSTED`) instead of being cut to it.
+    pub refuse_over_budget: bool,
 }
 
 /// The periodic limits' names, in the order of [`CouponLimits::periods`].
@@ -1577,6 +1580,12 @@ fn compile_limits(l: &LimitsDoc, currency: Currency) -> Result<CouponLimits> {
                 *slot = limit(v, key)?;
             }
             p
+        },
+        refuse_over_budget: match l.on_budget.as_deref() {
+            None | Some("cap") => false,
+            Some("refuse") if l.budget.is_some() => true,
+            Some("refuse") => return Err(invalid("on_budget", "`on_budget` goes with `budget`")),
+            Some(_) => return Err(invalid("on_budget", "on_budget is cap or refuse")),
         },
     })
 }

@@ -323,6 +323,9 @@ pub struct LimitsDoc {
     pub per_user_per_week: Option<Value>,
     #[serde(default)]
     pub per_user_per_month: Option<Value>,
+    /// `cap` (default) or `refuse`: what a discount past what is left of `budget` does.
+    #[serde(default)]
+    pub on_budget: Option<String>,
 }
 
 impl LimitsDoc {

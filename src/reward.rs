@@ -506,6 +506,9 @@ pub fn apply(
     let mut budget_capped = false;
     if let Some(b) = budget_left {
         if value > b {
+            if coupon.limits.refuse_over_budget {
+                return Ok(Err(over_budget(coupon, b, value, currency)));
+            }
             value = b;
             budget_capped = true;
         }
@@ -837,6 +840,25 @@ fn units_taken(buy: &[usize], get: &[usize], used: &[u64]) -> Reason {
         "these items are already bought or given by another buy X get Y offer",
     )
     .with("units_taken", n)
+}
+
+/// `on_budget: refuse`: the discount would pass what is left of the budget.
+#[inline(never)]
+fn over_budget(coupon: &Coupon, left: Decimal, discount: Decimal, currency: Currency) -> Reason {
+    let budget = coupon.limits.budget.unwrap_or(left);
+    let f = |d: Decimal| currency.format(d);
+    Reason::new(
+        "BUDGET_EXHAUSTED",
+        format!(
+            "this coupon's budget has {} left, less than its discount of {}",
+            f(left),
+            f(discount)
+        ),
+    )
+    .with("budget", f(budget))
+    .with("spent", f(money::less(budget, left)))
+    .with("left", f(left))
+    .with("discount", f(discount))
 }
 
 fn nothing(target: &str, why: &str) -> Reason {

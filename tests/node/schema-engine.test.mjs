@@ -155,6 +155,9 @@ const EDGE_CASES = [
   ['a rule number past the decimal range', withCoupon({ conditions: { fact: 'cart.subtotal', op: 'gte', value: '123456789012345678901234567890' } }), 'rule_numbers'],
   ['an undefined segment', withCoupon({ audience: { type: 'segment', segment: 'gold' } }), 'segments'],
   ['no coupons', { ...BASE }],
+  ['on_budget refuse with a budget', withCoupon({ limits: { budget: '100.00', on_budget: 'refuse' } })],
+  ['on_budget without a budget', withCoupon({ limits: { global: 5, on_budget: 'refuse' } })],
+  ['on_budget of another word', withCoupon({ limits: { budget: '100.00', on_budget: 'stop' } })],
 ];
 
 for (const [label, manifest, check] of EDGE_CASES) {
