@@ -343,6 +343,8 @@ pub enum Units {
         cheapest: bool,
         max: Option<u64>,
         each: bool,
+        /// At most this many units of each line (`max_quantity_per_line`).
+        per_line: Option<u64>,
     },
     /// Buy `buy.1` units matching `buy.0`, get `get.1` other units matching `get.0` at the reward's
     /// amount off each.
@@ -1229,14 +1231,15 @@ fn compile_codes(c: &CodesDoc, visibility: Visibility, ctx: &Ctx) -> Result<Code
     }
 }
 
-/// A target, and its unit selection (`select`, `max_quantity`) when it has one.
-type Selection = Option<(bool, Option<u64>)>;
+/// A target, and its unit selection (`select`, `max_quantity`, `max_quantity_per_line`) when it
+/// has one.
+type Selection = Option<(bool, Option<u64>, Option<u64>)>;
 
 #[inline(never)]
 fn compile_target(t: &TargetDoc) -> Result<(Target, Selection)> {
     let kind = tagged(&t.kind, &t.keys(), &|t| match t {
         "order" | "shipping" => Some(&[]),
-        "products" => Some(&["match", "select", "max_quantity"]),
+        "products" => Some(&["match", "select", "max_quantity", "max_quantity_per_line"]),
         "fee" => Some(&["fee"]),
         _ => None,
     })?;
@@ -1257,12 +1260,18 @@ fn compile_target(t: &TargetDoc) -> Result<(Target, Selection)> {
             if select.is_none() && max.is_some() {
                 return Err(invalid("", "`max_quantity` goes with `select`"));
             }
+            let per_line = given(&t.max_quantity_per_line)
+                .map(count)
+                .transpose()
+                .map_err(|e| e.under("max_quantity_per_line"))?;
+            // A cap per line alone selects units too; without `max_quantity` their order is moot.
+            let select = select.or(per_line.map(|_| true));
             let rule = required(&t.rule, "match")?;
             (
                 Target::Products(
                     Predicate::compile(rule, Scope::Line).map_err(|e| e.under("match"))?,
                 ),
-                select.map(|c| (c, max)),
+                select.map(|c| (c, max, per_line)),
             )
         }
         _ => {
@@ -1348,15 +1357,17 @@ fn compile_reward(r: &RewardDoc, currency: Currency) -> Result<Reward> {
     };
     let select = |(target, selection): (Target, Selection), each: bool| {
         let units = match selection {
-            Some((cheapest, max)) => Units::Select {
+            Some((cheapest, max, per_line)) => Units::Select {
                 cheapest,
                 max,
                 each,
+                per_line,
             },
             None if each => Units::Select {
                 cheapest: true,
                 max: None,
                 each,
+                per_line: None,
             },
             None => Units::All,
         };

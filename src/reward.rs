@@ -290,10 +290,12 @@ pub fn apply(
                     cheapest,
                     max,
                     each,
+                    per_line,
                 } => {
                     let mut n = max.unwrap_or(u64::MAX);
+                    let per_line = per_line.unwrap_or(u64::MAX);
                     for i in by_price(cart, &lines, *cheapest) {
-                        let take = units.get(i).copied().unwrap_or(0).min(n);
+                        let take = units.get(i).copied().unwrap_or(0).min(n).min(per_line);
                         n -= take;
                         let value = match each {
                             true => per_unit(i, &reward.amount)?,
@@ -897,6 +899,7 @@ pub fn summary(coupon: &Coupon, currency: Currency) -> String {
             cheapest,
             max,
             each,
+            per_line,
         } => {
             let mut s = gives(&r.amount, &r.payout, &r.target, currency);
             if *each {
@@ -909,6 +912,9 @@ pub fn summary(coupon: &Coupon, currency: Currency) -> String {
                     "most expensive"
                 };
                 s.push_str(&format!(", on the {n} {which}"));
+            }
+            if let Some(n) = per_line {
+                s.push_str(&format!(", at most {n} per line"));
             }
             s
         }
