@@ -277,7 +277,8 @@ pub enum Target {
     Order,
     /// Lines matching a line rule.
     Products(Predicate),
-    Shipping,
+    /// Every shipping charge, or those matching a shipping rule.
+    Shipping(Option<Predicate>),
     /// A named order fee, such as `platform_fee`.
     Fee(String),
 }
@@ -288,7 +289,7 @@ impl Target {
         match self {
             Target::Order => "order",
             Target::Products(_) => "products",
-            Target::Shipping => "shipping",
+            Target::Shipping(_) => "shipping",
             Target::Fee(_) => "fee",
         }
     }
@@ -1126,7 +1127,7 @@ fn default_class(target: &Target) -> Class {
     match target {
         Target::Products(_) => Class::Product,
         Target::Order => Class::Order,
-        Target::Shipping | Target::Fee(_) => Class::Shipping,
+        Target::Shipping(_) | Target::Fee(_) => Class::Shipping,
     }
 }
 
@@ -1238,14 +1239,23 @@ type Selection = Option<(bool, Option<u64>, Option<u64>)>;
 #[inline(never)]
 fn compile_target(t: &TargetDoc) -> Result<(Target, Selection)> {
     let kind = tagged(&t.kind, &t.keys(), &|t| match t {
-        "order" | "shipping" => Some(&[]),
+        "order" => Some(&[]),
+        "shipping" => Some(&["match"]),
         "products" => Some(&["match", "select", "max_quantity", "max_quantity_per_line"]),
         "fee" => Some(&["fee"]),
         _ => None,
     })?;
     Ok(match kind {
         "order" => (Target::Order, None),
-        "shipping" => (Target::Shipping, None),
+        "shipping" => (
+            Target::Shipping(
+                given(&t.rule)
+                    .map(|r| Predicate::compile(r, Scope::Shipping))
+                    .transpose()
+                    .map_err(|e| e.under("match"))?,
+            ),
+            None,
+        ),
         "products" => {
             let select = match given(&t.select).map(String::as_str) {
                 None => None,
@@ -1391,8 +1401,11 @@ fn compile_reward(r: &RewardDoc, currency: Currency) -> Result<Reward> {
                 Some(_) => return Err(invalid("allocation", "allocation is across or each")),
             };
             let (target, units) = select(target()?, each);
-            if each && !matches!(target, Target::Products(_)) {
-                return Err(invalid("", "`allocation: each` needs a `products` target"));
+            if each && !matches!(target, Target::Products(_) | Target::Shipping(_)) {
+                return Err(invalid(
+                    "",
+                    "`allocation: each` needs a `products` or `shipping` target",
+                ));
             }
             Ok(reward(
                 "fixed_amount",

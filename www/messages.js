@@ -170,6 +170,7 @@ const en = {
         : 'None of the items in your cart qualify for this coupon.';
     },
     NOTHING_TO_DISCOUNT: (r, ctx) => {
+      if (r.target === 'shipping' && r.rule) return 'None of your shipping charges is one this coupon takes off.';
       if (r.target === 'shipping') return 'Your order has no shipping charge for this coupon to take off.';
       if (r.target === 'fee') return `Your order has no ${inSentence(ctx.fee(r.fee ?? ctx.coupon?.reward?.target?.fee))} for this coupon to take off.`;
       if (Number(r.units_taken) > 0) return 'The items for this offer already count towards another buy-and-get offer in your cart.';
@@ -308,6 +309,7 @@ const de = {
         : 'Kein Artikel in Ihrem Warenkorb kommt für diesen Gutschein infrage.';
     },
     NOTHING_TO_DISCOUNT: (r, ctx) => {
+      if (r.target === 'shipping' && r.rule) return 'Keine Ihrer Versandkosten ist von der Art, die dieser Gutschein erlässt.';
       if (r.target === 'shipping') return 'Für Ihre Bestellung fallen keine Versandkosten an, die dieser Gutschein erlassen könnte.';
       if (r.target === 'fee') return `Für Ihre Bestellung fällt keine ${ctx.fee(r.fee ?? ctx.coupon?.reward?.target?.fee)} an, die dieser Gutschein erlassen könnte.`;
       if (Number(r.units_taken) > 0) return 'Die Artikel für dieses Angebot zählen schon für ein anderes Kauf-und-Gratis-Angebot in Ihrem Warenkorb.';
