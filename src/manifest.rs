@@ -1498,9 +1498,6 @@ fn compile_reward(r: &RewardDoc, currency: Currency) -> Result<Reward> {
                 ));
             }
             let target = whole_target()?;
-            if !matches!(target, Target::Order | Target::Products(_)) {
-                return Err(invalid("", "a tiered reward targets the order or products"));
-            }
             let first = tiers.first().map_or(Amount::Points(0), |(_, a)| a.clone());
             Ok(reward(
                 "tiered",

@@ -260,6 +260,11 @@ pub fn apply(
             (w, v, base, whole)
         }
         Units::Tiers { by_quantity, tiers } => {
+            // On shipping or a fee, the tiers count the whole order's lines.
+            let lines = match reward.target {
+                Target::Shipping(_) | Target::Fee(_) => &cart.by_id,
+                _ => &lines,
+            };
             let basis = money::sum(
                 lines.iter().filter_map(|&i| cart.lines.get(i)).map(|l| {
                     if *by_quantity {
