@@ -23,6 +23,15 @@ pub struct Line<'a> {
     pub attributes: &'a Map,
 }
 
+/// A shipping charge, as shipping rules see it: the one charge or a line of `shipping_lines`.
+#[derive(Debug, Clone)]
+pub struct ShipLine<'a> {
+    pub id: &'a str,
+    pub method: Option<&'a Value>,
+    pub amount: Decimal,
+    pub attributes: &'a Map,
+}
+
 /// An order fee (platform fee, packaging, ...).
 #[derive(Debug, Clone)]
 pub struct Fee {
@@ -36,7 +45,10 @@ pub struct Fee {
 pub struct Cart<'a> {
     pub currency: Currency,
     pub lines: Vec<Line<'a>>,
+    /// The one shipping charge (`cart.shipping`); `None` with `shipping_lines`.
     pub shipping: Option<Decimal>,
+    /// Every shipping charge: the one of `shipping`, or each of `shipping_lines`.
+    pub ships: Vec<ShipLine<'a>>,
     pub fees: Vec<Fee>,
     pub attributes: &'a Map,
     pub subtotal: Decimal,
@@ -276,6 +288,7 @@ pub fn read_cart<'a>(c: &'a input::Cart, expected: Currency, limits: &Limits) ->
             "cart.shipping.amount".into()
         })?),
     };
+    let ships = read_ships(c, shipping, currency, limits)?;
     let mut fees: Vec<Fee> = Vec::with_capacity(fee_list.len());
     for (i, f) in fee_list.iter().enumerate() {
         let at = |field: &'static str| move || format!("cart.fees[{i}]{field}");
@@ -295,12 +308,58 @@ pub fn read_cart<'a>(c: &'a input::Cart, expected: Currency, limits: &Limits) ->
         currency,
         lines,
         shipping,
+        ships,
         fees,
         attributes: c.attributes.as_ref().unwrap_or(&EMPTY),
         subtotal,
         quantity,
         by_id,
     })
+}
+
+/// Every shipping charge: the one of `shipping` (its id `shipping` unless it has one), or each of
+/// `shipping_lines` (ids required and unique; not both fields).
+#[inline(never)]
+fn read_ships<'a>(
+    c: &'a input::Cart,
+    one: Option<Decimal>,
+    currency: Currency,
+    limits: &Limits,
+) -> Result<Vec<ShipLine<'a>>> {
+    let ship = |s: &'a input::Shipping, id: &'a str, amount: Decimal| ShipLine {
+        id,
+        method: s.method.as_ref(),
+        amount,
+        attributes: s.attributes.as_ref().unwrap_or(&EMPTY),
+    };
+    let list = match (&c.shipping, &c.shipping_lines, one) {
+        (Some(s), None, Some(a)) => {
+            return Ok(vec![ship(s, s.id.as_deref().unwrap_or("shipping"), a)]);
+        }
+        (Some(_), Some(_), _) => {
+            return Err(invalid(
+                &|| "cart.shipping_lines".into(),
+                "give `shipping` (one charge) or `shipping_lines`, not both".into(),
+            ))
+        }
+        (_, Some(list), _) => list,
+        _ => return Ok(Vec::new()),
+    };
+    within("shipping lines", list.len(), limits.max_fees)?;
+    let mut ships: Vec<ShipLine> = Vec::with_capacity(list.len());
+    for (i, s) in list.iter().enumerate() {
+        let at = |field: &'static str| move || format!("cart.shipping_lines[{i}]{field}");
+        let id = checked(present(&s.id, "id", &at(""))?, 64, &at(".id"))?;
+        if ships.iter().any(|x| x.id == id) {
+            return Err(invalid(
+                &at(".id"),
+                format!("shipping line `{id}` is listed twice"),
+            ));
+        }
+        let a = amount(&s.amount, currency, &at(".amount"))?;
+        ships.push(ship(s, id, a));
+    }
+    Ok(ships)
 }
 
 /// Checks a user context into the core's user; `at` is where it sits in the request (`user`, or
@@ -448,7 +507,12 @@ impl Facts for CartFacts<'_> {
             Fact::CartSubtotal => cart.map(|c| Value::Num(c.subtotal)),
             Fact::CartQuantity => cart.map(|c| Value::Num(c.quantity)),
             Fact::CartLineCount => cart.map(|c| Value::Num(Decimal::from(c.lines.len()))),
-            Fact::CartShipping => cart.and_then(|c| c.shipping).map(Value::Num),
+            Fact::CartShipping => cart.and_then(|c| match c.shipping {
+                None if !c.ships.is_empty() => money::sum(c.ships.iter().map(|s| s.amount), "")
+                    .ok()
+                    .map(Value::Num),
+                one => one.map(Value::Num),
+            }),
             Fact::CartCurrency => cart.map(|c| Value::Str(c.currency.code().into())),
             Fact::CartAttribute(p) => cart.and_then(|c| lookup(c.attributes, p)),
             _ => None,
@@ -497,6 +561,43 @@ impl Facts for LineFacts<'_> {
         match fact {
             Fact::LineAttribute(p) => lookup_ref(self.line.attributes, p).map(Cow::Borrowed),
             Fact::UserProperty(_) | Fact::CartAttribute(_) => self.outer.fact_ref(fact),
+            other => self.fact(other).map(Cow::Owned),
+        }
+    }
+
+    fn now(&self) -> Option<Instant> {
+        self.outer.now()
+    }
+
+    fn any_line(&self, f: &mut dyn FnMut(&dyn Facts) -> bool) -> bool {
+        self.outer.any_line(f)
+    }
+}
+
+/// Facts about one shipping charge, with the user and cart around it: what a shipping target's
+/// `match` sees.
+#[derive(Debug)]
+pub struct ShipFacts<'a> {
+    pub outer: &'a CartFacts<'a>,
+    pub ship: &'a ShipLine<'a>,
+}
+
+impl Facts for ShipFacts<'_> {
+    fn fact(&self, fact: &Fact) -> Option<Value> {
+        let s = self.ship;
+        match fact {
+            Fact::ShipId => Some(Value::Str(s.id.to_string())),
+            Fact::ShipMethod => s.method.cloned(),
+            Fact::ShipAmount => Some(Value::Num(s.amount)),
+            Fact::ShipAttribute(p) => lookup(s.attributes, p),
+            other => self.outer.fact(other),
+        }
+    }
+
+    fn fact_ref(&self, fact: &Fact) -> Option<Cow<'_, Value>> {
+        match fact {
+            Fact::ShipAttribute(p) => lookup_ref(self.ship.attributes, p).map(Cow::Borrowed),
+            Fact::ShipMethod => self.ship.method.map(Cow::Borrowed),
             other => self.fact(other).map(Cow::Owned),
         }
     }

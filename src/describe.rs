@@ -170,6 +170,9 @@ fn coupon(m: &Manifest, c: &Coupon, offset: Option<OffsetAt>) -> Description {
     }
     if let Some(b) = l.budget {
         limits.push(format!("budget {}", m.currency.format(b)));
+        if l.refuse_over_budget {
+            limits.push("refuse a discount past what is left".into());
+        }
     }
     for (name, n) in PERIOD_LIMITS.iter().zip(&l.periods) {
         if let Some(n) = n {

@@ -46,6 +46,9 @@ pub struct Evaluation<'a> {
     pub now: String,
     pub lines: Vec<LineResult<'a>>,
     pub shipping: Option<Charge>,
+    /// Each shipping line, when the cart has `shipping_lines` (`shipping` is then their sum).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shipping_lines: Option<Vec<FeeResult>>,
     pub fees: Vec<FeeResult>,
     pub totals: Totals,
     pub cashback_points: u64,
@@ -138,6 +141,8 @@ pub struct Touched {
     /// line-id order.
     pub lines: Option<Option<Vec<String>>>,
     pub shipping: bool,
+    /// The shipping lines, by id, when the cart has `shipping_lines`.
+    pub shipping_lines: Vec<String>,
     pub fees: Vec<String>,
 }
 
@@ -217,6 +222,9 @@ impl Serialize for AppliedCoupon {
         }
         if self.touched.shipping {
             m.serialize_entry("shipping", &true)?;
+        }
+        if !self.touched.shipping_lines.is_empty() {
+            m.serialize_entry("shipping_lines", &self.touched.shipping_lines)?;
         }
         if !self.touched.fees.is_empty() {
             m.serialize_entry("fees", &self.touched.fees)?;
@@ -668,6 +676,7 @@ impl Engine {
                     let (target, id) = match part {
                         Part::Line(i) => ("line", cart.lines.get(*i).map(|l| l.id.to_string())),
                         Part::Shipping => ("shipping", None),
+                        Part::Ship(i) => ("shipping", cart.ships.get(*i).map(|s| s.id.to_string())),
                         Part::Fee(i) => ("fee", cart.fees.get(*i).map(|f| f.id.clone())),
                     };
                     Allocation {
@@ -703,6 +712,12 @@ impl Engine {
             match part {
                 Part::Line(_) => {}
                 Part::Shipping => touched.shipping = true,
+                Part::Ship(i) => {
+                    touched.shipping = true;
+                    touched
+                        .shipping_lines
+                        .extend(cart.ships.get(*i).map(|s| s.id.to_string()));
+                }
                 Part::Fee(i) => touched.fees.extend(cart.fees.get(*i).map(|f| f.id.clone())),
             }
         }
@@ -753,10 +768,28 @@ impl Engine {
                 final_: units(f),
             })
             .collect();
-        let shipping = start.shipping.zip(left.shipping).map(|(o, f)| Charge {
+        let mut shipping = start.shipping.zip(left.shipping).map(|(o, f)| Charge {
             original: units(o),
             discount: units(o.saturating_sub(f)),
             final_: units(f),
+        });
+        let shipping_lines = (cart.shipping.is_none() && !cart.ships.is_empty()).then(|| {
+            let (o, f) = (start.ships.iter().sum(), left.ships.iter().sum());
+            shipping = Some(Charge {
+                original: units(o),
+                discount: units(o.saturating_sub(f)),
+                final_: units(f),
+            });
+            cart.ships
+                .iter()
+                .zip(start.ships.iter().zip(&left.ships))
+                .map(|(s, (&o, &f))| FeeResult {
+                    id: s.id.to_string(),
+                    original: units(o),
+                    discount: units(o.saturating_sub(f)),
+                    final_: units(f),
+                })
+                .collect()
         });
         let fees: Vec<FeeResult> = cart
             .fees
@@ -769,13 +802,17 @@ impl Engine {
                 final_: units(f),
             })
             .collect();
-        let shipping_original = cart.shipping.unwrap_or(Decimal::ZERO);
+        let shipping_original = match cart.shipping {
+            Some(s) => s,
+            None => money::sum(cart.ships.iter().map(|s| s.amount), "cart.shipping_lines")?,
+        };
         let fees_original = crate::money::sum(cart.fees.iter().map(|f| f.amount), "cart.fees")?;
         let all = |r: &Remaining| {
             money::sum_units(
                 r.lines
                     .iter()
                     .chain(r.shipping.iter())
+                    .chain(r.ships.iter())
                     .chain(r.fees.iter())
                     .copied(),
                 "cart",
@@ -792,6 +829,7 @@ impl Engine {
             now: format_instant(now),
             lines,
             shipping,
+            shipping_lines,
             fees,
             totals: Totals {
                 subtotal: fmt(cart.subtotal),

@@ -88,6 +88,9 @@ pub struct Cart {
     pub lines: Vec<Line>,
     #[serde(default)]
     pub shipping: Option<Shipping>,
+    /// Several shipping charges (one per parcel or method), instead of `shipping`.
+    #[serde(default)]
+    pub shipping_lines: Option<Vec<Shipping>>,
     #[serde(default)]
     pub fees: Option<Vec<Fee>>,
     #[serde(default)]
@@ -111,13 +114,18 @@ pub struct Line {
     pub attributes: Option<Map>,
 }
 
-/// Shipping as sent; `method` is the caller's and is not read.
+/// Shipping as sent: the one charge (`shipping`) or one of `shipping_lines` (which need an
+/// `id`); `method`, `id` and `attributes` are what shipping rules (`shipping.*`) see.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, remote = "Self")]
 pub struct Shipping {
     pub amount: Value,
     #[serde(default)]
     pub method: Option<Value>,
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub attributes: Option<Map>,
 }
 
 /// A fee as sent.

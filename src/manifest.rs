@@ -248,7 +248,8 @@ pub enum Target {
     Order,
     /// Lines matching a line rule.
     Products(Predicate),
-    Shipping,
+    /// Every shipping charge, or those matching a shipping rule.
+    Shipping(Option<Predicate>),
     /// A named order fee, such as `platform_fee`.
     Fee(String),
 }
@@ -259,7 +260,7 @@ impl Target {
         match self {
             Target::Order => "order",
             Target::Products(_) => "products",
-            Target::Shipping => "shipping",
+            Target::Shipping(_) => "shipping",
             Target::Fee(_) => "fee",
         }
     }
@@ -314,6 +315,8 @@ pub enum Units {
         cheapest: bool,
         max: Option<u64>,
         each: bool,
+        /// At most this many units of each line (`max_quantity_per_line`).
+        per_line: Option<u64>,
     },
     /// Buy `buy.1` units matching `buy.0`, get `get.1` other units matching `get.0` at the reward's
     /// amount off each.
@@ -344,6 +347,9 @@ pub struct CouponLimits {
     pub budget: Option<Decimal>,
     /// Calendar caps, in [`PERIOD_LIMITS`] order: all users per day, week, month, then this user.
     pub periods: [Option<u64>; 6],
+    /// `on_budget: refuse`: a discount past what is left of `budget` refuses the coupon
+    /// (`BUDGET_EXHAUSTED`) instead of being cut to it.
+    pub refuse_over_budget: bool,
 }
 
 /// The periodic limits' names, in the order of [`CouponLimits::periods`].
@@ -1011,7 +1017,7 @@ fn default_class(target: &Target) -> Class {
     match target {
         Target::Products(_) => Class::Product,
         Target::Order => Class::Order,
-        Target::Shipping | Target::Fee(_) => Class::Shipping,
+        Target::Shipping(_) | Target::Fee(_) => Class::Shipping,
     }
 }
 
@@ -1116,20 +1122,30 @@ fn compile_codes(c: &CodesDoc, visibility: Visibility, ctx: &Ctx) -> Result<Code
     }
 }
 
-/// A target, and its unit selection (`select`, `max_quantity`) when it has one.
-type Selection = Option<(bool, Option<u64>)>;
+/// A target, and its unit selection (`select`, `max_quantity`, `max_quantity_per_line`) when it
+/// has one.
+type Selection = Option<(bool, Option<u64>, Option<u64>)>;
 
 #[inline(never)]
 fn compile_target(t: &TargetDoc) -> Result<(Target, Selection)> {
     let kind = tagged(&t.kind, &t.keys(), &|t| match t {
-        "order" | "shipping" => Some(&[]),
-        "products" => Some(&["match", "select", "max_quantity"]),
+        "order" => Some(&[]),
+        "shipping" => Some(&["match"]),
+        "products" => Some(&["match", "select", "max_quantity", "max_quantity_per_line"]),
         "fee" => Some(&["fee"]),
         _ => None,
     })?;
     Ok(match kind {
         "order" => (Target::Order, None),
-        "shipping" => (Target::Shipping, None),
+        "shipping" => (
+            Target::Shipping(
+                given(&t.rule)
+                    .map(|r| Predicate::compile(r, Scope::Shipping))
+                    .transpose()
+                    .map_err(|e| e.under("match"))?,
+            ),
+            None,
+        ),
         "products" => {
             let select = match given(&t.select).map(String::as_str) {
                 None => None,
@@ -1144,12 +1160,18 @@ fn compile_target(t: &TargetDoc) -> Result<(Target, Selection)> {
             if select.is_none() && max.is_some() {
                 return Err(invalid("", "`max_quantity` goes with `select`"));
             }
+            let per_line = given(&t.max_quantity_per_line)
+                .map(count)
+                .transpose()
+                .map_err(|e| e.under("max_quantity_per_line"))?;
+            // A cap per line alone selects units too; without `max_quantity` their order is moot.
+            let select = select.or(per_line.map(|_| true));
             let rule = required(&t.rule, "match")?;
             (
                 Target::Products(
                     Predicate::compile(rule, Scope::Line).map_err(|e| e.under("match"))?,
                 ),
-                select.map(|c| (c, max)),
+                select.map(|c| (c, max, per_line)),
             )
         }
         _ => {
@@ -1235,15 +1257,17 @@ fn compile_reward(r: &RewardDoc, currency: Currency) -> Result<Reward> {
     };
     let select = |(target, selection): (Target, Selection), each: bool| {
         let units = match selection {
-            Some((cheapest, max)) => Units::Select {
+            Some((cheapest, max, per_line)) => Units::Select {
                 cheapest,
                 max,
                 each,
+                per_line,
             },
             None if each => Units::Select {
                 cheapest: true,
                 max: None,
                 each,
+                per_line: None,
             },
             None => Units::All,
         };
@@ -1267,8 +1291,11 @@ fn compile_reward(r: &RewardDoc, currency: Currency) -> Result<Reward> {
                 Some(_) => return Err(invalid("allocation", "allocation is across or each")),
             };
             let (target, units) = select(target()?, each);
-            if each && !matches!(target, Target::Products(_)) {
-                return Err(invalid("", "`allocation: each` needs a `products` target"));
+            if each && !matches!(target, Target::Products(_) | Target::Shipping(_)) {
+                return Err(invalid(
+                    "",
+                    "`allocation: each` needs a `products` or `shipping` target",
+                ));
             }
             Ok(reward(
                 "fixed_amount",
@@ -1361,9 +1388,6 @@ fn compile_reward(r: &RewardDoc, currency: Currency) -> Result<Reward> {
                 ));
             }
             let target = whole_target()?;
-            if !matches!(target, Target::Order | Target::Products(_)) {
-                return Err(invalid("", "a tiered reward targets the order or products"));
-            }
             let first = tiers.first().map_or(Amount::Points(0), |(_, a)| a.clone());
             Ok(reward(
                 "tiered",
@@ -1467,6 +1491,12 @@ fn compile_limits(l: &LimitsDoc, currency: Currency) -> Result<CouponLimits> {
                 *slot = limit(v, key)?;
             }
             p
+        },
+        refuse_over_budget: match l.on_budget.as_deref() {
+            None | Some("cap") => false,
+            Some("refuse") if l.budget.is_some() => true,
+            Some("refuse") => return Err(invalid("on_budget", "`on_budget` goes with `budget`")),
+            Some(_) => return Err(invalid("on_budget", "on_budget is cap or refuse")),
         },
     })
 }

@@ -266,15 +266,21 @@ pub struct TargetDoc {
     pub max_quantity: Field<Value>,
     #[serde(default, deserialize_with = "present")]
     pub fee: Field<String>,
+    #[serde(default, deserialize_with = "present")]
+    pub max_quantity_per_line: Field<Value>,
 }
 
 impl TargetDoc {
-    pub fn keys(&self) -> [(&'static str, bool); 4] {
+    pub fn keys(&self) -> [(&'static str, bool); 5] {
         [
             ("match", self.rule.is_some()),
             ("select", self.select.is_some()),
             ("max_quantity", self.max_quantity.is_some()),
             ("fee", self.fee.is_some()),
+            (
+                "max_quantity_per_line",
+                self.max_quantity_per_line.is_some(),
+            ),
         ]
     }
 }
@@ -323,6 +329,9 @@ pub struct LimitsDoc {
     pub per_user_per_week: Option<Value>,
     #[serde(default)]
     pub per_user_per_month: Option<Value>,
+    /// `cap` (default) or `refuse`: what a discount past what is left of `budget` does.
+    #[serde(default)]
+    pub on_budget: Option<String>,
 }
 
 impl LimitsDoc {

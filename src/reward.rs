@@ -6,7 +6,7 @@
 //! ([`Currency::round`]), capped (by `max_discount`, the target's value and the remaining budget),
 //! and then spread over the target's lines by largest remainder, so the parts sum exactly.
 
-use crate::cart::{Cart, CartFacts, LineFacts};
+use crate::cart::{Cart, CartFacts, LineFacts, ShipFacts};
 use crate::error::{Error, Result};
 use crate::manifest::{Amount, Coupon, Payout, Target, Units};
 use crate::money::{self, Currency};
@@ -20,6 +20,8 @@ use std::borrow::Cow;
 pub struct Remaining {
     pub lines: Vec<u128>,
     pub shipping: Option<u128>,
+    /// Each of the cart's `shipping_lines` (empty with one charge or none).
+    pub ships: Vec<u128>,
     pub fees: Vec<u128>,
     /// Units of each line already bought or given by a buy X get Y reward of this run: another
     /// one takes neither (a unit is freed only once). Empty until one applies.
@@ -40,6 +42,14 @@ impl Remaining {
                 .shipping
                 .map(|s| c.to_units(s, "cart.shipping"))
                 .transpose()?,
+            ships: match cart.shipping {
+                Some(_) => Vec::new(),
+                None => cart
+                    .ships
+                    .iter()
+                    .map(|s| c.to_units(s.amount, "cart.shipping_lines"))
+                    .collect::<Result<_>>()?,
+            },
             fees: cart
                 .fees
                 .iter()
@@ -53,6 +63,7 @@ impl Remaining {
     pub fn reset(&mut self, start: &Remaining) {
         self.lines.clone_from(&start.lines);
         self.shipping = start.shipping;
+        self.ships.clone_from(&start.ships);
         self.fees.clone_from(&start.fees);
         self.bxgy_used.clear();
     }
@@ -62,6 +73,7 @@ impl Remaining {
         match part {
             Part::Line(i) => self.lines.get_mut(i),
             Part::Shipping => self.shipping.as_mut(),
+            Part::Ship(i) => self.ships.get_mut(i),
             Part::Fee(i) => self.fees.get_mut(i),
         }
     }
@@ -73,6 +85,8 @@ pub enum Part {
     Line(usize),
     Shipping,
     Fee(usize),
+    /// One of the cart's `shipping_lines`.
+    Ship(usize),
 }
 
 /// One share of a discount, as reported.
@@ -110,7 +124,7 @@ pub fn step(target: &Target) -> u8 {
     match target {
         Target::Products(_) => 0,
         Target::Order => 1,
-        Target::Shipping | Target::Fee(_) => 2,
+        Target::Shipping(_) | Target::Fee(_) => 2,
     }
 }
 
@@ -172,10 +186,41 @@ pub fn apply(
                 matched.into_iter().map(Part::Line).collect()
             }
         }
-        Target::Shipping => match cart.shipping {
-            Some(_) => vec![Part::Shipping],
-            None => return Ok(Err(nothing("shipping", "the cart has no shipping charge"))),
-        },
+        Target::Shipping(None) if cart.shipping.is_some() => vec![Part::Shipping],
+        Target::Shipping(rule) => {
+            // The one charge (as before), or the shipping lines, that the rule (if any) holds on.
+            let single = cart.shipping.is_some();
+            let parts: Vec<Part> = cart
+                .ships
+                .iter()
+                .enumerate()
+                .filter(|(_, ship)| {
+                    rule.as_ref()
+                        .is_none_or(|r| r.holds(&ShipFacts { outer: facts, ship }))
+                })
+                .map(|(i, _)| {
+                    if single {
+                        Part::Shipping
+                    } else {
+                        Part::Ship(i)
+                    }
+                })
+                .collect();
+            match (parts.is_empty(), rule) {
+                (false, _) => parts,
+                (true, Some(rule)) if !cart.ships.is_empty() => {
+                    return Ok(Err(nothing(
+                        "shipping",
+                        &format!(
+                            "no shipping charge in the cart matches: {}",
+                            rule.describe()
+                        ),
+                    )
+                    .with("rule", rule.describe())))
+                }
+                _ => return Ok(Err(nothing("shipping", "the cart has no shipping charge"))),
+            }
+        }
         Target::Fee(id) => match cart.fees.iter().position(|f| &f.id == id) {
             Some(i) => vec![Part::Fee(i)],
             None => {
@@ -215,6 +260,11 @@ pub fn apply(
             (w, v, base, whole)
         }
         Units::Tiers { by_quantity, tiers } => {
+            // On shipping or a fee, the tiers count the whole order's lines.
+            let lines = match reward.target {
+                Target::Shipping(_) | Target::Fee(_) => &cart.by_id,
+                _ => &lines,
+            };
             let basis = money::sum(
                 lines.iter().filter_map(|&i| cart.lines.get(i)).map(|l| {
                     if *by_quantity {
@@ -290,10 +340,12 @@ pub fn apply(
                     cheapest,
                     max,
                     each,
+                    per_line,
                 } => {
                     let mut n = max.unwrap_or(u64::MAX);
+                    let per_line = per_line.unwrap_or(u64::MAX);
                     for i in by_price(cart, &lines, *cheapest) {
-                        let take = units.get(i).copied().unwrap_or(0).min(n);
+                        let take = units.get(i).copied().unwrap_or(0).min(n).min(per_line);
                         n -= take;
                         let value = match each {
                             true => per_unit(i, &reward.amount)?,
@@ -473,6 +525,14 @@ pub fn apply(
                     capped.push((Part::Line(i), (*c).min(currency.from_units(*v, "reward")?)));
                 }
             }
+            // `each` on shipping: the amount off every charge of the target, at most what is left.
+            if let (Units::Select { each: true, .. }, Amount::Fixed(a)) = (kind, &reward.amount) {
+                for &p in parts.iter().filter(|p| !matches!(p, Part::Line(_))) {
+                    if let Some(v) = left.slot(p) {
+                        capped.push((p, (*a).min(currency.from_units(*v, "reward")?)));
+                    }
+                }
+            }
             let exact = money::sum(capped.iter().map(|w| w.1), "reward")?;
             let v = match (total, select_across) {
                 (Some(t), _) => t,
@@ -506,6 +566,9 @@ pub fn apply(
     let mut budget_capped = false;
     if let Some(b) = budget_left {
         if value > b {
+            if coupon.limits.refuse_over_budget {
+                return Ok(Err(over_budget(coupon, b, value, currency)));
+            }
             value = b;
             budget_capped = true;
         }
@@ -717,6 +780,7 @@ fn weigh(parts: Vec<Part>, left: &Remaining) -> Result<(Weighted<'static>, u128)
             let v = match p {
                 Part::Line(i) => left.lines.get(i).copied().unwrap_or(0),
                 Part::Shipping => left.shipping.unwrap_or(0),
+                Part::Ship(i) => left.ships.get(i).copied().unwrap_or(0),
                 Part::Fee(i) => left.fees.get(i).copied().unwrap_or(0),
             };
             whole = whole.and_then(|s| s.checked_add(v));
@@ -839,6 +903,25 @@ fn units_taken(buy: &[usize], get: &[usize], used: &[u64]) -> Reason {
     .with("units_taken", n)
 }
 
+/// `on_budget: refuse`: the discount would pass what is left of the budget.
+#[inline(never)]
+fn over_budget(coupon: &Coupon, left: Decimal, discount: Decimal, currency: Currency) -> Reason {
+    let budget = coupon.limits.budget.unwrap_or(left);
+    let f = |d: Decimal| currency.format(d);
+    Reason::new(
+        "BUDGET_EXHAUSTED",
+        format!(
+            "this coupon's budget has {} left, less than its discount of {}",
+            f(left),
+            f(discount)
+        ),
+    )
+    .with("budget", f(budget))
+    .with("spent", f(money::less(budget, left)))
+    .with("left", f(left))
+    .with("discount", f(discount))
+}
+
 fn nothing(target: &str, why: &str) -> Reason {
     Reason::new("NOTHING_TO_DISCOUNT", format!("nothing to discount: {why}"))
         .with("target", target.to_string())
@@ -875,10 +958,15 @@ pub fn summary(coupon: &Coupon, currency: Currency) -> String {
             cheapest,
             max,
             each,
+            per_line,
         } => {
             let mut s = gives(&r.amount, &r.payout, &r.target, currency);
-            if *each {
-                s.push_str(" each");
+            match (each, &r.target) {
+                (true, Target::Shipping(_)) => {
+                    s = s.replacen(" shipping", " each shipping charge", 1)
+                }
+                (true, _) => s.push_str(" each"),
+                _ => {}
             }
             if let Some(n) = max {
                 let which = if *cheapest {
@@ -887,6 +975,9 @@ pub fn summary(coupon: &Coupon, currency: Currency) -> String {
                     "most expensive"
                 };
                 s.push_str(&format!(", on the {n} {which}"));
+            }
+            if let Some(n) = per_line {
+                s.push_str(&format!(", at most {n} per line"));
             }
             s
         }
@@ -910,7 +1001,8 @@ fn gives(amount: &Amount, payout: &Payout, target: &Target, currency: Currency) 
     let on = match target {
         Target::Order => "the order".to_string(),
         Target::Products(_) => "selected products".to_string(),
-        Target::Shipping => "shipping".to_string(),
+        Target::Shipping(None) => "shipping".to_string(),
+        Target::Shipping(Some(rule)) => format!("shipping where {}", rule.describe()),
         Target::Fee(id) => {
             let name = id.replace('_', " ");
             if name.ends_with("fee") {
@@ -922,9 +1014,12 @@ fn gives(amount: &Amount, payout: &Payout, target: &Target, currency: Currency) 
     };
     match (amount, payout) {
         (Amount::Percent(p), Payout::Discount)
-            if *p == Decimal::ONE_HUNDRED && *target == Target::Shipping =>
+            if *p == Decimal::ONE_HUNDRED && matches!(target, Target::Shipping(_)) =>
         {
-            "Free shipping".to_string()
+            match target {
+                Target::Shipping(Some(rule)) => format!("Free shipping where {}", rule.describe()),
+                _ => "Free shipping".to_string(),
+            }
         }
         (Amount::Percent(p), Payout::Discount)
             if *p == Decimal::ONE_HUNDRED && matches!(target, Target::Fee(_)) =>

@@ -201,6 +201,8 @@ pub enum Scope {
     Line,
     /// `user.*` and `event.*`: the `where` filter of an event trigger
     Event,
+    /// `user.*`, `cart.*` and `shipping.*`: a shipping target's `match`
+    Shipping,
 }
 
 /// A fact a rule can test, resolved from its dotted name when the manifest is parsed.
@@ -222,6 +224,10 @@ pub enum Fact {
     LineTotal,
     LineAttribute(Vec<String>),
     EventProperty(Vec<String>),
+    ShipId,
+    ShipMethod,
+    ShipAmount,
+    ShipAttribute(Vec<String>),
 }
 
 impl Fact {
@@ -252,19 +258,25 @@ impl Fact {
             ["line", "total"] => Fact::LineTotal,
             ["line", "attributes", ..] => Fact::LineAttribute(rest(2)?),
             ["event", "properties", ..] => Fact::EventProperty(rest(2)?),
+            ["shipping", "id"] => Fact::ShipId,
+            ["shipping", "method"] => Fact::ShipMethod,
+            ["shipping", "amount"] => Fact::ShipAmount,
+            ["shipping", "attributes", ..] => Fact::ShipAttribute(rest(2)?),
             _ => {
                 return Err(format!(
                     "unknown fact `{name}`; facts are user.id, user.segments, user.properties.*, \
                      cart.subtotal, cart.quantity, cart.line_count, cart.shipping, cart.currency, \
                      cart.attributes.*, line.id, line.product_id, line.quantity, line.unit_price, \
-                     line.total, line.attributes.*, event.properties.*"
+                     line.total, line.attributes.*, event.properties.*, shipping.id, \
+                     shipping.method, shipping.amount, shipping.attributes.*"
                 ))
             }
         };
         let allowed = match fact.root() {
             "user" => true,
-            "cart" => matches!(scope, Scope::Cart | Scope::Line),
+            "cart" => matches!(scope, Scope::Cart | Scope::Line | Scope::Shipping),
             "event" => scope == Scope::Event,
+            "shipping" => scope == Scope::Shipping,
             _ => scope == Scope::Line,
         };
         if allowed {
@@ -277,6 +289,9 @@ impl Fact {
                     Scope::Event => "event filters see only user.* and event.* facts",
                     _ if fact.root() == "event" => {
                         "event.* facts are only for the `where` of an event trigger"
+                    }
+                    _ if fact.root() == "shipping" => {
+                        "shipping.* facts are only for the `match` of a shipping target"
                     }
                     _ => "line.* facts are only for product targets and inside any_line",
                 }
@@ -295,6 +310,9 @@ impl Fact {
             | Fact::CartCurrency
             | Fact::CartAttribute(_) => "cart",
             Fact::EventProperty(_) => "event",
+            Fact::ShipId | Fact::ShipMethod | Fact::ShipAmount | Fact::ShipAttribute(_) => {
+                "shipping"
+            }
             _ => "line",
         }
     }
@@ -789,6 +807,9 @@ pub fn fact_words(fact: &str) -> String {
         "line.product_id" => "product",
         "line.unit_price" => "price",
         "line.total" => "line total",
+        "shipping.method" => "method",
+        "shipping.amount" => "charge",
+        "shipping.id" => "shipping line",
         _ => "",
     };
     if !fixed.is_empty() {
@@ -802,6 +823,9 @@ pub fn fact_words(fact: &str) -> String {
     }
     if let Some(p) = fact.strip_prefix("event.properties.") {
         return format!("the event's {}", spaced(p));
+    }
+    if let Some(p) = fact.strip_prefix("shipping.attributes.") {
+        return spaced(p);
     }
     spaced(
         fact.strip_prefix("line.attributes.")

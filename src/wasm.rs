@@ -27,7 +27,9 @@ export interface UserEvent { name: string; at: string; id?: string; properties?:
 export interface Assignment { coupon_id: string; assigned_at: string; code?: string }
 export interface UserContext { id?: string; properties?: Record<string, JsonValue>; segments?: string[]; events?: UserEvent[]; assignments?: Assignment[]; activations?: Array<{ coupon_id: string; at: string }> }
 export interface CartLine { id: string; product_id: string; quantity: number; unit_price: Money; attributes?: Record<string, JsonValue> }
-export interface Cart { currency: string; lines: CartLine[]; shipping?: { amount: Money; method?: string }; fees?: Array<{ id: string; amount: Money; name?: string }>; attributes?: Record<string, JsonValue> }
+/** A shipping charge: `cart.shipping` (the one charge) or one of `cart.shipping_lines` (`id` required). */
+export interface ShippingCharge { amount: Money; method?: JsonValue; id?: string; attributes?: Record<string, JsonValue> }
+export interface Cart { currency: string; lines: CartLine[]; shipping?: ShippingCharge; shipping_lines?: Array<ShippingCharge & { id: string }>; fees?: Array<{ id: string; amount: Money; name?: string }>; attributes?: Record<string, JsonValue> }
 export interface UsageSnapshot { as_of?: string; coupons?: Record<string, { redemptions?: number; user_redemptions?: number; discount_given?: Money }> }
 /** `allocations: true` adds each applied coupon's share per line, shipping and fee (what the Worker records with a redemption); without it the result is compact. `automatic: false` prices with the typed codes only, leaving automatic coupons out. `previous` (an order edit): the order before the edit; the result then has `edit`. */
 export interface EvaluateRequest { cart: Cart; user?: UserContext; codes?: string[]; now?: string; usage?: UsageSnapshot; allocations?: boolean; automatic?: boolean; previous?: PreviousOrder }
@@ -45,13 +47,14 @@ export interface Amounts { original: Money; discount: Money; final: Money }
 export interface Allocation { target: "line" | "shipping" | "fee"; id?: string; amount: Money }
 export interface AppliedCoupon { coupon_id: string; name: string; code: string | null; automatic: boolean; reward: string; target: string; summary: string; discount: Money; cashback_points: number;
   /** The lines the discount was spread over: "all" (every line of the cart) or their ids, in id order; absent when on no line. */
-  lines?: "all" | string[]; shipping?: true; fees?: string[];
+  lines?: "all" | string[]; shipping?: true; shipping_lines?: string[]; fees?: string[];
   /** Only when the request asked (`allocations: true`): each nonzero share. */
   allocations?: Allocation[]; budget_capped?: boolean; next_tier?: { missing: JsonValue; summary: string }; verification: "full" | "format_only" }
 export interface Evaluation {
   manifest_id: string; currency: string; now: string;
   lines: Array<Amounts & { id: string; product_id: string; quantity: number }>;
-  shipping: Amounts | null; fees: Array<Amounts & { id: string }>;
+  /** With `cart.shipping_lines`, `shipping` is their sum and `shipping_lines` each one. */
+  shipping: Amounts | null; shipping_lines?: Array<Amounts & { id: string }>; fees: Array<Amounts & { id: string }>;
   totals: { subtotal: Money; shipping: Money; fees: Money; discount: Money; total: Money };
   cashback_points: number; applied: AppliedCoupon[];
   rejected: Array<{ code: string; coupon_id?: string; reason: Reason }>;

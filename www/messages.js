@@ -170,6 +170,7 @@ const en = {
         : 'None of the items in your cart qualify for this coupon.';
     },
     NOTHING_TO_DISCOUNT: (r, ctx) => {
+      if (r.target === 'shipping' && r.rule) return 'None of your shipping charges is one this coupon takes off.';
       if (r.target === 'shipping') return 'Your order has no shipping charge for this coupon to take off.';
       if (r.target === 'fee') return `Your order has no ${inSentence(ctx.fee(r.fee ?? ctx.coupon?.reward?.target?.fee))} for this coupon to take off.`;
       if (Number(r.units_taken) > 0) return 'The items for this offer already count towards another buy-and-get offer in your cart.';
@@ -178,7 +179,10 @@ const en = {
     USER_LIMIT_REACHED: (r, ctx) =>
       Number(r.limit) > 1 ? `You have used this offer ${ctx.count(Number(r.limit))} times, as often as it allows.` : 'You have already used this offer.',
     GLOBAL_LIMIT_REACHED: () => 'This offer has been fully claimed.',
-    BUDGET_EXHAUSTED: () => 'This offer has run out.',
+    BUDGET_EXHAUSTED: (r, ctx) =>
+      isMoney(r.left) && isMoney(r.discount) && Number(r.left) > 0
+        ? `This offer has only ${ctx.money(r.left)} left, less than its ${ctx.money(r.discount)} discount on your order.`
+        : 'This offer has run out.',
     PERIOD_LIMIT_REACHED: (r) => {
       const period = { day: ['today', 'tomorrow'], week: ['this week', 'next week'], month: ['this month', 'next month'] }[r.period];
       if (!period) return 'This offer has been used as often as it allows for now.';
@@ -305,6 +309,7 @@ const de = {
         : 'Kein Artikel in Ihrem Warenkorb kommt für diesen Gutschein infrage.';
     },
     NOTHING_TO_DISCOUNT: (r, ctx) => {
+      if (r.target === 'shipping' && r.rule) return 'Keine Ihrer Versandkosten ist von der Art, die dieser Gutschein erlässt.';
       if (r.target === 'shipping') return 'Für Ihre Bestellung fallen keine Versandkosten an, die dieser Gutschein erlassen könnte.';
       if (r.target === 'fee') return `Für Ihre Bestellung fällt keine ${ctx.fee(r.fee ?? ctx.coupon?.reward?.target?.fee)} an, die dieser Gutschein erlassen könnte.`;
       if (Number(r.units_taken) > 0) return 'Die Artikel für dieses Angebot zählen schon für ein anderes Kauf-und-Gratis-Angebot in Ihrem Warenkorb.';
@@ -313,7 +318,10 @@ const de = {
     USER_LIMIT_REACHED: (r, ctx) =>
       Number(r.limit) > 1 ? `Sie haben dieses Angebot schon ${ctx.count(Number(r.limit))}-mal genutzt, so oft es gilt.` : 'Sie haben dieses Angebot bereits genutzt.',
     GLOBAL_LIMIT_REACHED: () => 'Dieses Angebot ist vergriffen.',
-    BUDGET_EXHAUSTED: () => 'Dieses Angebot ist aufgebraucht.',
+    BUDGET_EXHAUSTED: (r, ctx) =>
+      isMoney(r.left) && isMoney(r.discount) && Number(r.left) > 0
+        ? `Von diesem Angebot sind nur noch ${ctx.money(r.left)} übrig, weniger als sein Rabatt von ${ctx.money(r.discount)} auf Ihre Bestellung.`
+        : 'Dieses Angebot ist aufgebraucht.',
     PERIOD_LIMIT_REACHED: (r) => {
       const period = { day: ['heute', 'morgen'], week: ['diese Woche', 'nächste Woche'], month: ['diesen Monat', 'nächsten Monat'] }[r.period];
       if (!period) return 'Dieses Angebot ist vorerst ausgeschöpft.';
