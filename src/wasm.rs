@@ -28,7 +28,7 @@ export interface Assignment { coupon_id: string; assigned_at: string; code?: str
 export interface UserContext { id?: string; properties?: Record<string, JsonValue>; segments?: string[]; events?: UserEvent[]; assignments?: Assignment[]; activations?: Array<{ coupon_id: string; at: string }> }
 export interface CartLine { id: string; product_id: string; quantity: number; unit_price: Money; attributes?: Record<string, JsonValue> }
 export interface Cart { currency: string; lines: CartLine[]; shipping?: { amount: Money; method?: string }; fees?: Array<{ id: string; amount: Money; name?: string }>; attributes?: Record<string, JsonValue> }
-export interface UsageSnapshot { as_of?: string; coupons?: Record<string, { redemptions?: number; user_redemptions?: number; discount_given?: Money }> }
+export interface UsageSnapshot { as_of?: string; coupons?: Record<string, { redemptions?: number; user_redemptions?: number; discount_given?: Money }>; groups?: Record<string, { redemptions?: number; user_redemptions?: number; discount_given?: Money }> }
 /** `allocations: true` adds each applied coupon's share per line, shipping and fee (what the Worker records with a redemption); without it the result is compact. `automatic: false` prices with the typed codes only, leaving automatic coupons out. `previous` (an order edit): the order before the edit; the result then has `edit`. */
 export interface EvaluateRequest { cart: Cart; user?: UserContext; codes?: string[]; now?: string; usage?: UsageSnapshot; allocations?: boolean; automatic?: boolean; previous?: PreviousOrder }
 /** The order before an edit. Entries may be the previous Evaluation's own `applied`, `lines` and `periods` (their other fields are ignored). */
