@@ -438,9 +438,28 @@ pub fn read_usage(
     if let Some(t) = &u.as_of {
         instant(t, &|| here("as_of"))?;
     }
+    usage_entries(u.coupons.as_ref(), currency, at, "coupons")
+}
+
+/// The usage snapshot's `groups`: last known counters per limit group, shaped as a coupon's.
+pub fn read_group_usage(
+    u: &input::Usage,
+    currency: Currency,
+    at: &str,
+) -> Result<Vec<(String, CouponUsage)>> {
+    usage_entries(u.groups.as_ref(), currency, at, "groups")
+}
+
+fn usage_entries(
+    list: Option<&input::Entries<input::CouponUsage>>,
+    currency: Currency,
+    at: &str,
+    key: &str,
+) -> Result<Vec<(String, CouponUsage)>> {
+    let here = |field: &str| crate::error::join_path(at, field);
     let mut out = Vec::new();
-    for (id, c) in u.coupons.iter().flat_map(|c| c.0.iter()) {
-        let at = |field: &str| here(&format!("coupons.{id}.{field}"));
+    for (id, c) in list.iter().flat_map(|c| c.0.iter()) {
+        let at = |field: &str| here(&format!("{key}.{id}.{field}"));
         let by_label = |k: &'static str, p: &Option<input::Entries<Value>>| {
             p.iter()
                 .flat_map(|p| p.0.iter())

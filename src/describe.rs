@@ -100,23 +100,25 @@ fn coupon(m: &Manifest, c: &Coupon, offset: Option<OffsetAt>) -> Description {
     let mut lines = Vec::new();
     let mut line = |label: &'static str, text: String| lines.push(Line { label, text });
     line("name", c.name.clone());
+    let redeem = |codes: &Codes| match codes {
+        Codes::Static {
+            code: Some(code), ..
+        } => format!("static code {code}"),
+        Codes::Static { code: None, .. } => "static code (hash only)".into(),
+        Codes::Bulk {
+            prefix,
+            length,
+            check,
+        } => format!(
+            "bulk codes {prefix}…, {length} characters{}",
+            if *check { ", check character" } else { "" }
+        ),
+        Codes::Automatic => "automatic".into(),
+        Codes::Multi(_) => String::new(),
+    };
     line(
         "redeem",
-        match &c.codes {
-            Codes::Static {
-                code: Some(code), ..
-            } => format!("static code {code}"),
-            Codes::Static { code: None, .. } => "static code (hash only)".into(),
-            Codes::Bulk {
-                prefix,
-                length,
-                check,
-            } => format!(
-                "bulk codes {prefix}…, {length} characters{}",
-                if *check { ", check character" } else { "" }
-            ),
-            Codes::Automatic => "automatic".into(),
-        },
+        join(c.codes.sources().iter().map(redeem), "; or "),
     );
     line(
         "audience",
@@ -160,27 +162,33 @@ fn coupon(m: &Manifest, c: &Coupon, offset: Option<OffsetAt>) -> Description {
         let zone = m.zones.get(s.zone).map_or("UTC", |z| &z.name);
         line("schedule", format!("{} ({zone})", s.words));
     }
-    let l = &c.limits;
-    let mut limits: Vec<String> = Vec::new();
-    if let Some(n) = l.per_user {
-        limits.push(format!("{n} per user"));
-    }
-    if let Some(n) = l.global {
-        limits.push(format!("{n} in all"));
-    }
-    if let Some(b) = l.budget {
-        limits.push(format!("budget {}", m.currency.format(b)));
-        if l.refuse_over_budget {
-            limits.push("refuse a discount past what is left".into());
+    let words = |l: &crate::manifest::CouponLimits| {
+        let mut limits: Vec<String> = Vec::new();
+        if let Some(n) = l.per_user {
+            limits.push(format!("{n} per user"));
         }
-    }
-    for (name, n) in PERIOD_LIMITS.iter().zip(&l.periods) {
-        if let Some(n) = n {
-            limits.push(format!("{n} {}", name.replace('_', " ")));
+        if let Some(n) = l.global {
+            limits.push(format!("{n} in all"));
         }
-    }
+        if let Some(b) = l.budget {
+            limits.push(format!("budget {}", m.currency.format(b)));
+            if l.refuse_over_budget {
+                limits.push("refuse a discount past what is left".into());
+            }
+        }
+        for (name, n) in PERIOD_LIMITS.iter().zip(&l.periods) {
+            if let Some(n) = n {
+                limits.push(format!("{n} {}", name.replace('_', " ")));
+            }
+        }
+        join(limits.iter(), ", ")
+    };
+    let limits = words(&c.limits);
     if !limits.is_empty() {
-        line("limits", join(limits.iter(), ", "));
+        line("limits", limits);
+    }
+    if let Some(g) = &c.limits.group {
+        line("group", format!("`{}`, shared: {}", g.0, words(&g.1)));
     }
     if let Some(rule) = &c.conditions {
         line("conditions", rule.describe());

@@ -3,7 +3,9 @@
 //! (`check_code`). Every answer is a pure function of the manifest and the arguments, `now`
 //! included.
 
-use crate::cart::{read_cart, read_usage, read_user, Cart, CartFacts, CouponUsage, User};
+use crate::cart::{
+    read_cart, read_group_usage, read_usage, read_user, Cart, CartFacts, CouponUsage, User,
+};
 use crate::codes;
 use crate::error::{Error, Result};
 use crate::input::{EvaluateRequest, UserContext};
@@ -381,8 +383,13 @@ impl Engine {
             Some(p) => Some(edit::read(p, currency)?),
             None => None,
         };
+        let mut group_usage = match &request.usage {
+            Some(u) => read_group_usage(u, currency, "usage")?,
+            None => Vec::new(),
+        };
         if let Some(b) = &before {
             edit::give_back(b, &mut usage);
+            edit::give_back(&b.in_groups(&self.manifest), &mut group_usage);
         }
         let usage_of = |id: &str| usage.iter().find(|(u, _)| u == id).map(|(_, u)| u);
         let periods = Periods::of(self.zone(self.manifest.time_zone), now);
@@ -454,6 +461,7 @@ impl Engine {
             let check = self
                 .usable(c.coupon, &user, c.code.as_deref(), now)
                 .and_then(|_| limits_ok(c.coupon, usage_of(&c.coupon.id), currency, Some(&periods)))
+                .and_then(|_| group_ok(c.coupon, &group_usage, currency, Some(&periods)))
                 .and_then(|_| conditions_ok(c.coupon, &facts, currency, c.code.is_some()));
             match (check, &c.code) {
                 (Ok(()), _) => eligible.push(c),
@@ -474,10 +482,15 @@ impl Engine {
                 .then_with(|| a.coupon.id.cmp(&b.coupon.id))
         });
         let budget_left = |c: &Coupon| {
-            c.limits.budget.map(|b| {
-                let given = usage_of(&c.id).map_or(Decimal::ZERO, |u| u.discount_given);
-                money::less(b, given)
-            })
+            c.limits
+                .budget
+                .map(|b| {
+                    let given = usage_of(&c.id).map_or(Decimal::ZERO, |u| u.discount_given);
+                    money::less(b, given)
+                })
+                .into_iter()
+                .chain(group_budget_left(c, &group_usage))
+                .min()
         };
         let order = application_order(&eligible);
         let start = Remaining::new(&cart)?;
@@ -499,6 +512,7 @@ impl Engine {
         // by the run itself, with the same reason).
         let max_codes = usize::try_from(self.manifest.max_codes_per_cart).unwrap_or(usize::MAX);
         let everyone_fits = eligible.iter().filter(|c| c.code.is_some()).count() <= max_codes
+            && !shares_group(&eligible)
             && stacking::all_compatible(
                 &eligible
                     .iter()
@@ -532,6 +546,19 @@ impl Engine {
                     alone.push(Decimal::ZERO);
                     out_reason.push(Some(reason));
                 }
+            }
+        }
+        // One coupon of a limit group per cart: the first that gives something, by priority.
+        let mut groups_taken: Vec<(&str, &Coupon)> = Vec::new();
+        for (i, c) in eligible.iter().enumerate() {
+            let (Some(g), Some(slot @ None)) =
+                (c.coupon.limits.group.as_ref(), out_reason.get_mut(i))
+            else {
+                continue;
+            };
+            match groups_taken.iter().find(|(n, _)| *n == g.0) {
+                Some((_, winner)) => *slot = Some(group_rival(winner, &g.0)),
+                None => groups_taken.push((&g.0, c.coupon)),
             }
         }
         let giving: Vec<usize> = (0..n)
@@ -649,6 +676,7 @@ impl Engine {
                 user: &user,
                 facts: &facts,
                 usage: &usage,
+                groups: &group_usage,
                 start: &start,
                 budget_left: &budget_left,
                 typed: &typed,
@@ -721,7 +749,9 @@ impl Engine {
                 Part::Fee(i) => touched.fees.extend(cart.fees.get(*i).map(|f| f.id.clone())),
             }
         }
-        let bulk = matches!(coupon.codes, Codes::Bulk { .. });
+        let bulk = code
+            .as_deref()
+            .is_some_and(|c| coupon.codes.is_bulk_code(c));
         AppliedCoupon {
             coupon_id: coupon.id.clone(),
             name: coupon.name.clone(),
@@ -861,8 +891,15 @@ impl Engine {
             let Some(coupon) = m.coupons.get(*i) else {
                 continue;
             };
-            let (Some(body), Codes::Bulk { length, check, .. }) =
-                (code.strip_prefix(prefix.as_str()), &coupon.codes)
+            let source = coupon.codes.sources().iter().find_map(|s| match s {
+                Codes::Bulk {
+                    prefix: p,
+                    length,
+                    check,
+                } if p == prefix => Some((length, check)),
+                _ => None,
+            });
+            let (Some(body), Some((length, check))) = (code.strip_prefix(prefix.as_str()), source)
             else {
                 continue;
             };
@@ -931,10 +968,7 @@ impl Engine {
             if coupon.visibility == Visibility::Hidden {
                 continue;
             }
-            let visible_code = match &coupon.codes {
-                Codes::Static { code, .. } => code.clone(),
-                _ => None,
-            };
+            let visible_code = coupon.codes.visible_code().cloned();
             if status_ok(coupon.status).is_err()
                 || audience_ok(coupon, &user, now, None, currency).is_err()
             {
@@ -949,7 +983,7 @@ impl Engine {
             }
             let code = visible_code.or(span.assigned_code);
             // A bulk coupon is listed only with the code this user was given.
-            if matches!(coupon.codes, Codes::Bulk { .. }) && code.is_none() {
+            if coupon.codes.has_bulk() && code.is_none() {
                 continue;
             }
             entries.push(TrayEntry {
@@ -999,6 +1033,7 @@ impl Engine {
             }
         };
         let reason = outcome(self.usable(coupon, &user, Some(&code), now));
+        let bulk = coupon.codes.is_bulk_code(&code);
         let until = span(coupon, &user)
             .ok()
             .and_then(|s| earliest(s.until, coupon.window_end));
@@ -1010,11 +1045,7 @@ impl Engine {
             summary: Some(reward::summary(coupon, self.manifest.currency)),
             expires_at: until.map(format_instant),
             has_conditions: has_cart_rules(coupon),
-            verification: if matches!(coupon.codes, Codes::Bulk { .. }) {
-                "format_only"
-            } else {
-                "full"
-            },
+            verification: if bulk { "format_only" } else { "full" },
             reason,
         })
     }
@@ -1173,11 +1204,7 @@ fn signed_in(coupon: &Coupon, user: &User) -> std::result::Result<(), Reason> {
         (Audience::Segment { .. }, _) => "segment",
         (Audience::Assigned, _) => "assignment",
         (_, Some(Activation::Event(_))) => "activation",
-        _ if coupon.limits.per_user.is_some()
-            || coupon.limits.periods.iter().skip(3).any(Option::is_some) =>
-        {
-            "per_user_limit"
-        }
+        _ if coupon.limits.per_user_any() => "per_user_limit",
         _ => return Ok(()),
     };
     Err(Reason::new(
@@ -1277,9 +1304,70 @@ fn limits_ok(
     currency: crate::money::Currency,
     periods: Option<&Periods>,
 ) -> std::result::Result<(), Reason> {
+    within_limits(&coupon.limits, usage, currency, periods)
+}
+
+/// [`limits_ok`] for the coupon's limit group (`limits.group`), on the group's counters: the
+/// same reasons, with `group`.
+fn group_ok(
+    coupon: &Coupon,
+    groups: &[(String, CouponUsage)],
+    currency: crate::money::Currency,
+    periods: Option<&Periods>,
+) -> std::result::Result<(), Reason> {
+    let Some(g) = &coupon.limits.group else {
+        return Ok(());
+    };
+    let used = groups.iter().find(|(n, _)| *n == g.0).map(|(_, u)| u);
+    within_limits(&g.1, used, currency, periods).map_err(|mut r| {
+        r.message = format!("{} (a limit shared by the `{}` coupons)", r.message, g.0);
+        r.with("group", g.0.clone())
+    })
+}
+
+/// What is left of the coupon's group budget.
+fn group_budget_left(coupon: &Coupon, groups: &[(String, CouponUsage)]) -> Option<Decimal> {
+    let g = coupon.limits.group.as_ref()?;
+    let given = groups
+        .iter()
+        .find(|(n, _)| *n == g.0)
+        .map_or(Decimal::ZERO, |(_, u)| u.discount_given);
+    g.1.budget.map(|b| money::less(b, given))
+}
+
+/// Whether two candidates share a limit group (a cart takes one use of a group).
+fn shares_group(candidates: &[Candidate]) -> bool {
+    fn group<'a>(c: &Candidate<'a>) -> Option<&'a str> {
+        c.coupon.limits.group.as_ref().map(|g| g.0.as_str())
+    }
+    candidates.iter().enumerate().any(|(i, c)| {
+        group(c).is_some_and(|g| candidates.iter().skip(i + 1).any(|o| group(o) == Some(g)))
+    })
+}
+
+/// Why a coupon of a limit group is left out for another of the group.
+fn group_rival(winner: &Coupon, group: &str) -> Reason {
+    Reason::new(
+        "NOT_COMBINABLE",
+        format!(
+            "one coupon of the `{group}` limit group applies per order: {} ({}) does",
+            winner.name, winner.id
+        ),
+    )
+    .with("with", winner.id.clone())
+    .with("group", group)
+}
+
+/// The checks of [`limits_ok`] on one set of limits.
+fn within_limits(
+    limits: &manifest::CouponLimits,
+    usage: Option<&CouponUsage>,
+    currency: crate::money::Currency,
+    periods: Option<&Periods>,
+) -> std::result::Result<(), Reason> {
     let used = usage.cloned().unwrap_or_default();
     let labels = periods.map(|p| [&p.day, &p.week, &p.month]);
-    for (i, limit) in coupon.limits.periods.iter().enumerate() {
+    for (i, limit) in limits.periods.iter().enumerate() {
         let Some(labels) = labels else {
             break;
         };
@@ -1315,7 +1403,7 @@ fn limits_ok(
             return Err(r);
         }
     }
-    if let Some(limit) = coupon.limits.per_user {
+    if let Some(limit) = limits.per_user {
         if used.user_redemptions >= limit {
             return Err(Reason::new(
                 "USER_LIMIT_REACHED",
@@ -1325,7 +1413,7 @@ fn limits_ok(
             .with("used", used.user_redemptions));
         }
     }
-    if let Some(limit) = coupon.limits.global {
+    if let Some(limit) = limits.global {
         if used.redemptions >= limit {
             return Err(Reason::new(
                 "GLOBAL_LIMIT_REACHED",
@@ -1335,7 +1423,7 @@ fn limits_ok(
             .with("used", used.redemptions));
         }
     }
-    if let Some(budget) = coupon.limits.budget {
+    if let Some(budget) = limits.budget {
         if used.discount_given >= budget {
             return Err(
                 Reason::new("BUDGET_EXHAUSTED", "this coupon's budget is used up")

@@ -197,6 +197,9 @@ pub struct Usage {
     pub as_of: Option<String>,
     #[serde(default)]
     pub coupons: Option<Entries<CouponUsage>>,
+    /// Counters per limit group (`limit_groups`), shaped as a coupon's.
+    #[serde(default)]
+    pub groups: Option<Entries<CouponUsage>>,
 }
 
 /// One coupon's counters. Counts are read as sent and checked by the core (whole, 0 to 2^53 - 1).

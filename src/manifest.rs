@@ -168,6 +168,43 @@ pub enum Codes {
     },
     /// Applied without a code whenever it qualifies.
     Automatic,
+    /// Several sources (`static` and `bulk`), each redeeming the same coupon against its limits.
+    Multi(Vec<Codes>),
+}
+
+impl Codes {
+    /// The sources: itself, or each of a `multi`.
+    pub fn sources(&self) -> &[Codes] {
+        match self {
+            Codes::Multi(list) => list,
+            one => std::slice::from_ref(one),
+        }
+    }
+
+    /// Whether a source is bulk codes (the Worker verifies those, events give them from a pool).
+    pub fn has_bulk(&self) -> bool {
+        self.sources()
+            .iter()
+            .any(|s| matches!(s, Codes::Bulk { .. }))
+    }
+
+    /// The code in clear of a visible static source.
+    pub fn visible_code(&self) -> Option<&String> {
+        self.sources().iter().find_map(|s| match s {
+            Codes::Static { code, .. } => code.as_ref(),
+            _ => None,
+        })
+    }
+
+    /// Whether `code` (normalised) is one of the bulk sources' codes, checked by format only.
+    pub fn is_bulk_code(&self, code: &str) -> bool {
+        self.sources().iter().any(|s| match s {
+            Codes::Bulk { prefix, length, .. } => {
+                code.len() == *length && code.starts_with(prefix.as_str())
+            }
+            _ => false,
+        })
+    }
 }
 
 /// Who may use a coupon.
@@ -350,6 +387,17 @@ pub struct CouponLimits {
     /// `on_budget: refuse`: a discount past what is left of `budget` refuses the coupon
     /// (`BUDGET_EXHAUSTED`) instead of being cut to it.
     pub refuse_over_budget: bool,
+    /// The limit group it shares (`limits.group`): its name and limits.
+    pub group: Option<Box<(String, CouponLimits)>>,
+}
+
+impl CouponLimits {
+    /// Whether a limit counts per customer.
+    pub fn per_user_any(&self) -> bool {
+        self.per_user.is_some()
+            || self.periods.iter().skip(3).any(Option::is_some)
+            || self.group.as_ref().is_some_and(|g| g.1.per_user_any())
+    }
 }
 
 /// The periodic limits' names, in the order of [`CouponLimits::periods`].
@@ -406,6 +454,8 @@ pub struct Manifest {
     pub(crate) hashed_codes: Index,
     /// Bulk prefixes to coupon index.
     pub(crate) bulk_prefixes: Vec<(String, usize)>,
+    /// `limit_groups`, by name.
+    pub limit_groups: Vec<(String, CouponLimits)>,
 }
 
 /// The default for `settings.max_codes_per_cart`.
@@ -627,10 +677,23 @@ fn compile(doc: &Doc, limits: &Limits) -> Result<Manifest> {
         segments,
     } = compile_head(doc)?;
     within("coupons", doc.coupons.len(), limits.max_coupons)?;
+    let mut limit_groups = Vec::new();
+    for (name, l) in doc.limit_groups.iter().flat_map(|g| g.0.iter()) {
+        let at = |e: Box<Error>| e.under(name).under("limit_groups");
+        check_id(name, "", 64).map_err(at)?;
+        if l.group.is_some() {
+            return Err(at(invalid(
+                "group",
+                "a limit group is not in another group",
+            )));
+        }
+        limit_groups.push((name.clone(), compile_limits(l, currency, &[]).map_err(at)?));
+    }
     let ctx = Ctx {
         manifest_id: &doc.id,
         currency,
         segments: &segments,
+        limit_groups: &limit_groups,
     };
     let mut coupons = Vec::with_capacity(doc.coupons.len());
     for (i, c) in doc.coupons.iter().enumerate() {
@@ -650,6 +713,7 @@ fn compile(doc: &Doc, limits: &Limits) -> Result<Manifest> {
         plain_codes: Index::default(),
         hashed_codes: Index::default(),
         bulk_prefixes: Vec::new(),
+        limit_groups,
     };
     manifest.index()?;
     Ok(manifest)
@@ -684,6 +748,7 @@ struct Ctx<'a> {
     manifest_id: &'a str,
     currency: Currency,
     segments: &'a [(&'a str, Predicate)],
+    limit_groups: &'a [(String, CouponLimits)],
 }
 
 /// A time in the manifest; a bad one is `MANIFEST_INVALID` at `path`.
@@ -876,9 +941,13 @@ fn compile_coupon(c: &CouponDoc, ctx: &Ctx, zones: &mut Zones) -> Result<Coupon>
     let reward = compile_reward(&c.reward, ctx.currency).map_err(|e| e.under("reward"))?;
     let limits = match &c.limits {
         None => CouponLimits::default(),
-        Some(l) => compile_limits(l, ctx.currency).map_err(|e| e.under("limits"))?,
+        Some(l) => {
+            compile_limits(l, ctx.currency, ctx.limit_groups).map_err(|e| e.under("limits"))?
+        }
     };
-    if limits.budget.is_some() && matches!(reward.payout, Payout::Cashback { .. }) {
+    let group_budget = limits.group.as_ref().is_some_and(|g| g.1.budget.is_some());
+    if (limits.budget.is_some() || group_budget) && matches!(reward.payout, Payout::Cashback { .. })
+    {
         return Err(invalid(
             "",
             "a money budget limits discounts; cap cashback with `reward.max_points`",
@@ -1053,6 +1122,7 @@ fn compile_codes(c: &CodesDoc, visibility: Visibility, ctx: &Ctx) -> Result<Code
         "static" => Some(&["code", "code_hash"]),
         "bulk" => Some(&["prefix", "length", "check"]),
         "automatic" => Some(&[]),
+        "multi" => Some(&["sources"]),
         _ => None,
     })?;
     let normalized =
@@ -1117,6 +1187,21 @@ fn compile_codes(c: &CodesDoc, visibility: Visibility, ctx: &Ctx) -> Result<Code
                 length,
                 check: given(&c.check).copied().unwrap_or(false),
             })
+        }
+        "multi" => {
+            let list = required(&c.sources, "sources")?;
+            if list.is_empty() || list.len() > 16 {
+                return Err(invalid("sources", "give 1 to 16 sources"));
+            }
+            let mut sources = Vec::with_capacity(list.len());
+            for (i, source) in list.iter().enumerate() {
+                let at = |e: Box<Error>| e.item(i).under("sources");
+                if !matches!(source.kind.as_str(), "static" | "bulk") {
+                    return Err(at(invalid("type", "a source is static or bulk")));
+                }
+                sources.push(compile_codes(source, visibility, ctx).map_err(at)?);
+            }
+            Ok(Codes::Multi(sources))
         }
         _ => Ok(Codes::Automatic),
     }
@@ -1464,7 +1549,11 @@ fn compile_reward(r: &RewardDoc, currency: Currency) -> Result<Reward> {
 }
 
 #[inline(never)]
-fn compile_limits(l: &LimitsDoc, currency: Currency) -> Result<CouponLimits> {
+fn compile_limits(
+    l: &LimitsDoc,
+    currency: Currency,
+    groups: &[(String, CouponLimits)],
+) -> Result<CouponLimits> {
     let limit = |v: &Option<Value>, key: &str| -> Result<Option<u64>> {
         match v {
             None => Ok(None),
@@ -1498,6 +1587,18 @@ fn compile_limits(l: &LimitsDoc, currency: Currency) -> Result<CouponLimits> {
             Some("refuse") => return Err(invalid("on_budget", "`on_budget` goes with `budget`")),
             Some(_) => return Err(invalid("on_budget", "on_budget is cap or refuse")),
         },
+        group: match &l.group {
+            None => None,
+            Some(name) => Some(Box::new(
+                groups
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .cloned()
+                    .ok_or_else(|| {
+                        invalid("group", format!("no group `{name}` in `limit_groups`"))
+                    })?,
+            )),
+        },
     })
 }
 
@@ -1518,25 +1619,32 @@ impl Manifest {
         })?;
         let (mut plain, mut hashed) = (Vec::new(), Vec::new());
         for (i, c) in self.coupons.iter().enumerate() {
-            match &c.codes {
-                Codes::Static { code, hash } => {
-                    if let Some(code) = code {
-                        plain.push((code.clone(), i));
+            let multi = matches!(c.codes, Codes::Multi(_));
+            for (k, source) in c.codes.sources().iter().enumerate() {
+                match source {
+                    Codes::Static { code, hash } => {
+                        if let Some(code) = code {
+                            plain.push((code.clone(), i));
+                        }
+                        hashed.push((hash.clone(), i));
                     }
-                    hashed.push((hash.clone(), i));
-                }
-                Codes::Bulk { prefix, .. } => {
-                    if let Some((other, j)) = self.bulk_prefixes.iter().find(|(p, _)| {
-                        p.starts_with(prefix.as_str()) || prefix.starts_with(p.as_str())
-                    }) {
-                        return Err(invalid(
-                            &format!("coupons[{i}].codes.prefix"),
-                            format!("`{prefix}` overlaps the prefix `{other}` of coupons[{j}]"),
-                        ));
+                    Codes::Bulk { prefix, .. } => {
+                        if let Some((other, j)) = self.bulk_prefixes.iter().find(|(p, _)| {
+                            p.starts_with(prefix.as_str()) || prefix.starts_with(p.as_str())
+                        }) {
+                            let at = match multi {
+                                true => format!("coupons[{i}].codes.sources[{k}].prefix"),
+                                false => format!("coupons[{i}].codes.prefix"),
+                            };
+                            return Err(invalid(
+                                &at,
+                                format!("`{prefix}` overlaps the prefix `{other}` of coupons[{j}]"),
+                            ));
+                        }
+                        self.bulk_prefixes.push((prefix.clone(), i));
                     }
-                    self.bulk_prefixes.push((prefix.clone(), i));
+                    Codes::Automatic | Codes::Multi(_) => {}
                 }
-                Codes::Automatic => {}
             }
         }
         // Every static code has a hash, visible or not, so the hashes catch every repeat.

@@ -29,6 +29,9 @@ pub struct Doc<C = Vec<CouponDoc>> {
     pub segments: Option<Entries<Rule>>,
     #[serde(default)]
     pub time_zones: Option<Entries<Vec<OffsetEntry>>>,
+    /// Limits shared by the coupons that name them in `limits.group`.
+    #[serde(default)]
+    pub limit_groups: Option<Entries<LimitsDoc>>,
     pub coupons: C,
 }
 
@@ -79,7 +82,7 @@ pub struct CouponDoc {
     pub schedule: Option<ScheduleDoc>,
 }
 
-/// `codes`: `static`, `bulk` or `automatic`.
+/// `codes`: `static`, `bulk`, `automatic`, or `multi` (several `static` and `bulk` `sources`).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, remote = "Self")]
 pub struct CodesDoc {
@@ -95,16 +98,19 @@ pub struct CodesDoc {
     pub length: Field<Value>,
     #[serde(default, deserialize_with = "present")]
     pub check: Field<bool>,
+    #[serde(default, deserialize_with = "present")]
+    pub sources: Field<Vec<CodesDoc>>,
 }
 
 impl CodesDoc {
-    pub fn keys(&self) -> [(&'static str, bool); 5] {
+    pub fn keys(&self) -> [(&'static str, bool); 6] {
         [
             ("code", self.code.is_some()),
             ("code_hash", self.code_hash.is_some()),
             ("prefix", self.prefix.is_some()),
             ("length", self.length.is_some()),
             ("check", self.check.is_some()),
+            ("sources", self.sources.is_some()),
         ]
     }
 }
@@ -332,6 +338,9 @@ pub struct LimitsDoc {
     /// `cap` (default) or `refuse`: what a discount past what is left of `budget` does.
     #[serde(default)]
     pub on_budget: Option<String>,
+    /// A limit group of `limit_groups` whose limits this coupon shares.
+    #[serde(default)]
+    pub group: Option<String>,
 }
 
 impl LimitsDoc {

@@ -496,6 +496,36 @@ fn inspect_lists_status_hidden_bulk_and_local_times() {
 }
 
 #[test]
+fn inspect_words_code_sources_and_limit_groups() {
+    let r = ok(&[
+        "inspect",
+        "--now",
+        "2026-12-01T12:00:00Z",
+        "docs/examples/staff-and-newsletter-shoes.json",
+    ]);
+    assert!(
+        r.stdout
+            .contains("redeem:     static code (hash only); or bulk codes NEWS…, 12 characters\n"),
+        "{}",
+        r.stdout
+    );
+    let d = tmp("inspect-groups");
+    let vector: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string("tests/vectors/400-limit-group-per-user-shared.json").unwrap(),
+    )
+    .unwrap();
+    let m = d.join("groups.json");
+    std::fs::write(&m, vector["manifest"].to_string()).unwrap();
+    let r = ok(&["inspect", "--now", "2026-11-23T12:00:00Z", p(&m)]);
+    assert!(
+        r.stdout
+            .contains("group:      `staff20`, shared: 1 per user, 500 in all\n"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
 fn codes_generate_check_and_mac() {
     let d = tmp("codes");
     let (secret, other, out) = (d.join("mac"), d.join("mac2"), d.join("codes.txt"));

@@ -113,6 +113,14 @@ fn check(file: &str, now: &str, op: &str, input: Value, expect: Value) -> Result
     common::contains(&result, &expect, "result").map_err(|e| format!("{file} at {now}: {e}"))
 }
 
+fn usd_shoes() -> Value {
+    cart(
+        "USD",
+        json!([{ "id": "l1", "product_id": "runner", "quantity": 1, "unit_price": "120.00",
+                 "attributes": { "category": "shoes" } }]),
+    )
+}
+
 fn cart(currency: &str, lines: Value) -> Value {
     json!({ "currency": currency, "lines": lines })
 }
@@ -280,6 +288,32 @@ fn examples_behave_as_described() {
             "checkCode",
             json!({ "code": "TEAM-DEMO-7K4P-2X", "user": { "id": "c-1", "segments": ["staff"] } }),
             json!({ "valid": true, "coupon_id": "team-25" }),
+        ),
+        // One coupon, several code sources (docs/manifest.md, `multi`): the hidden code and a
+        // newsletter code count against the same limits.
+        check(
+            "staff-and-newsletter-shoes.json",
+            "2026-12-01T12:00:00Z",
+            "evaluate",
+            json!({ "cart": usd_shoes(), "codes": ["staff20"], "user": { "id": "c-1" } }),
+            json!({ "totals": { "discount": "24.00" },
+                    "applied": [{ "coupon_id": "shoes-20", "code": "STAFF20", "verification": "full" }] }),
+        ),
+        check(
+            "staff-and-newsletter-shoes.json",
+            "2026-12-01T12:00:00Z",
+            "evaluate",
+            json!({ "cart": usd_shoes(), "codes": ["NEWS-7H2K-Q9ZX"], "user": { "id": "c-2" } }),
+            json!({ "applied": [{ "coupon_id": "shoes-20", "code": "NEWS7H2KQ9ZX", "verification": "format_only" }] }),
+        ),
+        check(
+            "staff-and-newsletter-shoes.json",
+            "2026-12-01T12:00:00Z",
+            "evaluate",
+            json!({ "cart": usd_shoes(), "codes": ["NEWS7H2KQ9ZX"], "user": { "id": "c-1" },
+                    "usage": { "coupons": { "shoes-20": { "redemptions": 1, "user_redemptions": 1 } } } }),
+            json!({ "applied": [], "rejected": [{ "code": "NEWS7H2KQ9ZX",
+                    "reason": { "code": "USER_LIMIT_REACHED", "limit": 1, "used": 1 } }] }),
         ),
     ];
     let failures: Vec<String> = checks.into_iter().filter_map(Result::err).collect();

@@ -176,13 +176,18 @@ const en = {
       if (Number(r.units_taken) > 0) return 'The items for this offer already count towards another buy-and-get offer in your cart.';
       return 'There is nothing left in your cart for this coupon to discount.';
     },
-    USER_LIMIT_REACHED: (r, ctx) =>
-      Number(r.limit) > 1 ? `You have used this offer ${ctx.count(Number(r.limit))} times, as often as it allows.` : 'You have already used this offer.',
-    GLOBAL_LIMIT_REACHED: () => 'This offer has been fully claimed.',
-    BUDGET_EXHAUSTED: (r, ctx) =>
-      isMoney(r.left) && isMoney(r.discount) && Number(r.left) > 0
+    USER_LIMIT_REACHED: (r, ctx) => {
+      // `group`: a limit this coupon shares with others (limit groups): any of them counted.
+      if (r.group) return Number(r.limit) > 1 ? `You have used offers of this promotion ${ctx.count(Number(r.limit))} times, as often as it allows.` : 'You have already used an offer of this promotion.';
+      return Number(r.limit) > 1 ? `You have used this offer ${ctx.count(Number(r.limit))} times, as often as it allows.` : 'You have already used this offer.';
+    },
+    GLOBAL_LIMIT_REACHED: (r) => (r.group ? 'The offers of this promotion have been fully claimed.' : 'This offer has been fully claimed.'),
+    BUDGET_EXHAUSTED: (r, ctx) => {
+      if (r.group) return 'The offers of this promotion have run out.';
+      return isMoney(r.left) && isMoney(r.discount) && Number(r.left) > 0
         ? `This offer has only ${ctx.money(r.left)} left, less than its ${ctx.money(r.discount)} discount on your order.`
-        : 'This offer has run out.',
+        : 'This offer has run out.';
+    },
     PERIOD_LIMIT_REACHED: (r) => {
       const period = { day: ['today', 'tomorrow'], week: ['this week', 'next week'], month: ['this month', 'next month'] }[r.period];
       if (!period) return 'This offer has been used as often as it allows for now.';
@@ -198,6 +203,7 @@ const en = {
     CODE_LIMIT_REACHED: (r, ctx) => (r.limit ? `Up to ${ctx.count(Number(r.limit))} codes can be used per order; this one was left out.` : 'Too many codes for one order; this one was left out.'),
     NOT_COMBINABLE: (r, ctx) => {
       const other = r.with ? ctx.couponName(r.with) : null;
+      if (r.group) return other ? `Only one offer of this promotion applies per order, and “${other}” already does.` : 'Only one offer of this promotion applies per order.';
       return other ? `This coupon can’t be combined with “${other}”, which saves you more.` : 'This coupon can’t be combined with another offer in your cart.';
     },
     NO_LONGER_APPLIES: () => 'This offer no longer applies to your order.',
@@ -315,13 +321,17 @@ const de = {
       if (Number(r.units_taken) > 0) return 'Die Artikel für dieses Angebot zählen schon für ein anderes Kauf-und-Gratis-Angebot in Ihrem Warenkorb.';
       return 'In Ihrem Warenkorb ist nichts mehr, das dieser Gutschein ermäßigen könnte.';
     },
-    USER_LIMIT_REACHED: (r, ctx) =>
-      Number(r.limit) > 1 ? `Sie haben dieses Angebot schon ${ctx.count(Number(r.limit))}-mal genutzt, so oft es gilt.` : 'Sie haben dieses Angebot bereits genutzt.',
-    GLOBAL_LIMIT_REACHED: () => 'Dieses Angebot ist vergriffen.',
-    BUDGET_EXHAUSTED: (r, ctx) =>
-      isMoney(r.left) && isMoney(r.discount) && Number(r.left) > 0
+    USER_LIMIT_REACHED: (r, ctx) => {
+      if (r.group) return Number(r.limit) > 1 ? `Sie haben Angebote dieser Aktion schon ${ctx.count(Number(r.limit))}-mal genutzt, so oft sie gelten.` : 'Sie haben bereits ein Angebot dieser Aktion genutzt.';
+      return Number(r.limit) > 1 ? `Sie haben dieses Angebot schon ${ctx.count(Number(r.limit))}-mal genutzt, so oft es gilt.` : 'Sie haben dieses Angebot bereits genutzt.';
+    },
+    GLOBAL_LIMIT_REACHED: (r) => (r.group ? 'Die Angebote dieser Aktion sind vergriffen.' : 'Dieses Angebot ist vergriffen.'),
+    BUDGET_EXHAUSTED: (r, ctx) => {
+      if (r.group) return 'Die Angebote dieser Aktion sind aufgebraucht.';
+      return isMoney(r.left) && isMoney(r.discount) && Number(r.left) > 0
         ? `Von diesem Angebot sind nur noch ${ctx.money(r.left)} übrig, weniger als sein Rabatt von ${ctx.money(r.discount)} auf Ihre Bestellung.`
-        : 'Dieses Angebot ist aufgebraucht.',
+        : 'Dieses Angebot ist aufgebraucht.';
+    },
     PERIOD_LIMIT_REACHED: (r) => {
       const period = { day: ['heute', 'morgen'], week: ['diese Woche', 'nächste Woche'], month: ['diesen Monat', 'nächsten Monat'] }[r.period];
       if (!period) return 'Dieses Angebot ist vorerst ausgeschöpft.';
@@ -338,6 +348,7 @@ const de = {
       r.limit ? `Pro Bestellung gelten höchstens ${ctx.count(Number(r.limit))} Codes; dieser wurde nicht berücksichtigt.` : 'Zu viele Codes für eine Bestellung; dieser wurde nicht berücksichtigt.',
     NOT_COMBINABLE: (r, ctx) => {
       const other = r.with ? ctx.couponName(r.with) : null;
+      if (r.group) return other ? `Pro Bestellung gilt nur ein Angebot dieser Aktion, und „${other}“ gilt bereits.` : 'Pro Bestellung gilt nur ein Angebot dieser Aktion.';
       return other ? `Dieser Gutschein lässt sich nicht mit „${other}“ kombinieren, das Ihnen mehr spart.` : 'Dieser Gutschein lässt sich nicht mit einem anderen Angebot in Ihrem Warenkorb kombinieren.';
     },
     NO_LONGER_APPLIES: () => 'Dieses Angebot gilt für Ihre Bestellung nicht mehr.',

@@ -3,11 +3,11 @@
 //! `event`). The engine only answers; the caller (the Worker) stores the event and the
 //! assignments, and gives out pooled codes where a coupon has bulk codes.
 
-use super::{earliest, limits_ok, read_context, span, status_ok, Engine};
-use crate::cart::{read_event, read_usage, CouponUsage, Event, User};
+use super::{earliest, group_ok, limits_ok, read_context, span, status_ok, Engine};
+use crate::cart::{read_event, read_group_usage, read_usage, CouponUsage, Event, User};
 use crate::error::Result;
 use crate::input::{self, UserContext};
-use crate::manifest::{Activation, Codes, Coupon, Expiry, ExpiryFrom};
+use crate::manifest::{Activation, Coupon, Expiry, ExpiryFrom};
 use crate::reason::Reason;
 use crate::time::{format_instant, Instant};
 use serde::ser::{SerializeMap, Serializer};
@@ -70,9 +70,12 @@ impl Engine {
         self.fresh(now)?;
         let event = read_event(event)?;
         let currency = self.manifest().currency;
-        let usage = match usage {
-            Some(u) => read_usage(u, currency, "")?,
-            None => Vec::new(),
+        let (usage, groups) = match usage {
+            Some(u) => (
+                read_usage(u, currency, "")?,
+                read_group_usage(u, currency, "")?,
+            ),
+            None => (Vec::new(), Vec::new()),
         };
         // The event itself may already be in the context (a retry): it is not its own past.
         if event.id.is_some() {
@@ -110,7 +113,9 @@ impl Engine {
             let used = usage.iter().find(|(id, _)| *id == coupon.id).map(|u| &u.1);
             let verdict = match (fired, failed) {
                 (Some(t), _) => match event.at.checked_add(t.delay) {
-                    Some(at) => assignable(coupon, &user, used, currency, now, at).map(|()| at),
+                    Some(at) => assignable(coupon, &user, used, currency, now, at)
+                        .and_then(|()| group_ok(coupon, &groups, currency, None))
+                        .map(|()| at),
                     None => continue, // after the year 9999: never
                 },
                 (None, Some(f)) => Err(Reason::condition(&f, currency)),
@@ -120,7 +125,7 @@ impl Engine {
                 Ok(at) => out.assigned.push(Given {
                     coupon_id: coupon.id.clone(),
                     at,
-                    bulk: Some(matches!(coupon.codes, Codes::Bulk { .. })),
+                    bulk: Some(coupon.codes.has_bulk()),
                 }),
                 Err(reason) => out.skipped.push(Skipped {
                     coupon_id: coupon.id.clone(),

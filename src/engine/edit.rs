@@ -4,7 +4,7 @@
 //! reason it would get), which are new, and how each line's discount moved. Only with `previous`:
 //! without it the result is the compact default, and nothing here runs.
 
-use super::{conditions_ok, limits_ok, Engine, Evaluation};
+use super::{conditions_ok, group_ok, limits_ok, Engine, Evaluation};
 use crate::cart::{CartFacts, CouponUsage, User};
 use crate::codes;
 use crate::error::{Error, Result};
@@ -78,6 +78,22 @@ pub(super) struct Before {
     coupons: Vec<(String, Option<String>, Decimal)>,
     lines: Option<Vec<(String, Decimal)>>,
     periods: Option<[String; 3]>,
+}
+
+impl Before {
+    /// The order as its coupons' limit groups count it: one use of a group per coupon in one.
+    pub(super) fn in_groups(&self, m: &crate::manifest::Manifest) -> Before {
+        Before {
+            coupons: (self.coupons.iter())
+                .filter_map(|(id, code, discount)| {
+                    let g = m.coupon(id)?.limits.group.as_ref()?;
+                    Some((g.0.clone(), code.clone(), *discount))
+                })
+                .collect(),
+            lines: None,
+            periods: self.periods.clone(),
+        }
+    }
 }
 
 fn money_at(v: &Value, currency: Currency, path: String) -> Result<Decimal> {
@@ -175,6 +191,7 @@ pub(super) struct Context<'a> {
     pub user: &'a User,
     pub facts: &'a CartFacts<'a>,
     pub usage: &'a [(String, CouponUsage)],
+    pub groups: &'a [(String, CouponUsage)],
     pub start: &'a Remaining,
     pub budget_left: &'a dyn Fn(&crate::manifest::Coupon) -> Option<Decimal>,
     pub typed: &'a [String],
@@ -295,6 +312,7 @@ impl Engine {
         let eligible = self
             .usable(coupon, cx.user, code, cx.now)
             .and_then(|_| limits_ok(coupon, usage, currency, Some(&ev.periods)))
+            .and_then(|_| group_ok(coupon, cx.groups, currency, Some(&ev.periods)))
             .and_then(|_| conditions_ok(coupon, cx.facts, currency, true));
         if let Err(reason) = eligible {
             return Ok(reason);

@@ -27,7 +27,7 @@ const DETAILS = {
   window_start: '2026-01-01T00:00:00Z', window_end: '2026-01-10T00:00:00Z', schedule: 'mon-fri 15:00-18:00 (Europe/Berlin)',
   segment: 'new_customers', fact: 'cart.subtotal', op: 'gte', expected: '75.00', actual: '19.50', missing: '55.50',
   rule: 'category is one of [accessories, bags]', target: 'fee', fee: 'service_fee', limit: 2, used: 2, budget: '25000.00',
-  spent: '25000.00', period: 'day', per_user: true, next: '10% off the order', with: 'shoes-15', discount: '4.00', assigned_at: '2026-01-01T00:00:00Z',
+  spent: '25000.00', period: 'day', per_user: true, group: 'staff20', next: '10% off the order', with: 'shoes-15', discount: '4.00', assigned_at: '2026-01-01T00:00:00Z',
 };
 
 function assertShopperSentence(text, label) {
@@ -70,6 +70,8 @@ test('money and dates in the shopper\'s locale; lists, terms and names instead o
   assert.equal(en.reason(taken), 'The items for this offer already count towards another buy-and-get offer in your cart.');
   assert.match(de.reason(taken), /anderes Kauf-und-Gratis-Angebot/);
   assert.equal(en.reason({ code: 'NOT_COMBINABLE', message: 'x', with: 'shoes-15' }), 'This coupon can’t be combined with “15% off shoes”, which saves you more.');
+  assert.equal(en.reason({ code: 'NOT_COMBINABLE', message: 'x', with: 'shoes-15', group: 'staff20' }), 'Only one offer of this promotion applies per order, and “15% off shoes” already does.');
+  assert.equal(de.reason({ code: 'USER_LIMIT_REACHED', message: 'x', limit: 1, used: 1, group: 'staff20' }), 'Sie haben bereits ein Angebot dieser Aktion genutzt.');
   assert.equal(en.reason({ code: 'EXPIRED', message: 'x', expired_at: '2026-01-10T12:00:00Z' }), `This offer ended on ${new Intl.DateTimeFormat('en-US', { dateStyle: 'medium', timeStyle: 'short' }).format(new Date('2026-01-10T12:00:00Z'))}.`);
   assert.equal(en.reason({ code: 'PERIOD_LIMIT_REACHED', message: 'x', period: 'week', limit: 1, used: 1, per_user: true }), 'You have used this offer as often as it allows this week. Try again next week.');
   // Summaries from the manifest's rewards.

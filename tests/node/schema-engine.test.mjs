@@ -28,7 +28,9 @@ const ENGINE_ONLY = {
   ids: 'unique coupon ids',
   codes: 'unique codes',
   bulk_length: 'a bulk code length at least 6 more than its prefix',
-  segments: 'segments that are defined',
+  segments: 'segments and limit groups that are defined',
+  group_budget: 'no group budget on a cashback coupon',
+  prefixes: 'non-overlapping bulk prefixes',
   window: 'window.end after window.start',
   tiers: 'tiers going up strictly by min',
   minor_units: "amounts within the currency's minor-unit digits",
@@ -55,6 +57,8 @@ const VECTOR_CHECKS = {
   '264-time-zones-entries-not-increasing.json': 'time_zones',
   '265-time-zones-first-entry-after-issued-at.json': 'time_zones',
   '267-time-zones-settings-zone-without-table.json': 'time_zones',
+  '407-limit-group-unknown-refused.json': 'segments',
+  '416-multi-codes-prefix-overlap-refused.json': 'prefixes',
 };
 
 /** Loads a manifest; the refusal's code and message, or null when it loads. */

@@ -4,7 +4,7 @@
 import { ApiError, json, readText, parseJson, rfc3339 } from './http.js';
 import { current, publish } from './manifest-store.js';
 import { call } from './engine.js';
-import { bulkKey, codeHash } from './codes.js';
+import { bulkKey, bulkSourceOf, bulkSources, codeHash } from './codes.js';
 import { codesFromCsv } from './csv.js';
 import { setOverride } from './overrides.js';
 import { parseAssignments, storeAssignments } from './assignments.js';
@@ -39,7 +39,7 @@ export async function putStatus(request, env, { coupon_id }) {
 export async function postCodes(request, env, { coupon_id }) {
   const loaded = await current(env);
   const coupon = couponIn(loaded, coupon_id);
-  if (coupon.codes.type !== 'bulk') throw new ApiError(422, 'NOT_BULK_COUPON', `coupon ${coupon_id} does not take bulk codes`);
+  if (!bulkSources(coupon).length) throw new ApiError(422, 'NOT_BULK_COUPON', `coupon ${coupon_id} does not take bulk codes`);
   const url = new URL(request.url);
   const pool = poolFlag(url);
   const batch = batchOf(url.searchParams.get('batch'));
@@ -62,7 +62,7 @@ export async function postCodes(request, env, { coupon_id }) {
     });
   } else {
     const now = rfc3339(Date.now());
-    const { prefix, length } = coupon.codes;
+    const formats = bulkSources(coupon).map((s) => `prefix ${s.prefix}, ${s.length} characters`).join('; or ');
     for (const { line, code } of codesFromCsv(text)) {
       let normalized;
       try {
@@ -71,8 +71,8 @@ export async function postCodes(request, env, { coupon_id }) {
         refused.push({ line, message: err.message });
         continue;
       }
-      if (!normalized.startsWith(prefix) || normalized.length !== length) {
-        refused.push({ line, message: `not a code of ${coupon_id} (prefix ${prefix}, ${length} characters)` });
+      if (!bulkSourceOf(coupon, normalized)) {
+        refused.push({ line, message: `not a code of ${coupon_id} (${formats})` });
       } else if (!hashes.has(codeHash(coupon_id, normalized))) {
         hashes.add(codeHash(coupon_id, normalized));
         codes.push(normalized);
@@ -223,6 +223,13 @@ export async function getCounters(request, env, { coupon_id }) {
   const user = userQuery(new URL(request.url));
   couponIn(await current(env), coupon_id);
   return json({ coupon_id, ...(await counterOf(env, coupon_id).counters(user)) });
+}
+
+/** GET /admin/groups/{group}/counters?user=: a limit group's counters, as a coupon's. */
+export async function getGroupCounters(request, env, { group }) {
+  const user = userQuery(new URL(request.url));
+  if (!(await current(env)).payload.limit_groups?.[group]) throw new ApiError(404, 'GROUP_NOT_FOUND', `no limit group ${group} in the current manifest`);
+  return json({ group, ...(await counterOf(env, `group:${group}`).counters(user)) });
 }
 
 /** The coupon's ledger events in KV, oldest first (up to 1,000). */

@@ -14,6 +14,12 @@ export const codeHash = (couponId, normalized) =>
 export const bulkKey = (couponId, hash) => `bulkcode:${couponId}:${hash}`;
 export const usedKey = (couponId, hash) => `bulkused:${couponId}:${hash}`;
 
+/** A coupon's bulk sources: its `codes`, or the bulk ones of its `multi` sources. */
+export const bulkSources = (coupon) => (coupon.codes.type === 'multi' ? coupon.codes.sources : [coupon.codes]).filter((s) => s.type === 'bulk');
+
+/** The bulk source a normalised code belongs to (its prefix and length), if any. */
+export const bulkSourceOf = (coupon, code) => bulkSources(coupon).find((s) => code.startsWith(s.prefix) && code.length === s.length);
+
 function macKey(secret) {
   let key = macKeys.get(secret);
   if (!key) {
@@ -44,8 +50,9 @@ export async function macCharacters(secret, prefix, random, n) {
 
 async function macOk(env, coupon, code) {
   const macChars = Number(env.CODE_MAC_CHARS ?? 4);
-  if (!env.CODE_MAC_KEY || !coupon.codes.check || !(macChars > 0)) return false;
-  const { prefix } = coupon.codes;
+  const source = bulkSourceOf(coupon, code);
+  if (!env.CODE_MAC_KEY || !source?.check || !(macChars > 0)) return false;
+  const { prefix } = source;
   const body = code.slice(prefix.length, -1); // random + MAC; the last character is the check
   if (body.length <= macChars) return false;
   const random = body.slice(0, body.length - macChars);

@@ -9,7 +9,7 @@ import { readIndex } from './manifest-index.js';
 import { call, checkCharacter, hiddenCodeHash, payloadOf, verify } from './engine.js';
 import { readOverrides } from './overrides.js';
 import { counterOf, kvMode } from './counters.js';
-import { ALPHABET, bulkKey, codeHash, macCharacters } from './codes.js';
+import { ALPHABET, bulkKey, bulkSources, codeHash, macCharacters } from './codes.js';
 import { fillTimeZones } from './zones.js';
 import { statsQuery } from './stats.js';
 import { addMoney } from './money.js';
@@ -43,9 +43,12 @@ export async function listCoupons(request, env) {
   const { payload } = loaded;
   const coupons = await Promise.all(payload.coupons.map(async (c) => {
     const counter = counterOf(env, c.id);
-    const [counts, pool] = await Promise.all([counter.counters(), c.codes.type === 'bulk' ? counter.pool() : null]);
-    const codes = c.codes.type === 'static' ? (c.codes.code ? { code: c.codes.code } : {})
-      : c.codes.type === 'bulk' ? { prefix: c.codes.prefix, pool_available: pool.available } : {};
+    // A coupon with several sources (`multi`) shows its static code and its first bulk prefix.
+    const sources = c.codes.type === 'multi' ? c.codes.sources : [c.codes];
+    const code = sources.find((s) => s.type === 'static' && s.code)?.code;
+    const bulk = bulkSources(c)[0];
+    const [counts, pool] = await Promise.all([counter.counters(), bulk ? counter.pool() : null]);
+    const codes = { ...(code ? { code } : {}), ...(bulk ? { prefix: bulk.prefix, pool_available: pool.available } : {}) };
     return {
       id: c.id,
       name: c.name,
@@ -76,7 +79,7 @@ export async function getCoupon(request, env, { coupon_id }) {
   const coupon = couponIn(loaded, coupon_id);
   const overrides = await readOverrides(env);
   const counter = counterOf(env, coupon_id);
-  const bulk = coupon.codes.type === 'bulk';
+  const bulk = bulkSources(coupon).length > 0;
   const [counts, pool, uploads] = await Promise.all([counter.counters(), bulk ? counter.pool() : null, bulk ? counter.uploads({ limit: 20 }) : []]);
   const [words] = call(() => loaded.engine.describe(coupon_id));
   return json({
@@ -143,15 +146,19 @@ async function payloadToSign(request) {
 function hashHiddenCodes(payload) {
   let hashed = 0;
   (Array.isArray(payload.coupons) ? payload.coupons : []).forEach((c, i) => {
-    const codes = c?.codes;
-    if (c?.visibility !== 'hidden' || codes?.type !== 'static' || typeof codes.code !== 'string' || 'code_hash' in codes) return;
-    try {
-      codes.code_hash = hiddenCodeHash(typeof payload.id === 'string' ? payload.id : '', codes.code);
-    } catch (err) {
-      throw new ApiError(422, err.code ?? 'CODE_INVALID', err.message, { path: `coupons[${i}].codes.code` });
-    }
-    delete codes.code;
-    hashed += 1;
+    if (c?.visibility !== 'hidden') return;
+    // The codes, or each source of a `multi`.
+    const multi = c.codes?.type === 'multi' && Array.isArray(c.codes.sources);
+    (multi ? c.codes.sources : [c.codes]).forEach((codes, k) => {
+      if (codes?.type !== 'static' || typeof codes.code !== 'string' || 'code_hash' in codes) return;
+      try {
+        codes.code_hash = hiddenCodeHash(typeof payload.id === 'string' ? payload.id : '', codes.code);
+      } catch (err) {
+        throw new ApiError(422, err.code ?? 'CODE_INVALID', err.message, { path: `coupons[${i}].codes${multi ? `.sources[${k}]` : ''}.code` });
+      }
+      delete codes.code;
+      hashed += 1;
+    });
   });
   return hashed;
 }
@@ -236,7 +243,9 @@ function randomChars(n) {
 export async function generateCodes(request, env, { coupon_id }) {
   const loaded = await current(env);
   const coupon = couponIn(loaded, coupon_id);
-  if (coupon.codes.type !== 'bulk') throw new ApiError(422, 'NOT_BULK_COUPON', `coupon ${coupon_id} does not take bulk codes`);
+  // A coupon with several bulk sources gets codes of its first (docs/worker.md, the console).
+  const [source] = bulkSources(coupon);
+  if (!source) throw new ApiError(422, 'NOT_BULK_COUPON', `coupon ${coupon_id} does not take bulk codes`);
   const { value } = await readJsonObject(request, 1024);
   const { count, pool = false } = value;
   const batch = batchOf(value.batch);
@@ -252,7 +261,7 @@ export async function generateCodes(request, env, { coupon_id }) {
     throw new ApiError(503, 'GENERATION_DISABLED', 'the Worker has no CODE_MAC_KEY: generate codes with couponctl codes generate and upload them');
   }
   const macChars = Number(env.CODE_MAC_CHARS ?? 4);
-  const { prefix, length } = coupon.codes;
+  const { prefix, length } = source;
   const randomLength = length - prefix.length - macChars - 1;
   if (!(randomLength >= 6)) {
     throw new ApiError(422, 'CODE_FORMAT_UNSUPPORTED',

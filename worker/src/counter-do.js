@@ -8,7 +8,7 @@ import { recheck } from './recheck.js';
 import { addMoney } from './money.js';
 import { UNKNOWN_CODE } from './pricing.js';
 import { usedKey } from './codes.js';
-import { usageEntry, usageKey, userUsageKey } from './usage.js';
+import { counted, usageEntry, usageKey, userUsageKey } from './usage.js';
 import { aggregate } from './stats.js';
 
 const FLUSH_INTERVAL_MS = 1000; // KV allows one write per second per key
@@ -80,7 +80,10 @@ export class CouponCounter extends DurableObject {
     const existing = this.one('SELECT state FROM redemptions WHERE id = ?', a.redemption_id);
     if (existing && ACTIVE.has(existing.state)) return { ok: true };
 
-    const coupon = loaded.coupons.get(a.coupon_id);
+    // A limit group's counter (`a.group`) counts the uses of every coupon of the group; the
+    // coupon's own counter still counts the coupon's (docs/worker.md, limit groups).
+    const key = a.group ? `group:${a.group}` : a.coupon_id;
+    const coupon = counted(loaded, key);
     if (a.code_hash) {
       const used = this.one('SELECT redemption_id FROM used_codes WHERE hash = ?', a.code_hash);
       if (used && used.redemption_id !== a.redemption_id) {
@@ -103,7 +106,7 @@ export class CouponCounter extends DurableObject {
       this.sql.exec(
         `INSERT INTO totals (id, coupon_id, redemptions, discount_given) VALUES (1, ?, 1, ?)
          ON CONFLICT (id) DO UPDATE SET redemptions = redemptions + 1, discount_given = ?`,
-        a.coupon_id, applied.discount, addMoney(t.discount_given, applied.discount));
+        key, applied.discount, addMoney(t.discount_given, applied.discount));
       if (a.user_id) this.bump('users', 'user_id', a.user_id, 1);
       for (const l of labels) this.bump('periods', 'label', l, 1);
       if (a.user_id) for (const l of labels) this.bumpUserPeriod(a.user_id, l, 1);
@@ -121,7 +124,7 @@ export class CouponCounter extends DurableObject {
           ON CONFLICT (day, user_id) DO UPDATE SET uses = uses + 1`, a.day, a.user_id);
       }
       this.ledger(now, a.redemption_id, a.held ? 'reserve' : 'redeem', {
-        coupon_id: a.coupon_id, user_id: a.user_id ?? null, order_id: a.order_id, discount: applied.discount, gmv: a.gmv,
+        coupon_id: key, ...(a.group ? { redeemed_coupon_id: a.coupon_id } : {}), user_id: a.user_id ?? null, order_id: a.order_id, discount: applied.discount, gmv: a.gmv,
         code_hash: a.code_hash ?? null, periods: a.periods ?? null, manifest_version: a.version,
       });
       if (a.code_hash) this.outbox(usedKey(a.coupon_id, a.code_hash), a.redemption_id);

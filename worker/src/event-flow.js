@@ -13,7 +13,7 @@ import { profileOf } from './profiles.js';
 import { assignmentsOf } from './assignments.js';
 import { copyOf, mergeActivations, mergeContext, trim } from './event-log.js';
 import { overrideReason, readOverrides } from './overrides.js';
-import { counterUsage, hasLimits } from './usage.js';
+import { counterUsage, groupOf, hasLimits } from './usage.js';
 
 const reply = (status, body) => ({ status, body: JSON.stringify(body) });
 const problem = (status, code, message, details) => reply(status, errorBody(code, message, details));
@@ -76,15 +76,22 @@ export class EventFlow {
     const limited = [...result.assigned, ...result.skipped.filter((s) => s.reason.code === 'ALREADY_ASSIGNED')]
       .map((x) => x.coupon_id)
       .filter((id) => !overrides[id] && hasLimits(loaded.coupons.get(id)));
+    // Their limit groups' counters too (`group:<name>`, usage.js), once each.
+    const shared = [...new Map(limited.map((id) => groupOf(loaded, loaded.coupons.get(id))).filter(Boolean).map((g) => [g.id, g])).values()];
     if (limited.length) {
       let entries;
+      let groupEntries;
       try {
-        entries = await Promise.all(limited.map((id) => counterUsage(this.counter(id), loaded.coupons.get(id), userId)));
+        [entries, groupEntries] = await Promise.all([
+          Promise.all(limited.map((id) => counterUsage(this.counter(id), loaded.coupons.get(id), userId))),
+          Promise.all(shared.map((g) => counterUsage(this.counter(g.id), g, userId))),
+        ]);
       } catch (err) {
         console.error('counter unreachable', err);
         return counterUnavailable();
       }
       const usage = { coupons: Object.fromEntries(limited.map((id, i) => [id, entries[i]])) };
+      if (shared.length) usage.groups = Object.fromEntries(shared.map((g, i) => [g.group, groupEntries[i]]));
       try {
         result = call(() => loaded.engine.distribute(ctx, event, usage));
       } catch (err) {

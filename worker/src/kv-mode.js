@@ -7,7 +7,7 @@ import { addMoney } from './money.js';
 import { recheck } from './recheck.js';
 import { UNKNOWN_CODE } from './pricing.js';
 import { usedKey } from './codes.js';
-import { usageEntry, usageKey, userUsageKey } from './usage.js';
+import { counted, usageEntry, usageKey, userUsageKey } from './usage.js';
 import { aggregate } from './stats.js';
 import { copyOf, REPLAY_DAYS, writeCopy } from './event-log.js';
 
@@ -44,7 +44,7 @@ export class KvCounter {
     const loaded = await byVersion(this.env, a.version);
     const t = await this.totals();
     const mine = a.user_id ? Number((await this.kv.get(userUsageKey(this.id, a.user_id))) ?? 0) : null;
-    const decision = recheck(loaded, a, usageEntry(loaded.coupons.get(this.id), t, mine));
+    const decision = recheck(loaded, a, usageEntry(counted(loaded, this.id), t, mine));
     if (decision.rejected) return { ok: false, rejected: decision.rejected };
     const discount = decision.applied.discount;
     const cashback = decision.applied.cashback_points ?? 0;

@@ -7,7 +7,7 @@ import { profileOf } from './profiles.js';
 import { loggedOf, mergeContext } from './event-log.js';
 import { issuedCodeHash, seenUsed } from './codes.js';
 import { exhaustedUsage, overrideReason, readOverrides } from './overrides.js';
-import { hasLimits, readUsage } from './usage.js';
+import { groupOf, hasLimits, readUsage } from './usage.js';
 
 // The engine's own reason for a code that matches nothing. A bulk code that was never issued, or is
 // used up, gets exactly this, so an answer never tells whether a code exists (tests/worker check it
@@ -37,7 +37,8 @@ export async function userContext(env, user) {
  * Prices `input` ({cart, user?, codes?}) at `now`. Returns the engine request that produced the
  * evaluation (the counters' Durable Objects re-run exactly it), the evaluation, the verified bulk
  * code hash per coupon, and how many typed codes failed (for the attempt limiter).
- * `options.usageFor(coupon, userId)` reads counters (defaults to the KV copies).
+ * `options.usageFor(coupon, userId)` reads counters (defaults to the KV copies); a limit group's too
+ * (`{ id: "group:<name>", limits }`, usage.js), into the request's `usage.groups`.
  */
 export async function priceAtEdge(env, loaded, input, now, options = {}) {
   const { usage: _clientUsage, now: _clientNow, ...rest } = input; // the counters and the clock are ours
@@ -49,6 +50,8 @@ export async function priceAtEdge(env, loaded, input, now, options = {}) {
 
   // Overridden coupons with a limit look used up to the engine; their reasons are rewritten below.
   const usage = {};
+  const groups = {};
+  const usageOf = () => ({ coupons: { ...usage }, ...(Object.keys(groups).length ? { groups: { ...groups } } : {}) });
   for (const [id, o] of Object.entries(overrides)) {
     const coupon = loaded.coupons.get(id);
     const exhausted = coupon && exhaustedUsage(coupon);
@@ -60,7 +63,7 @@ export async function priceAtEdge(env, loaded, input, now, options = {}) {
   const bulk = {};
   let evaluation;
   for (let round = 0; ; round++) {
-    const req = { ...request, ...(codes !== undefined ? { codes } : {}), usage: { coupons: { ...usage } } };
+    const req = { ...request, ...(codes !== undefined ? { codes } : {}), usage: usageOf() };
     // The request's text, so numbers kept exact by parseJson (http.js) reach the engine as sent.
     evaluation = call(() => loaded.engine.evaluateJson(JSON.stringify(req)));
     if (round >= MAX_ROUNDS) break;
@@ -69,6 +72,10 @@ export async function priceAtEdge(env, loaded, input, now, options = {}) {
     const missing = evaluation.applied.filter((a) => !(a.coupon_id in usage) && hasLimits(loaded.coupons.get(a.coupon_id)));
     const entries = await Promise.all(missing.map((a) => usageFor(loaded.coupons.get(a.coupon_id), userId)));
     missing.forEach((a, i) => { usage[a.coupon_id] = entries[i]; });
+    // The counters of their limit groups too (a coupon that applied is checked against both).
+    const shared = evaluation.applied.map((a) => groupOf(loaded, loaded.coupons.get(a.coupon_id))).filter((g) => g && !(g.group in groups));
+    const groupEntries = await Promise.all(shared.map((g) => usageFor(g, userId)));
+    shared.forEach((g, i) => { groups[g.group] = groupEntries[i]; });
     // Codes to take out: those of overridden coupons, and bulk codes the store does not vouch for.
     const drop = [];
     for (const a of evaluation.applied) {
@@ -89,7 +96,7 @@ export async function priceAtEdge(env, loaded, input, now, options = {}) {
       }
     }
     if (drop.length) codes = removeCodes(loaded.engine, codes, drop, now);
-    if (!missing.length && !drop.length) break;
+    if (!missing.length && !shared.length && !drop.length) break;
   }
 
   for (const r of evaluation.rejected) {
@@ -100,7 +107,7 @@ export async function priceAtEdge(env, loaded, input, now, options = {}) {
   evaluation.rejected = [...evaluation.rejected, ...extraRejected].sort((x, y) => (x.code < y.code ? -1 : x.code > y.code ? 1 : 0));
   const failedCodes = evaluation.rejected.filter((r) => FAILED_CODE_REASONS.has(r.reason.code)).length;
   return {
-    request: { ...request, ...(codes !== undefined ? { codes } : {}), usage: { coupons: usage } },
+    request: { ...request, ...(codes !== undefined ? { codes } : {}), usage: usageOf() },
     evaluation,
     bulk,
     failedCodes,

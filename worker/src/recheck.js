@@ -4,7 +4,12 @@
 import { call } from './engine.js';
 
 export function recheck(loaded, a, own) {
-  const request = { ...a.request, usage: { coupons: { ...a.request.usage.coupons, [a.coupon_id]: own } } };
+  // A group's counter (`a.group`) checks the coupon against the group's counters instead.
+  const { usage } = a.request;
+  const request = {
+    ...a.request,
+    usage: a.group ? { ...usage, groups: { ...usage.groups, [a.group]: own } } : { ...usage, coupons: { ...usage.coupons, [a.coupon_id]: own } },
+  };
   const evaluation = call(() => loaded.engine.evaluate(request));
   const applied = evaluation.applied.find((x) => x.coupon_id === a.coupon_id);
   const same = applied && applied.discount === a.expected.discount && applied.cashback_points === a.expected.cashback_points

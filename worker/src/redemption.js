@@ -4,7 +4,7 @@
 import { current } from './manifest-store.js';
 import { errorBody, errorResponse, parseJson, rfc3339 } from './http.js';
 import { priceAtEdge } from './pricing.js';
-import { counterUsage } from './usage.js';
+import { counterUsage, groupOf } from './usage.js';
 import { withUser } from './identity.js';
 
 // Rejections that do not stop a redemption: a code typed twice still applies once.
@@ -48,8 +48,9 @@ export class Redemption {
     const { order_id: orderId, hold: _hold, ...body } = withUser(input.caller, parseJson(input.text));
     let priced;
     let version;
+    let loaded;
     try {
-      const loaded = await current(this.env);
+      loaded = await current(this.env);
       version = loaded.version;
       // Redemptions price with the counters themselves (not their KV copies), so the usual refusal
       // is the engine's own reason; the counters still re-check at commit for races.
@@ -68,25 +69,31 @@ export class Redemption {
         { rejected: refused, evaluation }), priced.failedCodes);
     }
     const coupons = [...evaluation.applied].sort((a, b) => (a.coupon_id < b.coupon_id ? -1 : 1));
-    rec.attempt = coupons.map((c) => c.coupon_id);
+    // A coupon of a limit group takes a use of the group (its counter `group:<name>`, one use per
+    // redemption: the engine applies one coupon of a group per cart) before its own.
+    const steps = coupons.flatMap((c) => {
+      const g = groupOf(loaded, loaded.coupons.get(c.coupon_id));
+      return [...(g ? [{ key: g.id, group: g.group, c }] : []), { key: c.coupon_id, c }];
+    });
+    rec.attempt = steps.map((s) => s.key);
     rec.version = version;
     await this.store.put(rec);
     const holdUntil = input.hold_ms ? rfc3339(Date.parse(input.now) + input.hold_ms) : null;
     const taken = [];
-    for (const c of coupons) {
+    for (const { key, group, c } of steps) {
       let res;
       try {
-        res = await this.counter(c.coupon_id).commit({
-          redemption_id: rec.id, version, request: priced.request, coupon_id: c.coupon_id,
+        res = await this.counter(key).commit({
+          redemption_id: rec.id, version, request: priced.request, coupon_id: c.coupon_id, ...(group ? { group } : {}),
           expected: { discount: c.discount, cashback_points: c.cashback_points, code: c.code },
-          user_id: priced.request.user?.id ?? null, code_hash: priced.bulk[c.coupon_id]?.hash ?? null,
+          user_id: priced.request.user?.id ?? null, code_hash: group ? null : (priced.bulk[c.coupon_id]?.hash ?? null),
           held: Boolean(holdUntil), order_id: orderId, gmv: evaluation.totals.subtotal,
           day: evaluation.periods?.day ?? input.now.slice(0, 10), periods: evaluation.periods ?? null, now: input.now,
         });
       } catch (err) {
-        console.error('counter unreachable', c.coupon_id, err);
+        console.error('counter unreachable', key, err);
         if (await this.rollback(rec)) await this.store.delete();
-        return problem(503, 'COUNTER_UNAVAILABLE', `the counter of ${c.coupon_id} did not answer; retry with the same Idempotency-Key`);
+        return problem(503, 'COUNTER_UNAVAILABLE', `the counter of ${key} did not answer; retry with the same Idempotency-Key`);
       }
       if (!res.ok) {
         await this.rollback(rec, taken);
@@ -94,7 +101,7 @@ export class Redemption {
           'a coupon was used up or changed while redeeming; price the cart again and redeem with a new Idempotency-Key',
           { rejected: [res.rejected] }), priced.failedCodes);
       }
-      taken.push(c.coupon_id);
+      taken.push(key);
     }
     const redemption = {
       id: rec.id, status: holdUntil ? 'reserved' : 'redeemed', order_id: orderId, created_at: input.now,

@@ -17,6 +17,20 @@ const hasUserPeriodLimits = (coupon) =>
   ['per_user_per_day', 'per_user_per_week', 'per_user_per_month'].some((k) => coupon.limits?.[k] !== undefined);
 export const hasLimits = (coupon) => Boolean(coupon?.limits && Object.keys(coupon.limits).length);
 
+// A limit group (manifest `limit_groups`) is counted like a coupon, by its own counter named
+// `group:<name>` (coupon ids have no ':', so the names never meet): `{ id, group, limits }` stands
+// for it wherever a coupon's counters are read or shaped.
+export const GROUP = 'group:';
+export const groupOf = (loaded, coupon) => {
+  const name = coupon?.limits?.group;
+  return name ? { id: `${GROUP}${name}`, group: name, limits: loaded.payload.limit_groups?.[name] ?? {} } : null;
+};
+
+/** What a counter named `key` counts: a coupon of the manifest, or a limit group. */
+export const counted = (loaded, key) => (key.startsWith(GROUP)
+  ? groupOf(loaded, { limits: { group: key.slice(GROUP.length) } })
+  : loaded.coupons.get(key));
+
 /** One coupon's entry in the engine's UsageSnapshot, from its KV copy. */
 export async function readUsage(env, coupon, userId) {
   const [total, mine] = await Promise.all([

@@ -6,7 +6,7 @@ use crate::{csv, fail, usage, Out};
 use clap::Args;
 use edge_coupons::codes;
 use edge_coupons::json::object;
-use edge_coupons::manifest::{Audience, Codes};
+use edge_coupons::manifest::Audience;
 use edge_coupons::time::{parse_instant, Instant};
 use std::collections::HashSet;
 
@@ -69,7 +69,7 @@ pub fn run(a: &Assign) -> Out<()> {
             "{manifest}: coupon `{coupon_id}` is not for assigned users (`audience: {{\"type\": \"assigned\"}}`); assignments would not change who can use it"
         )));
     }
-    let bulk = matches!(coupon.codes, Codes::Bulk { .. });
+    let bulk = coupon.codes.has_bulk();
     let default_at = a.at.unwrap_or_else(|| a.clock.now());
     let ctx = edge_coupons::input::UserContext {
         now: Some(support::show(a.clock.now())),

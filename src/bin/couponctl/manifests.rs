@@ -10,7 +10,6 @@ use base64::Engine as _;
 use clap::Args;
 use edge_coupons::describe;
 use edge_coupons::json::{parse, Source, ToJson};
-use edge_coupons::manifest::Codes;
 use edge_coupons::rules::{Map, Value};
 use edge_coupons::time::{parse_instant, Instant};
 use edge_coupons::{codes, signature, Engine, Error, Limits};
@@ -338,10 +337,7 @@ pub fn inspect(a: &Inspect) -> Out<()> {
         .iter()
         .filter(|d| d.hidden)
         .map(|d| d.coupon_id.as_str());
-    let bulk = m
-        .coupons
-        .iter()
-        .filter(|c| matches!(c.codes, Codes::Bulk { .. }));
+    let bulk = m.coupons.iter().filter(|c| c.codes.has_bulk());
     out.push_str(&format!(
         "\nhidden: {}\nbulk codes: {}\n",
         list(hidden.collect()),
