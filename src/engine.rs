@@ -38,6 +38,9 @@ pub const CLOCK_SKEW_SECONDS: i64 = 300;
 pub struct Engine {
     manifest: Manifest,
     limits: Limits,
+    /// Each coupon's place in priority order (highest first, then coupon id), worked out at
+    /// load: eligible coupons are put in that order by their places, in linear time.
+    rank: Vec<usize>,
 }
 
 /// The result of `evaluate`: every amount, every applied coupon, every rejected code.
@@ -264,6 +267,8 @@ struct Span {
 struct Candidate<'m> {
     coupon: &'m Coupon,
     code: Option<String>,
+    /// The coupon's place in priority order (`Engine::rank`).
+    rank: usize,
 }
 
 fn outcome(r: std::result::Result<(), Reason>) -> Option<Reason> {
@@ -317,7 +322,26 @@ impl Engine {
             }));
         }
         let manifest = payload.into_manifest(&limits)?;
-        Ok(Engine { manifest, limits })
+        let coupons = &manifest.coupons;
+        let by_priority = crate::sort::indices(coupons.len(), &|a, b| {
+            let key = |i: usize| {
+                coupons
+                    .get(i)
+                    .map(|c| (std::cmp::Reverse(c.priority), &c.id))
+            };
+            key(a).cmp(&key(b))
+        });
+        let mut rank = vec![0; coupons.len()];
+        for (place, &i) in by_priority.iter().enumerate() {
+            if let Some(r) = rank.get_mut(i) {
+                *r = place;
+            }
+        }
+        Ok(Engine {
+            manifest,
+            limits,
+            rank,
+        })
     }
 
     /// The manifest's id.
@@ -419,8 +443,8 @@ impl Engine {
                     ),
                 });
             }
-            let coupon = match self.resolve(code) {
-                Ok(coupon) => coupon,
+            let (index, coupon) = match self.resolve_at(code) {
+                Ok(found) => found,
                 Err(reason) => {
                     rejected.push(Rejected {
                         code: code.clone(),
@@ -445,18 +469,25 @@ impl Engine {
             candidates.push(Candidate {
                 coupon,
                 code: Some(code.clone()),
+                rank: self.rank.get(index).copied().unwrap_or_default(),
             });
         }
         // `"automatic": false`: the typed codes only.
         let automatic = request.automatic.unwrap_or(true);
-        for coupon in &self.manifest.coupons {
+        for (coupon, &rank) in self.manifest.coupons.iter().zip(&self.rank) {
             if automatic && coupon.codes == Codes::Automatic {
-                candidates.push(Candidate { coupon, code: None });
+                candidates.push(Candidate {
+                    coupon,
+                    code: None,
+                    rank,
+                });
             }
         }
 
         // Who qualifies, before any money moves.
-        let mut eligible = Vec::new();
+        // Each eligible coupon at its place in priority order (`Engine::rank`).
+        let mut placed: Vec<Option<Candidate>> = Vec::new();
+        placed.resize_with(self.rank.len(), || None);
         for c in candidates {
             let check = self
                 .usable(c.coupon, &user, c.code.as_deref(), now)
@@ -464,7 +495,11 @@ impl Engine {
                 .and_then(|_| group_ok(c.coupon, &group_usage, currency, Some(&periods)))
                 .and_then(|_| conditions_ok(c.coupon, &facts, currency, c.code.is_some()));
             match (check, &c.code) {
-                (Ok(()), _) => eligible.push(c),
+                (Ok(()), _) => {
+                    if let Some(slot) = placed.get_mut(c.rank) {
+                        *slot = Some(c);
+                    }
+                }
                 (Err(reason), Some(code)) => rejected.push(Rejected {
                     code: code.clone(),
                     coupon_id: Some(c.coupon.id.clone()),
@@ -475,12 +510,7 @@ impl Engine {
         }
         // Highest priority first: that order decides which codes keep a place when there are
         // more than the manifest allows. Only codes that give something hold a place.
-        crate::sort::sort_by(&mut eligible, |a, b| {
-            b.coupon
-                .priority
-                .cmp(&a.coupon.priority)
-                .then_with(|| a.coupon.id.cmp(&b.coupon.id))
-        });
+        let eligible: Vec<Candidate> = placed.into_iter().flatten().collect();
         let budget_left = |c: &Coupon| {
             c.limits
                 .budget
@@ -879,13 +909,18 @@ impl Engine {
     /// Finds the coupon a normalised code belongs to: a visible code, a hidden code's hash, or a
     /// bulk prefix with the right length (and, where the coupon asks, a valid check character).
     fn resolve(&self, code: &str) -> std::result::Result<&Coupon, Reason> {
+        self.resolve_at(code).map(|(_, coupon)| coupon)
+    }
+
+    /// [`Engine::resolve`], with the coupon's position in the manifest.
+    fn resolve_at(&self, code: &str) -> std::result::Result<(usize, &Coupon), Reason> {
         let m = &self.manifest;
         if let Some(i) = m
             .plain_codes
             .get(code)
             .or_else(|| m.hashed_codes.get(&codes::hash_code(&m.id, code)))
         {
-            return m.coupons.get(i).ok_or_else(unknown_code);
+            return m.coupons.get(i).map(|c| (i, c)).ok_or_else(unknown_code);
         }
         for (prefix, i) in &m.bulk_prefixes {
             let Some(coupon) = m.coupons.get(*i) else {
@@ -913,7 +948,7 @@ impl Engine {
                     "this code has a typo: check it and enter it again",
                 ));
             }
-            return Ok(coupon);
+            return Ok((*i, coupon));
         }
         Err(unknown_code())
     }

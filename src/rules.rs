@@ -933,11 +933,15 @@ fn contains_text(haystack: &str, needle: &str) -> bool {
 /// Whether two strings are equal: lengths first, then eight bytes at a time. What rules compare
 /// on every line (attribute keys and values): short strings, where a `memcmp` call a byte at a
 /// time cost more than the comparison.
+#[inline(always)]
 fn same_text(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
+    // Lengths where it is called: most keys and values differ in length, and then no call is made.
+    a.len() == b.len() && same_bytes(a.as_bytes(), b.as_bytes())
+}
+
+/// [`same_text`]'s bytes, of equal lengths.
+#[inline(never)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     let word = |s: &[u8], i: usize| {
         s.get(i..i + 8)
             .and_then(|w| <[u8; 8]>::try_from(w).ok())
