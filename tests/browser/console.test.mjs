@@ -483,3 +483,46 @@ test('a shop that keeps its signing key offline: edit a coupon, export the versi
     await offline.close();
   }
 });
+
+test('a coupon with several code sources keeps them when the form edits something else', SHORT, async (t) => {
+  // The form edits one code source; a coupon with several (a single code and unique codes) keeps
+  // them as they are, and says so, instead of losing them on publish.
+  const offline = await openEnv();
+  try {
+    const key = devKeys().key;
+    const served = (await (await fetch(`${offline.url}/manifest`)).text()).split('.')[1];
+    const payload = JSON.parse(Buffer.from(served, 'base64url'));
+    const sources = [{ type: 'static', code: 'TEAM20' }, { type: 'bulk', prefix: 'NEWS', length: 12 }];
+    payload.id = `${payload.id}-multi`;
+    payload.coupons.push({
+      id: 'team-20', name: '20% for the team', status: 'active', codes: { type: 'multi', sources },
+      reward: { type: 'percentage', percent: '20', target: { type: 'order' } }, limits: { per_user: 1 },
+    });
+    const jws = await new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
+      .setProtectedHeader({ alg: 'EdDSA', kid: key.kid })
+      .sign(await importJWK(key, 'EdDSA'));
+    const put = await fetch(`${offline.url}/admin/manifest`, {
+      method: 'PUT', body: jws, headers: { authorization: `Bearer ${offline.worker.adminToken}`, 'content-type': 'application/jose' },
+    });
+    assert.equal(put.status, 201, await put.text());
+    await withPage(offline, t, async (page) => {
+      await signIn(page, offline);
+      await view(page, 'edit', '#edit/team-20');
+      assert.equal(await page.getByLabel('Several code sources (kept as they are)').isChecked(), true);
+      await page.locator('.kept-notes, form', { hasText: 'Its several code sources' }).first().waitFor();
+      await page.getByLabel('Percent').fill('25');
+      // Priced with its first source, TEAM20: 25% of the sample cart's 109.49 of items.
+      await page.locator('#preview-result tr[data-total="discount"][data-amount="27.37"]').waitFor();
+      await page.getByRole('button', { name: 'Publish changes' }).click();
+      await page.locator('#offline-sign:not([hidden])').waitFor();
+      const exported = await downloadText(page, () => page.getByRole('button', { name: 'Download the version to sign' }).click());
+      const edited = JSON.parse(exported.text).coupons.find((c) => c.id === 'team-20');
+      assert.equal(edited.reward.percent, '25');
+      assert.deepEqual(edited.codes, { type: 'multi', sources });
+      assert.deepEqual(edited.limits, { per_user: 1 });
+      await snap(page, t, 'console-multi-sources-kept');
+    });
+  } finally {
+    await offline.close();
+  }
+});

@@ -122,7 +122,8 @@ function toCoupon(v, original, manifest) {
   } else if (v.codes_type === 'bulk') {
     c.codes = { type: 'bulk', prefix: normCode(v.prefix), length: Number(v.length) };
     if (v.check) c.codes.check = true;
-  } else c.codes = { type: 'automatic' };
+  } else if (v.codes_type === 'multi') c.codes = clone(original.codes); // several sources: not edited here
+  else c.codes = { type: 'automatic' };
   if (v.hidden) c.visibility = 'hidden';
   if (v.audience === 'segment') c.audience = { type: 'segment', segment: v.segment };
   else if (v.audience === 'assigned') c.audience = { type: 'assigned' };
@@ -130,7 +131,8 @@ function toCoupon(v, original, manifest) {
   if (v.reward !== 'other') {
     const prevTarget = original?.reward?.target;
     let target;
-    if (v.reward === 'free_shipping' || v.target === 'shipping') target = { type: 'shipping' };
+    // A shipping target keeps the charges it matches (`match`); not edited here.
+    if (v.reward === 'free_shipping' || v.target === 'shipping') target = prevTarget?.type === 'shipping' ? clone(prevTarget) : { type: 'shipping' };
     else if (v.target === 'fee') target = { type: 'fee', fee: v.fee.trim() };
     else if (v.target === 'categories') {
       const cats = list(v.categories);
@@ -142,6 +144,7 @@ function toCoupon(v, original, manifest) {
       delete target.max_quantity;
       if (v.select) target.select = v.select;
       if (v.select && v.max_quantity) target.max_quantity = Number(v.max_quantity);
+      if (prevTarget?.max_quantity_per_line) target.max_quantity_per_line = prevTarget.max_quantity_per_line; // not edited here
     }
     const r = {};
     if (v.reward === 'percentage') Object.assign(r, { type: 'percentage', percent: v.percent.trim(), target }, v.max_discount.trim() ? { max_discount: v.max_discount.trim() } : {});
@@ -362,6 +365,10 @@ export async function render(root, { store, param, view, navigate, notify }) {
   if (values.reward === 'other') keptNotes.push(`The reward (${REWARD_LABEL[original.reward.type] ?? original.reward.type}) is kept as it is: it is not edited here.`);
   if (values.target === 'custom') keptNotes.push('The items the reward applies to follow a custom rule, kept as it is.');
   if (values.other.length) keptNotes.push(`${values.other.length} other rule${values.other.length > 1 ? 's are' : ' is'} kept as ${values.other.length > 1 ? 'they are' : 'it is'} (see the coupon's settings).`);
+  if (values.codes_type === 'multi') keptNotes.push('Its several code sources (a single code with unique codes) are kept as they are: they are not edited here.');
+  const prev = original?.reward?.target;
+  if (prev?.max_quantity_per_line) keptNotes.push(`At most ${prev.max_quantity_per_line} discounted per line: kept as it is.`);
+  if (prev?.type === 'shipping' && prev.match) keptNotes.push('The shipping charges it applies to follow a rule, kept as it is.');
   for (const k of ['window', 'distribution', 'stacking']) if (original?.[k]) keptNotes.push(`Its ${k === 'window' ? 'redemption window' : k === 'distribution' ? 'events that hand it out' : 'stacking rules'} are kept as they are.`);
 
   const summary = h('div', { id: 'error-summary', class: 'banner banner-error', role: 'alert', tabindex: '-1', hidden: true });
@@ -378,7 +385,8 @@ export async function render(root, { store, param, view, navigate, notify }) {
     ),
     section(
       'Codes and visibility',
-      radios('codes_type', 'How shoppers use it', [['static', 'One code for everyone'], ['bulk', 'A unique code per customer'], ['automatic', 'Automatic: no code']]),
+      radios('codes_type', 'How shoppers use it', [['static', 'One code for everyone'], ['bulk', 'A unique code per customer'], ['automatic', 'Automatic: no code'],
+        ...(values.codes_type === 'multi' ? [['multi', 'Several code sources (kept as they are)']] : [])]),
       h('div', { 'data-when': 'codes_type=static' }, input('code', 'Code', { autocomplete: 'off', spellcheck: 'false', autocapitalize: 'characters', class: 'mono' }, values.code_hash ? 'This hidden code is stored as its hash only; leave it empty to keep it.' : 'Spaces and dashes do not matter: "save-10" is SAVE10.')),
       h(
         'div',
@@ -592,12 +600,14 @@ export async function render(root, { store, param, view, navigate, notify }) {
     if (coupon.audience?.type === 'assigned') user.assignments = [{ coupon_id: coupon.id, assigned_at: iso(at - 60e3) }];
     if (coupon.activation?.type === 'event') user.events = [...(user.events ?? []), { id: 'preview-event', name: coupon.activation.event, at: iso(at - 60e3) }];
     let codes = [];
-    if (coupon.codes.type === 'static' && coupon.codes.code) codes = [coupon.codes.code];
-    else if (coupon.codes.type === 'static') notes.push('The hidden code is not known here, so the preview cannot apply it.');
-    if (coupon.codes.type === 'bulk') {
-      const sampleCode = await sampleBulkCode(coupon.codes);
+    // Several sources: the first one priced, as if it alone were the coupon's.
+    const source = coupon.codes.type === 'multi' ? coupon.codes.sources[0] : coupon.codes;
+    if (source.type === 'static' && source.code) codes = [source.code];
+    else if (source.type === 'static') notes.push('The hidden code is not known here, so the preview cannot apply it.');
+    if (source.type === 'bulk') {
+      const sampleCode = await sampleBulkCode(source);
       codes = [sampleCode];
-      notes.push(`Priced with the sample code ${sampleCode}: the page checks its format${coupon.codes.check ? ' and check character' : ''}; the shop checks each real code.`);
+      notes.push(`Priced with the sample code ${sampleCode}: the page checks its format${source.check ? ' and check character' : ''}; the shop checks each real code.`);
     }
     if (coupon.schedule) notes.push('Days and hours count: outside them the engine says so.');
     let engine;

@@ -40,7 +40,7 @@ export function ago(iso) {
 }
 
 export const STATUS_LABEL = { draft: 'Draft', scheduled: 'Scheduled', active: 'Active', paused: 'Paused', ended: 'Ended', archived: 'Archived' };
-export const TYPE_LABEL = { static: 'Single code', bulk: 'Unique codes', automatic: 'Automatic', event: 'Event-given' };
+export const TYPE_LABEL = { static: 'Single code', bulk: 'Unique codes', multi: 'Several code sources', automatic: 'Automatic', event: 'Event-given' };
 export const REWARD_LABEL = {
   percentage: 'Percentage off',
   fixed_amount: 'Amount off',
