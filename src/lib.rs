@@ -10,23 +10,36 @@
     missing_debug_implementations
 )]
 
+// The core is a pipeline, one stage per module, each importing only the stages before it and
+// the shared parts below:
+//   input (what a caller sends; `payload`: the signed manifest as written, checked by `signature`)
+//   -> manifest (the compiled plan: coupons, rules, code index, combination rules)
+//   -> engine (evaluation: `cart` checks the request against the plan, `rules` judge, `stacking`
+//      chooses, `reward` prices)
+//   -> result (what a caller gets back).
+pub mod input;
+pub mod payload;
+pub mod signature;
+
+pub mod manifest;
+
 pub mod cart;
+pub mod engine;
+pub mod reward;
+pub mod rules;
+pub mod stacking;
+
+pub mod result;
+
+// Shared by the stages: errors and reasons, money, time and zones, codes, small helpers.
 pub mod codes;
 pub mod de;
 pub mod describe;
-pub mod engine;
 pub mod error;
-pub mod input;
 pub mod json;
-pub mod manifest;
 pub mod money;
-pub mod payload;
 pub mod reason;
-pub mod reward;
-pub mod rules;
-pub mod signature;
 mod sort;
-pub mod stacking;
 pub mod text;
 pub mod time;
 pub mod zone;
@@ -34,8 +47,9 @@ pub mod zone;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
-pub use engine::{CodeCheck, Engine, Evaluation, TrayEntry};
+pub use engine::Engine;
 pub use error::{Error, Result};
 pub use manifest::Limits;
 pub use reason::Reason;
+pub use result::{CodeCheck, Evaluation, TrayEntry};
 pub use signature::KeySet;

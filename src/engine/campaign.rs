@@ -9,51 +9,8 @@ use crate::error::Result;
 use crate::input::{self, UserContext};
 use crate::manifest::{Activation, Coupon, Expiry, ExpiryFrom};
 use crate::reason::Reason;
+use crate::result::{Distribution, Given, Skipped};
 use crate::time::{format_instant, Instant};
-use serde::ser::{SerializeMap, Serializer};
-use serde::Serialize;
-
-/// What an event does: coupons assigned, coupons activated, and coupons the event names but
-/// did not assign, with why.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Distribution {
-    pub assigned: Vec<Given>,
-    pub activated: Vec<Given>,
-    pub skipped: Vec<Skipped>,
-}
-
-/// A coupon the event assigns (from `at`) or activates (at `at`).
-#[derive(Debug, Clone)]
-pub struct Given {
-    pub coupon_id: String,
-    pub at: Instant,
-    /// An assignment of a coupon with bulk codes: the caller gives the user one from its pool.
-    /// `None` for an activation.
-    pub bulk: Option<bool>,
-}
-
-/// A coupon whose distribution names the event, and why it was not assigned.
-#[derive(Debug, Clone, Serialize)]
-pub struct Skipped {
-    pub coupon_id: String,
-    pub reason: Reason,
-}
-
-impl Serialize for Given {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        let at = format_instant(self.at);
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("coupon_id", &self.coupon_id)?;
-        match self.bulk {
-            Some(bulk) => {
-                m.serialize_entry("assigned_at", &at)?;
-                m.serialize_entry("bulk", &bulk)?;
-            }
-            None => m.serialize_entry("at", &at)?,
-        }
-        m.end()
-    }
-}
 
 impl Engine {
     /// What `event` does for the user of `ctx` (`UserContext & { now }`, holding the user's

@@ -4,72 +4,19 @@
 //! reason it would get), which are new, and how each line's discount moved. Only with `previous`:
 //! without it the result is the compact default, and nothing here runs.
 
-use super::{conditions_ok, group_ok, limits_ok, Engine, Evaluation};
+use super::{conditions_ok, group_ok, limits_ok, Engine};
 use crate::cart::{CartFacts, CouponUsage, User};
 use crate::codes;
 use crate::error::{Error, Result};
 use crate::input::Previous;
 use crate::money::{self, Currency};
 use crate::reason::Reason;
+use crate::result::{Added, Dropped, Edit, Evaluation, Kept, LineChange};
 use crate::reward::{self, Remaining};
 use crate::rules::Value;
 use crate::stacking;
 use crate::time::Instant;
 use rust_decimal::Decimal;
-use serde::Serialize;
-
-/// What an edit changed, in the result as `edit`.
-#[derive(Debug, Clone, Serialize)]
-pub struct Edit {
-    /// Coupons of the order before that still apply, with their discount before and now.
-    pub kept: Vec<Kept>,
-    /// Coupons of the order before that no longer apply, with why.
-    pub dropped: Vec<Dropped>,
-    /// Coupons that apply now and did not before.
-    pub added: Vec<Added>,
-    /// Each line's discount before and now, in line-id order (only when `previous.lines` is sent).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub lines: Option<Vec<LineChange>>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Kept {
-    pub coupon_id: String,
-    pub code: Option<String>,
-    pub previous_discount: String,
-    pub discount: String,
-    /// `discount - previous_discount`, with a sign when it went down (`"-2.50"`).
-    pub change: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Dropped {
-    pub coupon_id: String,
-    pub code: Option<String>,
-    pub previous_discount: String,
-    pub reason: Reason,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Added {
-    pub coupon_id: String,
-    pub code: Option<String>,
-    pub discount: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct LineChange {
-    pub id: String,
-    pub previous_discount: String,
-    pub discount: String,
-    pub change: String,
-    /// A line that is new in the edit.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub added: bool,
-    /// A line of the order before that the edit took out.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub removed: bool,
-}
 
 /// The order before the edit, read and checked.
 #[derive(Debug)]
