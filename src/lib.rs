@@ -17,7 +17,6 @@ pub mod describe;
 pub mod engine;
 pub mod error;
 pub mod input;
-pub mod json;
 pub mod manifest;
 pub mod money;
 pub mod payload;
