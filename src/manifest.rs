@@ -496,7 +496,7 @@ fn check_text(s: &str, path: &str, max: usize) -> Result<()> {
 pub(crate) enum Payload {
     Read(Box<Doc>),
     /// The tree and the text, kept to find the refusal's path once the times have been checked.
-    Refused(Value, Vec<u8>),
+    Refused(Value, String),
 }
 
 /// The payload's `version`: `MANIFEST_VERSION_UNSUPPORTED` unless it is 1.
@@ -512,15 +512,24 @@ fn check_version(version: Option<&Option<Value>>) -> Result<()> {
 
 impl Payload {
     pub(crate) fn parse(payload: &[u8]) -> Result<Payload> {
-        let mut de = serde_json::Deserializer::from_slice(payload);
+        // UTF-8 checked once for the whole text (a word at a time), then read as text: serde_json
+        // does not check every string again, and the Wasm carries one copy of each reader (the
+        // requests are text too).
+        let text = std::str::from_utf8(payload).map_err(|e| {
+            invalid(
+                "",
+                format!("not valid JSON: not UTF-8 at byte {}", e.valid_up_to()),
+            )
+        })?;
+        let mut de = serde_json::Deserializer::from_str(text);
         if let Ok(doc) = <Doc as Deserialize>::deserialize(&mut de) {
             if de.end().is_ok() {
                 check_version(doc.version.as_ref())?;
                 return Ok(Payload::Read(Box::new(doc)));
             }
         }
-        let tree: Value = serde_json::from_slice(payload)
-            .map_err(|e| invalid("", format!("not valid JSON: {e}")))?;
+        let tree: Value =
+            serde_json::from_str(text).map_err(|e| invalid("", format!("not valid JSON: {e}")))?;
         let Value::Map(map) = &tree else {
             return Err(invalid("", "the payload is not a JSON object"));
         };
@@ -529,7 +538,7 @@ impl Payload {
                 .map(|v| Some(v.clone()).filter(|v| *v != Value::Null))
                 .as_ref(),
         )?;
-        Ok(Payload::Refused(tree, payload.to_vec()))
+        Ok(Payload::Refused(tree, text.to_owned()))
     }
 
     /// `issued_at` and `expires_at`.
@@ -724,8 +733,9 @@ fn compile(doc: &Doc, limits: &Limits) -> Result<Manifest> {
 /// Named as the manifest always named them: an unknown field at the object that has it, a `null`
 /// where a field is required as that field missing from its object.
 #[inline(never)]
-fn tracked<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
-    serde_json::from_slice(bytes).map_err(|e| {
+fn tracked<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
+    let bytes = text.as_bytes();
+    serde_json::from_str(text).map_err(|e| {
         let mut message = crate::de::message_of(&e);
         let (mut path, last) = crate::de::located(bytes, &e);
         match last {

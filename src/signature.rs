@@ -129,7 +129,9 @@ pub fn verify(jws: &str, keys: &KeySet) -> Result<Vec<u8>> {
         .ok()
         .ok_or_else(|| malformed("the header is not base64url"))?;
     // Read as a plain tree: every member counts (`crit`, `b64`), and a key given twice is refused.
-    let header: Value = serde_json::from_slice(&header_bytes)
+    let header = std::str::from_utf8(&header_bytes)
+        .map_err(|_| malformed("the header is not JSON: not UTF-8"))?;
+    let header: Value = serde_json::from_str(header)
         .map_err(|e| malformed(&format!("the header is not JSON: {e}")))?;
     let Value::Map(header) = header else {
         return Err(Box::new(malformed("the header is not a JSON object")));
