@@ -155,8 +155,11 @@ pub enum Visibility {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Codes {
     /// One code for everyone. `code` is the normalised code when visible; a hidden coupon carries
-    /// only `hash` (see [`codes::hash_code`]).
-    Static { code: Option<String>, hash: String },
+    /// only `hash` (see [`codes::hash_code`]). One of the two, never both.
+    Static {
+        code: Option<String>,
+        hash: Option<String>,
+    },
     /// Bulk unique codes: `prefix` then characters up to `length` in all. The list never ships in
     /// the manifest; the browser checks the format only, the Worker checks the code itself.
     /// `check`: the characters after the prefix are of [`codes::DEFAULT_ALPHABET`] and the last
@@ -699,7 +702,6 @@ fn compile(doc: &Doc, limits: &Limits) -> Result<Manifest> {
         limit_groups.push((name.clone(), compile_limits(l, currency, &[]).map_err(at)?));
     }
     let ctx = Ctx {
-        manifest_id: &doc.id,
         currency,
         segments: &segments,
         limit_groups: &limit_groups,
@@ -755,7 +757,6 @@ fn tracked<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
 }
 
 struct Ctx<'a> {
-    manifest_id: &'a str,
     currency: Currency,
     segments: &'a [(&'a str, Predicate)],
     limit_groups: &'a [(String, CouponLimits)],
@@ -876,7 +877,7 @@ fn compile_coupon(c: &CouponDoc, ctx: &Ctx, zones: &mut Zones) -> Result<Coupon>
         Some("hidden") => Visibility::Hidden,
         Some(_) => return Err(invalid("visibility", "visibility is visible or hidden")),
     };
-    let codes = compile_codes(&c.codes, visibility, ctx).map_err(|e| e.under("codes"))?;
+    let codes = compile_codes(&c.codes, visibility).map_err(|e| e.under("codes"))?;
     let audience = match &c.audience {
         None => Audience::All,
         Some(a) => compile_audience(a, ctx).map_err(|e| e.under("audience"))?,
@@ -1127,7 +1128,7 @@ fn compile_stacking(st: &StackingDoc, target: &Target) -> Result<Stacking> {
 }
 
 #[inline(never)]
-fn compile_codes(c: &CodesDoc, visibility: Visibility, ctx: &Ctx) -> Result<Codes> {
+fn compile_codes(c: &CodesDoc, visibility: Visibility) -> Result<Codes> {
     let t = tagged(&c.kind, &c.keys(), &|t| match t {
         "static" => Some(&["code", "code_hash"]),
         "bulk" => Some(&["prefix", "length", "check"]),
@@ -1146,10 +1147,9 @@ fn compile_codes(c: &CodesDoc, visibility: Visibility, ctx: &Ctx) -> Result<Code
                         "a hidden coupon must carry `code_hash`, not its code, so that a browser cannot list it",
                     ));
                 }
-                let code = normalized(code, "code")?;
                 Ok(Codes::Static {
-                    hash: codes::hash_code(ctx.manifest_id, &code),
-                    code: Some(code),
+                    code: Some(normalized(code, "code")?),
+                    hash: None,
                 })
             }
             (None, Some(hash)) => {
@@ -1171,7 +1171,7 @@ fn compile_codes(c: &CodesDoc, visibility: Visibility, ctx: &Ctx) -> Result<Code
                 }
                 Ok(Codes::Static {
                     code: None,
-                    hash: hash.clone(),
+                    hash: Some(hash.clone()),
                 })
             }
             _ => Err(invalid(
@@ -1209,7 +1209,7 @@ fn compile_codes(c: &CodesDoc, visibility: Visibility, ctx: &Ctx) -> Result<Code
                 if !matches!(source.kind.as_str(), "static" | "bulk") {
                     return Err(at(invalid("type", "a source is static or bulk")));
                 }
-                sources.push(compile_codes(source, visibility, ctx).map_err(at)?);
+                sources.push(compile_codes(source, visibility).map_err(at)?);
             }
             Ok(Codes::Multi(sources))
         }
@@ -1613,6 +1613,39 @@ fn compile_limits(
 }
 
 impl Manifest {
+    /// Indexes every static code by its hash, visible or not, so that the hashes catch every
+    /// repeat (a visible code given again as a hidden coupon's hash too), then the visible codes.
+    #[inline(never)]
+    fn index_hashes(&mut self) -> Result<()> {
+        let (mut plain, mut hashed) = (Vec::new(), Vec::new());
+        for (i, c) in self.coupons.iter().enumerate() {
+            for source in c.codes.sources() {
+                if let Codes::Static { code, hash } = source {
+                    if let Some(code) = code {
+                        plain.push((code.clone(), i));
+                        hashed.push((codes::hash_code(&self.id, code), i));
+                    }
+                    if let Some(hash) = hash {
+                        hashed.push((hash.clone(), i));
+                    }
+                }
+            }
+        }
+        self.hashed_codes = Index::build(hashed).map_err(|(_, first, i)| {
+            invalid(
+                &format!("coupons[{i}].codes"),
+                format!("the same code as coupons[{first}]"),
+            )
+        })?;
+        self.plain_codes = Index::build(plain).map_err(|(_, first, i)| {
+            invalid(
+                &format!("coupons[{i}].codes"),
+                format!("the same code as coupons[{first}]"),
+            )
+        })?;
+        Ok(())
+    }
+
     /// Builds the code indexes and refuses duplicates and ambiguous prefixes.
     fn index(&mut self) -> Result<()> {
         let ids = self
@@ -1636,7 +1669,9 @@ impl Manifest {
                         if let Some(code) = code {
                             plain.push((code.clone(), i));
                         }
-                        hashed.push((hash.clone(), i));
+                        if let Some(hash) = hash {
+                            hashed.push((hash.clone(), i));
+                        }
                     }
                     Codes::Bulk { prefix, .. } => {
                         if let Some((other, j)) = self.bulk_prefixes.iter().find(|(p, _)| {
@@ -1657,19 +1692,18 @@ impl Manifest {
                 }
             }
         }
-        // Every static code has a hash, visible or not, so the hashes catch every repeat.
-        self.hashed_codes = Index::build(hashed).map_err(|(_, first, i)| {
-            invalid(
-                &format!("coupons[{i}].codes"),
-                format!("the same code as coupons[{first}]"),
-            )
-        })?;
-        self.plain_codes = Index::build(plain).map_err(|(_, first, i)| {
-            invalid(
-                &format!("coupons[{i}].codes"),
-                format!("the same code as coupons[{first}]"),
-            )
-        })?;
+        // A visible code's hash (SHA-512/256, a few thousand Wasm instructions each) is only
+        // needed to find the code among hidden ones: with no hidden code and no repeat among the
+        // visible ones, there is nothing to compare it with.
+        let visible = if hashed.is_empty() {
+            Index::build(plain).ok()
+        } else {
+            None
+        };
+        match visible {
+            Some(plain) => self.plain_codes = plain,
+            None => self.index_hashes()?,
+        }
         for (code, i) in self.plain_codes.iter() {
             if let Some((prefix, j)) = self
                 .bulk_prefixes
@@ -1831,5 +1865,52 @@ mod tests {
         }
         let e = Manifest::parse(br#"{"version":2,"coupons":{}}"#, &Limits::default()).unwrap_err();
         assert_eq!(e.code(), "MANIFEST_VERSION_UNSUPPORTED");
+    }
+
+    #[test]
+    fn a_code_repeated_visible_or_hidden_is_refused() {
+        let coupon = |id: &str, codes: &str, visibility: &str| {
+            OK.replacen(r#""id":"a""#, &format!(r#""id":"{id}""#), 1)
+                .replacen(r#"{"type":"automatic"}"#, codes, 1)
+                .replacen(
+                    r#""status":"active""#,
+                    &format!(r#""status":"active","visibility":"{visibility}""#),
+                    1,
+                )
+        };
+        let visible = |id, code: &str| {
+            coupon(
+                id,
+                &format!(r#"{{"type":"static","code":"{code}"}}"#),
+                "visible",
+            )
+        };
+        let hidden = |id, code: &str| {
+            let hash = codes::hash_code("m", code);
+            coupon(
+                id,
+                &format!(r#"{{"type":"static","code_hash":"{hash}"}}"#),
+                "hidden",
+            )
+        };
+        let m = load(&[visible("a", "save-10"), hidden("b", "VIP20")].join(",")).unwrap();
+        assert_eq!(m.plain_codes.get("SAVE10"), Some(0));
+        assert_eq!(m.hashed_codes.get(&codes::hash_code("m", "VIP20")), Some(1));
+        assert_eq!(
+            m.hashed_codes.get(&codes::hash_code("m", "SAVE10")),
+            Some(0)
+        );
+        let m = load(&[visible("a", "save-10"), visible("b", "VIP20")].join(",")).unwrap();
+        assert_eq!(m.plain_codes.get("VIP20"), Some(1));
+        for list in [
+            [visible("a", "save-10"), visible("b", "SAVE10")],
+            [visible("a", "save-10"), hidden("b", "SAVE10")],
+            [hidden("a", "SAVE10"), visible("b", "Save 10")],
+            [hidden("a", "SAVE10"), hidden("b", "SAVE10")],
+        ] {
+            let e = load(&list.join(",")).unwrap_err();
+            assert_eq!(e.path(), Some("coupons[1].codes"), "{list:?}");
+            assert!(e.to_string().contains("the same code as coupons[0]"), "{e}");
+        }
     }
 }
