@@ -572,7 +572,7 @@ impl Payload {
     /// Validates the whole payload into a manifest.
     pub(crate) fn into_manifest(self, limits: &Limits) -> Result<Manifest> {
         match self {
-            Payload::Read(doc) => compile(&doc, limits),
+            Payload::Read(doc) => compile(*doc, limits),
             Payload::Refused(tree, bytes) => {
                 // As for a valid payload: what is not a coupon first, then how many coupons
                 // there are, then each of them.
@@ -582,7 +582,7 @@ impl Payload {
                         within("coupons", coupons.len(), limits.max_coupons)?;
                     }
                 }
-                compile(&tracked::<Doc>(&bytes)?, limits)
+                compile(tracked::<Doc>(&bytes)?, limits)
             }
         }
     }
@@ -677,8 +677,10 @@ fn compile_head<C>(doc: &Doc<C>) -> Result<Head<'_>> {
     })
 }
 
-/// Checks a read payload and compiles it into the model.
-fn compile(doc: &Doc, limits: &Limits) -> Result<Manifest> {
+/// Checks a read payload and compiles it into the model. It is taken, so that what the model
+/// keeps as it was written (ids, names) is moved into it rather than copied.
+fn compile(mut doc: Doc, limits: &Limits) -> Result<Manifest> {
+    let items = std::mem::take(&mut doc.coupons);
     let Head {
         issued_at,
         expires_at,
@@ -687,8 +689,8 @@ fn compile(doc: &Doc, limits: &Limits) -> Result<Manifest> {
         max_codes_per_cart,
         stacking,
         segments,
-    } = compile_head(doc)?;
-    within("coupons", doc.coupons.len(), limits.max_coupons)?;
+    } = compile_head(&doc)?;
+    within("coupons", items.len(), limits.max_coupons)?;
     let mut limit_groups = Vec::new();
     for (name, l) in doc.limit_groups.iter().flat_map(|g| g.0.iter()) {
         let at = |e: Box<Error>| e.under(name).under("limit_groups");
@@ -706,8 +708,8 @@ fn compile(doc: &Doc, limits: &Limits) -> Result<Manifest> {
         segments: &segments,
         limit_groups: &limit_groups,
     };
-    let mut coupons = Vec::with_capacity(doc.coupons.len());
-    for (i, c) in doc.coupons.iter().enumerate() {
+    let mut coupons = Vec::with_capacity(items.len());
+    for (i, c) in items.into_iter().enumerate() {
         coupons.push(compile_coupon(c, &ctx, &mut zones).map_err(|e| e.item(i).under("coupons"))?);
     }
     let time_zone = zones.default;
@@ -857,7 +859,7 @@ fn required<'f, T>(field: &'f Field<T>, key: &str) -> Result<&'f T> {
     given(field).ok_or_else(|| invalid("", format!("missing field `{key}`")))
 }
 
-fn compile_coupon(c: &CouponDoc, ctx: &Ctx, zones: &mut Zones) -> Result<Coupon> {
+fn compile_coupon(c: CouponDoc, ctx: &Ctx, zones: &mut Zones) -> Result<Coupon> {
     check_id(&c.id, "id", 64)?;
     check_text(&c.name, "name", 200)?;
     if let Some(d) = &c.description {
@@ -983,9 +985,9 @@ fn compile_coupon(c: &CouponDoc, ctx: &Ctx, zones: &mut Zones) -> Result<Coupon>
         .transpose()
         .map_err(|e| e.under("schedule"))?;
     Ok(Coupon {
-        id: c.id.clone(),
-        name: c.name.clone(),
-        description: c.description.clone(),
+        id: c.id,
+        name: c.name,
+        description: c.description,
         status,
         codes,
         audience,
@@ -1648,18 +1650,20 @@ impl Manifest {
 
     /// Builds the code indexes and refuses duplicates and ambiguous prefixes.
     fn index(&mut self) -> Result<()> {
-        let ids = self
-            .coupons
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.id.clone(), i))
-            .collect();
-        Index::build(ids).map_err(|(id, first, i)| {
-            invalid(
-                &format!("coupons[{i}].id"),
-                format!("`{id}` is also the id of coupons[{first}]"),
-            )
-        })?;
+        // Repeated ids, found as `Index::build` finds them (by id, then position) without
+        // copying every id into an index that nothing keeps.
+        let id = |i: usize| self.coupons.get(i).map(|c| c.id.as_str());
+        let by_id = crate::sort::indices(self.coupons.len(), &|a, b| id(a).cmp(&id(b)));
+        for w in by_id.windows(2) {
+            if let [first, i] = *w {
+                if let Some(repeated) = id(i).filter(|&x| Some(x) == id(first)) {
+                    return Err(invalid(
+                        &format!("coupons[{i}].id"),
+                        format!("`{repeated}` is also the id of coupons[{first}]"),
+                    ));
+                }
+            }
+        }
         let (mut plain, mut hashed) = (Vec::new(), Vec::new());
         for (i, c) in self.coupons.iter().enumerate() {
             let multi = matches!(c.codes, Codes::Multi(_));
@@ -1865,6 +1869,34 @@ mod tests {
         }
         let e = Manifest::parse(br#"{"version":2,"coupons":{}}"#, &Limits::default()).unwrap_err();
         assert_eq!(e.code(), "MANIFEST_VERSION_UNSUPPORTED");
+    }
+
+    #[test]
+    fn a_repeated_id_is_named_at_its_second_coupon() {
+        let with_id = |id: &str| OK.replacen(r#""id":"a""#, &format!(r#""id":"{id}""#), 1);
+        for (ids, path, first) in [
+            (
+                ["b", "a", "c", "a"],
+                "coupons[3].id",
+                "`a` is also the id of coupons[1]",
+            ),
+            (
+                ["b", "a", "b", "a"],
+                "coupons[3].id",
+                "`a` is also the id of coupons[1]",
+            ),
+            (
+                ["c", "b", "c", "b"],
+                "coupons[3].id",
+                "`b` is also the id of coupons[1]",
+            ),
+        ] {
+            let list: Vec<String> = ids.iter().map(|id| with_id(id)).collect();
+            let e = load(&list.join(",")).unwrap_err();
+            assert_eq!(e.path(), Some(path), "{ids:?}");
+            assert!(e.to_string().contains(first), "{ids:?}: {e}");
+        }
+        assert!(load(&[with_id("a"), with_id("b")].join(",")).is_ok());
     }
 
     #[test]
