@@ -178,7 +178,7 @@ fn text(s: &str, max: usize, at: At) -> Result<String> {
 #[inline(never)]
 fn checked<'s>(s: &'s str, max: usize, at: At) -> Result<&'s str> {
     // At most `max` characters: a string of at most `max` bytes is, without counting them.
-    if s.is_empty() || (s.len() > max && crate::json::char_count(s) > max) {
+    if s.is_empty() || (s.len() > max && crate::text::char_count(s) > max) {
         return Err(invalid(at, format!("must be 1 to {max} characters")));
     }
     Ok(s)
@@ -212,14 +212,14 @@ fn instant(s: &str, at: At) -> Result<Instant> {
 fn count(v: &Value, at: At) -> Result<u64> {
     match v {
         Value::Num(n) if money::is_whole(*n) => money::whole(*n)
-            .filter(|&u| u <= crate::json::MAX_SAFE_INTEGER)
+            .filter(|&u| u <= crate::de::MAX_SAFE_INTEGER)
             .ok_or_else(|| {
                 invalid(
                     at,
                     format!(
                         "{} is not a whole number from 0 to {}",
                         money::plain(*n),
-                        crate::json::MAX_SAFE_INTEGER
+                        crate::de::MAX_SAFE_INTEGER
                     ),
                 )
             }),

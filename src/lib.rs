@@ -36,7 +36,6 @@ pub mod codes;
 pub mod de;
 pub mod describe;
 pub mod error;
-pub mod json;
 pub mod money;
 pub mod reason;
 mod sort;

@@ -155,8 +155,11 @@ pub enum Visibility {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Codes {
     /// One code for everyone. `code` is the normalised code when visible; a hidden coupon carries
-    /// only `hash` (see [`codes::hash_code`]).
-    Static { code: Option<String>, hash: String },
+    /// only `hash` (see [`codes::hash_code`]). One of the two, never both.
+    Static {
+        code: Option<String>,
+        hash: Option<String>,
+    },
     /// Bulk unique codes: `prefix` then characters up to `length` in all. The list never ships in
     /// the manifest; the browser checks the format only, the Worker checks the code itself.
     /// `check`: the characters after the prefix are of [`codes::DEFAULT_ALPHABET`] and the last
@@ -496,7 +499,7 @@ fn check_text(s: &str, path: &str, max: usize) -> Result<()> {
 pub(crate) enum Payload {
     Read(Box<Doc>),
     /// The tree and the text, kept to find the refusal's path once the times have been checked.
-    Refused(Value, Vec<u8>),
+    Refused(Value, String),
 }
 
 /// The payload's `version`: `MANIFEST_VERSION_UNSUPPORTED` unless it is 1.
@@ -512,15 +515,24 @@ fn check_version(version: Option<&Option<Value>>) -> Result<()> {
 
 impl Payload {
     pub(crate) fn parse(payload: &[u8]) -> Result<Payload> {
-        let mut de = serde_json::Deserializer::from_slice(payload);
+        // UTF-8 checked once for the whole text (a word at a time), then read as text: serde_json
+        // does not check every string again, and the Wasm carries one copy of each reader (the
+        // requests are text too).
+        let text = std::str::from_utf8(payload).map_err(|e| {
+            invalid(
+                "",
+                format!("not valid JSON: not UTF-8 at byte {}", e.valid_up_to()),
+            )
+        })?;
+        let mut de = serde_json::Deserializer::from_str(text);
         if let Ok(doc) = <Doc as Deserialize>::deserialize(&mut de) {
             if de.end().is_ok() {
                 check_version(doc.version.as_ref())?;
                 return Ok(Payload::Read(Box::new(doc)));
             }
         }
-        let tree: Value = serde_json::from_slice(payload)
-            .map_err(|e| invalid("", format!("not valid JSON: {e}")))?;
+        let tree: Value =
+            serde_json::from_str(text).map_err(|e| invalid("", format!("not valid JSON: {e}")))?;
         let Value::Map(map) = &tree else {
             return Err(invalid("", "the payload is not a JSON object"));
         };
@@ -529,7 +541,7 @@ impl Payload {
                 .map(|v| Some(v.clone()).filter(|v| *v != Value::Null))
                 .as_ref(),
         )?;
-        Ok(Payload::Refused(tree, payload.to_vec()))
+        Ok(Payload::Refused(tree, text.to_owned()))
     }
 
     /// `issued_at` and `expires_at`.
@@ -560,7 +572,7 @@ impl Payload {
     /// Validates the whole payload into a manifest.
     pub(crate) fn into_manifest(self, limits: &Limits) -> Result<Manifest> {
         match self {
-            Payload::Read(doc) => compile(&doc, limits),
+            Payload::Read(doc) => compile(*doc, limits),
             Payload::Refused(tree, bytes) => {
                 // As for a valid payload: what is not a coupon first, then how many coupons
                 // there are, then each of them.
@@ -570,7 +582,7 @@ impl Payload {
                         within("coupons", coupons.len(), limits.max_coupons)?;
                     }
                 }
-                compile(&tracked::<Doc>(&bytes)?, limits)
+                compile(tracked::<Doc>(&bytes)?, limits)
             }
         }
     }
@@ -665,8 +677,10 @@ fn compile_head<C>(doc: &Doc<C>) -> Result<Head<'_>> {
     })
 }
 
-/// Checks a read payload and compiles it into the model.
-fn compile(doc: &Doc, limits: &Limits) -> Result<Manifest> {
+/// Checks a read payload and compiles it into the model. It is taken, so that what the model
+/// keeps as it was written (ids, names) is moved into it rather than copied.
+fn compile(mut doc: Doc, limits: &Limits) -> Result<Manifest> {
+    let items = std::mem::take(&mut doc.coupons);
     let Head {
         issued_at,
         expires_at,
@@ -675,8 +689,8 @@ fn compile(doc: &Doc, limits: &Limits) -> Result<Manifest> {
         max_codes_per_cart,
         stacking,
         segments,
-    } = compile_head(doc)?;
-    within("coupons", doc.coupons.len(), limits.max_coupons)?;
+    } = compile_head(&doc)?;
+    within("coupons", items.len(), limits.max_coupons)?;
     let mut limit_groups = Vec::new();
     for (name, l) in doc.limit_groups.iter().flat_map(|g| g.0.iter()) {
         let at = |e: Box<Error>| e.under(name).under("limit_groups");
@@ -690,13 +704,12 @@ fn compile(doc: &Doc, limits: &Limits) -> Result<Manifest> {
         limit_groups.push((name.clone(), compile_limits(l, currency, &[]).map_err(at)?));
     }
     let ctx = Ctx {
-        manifest_id: &doc.id,
         currency,
         segments: &segments,
         limit_groups: &limit_groups,
     };
-    let mut coupons = Vec::with_capacity(doc.coupons.len());
-    for (i, c) in doc.coupons.iter().enumerate() {
+    let mut coupons = Vec::with_capacity(items.len());
+    for (i, c) in items.into_iter().enumerate() {
         coupons.push(compile_coupon(c, &ctx, &mut zones).map_err(|e| e.item(i).under("coupons"))?);
     }
     let time_zone = zones.default;
@@ -724,8 +737,9 @@ fn compile(doc: &Doc, limits: &Limits) -> Result<Manifest> {
 /// Named as the manifest always named them: an unknown field at the object that has it, a `null`
 /// where a field is required as that field missing from its object.
 #[inline(never)]
-fn tracked<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
-    serde_json::from_slice(bytes).map_err(|e| {
+fn tracked<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
+    let bytes = text.as_bytes();
+    serde_json::from_str(text).map_err(|e| {
         let mut message = crate::de::message_of(&e);
         let (mut path, last) = crate::de::located(bytes, &e);
         match last {
@@ -745,7 +759,6 @@ fn tracked<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T> {
 }
 
 struct Ctx<'a> {
-    manifest_id: &'a str,
     currency: Currency,
     segments: &'a [(&'a str, Predicate)],
     limit_groups: &'a [(String, CouponLimits)],
@@ -846,7 +859,7 @@ fn required<'f, T>(field: &'f Field<T>, key: &str) -> Result<&'f T> {
     given(field).ok_or_else(|| invalid("", format!("missing field `{key}`")))
 }
 
-fn compile_coupon(c: &CouponDoc, ctx: &Ctx, zones: &mut Zones) -> Result<Coupon> {
+fn compile_coupon(c: CouponDoc, ctx: &Ctx, zones: &mut Zones) -> Result<Coupon> {
     check_id(&c.id, "id", 64)?;
     check_text(&c.name, "name", 200)?;
     if let Some(d) = &c.description {
@@ -866,7 +879,7 @@ fn compile_coupon(c: &CouponDoc, ctx: &Ctx, zones: &mut Zones) -> Result<Coupon>
         Some("hidden") => Visibility::Hidden,
         Some(_) => return Err(invalid("visibility", "visibility is visible or hidden")),
     };
-    let codes = compile_codes(&c.codes, visibility, ctx).map_err(|e| e.under("codes"))?;
+    let codes = compile_codes(&c.codes, visibility).map_err(|e| e.under("codes"))?;
     let audience = match &c.audience {
         None => Audience::All,
         Some(a) => compile_audience(a, ctx).map_err(|e| e.under("audience"))?,
@@ -972,9 +985,9 @@ fn compile_coupon(c: &CouponDoc, ctx: &Ctx, zones: &mut Zones) -> Result<Coupon>
         .transpose()
         .map_err(|e| e.under("schedule"))?;
     Ok(Coupon {
-        id: c.id.clone(),
-        name: c.name.clone(),
-        description: c.description.clone(),
+        id: c.id,
+        name: c.name,
+        description: c.description,
         status,
         codes,
         audience,
@@ -1117,7 +1130,7 @@ fn compile_stacking(st: &StackingDoc, target: &Target) -> Result<Stacking> {
 }
 
 #[inline(never)]
-fn compile_codes(c: &CodesDoc, visibility: Visibility, ctx: &Ctx) -> Result<Codes> {
+fn compile_codes(c: &CodesDoc, visibility: Visibility) -> Result<Codes> {
     let t = tagged(&c.kind, &c.keys(), &|t| match t {
         "static" => Some(&["code", "code_hash"]),
         "bulk" => Some(&["prefix", "length", "check"]),
@@ -1136,10 +1149,9 @@ fn compile_codes(c: &CodesDoc, visibility: Visibility, ctx: &Ctx) -> Result<Code
                         "a hidden coupon must carry `code_hash`, not its code, so that a browser cannot list it",
                     ));
                 }
-                let code = normalized(code, "code")?;
                 Ok(Codes::Static {
-                    hash: codes::hash_code(ctx.manifest_id, &code),
-                    code: Some(code),
+                    code: Some(normalized(code, "code")?),
+                    hash: None,
                 })
             }
             (None, Some(hash)) => {
@@ -1161,7 +1173,7 @@ fn compile_codes(c: &CodesDoc, visibility: Visibility, ctx: &Ctx) -> Result<Code
                 }
                 Ok(Codes::Static {
                     code: None,
-                    hash: hash.clone(),
+                    hash: Some(hash.clone()),
                 })
             }
             _ => Err(invalid(
@@ -1199,7 +1211,7 @@ fn compile_codes(c: &CodesDoc, visibility: Visibility, ctx: &Ctx) -> Result<Code
                 if !matches!(source.kind.as_str(), "static" | "bulk") {
                     return Err(at(invalid("type", "a source is static or bulk")));
                 }
-                sources.push(compile_codes(source, visibility, ctx).map_err(at)?);
+                sources.push(compile_codes(source, visibility).map_err(at)?);
             }
             Ok(Codes::Multi(sources))
         }
@@ -1603,20 +1615,55 @@ fn compile_limits(
 }
 
 impl Manifest {
-    /// Builds the code indexes and refuses duplicates and ambiguous prefixes.
-    fn index(&mut self) -> Result<()> {
-        let ids = self
-            .coupons
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.id.clone(), i))
-            .collect();
-        Index::build(ids).map_err(|(id, first, i)| {
+    /// Indexes every static code by its hash, visible or not, so that the hashes catch every
+    /// repeat (a visible code given again as a hidden coupon's hash too), then the visible codes.
+    #[inline(never)]
+    fn index_hashes(&mut self) -> Result<()> {
+        let (mut plain, mut hashed) = (Vec::new(), Vec::new());
+        for (i, c) in self.coupons.iter().enumerate() {
+            for source in c.codes.sources() {
+                if let Codes::Static { code, hash } = source {
+                    if let Some(code) = code {
+                        plain.push((code.clone(), i));
+                        hashed.push((codes::hash_code(&self.id, code), i));
+                    }
+                    if let Some(hash) = hash {
+                        hashed.push((hash.clone(), i));
+                    }
+                }
+            }
+        }
+        self.hashed_codes = Index::build(hashed).map_err(|(_, first, i)| {
             invalid(
-                &format!("coupons[{i}].id"),
-                format!("`{id}` is also the id of coupons[{first}]"),
+                &format!("coupons[{i}].codes"),
+                format!("the same code as coupons[{first}]"),
             )
         })?;
+        self.plain_codes = Index::build(plain).map_err(|(_, first, i)| {
+            invalid(
+                &format!("coupons[{i}].codes"),
+                format!("the same code as coupons[{first}]"),
+            )
+        })?;
+        Ok(())
+    }
+
+    /// Builds the code indexes and refuses duplicates and ambiguous prefixes.
+    fn index(&mut self) -> Result<()> {
+        // Repeated ids, found as `Index::build` finds them (by id, then position) without
+        // copying every id into an index that nothing keeps.
+        let id = |i: usize| self.coupons.get(i).map(|c| c.id.as_str());
+        let by_id = crate::sort::indices(self.coupons.len(), &|a, b| id(a).cmp(&id(b)));
+        for w in by_id.windows(2) {
+            if let [first, i] = *w {
+                if let Some(repeated) = id(i).filter(|&x| Some(x) == id(first)) {
+                    return Err(invalid(
+                        &format!("coupons[{i}].id"),
+                        format!("`{repeated}` is also the id of coupons[{first}]"),
+                    ));
+                }
+            }
+        }
         let (mut plain, mut hashed) = (Vec::new(), Vec::new());
         for (i, c) in self.coupons.iter().enumerate() {
             let multi = matches!(c.codes, Codes::Multi(_));
@@ -1626,7 +1673,9 @@ impl Manifest {
                         if let Some(code) = code {
                             plain.push((code.clone(), i));
                         }
-                        hashed.push((hash.clone(), i));
+                        if let Some(hash) = hash {
+                            hashed.push((hash.clone(), i));
+                        }
                     }
                     Codes::Bulk { prefix, .. } => {
                         if let Some((other, j)) = self.bulk_prefixes.iter().find(|(p, _)| {
@@ -1647,19 +1696,18 @@ impl Manifest {
                 }
             }
         }
-        // Every static code has a hash, visible or not, so the hashes catch every repeat.
-        self.hashed_codes = Index::build(hashed).map_err(|(_, first, i)| {
-            invalid(
-                &format!("coupons[{i}].codes"),
-                format!("the same code as coupons[{first}]"),
-            )
-        })?;
-        self.plain_codes = Index::build(plain).map_err(|(_, first, i)| {
-            invalid(
-                &format!("coupons[{i}].codes"),
-                format!("the same code as coupons[{first}]"),
-            )
-        })?;
+        // A visible code's hash (SHA-512/256, a few thousand Wasm instructions each) is only
+        // needed to find the code among hidden ones: with no hidden code and no repeat among the
+        // visible ones, there is nothing to compare it with.
+        let visible = if hashed.is_empty() {
+            Index::build(plain).ok()
+        } else {
+            None
+        };
+        match visible {
+            Some(plain) => self.plain_codes = plain,
+            None => self.index_hashes()?,
+        }
         for (code, i) in self.plain_codes.iter() {
             if let Some((prefix, j)) = self
                 .bulk_prefixes
@@ -1821,5 +1869,80 @@ mod tests {
         }
         let e = Manifest::parse(br#"{"version":2,"coupons":{}}"#, &Limits::default()).unwrap_err();
         assert_eq!(e.code(), "MANIFEST_VERSION_UNSUPPORTED");
+    }
+
+    #[test]
+    fn a_repeated_id_is_named_at_its_second_coupon() {
+        let with_id = |id: &str| OK.replacen(r#""id":"a""#, &format!(r#""id":"{id}""#), 1);
+        for (ids, path, first) in [
+            (
+                ["b", "a", "c", "a"],
+                "coupons[3].id",
+                "`a` is also the id of coupons[1]",
+            ),
+            (
+                ["b", "a", "b", "a"],
+                "coupons[3].id",
+                "`a` is also the id of coupons[1]",
+            ),
+            (
+                ["c", "b", "c", "b"],
+                "coupons[3].id",
+                "`b` is also the id of coupons[1]",
+            ),
+        ] {
+            let list: Vec<String> = ids.iter().map(|id| with_id(id)).collect();
+            let e = load(&list.join(",")).unwrap_err();
+            assert_eq!(e.path(), Some(path), "{ids:?}");
+            assert!(e.to_string().contains(first), "{ids:?}: {e}");
+        }
+        assert!(load(&[with_id("a"), with_id("b")].join(",")).is_ok());
+    }
+
+    #[test]
+    fn a_code_repeated_visible_or_hidden_is_refused() {
+        let coupon = |id: &str, codes: &str, visibility: &str| {
+            OK.replacen(r#""id":"a""#, &format!(r#""id":"{id}""#), 1)
+                .replacen(r#"{"type":"automatic"}"#, codes, 1)
+                .replacen(
+                    r#""status":"active""#,
+                    &format!(r#""status":"active","visibility":"{visibility}""#),
+                    1,
+                )
+        };
+        let visible = |id, code: &str| {
+            coupon(
+                id,
+                &format!(r#"{{"type":"static","code":"{code}"}}"#),
+                "visible",
+            )
+        };
+        let hidden = |id, code: &str| {
+            let hash = codes::hash_code("m", code);
+            coupon(
+                id,
+                &format!(r#"{{"type":"static","code_hash":"{hash}"}}"#),
+                "hidden",
+            )
+        };
+        let m = load(&[visible("a", "save-10"), hidden("b", "VIP20")].join(",")).unwrap();
+        assert_eq!(m.plain_codes.get("SAVE10"), Some(0));
+        assert_eq!(m.hashed_codes.get(&codes::hash_code("m", "VIP20")), Some(1));
+        assert_eq!(
+            m.hashed_codes.get(&codes::hash_code("m", "SAVE10")),
+            Some(0)
+        );
+        let m = load(&[visible("a", "save-10"), visible("b", "VIP20")].join(",")).unwrap();
+        assert_eq!(m.plain_codes.get("VIP20"), Some(1));
+        for list in [
+            [visible("a", "save-10"), visible("b", "SAVE10")],
+            [visible("a", "save-10"), hidden("b", "SAVE10")],
+            [hidden("a", "SAVE10"), visible("b", "Save 10")],
+            [hidden("a", "SAVE10"), hidden("b", "SAVE10")],
+        ] {
+            let e = load(&list.join(",")).unwrap_err();
+            assert_eq!(e.path(), Some("coupons[1].codes"), "{list:?}");
+            assert!(e.to_string().contains("the same code as coupons[0]"), "{e}");
+        }
     }
 }

@@ -944,7 +944,7 @@ pub fn summary(coupon: &Coupon, currency: Currency) -> String {
         Units::FixedPrice {
             price, quantity, ..
         } => format!("{quantity} for {}", money(price)),
-        Units::Tiers { by_quantity, tiers } => crate::json::join(
+        Units::Tiers { by_quantity, tiers } => crate::text::join(
             tiers.iter().map(|(min, a)| {
                 let from = match by_quantity {
                     true => format!("{} items", money::plain(*min)),

@@ -113,23 +113,43 @@ fn keyset_error(mut e: Box<Error>) -> Box<Error> {
 /// Verifies a compact JWS and returns its payload bytes, untouched. Nothing in the payload is read
 /// before the signature holds.
 pub fn verify(jws: &str, keys: &KeySet) -> Result<Vec<u8>> {
+    let three_parts = || {
+        Box::new(Error::ManifestMalformed {
+            message: "expected three base64url parts separated by dots".into(),
+        })
+    };
+    // The header is found from the front and the signature from the back, so the payload (nearly
+    // all of the text) is not searched for dots: one there fails its own base64url decoding, or
+    // whatever came before, and is then told as it always was, as a JWS not in three parts.
+    let (header_b64, rest) = jws.split_once('.').ok_or_else(three_parts)?;
+    let (payload_b64, sig_b64) = rest.rsplit_once('.').ok_or_else(three_parts)?;
+    verify_parts(jws, keys, header_b64, payload_b64, sig_b64).map_err(|e| {
+        match payload_b64.bytes().any(|b| b == b'.') {
+            true => three_parts(),
+            false => e,
+        }
+    })
+}
+
+/// [`verify`] of the three parts of `jws`.
+fn verify_parts(
+    jws: &str,
+    keys: &KeySet,
+    header_b64: &str,
+    payload_b64: &str,
+    sig_b64: &str,
+) -> Result<Vec<u8>> {
     let malformed = |message: &str| Error::ManifestMalformed {
         message: message.to_string(),
-    };
-    let mut parts = jws.split('.');
-    let (Some(header_b64), Some(payload_b64), Some(sig_b64), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(Box::new(malformed(
-            "expected three base64url parts separated by dots",
-        )));
     };
     let header_bytes = URL_SAFE_NO_PAD
         .decode(header_b64)
         .ok()
         .ok_or_else(|| malformed("the header is not base64url"))?;
     // Read as a plain tree: every member counts (`crit`, `b64`), and a key given twice is refused.
-    let header: Value = serde_json::from_slice(&header_bytes)
+    let header = std::str::from_utf8(&header_bytes)
+        .map_err(|_| malformed("the header is not JSON: not UTF-8"))?;
+    let header: Value = serde_json::from_str(header)
         .map_err(|e| malformed(&format!("the header is not JSON: {e}")))?;
     let Value::Map(header) = header else {
         return Err(Box::new(malformed("the header is not a JSON object")));
@@ -245,6 +265,21 @@ mod tests {
         );
         assert_eq!(
             verify("a.b", &keyset()).unwrap_err().code(),
+            "MANIFEST_MALFORMED"
+        );
+        for parts in ["a.b.c.d", "...", "a..b.c", "e30.e30.e30.e30"] {
+            assert_eq!(
+                verify(parts, &keyset()).unwrap_err().to_string(),
+                verify("a.b", &keyset()).unwrap_err().to_string(),
+                "{parts}"
+            );
+        }
+        let jws = sign(b"{}", "k1", &SECRET);
+        let (head, sig) = jws.split_once('.').unwrap();
+        assert_eq!(
+            verify(&format!("{head}.e30.{sig}"), &keyset())
+                .unwrap_err()
+                .code(),
             "MANIFEST_MALFORMED"
         );
         let other = sign(b"{}", "k1", &[8; 32]);

@@ -17,6 +17,8 @@ mod assign;
 mod codes;
 #[path = "couponctl/csv.rs"]
 mod csv;
+#[path = "couponctl/json.rs"]
+mod json;
 #[path = "couponctl/jsonerr.rs"]
 mod jsonerr;
 #[path = "couponctl/keys.rs"]

@@ -1,11 +1,11 @@
 //! `assign`: a CSV of users to assignment records for a campaign coupon (`audience: assigned`).
 
+use crate::json::object;
 use crate::manifests::load_engine;
 use crate::support::{self, Clock, OutFile};
 use crate::{csv, fail, usage, Out};
 use clap::Args;
 use edge_coupons::codes;
-use edge_coupons::json::object;
 use edge_coupons::manifest::Audience;
 use edge_coupons::time::{parse_instant, Instant};
 use std::collections::HashSet;

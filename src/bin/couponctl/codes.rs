@@ -1,5 +1,6 @@
 //! `codes secret`, `codes generate`, `codes check` and `codes import`.
 
+use crate::json::write_str;
 use crate::manifests::load_engine;
 use crate::support::{self, Clock, OutFile};
 use crate::{fail, usage, Out};
@@ -7,7 +8,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
 use clap::{ArgGroup, Args, Subcommand};
 use edge_coupons::codes::{self, check_char, check_ok, CheckScheme, DEFAULT_ALPHABET};
-use edge_coupons::json::write_str;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 use std::collections::HashSet;

@@ -1,11 +1,11 @@
-//! Where a JSON file the CLI reads breaks. The core's reader (src/json.rs: exact decimals,
+//! Where a JSON file the CLI reads breaks. couponctl's reader (json.rs: exact decimals,
 //! duplicate keys refused) stays the one that decides; its refusals of a file are told as
 //! `FILE:LINE:COLUMN: CODE: PATH: message`, the line and column from the byte offset it reports,
 //! the field path from serde_json (through serde_path_to_error) when that refuses the text too.
 
+use crate::json::{parse, Source};
 use crate::support::core_error;
 use crate::Fail;
-use edge_coupons::json::{parse, Source};
 use edge_coupons::rules::Value;
 use edge_coupons::Error;
 use serde_path_to_error::Segment;

@@ -1,12 +1,12 @@
 //! `keygen`, and reading signing keys (a private JWK, or a JWKS of them, picked by `kid`).
 
+use crate::json::{parse, Source, ToJson};
 use crate::support;
 use crate::{fail, jsonerr, usage, Out};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
 use clap::{ArgGroup, Args};
 use ed25519_dalek::SigningKey;
-use edge_coupons::json::{parse, Source, ToJson};
 use edge_coupons::rules::Value;
 use edge_coupons::KeySet;
 
@@ -66,7 +66,7 @@ impl PrivateKey {
 
 fn public_jwk(kid: &str, x: &str) -> String {
     let mut out = String::new();
-    edge_coupons::json::object(&mut out, &mut |f| {
+    crate::json::object(&mut out, &mut |f| {
         f.field("kty", &"OKP")
             .field("crv", &"Ed25519")
             .field("kid", &kid)
@@ -113,7 +113,7 @@ pub fn keygen(a: &Keygen) -> Out<()> {
     let secret = random32()?;
     let x = x_of(&secret);
     let mut private = String::new();
-    edge_coupons::json::object(&mut private, &mut |f| {
+    crate::json::object(&mut private, &mut |f| {
         f.field("kty", &"OKP")
             .field("crv", &"Ed25519")
             .field("kid", &kid)

@@ -1,6 +1,7 @@
 //! `sign`, `verify` and `inspect`. Every manifest is loaded by `Engine::from_signed_manifest`, the
 //! call the Worker and the browser make, so the CLI refuses exactly what they refuse.
 
+use crate::json::{parse, Source, ToJson};
 use crate::keys::{self, PrivateKey};
 use crate::support::{self, Clock, OutFile};
 use crate::zones::{self, Tz};
@@ -9,7 +10,6 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine as _;
 use clap::Args;
 use edge_coupons::describe;
-use edge_coupons::json::{parse, Source, ToJson};
 use edge_coupons::rules::{Map, Value};
 use edge_coupons::time::{parse_instant, Instant};
 use edge_coupons::{codes, signature, Engine, Error, Limits};
@@ -225,7 +225,7 @@ fn write_value(v: &Value, out: &mut String) {
                 if i > 0 {
                     out.push(',');
                 }
-                edge_coupons::json::write_str(out, k);
+                crate::json::write_str(out, k);
                 out.push(':');
                 write_value(item, out);
             }

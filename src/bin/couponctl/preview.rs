@@ -1,10 +1,10 @@
 //! `preview`: a cart priced by `Engine::evaluate`, shown as a table or as the engine's JSON.
 
+use crate::json::Source;
 use crate::manifests::load_engine_at;
 use crate::support::{self, Clock};
 use crate::{fail, jsonerr, Out};
 use clap::{ArgGroup, Args};
-use edge_coupons::json::Source;
 use edge_coupons::rules::{Map, Value};
 use edge_coupons::time::parse_instant;
 use edge_coupons::Evaluation;

@@ -235,7 +235,7 @@ fn parse_tzif(data: &[u8]) -> Option<Vec<(i64, i64)>> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use edge_coupons::json::ToJson;
+    use crate::json::ToJson;
 
     #[test]
     fn berlin_2026_from_the_system_database() {

@@ -2,10 +2,10 @@
 //! duplicate keys refused), read by hand through [`Node`], which knows its path, so every error
 //! names its field (`coupons[0].reward.percent`) and unknown fields are refused. Also read this way:
 //! the JWKS, the JWS header and the engine options (once per load). Requests are typed serde
-//! structs (`crate::input`). A small writer at the end serves couponctl's own output.
+//! structs (`edge_coupons::input`). A small writer at the end serves couponctl's own output.
 
-use crate::error::{join_path, Error, Result};
-use crate::rules::{Map, Value, MAX_VALUE_DEPTH};
+use edge_coupons::error::{Error, Result};
+use edge_coupons::rules::{Map, Value, MAX_VALUE_DEPTH};
 
 /// Parses JSON text (RFC 8259) into a value tree. Numbers become exact decimals straight from
 /// their digits (no float on the way), nesting is limited to [`MAX_VALUE_DEPTH`], and an object
@@ -111,7 +111,7 @@ impl Parser<'_> {
             .get(start..self.i)
             .and_then(|t| std::str::from_utf8(t).ok())
             .unwrap_or("");
-        let parsed = crate::money::from_json_number(text);
+        let parsed = edge_coupons::money::from_json_number(text);
         parsed.map(Value::Num).ok_or_else(|| {
             self.err(&format!(
                 "the number {} is outside the exact decimal range",
@@ -266,227 +266,14 @@ pub enum Source {
 
 /// Parses JSON text into a tree; a failure is reported as coming from `source`.
 pub fn parse(text: &[u8], source: Source) -> Result<Value> {
-    parse_value(text)
-        .map_err(|e| Node::root(&Value::Null, source).error(format!("not valid JSON: {e}")))
-}
-
-/// A value in the tree, with its path: every read names where it went wrong.
-#[derive(Debug, Clone)]
-pub struct Node<'a> {
-    pub value: &'a Value,
-    pub path: String,
-    pub source: Source,
-}
-
-/// An object in the tree whose fields have been checked against the allowed list.
-#[derive(Debug, Clone)]
-pub struct Obj<'a> {
-    map: &'a Map,
-    node: Node<'a>,
-}
-
-impl<'a> Node<'a> {
-    /// The root of a tree.
-    pub fn root(value: &'a Value, source: Source) -> Node<'a> {
-        Node {
-            value,
-            path: String::new(),
-            source,
-        }
-    }
-
-    /// An error about this node.
-    #[inline(never)]
-    pub fn error(&self, message: impl Into<String>) -> Box<Error> {
-        let (path, message) = (self.path.clone(), message.into());
-        Box::new(match self.source {
+    parse_value(text).map_err(|e| {
+        let (path, message) = (String::new(), format!("not valid JSON: {e}"));
+        Box::new(match source {
             Source::Manifest => Error::ManifestInvalid { path, message },
             Source::Request => Error::InvalidRequest { path, message },
         })
-    }
-
-    #[inline(never)]
-    fn expected(&self, what: &str) -> Box<Error> {
-        self.error(format!("expected {what}, found {}", self.value.kind()))
-    }
-
-    #[inline(never)]
-    fn child(&self, segment: &str, value: &'a Value) -> Node<'a> {
-        Node {
-            value,
-            path: join_path(&self.path, segment),
-            source: self.source,
-        }
-    }
-
-    /// An object with only these fields.
-    #[inline(never)]
-    pub fn obj(&self, allowed: &[&str]) -> Result<Obj<'a>> {
-        let obj = self.any_obj()?;
-        obj.only(allowed)?;
-        Ok(obj)
-    }
-
-    /// An object, fields not yet checked (for tagged unions: read `type`, then call `only`).
-    #[inline(never)]
-    pub fn any_obj(&self) -> Result<Obj<'a>> {
-        match self.value {
-            Value::Map(map) => Ok(Obj {
-                map,
-                node: self.clone(),
-            }),
-            _ => Err(self.expected("an object")),
-        }
-    }
-
-    #[inline(never)]
-    pub fn str(&self) -> Result<&'a str> {
-        match self.value {
-            Value::Str(s) => Ok(s),
-            _ => Err(self.expected("a string")),
-        }
-    }
-
-    pub fn string(&self) -> Result<String> {
-        self.str().map(str::to_string)
-    }
-
-    pub fn bool(&self) -> Result<bool> {
-        match self.value {
-            Value::Bool(b) => Ok(*b),
-            _ => Err(self.expected("true or false")),
-        }
-    }
-
-    /// A whole number from 0 to 2^53 - 1 (what JSON numbers hold exactly everywhere).
-    #[inline(never)]
-    pub fn u64(&self) -> Result<u64> {
-        match self.value {
-            Value::Num(n) if crate::money::is_whole(*n) => crate::money::whole(*n)
-                .filter(|&u| u <= MAX_SAFE_INTEGER)
-                .ok_or_else(|| {
-                    self.error(format!(
-                        "{} is not a whole number from 0 to {MAX_SAFE_INTEGER}",
-                        crate::money::plain(*n)
-                    ))
-                }),
-            _ => Err(self.expected("a whole number")),
-        }
-    }
-
-    pub fn i32(&self) -> Result<i32> {
-        match self.value {
-            Value::Num(n) if crate::money::is_whole(*n) => {
-                let abs = crate::money::whole(n.abs()).and_then(|a| i32::try_from(a).ok());
-                abs.map(|a| if n.is_sign_negative() { -a } else { a })
-                    .ok_or_else(|| {
-                        self.error(format!("{} is out of range", crate::money::plain(*n)))
-                    })
-            }
-            _ => Err(self.expected("a whole number")),
-        }
-    }
-
-    /// The items of a list.
-    #[inline(never)]
-    pub fn items(&self) -> Result<Vec<Node<'a>>> {
-        match self.value {
-            Value::List(items) => Ok(items
-                .iter()
-                .enumerate()
-                .map(|(i, v)| {
-                    let mut seg = String::with_capacity(8);
-                    seg.push('[');
-                    seg.push_str(itoa(i, &mut [0u8; 20]));
-                    seg.push(']');
-                    self.child(&seg, v)
-                })
-                .collect()),
-            _ => Err(self.expected("a list")),
-        }
-    }
-
-    /// The entries of an object whose keys are data (segment names, coupon ids).
-    pub fn entries(&self) -> Result<Vec<(&'a str, Node<'a>)>> {
-        match self.value {
-            Value::Map(map) => Ok(map
-                .iter()
-                .map(|(k, v)| (k.as_str(), self.child(k, v)))
-                .collect()),
-            _ => Err(self.expected("an object")),
-        }
-    }
-
-    /// An object of free-form values (properties, attributes), kept as they are.
-    pub fn values(&self) -> Result<Map> {
-        match self.value {
-            Value::Map(map) => Ok(map.clone()),
-            _ => Err(self.expected("an object")),
-        }
-    }
-
-    /// A list of strings.
-    pub fn strings(&self) -> Result<Vec<String>> {
-        self.items()?.iter().map(Node::string).collect()
-    }
+    })
 }
-
-impl<'a> Obj<'a> {
-    /// Refuses fields other than these.
-    pub fn only(&self, allowed: &[&str]) -> Result<()> {
-        match self
-            .map
-            .iter()
-            .map(|(k, _)| k)
-            .find(|k| !allowed.contains(&k.as_str()))
-        {
-            None => Ok(()),
-            Some(k) => Err(self.node.error(format!(
-                "unknown field `{k}`; expected one of: {}",
-                join(allowed.iter().copied(), ", ")
-            ))),
-        }
-    }
-
-    /// A field, or `None` when it is missing or null.
-    #[inline(never)]
-    pub fn get(&self, key: &str) -> Option<Node<'a>> {
-        match self.map.get(key) {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(self.node.child(key, v)),
-        }
-    }
-
-    /// A required field.
-    #[inline(never)]
-    pub fn req(&self, key: &str) -> Result<Node<'a>> {
-        self.get(key)
-            .ok_or_else(|| self.node.error(format!("missing field `{key}`")))
-    }
-
-    /// The object's own node.
-    pub fn node(&self) -> &Node<'a> {
-        &self.node
-    }
-}
-
-/// `n` in decimal digits, written into `buf`: without `format!`'s machinery, for list paths.
-fn itoa(mut n: usize, buf: &mut [u8; 20]) -> &str {
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        if let Some(d) = buf.get_mut(i) {
-            *d = b'0' + (n % 10) as u8;
-        }
-        n /= 10;
-        if n == 0 || i == 0 {
-            break;
-        }
-    }
-    std::str::from_utf8(buf.get(i..).unwrap_or_default()).unwrap_or("0")
-}
-
-pub use crate::de::MAX_SAFE_INTEGER;
 
 // ---------------------------------------------------------------------------------------------
 // Writing JSON for couponctl (src/bin): trees and small records. Results are `Serialize`.
@@ -629,15 +416,13 @@ impl<T: ToJson> ToJson for Vec<T> {
     }
 }
 
-pub use crate::text::{char_count, join};
-
 /// Numbers in values are written as decimal strings, like money: exact in every reader.
 impl ToJson for Value {
     fn write_json(&self, out: &mut String) {
         match self {
             Value::Null => out.push_str("null"),
             Value::Bool(b) => b.write_json(out),
-            Value::Num(n) => write_str(out, &crate::money::plain(*n)),
+            Value::Num(n) => write_str(out, &edge_coupons::money::plain(*n)),
             Value::Str(s) => write_str(out, s),
             Value::List(items) => items.write_json(out),
             Value::Map(m) => object(out, &mut |f| {
@@ -654,33 +439,6 @@ impl ToJson for Value {
 mod tests {
     use super::*;
     use rust_decimal::Decimal;
-
-    fn read(text: &str) -> Result<Vec<(String, u64)>> {
-        let tree = parse(text.as_bytes(), Source::Request)?;
-        let root = Node::root(&tree, Source::Request).obj(&["lines"])?;
-        root.req("lines")?
-            .items()?
-            .iter()
-            .map(|l| {
-                let o = l.obj(&["id", "qty"])?;
-                Ok((o.req("id")?.string()?, o.req("qty")?.u64()?))
-            })
-            .collect()
-    }
-
-    #[test]
-    fn errors_name_their_path() {
-        let e = read(r#"{"lines":[{"id":"a","qty":1},{"id":"b","qty":1,"colour":"red"}]}"#)
-            .unwrap_err();
-        assert_eq!(e.path(), Some("lines[1]"));
-        assert!(e.to_string().contains("colour"), "{e}");
-        let e = read(r#"{"lines":[{"id":7,"qty":1}]}"#).unwrap_err();
-        assert_eq!(e.path(), Some("lines[0].id"));
-        assert_eq!(
-            read(r#"{"lines":[{"id":"a","qty":2}]}"#).unwrap(),
-            vec![("a".into(), 2)]
-        );
-    }
 
     #[test]
     fn duplicate_keys_are_refused() {
