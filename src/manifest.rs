@@ -701,6 +701,13 @@ fn compile(mut doc: Doc, limits: &Limits) -> Result<Manifest> {
                 "a limit group is not in another group",
             )));
         }
+        // A group's budget caps the discount; refusing past it is a coupon's own choice.
+        if l.on_budget.is_some() {
+            return Err(at(invalid(
+                "on_budget",
+                "on_budget is a coupon's choice; a limit group's budget caps",
+            )));
+        }
         limit_groups.push((name.clone(), compile_limits(l, currency, &[]).map_err(at)?));
     }
     let ctx = Ctx {

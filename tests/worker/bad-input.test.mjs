@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { admin, call, cart, manifest, publish, redeem, shop, sign, start, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT } from './helpers.mjs';
+import { admin, call, cart, manifest, publish, redeem, shop, shopperHeaders, sign, start, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT } from './helpers.mjs';
 import { MAX_USER_ID_BYTES } from '../../worker/src/profiles.js';
 
 const coupons = [
@@ -245,4 +245,22 @@ test('GET /stats with a date that does not exist says so (400 INVALID_QUERY, par
   err = assertError(await admin(server, 'GET', '/stats/ten-off?from=2026-02-01&to=2026-02-29'), 400, 'INVALID_QUERY', 'to');
   assert.equal(err.parameter, 'to');
   assert.equal((await admin(server, 'GET', '/stats/ten-off?from=2028-02-01&to=2028-02-29')).status, 200, 'a leap day exists');
+});
+
+test('an order edit (previous) is the shop\'s to price, and never redeems: it would give uses back on a caller\'s word', TEST_TIMEOUT, async () => {
+  // Without this, `previous: { applied: [{ coupon_id, discount: "9999" }] }` gave a use and the
+  // claimed discount back before every limit was checked: per_user, global and budget lifted.
+  const previous = { applied: [{ coupon_id: 'ten-off', code: 'TEN', discount: '9999.00' }] };
+  const body = { cart: cart(), user: { id: 'editor' }, codes: ['TEN'], previous };
+  for (const headers of [{ 'idempotency-key': key() }, await shopperHeaders(server, 'editor', { 'idempotency-key': key() })]) {
+    const refused = await call(server, 'POST', '/redemptions', { body: { ...body, order_id: 'o-edit', hold: 'PT5M' }, headers });
+    assert.equal(assertError(refused, 400, 'INVALID_REQUEST', 'a browser reserving with previous').path, 'previous');
+  }
+  const fromShop = await redeem(server, key(), { ...body, order_id: 'o-edit' });
+  assert.equal(assertError(fromShop, 400, 'INVALID_REQUEST', 'the shop redeeming with previous').path, 'previous');
+  assertError(await call(server, 'POST', '/evaluate', { body }), 401, 'SERVER_CREDENTIAL_REQUIRED', 'an anonymous edit');
+  assertError(await call(server, 'POST', '/evaluate', { body, headers: await shopperHeaders(server, 'editor') }), 403, 'SERVER_CREDENTIAL_REQUIRED', 'a shopper\'s edit');
+  const priced = await shop(server, 'POST', '/evaluate', { body });
+  assert.equal(priced.status, 200, priced.text);
+  assert.deepEqual(priced.json.edit.kept.map((k) => [k.coupon_id, k.previous_discount, k.discount]), [['ten-off', '9999.00', '10.00']]);
 });

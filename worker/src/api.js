@@ -91,6 +91,9 @@ export async function postEvaluate(request, env) {
   const { value } = await readJsonObject(request, MAX_BODY_BYTES);
   checkBodyUser(value.user);
   const body = withUser(caller, value);
+  // An order edit gives the order's uses back before limits are checked: only the shop knows
+  // which order, and what it had; a shopper's word would lift every limit.
+  if (value.previous !== undefined) requireShop(caller, 'an order edit (`previous`)');
   const at = previewClock(request, env);
   const who = subjects(request, body.user?.id);
   const { result: priced, until } = await withAttempts(env, who, codesOf(body), async () => {
@@ -121,6 +124,11 @@ export async function postRedemption(request, env) {
   const { order_id: orderId, hold, ...input } = withUser(caller, value);
   if (typeof orderId !== 'string' || !orderId || orderId.length > 128) {
     throw new ApiError(400, 'INVALID_REQUEST', 'order_id must be a string of 1-128 characters', { path: 'order_id' });
+  }
+  if (input.previous !== undefined) {
+    // The counters would take `previous` at its word and give its uses back: an edit is priced
+    // with POST /evaluate, and committed by reverting the order's redemption and redeeming anew.
+    throw new ApiError(400, 'INVALID_REQUEST', 'previous (an order edit) is for POST /evaluate; to commit an edit, revert the order\'s redemption and redeem the edited order', { path: 'previous' });
   }
   let holdMs = 0;
   if (hold !== undefined) {
