@@ -1721,8 +1721,19 @@ impl Manifest {
                 .iter()
                 .find(|(p, _)| code.starts_with(p.as_str()))
             {
+                // Within several sources, the static source that has it.
+                let source = match self.coupons.get(*i).map(|c| &c.codes) {
+                    Some(Codes::Multi(sources)) => sources.iter().position(
+                        |s| matches!(s, Codes::Static { code: Some(c), .. } if c == code),
+                    ),
+                    _ => None,
+                };
+                let at = match source {
+                    Some(k) => format!("coupons[{i}].codes.sources[{k}].code"),
+                    None => format!("coupons[{i}].codes.code"),
+                };
                 return Err(invalid(
-                    &format!("coupons[{i}].codes.code"),
+                    &at,
                     format!("starts with `{prefix}`, the bulk prefix of coupons[{j}]"),
                 ));
             }
@@ -1951,5 +1962,20 @@ mod tests {
             assert_eq!(e.path(), Some("coupons[1].codes"), "{list:?}");
             assert!(e.to_string().contains("the same code as coupons[0]"), "{e}");
         }
+    }
+
+    #[test]
+    fn a_static_source_under_a_bulk_prefix_is_named_at_its_source() {
+        let coupon = |id: &str, codes: &str| {
+            OK.replacen(r#""id":"a""#, &format!(r#""id":"{id}""#), 1)
+                .replacen(r#"{"type":"automatic"}"#, codes, 1)
+        };
+        let multi = coupon(
+            "a",
+            r#"{"type":"multi","sources":[{"type":"bulk","prefix":"STAFF","length":12},{"type":"static","code":"NEWS2026"}]}"#,
+        );
+        let bulk = coupon("b", r#"{"type":"bulk","prefix":"NEWS","length":10}"#);
+        let e = load(&[multi, bulk].join(",")).unwrap_err();
+        assert_eq!(e.path(), Some("coupons[0].codes.sources[1].code"), "{e}");
     }
 }

@@ -30,7 +30,9 @@ export interface CartLine { id: string; product_id: string; quantity: number; un
 /** A shipping charge: `cart.shipping` (the one charge) or one of `cart.shipping_lines` (`id` required). */
 export interface ShippingCharge { amount: Money; method?: JsonValue; id?: string; attributes?: Record<string, JsonValue> }
 export interface Cart { currency: string; lines: CartLine[]; shipping?: ShippingCharge; shipping_lines?: Array<ShippingCharge & { id: string }>; fees?: Array<{ id: string; amount: Money; name?: string }>; attributes?: Record<string, JsonValue> }
-export interface UsageSnapshot { as_of?: string; coupons?: Record<string, { redemptions?: number; user_redemptions?: number; discount_given?: Money }>; groups?: Record<string, { redemptions?: number; user_redemptions?: number; discount_given?: Money }> }
+/** One coupon's or limit group's counters; `periods` / `user_periods` by period label (`2026-11-23`, `2026-W48`, `2026-11`). */
+export interface UsageEntry { redemptions?: number; user_redemptions?: number; discount_given?: Money; periods?: Record<string, number>; user_periods?: Record<string, number> }
+export interface UsageSnapshot { as_of?: string; coupons?: Record<string, UsageEntry>; groups?: Record<string, UsageEntry> }
 /** `allocations: true` adds each applied coupon's share per line, shipping and fee (what the Worker records with a redemption); without it the result is compact. `automatic: false` prices with the typed codes only, leaving automatic coupons out. `previous` (an order edit): the order before the edit; the result then has `edit`. */
 export interface EvaluateRequest { cart: Cart; user?: UserContext; codes?: string[]; now?: string; usage?: UsageSnapshot; allocations?: boolean; automatic?: boolean; previous?: PreviousOrder }
 /** The order before an edit. Entries may be the previous Evaluation's own `applied`, `lines` and `periods` (their other fields are ignored). */

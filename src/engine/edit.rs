@@ -28,15 +28,21 @@ pub(super) struct Before {
 }
 
 impl Before {
-    /// The order as its coupons' limit groups count it: one use of a group per coupon in one.
+    /// The order as its coupons' limit groups count it: a cart takes at most one use of a group,
+    /// so at most one use (and the discounts of its coupons) is given back per group.
     pub(super) fn in_groups(&self, m: &crate::manifest::Manifest) -> Before {
+        let mut coupons: Vec<(String, Option<String>, Decimal)> = Vec::new();
+        for (id, code, discount) in &self.coupons {
+            let Some(g) = m.coupon(id).and_then(|c| c.limits.group.as_ref()) else {
+                continue;
+            };
+            match coupons.iter_mut().find(|(name, _, _)| *name == g.0) {
+                Some(entry) => entry.2 += *discount,
+                None => coupons.push((g.0.clone(), code.clone(), *discount)),
+            }
+        }
         Before {
-            coupons: (self.coupons.iter())
-                .filter_map(|(id, code, discount)| {
-                    let g = m.coupon(id)?.limits.group.as_ref()?;
-                    Some((g.0.clone(), code.clone(), *discount))
-                })
-                .collect(),
+            coupons,
             lines: None,
             periods: self.periods.clone(),
         }
@@ -281,8 +287,17 @@ impl Engine {
         let winners: Vec<&crate::manifest::Coupon> = ev
             .applied
             .iter()
-            .filter_map(|a| self.manifest.coupons.iter().find(|c| c.id == a.coupon_id))
+            .filter_map(|a| self.manifest.coupon(&a.coupon_id))
             .collect();
+        // One coupon of a limit group applies per order: another of its group may have it.
+        if let Some(g) = &coupon.limits.group {
+            let same = |w: &&&crate::manifest::Coupon| {
+                w.id != coupon.id && w.limits.group.as_ref().is_some_and(|h| h.0 == g.0)
+            };
+            if let Some(w) = winners.iter().find(same) {
+                return Ok(super::group_rival(w, &g.0));
+            }
+        }
         let rival =
             stacking::lost_to(coupon, &winners).or_else(|| stacking::units_rival(coupon, &winners));
         Ok(match rival {

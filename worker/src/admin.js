@@ -228,7 +228,7 @@ export async function getCounters(request, env, { coupon_id }) {
 /** GET /admin/groups/{group}/counters?user=: a limit group's counters, as a coupon's. */
 export async function getGroupCounters(request, env, { group }) {
   const user = userQuery(new URL(request.url));
-  if (!(await current(env)).payload.limit_groups?.[group]) throw new ApiError(404, 'GROUP_NOT_FOUND', `no limit group ${group} in the current manifest`);
+  if (!Object.hasOwn((await current(env)).payload.limit_groups ?? {}, group)) throw new ApiError(404, 'GROUP_NOT_FOUND', `no limit group ${group} in the current manifest`);
   return json({ group, ...(await counterOf(env, `group:${group}`).counters(user)) });
 }
 

@@ -600,8 +600,9 @@ export async function render(root, { store, param, view, navigate, notify }) {
     if (coupon.audience?.type === 'assigned') user.assignments = [{ coupon_id: coupon.id, assigned_at: iso(at - 60e3) }];
     if (coupon.activation?.type === 'event') user.events = [...(user.events ?? []), { id: 'preview-event', name: coupon.activation.event, at: iso(at - 60e3) }];
     let codes = [];
-    // Several sources: the first one priced, as if it alone were the coupon's.
-    const source = coupon.codes.type === 'multi' ? coupon.codes.sources[0] : coupon.codes;
+    // Several sources: the first one the page can price (a code in clear, or a bulk format).
+    const sources = coupon.codes.type === 'multi' ? coupon.codes.sources ?? [] : [coupon.codes];
+    const source = sources.find((s) => s.type === 'bulk' || s.code) ?? sources[0] ?? { type: 'none' };
     if (source.type === 'static' && source.code) codes = [source.code];
     else if (source.type === 'static') notes.push('The hidden code is not known here, so the preview cannot apply it.');
     if (source.type === 'bulk') {
