@@ -143,7 +143,7 @@ fn quantity(v: &Value, limits: &Limits) -> Result<u64> {
 
 /// A money amount: a decimal string, never a JSON number.
 #[inline(never)]
-fn amount(v: &Value, currency: Currency, at: At) -> Result<Decimal> {
+pub(crate) fn amount(v: &Value, currency: Currency, at: At) -> Result<Decimal> {
     match v {
         Value::Str(s) => money::parse_amount(s, currency, ""),
         _ => Err(Box::new(Error::InvalidAmount {

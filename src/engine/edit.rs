@@ -13,7 +13,6 @@ use crate::money::{self, Currency};
 use crate::reason::Reason;
 use crate::result::{Added, Dropped, Edit, Evaluation, Kept, LineChange};
 use crate::reward::{self, Remaining};
-use crate::rules::Value;
 use crate::stacking;
 use crate::time::Instant;
 use rust_decimal::Decimal;
@@ -49,18 +48,6 @@ impl Before {
     }
 }
 
-fn money_at(v: &Value, currency: Currency, path: String) -> Result<Decimal> {
-    match v {
-        Value::Str(s) => money::parse_amount(s, currency, &path),
-        _ => Err(Box::new(Error::InvalidAmount {
-            path,
-            message:
-                "amounts are decimal strings in major units like \"12.50\", never JSON numbers"
-                    .into(),
-        })),
-    }
-}
-
 /// Reads `previous`: amounts as money of the cart's currency, codes normalised.
 pub(super) fn read(p: &Previous, currency: Currency) -> Result<Before> {
     let mut coupons = Vec::with_capacity(p.applied.len());
@@ -71,7 +58,7 @@ pub(super) fn read(p: &Previous, currency: Currency) -> Result<Before> {
             .as_deref()
             .map(|code| codes::normalize(code, &at("code")))
             .transpose()?;
-        let discount = money_at(&c.discount, currency, at("discount"))?;
+        let discount = crate::cart::amount(&c.discount, currency, &|| at("discount"))?;
         if coupons.iter().any(|(id, _, _)| *id == c.coupon_id) {
             return Err(Box::new(Error::InvalidRequest {
                 path: at("coupon_id"),
@@ -87,11 +74,9 @@ pub(super) fn read(p: &Previous, currency: Currency) -> Result<Before> {
                 .iter()
                 .enumerate()
                 .map(|(i, l)| {
-                    let d = money_at(
-                        &l.discount,
-                        currency,
-                        format!("previous.lines[{i}].discount"),
-                    )?;
+                    let d = crate::cart::amount(&l.discount, currency, &|| {
+                        format!("previous.lines[{i}].discount")
+                    })?;
                     Ok((l.id.clone(), d))
                 })
                 .collect::<Result<Vec<_>>>()?,
