@@ -9,6 +9,7 @@ import { codesFromCsv } from './csv.js';
 import { setOverride } from './overrides.js';
 import { parseAssignments, storeAssignments } from './assignments.js';
 import { counterOf, kvMode } from './counters.js';
+import { GROUP } from './usage.js';
 import { checkUserId, checkWithEngine, deleteProfile, parseProfile, storedProfile, storeProfiles, userQuery } from './profiles.js';
 
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024; // the engine's default max_manifest_bytes
@@ -229,7 +230,7 @@ export async function getCounters(request, env, { coupon_id }) {
 export async function getGroupCounters(request, env, { group }) {
   const user = userQuery(new URL(request.url));
   if (!Object.hasOwn((await current(env)).payload.limit_groups ?? {}, group)) throw new ApiError(404, 'GROUP_NOT_FOUND', `no limit group ${group} in the current manifest`);
-  return json({ group, ...(await counterOf(env, `group:${group}`).counters(user)) });
+  return json({ group, ...(await counterOf(env, `${GROUP}${group}`).counters(user)) });
 }
 
 /** The coupon's ledger events in KV, oldest first (up to 1,000). */

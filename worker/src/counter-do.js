@@ -8,7 +8,7 @@ import { recheck } from './recheck.js';
 import { addMoney } from './money.js';
 import { UNKNOWN_CODE } from './pricing.js';
 import { usedKey } from './codes.js';
-import { counted, usageEntry, usageKey, userUsageKey } from './usage.js';
+import { counted, GROUP, usageEntry, usageKey, userUsageKey } from './usage.js';
 import { aggregate } from './stats.js';
 
 const FLUSH_INTERVAL_MS = 1000; // KV allows one write per second per key
@@ -82,7 +82,7 @@ export class CouponCounter extends DurableObject {
 
     // A limit group's counter (`a.group`) counts the uses of every coupon of the group; the
     // coupon's own counter still counts the coupon's (docs/worker.md, limit groups).
-    const key = a.group ? `group:${a.group}` : a.coupon_id;
+    const key = a.group ? `${GROUP}${a.group}` : a.coupon_id;
     const coupon = counted(loaded, key);
     if (a.code_hash) {
       const used = this.one('SELECT redemption_id FROM used_codes WHERE hash = ?', a.code_hash);
