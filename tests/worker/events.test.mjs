@@ -50,8 +50,13 @@ const context = async (user) => (await shop(server, 'GET', `/users/${encodeURICo
 const tray = async (user) => Object.fromEntries((await shop(server, 'GET', `/coupons?user=${encodeURIComponent(user)}`)).json.map((t) => [t.coupon_id, t]));
 const pool = async (coupon) => (await admin(server, 'GET', `/admin/coupons/${coupon}/pool`)).json;
 const today = () => rfc3339(Date.now()).slice(0, 10);
-const distributed = async (coupon) =>
-  (await call(server, 'GET', `/stats/${coupon}?from=${today()}&to=${today()}`)).json.periods[0].codes_distributed;
+/** Codes handed out since yesterday: a distribution counts on its event's day, and a test's events
+ * may be dated an hour back (across midnight, yesterday's). */
+const distributed = async (coupon) => {
+  const yesterday = rfc3339(Date.now() - 86400e3).slice(0, 10);
+  const { periods } = (await call(server, 'GET', `/stats/${coupon}?from=${yesterday}&to=${today()}`)).json;
+  return periods.reduce((n, p) => n + p.codes_distributed, 0);
+};
 const evaluate = (user, codes) => shop(server, 'POST', '/evaluate', { body: { cart: cart(), codes, user: { id: user } } });
 const upload = (coupon, codes, query = '?pool=true') => admin(server, 'POST', `/admin/coupons/${coupon}/codes${query}`, {
   body: `code\n${codes.join('\n')}\n`, headers: { 'content-type': 'text/csv' } });
