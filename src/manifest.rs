@@ -87,7 +87,7 @@ impl<'de> Deserialize<'de> for Limits {
         ];
         for (slot, v) in slots {
             if let Some(v) = v {
-                *slot = whole(&v).map_err(|e| serde::de::Error::custom(message_of(&e)))?;
+                *slot = whole(&v).map_err(|e| serde::de::Error::custom(error_text(&e)))?;
             }
         }
         Ok(limits)
@@ -589,7 +589,7 @@ impl Payload {
 }
 
 /// A sub-reader's error as a message: its own text, without a path.
-fn message_of(e: &Error) -> String {
+fn error_text(e: &Error) -> String {
     match e {
         Error::InvalidRequest { message, .. } => message.clone(),
         other => other.to_string(),
