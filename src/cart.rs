@@ -20,6 +20,9 @@ pub struct Line<'a> {
     pub unit_price: Decimal,
     /// `unit_price * quantity`.
     pub total: Decimal,
+    /// `total` in the currency's minor units, worked out as it was (`None` past 96 bits, where
+    /// `Decimal` rounds the product: `Currency::to_units` then says).
+    pub total_units: Option<u128>,
     pub attributes: &'a Map,
 }
 
@@ -116,6 +119,16 @@ type At<'a> = &'a dyn Fn() -> String;
 
 #[inline(never)]
 fn quantity(v: &Value, limits: &Limits) -> Result<u64> {
+    // The usual quantity, a whole number sent as one (`2`), taken without Decimal arithmetic.
+    if let Value::Num(n) = v {
+        if n.scale() == 0 && !n.is_sign_negative() {
+            if let Ok(q) = u64::try_from(n.mantissa()) {
+                if q >= 1 && q <= limits.max_line_quantity {
+                    return Ok(q);
+                }
+            }
+        }
+    }
     let bad = |message: String| Error::InvalidQuantity {
         path: String::new(),
         message,
@@ -258,23 +271,29 @@ pub fn read_cart<'a>(c: &'a input::Cart, expected: Currency, limits: &Limits) ->
             currency,
             &at(".unit_price"),
         )?;
-        let total =
-            money::mul(unit_price, Decimal::from(quantity), "").map_err(|e| e.at(&at("")))?;
+        let (total, total_units) =
+            line_total(unit_price, quantity, currency).map_err(|e| e.at(&at("")))?;
         lines.push(Line {
             id,
             product_id,
             quantity,
             unit_price,
             total,
+            total_units,
             attributes: l.attributes.as_ref().unwrap_or(&EMPTY),
         });
     }
     // Line ids are unique: allocations and results name lines by id. Positions sorted by id
-    // (stable: a repeated id keeps the order sent), without copying the ids.
+    // (stable: a repeated id keeps the order sent), without copying the ids. Ids are compared by
+    // their first 8 bytes as one number first (where most differ), in full only when those match.
     let id_of = |i: usize| lines.get(i).map(|l| l.id);
-    let by_id = crate::sort::indices(lines.len(), &|a, b| id_of(a).cmp(&id_of(b)));
+    let heads: Vec<u64> = lines.iter().map(|l| head(l.id)).collect();
+    let by_id = crate::sort::indices(lines.len(), &|a, b| match (heads.get(a), heads.get(b)) {
+        (Some(x), Some(y)) if x != y => x.cmp(y),
+        _ => id_of(a).cmp(&id_of(b)),
+    });
     if let Some((first, later)) = by_id.windows(2).find_map(|w| match w {
-        [a, b] if id_of(*a) == id_of(*b) => Some((*a, *b)),
+        [a, b] if heads.get(*a) == heads.get(*b) && id_of(*a) == id_of(*b) => Some((*a, *b)),
         _ => None,
     }) {
         return Err(Box::new(Error::DuplicateLineId {
@@ -302,8 +321,7 @@ pub fn read_cart<'a>(c: &'a input::Cart, expected: Currency, limits: &Limits) ->
             name: f.name.clone(),
         });
     }
-    let subtotal = money::sum(lines.iter().map(|l| l.total), "cart")?;
-    let quantity = money::sum(lines.iter().map(|l| Decimal::from(l.quantity)), "cart")?;
+    let (subtotal, quantity) = sums(&lines, currency)?;
     Ok(Cart {
         currency,
         lines,
@@ -315,6 +333,72 @@ pub fn read_cart<'a>(c: &'a input::Cart, expected: Currency, limits: &Limits) ->
         quantity,
         by_id,
     })
+}
+
+/// The first 8 bytes of `id` as a big-endian number, zero-padded: two ids whose heads differ
+/// compare as their heads do (a shorter id that is a prefix of a longer one has the smaller head,
+/// or the same when the longer one goes on with zero bytes).
+fn head(id: &str) -> u64 {
+    let mut bytes = [0u8; 8];
+    bytes.iter_mut().zip(id.bytes()).for_each(|(b, c)| *b = c);
+    u64::from_be_bytes(bytes)
+}
+
+/// A line's total, `price x quantity`, exactly as `money::mul` gives it (value and scale), and
+/// in minor units: in integers while the product fits `Decimal`'s 96 bits (where `Decimal` would
+/// round it), by `money::mul` beyond.
+#[inline(never)]
+fn line_total(
+    price: Decimal,
+    quantity: u64,
+    currency: Currency,
+) -> Result<(Decimal, Option<u128>)> {
+    let scale = price.scale();
+    if let (Ok(m), Some(up)) = (
+        u64::try_from(price.mantissa()),
+        currency.minor_units().checked_sub(scale),
+    ) {
+        let product = u128::from(m) * u128::from(quantity);
+        if product == 0 {
+            // `Decimal` multiplies to a bare zero, without the price's scale.
+            return Ok((Decimal::ZERO, Some(0)));
+        }
+        if let Ok(low) = u64::try_from(product) {
+            return Ok((
+                money::from_mantissa(low, scale),
+                Some(product * 10u128.pow(up)),
+            ));
+        }
+    }
+    let total = money::mul(price, Decimal::from(quantity), "")?;
+    Ok((total, None))
+}
+
+/// The cart's subtotal and quantity, as `money::sum` adds them up (a sum takes the largest scale
+/// of its nonzero terms): in integers while the subtotal's minor units fit 64 bits.
+#[inline(never)]
+fn sums(lines: &[Line], currency: Currency) -> Result<(Decimal, Decimal)> {
+    let (mut units, mut scale, mut count) = (Some(0u64), 0u32, Some(0u64));
+    for l in lines {
+        units = match (units, l.total_units.map(u64::try_from)) {
+            (Some(a), Some(Ok(u))) => a.checked_add(u),
+            _ => None,
+        };
+        if !l.total.is_zero() {
+            scale = scale.max(l.total.scale());
+        }
+        count = count.and_then(|c| c.checked_add(l.quantity));
+    }
+    let dp = currency.minor_units();
+    let subtotal = match (units, dp.checked_sub(scale)) {
+        (Some(u), Some(down)) => money::from_mantissa(u / 10u64.pow(down), scale),
+        _ => money::sum(lines.iter().map(|l| l.total), "cart")?,
+    };
+    let quantity = match count {
+        Some(c) => Decimal::from(c),
+        None => money::sum(lines.iter().map(|l| Decimal::from(l.quantity)), "cart")?,
+    };
+    Ok((subtotal, quantity))
 }
 
 /// Every shipping charge: the one of `shipping` (its id `shipping` unless it has one), or each of
@@ -681,6 +765,110 @@ impl Trigger {
                 })
                 .map_or(Ok(()), |f| Err(Some(Box::new(f)))),
             None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    /// Ids whose first 8 bytes differ are ordered by those bytes as numbers as `str` orders them
+    /// (ids that are prefixes of others, zero bytes, non-ASCII included).
+    #[test]
+    fn heads_order_as_ids_do() {
+        let mut seed = 5u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize
+        };
+        let pieces = ["", "l", "1", "0", "\0", "line-", "é", "\u{7f}", "z", "10"];
+        for _ in 0..20_000 {
+            let mut id = || -> String {
+                (0..next() % 6)
+                    .map(|_| pieces[next() % pieces.len()])
+                    .collect()
+            };
+            let (a, b) = (id(), id());
+            if head(&a) != head(&b) {
+                assert_eq!(head(&a).cmp(&head(&b)), a.cmp(&b), "{a:?} {b:?}");
+            } else if a.len() <= 8 && b.len() <= 8 && !a.contains('\0') && !b.contains('\0') {
+                assert_eq!(a, b);
+            }
+        }
+    }
+
+    /// Line totals and the cart's sums worked out in integers are `money::mul` and `money::sum`'s,
+    /// value and scale (a scale shows wherever a `Decimal` is written as is).
+    #[test]
+    fn integer_totals_are_decimal_arithmetic() {
+        let mut seed = 11u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            seed >> 29
+        };
+        for code in ["USD", "JPY", "KWD", "CLF"] {
+            let c = Currency::from_code(code).unwrap();
+            for case in 0..400 {
+                let n = 1 + (next() % 6) as usize;
+                let mut lines = Vec::new();
+                for _ in 0..n {
+                    let scale = (next() % u64::from(c.minor_units() + 1)) as u32;
+                    let m = match next() % 5 {
+                        0 => 0,
+                        1 => next() % 10u64.pow(15),
+                        2 => 999_999_999_999_999_999,
+                        _ => next() % 100_000,
+                    };
+                    let price = money::from_mantissa(m, scale);
+                    let q = match (case % 7, next() % 3) {
+                        (0, _) => 1 << 53,
+                        (_, 0) => 1,
+                        _ => 1 + next() % 1000,
+                    };
+                    let Ok(want) = money::mul(price, Decimal::from(q), "") else {
+                        assert!(line_total(price, q, c).is_err());
+                        continue;
+                    };
+                    let (total, units) = line_total(price, q, c).unwrap();
+                    assert_eq!(
+                        (total.mantissa(), total.scale()),
+                        (want.mantissa(), want.scale()),
+                        "{price} x {q}"
+                    );
+                    if let Some(u) = units {
+                        assert_eq!(u, c.to_units(want, "").unwrap());
+                    }
+                    lines.push(Line {
+                        id: "",
+                        product_id: "",
+                        quantity: q,
+                        unit_price: price,
+                        total,
+                        total_units: units,
+                        attributes: &EMPTY,
+                    });
+                }
+                let Ok(want) = money::sum(lines.iter().map(|l| l.total), "cart") else {
+                    assert!(sums(&lines, c).is_err());
+                    continue;
+                };
+                let (subtotal, quantity) = sums(&lines, c).unwrap();
+                assert_eq!(
+                    (subtotal.mantissa(), subtotal.scale()),
+                    (want.mantissa(), want.scale())
+                );
+                let want = money::sum(lines.iter().map(|l| Decimal::from(l.quantity)), "").unwrap();
+                assert_eq!(
+                    (quantity.mantissa(), quantity.scale()),
+                    (want.mantissa(), want.scale())
+                );
+            }
         }
     }
 }

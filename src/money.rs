@@ -123,50 +123,31 @@ impl Currency {
         self.figure(units).as_str().to_string()
     }
 
-    /// [`Currency::format_units`], held inline: no string on the heap.
+    /// [`Currency::format_units`], held inline: no string on the heap. Written from its last
+    /// digit backwards, where each digit comes from.
     #[inline(never)]
     pub fn figure(&self, units: u128) -> Figure {
         let dp = self.minor_units as usize;
-        let mut digits = [0u8; 40];
-        let mut n = 0;
-        // 64-bit digits while the amount fits: 128-bit division is a software routine in Wasm.
-        let (mut high, mut low) = (units, 0u64);
-        let mut small = u64::try_from(units).ok();
-        while small.is_none() && high > 0 {
-            if let Some(d) = digits.get_mut(n) {
-                *d = b'0' + (high % 10) as u8;
-            }
-            high /= 10;
-            n += 1;
-            small = u64::try_from(high).ok();
-        }
-        if let Some(s) = small {
-            low = s;
-        }
-        while low > 0 || n <= dp {
-            if let Some(d) = digits.get_mut(n) {
-                *d = b'0' + (low % 10) as u8;
-            }
-            low /= 10;
-            n += 1;
-        }
-        // Most significant first, with the point.
         let mut text = [0u8; FIGURE_BYTES];
-        let mut len = 0;
-        for i in (0..n).rev() {
-            if i + 1 == dp {
-                if let Some(t) = text.get_mut(len) {
-                    *t = b'.';
+        let (mut at, mut n) = (FIGURE_BYTES, 0usize);
+        // 64-bit digits once the amount fits: 128-bit division is a software routine in Wasm.
+        let mut high = units;
+        let mut low = loop {
+            match u64::try_from(high) {
+                Ok(low) => break low,
+                Err(_) => {
+                    put_digit(&mut text, &mut at, &mut n, dp, (high % 10) as u8);
+                    high /= 10;
                 }
-                len += 1;
             }
-            if let Some(t) = text.get_mut(len) {
-                *t = digits.get(i).copied().unwrap_or(b'0');
-            }
-            len += 1;
+        };
+        // At least one digit before the point ("0.05").
+        while low > 0 || n <= dp {
+            put_digit(&mut text, &mut at, &mut n, dp, (low % 10) as u8);
+            low /= 10;
         }
         Figure {
-            len: u8::try_from(len).unwrap_or(0),
+            start: u8::try_from(at).unwrap_or(0),
             text,
         }
     }
@@ -201,6 +182,23 @@ pub fn sum_units<I: IntoIterator<Item = u128>>(items: I, path: &str) -> Result<u
         .ok_or_else(|| overflow(path))
 }
 
+/// Writes the `n`-th digit from the right (counted from 0) before `at`, after the point when it
+/// is the first digit of the whole part.
+#[inline(always)]
+fn put_digit(text: &mut [u8; FIGURE_BYTES], at: &mut usize, n: &mut usize, dp: usize, digit: u8) {
+    if *n == dp && dp > 0 {
+        *at -= 1;
+        if let Some(t) = text.get_mut(*at) {
+            *t = b'.';
+        }
+    }
+    *at -= 1;
+    if let Some(t) = text.get_mut(*at) {
+        *t = b'0' + digit;
+    }
+    *n += 1;
+}
+
 /// The most bytes of a [`Figure`]: 39 digits of a `u128`, a point and a leading zero.
 const FIGURE_BYTES: usize = 41;
 
@@ -208,14 +206,15 @@ const FIGURE_BYTES: usize = 41;
 /// on the heap per amount.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Figure {
-    len: u8,
+    /// Where the text starts: it ends the array.
+    start: u8,
     text: [u8; FIGURE_BYTES],
 }
 
 impl Figure {
     pub fn as_str(&self) -> &str {
         // Only ASCII digits and a point are ever written.
-        std::str::from_utf8(self.text.get(..usize::from(self.len)).unwrap_or_default())
+        std::str::from_utf8(self.text.get(usize::from(self.start)..).unwrap_or_default())
             .unwrap_or_default()
     }
 }
@@ -328,6 +327,64 @@ pub fn from_json_number(text: &str) -> Option<Decimal> {
 /// Parses a money string in major units: digits, optionally a point and at most the currency's
 /// minor-unit digits. No sign, exponent, spaces or thousands separators: "12.50", "0", "1000".
 pub fn parse_amount(s: &str, currency: Currency, path: &str) -> Result<Decimal> {
+    match amount_digits(s, currency.minor_units()) {
+        Some((mantissa, scale)) => Ok(from_mantissa(mantissa, scale)),
+        None => amount_refused(s, currency, path),
+    }
+}
+
+/// A valid amount's digits, in one pass over its bytes and without allocating (every cart line
+/// has a price): `mantissa / 10^scale`, its scale the number of digits sent after the point, as
+/// [`decimal`] reads them. `None` for anything [`amount_refused`] may refuse (it says why).
+#[inline(never)]
+fn amount_digits(s: &str, max_dp: u32) -> Option<(u64, u32)> {
+    let bytes = s.as_bytes();
+    let mut mantissa = 0u64;
+    let zeros = bytes.iter().take_while(|b| **b == b'0').count();
+    let int_end = digits(bytes, zeros, &mut mantissa);
+    // At most 15 significant digits before the point and 4 after it: below 10^19, a u64.
+    if int_end == 0 || int_end - zeros > MAX_AMOUNT_DIGITS {
+        return None;
+    }
+    let (end, scale) = match bytes.get(int_end) {
+        Some(b'.') => {
+            let end = digits(bytes, int_end + 1, &mut mantissa);
+            (end, end - int_end - 1)
+        }
+        _ => (int_end, 0),
+    };
+    let scale = u32::try_from(scale).ok()?;
+    match end == bytes.len() && (end == int_end || (1..=max_dp).contains(&scale)) {
+        true => Some((mantissa, scale)),
+        false => None,
+    }
+}
+
+/// Reads the digits of `bytes` from `i` on into `mantissa` (wrapping: a refused amount's value is
+/// not used); where they end.
+#[inline(always)]
+fn digits(bytes: &[u8], mut i: usize, mantissa: &mut u64) -> usize {
+    while let Some(d) = bytes
+        .get(i)
+        .map(|b| b.wrapping_sub(b'0'))
+        .filter(|d| *d <= 9)
+    {
+        *mantissa = mantissa.wrapping_mul(10).wrapping_add(u64::from(d));
+        i += 1;
+    }
+    i
+}
+
+/// The `Decimal` of `mantissa / 10^scale`: what [`decimal`] reads from the same digits.
+#[inline(never)]
+pub fn from_mantissa(mantissa: u64, scale: u32) -> Decimal {
+    Decimal::from_parts(mantissa as u32, (mantissa >> 32) as u32, 0, false, scale)
+}
+
+/// [`parse_amount`] rule by rule: why `s` is refused, with its first 40 characters in the message.
+#[cold]
+#[inline(never)]
+fn amount_refused(s: &str, currency: Currency, path: &str) -> Result<Decimal> {
     let bad = |message: String| Error::InvalidAmount {
         path: path.to_string(),
         message,
@@ -769,6 +826,40 @@ mod tests {
         let jpy = Currency::from_code("JPY").unwrap();
         assert!(parse_amount("100.5", jpy, "p").is_err());
         assert!(parse_amount("1234567890123456", usd, "p").is_err());
+    }
+
+    /// The one-pass reader accepts what the rule-by-rule one does, with the same digits and
+    /// scale, and leaves every refusal (and its message) to it.
+    #[test]
+    fn amounts_read_in_one_pass_as_rule_by_rule() {
+        let mut seed = 3u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize
+        };
+        let alphabet = b"0000011123456789..9-e x";
+        for code in ["USD", "JPY", "KWD", "CLF"] {
+            let c = Currency::from_code(code).unwrap();
+            for _ in 0..20_000 {
+                let len = next() % 22;
+                let s: String = (0..len)
+                    .map(|_| char::from(alphabet[next() % alphabet.len()]))
+                    .collect();
+                let (fast, slow) = (parse_amount(&s, c, "p"), amount_refused(&s, c, "p"));
+                assert_eq!(fast.is_ok(), slow.is_ok(), "{s}");
+                match (fast, slow) {
+                    (Ok(a), Ok(b)) => {
+                        assert_eq!((a.mantissa(), a.scale()), (b.mantissa(), b.scale()), "{s}")
+                    }
+                    (a, b) => assert_eq!(
+                        a.err().map(|e| e.to_string()),
+                        b.err().map(|e| e.to_string())
+                    ),
+                }
+            }
+        }
     }
 
     #[test]

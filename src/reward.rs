@@ -36,7 +36,10 @@ impl Remaining {
             lines: cart
                 .lines
                 .iter()
-                .map(|l| c.to_units(l.total, "cart.lines"))
+                .map(|l| match l.total_units {
+                    Some(units) => Ok(units),
+                    None => c.to_units(l.total, "cart.lines"),
+                })
                 .collect::<Result<_>>()?,
             shipping: cart
                 .shipping
