@@ -35,6 +35,11 @@ pub fn normalize(raw: &str, path: &str) -> Result<String> {
             raw.len()
         ))));
     }
+    // Nearly every code is written as plain ASCII letters and digits: the loop below would keep
+    // each of them, upper-cased, so that is done without going character by character.
+    if (1..=MAX_CODE_LEN).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Ok(raw.to_ascii_uppercase());
+    }
     let mut out = String::with_capacity(raw.len());
     for (i, c) in raw.chars().enumerate() {
         if is_ignored(c) {
@@ -200,6 +205,28 @@ mod tests {
                 "{raw:?}"
             );
         }
+    }
+
+    #[test]
+    fn plain_ascii_codes_are_upper_cased_up_to_the_limit() {
+        for raw in [
+            "save10",
+            "SAVE10",
+            "x",
+            "9",
+            "aZ09",
+            &"a".repeat(MAX_CODE_LEN),
+        ] {
+            assert_eq!(normalize(raw, "c").unwrap(), raw.to_uppercase(), "{raw:?}");
+        }
+        assert_eq!(
+            normalize(&"a".repeat(MAX_CODE_LEN + 1), "c")
+                .unwrap_err()
+                .to_string(),
+            normalize(&"a-".repeat(MAX_CODE_LEN + 1), "c")
+                .unwrap_err()
+                .to_string(),
+        );
     }
 
     #[test]

@@ -2,7 +2,10 @@
 //! zones).
 
 use crate::error::join_path;
+use serde::de::Visitor;
 use serde::{Deserialize, Deserializer};
+use std::borrow::Cow;
+use std::fmt;
 
 /// A field that may be missing, `null` or a value: `None`, `Some(None)`, `Some(Some(v))`. With
 /// `#[serde(default, deserialize_with = "present")]`. A tagged object (`{"type": ...}`) takes only
@@ -13,6 +16,95 @@ pub type Field<T> = Option<Option<T>>;
 /// Reads a [`Field`] that is there (serde leaves a missing one at its default, `None`).
 pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Field<T>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
+}
+
+/// A string of the manifest's payload, borrowed from the payload's text when it has no escape (nearly
+/// every one), owned otherwise: reading a manifest allocates no copy of its type names, codes and
+/// amounts, only of what the model keeps. Reads exactly what a `String` reads, with the same
+/// messages ("expected a string").
+#[derive(Clone, PartialEq, Eq)]
+pub struct Text<'a>(pub Cow<'a, str>);
+
+impl<'a> Text<'a> {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The string, as the model keeps it (copied only when it was borrowed).
+    pub fn into_string(self) -> String {
+        self.0.into_owned()
+    }
+}
+
+impl std::ops::Deref for Text<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Text<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl PartialEq<str> for Text<'_> {
+    fn eq(&self, other: &str) -> bool {
+        *self.0 == *other
+    }
+}
+
+impl PartialEq<&str> for Text<'_> {
+    fn eq(&self, other: &&str) -> bool {
+        *self.0 == **other
+    }
+}
+
+impl PartialEq<Text<'_>> for str {
+    fn eq(&self, other: &Text<'_>) -> bool {
+        *self == *other.0
+    }
+}
+
+impl PartialEq<Text<'_>> for &str {
+    fn eq(&self, other: &Text<'_>) -> bool {
+        **self == *other.0
+    }
+}
+
+impl PartialEq<Text<'_>> for String {
+    fn eq(&self, other: &Text<'_>) -> bool {
+        **self == *other.0
+    }
+}
+
+impl fmt::Display for Text<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Cow<'de, str>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Cow::Borrowed(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(v.to_owned()))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(v))
+            }
+        }
+        d.deserialize_str(V).map(Text)
+    }
 }
 
 /// The byte offset of serde_json's line and column in `bytes` (where it stopped reading).
@@ -130,6 +222,27 @@ pub const MAX_SAFE_INTEGER: u64 = 9_007_199_254_740_991;
 /// `#[serde(remote = "Self")]`: a derived struct alone also reads a list as its fields in order
 /// (`"limits": [1]` would be `per_user: 1`), which the manifest never allowed.
 macro_rules! objects {
+    // Types that borrow from the text they are read from (`Text<'a>`): `<'a> Type<'a>, ...`.
+    (<$l:lifetime> $($t:ty),* $(,)?) => {$(
+        impl<'de: $l, $l> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct Only<$l>(std::marker::PhantomData<&$l ()>);
+                impl<'de: $l, $l> serde::de::Visitor<'de> for Only<$l> {
+                    type Value = $t;
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        f.write_str("an object")
+                    }
+                    fn visit_map<A: serde::de::MapAccess<'de>>(
+                        self,
+                        map: A,
+                    ) -> Result<$t, A::Error> {
+                        <$t>::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    }
+                }
+                d.deserialize_map(Only(std::marker::PhantomData))
+            }
+        }
+    )*};
     ($($t:ty),* $(,)?) => {$(
         impl<'de> serde::Deserialize<'de> for $t {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {

@@ -93,7 +93,8 @@ impl Engine {
         limits: Limits,
     ) -> Result<Engine> {
         manifest::within("manifest bytes", jws.len(), limits.max_manifest_bytes)?;
-        let payload = manifest::Payload::parse(&signature::verify(jws, keys)?)?;
+        let text = signature::verify(jws, keys)?;
+        let payload = manifest::Payload::parse(&text)?;
         let (issued_at, expires_at) = payload.validity()?;
         if now
             .checked_add(Duration::seconds(CLOCK_SKEW_SECONDS))

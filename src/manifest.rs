@@ -3,7 +3,7 @@
 //! docs/manifest.md and docs/manifest.schema.json describe the same shape for people and tools.
 
 use crate::codes::{self, MAX_CODE_LEN};
-use crate::de::{Field, MAX_SAFE_INTEGER};
+use crate::de::{Field, Text, MAX_SAFE_INTEGER};
 use crate::error::{invalid, join_path, Error, Result};
 use crate::money::{self, Currency};
 use crate::payload::{
@@ -243,15 +243,11 @@ pub struct Trigger {
 
 impl Trigger {
     /// Checks `{ event, where?, delay? }` (an event activation or a distribution trigger).
-    fn compile(
-        event: Option<&String>,
-        filter: Option<&Rule>,
-        delay: Option<&String>,
-    ) -> Result<Trigger> {
+    fn compile(event: Option<&str>, filter: Option<&Rule>, delay: Option<&str>) -> Result<Trigger> {
         let event = event.ok_or_else(|| invalid("", "missing field `event`"))?;
         check_id(event, "event", 64)?;
         Ok(Trigger {
-            event: event.clone(),
+            event: event.to_owned(),
             filter: filter
                 .map(|w| Predicate::compile(w, Scope::Event))
                 .transpose()
@@ -496,10 +492,11 @@ fn check_text(s: &str, path: &str, max: usize) -> Result<()> {
 /// times?), then, after the times, for the field path of the refusal ([`crate::de::located`]). A
 /// valid manifest never pays for either.
 #[derive(Debug)]
-pub(crate) enum Payload {
-    Read(Box<Doc>),
+pub(crate) enum Payload<'a> {
+    /// Its strings borrowed from the payload's text where they have no escape ([`Text`]).
+    Read(Box<Doc<'a>>),
     /// The tree and the text, kept to find the refusal's path once the times have been checked.
-    Refused(Value, String),
+    Refused(Value, &'a str),
 }
 
 /// The payload's `version`: `MANIFEST_VERSION_UNSUPPORTED` unless it is 1.
@@ -513,8 +510,8 @@ fn check_version(version: Option<&Option<Value>>) -> Result<()> {
     }
 }
 
-impl Payload {
-    pub(crate) fn parse(payload: &[u8]) -> Result<Payload> {
+impl<'a> Payload<'a> {
+    pub(crate) fn parse(payload: &'a [u8]) -> Result<Payload<'a>> {
         // UTF-8 checked once for the whole text (a word at a time), then read as text: serde_json
         // does not check every string again, and the Wasm carries one copy of each reader (the
         // requests are text too).
@@ -541,7 +538,7 @@ impl Payload {
                 .map(|v| Some(v.clone()).filter(|v| *v != Value::Null))
                 .as_ref(),
         )?;
-        Ok(Payload::Refused(tree, text.to_owned()))
+        Ok(Payload::Refused(tree, text))
     }
 
     /// `issued_at` and `expires_at`.
@@ -573,16 +570,16 @@ impl Payload {
     pub(crate) fn into_manifest(self, limits: &Limits) -> Result<Manifest> {
         match self {
             Payload::Read(doc) => compile(*doc, limits),
-            Payload::Refused(tree, bytes) => {
+            Payload::Refused(tree, text) => {
                 // As for a valid payload: what is not a coupon first, then how many coupons
                 // there are, then each of them.
-                compile_head(&tracked::<Doc<serde::de::IgnoredAny>>(&bytes)?)?;
+                compile_head(&tracked::<Doc<serde::de::IgnoredAny>>(text)?)?;
                 if let Value::Map(m) = &tree {
                     if let Some(Value::List(coupons)) = m.get("coupons") {
                         within("coupons", coupons.len(), limits.max_coupons)?;
                     }
                 }
-                compile(tracked::<Doc>(&bytes)?, limits)
+                compile(tracked::<Doc>(text)?, limits)
             }
         }
     }
@@ -620,7 +617,7 @@ struct Head<'d> {
 }
 
 /// Checks everything but the coupons, in the order a reader meets the fields' meaning.
-fn compile_head<C>(doc: &Doc<C>) -> Result<Head<'_>> {
+fn compile_head<'d, C>(doc: &'d Doc<'_, C>) -> Result<Head<'d>> {
     check_id(&doc.id, "id", 128)?;
     let issued_at = instant(&doc.issued_at, "issued_at")?;
     let expires_at = instant(&doc.expires_at, "expires_at")?;
@@ -721,7 +718,7 @@ fn compile(mut doc: Doc, limits: &Limits) -> Result<Manifest> {
     }
     let time_zone = zones.default;
     let mut manifest = Manifest {
-        id: doc.id.clone(),
+        id: doc.id.to_string(),
         issued_at,
         expires_at,
         currency,
@@ -744,7 +741,7 @@ fn compile(mut doc: Doc, limits: &Limits) -> Result<Manifest> {
 /// Named as the manifest always named them: an unknown field at the object that has it, a `null`
 /// where a field is required as that field missing from its object.
 #[inline(never)]
-fn tracked<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
+fn tracked<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T> {
     let bytes = text.as_bytes();
     serde_json::from_str(text).map_err(|e| {
         let mut message = crate::de::message_of(&e);
@@ -907,9 +904,9 @@ fn compile_coupon(c: CouponDoc, ctx: &Ctx, zones: &mut Zones) -> Result<Coupon> 
         for (i, item) in items.iter().enumerate() {
             distribution.push(
                 Trigger::compile(
-                    item.event.as_ref(),
+                    item.event.as_deref(),
                     item.filter.as_ref(),
-                    item.delay.as_ref(),
+                    item.delay.as_deref(),
                 )
                 .map_err(|e| e.item(i).under("distribution"))?,
             );
@@ -992,9 +989,9 @@ fn compile_coupon(c: CouponDoc, ctx: &Ctx, zones: &mut Zones) -> Result<Coupon> 
         .transpose()
         .map_err(|e| e.under("schedule"))?;
     Ok(Coupon {
-        id: c.id,
-        name: c.name,
-        description: c.description,
+        id: c.id.into_string(),
+        name: c.name.into_string(),
+        description: c.description.map(Text::into_string),
         status,
         codes,
         audience,
@@ -1046,7 +1043,7 @@ fn compile_audience(a: &AudienceDoc, ctx: &Ctx) -> Result<Audience> {
                 .map(|(_, r)| r)
                 .ok_or_else(|| invalid("segment", format!("no segment `{name}` in `segments`")))?;
             Ok(Audience::Segment {
-                name: name.clone(),
+                name: name.to_string(),
                 rule: rule.clone(),
             })
         }
@@ -1061,9 +1058,9 @@ fn compile_activation(a: &ActivationDoc) -> Result<Activation> {
     })? {
         "time" => Ok(Activation::Time(instant(required(&a.at, "at")?, "at")?)),
         _ => Ok(Activation::Event(Trigger::compile(
-            given(&a.event),
+            given(&a.event).map(Text::as_str),
             given(&a.filter),
-            given(&a.delay),
+            given(&a.delay).map(Text::as_str),
         )?)),
     }
 }
@@ -1180,7 +1177,7 @@ fn compile_codes(c: &CodesDoc, visibility: Visibility) -> Result<Codes> {
                 }
                 Ok(Codes::Static {
                     code: None,
-                    hash: Some(hash.clone()),
+                    hash: Some(hash.to_string()),
                 })
             }
             _ => Err(invalid(
@@ -1251,7 +1248,7 @@ fn compile_target(t: &TargetDoc) -> Result<(Target, Selection)> {
             None,
         ),
         "products" => {
-            let select = match given(&t.select).map(String::as_str) {
+            let select = match given(&t.select).map(Text::as_str) {
                 None => None,
                 Some("cheapest") => Some(true),
                 Some("most_expensive") => Some(false),
@@ -1281,15 +1278,15 @@ fn compile_target(t: &TargetDoc) -> Result<(Target, Selection)> {
         _ => {
             let id = required(&t.fee, "fee")?;
             check_id(id, "fee", 64)?;
-            (Target::Fee(id.clone()), None)
+            (Target::Fee(id.to_string()), None)
         }
     })
 }
 
 /// Exactly one of `percent` or `amount`: what a tier or a get unit gives.
 fn percent_or_amount(
-    percent_given: Option<&String>,
-    amount_given: Option<&String>,
+    percent_given: Option<&str>,
+    amount_given: Option<&str>,
     currency: Currency,
 ) -> Result<Amount> {
     match (percent_given, amount_given) {
@@ -1389,7 +1386,7 @@ fn compile_reward(r: &RewardDoc, currency: Currency) -> Result<Reward> {
             ))
         }
         "fixed_amount" => {
-            let each = match given(&r.allocation).map(String::as_str) {
+            let each = match given(&r.allocation).map(Text::as_str) {
                 None | Some("across") => false,
                 Some("each") => true,
                 Some(_) => return Err(invalid("allocation", "allocation is across or each")),
@@ -1442,7 +1439,11 @@ fn compile_reward(r: &RewardDoc, currency: Currency) -> Result<Reward> {
             let buy = (buy_rule, buy_quantity);
             Ok(reward(
                 "buy_x_get_y",
-                percent_or_amount(given(&r.percent), given(&r.amount), currency)?,
+                percent_or_amount(
+                    given(&r.percent).map(Text::as_str),
+                    given(&r.amount).map(Text::as_str),
+                    currency,
+                )?,
                 Target::Products(get.0.clone()),
                 None,
                 Units::BuyGet {
@@ -1487,7 +1488,7 @@ fn compile_reward(r: &RewardDoc, currency: Currency) -> Result<Reward> {
                 }
                 tiers.push((
                     min,
-                    percent_or_amount(item.percent.as_ref(), item.amount.as_ref(), currency)
+                    percent_or_amount(item.percent.as_deref(), item.amount.as_deref(), currency)
                         .map_err(at)?,
                 ));
             }

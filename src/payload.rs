@@ -7,7 +7,7 @@
 //! with the fields of every kind as [`Field`]s: its `type` decides which it takes, and the compiler
 //! refuses the others, even `null` ones.
 
-use crate::de::{present, Field};
+use crate::de::{present, Field, Text};
 use crate::input::Entries;
 use crate::rules::{Rule, Value};
 use crate::zone::{OffsetEntry, ScheduleDoc};
@@ -15,94 +15,98 @@ use serde::Deserialize;
 
 /// The whole payload; `C` is how its coupons are read (`IgnoredAny` to look at the rest first).
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, remote = "Self")]
-pub struct Doc<C = Vec<CouponDoc>> {
+#[serde(
+    deny_unknown_fields,
+    remote = "Self",
+    bound(deserialize = "'de: 'a, C: Deserialize<'de>")
+)]
+pub struct Doc<'a, C = Vec<CouponDoc<'a>>> {
     #[serde(default, deserialize_with = "present")]
     pub version: Field<Value>,
-    pub id: String,
-    pub issued_at: String,
-    pub expires_at: String,
-    pub currency: String,
+    pub id: Text<'a>,
+    pub issued_at: Text<'a>,
+    pub expires_at: Text<'a>,
+    pub currency: Text<'a>,
     #[serde(default)]
-    pub settings: Option<Settings>,
+    pub settings: Option<Settings<'a>>,
     #[serde(default)]
     pub segments: Option<Entries<Rule>>,
     #[serde(default)]
     pub time_zones: Option<Entries<Vec<OffsetEntry>>>,
     /// Limits shared by the coupons that name them in `limits.group`.
     #[serde(default)]
-    pub limit_groups: Option<Entries<LimitsDoc>>,
+    pub limit_groups: Option<Entries<LimitsDoc<'a>>>,
     pub coupons: C,
 }
 
 /// `settings`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, remote = "Self")]
-pub struct Settings {
+#[serde(deny_unknown_fields, remote = "Self", bound(deserialize = "'de: 'a"))]
+pub struct Settings<'a> {
     #[serde(default)]
     pub max_codes_per_cart: Option<Value>,
     #[serde(default)]
-    pub stacking: Option<String>,
+    pub stacking: Option<Text<'a>>,
     #[serde(default)]
-    pub time_zone: Option<String>,
+    pub time_zone: Option<Text<'a>>,
 }
 
 /// One coupon.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, remote = "Self")]
-pub struct CouponDoc {
-    pub id: String,
-    pub name: String,
+#[serde(deny_unknown_fields, remote = "Self", bound(deserialize = "'de: 'a"))]
+pub struct CouponDoc<'a> {
+    pub id: Text<'a>,
+    pub name: Text<'a>,
     #[serde(default)]
-    pub description: Option<String>,
-    pub status: String,
-    pub codes: CodesDoc,
+    pub description: Option<Text<'a>>,
+    pub status: Text<'a>,
+    pub codes: CodesDoc<'a>,
     #[serde(default)]
-    pub audience: Option<AudienceDoc>,
+    pub audience: Option<AudienceDoc<'a>>,
     #[serde(default)]
-    pub visibility: Option<String>,
+    pub visibility: Option<Text<'a>>,
     #[serde(default)]
-    pub activation: Option<ActivationDoc>,
+    pub activation: Option<ActivationDoc<'a>>,
     #[serde(default)]
-    pub distribution: Option<Vec<TriggerDoc>>,
+    pub distribution: Option<Vec<TriggerDoc<'a>>>,
     #[serde(default)]
-    pub expiry: Option<ExpiryDoc>,
+    pub expiry: Option<ExpiryDoc<'a>>,
     #[serde(default)]
-    pub window: Option<WindowDoc>,
+    pub window: Option<WindowDoc<'a>>,
     #[serde(default)]
     pub conditions: Option<Rule>,
-    pub reward: RewardDoc,
+    pub reward: RewardDoc<'a>,
     #[serde(default)]
-    pub limits: Option<LimitsDoc>,
+    pub limits: Option<LimitsDoc<'a>>,
     #[serde(default)]
     pub priority: Option<Value>,
     #[serde(default)]
-    pub stacking: Option<StackingDoc>,
+    pub stacking: Option<StackingDoc<'a>>,
     #[serde(default)]
     pub schedule: Option<ScheduleDoc>,
 }
 
 /// `codes`: `static`, `bulk`, `automatic`, or `multi` (several `static` and `bulk` `sources`).
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, remote = "Self")]
-pub struct CodesDoc {
+#[serde(deny_unknown_fields, remote = "Self", bound(deserialize = "'de: 'a"))]
+pub struct CodesDoc<'a> {
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: Text<'a>,
     #[serde(default, deserialize_with = "present")]
-    pub code: Field<String>,
+    pub code: Field<Text<'a>>,
     #[serde(default, deserialize_with = "present")]
-    pub code_hash: Field<String>,
+    pub code_hash: Field<Text<'a>>,
     #[serde(default, deserialize_with = "present")]
-    pub prefix: Field<String>,
+    pub prefix: Field<Text<'a>>,
     #[serde(default, deserialize_with = "present")]
     pub length: Field<Value>,
     #[serde(default, deserialize_with = "present")]
     pub check: Field<bool>,
     #[serde(default, deserialize_with = "present")]
-    pub sources: Field<Vec<CodesDoc>>,
+    pub sources: Field<Vec<CodesDoc<'a>>>,
 }
 
-impl CodesDoc {
+impl CodesDoc<'_> {
     pub fn keys(&self) -> [(&'static str, bool); 6] {
         [
             ("code", self.code.is_some()),
@@ -117,31 +121,31 @@ impl CodesDoc {
 
 /// `audience`: `all`, `segment` or `assigned`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, remote = "Self")]
-pub struct AudienceDoc {
+#[serde(deny_unknown_fields, remote = "Self", bound(deserialize = "'de: 'a"))]
+pub struct AudienceDoc<'a> {
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: Text<'a>,
     #[serde(default, deserialize_with = "present")]
-    pub segment: Field<String>,
+    pub segment: Field<Text<'a>>,
 }
 
 /// `activation`: `time` or `event`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, remote = "Self")]
-pub struct ActivationDoc {
+#[serde(deny_unknown_fields, remote = "Self", bound(deserialize = "'de: 'a"))]
+pub struct ActivationDoc<'a> {
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: Text<'a>,
     #[serde(default, deserialize_with = "present")]
-    pub at: Field<String>,
+    pub at: Field<Text<'a>>,
     #[serde(default, deserialize_with = "present")]
-    pub event: Field<String>,
+    pub event: Field<Text<'a>>,
     #[serde(default, rename = "where", deserialize_with = "present")]
     pub filter: Field<Rule>,
     #[serde(default, deserialize_with = "present")]
-    pub delay: Field<String>,
+    pub delay: Field<Text<'a>>,
 }
 
-impl ActivationDoc {
+impl ActivationDoc<'_> {
     pub fn keys(&self) -> [(&'static str, bool); 4] {
         [
             ("at", self.at.is_some()),
@@ -154,31 +158,31 @@ impl ActivationDoc {
 
 /// An event trigger of `distribution`: `{ event, where?, delay? }`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, remote = "Self")]
-pub struct TriggerDoc {
+#[serde(deny_unknown_fields, remote = "Self", bound(deserialize = "'de: 'a"))]
+pub struct TriggerDoc<'a> {
     #[serde(default)]
-    pub event: Option<String>,
+    pub event: Option<Text<'a>>,
     #[serde(default, rename = "where")]
     pub filter: Option<Rule>,
     #[serde(default)]
-    pub delay: Option<String>,
+    pub delay: Option<Text<'a>>,
 }
 
 /// `expiry`: `fixed` or `relative`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, remote = "Self")]
-pub struct ExpiryDoc {
+#[serde(deny_unknown_fields, remote = "Self", bound(deserialize = "'de: 'a"))]
+pub struct ExpiryDoc<'a> {
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: Text<'a>,
     #[serde(default, deserialize_with = "present")]
-    pub at: Field<String>,
+    pub at: Field<Text<'a>>,
     #[serde(default, deserialize_with = "present")]
-    pub duration: Field<String>,
+    pub duration: Field<Text<'a>>,
     #[serde(default, deserialize_with = "present")]
-    pub from: Field<String>,
+    pub from: Field<Text<'a>>,
 }
 
-impl ExpiryDoc {
+impl ExpiryDoc<'_> {
     pub fn keys(&self) -> [(&'static str, bool); 3] {
         [
             ("at", self.at.is_some()),
@@ -190,34 +194,34 @@ impl ExpiryDoc {
 
 /// `window`: `{ start?, end? }`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, remote = "Self")]
-pub struct WindowDoc {
+#[serde(deny_unknown_fields, remote = "Self", bound(deserialize = "'de: 'a"))]
+pub struct WindowDoc<'a> {
     #[serde(default)]
-    pub start: Option<String>,
+    pub start: Option<Text<'a>>,
     #[serde(default)]
-    pub end: Option<String>,
+    pub end: Option<Text<'a>>,
 }
 
 /// `reward`: `percentage`, `fixed_amount`, `cashback`, `buy_x_get_y`, `tiered` or `fixed_price`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, remote = "Self")]
-pub struct RewardDoc {
+#[serde(deny_unknown_fields, remote = "Self", bound(deserialize = "'de: 'a"))]
+pub struct RewardDoc<'a> {
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: Text<'a>,
     #[serde(default, deserialize_with = "present")]
-    pub percent: Field<String>,
+    pub percent: Field<Text<'a>>,
     #[serde(default, deserialize_with = "present")]
-    pub amount: Field<String>,
+    pub amount: Field<Text<'a>>,
     #[serde(default, deserialize_with = "present")]
     pub points: Field<Value>,
     #[serde(default, deserialize_with = "present")]
-    pub target: Field<TargetDoc>,
+    pub target: Field<TargetDoc<'a>>,
     #[serde(default, deserialize_with = "present")]
-    pub max_discount: Field<String>,
+    pub max_discount: Field<Text<'a>>,
     #[serde(default, deserialize_with = "present")]
-    pub allocation: Field<String>,
+    pub allocation: Field<Text<'a>>,
     #[serde(default, deserialize_with = "present")]
-    pub points_per_unit: Field<String>,
+    pub points_per_unit: Field<Text<'a>>,
     #[serde(default, deserialize_with = "present")]
     pub max_points: Field<Value>,
     #[serde(default, deserialize_with = "present")]
@@ -227,16 +231,16 @@ pub struct RewardDoc {
     #[serde(default, deserialize_with = "present")]
     pub max_applications: Field<Value>,
     #[serde(default, deserialize_with = "present")]
-    pub basis: Field<String>,
+    pub basis: Field<Text<'a>>,
     #[serde(default, deserialize_with = "present")]
-    pub tiers: Field<Vec<TierDoc>>,
+    pub tiers: Field<Vec<TierDoc<'a>>>,
     #[serde(default, deserialize_with = "present")]
-    pub price: Field<String>,
+    pub price: Field<Text<'a>>,
     #[serde(default, deserialize_with = "present")]
     pub quantity: Field<Value>,
 }
 
-impl RewardDoc {
+impl RewardDoc<'_> {
     pub fn keys(&self) -> [(&'static str, bool); 15] {
         [
             ("percent", self.percent.is_some()),
@@ -260,23 +264,23 @@ impl RewardDoc {
 
 /// A reward's `target`: `order`, `products`, `shipping` or `fee`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, remote = "Self")]
-pub struct TargetDoc {
+#[serde(deny_unknown_fields, remote = "Self", bound(deserialize = "'de: 'a"))]
+pub struct TargetDoc<'a> {
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: Text<'a>,
     #[serde(default, rename = "match", deserialize_with = "present")]
     pub rule: Field<Rule>,
     #[serde(default, deserialize_with = "present")]
-    pub select: Field<String>,
+    pub select: Field<Text<'a>>,
     #[serde(default, deserialize_with = "present")]
     pub max_quantity: Field<Value>,
     #[serde(default, deserialize_with = "present")]
-    pub fee: Field<String>,
+    pub fee: Field<Text<'a>>,
     #[serde(default, deserialize_with = "present")]
     pub max_quantity_per_line: Field<Value>,
 }
 
-impl TargetDoc {
+impl TargetDoc<'_> {
     pub fn keys(&self) -> [(&'static str, bool); 5] {
         [
             ("match", self.rule.is_some()),
@@ -303,26 +307,26 @@ pub struct SideDoc {
 
 /// A tier: `{ min, percent | amount }`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, remote = "Self")]
-pub struct TierDoc {
+#[serde(deny_unknown_fields, remote = "Self", bound(deserialize = "'de: 'a"))]
+pub struct TierDoc<'a> {
     #[serde(default)]
     pub min: Option<Value>,
     #[serde(default)]
-    pub percent: Option<String>,
+    pub percent: Option<Text<'a>>,
     #[serde(default)]
-    pub amount: Option<String>,
+    pub amount: Option<Text<'a>>,
 }
 
 /// `limits`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, remote = "Self")]
-pub struct LimitsDoc {
+#[serde(deny_unknown_fields, remote = "Self", bound(deserialize = "'de: 'a"))]
+pub struct LimitsDoc<'a> {
     #[serde(default)]
     pub per_user: Option<Value>,
     #[serde(default)]
     pub global: Option<Value>,
     #[serde(default)]
-    pub budget: Option<String>,
+    pub budget: Option<Text<'a>>,
     #[serde(default)]
     pub per_day: Option<Value>,
     #[serde(default)]
@@ -337,13 +341,13 @@ pub struct LimitsDoc {
     pub per_user_per_month: Option<Value>,
     /// `cap` (default) or `refuse`: what a discount past what is left of `budget` does.
     #[serde(default)]
-    pub on_budget: Option<String>,
+    pub on_budget: Option<Text<'a>>,
     /// A limit group of `limit_groups` whose limits this coupon shares.
     #[serde(default)]
-    pub group: Option<String>,
+    pub group: Option<Text<'a>>,
 }
 
-impl LimitsDoc {
+impl LimitsDoc<'_> {
     /// The periodic limits, in `manifest::PERIOD_LIMITS` order.
     pub fn periods(&self) -> [&Option<Value>; 6] {
         [
@@ -359,31 +363,33 @@ impl LimitsDoc {
 
 /// `stacking`: `{ class?, combines_with?, exclusive? }`.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, remote = "Self")]
-pub struct StackingDoc {
+#[serde(deny_unknown_fields, remote = "Self", bound(deserialize = "'de: 'a"))]
+pub struct StackingDoc<'a> {
     #[serde(default)]
-    pub class: Option<String>,
+    pub class: Option<Text<'a>>,
     #[serde(default)]
-    pub combines_with: Option<Vec<String>>,
+    pub combines_with: Option<Vec<Text<'a>>>,
     #[serde(default)]
     pub exclusive: Option<bool>,
 }
 
 crate::de::objects!(
-    Doc,
-    Doc<serde::de::IgnoredAny>,
-    Settings,
-    CouponDoc,
-    CodesDoc,
-    AudienceDoc,
-    ActivationDoc,
-    TriggerDoc,
-    ExpiryDoc,
-    WindowDoc,
-    RewardDoc,
-    TargetDoc,
-    SideDoc,
-    TierDoc,
-    LimitsDoc,
-    StackingDoc,
+    <'a>
+    Doc<'a>,
+    Doc<'a, serde::de::IgnoredAny>,
+    Settings<'a>,
+    CouponDoc<'a>,
+    CodesDoc<'a>,
+    AudienceDoc<'a>,
+    ActivationDoc<'a>,
+    TriggerDoc<'a>,
+    ExpiryDoc<'a>,
+    WindowDoc<'a>,
+    RewardDoc<'a>,
+    TargetDoc<'a>,
+    TierDoc<'a>,
+    LimitsDoc<'a>,
+    StackingDoc<'a>,
 );
+
+crate::de::objects!(SideDoc);
