@@ -1297,6 +1297,8 @@ mod tests {
             Value::List(vec![t("shoes"), t("toys")]),
             Value::List(vec![n("50"), t("abc"), Value::Bool(true), Value::Null]),
             Value::List(vec![t("50.00"), t("-3.5"), t("é")]),
+            // A text that reads as a number is equal to a number fact, not to a text fact.
+            Value::List(vec![n("1"), t("50.00"), t("toys")]),
             Value::List(values.clone()),
         ];
         values.extend(lists.iter().cloned());
