@@ -15,6 +15,7 @@ use crate::time::{format_instant, parse_duration, parse_instant, Duration, Insta
 use rust_decimal::Decimal;
 use serde::Deserialize;
 use std::borrow::Cow;
+use std::sync::Arc;
 
 /// How deep JSON values (user properties, attributes) may nest. Deeper input is refused rather than
 /// risking the stack: in Wasm a stack overflow is a trap.
@@ -334,7 +335,132 @@ pub enum Predicate {
         /// For `{"from_now": "P30D"}`: the rule compares a time with now plus this (and `value`
         /// holds the duration in words, for messages).
         from_now: Option<Duration>,
+        /// `value` worked out for the comparison when the manifest is compiled.
+        sought: Sought,
     },
+}
+
+/// What a comparison looks for, worked out once when the manifest is compiled, so that a rule
+/// checked on every line (`line.attributes.category in ["shoes", "toys"]`) compares a text or a
+/// number straight away, instead of going through [`Value::loosely_eq`] item by item and
+/// reading a number out of the rule's text each time. It decides only what it decides exactly
+/// as [`compare`] would; anything else goes to [`compare`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Sought {
+    /// No shortcut: [`compare`] as written (`exists`, `contains`, `from_now`, a time).
+    Value,
+    /// `eq`, `ne`, `in`, `not_in`: whether a text or a number fact equals one of the values.
+    /// Shared: a segment's rule is copied into every coupon for the segment.
+    Among(Arc<Among>),
+    /// `gt`, `gte`, `lt`, `lte` against a number: a fact that reads as a number is compared
+    /// with it (one that does not, a time perhaps, goes to [`compare`]).
+    Number(Decimal),
+}
+
+/// The values of an `eq`, `ne`, `in` or `not_in` rule (the value, or the list's items), set
+/// out for a text fact and for a number fact.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Among {
+    /// Each text's [`probe`], length and place among the values: a text fact equals a text by
+    /// its bytes, which are only read again past eight.
+    texts: Vec<(u64, usize, usize)>,
+    /// The numbers, then the texts that read as numbers: a text fact equals a number (the first
+    /// `numbers`) when it reads as that number; a number fact equals any of them that is the
+    /// same number.
+    as_numbers: Vec<Decimal>,
+    numbers: usize,
+    /// `eq` and `in`: true; `ne` and `not_in`: false.
+    hit: bool,
+}
+
+/// [`crate::money::decimal`], without its work on a text that does not start like a number
+/// (a digit, or `-`), which it would refuse: what most texts in rules and attributes are.
+fn number(s: &str) -> Option<Decimal> {
+    s.as_bytes()
+        .first()
+        .filter(|b| b.is_ascii_digit() || **b == b'-')
+        .and_then(|_| crate::money::decimal(s))
+}
+
+/// The values an `eq`, `ne`, `in` or `not_in` rule compares with.
+fn items(op: Op, value: &Value) -> &[Value] {
+    match (op, value) {
+        (Op::In | Op::NotIn, Value::List(items)) => items,
+        (Op::In | Op::NotIn, _) => &[],
+        (_, v) => std::slice::from_ref(v),
+    }
+}
+
+impl Sought {
+    /// For `op` and `value`; `figure` is `value` as a number, when the rule was checked for one.
+    fn new(op: Op, value: &Value, figure: Option<Decimal>, from_now: bool) -> Sought {
+        match op {
+            _ if from_now => Sought::Value,
+            Op::Gt | Op::Gte | Op::Lt | Op::Lte => figure.map_or(Sought::Value, Sought::Number),
+            Op::Eq | Op::Ne | Op::In | Op::NotIn => {
+                let items = items(op, value);
+                let mut texts = Vec::with_capacity(items.len());
+                let mut as_numbers: Vec<Decimal> = items
+                    .iter()
+                    .filter_map(|v| match v {
+                        Value::Num(n) => Some(*n),
+                        _ => None,
+                    })
+                    .collect();
+                let numbers = as_numbers.len();
+                for (i, item) in items.iter().enumerate() {
+                    if let Value::Str(s) = item {
+                        texts.push((probe(s.as_bytes()), s.len(), i));
+                        as_numbers.extend(number(s));
+                    }
+                }
+                Sought::Among(Arc::new(Among {
+                    texts,
+                    as_numbers,
+                    numbers,
+                    hit: matches!(op, Op::Eq | Op::In),
+                }))
+            }
+            Op::Contains | Op::Exists => Sought::Value,
+        }
+    }
+
+    /// [`compare`]`(actual, op, expected)`, where `expected` is the value this was made from.
+    #[inline(never)]
+    fn test(&self, actual: Option<&Value>, op: Op, expected: &Value) -> bool {
+        match (self, actual) {
+            (Sought::Among(among), Some(Value::Str(s))) => {
+                let (len, key) = (s.len(), probe(s.as_bytes()));
+                let found = among.texts.iter().any(|&(k, n, i)| {
+                    k == key
+                        && n == len
+                        && (len <= 8
+                            || matches!(items(op, expected).get(i),
+                                Some(Value::Str(t)) if same_text(t, s)))
+                }) || (among.numbers > 0
+                    && number(s).is_some_and(|n| {
+                        among.as_numbers.iter().take(among.numbers).any(|m| *m == n)
+                    }));
+                found == among.hit
+            }
+            (Sought::Among(among), Some(Value::Num(n))) => {
+                among.as_numbers.contains(n) == among.hit
+            }
+            (Sought::Number(e), Some(a)) => match a.as_num() {
+                Some(a) => {
+                    let ord = a.cmp(e);
+                    match op {
+                        Op::Gt => ord.is_gt(),
+                        Op::Gte => ord.is_ge(),
+                        Op::Lt => ord.is_lt(),
+                        _ => ord.is_le(),
+                    }
+                }
+                None => compare(actual, op, expected),
+            },
+            _ => compare(actual, op, expected),
+        }
+    }
 }
 
 /// How deep predicates may nest.
@@ -557,6 +683,8 @@ impl Predicate {
             }
             _ => None,
         };
+        // A number that `gt`..`lte` compare with, read once here.
+        let mut figure = None;
         let value = match (op, given) {
             // Kept for messages: "at least 30 days from now".
             _ if from_now.is_some() => Value::Str(from_now.map(|d| d.words()).unwrap_or_default()),
@@ -571,9 +699,8 @@ impl Predicate {
                 return Err(bad("`in` and `not_in` take a list".into()))
             }
             (Op::Gt | Op::Gte | Op::Lt | Op::Lte, Some(v)) => {
-                if v.as_num().is_none()
-                    && !matches!(v, Value::Str(s) if parse_instant(s, "").is_ok())
-                {
+                figure = v.as_num();
+                if figure.is_none() && !matches!(v, Value::Str(s) if parse_instant(s, "").is_ok()) {
                     return Err(bad(format!(
                         "`{}` compares numbers, RFC 3339 times or {{\"from_now\": \"P30D\"}}, not {}",
                         op_name(op),
@@ -588,6 +715,7 @@ impl Predicate {
             name: name.to_string(),
             fact,
             op,
+            sought: Sought::new(op, &value, figure, from_now.is_some()),
             value,
             from_now,
         })
@@ -641,8 +769,9 @@ impl Predicate {
                 op,
                 value,
                 from_now,
+                sought,
                 ..
-            } => compare(
+            } => sought.test(
                 facts.fact_ref(fact).as_deref(),
                 *op,
                 &expected(value, *from_now, facts),
@@ -651,17 +780,29 @@ impl Predicate {
     }
 
     /// [`Predicate::holds`] for one line whose attributes are `attributes`: a rule on one of
-    /// them (what a product target usually is) is compared straight away, without asking the
-    /// facts for it.
+    /// them (what a product target usually is), also inside `all`, `any` and `not`, is compared
+    /// straight away, without asking the facts for it.
     pub fn holds_on_line(&self, attributes: &Map, facts: &dyn Facts) -> bool {
         match self {
+            Predicate::All(items) => items.iter().all(|p| p.holds_on_line(attributes, facts)),
+            Predicate::Any(items) => {
+                items.is_empty() || items.iter().any(|p| p.holds_on_line(attributes, facts))
+            }
+            Predicate::Not(inner) => !inner.holds_on_line(attributes, facts),
             Predicate::Compare {
                 fact: Fact::LineAttribute(path),
                 op,
                 value,
                 from_now: None,
+                sought,
                 ..
-            } => compare(lookup_ref(attributes, path), *op, value),
+            } => {
+                let actual = match path.as_slice() {
+                    [key] => attributes.get(key),
+                    _ => lookup_ref(attributes, path),
+                };
+                sought.test(actual, *op, value)
+            }
             _ => self.holds(facts),
         }
     }
@@ -691,6 +832,7 @@ impl Predicate {
                         value,
                         fact,
                         from_now,
+                        ..
                     } => Failure {
                         fact: name.clone(),
                         op: format!("not {}", op_name(*op)),
@@ -726,9 +868,10 @@ impl Predicate {
                 op,
                 value,
                 from_now,
+                sought,
             } => {
                 let value = &expected(value, *from_now, facts);
-                if compare(facts.fact_ref(fact).as_deref(), *op, value) {
+                if sought.test(facts.fact_ref(fact).as_deref(), *op, value) {
                     return None;
                 }
                 let actual = facts.fact(fact);
@@ -939,29 +1082,54 @@ fn same_text(a: &str, b: &str) -> bool {
     a.len() == b.len() && same_bytes(a.as_bytes(), b.as_bytes())
 }
 
-/// [`same_text`]'s bytes, of equal lengths.
+/// [`same_text`]'s bytes, of equal lengths: up to eight by their [`probe`], longer ones eight at a
+/// time and the last eight (overlapping), without a loop over single bytes.
 #[inline(never)]
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    let word = |s: &[u8], i: usize| {
-        s.get(i..i + 8)
-            .and_then(|w| <[u8; 8]>::try_from(w).ok())
-            .map(u64::from_le_bytes)
-    };
+    let n = a.len();
+    if n <= 8 {
+        return probe(a) == probe(b);
+    }
     let mut i = 0;
-    while let (Some(x), Some(y)) = (word(a, i), word(b, i)) {
-        if x != y {
+    while i + 8 < n {
+        if word(a, i) != word(b, i) {
             return false;
         }
         i += 8;
     }
-    // The last bytes (fewer than eight).
-    while i < a.len() {
-        if a.get(i) != b.get(i) {
-            return false;
-        }
-        i += 1;
+    word(a, n - 8) == word(b, n - 8)
+}
+
+/// The eight bytes at `i` (0 past the end).
+#[inline(always)]
+fn word(s: &[u8], i: usize) -> u64 {
+    s.get(i..i + 8)
+        .and_then(|w| <[u8; 8]>::try_from(w).ok())
+        .map_or(0, u64::from_le_bytes)
+}
+
+/// A text's bytes in one number: all of them for up to eight (two overlapping loads, the first
+/// and the last half, so no byte loop), the first eight of a longer one. Two texts of the same
+/// length up to eight are equal exactly when their probes are.
+#[inline(always)]
+fn probe(s: &[u8]) -> u64 {
+    let n = s.len();
+    let half = |i: usize| {
+        s.get(i..i + 4)
+            .and_then(|w| <[u8; 4]>::try_from(w).ok())
+            .map_or(0, |w| u64::from(u32::from_le_bytes(w)))
+    };
+    let quarter = |i: usize| {
+        s.get(i..i + 2)
+            .and_then(|w| <[u8; 2]>::try_from(w).ok())
+            .map_or(0, |w| u64::from(u16::from_le_bytes(w)))
+    };
+    match n {
+        8.. => word(s, 0),
+        4.. => half(0) | half(n - 4) << 32,
+        2.. => quarter(0) | quarter(n - 2) << 16,
+        _ => s.first().map_or(0, |&b| u64::from(b)),
     }
-    true
 }
 
 /// Looks up a property path in a map of values.
@@ -1076,6 +1244,136 @@ mod tests {
             r#"{"fact":"user.properties.x","op":"like","value":1}"#,
         ] {
             assert_eq!(read(bad).unwrap_err().code(), "MANIFEST_INVALID", "{bad}");
+        }
+    }
+
+    /// The shortcuts worked out at compile time decide exactly what [`compare`] decides.
+    #[test]
+    fn sought_is_compare() {
+        let n = |s: &str| Value::Num(crate::money::decimal(s).unwrap());
+        let t = |s: &str| Value::Str(s.into());
+        let mut map = Map::default();
+        map.insert("a".into(), t("x"));
+        let mut values = vec![
+            Value::Null,
+            Value::Bool(true),
+            Value::Bool(false),
+            n("0"),
+            n("50"),
+            n("50.00"),
+            n("-3.5"),
+            n("12345678901"),
+            t(""),
+            t("5"),
+            t("50"),
+            t("50.00"),
+            t("50.0x"),
+            t("-3.50"),
+            t("shoes"),
+            t("Shoes"),
+            t("shoe"),
+            t("toys"),
+            t("hats"),
+            t("jackets"),
+            t("category"),
+            t("categorz"),
+            t("ab"),
+            t("abc"),
+            t("abd"),
+            t("a"),
+            t("é"),
+            t("日本語"),
+            t("sku-000000012"),
+            t("sku-000000013"),
+            t("sku-100000012"),
+            t("a long text past sixteen bytes"),
+            t("a long text past sixteen bytez"),
+            t("2026-11-23T12:00:00Z"),
+            t("2026-11-24T00:00:00+01:00"),
+            Value::Map(map),
+        ];
+        let lists = [
+            Value::List(vec![]),
+            Value::List(vec![t("shoes"), t("toys")]),
+            Value::List(vec![n("50"), t("abc"), Value::Bool(true), Value::Null]),
+            Value::List(vec![t("50.00"), t("-3.5"), t("é")]),
+            // A text that reads as a number is equal to a number fact, not to a text fact.
+            Value::List(vec![n("1"), t("50.00"), t("toys")]),
+            Value::List(values.clone()),
+        ];
+        values.extend(lists.iter().cloned());
+        let ops = [
+            Op::Eq,
+            Op::Ne,
+            Op::In,
+            Op::NotIn,
+            Op::Gt,
+            Op::Gte,
+            Op::Lt,
+            Op::Lte,
+            Op::Contains,
+            Op::Exists,
+        ];
+        let mut shortcuts = 0;
+        for op in ops {
+            for expected in &values {
+                let sought = Sought::new(op, expected, expected.as_num(), false);
+                shortcuts += usize::from(sought != Sought::Value);
+                assert_eq!(
+                    Sought::new(op, expected, expected.as_num(), true),
+                    Sought::Value
+                );
+                for actual in std::iter::once(None).chain(values.iter().map(Some)) {
+                    assert_eq!(
+                        sought.test(actual, op, expected),
+                        compare(actual, op, expected),
+                        "{actual:?} {op:?} {expected:?}"
+                    );
+                }
+            }
+        }
+        assert!(shortcuts > 100, "{shortcuts}");
+    }
+
+    #[test]
+    fn probes_and_bytes() {
+        let texts = [
+            "",
+            "a",
+            "b",
+            "ab",
+            "ba",
+            "abc",
+            "abd",
+            "abcd",
+            "abce",
+            "abcde",
+            "bbcde",
+            "abcdef",
+            "abcdefg",
+            "abcdefh",
+            "abcdefgh",
+            "abcdefgi",
+            "abcdefghi",
+            "bbcdefghi",
+            "abcdefghj",
+            "abcdefghijklmnop",
+            "abcdefghijklmnoq",
+            "abcdefghijklmnopq",
+            "xbcdefghijklmnopq",
+            "abcdefghijklmnopr",
+            "abcdefghxjklmnopq",
+        ];
+        for a in texts {
+            for b in texts {
+                if a.len() == b.len() {
+                    assert_eq!(same_bytes(a.as_bytes(), b.as_bytes()), a == b, "{a} {b}");
+                    if a.len() <= 8 {
+                        assert_eq!(probe(a.as_bytes()) == probe(b.as_bytes()), a == b);
+                    }
+                }
+                assert_eq!(same_text(a, b), a == b, "{a} {b}");
+            }
         }
     }
 
