@@ -701,17 +701,15 @@ pub fn spread_units<W: Weight>(
 /// bucket where they run out is the threshold, and only its remainders are ordered.
 #[inline(never)]
 pub fn spread_in_place(total: u128, all: u128, amounts: &mut [u64], scratch: &mut Spread) -> bool {
-    let (Ok(t), Ok(all), true) = (
-        u64::try_from(total.min(all)),
-        u64::try_from(all),
-        total
-            .checked_mul(all)
-            .is_some_and(|p| p <= u128::from(u64::MAX)),
-    ) else {
+    let (Ok(t), Ok(all)) = (u64::try_from(total.min(all)), u64::try_from(all)) else {
         return false;
     };
     if all == 0 || t == 0 {
         return true;
+    }
+    // t x all in 64 bits, checked by a division (a 128-bit product is three calls in Wasm).
+    if all > u64::MAX / t {
+        return false;
     }
     let shift = (64 - all.leading_zeros()).saturating_sub(BUCKETS.trailing_zeros());
     // Links are written before they are read: the buffer only grows, never cleared.
@@ -729,35 +727,41 @@ pub fn spread_in_place(total: u128, all: u128, amounts: &mut [u64], scratch: &mu
         let rem = p - share * all;
         *a = w - share;
         given += share;
-        if rem > 0 {
-            if let Some(h) = head.get_mut((rem >> shift) as usize) {
-                *link = (w, *h);
-                *h = k;
-            }
+        // Every amount is linked, no branch: one without a remainder is in the lowest bucket
+        // and ranks last there, and more amounts have a remainder than there are units left
+        // (the remainders sum to them x `all`), so it never takes one.
+        if let Some(h) = head.get_mut((rem >> shift) as usize & (BUCKETS - 1)) {
+            *link = (w, *h);
+            *h = k;
         }
     }
     let mut left = t - given;
-    // Each bucket's list, from the last remainder linked, walked by hand (an iterator over it is
-    // a call per step).
+    // Each bucket's list, from the last amount linked, walked by hand (an iterator over it is a
+    // call per step). Each amount on it takes a unit as it is counted; at the bucket where the
+    // units run out (the threshold, met once) they are given back, and only its remainders are
+    // ordered. Wrapping: a unit taken from an amount with nothing left is given back there.
     for &first in head.iter().rev() {
         if left == 0 {
             break;
         }
         let (mut count, mut k) = (0u64, first);
         while let Some(&(_, next)) = links.get(k) {
+            if let Some(a) = amounts.get_mut(k) {
+                *a = a.wrapping_sub(1);
+            }
             count += 1;
             k = next;
         }
         if count <= left {
-            k = first;
-            while let Some(&(_, next)) = links.get(k) {
-                if let Some(a) = amounts.get_mut(k) {
-                    *a -= 1;
-                }
-                k = next;
-            }
             left -= count;
             continue;
+        }
+        k = first;
+        while let Some(&(_, next)) = links.get(k) {
+            if let Some(a) = amounts.get_mut(k) {
+                *a = a.wrapping_add(1);
+            }
+            k = next;
         }
         // The threshold: its remainders in order, the first `left` take a unit.
         let ties = &mut scratch.ties;
