@@ -693,23 +693,30 @@ pub fn spread_units<W: Weight>(
 /// [`spread_units`] on the amounts themselves: lowers each of `amounts` (the weights, `all` their
 /// sum) by its share of `total` (at most `all`), in place, with the same shares and the same
 /// leftover units (largest remainder, ties to the larger weight, then the earlier index).
-/// `false`, and nothing lowered, when `total x all` does not fit in 64 bits.
+/// `None`, and nothing lowered, when `total x all` does not fit in 64 bits; else whether an
+/// amount that had something left now has nothing (what a caller keeping the amounts' sum and
+/// whether one is 0 needs: the sum is now `all - total`).
 ///
 /// One pass over the amounts: each is lowered by its share, and one with a remainder is linked
 /// into one of 64 buckets by the remainder's top bits (its weight kept beside the link). The
 /// leftover units then go bucket by bucket from the top, walking only the lists they reach; the
 /// bucket where they run out is the threshold, and only its remainders are ordered.
 #[inline(never)]
-pub fn spread_in_place(total: u128, all: u128, amounts: &mut [u64], scratch: &mut Spread) -> bool {
+pub fn spread_in_place(
+    total: u128,
+    all: u128,
+    amounts: &mut [u64],
+    scratch: &mut Spread,
+) -> Option<bool> {
     let (Ok(t), Ok(all)) = (u64::try_from(total.min(all)), u64::try_from(all)) else {
-        return false;
+        return None;
     };
     if all == 0 || t == 0 {
-        return true;
+        return Some(false);
     }
     // t x all in 64 bits, checked by a division (a 128-bit product is three calls in Wasm).
     if all > u64::MAX / t {
-        return false;
+        return None;
     }
     let shift = (64 - all.leading_zeros()).saturating_sub(BUCKETS.trailing_zeros());
     // Links are written before they are read: the buffer only grows, never cleared.
@@ -736,6 +743,9 @@ pub fn spread_in_place(total: u128, all: u128, amounts: &mut [u64], scratch: &mu
         }
     }
     let mut left = t - given;
+    // The whole of every amount when `t` is `all`; otherwise each keeps at least 1 before the
+    // leftover units, and one left with 1 may give it up.
+    let mut emptied = t == all;
     // Each bucket's list, from the last amount linked, walked by hand (an iterator over it is a
     // call per step). Each amount on it takes a unit as it is counted; at the bucket where the
     // units run out (the threshold, met once) they are given back, and only its remainders are
@@ -744,16 +754,18 @@ pub fn spread_in_place(total: u128, all: u128, amounts: &mut [u64], scratch: &mu
         if left == 0 {
             break;
         }
-        let (mut count, mut k) = (0u64, first);
+        let (mut count, mut k, mut zero) = (0u64, first, false);
         while let Some(&(_, next)) = links.get(k) {
             if let Some(a) = amounts.get_mut(k) {
                 *a = a.wrapping_sub(1);
+                zero |= *a == 0;
             }
             count += 1;
             k = next;
         }
         if count <= left {
             left -= count;
+            emptied |= zero;
             continue;
         }
         k = first;
@@ -776,11 +788,12 @@ pub fn spread_in_place(total: u128, all: u128, amounts: &mut [u64], scratch: &mu
         for &(_, _, k) in ties.iter().take(need) {
             if let Some(a) = amounts.get_mut(k) {
                 *a -= 1;
+                emptied |= *a == 0;
             }
         }
         break;
     }
-    true
+    Some(emptied)
 }
 
 /// Puts the `need` largest of `ties` (remainder, then the larger weight, then the earlier index)
@@ -1001,12 +1014,9 @@ mod tests {
             let all: u64 = ws.iter().sum();
             let t = next() % (all + 3);
             let mut got = ws.clone();
-            assert!(spread_in_place(
-                u128::from(t),
-                u128::from(all),
-                &mut got,
-                &mut scratch
-            ));
+            let emptied = spread_in_place(u128::from(t), u128::from(all), &mut got, &mut scratch);
+            let really = ws.iter().zip(&got).any(|(&w, &g)| w != 0 && g == 0);
+            assert_eq!(emptied, Some(really), "case {case}: {t} over {ws:?}");
             let wide: Vec<u128> = ws.iter().map(|&w| u128::from(w)).collect();
             let want: Vec<u64> = if all == 0 || t == 0 {
                 ws.clone()
@@ -1021,7 +1031,10 @@ mod tests {
         }
         // Past 64-bit products: refused, nothing lowered.
         let mut big = vec![1u64 << 40, 1 << 40];
-        assert!(!spread_in_place(1 << 41, 1 << 41, &mut big, &mut scratch));
+        assert_eq!(
+            spread_in_place(1 << 41, 1 << 41, &mut big, &mut scratch),
+            None
+        );
         assert_eq!(big, vec![1u64 << 40, 1 << 40]);
     }
 

@@ -28,6 +28,10 @@ pub struct Remaining {
     wide: Vec<u128>,
     /// Where each of the cart's lines (by position) is in `lines` (or `wide`).
     place: Vec<usize>,
+    /// What is left of every line together and whether one has nothing left, when known: kept
+    /// by the rewards spread over lines in 64 bits (which take their exact total off), forgotten
+    /// when a line is lowered otherwise.
+    every: Option<(u64, bool)>,
     pub shipping: Option<u128>,
     /// Each of the cart's `shipping_lines` (empty with one charge or none).
     pub ships: Vec<u128>,
@@ -69,10 +73,16 @@ impl Remaining {
         let line = |i: usize| cart.lines.get(i).map(|l| c.to_units(l.total, "cart.lines"));
         let mut lines = vec![0u64; cart.by_id.len()];
         let mut wide = Vec::new();
+        // Their sum and whether one is 0, for the first reward on the order.
+        let (mut sum, mut over, mut zero) = (0u64, false, false);
         for (slot, &i) in lines.iter_mut().zip(&cart.by_id) {
             let v = line(i).transpose()?.unwrap_or(0);
             match u64::try_from(v) {
-                Ok(v) => *slot = v,
+                Ok(v) => {
+                    *slot = v;
+                    let (s, o) = sum.overflowing_add(v);
+                    (sum, over, zero) = (s, over | o, zero | (v == 0));
+                }
                 Err(_) => {
                     wide = cart
                         .by_id
@@ -83,6 +93,7 @@ impl Remaining {
                 }
             }
         }
+        let every = (wide.is_empty() && !over).then_some((sum, zero));
         if !wide.is_empty() {
             lines = Vec::new();
         }
@@ -90,6 +101,7 @@ impl Remaining {
             lines,
             wide,
             place,
+            every,
             shipping: cart
                 .shipping
                 .map(|s| c.to_units(s, "cart.shipping"))
@@ -117,6 +129,7 @@ impl Remaining {
         self.lines.clone_from(&start.lines);
         self.wide.clone_from(&start.wide);
         self.place.clone_from(&start.place);
+        self.every = start.every;
         self.shipping = start.shipping;
         self.ships.clone_from(&start.ships);
         self.fees.clone_from(&start.fees);
@@ -698,6 +711,7 @@ pub fn apply(
                     lines: amounts,
                     place,
                     scratch,
+                    every,
                     ..
                 } = &mut *left;
                 let (list, weights): (&[usize], &[u64]) = match &target {
@@ -729,7 +743,7 @@ pub fn apply(
                             &mut scratch.weights,
                             &mut scratch.spread,
                         );
-                        if done {
+                        if done.is_some() {
                             for (&i, &w) in list.iter().zip(&scratch.weights) {
                                 if let Some(a) = place.get(i).and_then(|&k| amounts.get_mut(k)) {
                                     *a = w;
@@ -739,7 +753,15 @@ pub fn apply(
                         done
                     }
                 };
-                if spread {
+                if let Some(emptied) = spread {
+                    // Exactly `t` was taken off.
+                    let taken = u64::try_from(t).unwrap_or(u64::MAX);
+                    *every = match target {
+                        OnLines::Every => {
+                            Some((u64::try_from(whole).unwrap_or(0) - taken, zero || emptied))
+                        }
+                        OnLines::These(_) => every.map(|(sum, z)| (sum - taken, z || emptied)),
+                    };
                     return Ok(Ok(Applied {
                         discount: value,
                         cashback_points: 0,
@@ -830,6 +852,7 @@ fn lower(left: &mut Remaining, part: Part, amount: u128) {
     let slot = match part {
         Part::Line(i) => {
             let Some(&k) = left.place.get(i) else { return };
+            left.every = None;
             if let Some(v) = left.lines.get_mut(k) {
                 *v = v.saturating_sub(u64::try_from(amount).unwrap_or(u64::MAX));
                 return;
@@ -915,14 +938,20 @@ fn weigh_lines(target: OnLines, left: &mut Remaining, by_id: &[usize]) -> Result
     // the loops written out (a closure for the sum was a call per line).
     let (mut whole, mut over, mut zero) = (0u64, false, false);
     match &target {
-        OnLines::Every => {
-            for &v in &left.lines {
-                let (sum, o) = whole.overflowing_add(v);
-                over |= o;
-                zero |= v == 0;
-                whole = sum;
+        OnLines::Every => match left.every {
+            Some((sum, z)) => (whole, zero) = (sum, z),
+            None => {
+                for &v in &left.lines {
+                    let (sum, o) = whole.overflowing_add(v);
+                    over |= o;
+                    zero |= v == 0;
+                    whole = sum;
+                }
+                if !over {
+                    left.every = Some((whole, zero));
+                }
             }
-        }
+        },
         OnLines::These(list) => {
             let Remaining {
                 lines,
