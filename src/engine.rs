@@ -608,8 +608,8 @@ impl Engine {
         let lines: Vec<LineResult> = cart
             .lines
             .iter()
-            .zip(start.lines.iter().zip(&left.lines))
-            .map(|(l, (&o, &f))| LineResult {
+            .zip(start.lines().zip(left.lines()))
+            .map(|(l, (o, f))| LineResult {
                 id: l.id,
                 product_id: l.product_id,
                 quantity: l.quantity,
@@ -659,12 +659,10 @@ impl Engine {
         let fees_original = crate::money::sum(cart.fees.iter().map(|f| f.amount), "cart.fees")?;
         let all = |r: &Remaining| {
             money::sum_units(
-                r.lines
-                    .iter()
-                    .chain(r.shipping.iter())
-                    .chain(r.ships.iter())
-                    .chain(r.fees.iter())
-                    .copied(),
+                r.lines()
+                    .chain(r.shipping)
+                    .chain(r.ships.iter().copied())
+                    .chain(r.fees.iter().copied()),
                 "cart",
             )
         };

@@ -740,15 +740,140 @@ pub fn spread_units<W: Weight>(
     let need = usize::try_from(left - above)
         .unwrap_or(usize::MAX)
         .min(ties.len());
+    select_ties(&mut ties, need);
+    for &(_, _, i) in ties.iter().take(need) {
+        give.take(i, 1);
+    }
+    true
+}
+
+/// [`spread_units`] on the amounts themselves: lowers each of `amounts` (the weights, `all` their
+/// sum) by its share of `total` (at most `all`), in place, with the same shares and the same
+/// leftover units (largest remainder, ties to the larger weight, then the earlier index).
+/// `None`, and nothing lowered, when `total x all` does not fit in 64 bits; else whether an
+/// amount that had something left now has nothing (what a caller keeping the amounts' sum and
+/// whether one is 0 needs: the sum is now `all - total`).
+///
+/// One pass over the amounts: each is lowered by its share, and one with a remainder is linked
+/// into one of 64 buckets by the remainder's top bits (its weight kept beside the link). The
+/// leftover units then go bucket by bucket from the top, walking only the lists they reach; the
+/// bucket where they run out is the threshold, and only its remainders are ordered.
+#[inline(never)]
+pub fn spread_in_place(
+    total: u128,
+    all: u128,
+    amounts: &mut [u64],
+    scratch: &mut Spread,
+) -> Option<bool> {
+    let (Ok(t), Ok(all)) = (u64::try_from(total.min(all)), u64::try_from(all)) else {
+        return None;
+    };
+    if all == 0 || t == 0 {
+        return Some(false);
+    }
+    // t x all in 64 bits, checked by a division (a 128-bit product is three calls in Wasm).
+    if all > u64::MAX / t {
+        return None;
+    }
+    let shift = (64 - all.leading_zeros()).saturating_sub(BUCKETS.trailing_zeros());
+    // Links are written before they are read: the buffer only grows, never cleared.
+    let links = &mut scratch.links;
+    if links.len() < amounts.len() {
+        links.resize(amounts.len(), (0, NONE));
+    }
+    let mut head = [NONE; BUCKETS];
+    let mut given = 0u64;
+    for (k, (a, link)) in amounts.iter_mut().zip(links.iter_mut()).enumerate() {
+        let w = *a;
+        // w <= all, so t x w fits too, and the share is at most w.
+        let p = t.wrapping_mul(w);
+        let share = p / all;
+        let rem = p - share * all;
+        *a = w - share;
+        given += share;
+        // Every amount is linked, no branch: one without a remainder is in the lowest bucket
+        // and ranks last there, and more amounts have a remainder than there are units left
+        // (the remainders sum to them x `all`), so it never takes one.
+        if let Some(h) = head.get_mut((rem >> shift) as usize & (BUCKETS - 1)) {
+            *link = (w, *h);
+            *h = k;
+        }
+    }
+    let mut left = t - given;
+    // The whole of every amount when `t` is `all`; otherwise each keeps at least 1 before the
+    // leftover units, and one left with 1 may give it up.
+    let mut emptied = t == all;
+    // Each bucket's list, from the last amount linked, walked by hand (an iterator over it is a
+    // call per step). Each amount on it takes a unit as it is counted; at the bucket where the
+    // units run out (the threshold, met once) they are given back, and only its remainders are
+    // ordered. Wrapping: a unit taken from an amount with nothing left is given back there.
+    for &first in head.iter().rev() {
+        if left == 0 {
+            break;
+        }
+        let (mut count, mut k, mut zero) = (0u64, first, false);
+        while let Some(&(_, next)) = links.get(k) {
+            if let Some(a) = amounts.get_mut(k) {
+                *a = a.wrapping_sub(1);
+                zero |= *a == 0;
+            }
+            count += 1;
+            k = next;
+        }
+        if count <= left {
+            left -= count;
+            emptied |= zero;
+            continue;
+        }
+        k = first;
+        while let Some(&(_, next)) = links.get(k) {
+            if let Some(a) = amounts.get_mut(k) {
+                *a = a.wrapping_add(1);
+            }
+            k = next;
+        }
+        // The threshold: its remainders in order, the first `left` take a unit.
+        let ties = &mut scratch.ties;
+        ties.clear();
+        k = first;
+        while let Some(&(w, next)) = links.get(k) {
+            ties.push((t.wrapping_mul(w) % all, w, k));
+            k = next;
+        }
+        let need = usize::try_from(left).unwrap_or(usize::MAX);
+        select_ties(ties, need);
+        for &(_, _, k) in ties.iter().take(need) {
+            if let Some(a) = amounts.get_mut(k) {
+                *a -= 1;
+                emptied |= *a == 0;
+            }
+        }
+        break;
+    }
+    Some(emptied)
+}
+
+/// Puts the `need` largest of `ties` (remainder, then the larger weight, then the earlier index)
+/// first: one copy of the selection for both spreads.
+#[inline(never)]
+fn select_ties(ties: &mut [(u64, u64, usize)], need: usize) {
     if need > 0 && need < ties.len() {
         ties.select_nth_unstable_by(need - 1, |a, b| {
             b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2))
         });
     }
-    for &(_, _, i) in ties.iter().take(need) {
-        give.take(i, 1);
-    }
-    true
+}
+
+/// No link: the end of a bucket's list.
+const NONE: usize = usize::MAX;
+
+/// [`spread_in_place`]'s working space, kept between calls.
+#[derive(Debug, Default)]
+pub struct Spread {
+    /// Per amount with a remainder: its weight and the next in its bucket.
+    links: Vec<(u64, usize)>,
+    /// The threshold bucket's remainders, weights and indices.
+    ties: Vec<(u64, u64, usize)>,
 }
 
 /// Gives the `left` units still to hand out one each to the largest remainders (`(remainder,
@@ -960,6 +1085,48 @@ mod tests {
             };
             assert_eq!(got, want, "case {case}: {t} over {ws:?}");
         }
+    }
+
+    #[test]
+    fn spreading_in_place_lowers_by_the_same_shares() {
+        let mut seed = 11u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            seed >> 33
+        };
+        let mut scratch = Spread::default();
+        for case in 0..600 {
+            let n = 1 + (next() % 60) as usize;
+            // Some cases with many equal weights (ties at the threshold), some with zeros.
+            let spread = [5000, 7, 2][case % 3];
+            let ws: Vec<u64> = (0..n).map(|_| next() % spread).collect();
+            let all: u64 = ws.iter().sum();
+            let t = next() % (all + 3);
+            let mut got = ws.clone();
+            let emptied = spread_in_place(u128::from(t), u128::from(all), &mut got, &mut scratch);
+            let really = ws.iter().zip(&got).any(|(&w, &g)| w != 0 && g == 0);
+            assert_eq!(emptied, Some(really), "case {case}: {t} over {ws:?}");
+            let wide: Vec<u128> = ws.iter().map(|&w| u128::from(w)).collect();
+            let want: Vec<u64> = if all == 0 || t == 0 {
+                ws.clone()
+            } else {
+                by_sorting(u128::from(t), &wide)
+                    .iter()
+                    .zip(&ws)
+                    .map(|(&s, &w)| w - u64::try_from(s).unwrap())
+                    .collect()
+            };
+            assert_eq!(got, want, "case {case}: {t} over {ws:?}");
+        }
+        // Past 64-bit products: refused, nothing lowered.
+        let mut big = vec![1u64 << 40, 1 << 40];
+        assert_eq!(
+            spread_in_place(1 << 41, 1 << 41, &mut big, &mut scratch),
+            None
+        );
+        assert_eq!(big, vec![1u64 << 40, 1 << 40]);
     }
 
     #[test]

@@ -12,13 +12,26 @@ use crate::manifest::{Amount, Coupon, Payout, Target, Units};
 use crate::money::{self, Currency};
 use crate::reason::{Detail, Reason};
 use rust_decimal::{Decimal, RoundingStrategy};
-use std::borrow::Cow;
 
 /// What is left to pay on each part of the order, as rewards are applied: whole minor units of
 /// the cart's currency (the hot loop's integers; `Decimal` only for rates and caps).
+///
+/// The lines are kept in line-id order (`cart.by_id`, the order every allocation goes in), so a
+/// reward on the whole order reads and lowers them in a row, in 64 bits; in 128 only when a
+/// line's total passes 64 bits. [`Remaining::line`] and [`Remaining::lines`] answer by the
+/// cart's own positions.
 #[derive(Debug, Clone)]
 pub struct Remaining {
-    pub lines: Vec<u128>,
+    /// Each line in line-id order, in 64 bits (empty when `wide` holds them).
+    lines: Vec<u64>,
+    /// Each line in line-id order, in 128 bits: only when a line's total does not fit in 64.
+    wide: Vec<u128>,
+    /// Where each of the cart's lines (by position) is in `lines` (or `wide`).
+    place: Vec<usize>,
+    /// What is left of every line together and whether one has nothing left, when known: kept
+    /// by the rewards spread over lines in 64 bits (which take their exact total off), forgotten
+    /// when a line is lowered otherwise.
+    every: Option<(u64, bool)>,
     pub shipping: Option<u128>,
     /// Each of the cart's `shipping_lines` (empty with one charge or none).
     pub ships: Vec<u128>,
@@ -26,21 +39,74 @@ pub struct Remaining {
     /// Units of each line already bought or given by a buy X get Y reward of this run: another
     /// one takes neither (a unit is freed only once). Empty until one applies.
     pub bxgy_used: Vec<u64>,
+    /// Working space for the rewards applied to this, kept between them.
+    scratch: Scratch,
+}
+
+/// [`Remaining`]'s working space: kept from one reward to the next, never copied.
+#[derive(Debug, Default)]
+struct Scratch {
+    /// What is left of a reward's lines, in its order.
+    weights: Vec<u64>,
+    /// [`money::spread_in_place`]'s.
+    spread: money::Spread,
+}
+
+impl Clone for Scratch {
+    fn clone(&self) -> Scratch {
+        Scratch::default()
+    }
 }
 
 impl Remaining {
     /// The whole cart, before any reward.
     pub fn new(cart: &Cart) -> Result<Remaining> {
         let c = cart.currency;
+        let n = cart.lines.len();
+        let mut place = vec![usize::MAX; n];
+        for (k, &i) in cart.by_id.iter().enumerate() {
+            if let Some(p) = place.get_mut(i) {
+                *p = k;
+            }
+        }
+        // In 64 bits, one pass, unless a line's total passes them.
+        let line = |i: usize| {
+            cart.lines.get(i).map(|l| match l.total_units {
+                Some(units) => Ok(units),
+                None => c.to_units(l.total, "cart.lines"),
+            })
+        };
+        let mut lines = vec![0u64; cart.by_id.len()];
+        let mut wide = Vec::new();
+        // Their sum and whether one is 0, for the first reward on the order.
+        let (mut sum, mut over, mut zero) = (0u64, false, false);
+        for (slot, &i) in lines.iter_mut().zip(&cart.by_id) {
+            let v = line(i).transpose()?.unwrap_or(0);
+            match u64::try_from(v) {
+                Ok(v) => {
+                    *slot = v;
+                    let (s, o) = sum.overflowing_add(v);
+                    (sum, over, zero) = (s, over | o, zero | (v == 0));
+                }
+                Err(_) => {
+                    wide = cart
+                        .by_id
+                        .iter()
+                        .filter_map(|&i| line(i))
+                        .collect::<Result<_>>()?;
+                    break;
+                }
+            }
+        }
+        let every = (wide.is_empty() && !over).then_some((sum, zero));
+        if !wide.is_empty() {
+            lines = Vec::new();
+        }
         Ok(Remaining {
-            lines: cart
-                .lines
-                .iter()
-                .map(|l| match l.total_units {
-                    Some(units) => Ok(units),
-                    None => c.to_units(l.total, "cart.lines"),
-                })
-                .collect::<Result<_>>()?,
+            lines,
+            wide,
+            place,
+            every,
             shipping: cart
                 .shipping
                 .map(|s| c.to_units(s, "cart.shipping"))
@@ -59,25 +125,54 @@ impl Remaining {
                 .map(|f| c.to_units(f.amount, "cart.fees"))
                 .collect::<Result<_>>()?,
             bxgy_used: Vec::new(),
+            scratch: Scratch::default(),
         })
     }
 
     /// Starts over from `start` (same cart), keeping the buffers.
     pub fn reset(&mut self, start: &Remaining) {
         self.lines.clone_from(&start.lines);
+        self.wide.clone_from(&start.wide);
+        self.place.clone_from(&start.place);
+        self.every = start.every;
         self.shipping = start.shipping;
         self.ships.clone_from(&start.ships);
         self.fees.clone_from(&start.fees);
         self.bxgy_used.clear();
     }
 
+    /// What is left of the line at position `i` of the cart.
+    pub fn line(&self, i: usize) -> u128 {
+        self.place.get(i).map_or(0, |&k| self.at(k))
+    }
+
+    /// What is left of each line, in the cart's order.
+    pub fn lines(&self) -> impl Iterator<Item = u128> + '_ {
+        self.place.iter().map(|&k| self.at(k))
+    }
+
+    /// The line at place `k` (line-id order).
     #[inline]
-    fn slot(&mut self, part: Part) -> Option<&mut u128> {
+    fn at(&self, k: usize) -> u128 {
+        match self.lines.get(k) {
+            Some(&v) => u128::from(v),
+            None => self.wide.get(k).copied().unwrap_or(0),
+        }
+    }
+
+    /// What is left of `part`; `None` when the cart has no such part.
+    fn part(&self, part: Part) -> Option<u128> {
         match part {
-            Part::Line(i) => self.lines.get_mut(i),
-            Part::Shipping => self.shipping.as_mut(),
-            Part::Ship(i) => self.ships.get_mut(i),
-            Part::Fee(i) => self.fees.get_mut(i),
+            Part::Line(i) => {
+                let k = *self.place.get(i)?;
+                match self.lines.get(k) {
+                    Some(&v) => Some(u128::from(v)),
+                    None => self.wide.get(k).copied(),
+                }
+            }
+            Part::Shipping => self.shipping,
+            Part::Ship(i) => self.ships.get(i).copied(),
+            Part::Fee(i) => self.fees.get(i).copied(),
         }
     }
 }
@@ -143,25 +238,16 @@ pub fn apply(
 ) -> Result<std::result::Result<Applied, Reason>> {
     let currency = cart.currency;
     let reward = &coupon.reward;
-    let matching = |rule: &crate::rules::Predicate| -> Vec<usize> {
-        cart.by_id
-            .iter()
-            .copied()
-            .filter(|&i| {
-                cart.lines.get(i).is_some_and(|line| {
-                    rule.holds_on_line(line.attributes, &LineFacts { outer: facts, line })
-                })
-            })
-            .collect()
-    };
+    let matching = |rule: &crate::rules::Predicate| matching(cart, facts, rule);
     // A plain reward on lines (the order, or products) is weighed and shared out on the lines'
     // positions, in 64 bits, with no part per line (unless the shares are to be shown).
-    let on_lines = !with_shares && matches!(reward.units, Units::All);
-    let mut line_list: Option<Cow<[usize]>> = None;
+    // (Not when a line passes 64 bits: then every part is weighed in 128.)
+    let on_lines = !with_shares && matches!(reward.units, Units::All) && left.wide.is_empty();
+    let mut line_list: Option<OnLines> = None;
     // Lines in line-id order, so that ties in allocation never depend on the input order.
     let parts: Vec<Part> = match &reward.target {
         Target::Order if on_lines => {
-            line_list = Some(Cow::Borrowed(&cart.by_id));
+            line_list = Some(OnLines::Every);
             Vec::new()
         }
         Target::Order => cart.by_id.iter().map(|&i| Part::Line(i)).collect(),
@@ -183,7 +269,7 @@ pub fn apply(
                 .with("rule", rule.describe())));
             }
             if on_lines {
-                line_list = Some(Cow::Owned(matched));
+                line_list = Some(OnLines::These(matched));
                 Vec::new()
             } else {
                 matched.into_iter().map(Part::Line).collect()
@@ -255,7 +341,7 @@ pub fn apply(
     let (weighted, value, most, whole): (Weighted, Decimal, Decimal, u128) = match &reward.units {
         Units::All => {
             let (w, whole) = match line_list {
-                Some(lines) => weigh_lines(lines, left)?,
+                Some(lines) => weigh_lines(lines, left, &cart.by_id)?,
                 None => weigh(parts, left)?,
             };
             let base = currency.from_units(whole, "reward")?;
@@ -524,15 +610,15 @@ pub fn apply(
                 let Some(c) = claims.get(i).filter(|c| !c.is_zero()) else {
                     continue;
                 };
-                if let Some(v) = left.slot(Part::Line(i)) {
-                    capped.push((Part::Line(i), (*c).min(currency.from_units(*v, "reward")?)));
+                if let Some(v) = left.part(Part::Line(i)) {
+                    capped.push((Part::Line(i), (*c).min(currency.from_units(v, "reward")?)));
                 }
             }
             // `each` on shipping: the amount off every charge of the target, at most what is left.
             if let (Units::Select { each: true, .. }, Amount::Fixed(a)) = (kind, &reward.amount) {
                 for &p in parts.iter().filter(|p| !matches!(p, Part::Line(_))) {
-                    if let Some(v) = left.slot(p) {
-                        capped.push((p, (*a).min(currency.from_units(*v, "reward")?)));
+                    if let Some(v) = left.part(p) {
+                        capped.push((p, (*a).min(currency.from_units(v, "reward")?)));
                     }
                 }
             }
@@ -615,26 +701,61 @@ pub fn apply(
             }
             let total = currency.to_units(value, "allocation")?;
             let mut weighted = weighted;
-            if let Some((lines, weights)) = weighted.lines.take() {
-                if money::spread_units(
-                    total.min(whole),
-                    &weights,
-                    whole,
-                    &mut LowerLines {
-                        lines: &lines,
-                        left: &mut left.lines,
-                    },
-                ) {
-                    // The lines with something left to pay: usually all of them.
-                    let every_line = lines.len() == cart.lines.len() && !weights.contains(&0);
-                    let touched = match every_line {
-                        true => Vec::new(),
-                        false => lines
-                            .iter()
-                            .zip(&weights)
-                            .filter(|(_, &w)| w != 0)
-                            .map(|(&i, _)| Part::Line(i))
-                            .collect(),
+            if let Some((target, zero)) = weighted.lines.take() {
+                let Remaining {
+                    lines: amounts,
+                    place,
+                    scratch,
+                    every,
+                    ..
+                } = &mut *left;
+                let (list, weights): (&[usize], &[u64]) = match &target {
+                    OnLines::Every => (&cart.by_id, amounts),
+                    OnLines::These(list) => (list, &scratch.weights),
+                };
+                // The lines with something left to pay (usually all of them), before they are
+                // lowered.
+                let every_line = list.len() == cart.lines.len() && !zero;
+                let touched = match (every_line, zero) {
+                    (true, _) => Vec::new(),
+                    (false, false) => list.iter().map(|&i| Part::Line(i)).collect(),
+                    (false, true) => list
+                        .iter()
+                        .zip(weights)
+                        .filter(|(_, &w)| w != 0)
+                        .map(|(&i, _)| Part::Line(i))
+                        .collect(),
+                };
+                let t = total.min(whole);
+                let spread = match &target {
+                    OnLines::Every => {
+                        money::spread_in_place(t, whole, amounts, &mut scratch.spread)
+                    }
+                    OnLines::These(list) => {
+                        let done = money::spread_in_place(
+                            t,
+                            whole,
+                            &mut scratch.weights,
+                            &mut scratch.spread,
+                        );
+                        if done.is_some() {
+                            for (&i, &w) in list.iter().zip(&scratch.weights) {
+                                if let Some(a) = place.get(i).and_then(|&k| amounts.get_mut(k)) {
+                                    *a = w;
+                                }
+                            }
+                        }
+                        done
+                    }
+                };
+                if let Some(emptied) = spread {
+                    // Exactly `t` was taken off.
+                    let taken = u64::try_from(t).unwrap_or(u64::MAX);
+                    *every = match target {
+                        OnLines::Every => {
+                            Some((u64::try_from(whole).unwrap_or(0) - taken, zero || emptied))
+                        }
+                        OnLines::These(_) => every.map(|(sum, z)| (sum - taken, z || emptied)),
                     };
                     return Ok(Ok(Applied {
                         discount: value,
@@ -646,8 +767,12 @@ pub fn apply(
                         next_tier,
                     }));
                 }
-                // Past 64 bits: part by part, in 128.
-                weighted.parts = lines.iter().map(|&i| Part::Line(i)).collect();
+                // Past 64 bits: part by part, in 128 (nothing was lowered).
+                let (list, weights): (&[usize], &[u64]) = match &target {
+                    OnLines::Every => (&cart.by_id, &left.lines),
+                    OnLines::These(list) => (list, &left.scratch.weights),
+                };
+                weighted.parts = list.iter().map(|&i| Part::Line(i)).collect();
                 weighted.weights = weights.iter().map(|&w| u128::from(w)).collect();
             }
             let untouched = weighted.weights.contains(&0);
@@ -720,8 +845,18 @@ pub fn apply(
 #[inline(always)]
 fn lower(left: &mut Remaining, part: Part, amount: u128) {
     let slot = match part {
-        Part::Line(i) => left.lines.get_mut(i),
-        other => left.slot(other),
+        Part::Line(i) => {
+            let Some(&k) = left.place.get(i) else { return };
+            left.every = None;
+            if let Some(v) = left.lines.get_mut(k) {
+                *v = v.saturating_sub(u64::try_from(amount).unwrap_or(u64::MAX));
+                return;
+            }
+            left.wide.get_mut(k)
+        }
+        Part::Shipping => left.shipping.as_mut(),
+        Part::Ship(i) => left.ships.get_mut(i),
+        Part::Fee(i) => left.fees.get_mut(i),
     };
     if let Some(slot) = slot {
         *slot = slot.saturating_sub(amount);
@@ -734,22 +869,6 @@ struct Lower<'a> {
     left: &'a mut Remaining,
 }
 
-/// What is left of the lines, lowered by each share (the `i`-th of `lines`).
-struct LowerLines<'a> {
-    lines: &'a [usize],
-    left: &'a mut [u128],
-}
-
-impl money::Take for LowerLines<'_> {
-    #[inline(always)]
-    fn take(&mut self, i: usize, units: u64) {
-        if let Some(slot) = self.lines.get(i).and_then(|&line| self.left.get_mut(line)) {
-            // Every line here is in 64 bits (its weight is what is left of it).
-            *slot = u128::from((*slot as u64).saturating_sub(units));
-        }
-    }
-}
-
 impl money::Take for Lower<'_> {
     #[inline(always)]
     fn take(&mut self, i: usize, units: u64) {
@@ -759,33 +878,37 @@ impl money::Take for Lower<'_> {
     }
 }
 
+/// A plain reward on lines alone: every line of the cart, or these (positions, in line-id
+/// order).
+#[derive(Debug)]
+enum OnLines {
+    Every,
+    These(Vec<usize>),
+}
+
 /// The parts a discount is spread over and each one's weight (what is left of it, or its claim),
 /// side by side, in whole minor units.
 #[derive(Debug, Default)]
-struct Weighted<'c> {
+struct Weighted {
     parts: Vec<Part>,
     weights: Vec<u128>,
-    /// Instead of parts, for a reward on lines alone: the lines' positions in line-id order, and
-    /// what is left of each, in 64 bits.
-    lines: Option<(Cow<'c, [usize]>, Vec<u64>)>,
+    /// Instead of parts, for a reward on lines alone: which lines, and whether one of them has
+    /// nothing left. Their weights are what is left of them, in 64 bits: `Remaining`'s own for
+    /// every line, else gathered into its scratch weights.
+    lines: Option<(OnLines, bool)>,
 }
 
 /// Each part with what is left of it, and their sum. The parts are kept as they come (one
 /// vector fewer, and no copy of each): every part of a target has a slot (lines by index,
 /// shipping only when the cart has it, fees by position), and one without would weigh 0, which
 /// takes no share and touches nothing.
-fn weigh(parts: Vec<Part>, left: &Remaining) -> Result<(Weighted<'static>, u128)> {
+fn weigh(parts: Vec<Part>, left: &Remaining) -> Result<(Weighted, u128)> {
     // One pass, collected in place (no push per part), summed as it goes.
     let mut whole = Some(0u128);
     let weights: Vec<u128> = parts
         .iter()
         .map(|&p| {
-            let v = match p {
-                Part::Line(i) => left.lines.get(i).copied().unwrap_or(0),
-                Part::Shipping => left.shipping.unwrap_or(0),
-                Part::Ship(i) => left.ships.get(i).copied().unwrap_or(0),
-                Part::Fee(i) => left.fees.get(i).copied().unwrap_or(0),
-            };
+            let v = left.part(p).unwrap_or(0);
             whole = whole.and_then(|s| s.checked_add(v));
             v
         })
@@ -803,32 +926,86 @@ fn weigh(parts: Vec<Part>, left: &Remaining) -> Result<(Weighted<'static>, u128)
     ))
 }
 
-/// [`weigh`] for lines alone (positions in line-id order), in 64 bits; as parts in 128 bits
-/// when what is left of them does not fit.
-fn weigh_lines<'c>(lines: Cow<'c, [usize]>, left: &Remaining) -> Result<(Weighted<'c>, u128)> {
-    // Plain integers for the sum and whether it fits (an `Option` would live in memory).
-    let (mut whole, mut fits) = (0u64, true);
-    let weights: Vec<u64> = lines
-        .iter()
-        .map(|&i| {
-            let v = left.lines.get(i).copied().unwrap_or(0);
-            let (sum, over) = whole.overflowing_add(v as u64);
-            fits &= !over && v >> 64 == 0;
-            whole = sum;
-            v as u64
-        })
-        .collect();
-    match fits {
-        true => Ok((
-            Weighted {
-                parts: Vec::new(),
-                weights: Vec::new(),
-                lines: Some((lines, weights)),
-            },
-            u128::from(whole),
-        )),
-        false => weigh(lines.iter().map(|&i| Part::Line(i)).collect(), left),
+/// [`weigh`] for lines alone, in 64 bits (every line is, unless `left.wide`); as parts in 128
+/// bits when their sum does not fit. `by_id` is the cart's lines in line-id order.
+fn weigh_lines(target: OnLines, left: &mut Remaining, by_id: &[usize]) -> Result<(Weighted, u128)> {
+    // Plain integers for the sum and whether it passed 64 bits, or met a line with nothing left;
+    // the loops written out (a closure for the sum was a call per line).
+    let (mut whole, mut over, mut zero) = (0u64, false, false);
+    match &target {
+        OnLines::Every => match left.every {
+            Some((sum, z)) => (whole, zero) = (sum, z),
+            None => {
+                for &v in &left.lines {
+                    let (sum, o) = whole.overflowing_add(v);
+                    over |= o;
+                    zero |= v == 0;
+                    whole = sum;
+                }
+                if !over {
+                    left.every = Some((whole, zero));
+                }
+            }
+        },
+        OnLines::These(list) => {
+            let Remaining {
+                lines,
+                place,
+                scratch,
+                ..
+            } = &mut *left;
+            let weights = &mut scratch.weights;
+            weights.clear();
+            weights.resize(list.len(), 0);
+            for (&i, slot) in list.iter().zip(weights.iter_mut()) {
+                let v = place
+                    .get(i)
+                    .and_then(|&k| lines.get(k))
+                    .copied()
+                    .unwrap_or(0);
+                let (sum, o) = whole.overflowing_add(v);
+                over |= o;
+                zero |= v == 0;
+                whole = sum;
+                *slot = v;
+            }
+        }
     }
+    if over {
+        let list = match &target {
+            OnLines::Every => by_id,
+            OnLines::These(list) => list,
+        };
+        return weigh(list.iter().map(|&i| Part::Line(i)).collect(), left);
+    }
+    Ok((
+        Weighted {
+            parts: Vec::new(),
+            weights: Vec::new(),
+            lines: Some((target, zero)),
+        },
+        u128::from(whole),
+    ))
+}
+
+/// The positions of the cart's lines `rule` holds on, in line-id order. A plain loop, written
+/// in place: a filtering iterator was a call per line and a push per match.
+fn matching(cart: &Cart, facts: &CartFacts, rule: &crate::rules::Predicate) -> Vec<usize> {
+    let mut matched = vec![0; cart.by_id.len()];
+    let mut n = 0;
+    for &i in &cart.by_id {
+        let Some(line) = cart.lines.get(i) else {
+            continue;
+        };
+        if rule.holds_on_line(line.attributes, &LineFacts { outer: facts, line }) {
+            if let Some(slot) = matched.get_mut(n) {
+                *slot = i;
+            }
+            n += 1;
+        }
+    }
+    matched.truncate(n);
+    matched
 }
 
 /// A percentage of `base` (rounded once) or a fixed amount.
