@@ -611,8 +611,6 @@ impl Engine {
             .zip(start.lines().zip(left.lines()))
             .map(|(l, (o, f))| LineResult {
                 id: l.id,
-                product_id: l.product_id,
-                quantity: l.quantity,
                 original: units(o),
                 discount: units(o.saturating_sub(f)),
                 final_: units(f),

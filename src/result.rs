@@ -38,10 +38,8 @@ pub struct Evaluation<'a> {
 /// One cart line after discounts.
 #[derive(Debug, Clone, Serialize)]
 pub struct LineResult<'a> {
-    /// The line's id and product, borrowed from the request.
+    /// The line's id, borrowed from the request: the caller has the rest of the line.
     pub id: &'a str,
-    pub product_id: &'a str,
-    pub quantity: u64,
     pub original: Figure,
     pub discount: Figure,
     #[serde(rename = "final")]

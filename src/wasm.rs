@@ -57,7 +57,7 @@ export interface AppliedCoupon { coupon_id: string; name: string; code: string |
   allocations?: Allocation[]; budget_capped?: boolean; next_tier?: { missing: JsonValue; summary: string }; verification: "full" | "format_only" }
 export interface Evaluation {
   manifest_id: string; currency: string; now: string;
-  lines: Array<Amounts & { id: string; product_id: string; quantity: number }>;
+  lines: Array<Amounts & { id: string }>;
   /** With `cart.shipping_lines`, `shipping` is their sum and `shipping_lines` each one. */
   shipping: Amounts | null; shipping_lines?: Array<Amounts & { id: string }>; fees: Array<Amounts & { id: string }>;
   totals: { subtotal: Money; shipping: Money; fees: Money; discount: Money; total: Money };

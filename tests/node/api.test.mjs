@@ -118,6 +118,8 @@ test('a cart of many lines is priced with exact sums', () => {
   const compact = engine.evaluate({ cart: { currency: 'USD', lines }, codes: ['SAVE10'], now: NOW });
   assert.equal(compact.applied[0].allocations, undefined); // compact by default
   assert.equal(compact.applied[0].lines, 'all');
+  // A line is its id and amounts: the caller has the rest of it (issue 14's compact result).
+  assert.deepEqual(Object.keys(compact.lines[0]), ['id', 'original', 'discount', 'final']);
   const r = engine.evaluate({ cart: { currency: 'USD', lines }, codes: ['SAVE10'], now: NOW, allocations: true });
   assert.equal(r.totals.subtotal, '15.00');
   assert.equal(r.totals.discount, '1.50');

@@ -107,7 +107,7 @@ pub fn run(a: &Preview) -> Out<()> {
             serde_json::to_string(&result).unwrap_or_default()
         ));
     }
-    support::print(&table(&result))
+    support::print(&table(&result, &request.cart.lines))
 }
 
 /// Left-aligned columns.
@@ -134,7 +134,8 @@ fn columns(rows: &[Vec<String>]) -> String {
     out
 }
 
-fn table(r: &Evaluation) -> String {
+/// The result as a table; its lines are the request's `lines`, in order (product and quantity).
+fn table(r: &Evaluation, sent: &[edge_coupons::input::Line]) -> String {
     let mut out = format!(
         "manifest {} · {} · now {}\n\n",
         r.manifest_id, r.currency, r.now
@@ -146,10 +147,18 @@ fn table(r: &Evaluation) -> String {
         "discount".into(),
         "final".into(),
     ]];
-    for l in &r.lines {
+    for (l, line) in r.lines.iter().zip(sent) {
+        let quantity = match &line.quantity {
+            Some(Value::Num(n)) => n.to_string(),
+            _ => String::new(),
+        };
         rows.push(vec![
-            format!("{} ({})", l.id, l.product_id),
-            l.quantity.to_string(),
+            format!(
+                "{} ({})",
+                l.id,
+                line.product_id.as_deref().unwrap_or_default()
+            ),
+            quantity,
             l.original.to_string(),
             l.discount.to_string(),
             l.final_.to_string(),
