@@ -130,6 +130,27 @@ pub const MAX_SAFE_INTEGER: u64 = 9_007_199_254_740_991;
 /// `#[serde(remote = "Self")]`: a derived struct alone also reads a list as its fields in order
 /// (`"limits": [1]` would be `per_user: 1`), which the manifest never allowed.
 macro_rules! objects {
+    // Types that borrow from the text (`'a: Cart<'a>`): their derived reader takes `'de: 'a`.
+    ($($l:lifetime: $t:ty),* $(,)?) => {$(
+        impl<'de: $l, $l> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct Only<$l>(std::marker::PhantomData<&$l ()>);
+                impl<'de: $l, $l> serde::de::Visitor<'de> for Only<$l> {
+                    type Value = $t;
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        f.write_str("an object")
+                    }
+                    fn visit_map<A: serde::de::MapAccess<'de>>(
+                        self,
+                        map: A,
+                    ) -> Result<$t, A::Error> {
+                        <$t>::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    }
+                }
+                d.deserialize_map(Only(std::marker::PhantomData))
+            }
+        }
+    )*};
     ($($t:ty),* $(,)?) => {$(
         impl<'de> serde::Deserialize<'de> for $t {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
