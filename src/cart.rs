@@ -263,7 +263,11 @@ pub fn read_cart<'a>(
     expected: Currency,
     limits: &Limits,
 ) -> Result<Cart<'a>> {
-    let currency = Currency::parse(&c.currency, "cart.currency")?;
+    // The manifest's own code (the usual cart) is that currency: no lookup in the code list.
+    let currency = match c.currency == expected.code() {
+        true => expected,
+        false => Currency::parse(&c.currency, "cart.currency")?,
+    };
     if currency != expected {
         return Err(Box::new(Error::CurrencyMismatch {
             expected: expected.code().into(),
