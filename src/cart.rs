@@ -155,11 +155,25 @@ fn quantity(v: &Value, limits: &Limits) -> Result<u64> {
 }
 
 /// A money amount: a decimal string, never a JSON number.
-#[inline(never)]
 pub(crate) fn amount(v: &Value, currency: Currency, at: At) -> Result<Decimal> {
-    match v {
-        Value::Str(s) => money::parse_amount(s, currency, ""),
-        _ => Err(Box::new(Error::InvalidAmount {
+    let text = match v {
+        Value::Str(s) => Some(s.as_str()),
+        _ => None,
+    };
+    amount_of(text, currency, at)
+}
+
+/// [`amount`] of a cart's amount, its text borrowed from the request.
+fn sent_amount(v: &input::Sent, currency: Currency, at: At) -> Result<Decimal> {
+    amount_of(v.as_str(), currency, at)
+}
+
+/// An amount from the string sent (`None`: a value that is not a string).
+#[inline(never)]
+fn amount_of(text: Option<&str>, currency: Currency, at: At) -> Result<Decimal> {
+    match text {
+        Some(s) => money::parse_amount(s, currency, ""),
+        None => Err(Box::new(Error::InvalidAmount {
             path: String::new(),
             message:
                 "amounts are decimal strings in major units like \"12.50\", never JSON numbers"
@@ -244,8 +258,16 @@ fn count(v: &Value, at: At) -> Result<u64> {
 }
 
 /// Checks a cart against the manifest's currency and the limits, into the core's cart.
-pub fn read_cart<'a>(c: &'a input::Cart, expected: Currency, limits: &Limits) -> Result<Cart<'a>> {
-    let currency = Currency::parse(&c.currency, "cart.currency")?;
+pub fn read_cart<'a>(
+    c: &'a input::Cart<'_>,
+    expected: Currency,
+    limits: &Limits,
+) -> Result<Cart<'a>> {
+    // The manifest's own code (the usual cart) is that currency: no lookup in the code list.
+    let currency = match c.currency == expected.code() {
+        true => expected,
+        false => Currency::parse(&c.currency, "cart.currency")?,
+    };
     if currency != expected {
         return Err(Box::new(Error::CurrencyMismatch {
             expected: expected.code().into(),
@@ -266,7 +288,7 @@ pub fn read_cart<'a>(c: &'a input::Cart, expected: Currency, limits: &Limits) ->
         )?;
         let quantity = quantity(present(&l.quantity, "quantity", &at(""))?, limits)
             .map_err(|e| e.at(&at(".quantity")))?;
-        let unit_price = amount(
+        let unit_price = sent_amount(
             present(&l.unit_price, "unit_price", &at(""))?,
             currency,
             &at(".unit_price"),
@@ -303,7 +325,7 @@ pub fn read_cart<'a>(c: &'a input::Cart, expected: Currency, limits: &Limits) ->
     }
     let shipping = match &c.shipping {
         None => None,
-        Some(s) => Some(amount(&s.amount, currency, &|| {
+        Some(s) => Some(sent_amount(&s.amount, currency, &|| {
             "cart.shipping.amount".into()
         })?),
     };
@@ -316,7 +338,7 @@ pub fn read_cart<'a>(c: &'a input::Cart, expected: Currency, limits: &Limits) ->
             return Err(invalid(&at(".id"), format!("fee `{id}` is listed twice")));
         }
         fees.push(Fee {
-            amount: amount(&f.amount, currency, &at(".amount"))?,
+            amount: sent_amount(&f.amount, currency, &at(".amount"))?,
             id,
             name: f.name.clone(),
         });
@@ -405,12 +427,12 @@ fn sums(lines: &[Line], currency: Currency) -> Result<(Decimal, Decimal)> {
 /// `shipping_lines` (ids required and unique; not both fields).
 #[inline(never)]
 fn read_ships<'a>(
-    c: &'a input::Cart,
+    c: &'a input::Cart<'_>,
     one: Option<Decimal>,
     currency: Currency,
     limits: &Limits,
 ) -> Result<Vec<ShipLine<'a>>> {
-    let ship = |s: &'a input::Shipping, id: &'a str, amount: Decimal| ShipLine {
+    let ship = |s: &'a input::Shipping<'_>, id: &'a str, amount: Decimal| ShipLine {
         id,
         method: s.method.as_ref(),
         amount,
@@ -440,7 +462,7 @@ fn read_ships<'a>(
                 format!("shipping line `{id}` is listed twice"),
             ));
         }
-        let a = amount(&s.amount, currency, &at(".amount"))?;
+        let a = sent_amount(&s.amount, currency, &at(".amount"))?;
         ships.push(ship(s, id, a));
     }
     Ok(ships)

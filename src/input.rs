@@ -8,17 +8,20 @@
 //! JS skin (`serde_wasm_bindgen`, JS objects). Either way a refusal names its field path,
 //! `cart.lines[2].unit_price`.
 
+use crate::de::Text;
 use crate::error::{join_path, Error, Result};
 use crate::rules::{Map, Value, MAX_VALUE_DEPTH};
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::fmt;
 
 /// `evaluate`'s request: `{ cart, user?, codes?, now?, usage?, allocations?, automatic?, previous? }`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, remote = "Self")]
-pub struct EvaluateRequest {
-    pub cart: Cart,
+pub struct EvaluateRequest<'a> {
+    #[serde(borrow)]
+    pub cart: Cart<'a>,
     #[serde(default)]
     pub user: Option<UserContext>,
     #[serde(default)]
@@ -79,20 +82,22 @@ pub struct PreviousPeriods {
     pub month: String,
 }
 
-/// A cart as sent. Amounts and quantities are kept as sent ([`Value`]) so that a wrong one is
-/// refused with its own error code (`INVALID_AMOUNT`, `INVALID_QUANTITY`), as the core reads it.
+/// A cart as sent. Amounts and quantities are kept as sent ([`Value`], [`Sent`]) so that a wrong
+/// one is refused with its own error code (`INVALID_AMOUNT`, `INVALID_QUANTITY`), as the core reads
+/// it. Its lines' text (ids, prices) is borrowed from the JSON text where it has no escapes.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, remote = "Self")]
-pub struct Cart {
+pub struct Cart<'a> {
     pub currency: String,
-    pub lines: Vec<Line>,
-    #[serde(default)]
-    pub shipping: Option<Shipping>,
+    #[serde(borrow)]
+    pub lines: Vec<Line<'a>>,
+    #[serde(default, borrow)]
+    pub shipping: Option<Shipping<'a>>,
     /// Several shipping charges (one per parcel or method), instead of `shipping`.
-    #[serde(default)]
-    pub shipping_lines: Option<Vec<Shipping>>,
-    #[serde(default)]
-    pub fees: Option<Vec<Fee>>,
+    #[serde(default, borrow)]
+    pub shipping_lines: Option<Vec<Shipping<'a>>>,
+    #[serde(default, borrow)]
+    pub fees: Option<Vec<Fee<'a>>>,
     #[serde(default)]
     pub attributes: Option<Map>,
 }
@@ -101,15 +106,15 @@ pub struct Cart {
 /// checked against the limit: a million empty lines are `LIMIT_EXCEEDED`, as one is a missing field.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, remote = "Self")]
-pub struct Line {
-    #[serde(default)]
-    pub id: Option<String>,
-    #[serde(default)]
-    pub product_id: Option<String>,
+pub struct Line<'a> {
+    #[serde(default, borrow)]
+    pub id: Option<Text<'a>>,
+    #[serde(default, borrow)]
+    pub product_id: Option<Text<'a>>,
     #[serde(default)]
     pub quantity: Option<Value>,
-    #[serde(default)]
-    pub unit_price: Option<Value>,
+    #[serde(default, borrow)]
+    pub unit_price: Option<Sent<'a>>,
     #[serde(default)]
     pub attributes: Option<Map>,
 }
@@ -118,8 +123,9 @@ pub struct Line {
 /// `id`); `method`, `id` and `attributes` are what shipping rules (`shipping.*`) see.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, remote = "Self")]
-pub struct Shipping {
-    pub amount: Value,
+pub struct Shipping<'a> {
+    #[serde(borrow)]
+    pub amount: Sent<'a>,
     #[serde(default)]
     pub method: Option<Value>,
     #[serde(default)]
@@ -131,9 +137,10 @@ pub struct Shipping {
 /// A fee as sent.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, remote = "Self")]
-pub struct Fee {
+pub struct Fee<'a> {
     pub id: String,
-    pub amount: Value,
+    #[serde(borrow)]
+    pub amount: Sent<'a>,
     #[serde(default)]
     pub name: Option<String>,
 }
@@ -256,15 +263,18 @@ const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 
 // Requests are objects: a derived struct alone would also read a list as its fields in order.
 crate::de::objects!(
-    EvaluateRequest,
+    <'a>
+    EvaluateRequest<'a>,
+    Cart<'a>,
+    Line<'a>,
+    Shipping<'a>,
+    Fee<'a>,
+);
+crate::de::objects!(
     Previous,
     PreviousCoupon,
     PreviousLine,
     PreviousPeriods,
-    Cart,
-    Line,
-    Shipping,
-    Fee,
     UserContext,
     Event,
     Assignment,
@@ -414,6 +424,77 @@ impl<'de> Visitor<'de> for DigitsSeed {
     }
 }
 
+/// A value as sent where a string is expected (an amount): the string borrowed from the JSON text
+/// when it has no escapes, anything else read as a [`Value`] (and refused by the core, with its
+/// own error code, as it always was).
+#[derive(Debug, Clone)]
+pub enum Sent<'a> {
+    Str(Cow<'a, str>),
+    Other(Value),
+}
+
+impl Sent<'_> {
+    /// The string sent, if it is one.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Sent::Str(s) => Some(s),
+            Sent::Other(_) => None,
+        }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Sent<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        d.deserialize_any(SentVisitor)
+    }
+}
+
+/// Reads a [`Sent`]: strings here, every other value as [`ValueSeed`] reads it.
+struct SentVisitor;
+
+impl<'de> Visitor<'de> for SentVisitor {
+    type Value = Sent<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> std::result::Result<Sent<'de>, E> {
+        Ok(Sent::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Sent<'de>, E> {
+        Ok(Sent::Str(Cow::Owned(v.to_string())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> std::result::Result<Sent<'de>, E> {
+        Ok(Sent::Str(Cow::Owned(v)))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> std::result::Result<Sent<'de>, E> {
+        ValueSeed(0).visit_bool(v).map(Sent::Other)
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<Sent<'de>, E> {
+        ValueSeed(0).visit_i64(v).map(Sent::Other)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<Sent<'de>, E> {
+        ValueSeed(0).visit_u64(v).map(Sent::Other)
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> std::result::Result<Sent<'de>, E> {
+        ValueSeed(0).visit_f64(v).map(Sent::Other)
+    }
+    fn visit_unit<E: de::Error>(self) -> std::result::Result<Sent<'de>, E> {
+        ValueSeed(0).visit_unit().map(Sent::Other)
+    }
+    fn visit_none<E: de::Error>(self) -> std::result::Result<Sent<'de>, E> {
+        ValueSeed(0).visit_none().map(Sent::Other)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> std::result::Result<Sent<'de>, D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> std::result::Result<Sent<'de>, A::Error> {
+        ValueSeed(0).visit_seq(seq).map(Sent::Other)
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> std::result::Result<Sent<'de>, A::Error> {
+        ValueSeed(0).visit_map(map).map(Sent::Other)
+    }
+}
+
 impl<'de> Deserialize<'de> for Value {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Value, D::Error> {
         ValueSeed(0).deserialize(d)
@@ -444,7 +525,7 @@ impl<'de> Deserialize<'de> for Map {
 /// Reads a request from JSON text (numbers from their digits, no float on the way). A refusal is
 /// `INVALID_REQUEST` at the field it is about (`cart.lines[2].unit_price`), found from where
 /// serde_json stopped ([`crate::de::located`]): a valid request pays nothing for paths.
-pub fn from_json<T: de::DeserializeOwned>(text: &str) -> Result<T> {
+pub fn from_json<'de, T: Deserialize<'de>>(text: &'de str) -> Result<T> {
     let mut de = serde_json::Deserializer::from_str(text);
     let value = T::deserialize(&mut de).map_err(|e| {
         let message = e.to_string();
@@ -467,4 +548,73 @@ pub fn from_json<T: de::DeserializeOwned>(text: &str) -> Result<T> {
         })
     })?;
     Ok(value)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    /// A line's text is borrowed from the JSON text unless it has escapes, which are read as
+    /// before; every other value is read, and refused, as an owned `Option<String>` or `Value`
+    /// field was (same message, same place).
+    #[test]
+    fn line_text_is_borrowed_and_read_as_before() {
+        let line = |text: &'static str| from_json::<Line>(text);
+        let l = line(r#"{"id":"l1","product_id":"sku","unit_price":"1.50","quantity":2}"#).unwrap();
+        assert!(matches!(l.id, Some(Text(Cow::Borrowed("l1")))));
+        assert!(matches!(l.product_id, Some(Text(Cow::Borrowed("sku")))));
+        assert!(matches!(
+            l.unit_price,
+            Some(Sent::Str(Cow::Borrowed("1.50")))
+        ));
+        let l = line(r#"{"id":"l\u0031","product_id":"a\"b","unit_price":"1\u002e50"}"#).unwrap();
+        assert_eq!(l.id.as_deref(), Some("l1"));
+        assert_eq!(l.product_id.as_deref(), Some("a\"b"));
+        assert_eq!(l.unit_price.as_ref().and_then(Sent::as_str), Some("1.50"));
+        let l = line(r#"{"id":null,"unit_price":12.5}"#).unwrap();
+        assert!(l.id.is_none() && l.product_id.is_none());
+        assert!(matches!(l.unit_price, Some(Sent::Other(Value::Num(_)))));
+
+        /// The owned reader these fields had.
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Owned {
+            #[serde(default)]
+            id: Option<String>,
+            #[serde(default)]
+            product_id: Option<String>,
+            #[serde(default)]
+            quantity: Option<Value>,
+            #[serde(default)]
+            unit_price: Option<Value>,
+        }
+        for text in [
+            r#"{"id":1}"#,
+            r#"{"id":[]}"#,
+            r#"{"id":{"a":1}}"#,
+            r#"{"product_id":true}"#,
+            r#"{"product_id":"\ud800"}"#,
+            r#"{"product_id":"a\qb"}"#,
+            r#"{"unit_price":{"a":1,"a":2}}"#,
+            r#"{"unit_price":1e999999}"#,
+            r#"{"unit_price":"x"#,
+            r#"{"id":"x","id":"y"}"#,
+        ] {
+            let (new, old) = (
+                line(text).unwrap_err(),
+                from_json::<Owned>(text).unwrap_err(),
+            );
+            assert_eq!((new.code(), new.path()), (old.code(), old.path()), "{text}");
+            assert_eq!(new.to_string(), old.to_string(), "{text}");
+        }
+        let n = MAX_VALUE_DEPTH + 2;
+        let deep = format!(r#"{{"unit_price":{}1{}}}"#, "[".repeat(n), "]".repeat(n));
+        let (new, old) = (
+            line(String::leak(deep.clone())).unwrap_err(),
+            from_json::<Owned>(&deep).unwrap_err(),
+        );
+        assert_eq!(new.to_string(), old.to_string());
+    }
 }

@@ -6,6 +6,7 @@
 //! several lines use the largest-remainder method ([`allocate`]), so the shares sum exactly to it.
 
 use crate::error::{Error, Result};
+use arrayvec::ArrayString;
 use rust_decimal::{Decimal, RoundingStrategy};
 use std::fmt;
 
@@ -123,33 +124,33 @@ impl Currency {
         self.figure(units).as_str().to_string()
     }
 
-    /// [`Currency::format_units`], held inline: no string on the heap. Written from its last
-    /// digit backwards, where each digit comes from.
+    /// [`Currency::format_units`], held inline: no string on the heap. The whole part and the
+    /// minor units are written by `itoa` (two digits at a time), the latter zero-padded.
     #[inline(never)]
     pub fn figure(&self, units: u128) -> Figure {
-        let dp = self.minor_units as usize;
-        let mut text = [0u8; FIGURE_BYTES];
-        let (mut at, mut n) = (FIGURE_BYTES, 0usize);
-        // 64-bit digits once the amount fits: 128-bit division is a software routine in Wasm.
-        let mut high = units;
-        let mut low = loop {
-            match u64::try_from(high) {
-                Ok(low) => break low,
-                Err(_) => {
-                    put_digit(&mut text, &mut at, &mut n, dp, (high % 10) as u8);
-                    high /= 10;
-                }
+        let dp = self.minor_units;
+        let scale = 10u64.pow(dp);
+        let mut text = ArrayString::new();
+        let mut digits = itoa::Buffer::new();
+        // 64-bit arithmetic while the amount fits: 128-bit division is a software routine in Wasm.
+        let minor = match u64::try_from(units) {
+            Ok(u) => {
+                let _ = text.try_push_str(digits.format(u / scale));
+                u % scale
+            }
+            Err(_) => {
+                let _ = text.try_push_str(digits.format(units / u128::from(scale)));
+                (units % u128::from(scale)) as u64
             }
         };
-        // At least one digit before the point ("0.05").
-        while low > 0 || n <= dp {
-            put_digit(&mut text, &mut at, &mut n, dp, (low % 10) as u8);
-            low /= 10;
+        if dp > 0 {
+            let _ = text.try_push('.');
+            let minor = digits.format(minor);
+            let pad = (dp as usize).saturating_sub(minor.len());
+            let _ = text.try_push_str("0000".get(..pad).unwrap_or_default());
+            let _ = text.try_push_str(minor);
         }
-        Figure {
-            start: u8::try_from(at).unwrap_or(0),
-            text,
-        }
+        Figure(text)
     }
 
     /// `d` in this currency's whole minor units, or `AMOUNT_OVERFLOW` (naming `path`) when it is
@@ -182,40 +183,18 @@ pub fn sum_units<I: IntoIterator<Item = u128>>(items: I, path: &str) -> Result<u
         .ok_or_else(|| overflow(path))
 }
 
-/// Writes the `n`-th digit from the right (counted from 0) before `at`, after the point when it
-/// is the first digit of the whole part.
-#[inline(always)]
-fn put_digit(text: &mut [u8; FIGURE_BYTES], at: &mut usize, n: &mut usize, dp: usize, digit: u8) {
-    if *n == dp && dp > 0 {
-        *at -= 1;
-        if let Some(t) = text.get_mut(*at) {
-            *t = b'.';
-        }
-    }
-    *at -= 1;
-    if let Some(t) = text.get_mut(*at) {
-        *t = b'0' + digit;
-    }
-    *n += 1;
-}
-
 /// The most bytes of a [`Figure`]: 39 digits of a `u128`, a point and a leading zero.
 const FIGURE_BYTES: usize = 41;
 
 /// An amount as text ("12.50"), held inline: what a result shows for each line, without a string
-/// on the heap per amount.
+/// on the heap per amount. An `ArrayString` (written from `str`s) is read as a `str` without
+/// checking its bytes again.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub struct Figure {
-    /// Where the text starts: it ends the array.
-    start: u8,
-    text: [u8; FIGURE_BYTES],
-}
+pub struct Figure(ArrayString<FIGURE_BYTES>);
 
 impl Figure {
     pub fn as_str(&self) -> &str {
-        // Only ASCII digits and a point are ever written.
-        std::str::from_utf8(self.text.get(usize::from(self.start)..).unwrap_or_default())
-            .unwrap_or_default()
+        self.0.as_str()
     }
 }
 
@@ -1039,6 +1018,25 @@ mod tests {
             ] {
                 let d = Decimal::from_i128_with_scale(i128::try_from(u).unwrap(), c.minor_units());
                 assert_eq!(c.format_units(u), c.format(d), "{code} {u}");
+            }
+            let mut seed = 3u64;
+            for _ in 0..20_000 {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let u = u128::from(seed >> (seed % 64));
+                let d = Decimal::from_i128_with_scale(i128::try_from(u).unwrap(), c.minor_units());
+                assert_eq!(c.format_units(u), c.format(d), "{code} {u}");
+            }
+            // Past Decimal's range: the digits of the number, the point before the last few.
+            for u in [u128::MAX, u128::MAX / 7, 10u128.pow(38)] {
+                let digits = u.to_string();
+                let (whole, minor) = digits.split_at(digits.len() - c.minor_units() as usize);
+                let want = match minor.is_empty() {
+                    true => whole.to_string(),
+                    false => format!("{whole}.{minor}"),
+                };
+                assert_eq!(c.format_units(u), want, "{code} {u}");
             }
         }
     }

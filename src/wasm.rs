@@ -137,7 +137,9 @@ impl CouponEngine {
         &self,
         #[wasm_bindgen(unchecked_param_type = "EvaluateRequest")] req: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let mut req: EvaluateRequest = from_js(req)?;
+        // The request borrows its lines' text from this JSON text, kept while it is priced.
+        let text = json_text(&req)?;
+        let mut req: EvaluateRequest = input::from_json(&text).map_err(|e| to_js_error(&e))?;
         req.now.get_or_insert_with(clock);
         to_js(self.inner.evaluate(&req))
     }
@@ -273,10 +275,15 @@ fn context(value: JsValue) -> Result<UserContext, JsValue> {
 /// `from_value` reads only a struct's known fields, so it cannot refuse the others; measured in
 /// docs/development.md). A refusal names its field path.
 fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, JsValue> {
+    input::from_json(&json_text(&value)?).map_err(|e| to_js_error(&e))
+}
+
+/// The JSON text [`from_js`] reads (`null` for `undefined`).
+fn json_text(value: &JsValue) -> Result<String, JsValue> {
     if value.is_undefined() {
-        return input::from_json("null").map_err(|e| to_js_error(&e));
+        return Ok("null".into());
     }
-    let text = json_stringify(&value)
+    json_stringify(value)
         .ok()
         .and_then(|s| s.as_string())
         .ok_or_else(|| {
@@ -284,8 +291,7 @@ fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, JsValue> {
                 path: String::new(),
                 message: "not representable as JSON".into(),
             })
-        })?;
-    input::from_json(&text).map_err(|e| to_js_error(&e))
+        })
 }
 
 /// A JS value's `JSON.stringify` text: how the key set and the options are read (once per

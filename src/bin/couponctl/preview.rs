@@ -87,14 +87,14 @@ pub fn run(a: &Preview) -> Out<()> {
     };
     request.insert("now".into(), Value::Str(support::show(now)));
     let engine = load_engine_at(manifest, a.jwks.as_deref(), now, true)?;
-    let request: edge_coupons::input::EvaluateRequest =
-        edge_coupons::input::from_json(&crate::manifests::json_text(&Value::Map(request)))
-            .map_err(support::with_file(
-                a.request
-                    .as_deref()
-                    .or(a.cart.as_deref())
-                    .unwrap_or("request"),
-            ))?;
+    let text = crate::manifests::json_text(&Value::Map(request));
+    let request: edge_coupons::input::EvaluateRequest = edge_coupons::input::from_json(&text)
+        .map_err(support::with_file(
+            a.request
+                .as_deref()
+                .or(a.cart.as_deref())
+                .unwrap_or("request"),
+        ))?;
     let result = engine.evaluate(&request).map_err(support::with_file(
         a.request
             .as_deref()
