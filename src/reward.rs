@@ -1020,14 +1020,21 @@ impl Matches {
 
 /// The positions of the cart's lines `rule` holds on, in line-id order. A plain loop, written
 /// in place: a filtering iterator was a call per line and a push per match.
+/// A rule on one attribute (what a product target usually is) is tested on the attribute
+/// straight away.
 fn matching(cart: &Cart, facts: &CartFacts, rule: &crate::rules::Predicate) -> Vec<usize> {
     let mut matched = vec![0; cart.by_id.len()];
     let mut n = 0;
+    let attribute = rule.on_attribute();
     for &i in &cart.by_id {
         let Some(line) = cart.lines.get(i) else {
             continue;
         };
-        if rule.holds_on_line(line.attributes, &LineFacts { outer: facts, line }) {
+        let holds = match &attribute {
+            Some(a) => a.holds(line.attributes),
+            None => rule.holds_on_line(line.attributes, &LineFacts { outer: facts, line }),
+        };
+        if holds {
             if let Some(slot) = matched.get_mut(n) {
                 *slot = i;
             }

@@ -843,6 +843,24 @@ pub trait Facts {
     }
 }
 
+/// A rule on one attribute of a line ([`Predicate::on_attribute`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Attribute<'p> {
+    key: &'p str,
+    op: Op,
+    value: &'p Value,
+    sought: &'p Sought,
+}
+
+impl Attribute<'_> {
+    /// Whether the rule holds on a line with these attributes.
+    #[inline(always)]
+    pub fn holds(&self, attributes: &Map) -> bool {
+        self.sought
+            .test(attributes.get(self.key), self.op, self.value)
+    }
+}
+
 /// Why a predicate was false: the first comparison that failed, with the value seen.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failure {
@@ -908,6 +926,31 @@ impl Predicate {
                 sought.test(actual, *op, value)
             }
             _ => self.holds(facts),
+        }
+    }
+
+    /// The rule as a test of one attribute of a line, when that is what it is (what a product
+    /// target usually is): [`Attribute::holds`] is then [`Predicate::holds_on_line`], without
+    /// going through the predicate's forms on every line.
+    pub fn on_attribute(&self) -> Option<Attribute<'_>> {
+        match self {
+            Predicate::Compare {
+                fact: Fact::LineAttribute(path),
+                op,
+                value,
+                from_now: None,
+                sought,
+                ..
+            } => match path.as_slice() {
+                [key] => Some(Attribute {
+                    key,
+                    op: *op,
+                    value,
+                    sought,
+                }),
+                _ => None,
+            },
+            _ => None,
         }
     }
 
@@ -1475,6 +1518,54 @@ mod tests {
         assert_eq!(ids.get(SHARED_RULES + 3), Some(&1));
         // Not among the rules compared with: a place of its own.
         assert_eq!(ids.get(SHARED_RULES + 4), Some(&(SHARED_RULES + 3)));
+    }
+
+    /// A rule on one attribute, tested on it straight away, decides as `holds_on_line`; other
+    /// rules are not taken for one.
+    #[test]
+    fn on_attribute_is_holds_on_line() {
+        let line_rule = |json: &str| {
+            let rule: Rule = serde_json::from_str(json).unwrap();
+            Predicate::compile(&rule, Scope::Line).unwrap()
+        };
+        let facts = Props(Map::default(), Decimal::ZERO);
+        let mut maps = vec![Map::default()];
+        for v in [
+            r#""shoes""#,
+            r#""toys""#,
+            "42",
+            r#""42.0""#,
+            "null",
+            r#"["shoes"]"#,
+        ] {
+            let mut m = Map::default();
+            m.insert("category".into(), crate::input::from_json(v).unwrap());
+            maps.push(m);
+        }
+        for json in [
+            r#"{"fact":"line.attributes.category","op":"in","value":["shoes","toys"]}"#,
+            r#"{"fact":"line.attributes.category","op":"not_in","value":[42]}"#,
+            r#"{"fact":"line.attributes.category","op":"eq","value":"42"}"#,
+            r#"{"fact":"line.attributes.category","op":"exists","value":false}"#,
+            r#"{"fact":"line.attributes.category","op":"contains","value":"sho"}"#,
+        ] {
+            let rule = line_rule(json);
+            let attribute = rule.on_attribute().unwrap();
+            for m in &maps {
+                assert_eq!(
+                    attribute.holds(m),
+                    rule.holds_on_line(m, &facts),
+                    "{json} {m:?}"
+                );
+            }
+        }
+        for json in [
+            r#"{"not":{"fact":"line.attributes.category","op":"eq","value":"shoes"}}"#,
+            r#"{"fact":"line.attributes.category.kind","op":"eq","value":"shoes"}"#,
+            r#"{"fact":"line.quantity","op":"gte","value":2}"#,
+        ] {
+            assert!(line_rule(json).on_attribute().is_none(), "{json}");
+        }
     }
 
     #[test]
