@@ -212,6 +212,7 @@ impl Engine {
             cart: Some(&cart),
             now,
         };
+        let matches = reward::Matches::new(self.manifest.line_rules);
 
         // Codes in sorted order, so the outcome never depends on the order they were typed in.
         let mut candidates: Vec<Candidate> = Vec::new();
@@ -317,6 +318,7 @@ impl Engine {
         let pricing = Pricing {
             cart: &cart,
             facts: &facts,
+            matches: &matches,
             start: &start,
             budget_left: &budget_left,
         };
@@ -353,6 +355,7 @@ impl Engine {
                 c.coupon,
                 &cart,
                 &facts,
+                &matches,
                 scratch,
                 budget_left(c.coupon),
                 false,
@@ -495,6 +498,7 @@ impl Engine {
             let cx = edit::Context {
                 user: &user,
                 facts: &facts,
+                matches: &matches,
                 usage: &usage,
                 groups: &group_usage,
                 start: &start,
@@ -896,6 +900,7 @@ type Outcomes = Vec<Option<std::result::Result<reward::Applied, Reason>>>;
 struct Pricing<'a> {
     cart: &'a Cart<'a>,
     facts: &'a CartFacts<'a>,
+    matches: &'a reward::Matches,
     /// The whole cart, before any reward.
     start: &'a Remaining,
     budget_left: &'a dyn Fn(&Coupon) -> Option<Decimal>,
@@ -921,6 +926,7 @@ fn apply_all(
                 c.coupon,
                 cart,
                 facts,
+                p.matches,
                 &mut left,
                 budget_left(c.coupon),
                 shares,

@@ -10,7 +10,7 @@ use crate::payload::{
     ActivationDoc, AudienceDoc, CodesDoc, CouponDoc, Doc, ExpiryDoc, LimitsDoc, RewardDoc,
     StackingDoc, TargetDoc,
 };
-use crate::rules::{Predicate, Rule, Scope, Value};
+use crate::rules::{LineRule, Predicate, Rule, Scope, Value};
 use crate::sort::Index;
 use crate::text::{char_count, join};
 use crate::time::{parse_duration, parse_instant, Duration, Instant};
@@ -283,7 +283,7 @@ pub enum Target {
     /// Every line (not shipping or fees).
     Order,
     /// Lines matching a line rule.
-    Products(Predicate),
+    Products(LineRule),
     /// Every shipping charge, or those matching a shipping rule.
     Shipping(Option<Predicate>),
     /// A named order fee, such as `platform_fee`.
@@ -337,6 +337,20 @@ pub struct Reward {
     pub units: Units,
 }
 
+impl Reward {
+    /// Gives the rules on lines (the products target's, a buy X get Y reward's two sides) their
+    /// places among the manifest's.
+    fn share_line_rules<'r>(&'r mut self, sharing: &mut crate::rules::Sharing<'r>) {
+        if let Target::Products(rule) = &mut self.target {
+            sharing.place(rule);
+        }
+        if let Units::BuyGet { buy, get, .. } = &mut self.units {
+            sharing.place(&mut buy.0);
+            sharing.place(&mut get.0);
+        }
+    }
+}
+
 /// How a reward picks what it discounts: the whole target, or units of it (docs/manifest.md,
 /// "Buy X get Y, tiers, fixed prices and unit selection").
 // One per coupon, read once: the size of the largest variant costs nothing worth a box.
@@ -357,8 +371,8 @@ pub enum Units {
     /// Buy `buy.1` units matching `buy.0`, get `get.1` other units matching `get.0` at the reward's
     /// amount off each.
     BuyGet {
-        buy: (Predicate, u64),
-        get: (Predicate, u64),
+        buy: (LineRule, u64),
+        get: (LineRule, u64),
         max: Option<u64>,
     },
     /// Sets of `quantity` units for `price` together.
@@ -455,6 +469,8 @@ pub struct Manifest {
     pub(crate) bulk_prefixes: Vec<(String, usize)>,
     /// `limit_groups`, by name.
     pub limit_groups: Vec<(String, CouponLimits)>,
+    /// How many distinct line rules the coupons have ([`LineRule::id`]).
+    pub line_rules: usize,
 }
 
 /// The default for `settings.max_codes_per_cart`.
@@ -717,6 +733,11 @@ fn compile(mut doc: Doc, limits: &Limits) -> Result<Manifest> {
         coupons.push(compile_coupon(c, &ctx, &mut zones).map_err(|e| e.item(i).under("coupons"))?);
     }
     let time_zone = zones.default;
+    let mut sharing = crate::rules::Sharing::default();
+    for c in &mut coupons {
+        c.reward.share_line_rules(&mut sharing);
+    }
+    let line_rules = sharing.places;
     let mut manifest = Manifest {
         id: doc.id.to_string(),
         issued_at,
@@ -731,6 +752,7 @@ fn compile(mut doc: Doc, limits: &Limits) -> Result<Manifest> {
         hashed_codes: Index::default(),
         bulk_prefixes: Vec::new(),
         limit_groups,
+        line_rules,
     };
     manifest.index()?;
     Ok(manifest)
@@ -1269,9 +1291,9 @@ fn compile_target(t: &TargetDoc) -> Result<(Target, Selection)> {
             let select = select.or(per_line.map(|_| true));
             let rule = required(&t.rule, "match")?;
             (
-                Target::Products(
+                Target::Products(LineRule::new(
                     Predicate::compile(rule, Scope::Line).map_err(|e| e.under("match"))?,
-                ),
+                )),
                 select.map(|c| (c, max, per_line)),
             )
         }
@@ -1409,7 +1431,7 @@ fn compile_reward(r: &RewardDoc, currency: Currency) -> Result<Reward> {
         "buy_x_get_y" => {
             // `{ match, quantity }`; `get` may leave out `match` (the same items as `buy`) and
             // `quantity` (1).
-            let side = |key: &str, required: bool| -> Result<(Option<Predicate>, u64)> {
+            let side = |key: &str, required: bool| -> Result<(Option<LineRule>, u64)> {
                 let Some(s) = given(if key == "buy" { &r.buy } else { &r.get }) else {
                     return match required {
                         true => Err(invalid("", format!("missing field `{key}`"))),
@@ -1424,7 +1446,9 @@ fn compile_reward(r: &RewardDoc, currency: Currency) -> Result<Reward> {
                 };
                 let rule = match &s.rule {
                     Some(m) => {
-                        Some(Predicate::compile(m, Scope::Line).map_err(|e| at(e.under("match")))?)
+                        let rule =
+                            Predicate::compile(m, Scope::Line).map_err(|e| at(e.under("match")))?;
+                        Some(LineRule::new(rule))
                     }
                     None if required => return Err(at(invalid("", "missing field `match`"))),
                     None => None,

@@ -11,7 +11,10 @@ use crate::error::{Error, Result};
 use crate::manifest::{Amount, Coupon, Payout, Target, Units};
 use crate::money::{self, Currency};
 use crate::reason::{Detail, Reason};
+use crate::rules::LineRule;
 use rust_decimal::{Decimal, RoundingStrategy};
+use std::borrow::Cow;
+use std::cell::OnceCell;
 
 /// What is left to pay on each part of the order, as rewards are applied: whole minor units of
 /// the cart's currency (the hot loop's integers; `Decimal` only for rates and caps).
@@ -227,18 +230,20 @@ pub fn step(target: &Target) -> u8 {
 }
 
 /// Applies `coupon`'s reward to `left`. `budget_left` is what remains of a money budget;
-/// `with_shares` asks for each part's share (what `allocations` shows).
+/// `with_shares` asks for each part's share (what `allocations` shows). `matches` is for this
+/// cart and these facts.
 pub fn apply(
     coupon: &Coupon,
     cart: &Cart,
     facts: &CartFacts,
+    matches: &Matches,
     left: &mut Remaining,
     budget_left: Option<Decimal>,
     with_shares: bool,
 ) -> Result<std::result::Result<Applied, Reason>> {
     let currency = cart.currency;
     let reward = &coupon.reward;
-    let matching = |rule: &crate::rules::Predicate| matching(cart, facts, rule);
+    let matching = |rule: &LineRule| matches.lines(cart, facts, rule);
     // A plain reward on lines (the order, or products) is weighed and shared out on the lines'
     // positions, in 64 bits, with no part per line (unless the shares are to be shown).
     // (Not when a line passes 64 bits: then every part is weighed in 128.)
@@ -269,10 +274,10 @@ pub fn apply(
                 .with("rule", rule.describe())));
             }
             if on_lines {
-                line_list = Some(OnLines::These(matched));
+                line_list = Some(OnLines::These(matched.into_owned()));
                 Vec::new()
             } else {
-                matched.into_iter().map(Part::Line).collect()
+                matched.iter().map(|&i| Part::Line(i)).collect()
             }
         }
         Target::Shipping(None) if cart.shipping.is_some() => vec![Part::Shipping],
@@ -988,16 +993,48 @@ fn weigh_lines(target: OnLines, left: &mut Remaining, by_id: &[usize]) -> Result
     ))
 }
 
+/// The lines each of the manifest's distinct line rules holds on, worked out the first time a
+/// reward asks for them during an evaluation (the cart and the facts do not change within one),
+/// so coupons with equal rules ([`LineRule::id`]), and each coupon's later runs, share them.
+#[derive(Debug)]
+pub struct Matches(Vec<OnceCell<Vec<usize>>>);
+
+impl Matches {
+    /// For a manifest's `line_rules`, on one cart with its facts.
+    pub fn new(line_rules: usize) -> Matches {
+        Matches(
+            std::iter::repeat_with(OnceCell::new)
+                .take(line_rules)
+                .collect(),
+        )
+    }
+
+    /// [`matching`], kept for the rule's place (worked out each time for a rule without one).
+    fn lines(&self, cart: &Cart, facts: &CartFacts, rule: &LineRule) -> Cow<'_, [usize]> {
+        match self.0.get(rule.id) {
+            Some(cell) => Cow::Borrowed(cell.get_or_init(|| matching(cart, facts, rule))),
+            None => Cow::Owned(matching(cart, facts, rule)),
+        }
+    }
+}
+
 /// The positions of the cart's lines `rule` holds on, in line-id order. A plain loop, written
 /// in place: a filtering iterator was a call per line and a push per match.
+/// A rule on one attribute (what a product target usually is) is tested on the attribute
+/// straight away.
 fn matching(cart: &Cart, facts: &CartFacts, rule: &crate::rules::Predicate) -> Vec<usize> {
     let mut matched = vec![0; cart.by_id.len()];
     let mut n = 0;
+    let attribute = rule.on_attribute();
     for &i in &cart.by_id {
         let Some(line) = cart.lines.get(i) else {
             continue;
         };
-        if rule.holds_on_line(line.attributes, &LineFacts { outer: facts, line }) {
+        let holds = match &attribute {
+            Some(a) => a.holds(line.attributes),
+            None => rule.holds_on_line(line.attributes, &LineFacts { outer: facts, line }),
+        };
+        if holds {
             if let Some(slot) = matched.get_mut(n) {
                 *slot = i;
             }

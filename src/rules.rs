@@ -340,6 +340,74 @@ pub enum Predicate {
     },
 }
 
+/// A rule on lines (a product target, the buy or the get side of a reward) with its place among
+/// the manifest's distinct line rules. Equal rules hold on the same lines, so they share a
+/// place, and the lines one holds on are worked out once per evaluation, however many coupons
+/// use it (`reward::Matches`). Compared, and used, as its predicate.
+#[derive(Debug, Clone)]
+pub struct LineRule {
+    pub rule: Predicate,
+    /// Given by [`Sharing::place`] when the manifest is compiled ([`LineRule::UNSHARED`] until then: the
+    /// rule is then checked on the lines each time).
+    pub id: usize,
+}
+
+impl LineRule {
+    /// The place of a rule that has none.
+    pub const UNSHARED: usize = usize::MAX;
+
+    pub fn new(rule: Predicate) -> LineRule {
+        LineRule {
+            rule,
+            id: LineRule::UNSHARED,
+        }
+    }
+}
+
+impl PartialEq for LineRule {
+    fn eq(&self, other: &LineRule) -> bool {
+        self.rule == other.rule
+    }
+}
+
+impl std::ops::Deref for LineRule {
+    type Target = Predicate;
+    fn deref(&self) -> &Predicate {
+        &self.rule
+    }
+}
+
+/// How many distinct line rules a rule is compared with to find an equal one: past them, a new
+/// rule takes a place of its own, so that a manifest of many different rules costs linear time.
+const SHARED_RULES: usize = 64;
+
+/// Places given to line rules so far ([`Sharing::place`]); `places` is how many there are.
+#[derive(Debug, Default)]
+pub struct Sharing<'r> {
+    seen: Vec<&'r Predicate>,
+    pub places: usize,
+}
+
+impl<'r> Sharing<'r> {
+    /// Gives `rule` its place: that of the first rule before it that is the same
+    /// ([`Predicate::same`]), or the next one.
+    pub fn place(&mut self, rule: &'r mut LineRule) {
+        let id = self
+            .seen
+            .iter()
+            .position(|p| p.same(&rule.rule))
+            .unwrap_or(self.places);
+        rule.id = id;
+        let rule: &'r LineRule = rule;
+        if id == self.places {
+            self.places += 1;
+            if self.seen.len() < SHARED_RULES {
+                self.seen.push(&rule.rule);
+            }
+        }
+    }
+}
+
 /// What a comparison looks for, worked out once when the manifest is compiled, so that a rule
 /// checked on every line (`line.attributes.category in ["shoes", "toys"]`) compares a text or a
 /// number straight away, instead of going through [`Value::loosely_eq`] item by item and
@@ -539,6 +607,42 @@ impl Rule {
 }
 
 impl Predicate {
+    /// Whether two rules (of one scope) are the same: the same forms, fact names, operators and
+    /// values (and the same durations from now), so that they decide the same on every line.
+    /// Texts are the same bytes, numbers the same numbers: a number's scale, which `==` ignores,
+    /// only shows in messages, and those are each coupon's own. The facts and shortcuts follow
+    /// from the rest.
+    /// (Written out, not derived: the derived `==` over every type was ~650 bytes of gzip.)
+    fn same(&self, other: &Predicate) -> bool {
+        let each = |a: &[Predicate], b: &[Predicate]| {
+            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| a.same(b))
+        };
+        match (self, other) {
+            (Predicate::All(a), Predicate::All(b)) | (Predicate::Any(a), Predicate::Any(b)) => {
+                each(a, b)
+            }
+            (Predicate::Not(a), Predicate::Not(b))
+            | (Predicate::AnyLine(a), Predicate::AnyLine(b)) => a.same(b),
+            (
+                Predicate::Compare {
+                    name,
+                    op,
+                    value,
+                    from_now,
+                    ..
+                },
+                Predicate::Compare {
+                    name: m,
+                    op: o,
+                    value: v,
+                    from_now: n,
+                    ..
+                },
+            ) => op == o && from_now == n && value == v && name == m,
+            _ => false,
+        }
+    }
+
     /// Checks a rule of the manifest and compiles it; `scope` says which facts it may name.
     /// Errors name the field relative to the rule.
     pub fn compile(rule: &Rule, scope: Scope) -> Result<Predicate> {
@@ -739,6 +843,24 @@ pub trait Facts {
     }
 }
 
+/// A rule on one attribute of a line ([`Predicate::on_attribute`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Attribute<'p> {
+    key: &'p str,
+    op: Op,
+    value: &'p Value,
+    sought: &'p Sought,
+}
+
+impl Attribute<'_> {
+    /// Whether the rule holds on a line with these attributes.
+    #[inline(always)]
+    pub fn holds(&self, attributes: &Map) -> bool {
+        self.sought
+            .test(attributes.get(self.key), self.op, self.value)
+    }
+}
+
 /// Why a predicate was false: the first comparison that failed, with the value seen.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failure {
@@ -804,6 +926,31 @@ impl Predicate {
                 sought.test(actual, *op, value)
             }
             _ => self.holds(facts),
+        }
+    }
+
+    /// The rule as a test of one attribute of a line, when that is what it is (what a product
+    /// target usually is): [`Attribute::holds`] is then [`Predicate::holds_on_line`], without
+    /// going through the predicate's forms on every line.
+    pub fn on_attribute(&self) -> Option<Attribute<'_>> {
+        match self {
+            Predicate::Compare {
+                fact: Fact::LineAttribute(path),
+                op,
+                value,
+                from_now: None,
+                sought,
+                ..
+            } => match path.as_slice() {
+                [key] => Some(Attribute {
+                    key,
+                    op: *op,
+                    value,
+                    sought,
+                }),
+                _ => None,
+            },
+            _ => None,
         }
     }
 
@@ -1333,6 +1480,92 @@ mod tests {
             }
         }
         assert!(shortcuts > 100, "{shortcuts}");
+    }
+
+    /// Equal line rules share a place, different ones do not; past the rules compared with,
+    /// each new rule takes a place of its own.
+    #[test]
+    fn equal_line_rules_share_a_place() {
+        let line = |json: &str| {
+            let rule: Rule = serde_json::from_str(json).unwrap();
+            LineRule::new(Predicate::compile(&rule, Scope::Line).unwrap())
+        };
+        let shoes = r#"{"fact":"line.attributes.category","op":"in","value":["shoes","toys"]}"#;
+        let toys = r#"{"fact":"line.attributes.category","op":"in","value":["toys","shoes"]}"#;
+        // The same number at another scale is the same rule; a text is not a number.
+        let one = r#"{"fact":"line.quantity","op":"in","value":[1]}"#;
+        let one_again = r#"{"fact":"line.quantity","op":"in","value":[1.00]}"#;
+        let one_text = r#"{"fact":"line.quantity","op":"in","value":["1"]}"#;
+        let not_one = r#"{"not":{"fact":"line.quantity","op":"in","value":[1]}}"#;
+        let mut rules = [shoes, toys, shoes, toys, one, one_again, one_text, not_one].map(line);
+        let mut sharing = Sharing::default();
+        rules.iter_mut().for_each(|r| sharing.place(r));
+        assert_eq!(sharing.places, 5);
+        let ids: Vec<usize> = rules.iter().map(|r| r.id).collect();
+        assert_eq!(ids, [0, 1, 0, 1, 2, 2, 3, 4]);
+        let price = |n: usize| {
+            line(&format!(
+                r#"{{"fact":"line.unit_price","op":"gte","value":{n}}}"#
+            ))
+        };
+        let mut many: Vec<LineRule> = (0..SHARED_RULES + 3).map(price).collect();
+        many.push(price(1));
+        many.push(price(SHARED_RULES + 1));
+        let mut sharing = Sharing::default();
+        many.iter_mut().for_each(|r| sharing.place(r));
+        assert_eq!(sharing.places, SHARED_RULES + 4);
+        let ids: Vec<usize> = many.iter().map(|r| r.id).collect();
+        assert_eq!(ids.get(SHARED_RULES + 3), Some(&1));
+        // Not among the rules compared with: a place of its own.
+        assert_eq!(ids.get(SHARED_RULES + 4), Some(&(SHARED_RULES + 3)));
+    }
+
+    /// A rule on one attribute, tested on it straight away, decides as `holds_on_line`; other
+    /// rules are not taken for one.
+    #[test]
+    fn on_attribute_is_holds_on_line() {
+        let line_rule = |json: &str| {
+            let rule: Rule = serde_json::from_str(json).unwrap();
+            Predicate::compile(&rule, Scope::Line).unwrap()
+        };
+        let facts = Props(Map::default(), Decimal::ZERO);
+        let mut maps = vec![Map::default()];
+        for v in [
+            r#""shoes""#,
+            r#""toys""#,
+            "42",
+            r#""42.0""#,
+            "null",
+            r#"["shoes"]"#,
+        ] {
+            let mut m = Map::default();
+            m.insert("category".into(), crate::input::from_json(v).unwrap());
+            maps.push(m);
+        }
+        for json in [
+            r#"{"fact":"line.attributes.category","op":"in","value":["shoes","toys"]}"#,
+            r#"{"fact":"line.attributes.category","op":"not_in","value":[42]}"#,
+            r#"{"fact":"line.attributes.category","op":"eq","value":"42"}"#,
+            r#"{"fact":"line.attributes.category","op":"exists","value":false}"#,
+            r#"{"fact":"line.attributes.category","op":"contains","value":"sho"}"#,
+        ] {
+            let rule = line_rule(json);
+            let attribute = rule.on_attribute().unwrap();
+            for m in &maps {
+                assert_eq!(
+                    attribute.holds(m),
+                    rule.holds_on_line(m, &facts),
+                    "{json} {m:?}"
+                );
+            }
+        }
+        for json in [
+            r#"{"not":{"fact":"line.attributes.category","op":"eq","value":"shoes"}}"#,
+            r#"{"fact":"line.attributes.category.kind","op":"eq","value":"shoes"}"#,
+            r#"{"fact":"line.quantity","op":"gte","value":2}"#,
+        ] {
+            assert!(line_rule(json).on_attribute().is_none(), "{json}");
+        }
     }
 
     #[test]

@@ -128,6 +128,7 @@ fn change(new: Decimal, old: Decimal, currency: Currency) -> String {
 pub(super) struct Context<'a> {
     pub user: &'a User,
     pub facts: &'a CartFacts<'a>,
+    pub matches: &'a crate::reward::Matches,
     pub usage: &'a [(String, CouponUsage)],
     pub groups: &'a [(String, CouponUsage)],
     pub start: &'a Remaining,
@@ -263,6 +264,7 @@ impl Engine {
             coupon,
             cart,
             cx.facts,
+            cx.matches,
             &mut alone,
             (cx.budget_left)(coupon),
             false,
