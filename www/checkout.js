@@ -184,13 +184,16 @@ const saveCart = () =>
 /** The codes to price with: the shopper's, without those the shop has refused. */
 const liveCodes = () => state.codes.filter((c) => !state.refused.has(c));
 
+/** A cart line's id in the request: one line per product. */
+const lineId = (productId) => `line-${productId}`;
+
 /** The EvaluateRequest for the current cart, built the same way every time (order.js relies on it). */
 function buildRequest(codes = liveCodes()) {
   const { shop } = state;
   const products = new Map(shop.products.map((p) => [p.id, p]));
   const lines = state.lines.map((l) => {
     const p = products.get(l.product_id);
-    return { id: `line-${p.id}`, product_id: p.id, quantity: l.quantity, unit_price: p.unit_price, attributes: p.attributes };
+    return { id: lineId(p.id), product_id: p.id, quantity: l.quantity, unit_price: p.unit_price, attributes: p.attributes };
   });
   const cart = { currency: shop.currency, lines };
   // Shipping and fees are charged only when something ships.
@@ -413,6 +416,8 @@ async function placeOrder() {
         replayed: outcome.replayed,
         preview,
         confirmed,
+        // What was ordered, for the confirmed breakdown's labels: the cart is emptied below.
+        lines: state.lines.map((l) => ({ ...l })),
         notes: confirmed ? explainDifferences(preview, confirmed, fmt, { notes: ui().differences, why: sentence }) : [],
       };
       // The order is placed: the next one starts from an empty cart (the codes were used).
@@ -541,7 +546,7 @@ function renderCart() {
       const inputId = `qty-${p.id}`;
       return h(
         'li',
-        { 'data-line': `line-${p.id}` },
+        { 'data-line': lineId(p.id) },
         h('div', { class: 'item-text' }, h('p', {}, productName(p)), h('p', { class: 'muted small' }, ui().each(fmt(p.unit_price)))),
         h(
           'div',
@@ -750,9 +755,17 @@ function renderTray() {
   );
 }
 
-/** A breakdown table for an evaluation: the preview, or what the shop confirmed. */
-function breakdownTable(ev, caption) {
+/**
+ * A breakdown table for an evaluation: the preview, or what the shop confirmed. `items` are the cart
+ * lines it priced (`{ product_id, quantity }`): a result line is its id and amounts only.
+ */
+function breakdownTable(ev, caption, items) {
   const names = new Map(state.shop.products.map((p) => [p.id, productName(p)]));
+  const sent = new Map(items.map((l) => [lineId(l.product_id), l]));
+  const lineName = (id) => {
+    const l = sent.get(id);
+    return l ? `${names.get(l.product_id) ?? l.product_id} × ${state.words.count(l.quantity)}` : id;
+  };
   const feeName = (id) => state.words.fee(id);
   // The raw decimal strings ride along in data-* attributes, for tests and for a shop's own scripts.
   const row = (label, a, attrs = {}) =>
@@ -775,7 +788,7 @@ function breakdownTable(ev, caption) {
     h(
       'tbody',
       {},
-      ev.lines.map((l) => row(`${names.get(l.product_id) ?? l.product_id} × ${state.words.count(l.quantity)}`, l, { 'data-line': l.id })),
+      ev.lines.map((l) => row(lineName(l.id), l, { 'data-line': l.id })),
       ev.shipping && row(u.shipping, ev.shipping, { 'data-line': 'shipping' }),
       ev.fees.map((f) => row(feeName(f.id), f, { 'data-line': `fee-${f.id}` })),
     ),
@@ -863,7 +876,7 @@ function renderBreakdown() {
       profileNote(),
       state.lines.length === 0
         ? state.order?.kind !== 'placed' && h('p', { class: 'muted' }, u.addProducts)
-        : breakdownTable(ev, u.breakdown),
+        : breakdownTable(ev, u.breakdown, state.lines),
       ev.cashback_points > 0 && h('p', { 'data-cashback': String(ev.cashback_points) }, u.points(state.words.count(ev.cashback_points))),
       ev.applied.length > 0 &&
         h(
@@ -995,7 +1008,7 @@ function renderOrder() {
         o.replayed ? u.replayed : '',
       ),
       !isZero(saved) && h('p', { class: 'ok', 'data-saved': saved }, h('strong', {}, u.saved(fmt(saved)))),
-      c && breakdownTable(c, u.confirmed),
+      c && breakdownTable(c, u.confirmed, o.lines),
       c && same && h('p', { 'data-confirmed': 'same' }, u.same),
       c &&
         !same &&

@@ -48,6 +48,8 @@ test('preview: products, quantities and several codes, priced as the engine and 
     const request = requestFor({ 'runner-42': 1, 'tee-white-m': 2 }, ['SHOES15', 'SHIRTS20', 'FLASH30', 'NOPE']);
     const { evaluation } = await priceInNode(env.url, request);
     assertSameAsEngine(shown, evaluation);
+    // A result line is its id and amounts: the page names it from the cart line it priced.
+    assert.match(await page.locator('#breakdown tr[data-line="line-tee-white-m"] th').innerText(), /^White tee × 2$/);
 
     // And by hand, from docs/manifest.md: 15% off shoes and 20% off two shirts, each rounded half away
     // from zero; free shipping over 50; no service fee for the gold-tier demo user.

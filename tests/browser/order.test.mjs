@@ -92,6 +92,9 @@ test('an order is placed once: double click, lost answer and retry, replay; the 
     const confirmed = await readBreakdown(page, '#order-status');
     assert.deepEqual(confirmed.totals, first.body.evaluation.totals);
     assert.deepEqual(confirmed.totals, preview.totals);
+    // Named from what was ordered, though the cart is empty now.
+    for (const row of await placed.locator('table tbody tr[data-line^="line-"] th').allInnerTexts()) assert.match(row, / × \d+$/);
+    assert.ok(await placed.locator('table tbody tr[data-line^="line-"]').count() > 0);
     await placed.locator('[data-confirmed="same"]').waitFor();
 
     // Replayed once more by hand, as the same shopper: the same answer, nothing redeemed again.
