@@ -20,8 +20,8 @@ pub struct Line<'a> {
     pub unit_price: Decimal,
     /// `unit_price * quantity`.
     pub total: Decimal,
-    /// `total` in the currency's minor units, worked out as it was (`None` past 96 bits, where
-    /// `Decimal` rounds the product: `Currency::to_units` then says).
+    /// `total` in the currency's minor units, worked out as it was (`None` when the price's
+    /// mantissa times the quantity passes 64 bits: `Currency::to_units` then says).
     pub total_units: Option<u128>,
     pub attributes: &'a Map,
 }
@@ -367,8 +367,8 @@ fn head(id: &str) -> u64 {
 }
 
 /// A line's total, `price x quantity`, exactly as `money::mul` gives it (value and scale), and
-/// in minor units: in integers while the product fits `Decimal`'s 96 bits (where `Decimal` would
-/// round it), by `money::mul` beyond.
+/// in minor units: in integers while the price's mantissa times the quantity fits 64 bits, by
+/// `money::mul` beyond.
 #[inline(never)]
 fn line_total(
     price: Decimal,

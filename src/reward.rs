@@ -21,8 +21,7 @@ use std::cell::OnceCell;
 ///
 /// The lines are kept in line-id order (`cart.by_id`, the order every allocation goes in), so a
 /// reward on the whole order reads and lowers them in a row, in 64 bits; in 128 only when a
-/// line's total passes 64 bits. [`Remaining::line`] and [`Remaining::lines`] answer by the
-/// cart's own positions.
+/// line's total passes 64 bits. [`Remaining::lines`] answers in the cart's own order.
 #[derive(Debug, Clone)]
 pub struct Remaining {
     /// Each line in line-id order, in 64 bits (empty when `wide` holds them).
@@ -142,11 +141,6 @@ impl Remaining {
         self.ships.clone_from(&start.ships);
         self.fees.clone_from(&start.fees);
         self.bxgy_used.clear();
-    }
-
-    /// What is left of the line at position `i` of the cart.
-    pub fn line(&self, i: usize) -> u128 {
-        self.place.get(i).map_or(0, |&k| self.at(k))
     }
 
     /// What is left of each line, in the cart's order.

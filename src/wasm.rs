@@ -283,15 +283,7 @@ fn json_text(value: &JsValue) -> Result<String, JsValue> {
     if value.is_undefined() {
         return Ok("null".into());
     }
-    json_stringify(value)
-        .ok()
-        .and_then(|s| s.as_string())
-        .ok_or_else(|| {
-            to_js_error(&Error::InvalidRequest {
-                path: String::new(),
-                message: "not representable as JSON".into(),
-            })
-        })
+    stringify(value).map_err(|e| to_js_error(&e))
 }
 
 /// A JS value's `JSON.stringify` text: how the key set and the options are read (once per
