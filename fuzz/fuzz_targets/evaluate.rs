@@ -5,11 +5,11 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use ed25519_dalek::SigningKey;
-use edge_coupons::json::{parse, Source, ToJson};
-use edge_coupons::rules::Value;
+use edge_coupons::input::{from_json, EvaluateRequest, Event, Usage, UserContext};
 use edge_coupons::time::parse_instant;
 use edge_coupons::{Engine, KeySet, Limits};
 use libfuzzer_sys::fuzz_target;
+use serde::Deserialize;
 use std::sync::OnceLock;
 
 const MANIFEST: &[u8] = include_bytes!("../../docs/examples/demo-manifest.json");
@@ -33,41 +33,40 @@ fn engine() -> &'static Engine {
 // Inside the demo manifest's validity window.
 const NOW: &str = "2026-01-15T12:00:00Z";
 
+/// A distribute vector's input: `{ user, event, usage? }`.
+#[derive(Deserialize)]
+struct Distribute {
+    user: UserContext,
+    event: Event,
+    #[serde(default)]
+    usage: Option<Usage>,
+}
+
 fuzz_target!(|data: &[u8]| {
     let engine = engine();
-    if let Ok(mut tree) = parse(data, Source::Request) {
-        // Most requests the fuzzer makes would stop at a missing `now`; give them one.
-        if let Value::Map(m) = &mut tree {
-            if m.get("now").is_none() {
-                m.insert("now".into(), Value::Str(NOW.into()));
-            }
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    // Most requests the fuzzer makes would stop at a missing `now`; give them one.
+    if let Ok(mut req) = from_json::<EvaluateRequest>(text) {
+        req.now.get_or_insert_with(|| NOW.into());
+        if let Ok(r) = engine.evaluate(&req) {
+            let _ = serde_json::to_string(&r);
         }
-        if let Ok(r) = engine.evaluate(&tree) {
-            let _ = r.to_json();
+    }
+    if let Ok(mut ctx) = from_json::<UserContext>(text) {
+        ctx.now.get_or_insert_with(|| NOW.into());
+        if let Ok(r) = engine.tray(&ctx) {
+            let _ = serde_json::to_string(&r);
         }
-        if let Ok(r) = engine.tray(&tree) {
-            let _ = r.to_json();
+        if let Ok(r) = engine.check_code("SAVE10", &ctx) {
+            let _ = serde_json::to_string(&r);
         }
-        if let Ok(r) = engine.check_code("SAVE10", &tree) {
-            let _ = r.to_json();
-        }
-        let field = |k: &str| match &tree {
-            Value::Map(m) => m.get(k).cloned(),
-            _ => None,
-        };
-        // A distribute vector is `{ user, event, usage? }`: its `user` is the context.
-        let ctx = match field("user") {
-            Some(Value::Map(mut m)) => {
-                if m.get("now").is_none() {
-                    m.insert("now".into(), Value::Str(NOW.into()));
-                }
-                Value::Map(m)
-            }
-            _ => tree.clone(),
-        };
-        let event = field("event").unwrap_or(Value::Null);
-        if let Ok(r) = engine.distribute(&ctx, &event, field("usage").as_ref()) {
-            let _ = r.to_json();
+    }
+    if let Ok(mut d) = serde_json::from_str::<Distribute>(text) {
+        d.user.now.get_or_insert_with(|| NOW.into());
+        if let Ok(r) = engine.distribute(&d.user, &d.event, d.usage.as_ref()) {
+            let _ = serde_json::to_string(&r);
         }
     }
 });
