@@ -52,3 +52,15 @@ pub use manifest::Limits;
 pub use reason::Reason;
 pub use result::{CodeCheck, Evaluation, TrayEntry};
 pub use signature::KeySet;
+
+/// The tests' random cases: a 64-bit linear congruential generator (Knuth's MMIX constants),
+/// each call the next state. Deterministic, so a failing case is the same on every run.
+#[cfg(test)]
+pub(crate) fn lcg(mut seed: u64) -> impl FnMut() -> u64 {
+    move || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        seed
+    }
+}

@@ -936,11 +936,9 @@ mod tests {
     /// scale, and leaves every refusal (and its message) to it.
     #[test]
     fn amounts_read_in_one_pass_as_rule_by_rule() {
-        let mut seed = 3u64;
+        let mut rng = crate::lcg(3u64);
         let mut next = || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            let seed = rng();
             (seed >> 33) as usize
         };
         let alphabet = b"0000011123456789..9-e x";
@@ -1019,11 +1017,9 @@ mod tests {
                 let d = Decimal::from_i128_with_scale(i128::try_from(u).unwrap(), c.minor_units());
                 assert_eq!(c.format_units(u), c.format(d), "{code} {u}");
             }
-            let mut seed = 3u64;
+            let mut rng = crate::lcg(3u64);
             for _ in 0..20_000 {
-                seed = seed
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
+                let seed = rng();
                 let u = u128::from(seed >> (seed % 64));
                 let d = Decimal::from_i128_with_scale(i128::try_from(u).unwrap(), c.minor_units());
                 assert_eq!(c.format_units(u), c.format(d), "{code} {u}");
@@ -1060,11 +1056,9 @@ mod tests {
 
     #[test]
     fn allocation_selects_as_sorting_did_in_64_and_128_bits() {
-        let mut seed = 7u64;
+        let mut rng = crate::lcg(7u64);
         let mut next = || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            let seed = rng();
             seed >> 33
         };
         for case in 0..300 {
@@ -1087,11 +1081,9 @@ mod tests {
 
     #[test]
     fn spreading_in_place_lowers_by_the_same_shares() {
-        let mut seed = 11u64;
+        let mut rng = crate::lcg(11u64);
         let mut next = || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            let seed = rng();
             seed >> 33
         };
         let mut scratch = Spread::default();
