@@ -16,7 +16,8 @@ use wasm_bindgen::prelude::*;
 use wasm_memcmp as _;
 
 #[global_allocator]
-static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+static ALLOCATOR: wasm_pool::Pool<talc::wasm::WasmDynamicTalc> =
+    wasm_pool::Pool::new(talc::wasm::new_wasm_dynamic_allocator());
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"

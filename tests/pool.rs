@@ -1,0 +1,146 @@
+//! `wasm_pool::Pool`, the free lists in front of talc in the Wasm, over the system allocator:
+//! random allocations, frees and reallocations of every size to past the largest class, each
+//! block aligned as asked and filled with its own pattern, checked intact until it is freed (a
+//! block handed out twice, or a free list that overlaps a live block, overwrites a pattern).
+#![allow(unsafe_code, clippy::indexing_slicing)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use wasm_pool::{Pool, MAX_SMALL};
+
+struct Live {
+    ptr: *mut u8,
+    layout: Layout,
+    seed: u8,
+}
+
+fn fill(b: &Live) {
+    for i in 0..b.layout.size() {
+        // SAFETY: the block is live and `layout.size()` bytes long.
+        unsafe { b.ptr.add(i).write(b.seed.wrapping_add(i as u8)) };
+    }
+}
+
+fn intact(b: &Live, len: usize) -> bool {
+    // SAFETY: as in `fill`, for the first `len <= size` bytes.
+    (0..len).all(|i| unsafe { b.ptr.add(i).read() } == b.seed.wrapping_add(i as u8))
+}
+
+#[test]
+fn blocks_are_aligned_distinct_and_kept_through_alloc_free_and_realloc() {
+    let pool = Pool::new(System);
+    let mut rng = lcg(0x5eed);
+    let mut live: Vec<Live> = Vec::new();
+    for step in 0..40_000u32 {
+        let r = rng();
+        match r % 8 {
+            0..=3 => {
+                let size = 1 + (rng() as usize % (MAX_SMALL * 2 + 64));
+                let align = 1usize << (rng() % 7); // 1 to 64
+                let layout = Layout::from_size_align(size, align).unwrap();
+                // SAFETY: a non-zero size.
+                let ptr = unsafe { pool.alloc(layout) };
+                assert!(!ptr.is_null(), "step {step}");
+                assert_eq!(
+                    ptr as usize % align,
+                    0,
+                    "step {step}: {layout:?} misaligned"
+                );
+                let b = Live {
+                    ptr,
+                    layout,
+                    seed: step as u8,
+                };
+                fill(&b);
+                live.push(b);
+            }
+            4 | 5 if !live.is_empty() => {
+                let b = live.swap_remove(rng() as usize % live.len());
+                assert!(
+                    intact(&b, b.layout.size()),
+                    "step {step}: {:?} overwritten",
+                    b.layout
+                );
+                // SAFETY: served by this pool for this layout, freed once.
+                unsafe { pool.dealloc(b.ptr, b.layout) };
+            }
+            6 | 7 if !live.is_empty() => {
+                let i = rng() as usize % live.len();
+                let old = &live[i];
+                let new_size = 1 + (rng() as usize % (MAX_SMALL * 2 + 64));
+                assert!(
+                    intact(old, old.layout.size()),
+                    "step {step}: overwritten before realloc"
+                );
+                // SAFETY: served by this pool for this layout; a non-zero new size.
+                let ptr = unsafe { pool.realloc(old.ptr, old.layout, new_size) };
+                assert!(!ptr.is_null());
+                let layout = Layout::from_size_align(new_size, old.layout.align()).unwrap();
+                assert_eq!(
+                    ptr as usize % layout.align(),
+                    0,
+                    "step {step}: realloc misaligned"
+                );
+                let moved = Live {
+                    ptr,
+                    layout,
+                    seed: old.seed,
+                };
+                assert!(
+                    intact(&moved, old.layout.size().min(new_size)),
+                    "step {step}: contents lost in realloc {:?} -> {new_size}",
+                    old.layout
+                );
+                live[i] = Live {
+                    seed: step as u8,
+                    ..moved
+                };
+                fill(&live[i]);
+            }
+            _ => {}
+        }
+        if step % 997 == 0 {
+            for b in &live {
+                assert!(
+                    intact(b, b.layout.size()),
+                    "step {step}: a live block was overwritten"
+                );
+            }
+        }
+    }
+    for b in live {
+        assert!(intact(&b, b.layout.size()));
+        // SAFETY: as above.
+        unsafe { pool.dealloc(b.ptr, b.layout) };
+    }
+}
+
+#[test]
+fn a_freed_small_block_is_served_again_for_its_size_class() {
+    let pool = Pool::new(System);
+    let a = Layout::from_size_align(24, 8).unwrap();
+    // Another layout of the same class (32 bytes).
+    let b = Layout::from_size_align(32, 4).unwrap();
+    // SAFETY: non-zero sizes; each block freed once with its own layout.
+    unsafe {
+        let p = pool.alloc(a);
+        pool.dealloc(p, a);
+        let q = pool.alloc(b);
+        assert_eq!(p, q, "the free list hands the block back");
+        pool.dealloc(q, b);
+        let big = Layout::from_size_align(MAX_SMALL + 1, 8).unwrap();
+        let r = pool.alloc(big);
+        assert_ne!(r, p);
+        pool.dealloc(r, big);
+    }
+}
+
+/// The MMIX LCG, as `crate::lcg` in the library's own tests.
+fn lcg(seed: u64) -> impl FnMut() -> u64 {
+    let mut s = seed;
+    move || {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        s >> 33
+    }
+}
