@@ -1,12 +1,12 @@
 // Boundary cost: what crossing between JS and the Wasm costs for 1 KB, 10 KB, 64 KB and 1 MB carts.
-// The package crosses as JSON text: JSON.stringify of the request in the skin, the string copied
-// into linear memory (UTF-8), the core's exact parser, evaluation, the result written as JSON,
-// copied out (UTF-8 decode) and JSON.parse'd into JS objects. Each part is timed on its own where JS
-// can reach it; the core's parse is isolated by a request that carries one unknown top-level field,
+// A request crosses as JSON text: JSON.stringify of the request in the skin, the string copied
+// into linear memory (UTF-8), read by serde_json. A result crosses through the engine's handoff
+// (src/handoff.rs, js/handoff.js): its strings as one text, its shape as words, built into
+// objects in JS. Each part is timed on its own where JS can reach it; the core's parse is isolated by a request that carries one unknown top-level field,
 // which the engine refuses right after parsing (so that call = stringify + copy in + parse + a
 // small error). With bench/boundary/ built (scripts/bench.sh does it), the same cart shape also
 // crosses through serde-wasm-bindgen (JS objects read field by field) versus serde_json over a JSON
-// string, both ways, in a separate tiny Wasm. Writes target/bench/boundary.json.
+// string, both ways, and out through the engine's handoff, in a separate Wasm. Writes target/bench/boundary.json.
 import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -61,12 +61,13 @@ for (const [label, target] of TARGETS) {
     row.resultBytes = resultBytes.length;
     row.copyOut = timeWithin(() => dec.decode(resultBytes), budget).p50;
     row.resultParse = timeWithin(() => JSON.parse(resultText), budget).p50;
-    row.boundaryShare = (row.stringify + row.copyIn + row.parse + row.copyOut + row.resultParse) / row.evaluate;
+    row.boundaryShare = (row.stringify + row.copyIn + row.parse) / row.evaluate;
     if (serde) {
       row.serdeObjectsIn = timeWithin(() => serde.objects_in(req), budget).p50;
       row.serdeJsonIn = timeWithin(() => serde.json_in(JSON.stringify(req)), budget).p50;
       row.serdeObjectsOut = timeWithin(() => serde.objects_out(lines), budget).p50;
       row.serdeJsonOut = timeWithin(() => JSON.parse(serde.json_out(lines)), budget).p50;
+      row.handoffOut = timeWithin(() => serde.handoff_out(lines), budget).p50;
     }
   } catch (err) {
     row.error = failure(err);
@@ -80,9 +81,9 @@ const columns = [
   { key: 'copyIn', label: 'UTF-8 copy in ms' },
   { key: 'parse', label: 'core parse ms (derived)' },
   { key: 'evaluate', label: 'whole evaluate ms' },
-  { key: 'copyOut', label: 'UTF-8 copy out ms' },
+  { key: 'copyOut', label: 'UTF-8 copy of the result JSON ms' },
   { key: 'resultParse', label: 'result JSON.parse ms' },
-  { key: 'boundaryShare', label: 'boundary share' },
+  { key: 'boundaryShare', label: 'request share' },
 ];
 if (serde) {
   columns.push(
@@ -90,6 +91,7 @@ if (serde) {
     { key: 'serdeJsonIn', label: 'stringify + serde_json in ms' },
     { key: 'serdeObjectsOut', label: 'serde-wasm-bindgen out ms' },
     { key: 'serdeJsonOut', label: 'serde_json out + JSON.parse ms' },
+    { key: 'handoffOut', label: 'engine handoff out ms' },
   );
 }
 for (const r of rows) r.boundaryShare = r.boundaryShare == null ? null : Number(r.boundaryShare.toFixed(3));
@@ -97,12 +99,12 @@ const result = {
   description: [
     'A manifest with one coupon (the cart crossing dominates), carts of the fixture shape grown to each size, p50 per call',
     '(`bench/boundary.mjs`). "core parse" is derived: the time of a call refused right after parsing (an unknown top-level',
-    `field) less JSON.stringify, the UTF-8 copy and the cost of refusing a tiny request (${ms(errorOnly)} ms). "boundary share" is`,
-    'stringify + copy in + core parse + copy out + result JSON.parse over the whole evaluate (the result\'s own JSON writing',
-    'inside the Wasm is not separable from JS and is left in evaluate). "copy" times are TextEncoder / TextDecoder over the',
-    'same bytes, which is what wasm-bindgen does to pass a string.',
+    `field) less JSON.stringify, the UTF-8 copy and the cost of refusing a tiny request (${ms(errorOnly)} ms). "request share" is`,
+    'stringify + copy in + core parse over the whole evaluate. The result crosses through the engine\'s handoff (src/handoff.rs);',
+    'the two result columns are what handing it over as JSON text would add (its UTF-8 decode and JSON.parse). "copy" times',
+    'are TextEncoder / TextDecoder over the same bytes, which is what wasm-bindgen does to pass a string.',
     serde
-      ? 'The serde columns come from bench/boundary/, a tiny separate crate (serde derive, serde_json, serde-wasm-bindgen) that reads the same cart shape into typed structs from JS objects or from JSON text, and writes a result of the same shape both ways; it measures the crossing only, not this engine.'
+      ? 'The serde columns come from bench/boundary/, a separate crate (serde derive, serde_json, serde-wasm-bindgen, and the engine\'s handoff) that reads the same cart shape into typed structs from JS objects or from JSON text, and writes a result of the same shape three ways; it measures the crossing only, not this engine.'
       : 'The serde-wasm-bindgen alternative (bench/boundary/) was not built in this run, so only the JSON path is measured.',
   ],
   errorOnlyMs: errorOnly,
@@ -113,9 +115,9 @@ const result = {
 if (serde) {
   for (const r of rows) {
     if (r.serdeObjectsIn == null) continue;
-    result.notes.push(`${r.label}: in, serde-wasm-bindgen objects ${ms(r.serdeObjectsIn)} ms vs JSON.stringify + serde_json ${ms(r.serdeJsonIn)} ms (${(r.serdeObjectsIn / r.serdeJsonIn).toFixed(2)}x); out, objects ${ms(r.serdeObjectsOut)} ms vs serde_json + JSON.parse ${ms(r.serdeJsonOut)} ms (${(r.serdeObjectsOut / r.serdeJsonOut).toFixed(2)}x).`);
+    result.notes.push(`${r.label}: in, serde-wasm-bindgen objects ${ms(r.serdeObjectsIn)} ms vs JSON.stringify + serde_json ${ms(r.serdeJsonIn)} ms (${(r.serdeObjectsIn / r.serdeJsonIn).toFixed(2)}x); out, objects ${ms(r.serdeObjectsOut)} ms vs serde_json + JSON.parse ${ms(r.serdeJsonOut)} ms (${(r.serdeObjectsOut / r.serdeJsonOut).toFixed(2)}x) vs the engine's handoff ${ms(r.handoffOut)} ms (serde-wasm-bindgen takes ${(r.serdeObjectsOut / r.handoffOut).toFixed(2)}x as long).`);
   }
-  result.notes.push('A ratio above 1 means JSON text is the faster crossing. The core\'s own exact parser (column "core parse") is slower than serde_json on the same text; that, not the crossing, is where the boundary time goes.');
+  result.notes.push('For the first two ratios, above 1 means JSON text is the faster crossing. Results leave through the handoff: serde-wasm-bindgen makes one call into JS per value, a TextDecoder call per string and an externref slot each, where the handoff decodes one text and builds the objects in one JS pass (src/handoff.rs).');
 }
 writeResult('boundary', result);
 console.log(`results: ${path.join(OUT_DIR, 'boundary.json')}`);

@@ -19,6 +19,18 @@ RUSTFLAGS="${RUSTFLAGS:-} --remap-path-prefix=$registry=/crates" \
 wasm-bindgen --target web --out-dir "$OUT" --out-name edge_coupons \
   "$TARGET_DIR/wasm32-unknown-unknown/release/edge_coupons.wasm"
 
+# The result handoff's JS (js/handoff.js, a wasm-bindgen snippet, src/handoff.rs) goes beside the
+# glue under a fixed name: wasm-bindgen puts it in a folder named by a hash, and the page's service
+# worker and the servers that copy the package list its files by name.
+snippet="$OUT/snippets/$(cd "$OUT/snippets" && echo */js/handoff.js)"
+mv "$snippet" "$OUT/edge_coupons_handoff.js"
+rm -r "$OUT/snippets"
+sed -i "s|from '\./snippets/[^']*/js/handoff\.js'|from './edge_coupons_handoff.js'|" "$OUT/edge_coupons.js"
+if ! grep -q "from './edge_coupons_handoff.js'" "$OUT/edge_coupons.js" || grep -q snippets/ "$OUT/edge_coupons.js"; then
+  echo "error: the glue does not import ./edge_coupons_handoff.js (has wasm-bindgen's snippet layout changed?)" >&2
+  exit 1
+fi
+
 # wasm-opt must be told which post-MVP features rustc emitted, or it rejects the module. Ask rustc
 # (Rust 1.95: bulk-memory, multivalue, mutable-globals, nontrapping-fptoint, reference-types, sign-ext).
 features=()
@@ -50,7 +62,7 @@ cat > "$OUT/package.json" <<JSON
     "./edge_coupons_bg.wasm": "./edge_coupons_bg.wasm",
     "./package.json": "./package.json"
   },
-  "files": ["edge_coupons.js", "edge_coupons.d.ts", "edge_coupons_bg.wasm", "edge_coupons_bg.wasm.d.ts", "README.md"],
+  "files": ["edge_coupons.js", "edge_coupons_handoff.js", "edge_coupons.d.ts", "edge_coupons_bg.wasm", "edge_coupons_bg.wasm.d.ts", "README.md"],
   "sideEffects": false
 }
 JSON

@@ -40,7 +40,7 @@ ADMIN_TOKEN="$(cat .dev/admin-token)"
 # Fresh validity window on every start: issued now, expires in 30 days.
 node scripts/sign-manifest.mjs --key "$KEY" --valid-days 30 "$DEMO" > .dev/manifest.jws
 # The page loads the same package the Worker runs.
-cp pkg/edge_coupons.js pkg/edge_coupons_bg.wasm www/pkg/
+cp pkg/edge_coupons.js pkg/edge_coupons_handoff.js pkg/edge_coupons_bg.wasm www/pkg/
 # The console's chart library (Chart.js, from node_modules) into www/vendor/: served with the pages.
 node scripts/vendor.mjs
 

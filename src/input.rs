@@ -4,8 +4,8 @@
 //! `arbitrary_precision`, so `1.0000000000000001` is not 1). These types are checked against the
 //! manifest (currency, limits) and turned into the core's types by `crate::cart`.
 //!
-//! Two readers fill them: [`from_json`] (JSON text, natively and `evaluateJson` in Wasm) and the
-//! JS skin (`serde_wasm_bindgen`, JS objects). Either way a refusal names its field path,
+//! One reader fills them, [`from_json`]: JSON text natively, in `evaluateJson`, and in the JS skin
+//! from the `JSON.stringify` text of the objects it is given. A refusal names its field path,
 //! `cart.lines[2].unit_price`.
 
 use crate::de::Text;

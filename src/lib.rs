@@ -30,6 +30,8 @@ pub mod rules;
 pub mod stacking;
 
 pub mod result;
+// The result handed to JS: one text and a list of words (js/handoff.js builds the objects).
+pub mod handoff;
 
 // Shared by the stages: errors and reasons, money, time and zones, codes, small helpers.
 pub mod codes;

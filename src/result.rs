@@ -1,5 +1,5 @@
 //! What a caller gets back: the last stage of the pipeline (input -> plan -> evaluation ->
-//! result). Every type here serialises to the JSON (and, through serde_wasm_bindgen, the JS
+//! result). Every type here serialises to the JSON (and, through `crate::handoff`, the JS
 //! objects) that docs/manifest.md describes: `evaluate`'s [`Evaluation`] (with an order edit's
 //! [`Edit`]), `tray`'s [`TrayEntry`], `checkCode`'s [`CodeCheck`] and `distribute`'s
 //! [`Distribution`].

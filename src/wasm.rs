@@ -212,25 +212,10 @@ pub fn hidden_code_hash(manifest_id: &str, code: &str) -> Result<String, JsValue
         .map_err(|e| to_js_error(&e))
 }
 
-// The JS functions the skin calls itself (serde_wasm_bindgen brings js-sys for the rest).
-#[wasm_bindgen]
-extern "C" {
-    #[wasm_bindgen(js_namespace = JSON, js_name = stringify, catch)]
-    fn json_stringify(value: &JsValue) -> Result<JsValue, JsValue>;
-    #[wasm_bindgen(js_namespace = Date, js_name = now)]
-    fn date_now() -> f64;
-    #[wasm_bindgen(js_namespace = Reflect, js_name = set)]
-    fn reflect_set(target: &JsValue, key: &str, value: &JsValue) -> bool;
-    #[wasm_bindgen(js_name = Error)]
-    type JsError;
-    #[wasm_bindgen(constructor, js_class = "Error")]
-    fn new_error(message: &str) -> JsError;
-}
-
 /// The current time from the JS clock: the skin reads it so that the core never does.
 fn clock() -> String {
     #[allow(clippy::cast_possible_truncation)]
-    let millis = date_now() as i64;
+    let millis = js_sys::Date::now() as i64;
     crate::time::format_instant(crate::time::Instant::from_timestamp_millis(millis))
 }
 
@@ -290,7 +275,7 @@ fn json_text(value: &JsValue) -> Result<String, JsValue> {
 /// A JS value's `JSON.stringify` text: how the key set and the options are read (once per
 /// manifest), by serde_json like every request.
 fn stringify(value: &JsValue) -> crate::error::Result<String> {
-    json_stringify(value)
+    js_sys::JSON::stringify(value)
         .ok()
         .and_then(|s| s.as_string())
         .ok_or_else(|| {
@@ -301,24 +286,24 @@ fn stringify(value: &JsValue) -> crate::error::Result<String> {
         })
 }
 
-/// Hands a result to JS as plain objects (maps as objects; money as strings), or its error.
+/// Hands a result to JS as plain objects (maps as objects; money as strings), or its error: one
+/// text and one list of words that js/handoff.js builds the objects from (src/handoff.rs).
 fn to_js<T: Serialize>(result: crate::error::Result<T>) -> Result<JsValue, JsValue> {
     let value = result.map_err(|e| to_js_error(&e))?;
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|_| {
-            to_js_error(&Error::InvalidRequest {
-                path: String::new(),
-                message: "the result could not be encoded".into(),
-            })
+    crate::handoff::to_js(&value).map_err(|_| {
+        to_js_error(&Error::InvalidRequest {
+            path: String::new(),
+            message: "the result could not be encoded".into(),
         })
+    })
 }
 
 /// A JS `Error` with `.code`, `.path` and, for limits, `.limit` and `.actual`.
 fn to_js_error(e: &Error) -> JsValue {
-    let err: JsValue = JsError::new_error(&e.to_string()).into();
+    let err: JsValue = js_sys::Error::new(&e.to_string()).into();
     let set = |k: &str, v: JsValue| {
-        reflect_set(&err, k, &v);
+        // Setting a property of a fresh Error cannot fail.
+        let _ = js_sys::Reflect::set(&err, &JsValue::from_str(k), &v);
     };
     set("code", JsValue::from_str(e.code()));
     if let Some(path) = e.path() {

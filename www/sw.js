@@ -4,7 +4,7 @@
 // Network first, cache as fallback, for every GET it handles: online, the shopper always gets the
 // current page and manifest (a stale price list is worse than a slow one); offline, the last copy.
 // Orders (POST) never go through the cache: offline they fail, and the page says so.
-const CACHE = 'edge-coupons-checkout-v3';
+const CACHE = 'edge-coupons-checkout-v4';
 const CACHED_AT = 'x-edge-coupons-cached-at'; // read by engine.js to say "offline, saved at ..."
 
 const SHELL = [
@@ -18,6 +18,7 @@ const SHELL = [
   '/session.js',
   '/shop.json',
   '/pkg/edge_coupons.js',
+  '/pkg/edge_coupons_handoff.js',
   '/pkg/edge_coupons_bg.wasm',
   '/manifest',
   '/jwks',

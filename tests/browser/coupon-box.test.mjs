@@ -34,7 +34,7 @@ before(async () => {
       }
       const file = pathname.replace(/^\/vendor\/edge-coupons\//, '');
       if (VENDOR.has(file)) return send(200, TYPES['.js'], fs.readFileSync(path.join(ROOT, 'www', file)));
-      if (['pkg/edge_coupons.js', 'pkg/edge_coupons_bg.wasm'].includes(file)) {
+      if (['pkg/edge_coupons.js', 'pkg/edge_coupons_handoff.js', 'pkg/edge_coupons_bg.wasm'].includes(file)) {
         return send(200, TYPES[path.extname(file)], fs.readFileSync(path.join(ROOT, file)));
       }
       send(404, 'text/plain', 'not found');

@@ -35,7 +35,7 @@ before(async () => {
   const packed = JSON.parse(out)[0];
   tarball = path.join(dir, packed.filename);
   assert.deepEqual(packed.files.map((f) => f.path).sort(),
-    ['README.md', 'edge_coupons.d.ts', 'edge_coupons.js', 'edge_coupons_bg.wasm', 'edge_coupons_bg.wasm.d.ts', 'package.json']);
+    ['README.md', 'edge_coupons.d.ts', 'edge_coupons.js', 'edge_coupons_bg.wasm', 'edge_coupons_bg.wasm.d.ts', 'edge_coupons_handoff.js', 'package.json']);
 
   app = path.join(dir, 'shop');
   fs.cpSync(path.join(ROOT, 'examples/npm-consumer'), app, { recursive: true });

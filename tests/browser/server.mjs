@@ -15,7 +15,7 @@ export { ROOT };
  */
 export function copyPackage() {
   fs.mkdirSync(path.join(ROOT, 'www/pkg'), { recursive: true });
-  for (const f of ['edge_coupons.js', 'edge_coupons_bg.wasm']) {
+  for (const f of ['edge_coupons.js', 'edge_coupons_handoff.js', 'edge_coupons_bg.wasm']) {
     const from = fs.readFileSync(path.join(ROOT, 'pkg', f));
     const to = path.join(ROOT, 'www/pkg', f);
     if (fs.existsSync(to) && from.equals(fs.readFileSync(to))) continue;

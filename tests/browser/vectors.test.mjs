@@ -58,7 +58,7 @@ before(async () => {
       return;
     }
     const name = pathname.startsWith('/pkg/') ? pathname.slice(5) : '';
-    if (!['edge_coupons.js', 'edge_coupons_bg.wasm'].includes(name)) {
+    if (!['edge_coupons.js', 'edge_coupons_handoff.js', 'edge_coupons_bg.wasm'].includes(name)) {
       res.writeHead(404).end();
       return;
     }

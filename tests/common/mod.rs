@@ -16,6 +16,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::path::Path;
 
+pub mod handoff;
+
 pub const KID: &str = "test-key-1";
 
 /// The committed test-only signing key (tests/keys), embedded so that the Wasm tests, which
@@ -110,8 +112,8 @@ pub fn play(
     now: &str,
 ) -> Result<Value, Box<edge_coupons::Error>> {
     let out = match op {
-        "evaluate" => serde_json::to_value(engine.evaluate(&request(&with_now(input, now))?)?),
-        "tray" => serde_json::to_value(engine.tray(&request(&with_now(input, now))?)?),
+        "evaluate" => handoff::to_value(engine.evaluate(&request(&with_now(input, now))?)?),
+        "tray" => handoff::to_value(engine.tray(&request(&with_now(input, now))?)?),
         "checkCode" => {
             let code = input["code"]
                 .as_str()
@@ -122,7 +124,7 @@ pub fn play(
                     .unwrap_or(&Value::Object(Default::default())),
                 now,
             );
-            serde_json::to_value(engine.check_code(code, &request(&user)?)?)
+            handoff::to_value(engine.check_code(code, &request(&user)?)?)
         }
         "distribute" => {
             let user = with_now(
@@ -135,7 +137,7 @@ pub fn play(
                 .get("event")
                 .expect("distribute input needs an `event`");
             let usage = input.get("usage").map(request).transpose()?;
-            serde_json::to_value(engine.distribute(
+            handoff::to_value(engine.distribute(
                 &request(&user)?,
                 &request(event)?,
                 usage.as_ref(),

@@ -159,6 +159,13 @@ pub fn objects_out(n: u32) -> Result<JsValue, JsError> {
         .map_err(|e| JsError::new(&e.to_string()))
 }
 
+/// A result of `n` lines as JS objects, handed over as the engine hands its results
+/// (`edge_coupons::handoff`: one text and a list of words, built into objects by js/handoff.js).
+#[wasm_bindgen]
+pub fn handoff_out(n: u32) -> Result<JsValue, JsError> {
+    edge_coupons::handoff::to_js(&evaluation(n)).map_err(|e| JsError::new(&e.to_string()))
+}
+
 /// A result of `n` lines as JSON text.
 #[wasm_bindgen]
 pub fn json_out(n: u32) -> String {

@@ -1,0 +1,597 @@
+//! A result handed to JS as one text and one list of words, which `js/handoff.js` turns into
+//! plain JS objects in one pass.
+//!
+//! serde_wasm_bindgen builds the objects from the Wasm side, one call into JS per value: a
+//! string is decoded from Wasm memory by its own `TextDecoder` call and parked in the externref
+//! table, and an object's fields are set one by one. The 200-line fixture's result has about
+//! 2,100 values, and handing it over that way cost about 900,000 Wasm instructions and as much
+//! wall time again in JS, half of an evaluation (docs/development.md). Here the serializer
+//! writes every string into one text (decoded once, then cut by offsets) and the shape into
+//! words, and the JS side builds the same objects serde_wasm_bindgen's `json_compatible`
+//! serializer would: maps and structs as objects, `None` and `()` as `null`, integers beyond
+//! 2^53 refused, bytes as arrays of numbers, enums tagged externally as in JSON.
+//!
+//! The words, each a `u32`: a tag in the low 4 bits and, for some, a number in the other 28.
+//! A string is the text from where the previous string or key ended to the offset its word
+//! holds, counted in UTF-16 code units as JS strings are (in bytes while encoding, converted at
+//! the end when the text is not all ASCII):
+//! - `NULL`, `TRUE`, `FALSE`;
+//! - `INT | n << 4`: an integer from 0 to 2^28 - 1; `FLOAT, lo, hi`: any other number, its f64
+//!   bits in the two words that follow;
+//! - `STR | end << 4`;
+//! - `ARRAY`, the values, `END`;
+//! - `OBJECT`, then per field `KEY | end << 4` (a key not seen before, which takes the next key
+//!   number) or `KEY_AGAIN | n << 4` (key number `n`), and its value; `END`.
+//!
+//! tests/common/handoff.rs decodes it back natively, and every vector's result is checked to
+//! come back as serde_json writes it (tests/handoff.rs has the rest).
+
+use serde::ser::{self, Serialize};
+use std::fmt;
+
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/js/handoff.js")]
+extern "C" {
+    fn build(text: &str, words: &[u32]) -> wasm_bindgen::JsValue;
+}
+
+/// `value` as JS objects, built by js/handoff.js from its encoding.
+#[cfg(target_arch = "wasm32")]
+pub fn to_js<T: Serialize + ?Sized>(
+    value: &T,
+) -> std::result::Result<wasm_bindgen::JsValue, Unencodable> {
+    let h = Handoff::of(value)?;
+    Ok(build(&h.text, &h.words))
+}
+
+pub const NULL: u32 = 0;
+pub const TRUE: u32 = 1;
+pub const FALSE: u32 = 2;
+pub const INT: u32 = 3;
+pub const FLOAT: u32 = 4;
+pub const STR: u32 = 5;
+pub const ARRAY: u32 = 6;
+pub const OBJECT: u32 = 7;
+pub const END: u32 = 8;
+pub const KEY: u32 = 9;
+pub const KEY_AGAIN: u32 = 10;
+/// The bits of a word that hold its tag; the rest hold its number.
+pub const TAG_BITS: u32 = 4;
+const TAG_MASK: u32 = (1 << TAG_BITS) - 1;
+/// The largest number a word holds, and so the longest text (in bytes) a handoff can carry.
+const MAX_PACKED: u32 = u32::MAX >> TAG_BITS;
+
+/// The largest integer a JS number holds exactly (`Number.MAX_SAFE_INTEGER`).
+const MAX_SAFE: u64 = (1 << 53) - 1;
+/// Keys remembered for `KEY_AGAIN`, by a hash of their address and length (a field name is a
+/// `&'static str`, so the same name comes back at the same address).
+const KEY_SLOTS: usize = 128;
+
+/// A value encoded: `text` and `words`, as the module documentation says.
+#[derive(Debug, Default)]
+pub struct Handoff {
+    pub text: String,
+    pub words: Vec<u32>,
+    /// Per slot: a key's address, byte length, where it is in `text` and its key number (an
+    /// empty slot has length 0: an empty key is never remembered).
+    keys: Vec<(usize, usize, usize, u32)>,
+    next_key: u32,
+}
+
+/// Why a value could not be encoded.
+#[derive(Debug)]
+pub struct Unencodable(String);
+
+impl fmt::Display for Unencodable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Unencodable {}
+
+impl ser::Error for Unencodable {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        Unencodable(msg.to_string())
+    }
+}
+
+type Done = std::result::Result<(), Unencodable>;
+
+impl Handoff {
+    /// Encodes `value`.
+    pub fn of<T: Serialize + ?Sized>(value: &T) -> std::result::Result<Handoff, Unencodable> {
+        let mut out = Handoff {
+            words: Vec::with_capacity(1024),
+            text: String::with_capacity(4096),
+            keys: vec![(0, 0, 0, 0); KEY_SLOTS],
+            ..Handoff::default()
+        };
+        value.serialize(&mut out)?;
+        if out.text.len() > MAX_PACKED as usize {
+            return Err(Unencodable("the result is too large to hand over".into()));
+        }
+        if !out.text.is_ascii() {
+            out.count_utf16();
+        }
+        Ok(out)
+    }
+
+    /// Turns the strings' and keys' ends from bytes into UTF-16 code units. The ends only grow,
+    /// so one walk along the text converts them all.
+    fn count_utf16(&mut self) {
+        let bytes = self.text.as_bytes();
+        let (mut byte, mut units) = (0usize, 0u32);
+        let mut i = 0;
+        while let Some(&w) = self.words.get(i) {
+            i += 1;
+            match w & TAG_MASK {
+                FLOAT => i += 2,
+                STR | KEY => {
+                    let end = (w >> TAG_BITS) as usize;
+                    while byte < end {
+                        let b = bytes.get(byte).copied().unwrap_or(0);
+                        // A UTF-8 lead byte starts one UTF-16 unit, or two for 4 bytes; a
+                        // continuation byte starts none.
+                        units += u32::from(b & 0xC0 != 0x80) + u32::from(b >= 0xF0);
+                        byte += 1;
+                    }
+                    if let Some(slot) = self.words.get_mut(i - 1) {
+                        *slot = (w & TAG_MASK) | units << TAG_BITS;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Appends `s` to the text; the word that ends there.
+    fn text(&mut self, s: &str, tag: u32) -> u32 {
+        self.text.push_str(s);
+        // Within MAX_PACKED: checked once the whole text is written (`of`); a word that wrapped
+        // before then is never handed over.
+        #[allow(clippy::cast_possible_truncation)]
+        let end = self.text.len() as u32;
+        tag | end << TAG_BITS
+    }
+
+    fn string(&mut self, s: &str) {
+        let w = self.text(s, STR);
+        self.words.push(w);
+    }
+
+    /// An object's key. `fixed`: the key is a `&'static str` (a field name), so the same address
+    /// and length are the same text; any other key is compared with the one remembered, as a
+    /// key built at run time may reuse freed memory.
+    fn key(&mut self, k: &str, fixed: bool) {
+        let addr = k.as_ptr() as usize;
+        let slot = ((addr >> 3) ^ k.len()) % KEY_SLOTS;
+        if let Some(&(a, len, at, n)) = self.keys.get(slot) {
+            if a == addr
+                && len == k.len()
+                && len != 0
+                && (fixed || self.text.as_bytes().get(at..at + len) == Some(k.as_bytes()))
+            {
+                self.words.push(KEY_AGAIN | n << TAG_BITS);
+                return;
+            }
+        }
+        let at = self.text.len();
+        let w = self.text(k, KEY);
+        self.words.push(w);
+        // Past MAX_PACKED keys the rest are written out each time.
+        if self.next_key < MAX_PACKED {
+            if let Some(s) = self.keys.get_mut(slot) {
+                *s = (addr, k.len(), at, self.next_key);
+            }
+        }
+        self.next_key += 1;
+    }
+
+    fn number(&mut self, n: f64) {
+        let bits = n.to_bits();
+        #[allow(clippy::cast_possible_truncation)]
+        self.words
+            .extend_from_slice(&[FLOAT, bits as u32, (bits >> 32) as u32]);
+    }
+
+    fn unsigned(&mut self, n: u64) -> Done {
+        match u32::try_from(n) {
+            Ok(small) if small <= MAX_PACKED => self.words.push(INT | small << TAG_BITS),
+            _ if n <= MAX_SAFE => {
+                #[allow(clippy::cast_precision_loss)] // exact: at most 2^53 - 1
+                self.number(n as f64);
+            }
+            _ => return Err(too_large(n)),
+        }
+        Ok(())
+    }
+}
+
+fn too_large(n: impl fmt::Display) -> Unencodable {
+    Unencodable(format!("{n} can't be represented as a JavaScript number"))
+}
+
+impl<'a> ser::Serializer for &'a mut Handoff {
+    type Ok = ();
+    type Error = Unencodable;
+    type SerializeSeq = Compound<'a>;
+    type SerializeTuple = Compound<'a>;
+    type SerializeTupleStruct = Compound<'a>;
+    type SerializeTupleVariant = Compound<'a>;
+    type SerializeMap = Compound<'a>;
+    type SerializeStruct = Compound<'a>;
+    type SerializeStructVariant = Compound<'a>;
+
+    fn serialize_bool(self, v: bool) -> Done {
+        self.words.push(if v { TRUE } else { FALSE });
+        Ok(())
+    }
+    fn serialize_i8(self, v: i8) -> Done {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i16(self, v: i16) -> Done {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i32(self, v: i32) -> Done {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i64(self, v: i64) -> Done {
+        match u64::try_from(v) {
+            Ok(n) => self.unsigned(n),
+            Err(_) if v.unsigned_abs() <= MAX_SAFE => {
+                #[allow(clippy::cast_precision_loss)] // exact: within 2^53
+                self.number(v as f64);
+                Ok(())
+            }
+            Err(_) => Err(too_large(v)),
+        }
+    }
+    fn serialize_u8(self, v: u8) -> Done {
+        self.unsigned(v.into())
+    }
+    fn serialize_u16(self, v: u16) -> Done {
+        self.unsigned(v.into())
+    }
+    fn serialize_u32(self, v: u32) -> Done {
+        self.unsigned(v.into())
+    }
+    fn serialize_u64(self, v: u64) -> Done {
+        self.unsigned(v)
+    }
+    fn serialize_f32(self, v: f32) -> Done {
+        self.number(v.into());
+        Ok(())
+    }
+    fn serialize_f64(self, v: f64) -> Done {
+        self.number(v);
+        Ok(())
+    }
+    fn serialize_char(self, v: char) -> Done {
+        self.string(v.encode_utf8(&mut [0; 4]));
+        Ok(())
+    }
+    fn serialize_str(self, v: &str) -> Done {
+        self.string(v);
+        Ok(())
+    }
+    fn serialize_bytes(self, v: &[u8]) -> Done {
+        self.words.push(ARRAY);
+        for b in v {
+            self.words.push(INT | u32::from(*b) << TAG_BITS);
+        }
+        self.words.push(END);
+        Ok(())
+    }
+    fn serialize_none(self) -> Done {
+        self.words.push(NULL);
+        Ok(())
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Done {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Done {
+        self.words.push(NULL);
+        Ok(())
+    }
+    fn serialize_unit_struct(self, _name: &'static str) -> Done {
+        self.serialize_unit()
+    }
+    fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Done {
+        self.string(variant);
+        Ok(())
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, v: &T) -> Done {
+        v.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Done {
+        self.words.push(OBJECT);
+        self.key(variant, true);
+        value.serialize(&mut *self)?;
+        self.words.push(END);
+        Ok(())
+    }
+    fn serialize_seq(self, _len: Option<usize>) -> Result<Compound<'a>, Unencodable> {
+        self.words.push(ARRAY);
+        Ok(Compound { out: self, ends: 1 })
+    }
+    fn serialize_tuple(self, len: usize) -> Result<Compound<'a>, Unencodable> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        len: usize,
+    ) -> Result<Compound<'a>, Unencodable> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        _len: usize,
+    ) -> Result<Compound<'a>, Unencodable> {
+        self.words.push(OBJECT);
+        self.key(variant, true);
+        self.words.push(ARRAY);
+        Ok(Compound { out: self, ends: 2 })
+    }
+    fn serialize_map(self, _len: Option<usize>) -> Result<Compound<'a>, Unencodable> {
+        self.words.push(OBJECT);
+        Ok(Compound { out: self, ends: 1 })
+    }
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Compound<'a>, Unencodable> {
+        self.serialize_map(None)
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        variant: &'static str,
+        _len: usize,
+    ) -> Result<Compound<'a>, Unencodable> {
+        self.words.push(OBJECT);
+        self.key(variant, true);
+        self.words.push(OBJECT);
+        Ok(Compound { out: self, ends: 2 })
+    }
+}
+
+/// An array or object being written; `ends` is how many `END`s close it (two for a variant:
+/// its content, then the object that names the variant).
+#[derive(Debug)]
+pub struct Compound<'a> {
+    out: &'a mut Handoff,
+    ends: usize,
+}
+
+impl Compound<'_> {
+    fn end(self) -> Done {
+        for _ in 0..self.ends {
+            self.out.words.push(END);
+        }
+        Ok(())
+    }
+}
+
+impl ser::SerializeSeq for Compound<'_> {
+    type Ok = ();
+    type Error = Unencodable;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Done {
+        v.serialize(&mut *self.out)
+    }
+    fn end(self) -> Done {
+        Compound::end(self)
+    }
+}
+
+impl ser::SerializeTuple for Compound<'_> {
+    type Ok = ();
+    type Error = Unencodable;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Done {
+        v.serialize(&mut *self.out)
+    }
+    fn end(self) -> Done {
+        Compound::end(self)
+    }
+}
+
+impl ser::SerializeTupleStruct for Compound<'_> {
+    type Ok = ();
+    type Error = Unencodable;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Done {
+        v.serialize(&mut *self.out)
+    }
+    fn end(self) -> Done {
+        Compound::end(self)
+    }
+}
+
+impl ser::SerializeTupleVariant for Compound<'_> {
+    type Ok = ();
+    type Error = Unencodable;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, v: &T) -> Done {
+        v.serialize(&mut *self.out)
+    }
+    fn end(self) -> Done {
+        Compound::end(self)
+    }
+}
+
+impl ser::SerializeMap for Compound<'_> {
+    type Ok = ();
+    type Error = Unencodable;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Done {
+        key.serialize(KeyWriter(self.out))
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, v: &T) -> Done {
+        v.serialize(&mut *self.out)
+    }
+    fn end(self) -> Done {
+        Compound::end(self)
+    }
+}
+
+impl ser::SerializeStruct for Compound<'_> {
+    type Ok = ();
+    type Error = Unencodable;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, v: &T) -> Done {
+        self.out.key(key, true);
+        v.serialize(&mut *self.out)
+    }
+    fn end(self) -> Done {
+        Compound::end(self)
+    }
+}
+
+impl ser::SerializeStructVariant for Compound<'_> {
+    type Ok = ();
+    type Error = Unencodable;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, key: &'static str, v: &T) -> Done {
+        self.out.key(key, true);
+        v.serialize(&mut *self.out)
+    }
+    fn end(self) -> Done {
+        Compound::end(self)
+    }
+}
+
+/// A map's key: a string (a unit variant is its name), as an object's keys are.
+struct KeyWriter<'a>(&'a mut Handoff);
+
+fn not_a_key() -> Unencodable {
+    Unencodable("a map key must be a string".into())
+}
+
+impl ser::Serializer for KeyWriter<'_> {
+    type Ok = ();
+    type Error = Unencodable;
+    type SerializeSeq = ser::Impossible<(), Unencodable>;
+    type SerializeTuple = ser::Impossible<(), Unencodable>;
+    type SerializeTupleStruct = ser::Impossible<(), Unencodable>;
+    type SerializeTupleVariant = ser::Impossible<(), Unencodable>;
+    type SerializeMap = ser::Impossible<(), Unencodable>;
+    type SerializeStruct = ser::Impossible<(), Unencodable>;
+    type SerializeStructVariant = ser::Impossible<(), Unencodable>;
+
+    fn serialize_str(self, v: &str) -> Done {
+        self.0.key(v, false);
+        Ok(())
+    }
+    fn serialize_unit_variant(self, _: &'static str, _: u32, variant: &'static str) -> Done {
+        self.0.key(variant, true);
+        Ok(())
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(self, _: &'static str, v: &T) -> Done {
+        v.serialize(self)
+    }
+    fn serialize_char(self, v: char) -> Done {
+        self.0.key(v.encode_utf8(&mut [0; 4]), false);
+        Ok(())
+    }
+    fn serialize_bool(self, _: bool) -> Done {
+        Err(not_a_key())
+    }
+    fn serialize_i8(self, _: i8) -> Done {
+        Err(not_a_key())
+    }
+    fn serialize_i16(self, _: i16) -> Done {
+        Err(not_a_key())
+    }
+    fn serialize_i32(self, _: i32) -> Done {
+        Err(not_a_key())
+    }
+    fn serialize_i64(self, _: i64) -> Done {
+        Err(not_a_key())
+    }
+    fn serialize_u8(self, _: u8) -> Done {
+        Err(not_a_key())
+    }
+    fn serialize_u16(self, _: u16) -> Done {
+        Err(not_a_key())
+    }
+    fn serialize_u32(self, _: u32) -> Done {
+        Err(not_a_key())
+    }
+    fn serialize_u64(self, _: u64) -> Done {
+        Err(not_a_key())
+    }
+    fn serialize_f32(self, _: f32) -> Done {
+        Err(not_a_key())
+    }
+    fn serialize_f64(self, _: f64) -> Done {
+        Err(not_a_key())
+    }
+    fn serialize_bytes(self, _: &[u8]) -> Done {
+        Err(not_a_key())
+    }
+    fn serialize_none(self) -> Done {
+        Err(not_a_key())
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Done {
+        Err(not_a_key())
+    }
+    fn serialize_unit(self) -> Done {
+        Err(not_a_key())
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Done {
+        Err(not_a_key())
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Done {
+        Err(not_a_key())
+    }
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self::SerializeSeq, Unencodable> {
+        Err(not_a_key())
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Unencodable> {
+        Err(not_a_key())
+    }
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleStruct, Unencodable> {
+        Err(not_a_key())
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, Unencodable> {
+        Err(not_a_key())
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Unencodable> {
+        Err(not_a_key())
+    }
+    fn serialize_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStruct, Unencodable> {
+        Err(not_a_key())
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, Unencodable> {
+        Err(not_a_key())
+    }
+}

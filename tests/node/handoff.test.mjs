@@ -1,0 +1,43 @@
+// pkg/edge_coupons_handoff.js, which builds every result's objects from the text and words the
+// Wasm hands over (src/handoff.rs). Whole results are checked by every vector; here, what no
+// result of today's shapes holds: a "__proto__" key, numbers as f64 bits, strings past the Basic
+// Multilingual Plane, and malformed input.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { PKG_DIR } from './helpers.mjs';
+
+const { build } = await import(pathToFileURL(path.join(PKG_DIR, 'edge_coupons_handoff.js')).href);
+const [NULL, TRUE, FALSE, INT, FLOAT, STR, ARRAY, OBJECT, END, KEY, KEY_AGAIN] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+const words = (...w) => new Uint32Array(w);
+const at = (tag, n) => tag | (n << 4); // a tag with its number (src/handoff.rs)
+
+test('objects, arrays, repeated keys and every scalar come back as JSON.parse would give them', () => {
+  const f = new DataView(new ArrayBuffer(8));
+  f.setFloat64(0, -2.5, true);
+  const text = 'ab' + 'x' + '𝄞é';
+  const v = build(text, words(
+    ARRAY,
+    OBJECT, at(KEY, 1), at(INT, 7), at(KEY, 2), NULL, END,
+    OBJECT, at(KEY_AGAIN, 0), TRUE, at(KEY_AGAIN, 1), FALSE, END,
+    at(STR, 3), at(STR, 6), FLOAT, f.getUint32(0, true), f.getUint32(4, true), at(INT, 2 ** 28 - 1),
+    END));
+  assert.deepEqual(v, [{ a: 7, b: null }, { a: true, b: false }, 'x', '𝄞é', -2.5, 2 ** 28 - 1]);
+});
+
+test('a "__proto__" key is an own property, as JSON.parse makes it, never the prototype', () => {
+  const v = build('__proto__polluted', words(OBJECT, at(KEY, 9), OBJECT, at(KEY, 17), TRUE, END, END));
+  assert.equal(Object.getPrototypeOf(v), Object.prototype);
+  assert.deepEqual(Object.keys(v), ['__proto__']);
+  assert.equal(v.polluted, undefined);
+  assert.deepEqual(JSON.stringify(v), '{"__proto__":{"polluted":true}}');
+  assert.equal({}.polluted, undefined);
+});
+
+test('malformed words or text left over are an error, not a wrong value', () => {
+  assert.throws(() => build('', words(15)), /malformed result handoff/);
+  assert.throws(() => build('', words(OBJECT, at(INT, 1), END)), /malformed result handoff/);
+  assert.throws(() => build('abc', words(at(STR, 2))), /left over/);
+  assert.throws(() => build('', words(NULL, NULL)), /left over/);
+});
