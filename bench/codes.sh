@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # couponctl throughput (issue 4): `codes generate` of 1,000,000 codes and `codes import` of a
-# 1,000,000-row CSV, each must take under 10 s. The release profile as shipped (opt-level z, LTO).
+# 1,000,000-row CSV, each must take under 10 s. The release profile as shipped (opt-level s, LTO).
 # Prints the figures, writes $BENCH_OUT/codes.json, and exits 1 over the budget.
 source "$(dirname "$0")/../scripts/common.sh"
 

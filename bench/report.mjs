@@ -60,7 +60,7 @@ p();
 p('| what | measured | target | |');
 p('|---|---:|---:|---|');
 p(`| evaluate, 200 lines x 100 coupons, Node p50 / p99 | ${ms(h?.p50)} / ${ms(h?.p99)} ms | p50 < 0.5 ms | ${status(h?.p50 == null ? null : h.p50 < 0.5)} |`);
-p(`| same, native Rust p50 / p99 (opt-level z, as shipped) | ${ms(n200?.p50)} / ${ms(n200?.p99)} ms | | |`);
+p(`| same, native Rust p50 / p99 (opt-level s, as shipped) | ${ms(n200?.p50)} / ${ms(n200?.p99)} ms | | |`);
 p(`| Wasm-in-Node over native (p50) | ${ratio(h?.p50, n200?.p50)} | | |`);
 p(`| Wasm instructions per evaluation, 200 x 100 | ${instr?.perEvaluation != null ? num(instr.perEvaluation) : 'not measured'} | <= 1,100,000 (Shopify Functions allow 11,000,000) | ${status(instr?.perEvaluation == null ? null : instr.perEvaluation <= 1.1e6)} |`);
 p(`| peak linear memory (fresh instance, 200 x 100) | ${instr?.peakMemoryBytes != null ? kb(instr.peakMemoryBytes) : 'not measured'} | | |`);
@@ -154,14 +154,14 @@ p('them to `target/bench/fixtures/`): request JSON parse + evaluate + result JSO
 p('inside one `evaluate`, without the JS side (JSON.stringify / JSON.parse) and without Wasm. A simple');
 p('timing program rather than criterion, so `make bench` stays well under 10 minutes on a fresh machine.');
 p();
-for (const [r, label] of [[native, 'release profile (opt-level z, LTO: the code the Wasm is built from)'], [nativeO3, 'opt-level 3 (what a native embedder would build; `BENCH_NATIVE_O3=1`)']]) {
+for (const [r, label] of [[native, 'release profile (opt-level s, LTO: the code the Wasm is built from)'], [nativeO3, 'opt-level 3 (what a native embedder would build; `BENCH_NATIVE_O3=1`)']]) {
   if (!r) { if (r === native) p(missing(`native ${label}`)); continue; }
   p(`**p50, ms, ${label}**`);
   p();
   gridTable(r, 'p50', 'lines');
 }
 if (node && native) {
-  p('**Node (Wasm + JS skin) p50 / native p50 (opt-level z)**');
+  p('**Node (Wasm + JS skin) p50 / native p50 (opt-level s)**');
   p();
   p(`| lines | ${COUPONS.map((c) => `${c} coupon${c > 1 ? 's' : ''}`).join(' | ')} |`);
   p(`|---:|${COUPONS.map(() => '---:').join('|')}|`);

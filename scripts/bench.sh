@@ -45,9 +45,9 @@ wasm_opt_features() { # the post-MVP features rustc enabled, as wasm-opt flags (
 
 native() {
   node bench/dump-fixtures.mjs
-  # The shipped release profile (opt-level z, LTO), as the Wasm is built ...
+  # The shipped release profile (opt-level s, LTO), as the Wasm is built ...
   cargo build --quiet --release --features sign --example bench_native
-  BENCH_NATIVE_PROFILE="release (opt-level z, as the Wasm)" \
+  BENCH_NATIVE_PROFILE="release (opt-level s, as the Wasm)" \
     "$TARGET_DIR/release/examples/bench_native" "$OUT/fixtures" "$OUT/native.json" "$BENCH_BUDGET_MS"
   # ... and, on request, opt-level 3 (what a native embedder would build) in its own target dir.
   [ "${BENCH_NATIVE_O3:-}" = 1 ] || return 0
