@@ -29,6 +29,7 @@ use crate::zone::{Periods, Zone, UTC};
 mod campaign;
 mod edit;
 use rust_decimal::Decimal;
+use std::sync::OnceLock;
 
 /// How far `issued_at` may be ahead of `now`, for clocks that run a little slow.
 pub const CLOCK_SKEW_SECONDS: i64 = 300;
@@ -41,6 +42,9 @@ pub struct Engine {
     /// Each coupon's place in priority order (highest first, then coupon id), worked out at
     /// load: eligible coupons are put in that order by their places, in linear time.
     rank: Vec<usize>,
+    /// Each coupon's summary ("15% off selected products"), by its place: it depends on the
+    /// coupon alone, so it is written the first time the coupon applies and copied after.
+    summaries: Vec<OnceLock<String>>,
 }
 
 /// When a coupon is usable for one user.
@@ -127,10 +131,12 @@ impl Engine {
                 *r = place;
             }
         }
+        let summaries = rank.iter().map(|_| OnceLock::new()).collect();
         Ok(Engine {
             manifest,
             limits,
             rank,
+            summaries,
         })
     }
 
@@ -478,7 +484,7 @@ impl Engine {
             };
             match (outcome, c.code) {
                 (Some(Ok(a)), code) => {
-                    applied.push(self.applied(c.coupon, code, a, &cart, with_allocations))
+                    applied.push(self.applied(c.coupon, c.rank, code, a, &cart, with_allocations))
                 }
                 (Some(Err(reason)), Some(code)) => rejected.push(Rejected {
                     code,
@@ -515,6 +521,7 @@ impl Engine {
     fn applied(
         &self,
         coupon: &Coupon,
+        place: usize,
         code: Option<String>,
         a: reward::Applied,
         cart: &Cart,
@@ -583,7 +590,10 @@ impl Engine {
             code,
             reward: coupon.reward.kind,
             target: coupon.reward.target.kind(),
-            summary: reward::summary(coupon, currency),
+            summary: match self.summaries.get(place) {
+                Some(s) => s.get_or_init(|| reward::summary(coupon, currency)).clone(),
+                None => reward::summary(coupon, currency),
+            },
             discount: currency.format(a.discount),
             cashback_points: a.cashback_points,
             touched,

@@ -65,7 +65,8 @@ const MAX_PACKED: u32 = u32::MAX >> TAG_BITS;
 const MAX_SAFE: u64 = (1 << 53) - 1;
 /// Keys remembered for `KEY_AGAIN`, by a hash of their address and length (a field name is a
 /// `&'static str`, so the same name comes back at the same address).
-const KEY_SLOTS: usize = 128;
+const KEY_BITS: u32 = 7;
+const KEY_SLOTS: usize = 1 << KEY_BITS;
 
 /// A value encoded: `text` and `words`, as the module documentation says.
 #[derive(Debug, Default)]
@@ -165,7 +166,10 @@ impl Handoff {
     /// key built at run time may reuse freed memory.
     fn key(&mut self, k: &str, fixed: bool) {
         let addr = k.as_ptr() as usize;
-        let slot = ((addr >> 3) ^ k.len()) % KEY_SLOTS;
+        // Fibonacci hashing of the address and length: field names sit close together in
+        // memory, and their low bits alone collide.
+        #[allow(clippy::cast_possible_truncation)]
+        let slot = ((addr ^ k.len()) as u32).wrapping_mul(0x9E37_79B9) as usize >> (32 - KEY_BITS);
         if let Some(&(a, len, at, n)) = self.keys.get(slot) {
             if a == addr
                 && len == k.len()

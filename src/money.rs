@@ -113,7 +113,11 @@ impl Currency {
             a = self.round(a);
             a.rescale(self.minor_units);
         }
-        text(a)
+        // At the currency's scale the mantissa is the amount in minor units.
+        match u128::try_from(a.mantissa()) {
+            Ok(units) => self.figure(units).as_str().to_string(),
+            Err(_) => text(a),
+        }
     }
 }
 
@@ -124,30 +128,25 @@ impl Currency {
         self.figure(units).as_str().to_string()
     }
 
-    /// [`Currency::format_units`], held inline: no string on the heap. The whole part and the
-    /// minor units are written by `itoa` (two digits at a time), the latter zero-padded.
+    /// [`Currency::format_units`], held inline: no string on the heap. The units' digits are
+    /// written once by `itoa` (two at a time; 64-bit while they fit, as 128-bit division is a
+    /// software routine in Wasm), then the point goes before the last `minor_units` of them,
+    /// with zeros in front when there are not more digits than that.
     #[inline(never)]
     pub fn figure(&self, units: u128) -> Figure {
-        let dp = self.minor_units;
-        let scale = 10u64.pow(dp);
-        let mut text = ArrayString::new();
-        let mut digits = itoa::Buffer::new();
-        // 64-bit arithmetic while the amount fits: 128-bit division is a software routine in Wasm.
-        let minor = match u64::try_from(units) {
-            Ok(u) => {
-                let _ = text.try_push_str(digits.format(u / scale));
-                u % scale
-            }
-            Err(_) => {
-                let _ = text.try_push_str(digits.format(units / u128::from(scale)));
-                (units % u128::from(scale)) as u64
-            }
+        let dp = self.minor_units as usize;
+        let mut buffer = itoa::Buffer::new();
+        let digits = match u64::try_from(units) {
+            Ok(u) => buffer.format(u),
+            Err(_) => buffer.format(units),
         };
+        let mut text = ArrayString::new();
+        let whole = digits.len().saturating_sub(dp);
+        let (int, minor) = digits.split_at(whole);
+        let _ = text.try_push_str(if int.is_empty() { "0" } else { int });
         if dp > 0 {
             let _ = text.try_push('.');
-            let minor = digits.format(minor);
-            let pad = (dp as usize).saturating_sub(minor.len());
-            let _ = text.try_push_str("0000".get(..pad).unwrap_or_default());
+            let _ = text.try_push_str("0000".get(..dp - minor.len()).unwrap_or_default());
             let _ = text.try_push_str(minor);
         }
         Figure(text)
@@ -1016,6 +1015,7 @@ mod tests {
             ] {
                 let d = Decimal::from_i128_with_scale(i128::try_from(u).unwrap(), c.minor_units());
                 assert_eq!(c.format_units(u), c.format(d), "{code} {u}");
+                assert_eq!(c.format_units(u), text(d), "{code} {u}");
             }
             let mut rng = crate::lcg(3u64);
             for _ in 0..20_000 {
@@ -1023,6 +1023,8 @@ mod tests {
                 let u = u128::from(seed >> (seed % 64));
                 let d = Decimal::from_i128_with_scale(i128::try_from(u).unwrap(), c.minor_units());
                 assert_eq!(c.format_units(u), c.format(d), "{code} {u}");
+                // `format` goes through the same digits: `text` is the reference.
+                assert_eq!(c.format_units(u), text(d), "{code} {u}");
             }
             // Past Decimal's range: the digits of the number, the point before the last few.
             for u in [u128::MAX, u128::MAX / 7, 10u128.pow(38)] {

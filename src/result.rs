@@ -9,7 +9,7 @@ use crate::reason::{Detail, Reason};
 use crate::reward::Allocation;
 use crate::time::{format_instant, Instant};
 use crate::zone::Periods;
-use serde::ser::{SerializeMap, Serializer};
+use serde::ser::{SerializeMap, SerializeStruct, Serializer};
 use serde::Serialize;
 
 /// The result of `evaluate`: every amount, every applied coupon, every rejected code.
@@ -177,40 +177,51 @@ pub struct CodeCheck {
 
 impl Serialize for AppliedCoupon {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        let mut m = s.serialize_map(None)?;
-        m.serialize_entry("coupon_id", &self.coupon_id)?;
-        m.serialize_entry("name", &self.name)?;
-        m.serialize_entry("code", &self.code)?;
-        m.serialize_entry("automatic", &self.automatic)?;
-        m.serialize_entry("reward", self.reward)?;
-        m.serialize_entry("target", self.target)?;
-        m.serialize_entry("summary", &self.summary)?;
-        m.serialize_entry("discount", &self.discount)?;
-        m.serialize_entry("cashback_points", &self.cashback_points)?;
+        // A struct, not a map, though some fields are left out: its keys are then names known at
+        // compile time (the handoff to JS names a repeated one by number without comparing it).
+        let t = &self.touched;
+        let fields = 10
+            + usize::from(t.lines.is_some())
+            + usize::from(t.shipping)
+            + usize::from(!t.shipping_lines.is_empty())
+            + usize::from(!t.fees.is_empty())
+            + usize::from(self.allocations.is_some())
+            + usize::from(self.budget_capped)
+            + usize::from(self.next_tier.is_some());
+        let mut m = s.serialize_struct("AppliedCoupon", fields)?;
+        m.serialize_field("coupon_id", &self.coupon_id)?;
+        m.serialize_field("name", &self.name)?;
+        m.serialize_field("code", &self.code)?;
+        m.serialize_field("automatic", &self.automatic)?;
+        m.serialize_field("reward", self.reward)?;
+        m.serialize_field("target", self.target)?;
+        m.serialize_field("summary", &self.summary)?;
+        m.serialize_field("discount", &self.discount)?;
+        m.serialize_field("cashback_points", &self.cashback_points)?;
         match &self.touched.lines {
-            Some(Some(ids)) => m.serialize_entry("lines", ids)?,
-            Some(None) => m.serialize_entry("lines", "all")?,
+            Some(Some(ids)) => m.serialize_field("lines", ids)?,
+            Some(None) => m.serialize_field("lines", "all")?,
             None => {}
         }
         if self.touched.shipping {
-            m.serialize_entry("shipping", &true)?;
+            m.serialize_field("shipping", &true)?;
         }
         if !self.touched.shipping_lines.is_empty() {
-            m.serialize_entry("shipping_lines", &self.touched.shipping_lines)?;
+            m.serialize_field("shipping_lines", &self.touched.shipping_lines)?;
         }
         if !self.touched.fees.is_empty() {
-            m.serialize_entry("fees", &self.touched.fees)?;
+            m.serialize_field("fees", &self.touched.fees)?;
         }
         if let Some(a) = &self.allocations {
-            m.serialize_entry("allocations", a)?;
+            m.serialize_field("allocations", a)?;
         }
         if self.budget_capped {
-            m.serialize_entry("budget_capped", &true)?;
+            m.serialize_field("budget_capped", &true)?;
         }
         if let Some((missing, summary)) = &self.next_tier {
-            m.serialize_entry("next_tier", &Tier { missing, summary })?;
+            m.serialize_field("next_tier", &Tier { missing, summary })?;
         }
-        m.serialize_entry("verification", self.verification)?;
+        m.serialize_field("verification", self.verification)?;
         m.end()
     }
 }

@@ -268,7 +268,7 @@ pub fn apply(
                 .with("rule", rule.describe())));
             }
             if on_lines {
-                line_list = Some(OnLines::These(matched.into_owned()));
+                line_list = Some(OnLines::These(matched));
                 Vec::new()
             } else {
                 matched.iter().map(|&i| Part::Line(i)).collect()
@@ -880,28 +880,29 @@ impl money::Take for Lower<'_> {
 /// A plain reward on lines alone: every line of the cart, or these (positions, in line-id
 /// order).
 #[derive(Debug)]
-enum OnLines {
+enum OnLines<'m> {
     Every,
-    These(Vec<usize>),
+    /// Borrowed from the evaluation's [`Matches`] when the rule is shared.
+    These(Cow<'m, [usize]>),
 }
 
 /// The parts a discount is spread over and each one's weight (what is left of it, or its claim),
 /// side by side, in whole minor units.
 #[derive(Debug, Default)]
-struct Weighted {
+struct Weighted<'m> {
     parts: Vec<Part>,
     weights: Vec<u128>,
     /// Instead of parts, for a reward on lines alone: which lines, and whether one of them has
     /// nothing left. Their weights are what is left of them, in 64 bits: `Remaining`'s own for
     /// every line, else gathered into its scratch weights.
-    lines: Option<(OnLines, bool)>,
+    lines: Option<(OnLines<'m>, bool)>,
 }
 
 /// Each part with what is left of it, and their sum. The parts are kept as they come (one
 /// vector fewer, and no copy of each): every part of a target has a slot (lines by index,
 /// shipping only when the cart has it, fees by position), and one without would weigh 0, which
 /// takes no share and touches nothing.
-fn weigh(parts: Vec<Part>, left: &Remaining) -> Result<(Weighted, u128)> {
+fn weigh(parts: Vec<Part>, left: &Remaining) -> Result<(Weighted<'static>, u128)> {
     // One pass, collected in place (no push per part), summed as it goes.
     let mut whole = Some(0u128);
     let weights: Vec<u128> = parts
@@ -927,7 +928,11 @@ fn weigh(parts: Vec<Part>, left: &Remaining) -> Result<(Weighted, u128)> {
 
 /// [`weigh`] for lines alone, in 64 bits (every line is, unless `left.wide`); as parts in 128
 /// bits when their sum does not fit. `by_id` is the cart's lines in line-id order.
-fn weigh_lines(target: OnLines, left: &mut Remaining, by_id: &[usize]) -> Result<(Weighted, u128)> {
+fn weigh_lines<'m>(
+    target: OnLines<'m>,
+    left: &mut Remaining,
+    by_id: &[usize],
+) -> Result<(Weighted<'m>, u128)> {
     // Plain integers for the sum and whether it passed 64 bits, or met a line with nothing left;
     // the loops written out (a closure for the sum was a call per line).
     let (mut whole, mut over, mut zero) = (0u64, false, false);
