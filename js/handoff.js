@@ -12,11 +12,13 @@ export function build(text, words) {
   let at = 0; // where the next string starts in `text`
   const keys = [];
   const cut = (end) => {
+    if (end < at || end > text.length) malformed();
     const s = text.slice(at, end);
     at = end;
     return s;
   };
   const value = () => {
+    if (i >= words.length) malformed();
     const w = words[i++];
     switch (w & 15) {
       case NULL: return null;
@@ -30,18 +32,19 @@ export function build(text, words) {
       case STR: return cut(w >>> 4);
       case ARRAY: {
         const a = [];
-        while (words[i] !== END) a.push(value());
-        i++;
+        while (i < words.length && words[i] !== END) a.push(value());
+        if (i++ >= words.length) malformed();
         return a;
       }
       case OBJECT: {
         const o = {};
         for (;;) {
+          if (i >= words.length) malformed();
           const k = words[i++];
           let key;
           if (k === END) return o;
           if ((k & 15) === KEY) keys.push((key = cut(k >>> 4)));
-          else if ((k & 15) === KEY_AGAIN) key = keys[k >>> 4];
+          else if ((k & 15) === KEY_AGAIN && k >>> 4 < keys.length) key = keys[k >>> 4];
           else break;
           // As JSON.parse does: "__proto__" is a key like any other, not the prototype.
           if (key === '__proto__') Object.defineProperty(o, key, { value: value(), enumerable: true, writable: true, configurable: true });
@@ -49,6 +52,9 @@ export function build(text, words) {
         }
       }
     }
+    malformed();
+  };
+  const malformed = () => {
     throw new Error(`edge-coupons: malformed result handoff at word ${i - 1}`);
   };
   const v = value();

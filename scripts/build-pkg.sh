@@ -22,8 +22,12 @@ wasm-bindgen --target web --out-dir "$OUT" --out-name edge_coupons \
 # The result handoff's JS (js/handoff.js, a wasm-bindgen snippet, src/handoff.rs) goes beside the
 # glue under a fixed name: wasm-bindgen puts it in a folder named by a hash, and the page's service
 # worker and the servers that copy the package list its files by name.
-snippet="$OUT/snippets/$(cd "$OUT/snippets" && echo */js/handoff.js)"
-mv "$snippet" "$OUT/edge_coupons_handoff.js"
+snippet=("$OUT"/snippets/*/js/handoff.js)
+if [ ! -f "${snippet[0]}" ]; then
+  echo "error: wasm-bindgen wrote no snippets/*/js/handoff.js into $OUT (src/handoff.rs imports it)" >&2
+  exit 1
+fi
+mv "${snippet[0]}" "$OUT/edge_coupons_handoff.js"
 rm -r "$OUT/snippets"
 sed -i "s|from '\./snippets/[^']*/js/handoff\.js'|from './edge_coupons_handoff.js'|" "$OUT/edge_coupons.js"
 if ! grep -q "from './edge_coupons_handoff.js'" "$OUT/edge_coupons.js" || grep -q snippets/ "$OUT/edge_coupons.js"; then

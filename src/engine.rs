@@ -518,6 +518,21 @@ impl Engine {
         Ok(ev)
     }
 
+    /// The place in priority order of the coupon at position `i` of the manifest.
+    fn place(&self, i: usize) -> usize {
+        self.rank.get(i).copied().unwrap_or(usize::MAX)
+    }
+
+    /// The summary of the coupon at `place` ("15% off selected products"): it depends on the
+    /// coupon and the manifest's currency alone, so it is written once and copied after.
+    fn summary(&self, coupon: &Coupon, place: usize) -> String {
+        let write = || reward::summary(coupon, self.manifest.currency);
+        match self.summaries.get(place) {
+            Some(s) => s.get_or_init(write).clone(),
+            None => write(),
+        }
+    }
+
     fn applied(
         &self,
         coupon: &Coupon,
@@ -590,10 +605,7 @@ impl Engine {
             code,
             reward: coupon.reward.kind,
             target: coupon.reward.target.kind(),
-            summary: match self.summaries.get(place) {
-                Some(s) => s.get_or_init(|| reward::summary(coupon, currency)).clone(),
-                None => reward::summary(coupon, currency),
-            },
+            summary: self.summary(coupon, place),
             discount: currency.format(a.discount),
             cashback_points: a.cashback_points,
             touched,
@@ -706,13 +718,9 @@ impl Engine {
         })
     }
 
-    /// Finds the coupon a normalised code belongs to: a visible code, a hidden code's hash, or a
-    /// bulk prefix with the right length (and, where the coupon asks, a valid check character).
-    fn resolve(&self, code: &str) -> std::result::Result<&Coupon, Reason> {
-        self.resolve_at(code).map(|(_, coupon)| coupon)
-    }
-
-    /// [`Engine::resolve`], with the coupon's position in the manifest.
+    /// Finds the coupon a normalised code belongs to, and its position in the manifest: a visible
+    /// code, a hidden code's hash, or a bulk prefix with the right length (and, where the coupon
+    /// asks, a valid check character).
     fn resolve_at(&self, code: &str) -> std::result::Result<(usize, &Coupon), Reason> {
         let m = &self.manifest;
         if let Some(i) = m
@@ -799,7 +807,7 @@ impl Engine {
         self.fresh(now)?;
         let currency = self.manifest.currency;
         let mut entries = Vec::new();
-        for coupon in &self.manifest.coupons {
+        for (i, coupon) in self.manifest.coupons.iter().enumerate() {
             if coupon.visibility == Visibility::Hidden {
                 continue;
             }
@@ -829,7 +837,7 @@ impl Engine {
                 code,
                 reward: coupon.reward.kind,
                 target: coupon.reward.target.kind(),
-                summary: reward::summary(coupon, currency),
+                summary: self.summary(coupon, self.place(i)),
                 has_conditions: has_cart_rules(coupon),
                 redeemable_from: coupon.window_start.filter(|s| now < *s).map(format_instant),
                 expires_at: until.map(format_instant),
@@ -851,8 +859,8 @@ impl Engine {
         let (user, now) = read_context(ctx, true)?;
         self.fresh(now)?;
         let code = codes::normalize(code, "code")?;
-        let coupon = match self.resolve(&code) {
-            Ok(coupon) => coupon,
+        let (i, coupon) = match self.resolve_at(&code) {
+            Ok(found) => found,
             Err(reason) => {
                 return Ok(CodeCheck {
                     code,
@@ -877,7 +885,7 @@ impl Engine {
             valid: reason.is_none(),
             coupon_id: Some(coupon.id.clone()),
             name: Some(coupon.name.clone()),
-            summary: Some(reward::summary(coupon, self.manifest.currency)),
+            summary: Some(self.summary(coupon, self.place(i))),
             expires_at: until.map(format_instant),
             has_conditions: has_cart_rules(coupon),
             verification: if bulk { "format_only" } else { "full" },

@@ -7,9 +7,11 @@
 //! 2,100 values, and handing it over that way cost about 900,000 Wasm instructions and as much
 //! wall time again in JS, half of an evaluation (docs/development.md). Here the serializer
 //! writes every string into one text (decoded once, then cut by offsets) and the shape into
-//! words, and the JS side builds the same objects serde_wasm_bindgen's `json_compatible`
-//! serializer would: maps and structs as objects, `None` and `()` as `null`, integers beyond
-//! 2^53 refused, bytes as arrays of numbers, enums tagged externally as in JSON.
+//! words, and the JS side builds the objects `JSON.parse` makes of serde_json's writing: maps
+//! and structs as objects (integer and boolean map keys as their text), `None`, `()` and numbers
+//! that are not finite as `null`, bytes as arrays of numbers, enums tagged externally. Integers
+//! beyond 2^53, `f32` (serde_json writes its shortest digits, which a widened `f64` is not) and
+//! float map keys are refused; no result holds one.
 //!
 //! The words, each a `u32`: a tag in the low 4 bits and, for some, a number in the other 28.
 //! A string is the text from where the previous string or key ended to the offset its word
@@ -32,7 +34,12 @@ use std::fmt;
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen::prelude::wasm_bindgen(module = "/js/handoff.js")]
 extern "C" {
-    fn build(text: &str, words: &[u32]) -> wasm_bindgen::JsValue;
+    // `catch`: a throw comes back as an error here rather than unwinding through the Wasm.
+    #[wasm_bindgen(catch)]
+    fn build(
+        text: &str,
+        words: &[u32],
+    ) -> std::result::Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue>;
 }
 
 /// `value` as JS objects, built by js/handoff.js from its encoding.
@@ -41,7 +48,7 @@ pub fn to_js<T: Serialize + ?Sized>(
     value: &T,
 ) -> std::result::Result<wasm_bindgen::JsValue, Unencodable> {
     let h = Handoff::of(value)?;
-    Ok(build(&h.text, &h.words))
+    build(&h.text, &h.words).map_err(|_| Unencodable("js/handoff.js refused the handoff".into()))
 }
 
 pub const NULL: u32 = 0;
@@ -193,6 +200,11 @@ impl Handoff {
     }
 
     fn number(&mut self, n: f64) {
+        if !n.is_finite() {
+            // As serde_json writes it.
+            self.words.push(NULL);
+            return;
+        }
         let bits = n.to_bits();
         #[allow(clippy::cast_possible_truncation)]
         self.words
@@ -263,9 +275,8 @@ impl<'a> ser::Serializer for &'a mut Handoff {
     fn serialize_u64(self, v: u64) -> Done {
         self.unsigned(v)
     }
-    fn serialize_f32(self, v: f32) -> Done {
-        self.number(v.into());
-        Ok(())
+    fn serialize_f32(self, _: f32) -> Done {
+        Err(Unencodable("an f32 is not handed over".into()))
     }
     fn serialize_f64(self, v: f64) -> Done {
         self.number(v);
@@ -467,11 +478,12 @@ impl ser::SerializeStructVariant for Compound<'_> {
     }
 }
 
-/// A map's key: a string (a unit variant is its name), as an object's keys are.
+/// A map's key: a string (a unit variant is its name; an integer or a boolean its text), as an
+/// object's keys are.
 struct KeyWriter<'a>(&'a mut Handoff);
 
 fn not_a_key() -> Unencodable {
-    Unencodable("a map key must be a string".into())
+    Unencodable("a map key must be a string, an integer or a boolean".into())
 }
 
 impl ser::Serializer for KeyWriter<'_> {
@@ -500,32 +512,35 @@ impl ser::Serializer for KeyWriter<'_> {
         self.0.key(v.encode_utf8(&mut [0; 4]), false);
         Ok(())
     }
-    fn serialize_bool(self, _: bool) -> Done {
-        Err(not_a_key())
+    fn serialize_bool(self, v: bool) -> Done {
+        self.0.key(if v { "true" } else { "false" }, true);
+        Ok(())
     }
-    fn serialize_i8(self, _: i8) -> Done {
-        Err(not_a_key())
+    fn serialize_i8(self, v: i8) -> Done {
+        self.serialize_i64(v.into())
     }
-    fn serialize_i16(self, _: i16) -> Done {
-        Err(not_a_key())
+    fn serialize_i16(self, v: i16) -> Done {
+        self.serialize_i64(v.into())
     }
-    fn serialize_i32(self, _: i32) -> Done {
-        Err(not_a_key())
+    fn serialize_i32(self, v: i32) -> Done {
+        self.serialize_i64(v.into())
     }
-    fn serialize_i64(self, _: i64) -> Done {
-        Err(not_a_key())
+    fn serialize_i64(self, v: i64) -> Done {
+        self.0.key(itoa::Buffer::new().format(v), false);
+        Ok(())
     }
-    fn serialize_u8(self, _: u8) -> Done {
-        Err(not_a_key())
+    fn serialize_u8(self, v: u8) -> Done {
+        self.serialize_u64(v.into())
     }
-    fn serialize_u16(self, _: u16) -> Done {
-        Err(not_a_key())
+    fn serialize_u16(self, v: u16) -> Done {
+        self.serialize_u64(v.into())
     }
-    fn serialize_u32(self, _: u32) -> Done {
-        Err(not_a_key())
+    fn serialize_u32(self, v: u32) -> Done {
+        self.serialize_u64(v.into())
     }
-    fn serialize_u64(self, _: u64) -> Done {
-        Err(not_a_key())
+    fn serialize_u64(self, v: u64) -> Done {
+        self.0.key(itoa::Buffer::new().format(v), false);
+        Ok(())
     }
     fn serialize_f32(self, _: f32) -> Done {
         Err(not_a_key())

@@ -113,10 +113,11 @@ impl Currency {
             a = self.round(a);
             a.rescale(self.minor_units);
         }
-        // At the currency's scale the mantissa is the amount in minor units.
+        // At the currency's scale the mantissa is the amount in minor units (`rescale` keeps a
+        // smaller scale when the digits would not fit: then `text` places the point).
         match u128::try_from(a.mantissa()) {
-            Ok(units) => self.figure(units).as_str().to_string(),
-            Err(_) => text(a),
+            Ok(units) if a.scale() == self.minor_units => self.figure(units).as_str().to_string(),
+            _ => text(a),
         }
     }
 }

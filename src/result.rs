@@ -175,20 +175,25 @@ pub struct CodeCheck {
     pub reason: Option<Reason>,
 }
 
-impl Serialize for AppliedCoupon {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        // A struct, not a map, though some fields are left out: its keys are then names known at
-        // compile time (the handoff to JS names a repeated one by number without comparing it).
+impl AppliedCoupon {
+    /// How many fields it is written with (ten, and those of the rest that are there).
+    fn fields(&self) -> usize {
         let t = &self.touched;
-        let fields = 10
-            + usize::from(t.lines.is_some())
+        10 + usize::from(t.lines.is_some())
             + usize::from(t.shipping)
             + usize::from(!t.shipping_lines.is_empty())
             + usize::from(!t.fees.is_empty())
             + usize::from(self.allocations.is_some())
             + usize::from(self.budget_capped)
-            + usize::from(self.next_tier.is_some());
-        let mut m = s.serialize_struct("AppliedCoupon", fields)?;
+            + usize::from(self.next_tier.is_some())
+    }
+}
+
+impl Serialize for AppliedCoupon {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        // A struct, not a map, though some fields are left out: its keys are then names known at
+        // compile time (the handoff to JS names a repeated one by number without comparing it).
+        let mut m = s.serialize_struct("AppliedCoupon", self.fields())?;
         m.serialize_field("coupon_id", &self.coupon_id)?;
         m.serialize_field("name", &self.name)?;
         m.serialize_field("code", &self.code)?;
@@ -329,4 +334,40 @@ pub struct LineChange {
     /// A line of the order before that the edit took out.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub removed: bool,
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_applied_coupon_says_how_many_fields_it_writes() {
+        for mask in 0..256u32 {
+            let on = |bit: u32| mask & (1 << bit) != 0;
+            let a = AppliedCoupon {
+                coupon_id: "c".into(),
+                name: "n".into(),
+                code: None,
+                automatic: true,
+                reward: "percentage",
+                target: "order",
+                summary: "s".into(),
+                discount: "1.00".into(),
+                cashback_points: 0,
+                touched: Touched {
+                    lines: on(0).then_some(on(1).then(|| vec!["l1".into()])),
+                    shipping: on(2),
+                    shipping_lines: if on(3) { vec!["s1".into()] } else { vec![] },
+                    fees: if on(4) { vec!["f1".into()] } else { vec![] },
+                },
+                allocations: on(5).then(Vec::new),
+                budget_capped: on(6),
+                next_tier: on(7).then(|| (Detail::Count(1), "next".into())),
+                verification: "full",
+            };
+            let written = serde_json::to_value(&a).unwrap();
+            assert_eq!(written.as_object().unwrap().len(), a.fields(), "{mask:b}");
+        }
+    }
 }

@@ -134,13 +134,35 @@ fn a_key_seen_before_is_named_by_number_and_a_reused_address_is_not_trusted() {
 }
 
 #[test]
-fn numbers_past_2_to_the_53_and_keys_that_are_not_text_are_refused() {
+fn numbers_past_2_to_the_53_f32_and_float_keys_are_refused() {
     assert!(Handoff::of(&(1u64 << 53)).is_err());
     assert!(Handoff::of(&-(1i64 << 53)).is_err());
     assert!(Handoff::of(&((1u64 << 53) - 1)).is_ok());
-    let m: BTreeMap<u8, u8> = [(1, 2)].into_iter().collect();
+    assert!(Handoff::of(&0.1f32).is_err());
+    let m: BTreeMap<String, f64> = [("k".to_string(), 1.5)].into_iter().collect();
+    assert!(Handoff::of(&m).is_ok());
+    struct FloatKey;
+    impl Serialize for FloatKey {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            use serde::ser::SerializeMap;
+            let mut m = s.serialize_map(Some(1))?;
+            m.serialize_entry(&1.5f64, &1)?;
+            m.end()
+        }
+    }
     assert_eq!(
-        Handoff::of(&m).unwrap_err().to_string(),
-        "a map key must be a string"
+        Handoff::of(&FloatKey).unwrap_err().to_string(),
+        "a map key must be a string, an integer or a boolean"
     );
+}
+
+#[test]
+fn integer_and_boolean_keys_are_their_text_and_numbers_that_are_not_finite_are_null() {
+    let ints: BTreeMap<i64, u8> = [(-3, 1), (0, 2), (1 << 40, 3)].into_iter().collect();
+    round_trip(&ints);
+    let small: BTreeMap<u8, bool> = [(1, true), (255, false)].into_iter().collect();
+    round_trip(&small);
+    let flags: BTreeMap<bool, &str> = [(false, "no"), (true, "yes")].into_iter().collect();
+    round_trip(&flags);
+    round_trip(&vec![f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 2.5]);
 }

@@ -35,7 +35,8 @@ fn blocks_are_aligned_distinct_and_kept_through_alloc_free_and_realloc() {
         match r % 8 {
             0..=3 => {
                 let size = 1 + (rng() as usize % (MAX_SMALL * 2 + 64));
-                let align = 1usize << (rng() % 7); // 1 to 64
+                // 1 to 1024: past 512 a layout is served by talc however small it is.
+                let align = 1usize << (rng() % 11);
                 let layout = Layout::from_size_align(size, align).unwrap();
                 // SAFETY: a non-zero size.
                 let ptr = unsafe { pool.alloc(layout) };
@@ -111,6 +112,22 @@ fn blocks_are_aligned_distinct_and_kept_through_alloc_free_and_realloc() {
         assert!(intact(&b, b.layout.size()));
         // SAFETY: as above.
         unsafe { pool.dealloc(b.ptr, b.layout) };
+    }
+}
+
+#[test]
+fn a_recycled_block_is_zeroed_when_zeroed_memory_is_asked_for() {
+    let pool = Pool::new(System);
+    let layout = Layout::from_size_align(40, 8).unwrap();
+    // SAFETY: a non-zero size; each block freed once with its layout.
+    unsafe {
+        let p = pool.alloc(layout);
+        p.write_bytes(0xAB, 40);
+        pool.dealloc(p, layout);
+        let q = pool.alloc_zeroed(layout);
+        assert_eq!(p, q, "the same block comes back");
+        assert!((0..40).all(|i| q.add(i).read() == 0));
+        pool.dealloc(q, layout);
     }
 }
 

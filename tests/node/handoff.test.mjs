@@ -40,4 +40,10 @@ test('malformed words or text left over are an error, not a wrong value', () => 
   assert.throws(() => build('', words(OBJECT, at(INT, 1), END)), /malformed result handoff/);
   assert.throws(() => build('abc', words(at(STR, 2))), /left over/);
   assert.throws(() => build('', words(NULL, NULL)), /left over/);
+  // Words that stop inside an array or an object, a key number never given, a string past the text.
+  assert.throws(() => build('', words(ARRAY, NULL)), /malformed result handoff/);
+  assert.throws(() => build('a', words(OBJECT, at(KEY, 1))), /malformed result handoff/);
+  assert.throws(() => build('', words(OBJECT, at(KEY_AGAIN, 0), NULL, END)), /malformed result handoff/);
+  assert.throws(() => build('ab', words(at(STR, 3))), /malformed result handoff/);
+  assert.throws(() => build('', words()), /malformed result handoff/);
 });

@@ -92,7 +92,7 @@ export function subsetMismatch(actual, expected, at = '$') {
   }
   if (expected !== null && typeof expected === 'object') {
     if (actual instanceof Map) {
-      return fail('got a JS Map where a plain object was expected (serde-wasm-bindgen needs serialize_maps_as_objects)');
+      return fail('got a JS Map where a plain object was expected (js/handoff.js builds plain objects)');
     }
     if (actual === null || typeof actual !== 'object' || Array.isArray(actual)) {
       return fail(`expected an object, got ${kind(actual)} ${describe(actual)}`);
@@ -109,7 +109,7 @@ export function subsetMismatch(actual, expected, at = '$') {
   }
   if (actual !== expected) {
     const hint = expected === null && actual === undefined
-      ? ' (serde-wasm-bindgen needs serialize_missing_as_null for None to be null)'
+      ? ' (a None is null in the handoff: src/handoff.rs)'
       : '';
     const type = kind(actual) === kind(expected) || actual == null ? '' : `${kind(actual)} `;
     return fail(`expected ${describe(expected)}, got ${type}${describe(actual)}${hint}`);

@@ -2,14 +2,15 @@
 //!
 //! An evaluation allocates a few thousand small blocks (a cart line's attribute key, value and
 //! map, the lists a reward builds) and frees them all before it returns. A general allocator
-//! such as talc spends about 150 Wasm instructions on each allocation and as many on each free,
+//! such as talc spends about 250 Wasm instructions on an allocation and its free together,
 //! finding a fitting gap and merging it with its neighbours when freed. Here a request of at most
 //! [`MAX_SMALL`] bytes is rounded up to a power of two and served from that size's free list: a
 //! freed block goes back on its list, not to the allocator, so the next request of the same size
 //! takes it in a few instructions. A list is refilled from the allocator when it is empty.
 //!
-//! Memory kept on the lists is not given back to the allocator; it is bounded by the most small
-//! blocks that were ever live at once, and Wasm memory never shrinks anyway.
+//! Memory kept on the lists is not given back to the allocator, and a block never moves to
+//! another size: what the lists hold is bounded by the sum, over the sizes, of the most blocks of
+//! that size ever live at once (Wasm memory never shrinks anyway).
 //!
 //! Sound only where there is one thread: the lists are plain cells. It refuses to build for a
 //! target with Wasm threads (`atomics`).
@@ -34,7 +35,9 @@ pub struct Pool<A> {
     free: UnsafeCell<[*mut u8; CLASSES]>,
 }
 
-// SAFETY: only built without Wasm threads (see the compile_error above): one thread touches it.
+// SAFETY: Wasm without threads (the compile_error above refuses them): one thread touches it.
+// Nowhere else: natively a `Pool` is not `Sync`, so it cannot be a global allocator there.
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
 unsafe impl<A: Sync> Sync for Pool<A> {}
 
 impl<A> Pool<A> {
