@@ -6,6 +6,17 @@
 const NULL = 0, TRUE = 1, FALSE = 2, INT = 3, FLOAT = 4, STR = 5, ARRAY = 6, OBJECT = 7;
 const END = 8, KEY = 9, KEY_AGAIN = 10;
 const bits = new DataView(new ArrayBuffer(8));
+const utf8 = new TextEncoder();
+
+/**
+ * The other way in: a request's `JSON.stringify` text as UTF-8 bytes, which wasm-bindgen copies
+ * into Wasm memory in one go (a string it copies a character at a time). `undefined` for what
+ * has no JSON text.
+ */
+export function jsonBytes(value) {
+  const text = JSON.stringify(value);
+  return text === undefined ? undefined : utf8.encode(text);
+}
 
 export function build(text, words) {
   let i = 0; // the next word

@@ -42,6 +42,17 @@ extern "C" {
     ) -> std::result::Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue>;
 }
 
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/js/handoff.js")]
+extern "C" {
+    /// `JSON.stringify(value)` as UTF-8 bytes (`None` for what has no JSON text; an error for
+    /// what `JSON.stringify` throws on).
+    #[wasm_bindgen(catch, js_name = jsonBytes)]
+    pub fn json_bytes(
+        value: &wasm_bindgen::JsValue,
+    ) -> std::result::Result<Option<Vec<u8>>, wasm_bindgen::JsValue>;
+}
+
 /// `value` as JS objects, built by js/handoff.js from its encoding.
 #[cfg(target_arch = "wasm32")]
 pub fn to_js<T: Serialize + ?Sized>(
