@@ -210,6 +210,15 @@ impl Handoff {
         self.next_key += 1;
     }
 
+    /// An enum variant with content, tagged externally as serde_json writes it: an object whose
+    /// one key is the variant's name, around an array or an object (`inner`).
+    fn variant<'a>(&'a mut self, name: &'static str, inner: u32) -> Compound<'a> {
+        self.words.push(OBJECT);
+        self.key(name, true);
+        self.words.push(inner);
+        Compound { out: self, ends: 2 }
+    }
+
     fn number(&mut self, n: f64) {
         if !n.is_finite() {
             // As serde_json writes it.
@@ -239,6 +248,30 @@ fn too_large(n: impl fmt::Display) -> Unencodable {
     Unencodable(format!("{n} can't be represented as a JavaScript number"))
 }
 
+// The narrower integers, each as its 64-bit kind.
+macro_rules! narrower_integers {
+    () => {
+        fn serialize_i8(self, v: i8) -> Done {
+            self.serialize_i64(v.into())
+        }
+        fn serialize_i16(self, v: i16) -> Done {
+            self.serialize_i64(v.into())
+        }
+        fn serialize_i32(self, v: i32) -> Done {
+            self.serialize_i64(v.into())
+        }
+        fn serialize_u8(self, v: u8) -> Done {
+            self.serialize_u64(v.into())
+        }
+        fn serialize_u16(self, v: u16) -> Done {
+            self.serialize_u64(v.into())
+        }
+        fn serialize_u32(self, v: u32) -> Done {
+            self.serialize_u64(v.into())
+        }
+    };
+}
+
 impl<'a> ser::Serializer for &'a mut Handoff {
     type Ok = ();
     type Error = Unencodable;
@@ -254,15 +287,7 @@ impl<'a> ser::Serializer for &'a mut Handoff {
         self.words.push(if v { TRUE } else { FALSE });
         Ok(())
     }
-    fn serialize_i8(self, v: i8) -> Done {
-        self.serialize_i64(v.into())
-    }
-    fn serialize_i16(self, v: i16) -> Done {
-        self.serialize_i64(v.into())
-    }
-    fn serialize_i32(self, v: i32) -> Done {
-        self.serialize_i64(v.into())
-    }
+    narrower_integers!();
     fn serialize_i64(self, v: i64) -> Done {
         match u64::try_from(v) {
             Ok(n) => self.unsigned(n),
@@ -273,15 +298,6 @@ impl<'a> ser::Serializer for &'a mut Handoff {
             }
             Err(_) => Err(too_large(v)),
         }
-    }
-    fn serialize_u8(self, v: u8) -> Done {
-        self.unsigned(v.into())
-    }
-    fn serialize_u16(self, v: u16) -> Done {
-        self.unsigned(v.into())
-    }
-    fn serialize_u32(self, v: u32) -> Done {
-        self.unsigned(v.into())
     }
     fn serialize_u64(self, v: u64) -> Done {
         self.unsigned(v)
@@ -364,10 +380,7 @@ impl<'a> ser::Serializer for &'a mut Handoff {
         variant: &'static str,
         _len: usize,
     ) -> Result<Compound<'a>, Unencodable> {
-        self.words.push(OBJECT);
-        self.key(variant, true);
-        self.words.push(ARRAY);
-        Ok(Compound { out: self, ends: 2 })
+        Ok(self.variant(variant, ARRAY))
     }
     fn serialize_map(self, _len: Option<usize>) -> Result<Compound<'a>, Unencodable> {
         self.words.push(OBJECT);
@@ -383,10 +396,7 @@ impl<'a> ser::Serializer for &'a mut Handoff {
         variant: &'static str,
         _len: usize,
     ) -> Result<Compound<'a>, Unencodable> {
-        self.words.push(OBJECT);
-        self.key(variant, true);
-        self.words.push(OBJECT);
-        Ok(Compound { out: self, ends: 2 })
+        Ok(self.variant(variant, OBJECT))
     }
 }
 
@@ -505,27 +515,10 @@ impl ser::Serializer for KeyWriter<'_> {
         self.0.key(if v { "true" } else { "false" }, true);
         Ok(())
     }
-    fn serialize_i8(self, v: i8) -> Done {
-        self.serialize_i64(v.into())
-    }
-    fn serialize_i16(self, v: i16) -> Done {
-        self.serialize_i64(v.into())
-    }
-    fn serialize_i32(self, v: i32) -> Done {
-        self.serialize_i64(v.into())
-    }
+    narrower_integers!();
     fn serialize_i64(self, v: i64) -> Done {
         self.0.key(itoa::Buffer::new().format(v), false);
         Ok(())
-    }
-    fn serialize_u8(self, v: u8) -> Done {
-        self.serialize_u64(v.into())
-    }
-    fn serialize_u16(self, v: u16) -> Done {
-        self.serialize_u64(v.into())
-    }
-    fn serialize_u32(self, v: u32) -> Done {
-        self.serialize_u64(v.into())
     }
     fn serialize_u64(self, v: u64) -> Done {
         self.0.key(itoa::Buffer::new().format(v), false);
