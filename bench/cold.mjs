@@ -42,23 +42,49 @@ if (process.argv[2] === '--child') {
 const RUNS = Number(process.env.BENCH_COLD_RUNS ?? 15);
 const self = fileURLToPath(import.meta.url);
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
+const coldKeys = ['compile', 'instantiate', 'loadManifest', 'firstEvaluate'];
+
+/** RUNS fresh processes (node `flags` ...) on `input`: each phase's median and worst, and the total's. */
+function measure(input, flags = []) {
+  const runs = [];
+  for (let i = 0; i < RUNS; i++) {
+    runs.push(JSON.parse(execFileSync(process.execPath, [...flags, self, '--child', input], { encoding: 'utf8' })));
+  }
+  const summary = {};
+  for (const p of Object.keys(runs[0])) summary[p] = { median: median(runs.map((r) => r[p])), max: Math.max(...runs.map((r) => r[p])) };
+  const totals = runs.map((r) => coldKeys.reduce((a, k) => a + r[k], 0));
+  summary.total = { median: median(totals), max: Math.max(...totals) };
+  return summary;
+}
+
+/** Wasm functions V8 compiles in one child run with `flags` (its --trace-wasm-compilation-times lines). */
+function compiledFunctions(input, flags) {
+  const out = execFileSync(process.execPath, [...flags, '--trace-wasm-compilation-times', self, '--child', input], { encoding: 'utf8' });
+  const bodies = [...out.matchAll(/^Compiled function .* bodysize (\d+)/gm)].map((m) => Number(m[1]));
+  return { functions: bodies.length, bodyBytes: bodies.reduce((a, b) => a + b, 0) };
+}
+
 fs.mkdirSync(OUT_DIR, { recursive: true });
 for (const [coupons, name] of [[100, 'cold-start-100'], [1000, 'cold-start']]) {
   const jws = signJws(makeManifest(coupons), testSigningKey());
   const input = path.join(OUT_DIR, `${name}-input.json`);
   fs.writeFileSync(input, JSON.stringify({ jws, jwks: testJwks(), req: makeRequest(LINES, coupons) }));
-  const runs = [];
-  for (let i = 0; i < RUNS; i++) {
-    runs.push(JSON.parse(execFileSync(process.execPath, [self, '--child', input], { encoding: 'utf8' })));
-  }
-  const phases = Object.keys(runs[0]);
-  const summary = {};
-  for (const p of phases) summary[p] = { median: median(runs.map((r) => r[p])), max: Math.max(...runs.map((r) => r[p])) };
-  const coldKeys = ['compile', 'instantiate', 'loadManifest', 'firstEvaluate'];
-  const totals = runs.map((r) => coldKeys.reduce((a, k) => a + r[k], 0));
-  summary.total = { median: median(totals), max: Math.max(...totals) };
+  const summary = measure(input);
   const result = { node: process.version, runs: RUNS, coupons, lines: LINES, jwsBytes: jws.length, totalIs: coldKeys, phases: summary };
   console.log(`cold start (${RUNS} fresh processes, ${coupons} coupons, ${(jws.length / 1024).toFixed(0)} KiB JWS, ${LINES}-line cart), median / max ms:`);
   for (const [k, v] of Object.entries(summary)) console.log(`  ${k.padEnd(15)} ${ms(v.median)} / ${ms(v.max)}`);
+  if (coupons === 100) {
+    // Where the cold time goes inside V8, 100 coupons: Node compiles a function only when it is
+    // first called (Liftoff, the baseline tier) and recompiles hot ones with TurboFan meanwhile.
+    // The same runs with the optimizing tier off, and with every function compiled up front.
+    result.v8 = {
+      lazyFunctions: compiledFunctions(input, ['--liftoff-only']),
+      allFunctions: compiledFunctions(input, ['--liftoff-only', '--no-wasm-lazy-compilation']),
+      modes: [['default', []], ['--liftoff-only', ['--liftoff-only']], ['--no-wasm-lazy-compilation', ['--no-wasm-lazy-compilation']]]
+        .map(([mode, flags]) => ({ mode, phases: flags.length ? measure(input, flags) : summary })),
+    };
+    const { lazyFunctions: lazy, allFunctions: all } = result.v8;
+    console.log(`  V8: ${lazy.functions} of ${all.functions} Wasm functions compiled on first use; total median by mode: ${result.v8.modes.map((m) => `${m.mode} ${ms(m.phases.total.median)}`).join(', ')}`);
+  }
   console.log(`results: ${writeResult(name, result)}`);
 }

@@ -186,6 +186,21 @@ if (cold) {
   p('instantiate + load + first evaluation is the per-isolate cold cost; a browser pays compile too');
   p('(streaming, overlapped with the download).');
   p();
+  const v8 = cold100?.v8;
+  if (v8) {
+    const { lazyFunctions: lazy, allFunctions: all } = v8;
+    p(`Where the 100-coupon cold start goes inside V8: Node compiles a Wasm function when it is first called (Liftoff,`);
+    p(`the baseline tier) and recompiles the hot ones with TurboFan meanwhile. Loading and the first evaluation call`);
+    p(`${lazy.functions} of the module's ${all.functions} functions (${kb(lazy.bodyBytes)} of ${kb(all.bodyBytes)} of code). The same runs with the optimizing`);
+    p('tier off, and with every function compiled before the first call (V8 flags; a page or a Worker cannot set them):');
+    p();
+    p('| V8 | compile | loadManifest | firstEvaluate | total (median) |');
+    p('|---|---:|---:|---:|---:|');
+    for (const { mode, phases } of v8.modes) {
+      p(`| ${mode === 'default' ? 'default' : `\`${mode}\``} | ${['compile', 'loadManifest', 'firstEvaluate', 'total'].map((k) => ms(phases[k].median)).join(' | ')} |`);
+    }
+    p();
+  }
 } else p(missing('node: cold start'));
 
 // --- size ----------------------------------------------------------------------------------
