@@ -25,13 +25,16 @@ const MANIFEST = {
 const CART = { currency: 'USD', lines: [{ id: 'l1', product_id: 'p1', quantity: 3, unit_price: '19.99' }] };
 const INPUT = { jws: signJws(MANIFEST), jwks: testJwks(), cart: CART, codes: ['save10'], now: NOW };
 
+const STEP_MS = 120_000; // npm pack, npm install, the example's build
+
 let app; // the example shop, with the package installed from its tarball
 let expected; // the same cart priced by pkg/ in Node
 let tarball;
 
 before(async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edge-coupons-npm-'));
-  const out = execFileSync('npm', ['pack', path.join(ROOT, 'pkg'), '--pack-destination', dir, '--json'], { encoding: 'utf8' });
+  // Each step has a time limit: a synchronous call that hangs would stop every timer, the test's own included.
+  const out = execFileSync('npm', ['pack', path.join(ROOT, 'pkg'), '--pack-destination', dir, '--json'], { encoding: 'utf8', timeout: STEP_MS });
   const packed = JSON.parse(out)[0];
   tarball = path.join(dir, packed.filename);
   assert.deepEqual(packed.files.map((f) => f.path).sort(),
@@ -40,10 +43,10 @@ before(async () => {
   app = path.join(dir, 'shop');
   fs.cpSync(path.join(ROOT, 'examples/npm-consumer'), app, { recursive: true });
   // Installed like any dependency, from the tarball alone: no registry is asked.
-  execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', tarball], { cwd: app, stdio: 'pipe' });
+  execFileSync('npm', ['install', '--offline', '--no-audit', '--no-fund', '--ignore-scripts', tarball], { cwd: app, stdio: 'pipe', timeout: STEP_MS });
   // The example's one build tool, esbuild, is the project's own copy (a shop installs it from npm).
   fs.symlinkSync(path.join(ROOT, 'node_modules/esbuild'), path.join(app, 'node_modules/esbuild'), 'dir');
-  execFileSync(process.execPath, ['build.mjs'], { cwd: app, stdio: 'pipe' });
+  execFileSync(process.execPath, ['build.mjs'], { cwd: app, stdio: 'pipe', timeout: STEP_MS });
 
   const { CouponEngine } = await loadPackage();
   expected = CouponEngine.fromSignedManifest(INPUT.jws, INPUT.jwks, { now: NOW }).evaluate({ cart: CART, codes: INPUT.codes, now: NOW });

@@ -39,6 +39,7 @@ const couponctl = (...args) =>
     cwd: ROOT,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 300_000, // a build at most (make test built it already); a hang would stop every timer
   });
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'jose-interop-'));

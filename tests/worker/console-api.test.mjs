@@ -147,7 +147,7 @@ describe('signing, checking and versions', { timeout: 400_000 }, () => {
     fs.writeFileSync(path.join(dir, 'm.json'), JSON.stringify(p));
     const jws = execFileSync('cargo', ['run', '-q', '--features', 'cli', '--bin', 'couponctl', '--', 'sign',
       '--key', 'tests/keys/test-signing-key.jwk.json', '--now', ISSUED, path.join(dir, 'm.json')],
-    { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 300_000 });
     fs.rmSync(dir, { recursive: true, force: true });
     const expected = jwsPayload(jws.trim()).time_zones;
     assert.deepEqual(zones['Europe/Berlin'], expected['Europe/Berlin']);
