@@ -214,7 +214,7 @@ if (size) {
   p(`The gate in \`make test\` (\`scripts/build-pkg.sh\`) refuses a .wasm over ${num(size.limit)} bytes gzip -9 (issue 14).`);
   p();
   if (size.crates) {
-    p('**Where the bytes go, by crate** (twiggy over the same code built unstripped, `wasm-opt -Oz -g`:');
+    p('**Where the bytes go, by crate** (twiggy over the same code built unstripped, through the same wasm-opt with `-g`:');
     p(`names kept, ${num(size.namedTotal)} bytes without the name section). Generic code is counted under the`);
     p('crate that defines it (`core` includes iterator adapters instantiated for this crate), and whatever');
     p('wasm-opt inlined into the exported entry points counts as the export shims.');

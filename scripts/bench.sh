@@ -34,15 +34,6 @@ bash scripts/build-pkg.sh || [ $? -eq 3 ]
 rm -rf "$OUT/pkg" && cp -r pkg "$OUT/pkg"
 export BENCH_PKG="$OUT/pkg"
 
-wasm_opt_features() { # the post-MVP features rustc enabled, as wasm-opt flags (as in build-pkg.sh)
-  for f in $(rustc --print cfg --target wasm32-unknown-unknown | sed -n 's/^target_feature="\(.*\)"$/\1/p'); do
-    case "$f" in
-      nontrapping-fptoint) printf '%s\n' --enable-nontrapping-float-to-int ;;
-      *) printf '%s\n' "--enable-$f" ;;
-    esac
-  done
-}
-
 native() {
   node bench/dump-fixtures.mjs
   # The shipped release profile (opt-level s, LTO), as the Wasm is built ...
@@ -65,9 +56,10 @@ size() {
     cargo build --quiet --release --lib --target wasm32-unknown-unknown
   wasm-bindgen --keep-debug --target web --out-dir "$dir/pkg" --out-name edge_coupons \
     "$dir/wasm32-unknown-unknown/release/edge_coupons.wasm"
-  # -g keeps the name section (not DWARF) through -Oz, so the sizes are the shipped code's, with names.
-  # shellcheck disable=SC2046
-  wasm-opt -Oz -g --strip-dwarf $(wasm_opt_features) "$dir/pkg/edge_coupons_bg.wasm" -o "$dir/named.wasm"
+  # -g keeps the name section (not DWARF) through wasm-opt, so the sizes are the shipped code's, with names.
+  local opt_args
+  mapfile -t opt_args < <(wasm_opt_args)
+  wasm-opt "${opt_args[@]}" -g --strip-dwarf "$dir/pkg/edge_coupons_bg.wasm" -o "$dir/named.wasm"
   twiggy top -n 1000000 -f json "$dir/named.wasm" > "$OUT/twiggy-top.json"
   twiggy top -n 25 "$dir/named.wasm" > "$OUT/twiggy-top.txt"
   twiggy dominators -d 3 -r 60 "$dir/named.wasm" > "$OUT/twiggy-dominators.txt" || true

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Release Wasm package into pkg/: cargo -> wasm-bindgen (--target web) -> wasm-opt -Oz -> size gate
+# Release Wasm package into pkg/: cargo -> wasm-bindgen (--target web) -> wasm-opt -> size gate
 # (on the gzip -9 size: what a browser and a Worker upload actually carry).
 source "$(dirname "$0")/common.sh"
 
@@ -35,18 +35,8 @@ if ! grep -q "from './edge_coupons_handoff.js'" "$OUT/edge_coupons.js" || grep -
   exit 1
 fi
 
-# wasm-opt must be told which post-MVP features rustc emitted, or it rejects the module. Ask rustc
-# (Rust 1.95: bulk-memory, multivalue, mutable-globals, nontrapping-fptoint, reference-types, sign-ext).
-features=()
-for f in $(rustc --print cfg --target wasm32-unknown-unknown | sed -n 's/^target_feature="\(.*\)"$/\1/p'); do
-  case "$f" in
-    nontrapping-fptoint) features+=(--enable-nontrapping-float-to-int) ;;
-    *) features+=("--enable-$f") ;;
-  esac
-done
-# merge-similar-functions first (functions that differ only in constants become one: 2.4 KB), then
-# -Oz, flatten + rereloop and -Oz twice more: about 2 KB smaller than -Oz alone (measured).
-wasm-opt --merge-similar-functions -Oz --flatten --rereloop -Oz -Oz "${features[@]}" "$WASM" -o "$WASM"
+mapfile -t opt_args < <(wasm_opt_args)
+wasm-opt "${opt_args[@]}" "$WASM" -o "$WASM"
 
 # The npm package: its README and package.json (name, version, exports, types). `npm pack pkg/`
 # makes the tarball a shop installs; tests/browser/package.test.mjs installs it in an example shop.

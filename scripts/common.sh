@@ -15,3 +15,19 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 locked_version() {
   awk -v want="$1" '$1 == "name" && $3 == "\"" want "\"" { getline; gsub(/"/, "", $3); print $3; exit }' Cargo.lock
 }
+
+# wasm-opt's arguments for the shipped .wasm (build-pkg.sh; bench.sh's named copy for twiggy).
+# -O3 with a function inlined into its only caller only when it is at most 100 bytes: -Oz's
+# unbounded one-caller inlining made a few functions of 20-38 KB that V8's optimizing tier took
+# 50-110 ms each to compile while a cold start ran (docs/development.md, "wasm-opt"). The
+# post-MVP features it must accept are the ones rustc enabled, from `rustc --print cfg` (Rust
+# 1.95: bulk-memory, multivalue, mutable-globals, nontrapping-fptoint, reference-types, sign-ext).
+wasm_opt_args() {
+  printf '%s\n' -O3 --one-caller-inline-max-function-size 100
+  for f in $(rustc --print cfg --target wasm32-unknown-unknown | sed -n 's/^target_feature="\(.*\)"$/\1/p'); do
+    case "$f" in
+      nontrapping-fptoint) printf '%s\n' --enable-nontrapping-float-to-int ;;
+      *) printf '%s\n' "--enable-$f" ;;
+    esac
+  done
+}
