@@ -1,5 +1,5 @@
 # Thin entry points; the logic lives in scripts/ (see docs/development.md).
-.PHONY: install dev test pkg lint bench fuzz
+.PHONY: install dev test pkg lint bench fuzz profile
 
 install:
 	@bash scripts/ensure-tools.sh
@@ -22,3 +22,7 @@ bench:
 
 fuzz:
 	@bash scripts/fuzz.sh
+
+# Wasm instructions by function (scripts/profile.sh): PROFILE="LINES COUPONS [--load] [--top N]".
+profile:
+	@bash scripts/profile.sh $(PROFILE)

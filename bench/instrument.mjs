@@ -46,12 +46,12 @@ function skipImmediates(r, op) {
   throw new Error(`instrument: unsupported opcode 0x${op.toString(16)} at ${r.p - 1}`);
 }
 
-function instrumentBody(body, g) {
+function instrumentBody(body, globals) {
   const r = new Reader(body);
   const nLocals = r.u32();
   for (let i = 0; i < nLocals; i++) { r.skipLeb(); r.p++; }
   const out = [body.subarray(0, r.p)];
-  const bump = (n) => Uint8Array.from([0x23, ...leb(g), 0x42, ...sleb64(n), 0x7c, 0x24, ...leb(g)]);
+  const bump = (n) => Uint8Array.from(globals.flatMap((g) => [0x23, ...leb(g), 0x42, ...sleb64(n), 0x7c, 0x24, ...leb(g)]));
   let runStart = r.p; let count = 0;
   const flush = (end) => { if (count) out.push(bump(count)); out.push(body.subarray(runStart, end)); runStart = end; count = 0; };
   while (r.p < body.length) {
@@ -64,8 +64,7 @@ function instrumentBody(body, g) {
   return Buffer.concat(out);
 }
 
-/** Returns the instrumented module's bytes. */
-export function instrumentWasm(bytes) {
+function readSections(bytes) {
   const r = new Reader(bytes, 8);
   const sections = [];
   while (r.p < bytes.length) {
@@ -73,7 +72,37 @@ export function instrumentWasm(bytes) {
     sections.push({ id, start, end: start + size });
     r.p = start + size;
   }
+  return sections;
+}
+
+/**
+ * The module's function names (its `name` section), by function index (imports first); empty when
+ * the module has none (a stripped build).
+ */
+export function functionNames(bytes) {
+  const names = new Map();
+  for (const s of readSections(bytes)) {
+    if (s.id !== 0) continue;
+    const r = new Reader(bytes, s.start);
+    if (r.name() !== 'name') continue;
+    while (r.p < s.end) {
+      const sub = r.byte(); const end = r.u32() + r.p;
+      if (sub === 1) { const n = r.u32(); for (let i = 0; i < n; i++) { const index = r.u32(); names.set(index, r.name()); } }
+      r.p = end;
+    }
+  }
+  return names;
+}
+
+/**
+ * Returns the instrumented module's bytes. With `perFunction`, each function defined in the module
+ * also gets its own counter of the instructions it executes itself, exported as `__icount_f<index>`
+ * (its function index, as in the name section: bench/profile.mjs).
+ */
+export function instrumentWasm(bytes, { perFunction = false } = {}) {
+  const sections = readSections(bytes);
   let importedGlobals = 0;
+  let importedFunctions = 0;
   const imp = sections.find((s) => s.id === 2);
   if (imp) {
     const ir = new Reader(bytes, imp.start);
@@ -81,31 +110,36 @@ export function instrumentWasm(bytes) {
     for (let i = 0; i < n; i++) {
       ir.name(); ir.name();
       const kind = ir.byte();
-      if (kind === 0) ir.skipLeb();
-      else if (kind === 1) { ir.p++; const f = ir.byte(); ir.skipLeb(); if (f & 1) ir.skipLeb(); } else if (kind === 2) { const f = ir.byte(); ir.skipLeb(); if (f & 1) ir.skipLeb(); } else if (kind === 3) { ir.p += 2; importedGlobals++; } else throw new Error(`instrument: import kind ${kind}`);
+      if (kind === 0) { ir.skipLeb(); importedFunctions++; } else if (kind === 1) { ir.p++; const f = ir.byte(); ir.skipLeb(); if (f & 1) ir.skipLeb(); } else if (kind === 2) { const f = ir.byte(); ir.skipLeb(); if (f & 1) ir.skipLeb(); } else if (kind === 3) { ir.p += 2; importedGlobals++; } else throw new Error(`instrument: import kind ${kind}`);
     }
   }
   const glob = sections.find((s) => s.id === 6);
   if (!glob) throw new Error('instrument: no global section');
   const gr = new Reader(bytes, glob.start);
   const nGlobals = gr.u32();
-  const g = importedGlobals + nGlobals;
+  const g = importedGlobals + nGlobals; // __icount; per function, g + 1 + i
+  const funcs = sections.find((s) => s.id === 3);
+  const nFunctions = perFunction && funcs ? new Reader(bytes, funcs.start).u32() : 0;
+  const added = 1 + nFunctions;
+  const exported = [['__icount', g]];
+  for (let i = 0; i < nFunctions; i++) exported.push([`__icount_f${importedFunctions + i}`, g + 1 + i]);
   const parts = [bytes.subarray(0, 8)];
   const section = (id, payload) => { parts.push(Uint8Array.from([id, ...leb(payload.length)])); parts.push(payload); };
   for (const s of sections) {
     const payload = bytes.subarray(s.start, s.end);
     if (s.id === 6) {
-      section(6, Buffer.concat([Uint8Array.from(leb(nGlobals + 1)), payload.subarray(gr.p - s.start), Uint8Array.from([0x7e, 0x01, 0x42, 0x00, 0x0b])]));
+      const zero = Buffer.from(Array(added).fill([0x7e, 0x01, 0x42, 0x00, 0x0b]).flat());
+      section(6, Buffer.concat([Uint8Array.from(leb(nGlobals + added)), payload.subarray(gr.p - s.start), zero]));
     } else if (s.id === 7) {
       const er = new Reader(bytes, s.start); const n = er.u32();
-      const name = Buffer.from('__icount');
-      section(7, Buffer.concat([Uint8Array.from(leb(n + 1)), bytes.subarray(er.p, s.end), Uint8Array.from([...leb(name.length), ...name, 0x03, ...leb(g)])]));
+      const entries = exported.map(([name, index]) => { const b = Buffer.from(name); return Uint8Array.from([...leb(b.length), ...b, 0x03, ...leb(index)]); });
+      section(7, Buffer.concat([Uint8Array.from(leb(n + exported.length)), bytes.subarray(er.p, s.end), ...entries]));
     } else if (s.id === 10) {
       const cr = new Reader(bytes, s.start); const n = cr.u32();
       const bodies = [Uint8Array.from(leb(n))];
       for (let i = 0; i < n; i++) {
         const size = cr.u32();
-        const body = instrumentBody(bytes.subarray(cr.p, cr.p + size), g);
+        const body = instrumentBody(bytes.subarray(cr.p, cr.p + size), nFunctions ? [g, g + 1 + i] : [g]);
         cr.p += size;
         bodies.push(Uint8Array.from(leb(body.length)), body);
       }

@@ -49,17 +49,10 @@ native() {
 }
 
 size() {
-  # Unstripped, with names, in its own target dir so pkg/ and target/ are untouched.
+  # Unstripped, with names (named_build in common.sh): the shipped code's sizes, by function.
   command -v twiggy >/dev/null || cargo install twiggy --locked --quiet
   local dir="$TARGET_DIR/bench-size"
-  CARGO_TARGET_DIR="$dir" CARGO_PROFILE_RELEASE_STRIP=false \
-    cargo build --quiet --release --lib --target wasm32-unknown-unknown
-  wasm-bindgen --keep-debug --target web --out-dir "$dir/pkg" --out-name edge_coupons \
-    "$dir/wasm32-unknown-unknown/release/edge_coupons.wasm"
-  # -g keeps the name section (not DWARF) through wasm-opt, so the sizes are the shipped code's, with names.
-  local opt_args
-  mapfile -t opt_args < <(wasm_opt_args)
-  wasm-opt "${opt_args[@]}" -g --strip-dwarf "$dir/pkg/edge_coupons_bg.wasm" -o "$dir/named.wasm"
+  named_build "$dir"
   twiggy top -n 1000000 -f json "$dir/named.wasm" > "$OUT/twiggy-top.json"
   twiggy top -n 25 "$dir/named.wasm" > "$OUT/twiggy-top.txt"
   twiggy dominators -d 3 -r 60 "$dir/named.wasm" > "$OUT/twiggy-dominators.txt" || true

@@ -31,3 +31,16 @@ wasm_opt_args() {
     esac
   done
 }
+
+# An unstripped release build with function names, through the same wasm-opt as pkg/ (`-g` keeps
+# the name section, not DWARF), in its own target dir so pkg/ and target/ are untouched: DIR/pkg
+# holds its JS glue, DIR/named.wasm the module. For twiggy (bench.sh) and bench/profile.mjs.
+named_build() { # named_build DIR
+  local dir="$1" opt_args
+  CARGO_TARGET_DIR="$dir" CARGO_PROFILE_RELEASE_STRIP=false \
+    cargo build --quiet --release --lib --target wasm32-unknown-unknown
+  wasm-bindgen --keep-debug --target web --out-dir "$dir/pkg" --out-name edge_coupons \
+    "$dir/wasm32-unknown-unknown/release/edge_coupons.wasm"
+  mapfile -t opt_args < <(wasm_opt_args)
+  wasm-opt "${opt_args[@]}" -g --strip-dwarf "$dir/pkg/edge_coupons_bg.wasm" -o "$dir/named.wasm"
+}
