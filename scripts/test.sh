@@ -25,6 +25,15 @@ leftovers() { # wrangler, workerd and esbuild from node_modules/, and Playwright
 }
 # And all of them together stop 80 minutes after this script started, installs included.
 BUDGET=4800
+suite= watcher= # the running suite's timeout process (leader of its process group), its watcher
+interrupted() {
+  if [ -n "$suite" ]; then kill -INT -- "-$suite" 2>/dev/null || true; fi
+  if [ -n "$watcher" ]; then kill "$watcher" 2>/dev/null || true; fi
+  leftovers
+  echo "make test: interrupted" >&2
+  exit 130
+}
+trap interrupted INT TERM
 run() { # run NAME LIMIT_SECONDS CMD...
   local name="$1" limit="$2" start=$SECONDS status=0
   shift 2
@@ -38,10 +47,16 @@ run() { # run NAME LIMIT_SECONDS CMD...
     printf '\nerror: %s has run for %s s of its %s; the machine now:\n' "$name" $((limit - 3)) "$limit"
     machine_state
   ) &
-  local watcher=$!
-  timeout --kill-after=20 "$limit" "$@" || status=$?
+  watcher=$!
+  # timeout runs the suite in a process group of its own, which a Ctrl-C at the terminal does
+  # not reach: the trap below passes it on.
+  timeout --kill-after=20 "$limit" "$@" &
+  suite=$!
+  wait "$suite" || status=$?
+  suite=
   kill "$watcher" 2>/dev/null || true
   wait "$watcher" 2>/dev/null || true
+  watcher=
   if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
     printf 'error: %s did not finish within %s s: ended\n' "$name" "$limit"
     leftovers
