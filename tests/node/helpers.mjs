@@ -52,14 +52,22 @@ export function signJws(payload, jwk = testSigningKey(), kid = jwk.kid ?? TEST_K
   return `${signingInput}.${base64url(crypto.sign(null, Buffer.from(signingInput), key))}`;
 }
 
-/** A fresh Ed25519 key pair as JWKs (private with `d`, public without), both carrying `kid`. */
+/**
+ * A fresh Ed25519 key pair as JWKs (private with `d`, public without), both carrying `kid`.
+ *
+ * Made as JWKs by the key generation itself: `generateKeyPairSync('ed25519')` and then
+ * `KeyObject.export({ format: 'jwk' })` can deadlock Node 20 (v20.20.2 here). A garbage
+ * collection during the export runs the finished key job's destructor, which waits on the lock
+ * the export holds, and the process hangs with every timer stopped. It happened once in a few
+ * thousand calls, and hung a whole CI run in a browser test's start.
+ */
 export function generateKeyPair(kid) {
-  const { privateKey, publicKey } = crypto.generateKeyPairSync('ed25519');
+  const { privateKey, publicKey } = crypto.generateKeyPairSync('ed25519', {
+    privateKeyEncoding: { format: 'jwk' },
+    publicKeyEncoding: { format: 'jwk' },
+  });
   const common = { kid, alg: 'EdDSA', use: 'sig' };
-  return {
-    privateJwk: { ...privateKey.export({ format: 'jwk' }), ...common },
-    publicJwk: { ...publicKey.export({ format: 'jwk' }), ...common },
-  };
+  return { privateJwk: { ...privateKey, ...common }, publicJwk: { ...publicKey, ...common } };
 }
 
 const describe = (v) => {
