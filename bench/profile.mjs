@@ -19,8 +19,9 @@ const args = process.argv.slice(2);
 const load = args.includes('--load');
 const topAt = args.indexOf('--top');
 const top = topAt >= 0 ? Number(args[topAt + 1]) : 40;
+const unknown = args.filter((a) => a.startsWith('--') && a !== '--load' && a !== '--top');
 const [wasmFile, glueDir, lines = '200', coupons = '100'] = args.filter((a, i) => !a.startsWith('--') && (topAt < 0 || i !== topAt + 1));
-if (!wasmFile || !glueDir) {
+if (!wasmFile || !glueDir || unknown.length || !(Number.isInteger(top) && top > 0) || !(Number(lines) > 0 && Number(coupons) > 0)) {
   console.error('usage: node bench/profile.mjs NAMED.wasm GLUE_DIR [LINES COUPONS] [--load] [--top N]');
   process.exit(2);
 }
@@ -46,7 +47,7 @@ if (!load) {
   after = snapshot();
 }
 
-const rows = counters.map(([index], i) => [after[i] - from[i], index]).filter(([n]) => n > 0n).sort((a, b) => (b[0] > a[0] ? 1 : -1));
+const rows = counters.map(([index], i) => [after[i] - from[i], index]).filter(([n]) => n > 0n).sort((a, b) => (b[0] > a[0]) - (b[0] < a[0]));
 const total = rows.reduce((sum, [n]) => sum + n, 0n);
 const name = (index) => (names.get(index) ?? `function ${index}`).replace(/::h[0-9a-f]{16}$/, '');
 console.log(`${load ? `loading ${coupons} coupons` : `one evaluate, ${lines} lines x ${coupons} coupons`}: ${total.toLocaleString('en-US')} Wasm instructions in ${rows.length} functions`);

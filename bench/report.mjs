@@ -190,7 +190,7 @@ if (cold) {
   if (v8) {
     const { lazyFunctions: lazy, allFunctions: all } = v8;
     p(`Where the 100-coupon cold start goes inside V8: Node compiles a Wasm function when it is first called (Liftoff,`);
-    p(`the baseline tier) and recompiles the hot ones with TurboFan meanwhile. Loading and the first evaluation call`);
+    p(`the baseline tier) and recompiles the hot ones with TurboFan meanwhile. One such process (load, first and second evaluation) calls`);
     p(`${lazy.functions} of the module's ${all.functions} functions (${kb(lazy.bodyBytes)} of ${kb(all.bodyBytes)} of code). The same runs with the optimizing`);
     p('tier off, and with every function compiled before the first call (V8 flags; a page or a Worker cannot set them):');
     p();

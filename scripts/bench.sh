@@ -51,8 +51,8 @@ native() {
 size() {
   # Unstripped, with names (named_build in common.sh): the shipped code's sizes, by function.
   command -v twiggy >/dev/null || cargo install twiggy --locked --quiet
-  local dir="$TARGET_DIR/bench-size"
-  named_build "$dir"
+  local dir="$TARGET_DIR/named"
+  named_build "$dir" || return
   twiggy top -n 1000000 -f json "$dir/named.wasm" > "$OUT/twiggy-top.json"
   twiggy top -n 25 "$dir/named.wasm" > "$OUT/twiggy-top.txt"
   twiggy dominators -d 3 -r 60 "$dir/named.wasm" > "$OUT/twiggy-dominators.txt" || true

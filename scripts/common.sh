@@ -35,12 +35,13 @@ wasm_opt_args() {
 # An unstripped release build with function names, through the same wasm-opt as pkg/ (`-g` keeps
 # the name section, not DWARF), in its own target dir so pkg/ and target/ are untouched: DIR/pkg
 # holds its JS glue, DIR/named.wasm the module. For twiggy (bench.sh) and bench/profile.mjs.
-named_build() { # named_build DIR
+named_build() { # named_build DIR (each step returns on failure: callers may run without set -e)
   local dir="$1" opt_args
+  rm -f "$dir/named.wasm"
   CARGO_TARGET_DIR="$dir" CARGO_PROFILE_RELEASE_STRIP=false \
-    cargo build --quiet --release --lib --target wasm32-unknown-unknown
+    cargo build --quiet --release --lib --target wasm32-unknown-unknown || return
   wasm-bindgen --keep-debug --target web --out-dir "$dir/pkg" --out-name edge_coupons \
-    "$dir/wasm32-unknown-unknown/release/edge_coupons.wasm"
+    "$dir/wasm32-unknown-unknown/release/edge_coupons.wasm" || return
   mapfile -t opt_args < <(wasm_opt_args)
   wasm-opt "${opt_args[@]}" -g --strip-dwarf "$dir/pkg/edge_coupons_bg.wasm" -o "$dir/named.wasm"
 }

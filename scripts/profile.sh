@@ -7,6 +7,6 @@
 #   make profile PROFILE="200 1000 --load"  # loading the 1,000-coupon manifest
 source "$(dirname "$0")/common.sh"
 bash scripts/ensure-tools.sh
-dir="$TARGET_DIR/profile"
+dir="$TARGET_DIR/named" # shared with make bench's size step
 named_build "$dir"
 node bench/profile.mjs "$dir/named.wasm" "$dir/pkg" "$@"

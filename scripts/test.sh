@@ -19,45 +19,71 @@ machine_state() {
   df -h / /tmp /dev/shm 2>/dev/null || true
   cat /proc/loadavg
 }
-leftovers() { # wrangler, workerd and esbuild from node_modules/, and Playwright's Chromium
-  pkill -KILL -f "$ROOT/node_modules/" 2>/dev/null || true
-  pkill -KILL -f 'playwright_chromiumdev_profile' 2>/dev/null || true
+# Processes this run started carry its mark in their environment (the helpers pass theirs on to
+# wrangler, workerd and Chromium), so a `make dev` or another checkout's run is left alone.
+export EDGE_COUPONS_TEST_RUN="$$"
+leftovers() { # wrangler, workerd and esbuild from node_modules/, and Playwright's Chromium, of this run
+  local pid pgid own
+  own=$(ps -o pgid= -p $$ | tr -d ' ')
+  for pid in $(pgrep -f "$ROOT/node_modules/|playwright_chromiumdev_profile" || true); do
+    tr '\0' '\n' < "/proc/$pid/environ" 2>/dev/null | grep -qx "EDGE_COUPONS_TEST_RUN=$$" || continue
+    # Its whole process group: Chromium's helpers do not carry the mark, but share the group.
+    pgid=$(ps -o pgid= -p "$pid" | tr -d ' ')
+    if [ -n "$pgid" ] && [ "$pgid" != "$own" ]; then kill -KILL -- "-$pgid" 2>/dev/null || true; fi
+    kill -KILL "$pid" 2>/dev/null || true
+  done
 }
 # And all of them together stop 80 minutes after this script started, installs included.
 BUDGET=4800
+KILL_AFTER=20 # seconds between timeout's TERM and its KILL
 suite= watcher= # the running suite's timeout process (leader of its process group), its watcher
-interrupted() {
-  if [ -n "$suite" ]; then kill -INT -- "-$suite" 2>/dev/null || true; fi
+interrupted() { # interrupted EXIT_STATUS: Ctrl-C, TERM or HUP while a suite runs
+  if [ -n "$suite" ]; then
+    kill -INT -- "-$suite" 2>/dev/null || true
+    wait "$suite" 2>/dev/null || true # timeout ends it within KILL_AFTER
+  fi
   if [ -n "$watcher" ]; then kill "$watcher" 2>/dev/null || true; fi
   leftovers
   echo "make test: interrupted" >&2
-  exit 130
+  exit "$1"
 }
-trap interrupted INT TERM
+trap 'interrupted 130' INT
+trap 'interrupted 143' TERM
+trap 'interrupted 129' HUP
 run() { # run NAME LIMIT_SECONDS CMD...
   local name="$1" limit="$2" start=$SECONDS status=0
   shift 2
-  if [ $((BUDGET - SECONDS)) -lt "$limit" ]; then limit=$((BUDGET - SECONDS > 60 ? BUDGET - SECONDS : 60)); fi
   banner "$name"
+  local left=$((BUDGET - SECONDS - KILL_AFTER))
+  if [ "$left" -lt 60 ]; then
+    echo "error: not run: the run's $BUDGET s are spent"
+    last_status=1
+    failed+=("$name (not run: time budget spent)")
+    return
+  fi
+  if [ "$left" -lt "$limit" ]; then limit=$left; fi
   # What was running is printed just before the limit, while the stuck processes are still there.
+  # Its sleep writes nowhere: if it outlived the watcher it must not hold the log's pipe open.
   (
-    trap 'kill "$nap" 2>/dev/null; exit 0' TERM
-    sleep $((limit - 3)) & nap=$!
+    trap 'kill "${nap:-}" 2>/dev/null; exit 0' TERM
+    sleep $((limit - 3)) >/dev/null 2>&1 &
+    nap=$!
     wait "$nap"
     printf '\nerror: %s has run for %s s of its %s; the machine now:\n' "$name" $((limit - 3)) "$limit"
     machine_state
   ) &
   watcher=$!
   # timeout runs the suite in a process group of its own, which a Ctrl-C at the terminal does
-  # not reach: the trap below passes it on.
-  timeout --kill-after=20 "$limit" "$@" &
+  # not reach: the traps above pass it on.
+  timeout --kill-after="$KILL_AFTER" "$limit" "$@" &
   suite=$!
   wait "$suite" || status=$?
   suite=
   kill "$watcher" 2>/dev/null || true
   wait "$watcher" 2>/dev/null || true
   watcher=
-  if [ "$status" -eq 124 ] || [ "$status" -eq 137 ]; then
+  # 124: timed out; 137: killed, which is timeout's KILL only when the limit has passed.
+  if [ "$status" -eq 124 ] || { [ "$status" -eq 137 ] && [ $((SECONDS - start)) -ge "$limit" ]; }; then
     printf 'error: %s did not finish within %s s: ended\n' "$name" "$limit"
     leftovers
   fi
@@ -76,12 +102,14 @@ node_suite() { # node_suite NAME LIMIT_SECONDS DIR [node --test options]
   local report
   report="test-results/$(basename "$dir").txt"
   mkdir -p test-results
+  rm -f "$report"
   run "$name" "$limit" node --test "$@" --test-reporter=dot --test-reporter-destination=stdout \
     --test-reporter=spec --test-reporter-destination="$report" "$dir"
   if [ "$last_status" -eq 0 ]; then
-    grep -E '^ℹ (tests|pass|fail|duration_ms) ' "$report" | tr '\n' ' ' && echo
+    { grep -E '^ℹ (tests|pass|fail|duration_ms) ' "$report" || true; } | tr '\n' ' '
+    echo
   else
-    grep -E '^ *ℹ ' "$report" || true
+    grep -E '^ *ℹ ' "$report" 2>/dev/null || true
   fi
 }
 
@@ -120,9 +148,9 @@ fi
 
 # The Worker inside workerd (tests/worker/) and the pages in headless Chromium (tests/browser/); each
 # test file starts its own local server against pkg/.
-for suite in worker browser; do
-  if [ -f pkg/edge_coupons.js ] && compgen -G "tests/$suite/*.test.mjs" >/dev/null; then
-    node_suite "$suite: tests/$suite/" 900 "tests/$suite/" --test-concurrency=1
+for kind in worker browser; do
+  if [ -f pkg/edge_coupons.js ] && compgen -G "tests/$kind/*.test.mjs" >/dev/null; then
+    node_suite "$kind: tests/$kind/" 900 "tests/$kind/" --test-concurrency=1
   fi
 done
 
