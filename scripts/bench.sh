@@ -49,7 +49,8 @@ native() {
 }
 
 size() {
-  # Unstripped, with names (named_build in common.sh): the shipped code's sizes, by function.
+  # Unstripped, with names (named_build in common.sh): the shipped code by function. Its data keeps
+  # the full registry paths of panic locations that build-pkg.sh shortens, a few KB more.
   command -v twiggy >/dev/null || cargo install twiggy --locked --quiet
   local dir="$TARGET_DIR/named"
   named_build "$dir" || return
