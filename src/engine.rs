@@ -533,15 +533,15 @@ impl Engine {
         }
     }
 
-    fn applied(
+    fn applied<'r>(
         &self,
         coupon: &Coupon,
         place: usize,
         code: Option<String>,
         a: reward::Applied,
-        cart: &Cart,
+        cart: &Cart<'r>,
         with_allocations: bool,
-    ) -> AppliedCoupon {
+    ) -> AppliedCoupon<'r> {
         let currency = cart.currency;
         let allocations = with_allocations.then(|| {
             a.shares
@@ -576,7 +576,7 @@ impl Engine {
                 a.touched
                     .iter()
                     .filter_map(|p| match p {
-                        Part::Line(i) => cart.lines.get(*i).map(|l| l.id.to_string()),
+                        Part::Line(i) => cart.lines.get(*i).map(|l| l.id),
                         _ => None,
                     })
                     .collect()
@@ -590,7 +590,7 @@ impl Engine {
                     touched.shipping = true;
                     touched
                         .shipping_lines
-                        .extend(cart.ships.get(*i).map(|s| s.id.to_string()));
+                        .extend(cart.ships.get(*i).map(|s| s.id));
                 }
                 Part::Fee(i) => touched.fees.extend(cart.fees.get(*i).map(|f| f.id.clone())),
             }
@@ -622,7 +622,7 @@ impl Engine {
         cart: &Cart<'r>,
         start: &Remaining,
         left: &Remaining,
-        applied: Vec<AppliedCoupon>,
+        applied: Vec<AppliedCoupon<'r>>,
         rejected: Vec<Rejected>,
         now: Instant,
         periods: Periods,

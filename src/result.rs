@@ -26,7 +26,7 @@ pub struct Evaluation<'a> {
     pub fees: Vec<FeeResult>,
     pub totals: Totals,
     pub cashback_points: u64,
-    pub applied: Vec<AppliedCoupon>,
+    pub applied: Vec<AppliedCoupon<'a>>,
     pub rejected: Vec<Rejected>,
     /// The calendar periods of `now` in the manifest's zone: what a redemption counts under.
     pub periods: Periods,
@@ -80,9 +80,9 @@ pub struct Totals {
     pub total: String,
 }
 
-/// A coupon that applied.
+/// A coupon that applied (`'a`: the request, whose line ids it lists).
 #[derive(Debug, Clone)]
-pub struct AppliedCoupon {
+pub struct AppliedCoupon<'a> {
     pub coupon_id: String,
     pub name: String,
     /// The code as normalised, or null for an automatic coupon.
@@ -94,7 +94,7 @@ pub struct AppliedCoupon {
     pub discount: String,
     pub cashback_points: u64,
     /// What the discount was spread over (docs/manifest.md, "The Evaluation").
-    pub touched: Touched,
+    pub touched: Touched<'a>,
     /// Each part's share, only when the request asks (`"allocations": true`).
     pub allocations: Option<Vec<Allocation>>,
     /// Present when the discount was cut to what is left of the coupon's money budget.
@@ -108,13 +108,13 @@ pub struct AppliedCoupon {
 /// The parts of the order an applied coupon's discount was spread over, compactly: what a
 /// checkout shows beside each line, without a share per line.
 #[derive(Debug, Clone, Default)]
-pub struct Touched {
+pub struct Touched<'a> {
     /// `None`: no line. `Some(None)`: every line of the cart. `Some(Some(ids))`: these lines, in
     /// line-id order.
-    pub lines: Option<Option<Vec<String>>>,
+    pub lines: Option<Option<Vec<&'a str>>>,
     pub shipping: bool,
     /// The shipping lines, by id, when the cart has `shipping_lines`.
-    pub shipping_lines: Vec<String>,
+    pub shipping_lines: Vec<&'a str>,
     pub fees: Vec<String>,
 }
 
@@ -175,7 +175,7 @@ pub struct CodeCheck {
     pub reason: Option<Reason>,
 }
 
-impl AppliedCoupon {
+impl AppliedCoupon<'_> {
     /// How many fields it is written with (ten, and those of the rest that are there).
     fn fields(&self) -> usize {
         let t = &self.touched;
@@ -189,7 +189,7 @@ impl AppliedCoupon {
     }
 }
 
-impl Serialize for AppliedCoupon {
+impl Serialize for AppliedCoupon<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         // A struct, not a map, though some fields are left out: its keys are then names known at
         // compile time (the handoff to JS names a repeated one by number without comparing it).
@@ -356,9 +356,9 @@ mod tests {
                 discount: "1.00".into(),
                 cashback_points: 0,
                 touched: Touched {
-                    lines: on(0).then_some(on(1).then(|| vec!["l1".into()])),
+                    lines: on(0).then_some(on(1).then(|| vec!["l1"])),
                     shipping: on(2),
-                    shipping_lines: if on(3) { vec!["s1".into()] } else { vec![] },
+                    shipping_lines: if on(3) { vec!["s1"] } else { vec![] },
                     fees: if on(4) { vec!["f1".into()] } else { vec![] },
                 },
                 allocations: on(5).then(Vec::new),
