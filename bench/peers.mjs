@@ -131,15 +131,30 @@ async function zenEngine() {
   };
 }
 
-async function timeAsync(fn, budgetMs) {
-  for (let i = 0; i < 3; i++) await fn();
-  let once = Infinity;
-  for (let i = 0; i < 3; i++) { const t0 = performance.now(); await fn(); once = Math.min(once, performance.now() - t0); }
-  const n = Math.max(5, Math.min(2000, Math.floor(budgetMs / Math.max(once, 0.001))));
-  for (let i = 0; i < Math.min(50, Math.ceil(n / 10)); i++) await fn();
-  const samples = new Float64Array(n);
-  for (let i = 0; i < n; i++) { const t0 = performance.now(); await fn(); samples[i] = performance.now() - t0; }
-  return stats(samples);
+/**
+ * Times every engine in `fns` (each may return a promise) over the same stretch of time: ROUNDS
+ * rounds, each giving every engine its share of `budgetMs` in turn, so a slower or busier spell
+ * of the machine weighs on all of them alike and their ratio holds (timed one after the other, a
+ * shared machine's drift moved the ratios by half). Stats per engine, from all its samples.
+ */
+const ROUNDS = 10;
+async function timeTogether(fns, budgetMs) {
+  const calls = [];
+  for (const fn of fns) {
+    for (let i = 0; i < 3; i++) await fn();
+    let once = Infinity;
+    for (let i = 0; i < 3; i++) { const t0 = performance.now(); await fn(); once = Math.min(once, performance.now() - t0); }
+    const n = Math.max(5, Math.min(2000, Math.floor(budgetMs / Math.max(once, 0.001))));
+    for (let i = 0; i < Math.min(50, Math.ceil(n / 10)); i++) await fn();
+    calls.push(Math.ceil(n / ROUNDS));
+  }
+  const samples = fns.map(() => []);
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const [k, fn] of fns.entries()) {
+      for (let i = 0; i < calls[k]; i++) { const t0 = performance.now(); await fn(); samples[k].push(performance.now() - t0); }
+    }
+  }
+  return samples.map(stats);
 }
 
 const { CouponEngine } = await loadPackage();
@@ -161,7 +176,8 @@ const result = {
     'independently and their sum; edge-coupons also applies them in stacking order on what is left, allocates across lines',
     'exactly, rounds to the minor unit, checks limits and explains rejections, so the comparison flatters the peers. Both',
     'peers are asynchronous (their `run` / `evaluate` return promises), so their times include one promise round trip;',
-    'ours is a synchronous call. Ratios are the peer\'s p50 over ours, from the same process and the same run.',
+    'ours is a synchronous call. Ratios are the peer\'s p50 over ours, from the same process and the same run, the engines',
+    `timed in turn over ${ROUNDS} rounds so that the machine's drift weighs on each alike.`,
   ].join('\n'),
   ours: { version: 'this commit' },
   peers: [],
@@ -185,16 +201,14 @@ for (const lines of LINES_GRID) {
   const req = makeRequest(lines, COUPONS);
   const row = { lines };
   const budget = lines === 200 ? 2 * BUDGET_MS : BUDGET_MS;
-  const o = await timeAsync(() => ours.evaluate(req), budget);
+  // The peers that ran the agreement check above (one that failed there is reported, not timed).
+  const timed = peers.filter((p) => !p.error);
+  const [o, ...s] = await timeTogether([() => ours.evaluate(req), ...timed.map((p) => () => p.run(req))], budget);
   row.ours = o.p50;
   if (lines === 200) Object.assign(result.ours, o);
-  for (const p of peers) {
-    if (p.error) continue;
-    try {
-      const s = await timeAsync(() => p.run(req), budget);
-      row[p.name] = s.p50;
-      if (lines === 200) result.peers.push({ name: p.name, version: p.version, ...s });
-    } catch (err) { p.error = failure(err); }
+  for (const [k, p] of timed.entries()) {
+    row[p.name] = s[k].p50;
+    if (lines === 200) result.peers.push({ name: p.name, version: p.version, ...s[k] });
   }
   result.grid.push(row);
   console.log(`${lines} lines: ours ${ms(row.ours)} ms; ${peers.map((p) => `${p.name} ${ms(row[p.name])} ms`).join('; ')}`);
