@@ -135,7 +135,9 @@ async function zenEngine() {
  * Times every engine in `fns` (each may return a promise) over the same stretch of time: ROUNDS
  * rounds, each giving every engine its share of `budgetMs` in turn, so a slower or busier spell
  * of the machine weighs on all of them alike and their ratio holds (timed one after the other, a
- * shared machine's drift moved the ratios by half). Stats per engine, from all its samples.
+ * shared machine's drift moved the ratios by half). Under `node --expose-gc` each turn starts
+ * after a full collection, so no engine pays for another's garbage. Stats per engine, from all
+ * its samples.
  */
 const ROUNDS = 10;
 async function timeTogether(fns, budgetMs) {
@@ -151,6 +153,7 @@ async function timeTogether(fns, budgetMs) {
   const samples = fns.map(() => []);
   for (let r = 0; r < ROUNDS; r++) {
     for (const [k, fn] of fns.entries()) {
+      globalThis.gc?.(); // each engine's turn starts on a clean heap, not with another's garbage
       for (let i = 0; i < calls[k]; i++) { const t0 = performance.now(); await fn(); samples[k].push(performance.now() - t0); }
     }
   }
@@ -177,7 +180,8 @@ const result = {
     'exactly, rounds to the minor unit, checks limits and explains rejections, so the comparison flatters the peers. Both',
     'peers are asynchronous (their `run` / `evaluate` return promises), so their times include one promise round trip;',
     'ours is a synchronous call. Ratios are the peer\'s p50 over ours, from the same process and the same run, the engines',
-    `timed in turn over ${ROUNDS} rounds so that the machine's drift weighs on each alike.`,
+    `timed in turn over ${ROUNDS} rounds so that the machine's drift weighs on each alike (with \`node --expose-gc\`, as`,
+    '`make bench` runs it, each turn starts after a full garbage collection).',
   ].join('\n'),
   ours: { version: 'this commit' },
   peers: [],

@@ -64,7 +64,7 @@ step "node: evaluate grid" node bench/eval.mjs
 step "native: evaluate grid" native
 step "node: cold start" node bench/cold.mjs
 step "size" size
-step "peers" node bench/peers.mjs
+step "peers" node --expose-gc bench/peers.mjs
 boundary() {
   # The serde-wasm-bindgen comparison crate (bench/boundary/): its own workspace and target dir.
   CARGO_TARGET_DIR="$TARGET_DIR/bench-boundary" cargo build --quiet --release \
