@@ -5,7 +5,8 @@
 #![allow(unsafe_code, clippy::indexing_slicing)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use wasm_pool::{Pool, MAX_SMALL};
+use std::cell::Cell;
+use wasm_pool::{Pool, CHUNK, MAX_SMALL};
 
 struct Live {
     ptr: *mut u8,
@@ -148,6 +149,55 @@ fn a_freed_small_block_is_served_again_for_its_size_class() {
         let r = pool.alloc(big);
         assert_ne!(r, p);
         pool.dealloc(r, big);
+    }
+}
+
+/// The system allocator, counting the requests it is given, and refusing those of more than
+/// `limit` bytes.
+struct Counting {
+    calls: Cell<usize>,
+    limit: usize,
+}
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        self.calls.set(self.calls.get() + 1);
+        if layout.size() > self.limit {
+            return std::ptr::null_mut();
+        }
+        // SAFETY: as the caller promises.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as the caller promises.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[test]
+fn small_blocks_come_a_chunk_at_a_time_and_one_by_one_when_no_chunk_can_be_had() {
+    for (limit, per_call) in [(usize::MAX, CHUNK / 32), (32, 1)] {
+        let pool = Pool::new(Counting {
+            calls: Cell::new(0),
+            limit,
+        });
+        let layout = Layout::from_size_align(24, 8).unwrap(); // 32-byte blocks
+                                                              // SAFETY: a non-zero size; the blocks are leaked with the pool's inner allocator's.
+        let blocks: Vec<usize> = (0..3 * per_call)
+            .map(|_| unsafe { pool.alloc(layout) } as usize)
+            .collect();
+        assert!(blocks.iter().all(|&b| b != 0 && b % 32 == 0));
+        let mut sorted = blocks.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted.len(), blocks.len(), "each block served once");
+        if per_call > 1 {
+            // A chunk's blocks are served in address order, one after another.
+            assert!(blocks[..per_call].windows(2).all(|w| w[1] == w[0] + 32));
+        }
+        let calls = pool.inner().calls.get();
+        // With chunks: one call per chunk. Without: the chunk asked for, then the block alone.
+        assert_eq!(calls, if per_call > 1 { 3 } else { 3 * 2 }, "limit {limit}");
     }
 }
 

@@ -6,11 +6,13 @@
 //! finding a fitting gap and merging it with its neighbours when freed. Here a request of at most
 //! [`MAX_SMALL`] bytes is rounded up to a power of two and served from that size's free list: a
 //! freed block goes back on its list, not to the allocator, so the next request of the same size
-//! takes it in a few instructions. A list is refilled from the allocator when it is empty.
+//! takes it in a few instructions. An empty list is refilled from the allocator a [`CHUNK`] at a
+//! time, cut into blocks of its size: loading a manifest allocates thousands of small blocks and
+//! frees few, and asked the allocator for each one.
 //!
 //! Memory kept on the lists is not given back to the allocator, and a block never moves to
 //! another size: what the lists hold is bounded by the sum, over the sizes, of the most blocks of
-//! that size ever live at once (Wasm memory never shrinks anyway).
+//! that size ever live at once and one chunk (Wasm memory never shrinks anyway).
 //!
 //! Sound only where there is one thread: the lists are plain cells. It refuses to build for a
 //! target with Wasm threads (`atomics`).
@@ -27,6 +29,9 @@ use core::ptr;
 pub const MAX_SMALL: usize = 512;
 const MIN_SHIFT: u32 = 3; // 8 bytes: room for the next pointer of a free block
 const CLASSES: usize = (MAX_SMALL.trailing_zeros() - MIN_SHIFT + 1) as usize;
+/// Bytes asked of the allocator to refill an empty list: 256 blocks of 8 bytes, 4 of 512.
+pub const CHUNK: usize = 2048;
+const _: () = assert!(CHUNK >= MAX_SMALL && CHUNK.is_power_of_two());
 
 /// `inner`, with free lists for blocks of 8, 16, ..., [`MAX_SMALL`] bytes in front of it.
 pub struct Pool<A> {
@@ -46,6 +51,37 @@ impl<A> Pool<A> {
             inner,
             free: UnsafeCell::new([ptr::null_mut(); CLASSES]),
         }
+    }
+
+    /// The allocator behind the lists.
+    pub fn inner(&self) -> &A {
+        &self.inner
+    }
+}
+
+impl<A: GlobalAlloc> Pool<A> {
+    /// A block of class `c`, whose list (`head`) is empty: the first of a new chunk, the rest of
+    /// which goes on the list in address order. One block alone when the chunk can't be had.
+    #[cold]
+    #[inline(never)]
+    unsafe fn refill(&self, c: usize, head: &mut *mut u8) -> *mut u8 {
+        let b = block(c);
+        // SAFETY: CHUNK is a power of two at least as large as any block, so a multiple of its
+        // alignment, and not zero.
+        let chunk = unsafe { self.inner.alloc(Layout::from_size_align_unchecked(CHUNK, b.align())) };
+        if chunk.is_null() {
+            return unsafe { self.inner.alloc(b) };
+        }
+        for k in (1..CHUNK / b.size()).rev() {
+            // SAFETY: block k of the chunk lies within it, aligned to its size; it is free, and
+            // its first word becomes the list's next pointer.
+            unsafe {
+                let free = chunk.add(k * b.size());
+                free.cast::<*mut u8>().write(*head);
+                *head = free;
+            }
+        }
+        chunk
     }
 }
 
@@ -78,7 +114,7 @@ unsafe impl<A: GlobalAlloc> GlobalAlloc for Pool<A> {
         // SAFETY: one thread (see Sync); no reference to the lists outlives this call.
         let head = unsafe { &mut (*self.free.get())[c] };
         if head.is_null() {
-            return unsafe { self.inner.alloc(block(c)) };
+            return unsafe { self.refill(c, head) };
         }
         let taken = *head;
         // SAFETY: a block on a list is free and at least 8 bytes; its first word is the next.
