@@ -68,7 +68,10 @@ impl<A: GlobalAlloc> Pool<A> {
         let b = block(c);
         // SAFETY: CHUNK is a power of two at least as large as any block, so a multiple of its
         // alignment, and not zero.
-        let chunk = unsafe { self.inner.alloc(Layout::from_size_align_unchecked(CHUNK, b.align())) };
+        let chunk = unsafe {
+            self.inner
+                .alloc(Layout::from_size_align_unchecked(CHUNK, b.align()))
+        };
         if chunk.is_null() {
             return unsafe { self.inner.alloc(b) };
         }
