@@ -264,15 +264,19 @@ pub fn decimal(s: &str) -> Option<Decimal> {
     if int.is_empty() || (body.contains('.') && frac.is_empty()) || frac.len() > 28 {
         return None;
     }
-    let mut mantissa: u128 = 0;
-    for b in int.bytes().chain(frac.bytes()) {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        mantissa = mantissa
-            .checked_mul(10)?
-            .checked_add(u128::from(b - b'0'))?;
-    }
+    let digits = || int.bytes().chain(frac.bytes());
+    // Up to 19 digits fit a u64, whose product is one Wasm instruction (a u128's is a call).
+    let mantissa = if int.len() + frac.len() <= 19 {
+        let m = digits().try_fold(0u64, |m, b| {
+            b.is_ascii_digit().then(|| m * 10 + u64::from(b - b'0'))
+        })?;
+        u128::from(m)
+    } else {
+        digits().try_fold(0u128, |m, b| match b.is_ascii_digit() {
+            true => m.checked_mul(10)?.checked_add(u128::from(b - b'0')),
+            false => None,
+        })?
+    };
     let m = i128::try_from(mantissa).ok()?;
     let d = Decimal::try_from_i128_with_scale(
         if negative { -m } else { m },
@@ -915,6 +919,36 @@ mod tests {
         assert_eq!(Currency::from_code("USD").unwrap().minor_units(), 2);
         assert!(Currency::from_code("usd").is_none());
         assert!(Currency::from_code("XXX").is_none());
+    }
+
+    #[test]
+    fn decimals_are_read_exactly_on_both_sides_of_19_digits() {
+        // 19 digits are read in a u64, more in a u128; rust_decimal's own parser agrees.
+        for s in [
+            "0",
+            "-0.5",
+            "12.50",
+            "9999999999999999999",
+            "999999999999999999.9",
+            "18446744073709551616",
+            "-10000000000000000000",
+            "1234567890.123456789012345678",
+            "7922816251426433759354395033",
+        ] {
+            assert_eq!(decimal(s), Some(d(s)), "{s}");
+        }
+        // Past 28 digits (a Decimal's most), and what is not plain digits.
+        for bad in [
+            "79228162514264337593543950336",
+            "1.2.3",
+            "12a",
+            "",
+            "-",
+            "1.",
+            ".1",
+        ] {
+            assert_eq!(decimal(bad), None, "{bad}");
+        }
     }
 
     #[test]
