@@ -264,18 +264,19 @@ pub fn decimal(s: &str) -> Option<Decimal> {
     if int.is_empty() || (body.contains('.') && frac.is_empty()) || frac.len() > 28 {
         return None;
     }
-    let digits = || int.bytes().chain(frac.bytes());
     // Up to 19 digits fit a u64, whose product is one Wasm instruction (a u128's is a call).
     let mantissa = if int.len() + frac.len() <= 19 {
-        let m = digits().try_fold(0u64, |m, b| {
-            b.is_ascii_digit().then(|| m * 10 + u64::from(b - b'0'))
-        })?;
-        u128::from(m)
+        let mut m = 0u64;
+        let all = digits(int.as_bytes(), 0, &mut m) == int.len()
+            && digits(frac.as_bytes(), 0, &mut m) == frac.len();
+        all.then_some(u128::from(m))?
     } else {
-        digits().try_fold(0u128, |m, b| match b.is_ascii_digit() {
-            true => m.checked_mul(10)?.checked_add(u128::from(b - b'0')),
-            false => None,
-        })?
+        int.bytes()
+            .chain(frac.bytes())
+            .try_fold(0u128, |m, b| match b.is_ascii_digit() {
+                true => m.checked_mul(10)?.checked_add(u128::from(b - b'0')),
+                false => None,
+            })?
     };
     let m = i128::try_from(mantissa).ok()?;
     let d = Decimal::try_from_i128_with_scale(
