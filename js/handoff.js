@@ -7,6 +7,9 @@ const NULL = 0, TRUE = 1, FALSE = 2, INT = 3, FLOAT = 4, STR = 5, ARRAY = 6, OBJ
 const END = 8, KEY = 9, KEY_AGAIN = 10;
 const bits = new DataView(new ArrayBuffer(8));
 const utf8 = new TextEncoder();
+const malformed = (word) => {
+  throw new Error(`edge-coupons: malformed result handoff at word ${word}`);
+};
 
 /**
  * The other way in: a request's `JSON.stringify` text as UTF-8 bytes, which wasm-bindgen copies
@@ -18,57 +21,77 @@ export function jsonBytes(value) {
   return text === undefined ? undefined : utf8.encode(text);
 }
 
+/**
+ * The value `words` describe, its strings cut from `text` in order. One loop over the words with
+ * the open containers on a stack (a recursive reader kept its place in closure variables, which
+ * V8 reads and writes through memory: 55 against 43 µs for the 200-line benchmark's result).
+ */
 export function build(text, words) {
+  const n = words.length;
+  const keys = []; // each key given whole, by number
+  const open = []; // the containers around `into`
   let i = 0; // the next word
   let at = 0; // where the next string starts in `text`
-  const keys = [];
-  const cut = (end) => {
-    if (end < at || end > text.length) malformed();
-    const s = text.slice(at, end);
-    at = end;
-    return s;
-  };
-  const value = () => {
-    if (i >= words.length) malformed();
-    const w = words[i++];
-    switch (w & 15) {
-      case NULL: return null;
-      case TRUE: return true;
-      case FALSE: return false;
-      case INT: return w >>> 4;
+  let into = null; // the innermost open array or object; null at the top
+  let inObject = false;
+  let key = '';
+  let root;
+  for (;;) {
+    if (i >= n) malformed(i);
+    let w = words[i++];
+    if (into !== null && w === END) {
+      if (open.length === 0) break; // the outermost container is closed: the value is whole
+      into = open.pop();
+      inObject = !Array.isArray(into);
+      continue;
+    }
+    if (inObject) {
+      const k = w >>> 4;
+      if ((w & 15) === KEY) {
+        if (k < at || k > text.length) malformed(i - 1);
+        key = text.slice(at, k);
+        at = k;
+        keys.push(key);
+      } else if ((w & 15) === KEY_AGAIN && k < keys.length) key = keys[k];
+      else malformed(i - 1);
+      if (i >= n) malformed(i);
+      w = words[i++];
+    }
+    const tag = w & 15;
+    let v;
+    switch (tag) {
+      case NULL: v = null; break;
+      case TRUE: v = true; break;
+      case FALSE: v = false; break;
+      case INT: v = w >>> 4; break;
       case FLOAT:
+        if (i + 2 > n) malformed(i);
         bits.setUint32(0, words[i++], true);
         bits.setUint32(4, words[i++], true);
-        return bits.getFloat64(0, true);
-      case STR: return cut(w >>> 4);
-      case ARRAY: {
-        const a = [];
-        while (i < words.length && words[i] !== END) a.push(value());
-        if (i++ >= words.length) malformed();
-        return a;
+        v = bits.getFloat64(0, true);
+        break;
+      case STR: {
+        const end = w >>> 4;
+        if (end < at || end > text.length) malformed(i - 1);
+        v = text.slice(at, end);
+        at = end;
+        break;
       }
-      case OBJECT: {
-        const o = {};
-        for (;;) {
-          if (i >= words.length) malformed();
-          const k = words[i++];
-          let key;
-          if (k === END) return o;
-          if ((k & 15) === KEY) keys.push((key = cut(k >>> 4)));
-          else if ((k & 15) === KEY_AGAIN && k >>> 4 < keys.length) key = keys[k >>> 4];
-          else break;
-          // As JSON.parse does: "__proto__" is a key like any other, not the prototype.
-          if (key === '__proto__') Object.defineProperty(o, key, { value: value(), enumerable: true, writable: true, configurable: true });
-          else o[key] = value();
-        }
-      }
+      case ARRAY: v = []; break;
+      case OBJECT: v = {}; break;
+      default: malformed(i - 1);
     }
-    malformed();
-  };
-  const malformed = () => {
-    throw new Error(`edge-coupons: malformed result handoff at word ${i - 1}`);
-  };
-  const v = value();
-  if (i !== words.length || at !== text.length) throw new Error('edge-coupons: malformed result handoff (left over)');
-  return v;
+    if (into === null) root = v;
+    else if (!inObject) into.push(v);
+    // As JSON.parse does: "__proto__" is a key like any other, not the prototype.
+    else if (key === '__proto__') Object.defineProperty(into, key, { value: v, enumerable: true, writable: true, configurable: true });
+    else into[key] = v;
+    if (tag === ARRAY || tag === OBJECT) {
+      if (into !== null) open.push(into);
+      into = v;
+      inObject = tag === OBJECT;
+    } else if (into === null) break; // a value that is no container
+  }
+  if (i !== n || at !== text.length) throw new Error('edge-coupons: malformed result handoff (left over)');
+  return root;
 }
