@@ -88,6 +88,14 @@ export const USER = {
   assignments: [],
 };
 
+/** The manifest of an instruction-count workload: the fixture's, with a stacking mode when one is
+ * named (and at most 3 codes per cart, so best deal's sets differ). */
+export function workloadManifest(coupons, stacking) {
+  const m = makeManifest(coupons);
+  if (stacking) m.settings = { stacking, max_codes_per_cart: 3 };
+  return m;
+}
+
 /** An EvaluateRequest for `lines` lines, submitting a few of the manifest's static codes. */
 export function makeRequest(lines, coupons, now = NOW) {
   const codes = [0, 2, 4, 6, 8].filter((i) => i < coupons).map((i) => `SAVE${i}`);

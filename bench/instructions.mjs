@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { signJws, testJwks, testSigningKey } from '../tests/node/helpers.mjs';
-import { NOW, makeManifest, makeRequest } from './fixtures.mjs';
+import { NOW, makeRequest, workloadManifest } from './fixtures.mjs';
 import { instrumentWasm } from './instrument.mjs';
 import { OUT_DIR, PKG_DIR, writeResult } from './lib.mjs';
 
@@ -15,13 +15,6 @@ import { OUT_DIR, PKG_DIR, writeResult } from './lib.mjs';
 // 10 x 1000 with 3 codes per cart prices every candidate alone first (the code limit makes it).
 const WORKLOADS = [[1, 100], [10, 100], [50, 100], [200, 100], [1000, 100], [200, 1], [200, 10], [200, 1000], [10, 1000],
   [200, 14, 'priority'], [200, 14, 'best_deal'], [10, 1000, 'priority']];
-
-/** The manifest of a workload: the fixture's, with a stacking mode when one is named. */
-function workloadManifest(coupons, stacking) {
-  const m = makeManifest(coupons);
-  if (stacking) m.settings = { stacking, max_codes_per_cart: 3 };
-  return m;
-}
 
 if (process.argv[2] === '--child') {
   const [, , , wasmFile, inputFile] = process.argv;

@@ -141,7 +141,7 @@ run "pkg: release build and size gate" 900 bash scripts/build-pkg.sh
 if [ -f pkg/edge_coupons.js ]; then
   node_suite "node: JS API tests against pkg/" 600 tests/node/
   # Deterministic cost (issue 14): instructions per evaluate and the default result's size, 200 x 100.
-  run "pkg: instruction and result-size gate" 300 node scripts/instruction-gate.mjs
+  run "pkg: instruction, ratio and result-size gate" 300 node scripts/instruction-gate.mjs
 else
   failed+=("node: JS API tests against pkg/ (not run: no package)")
 fi
