@@ -192,7 +192,9 @@ if (cold) {
     p(`Where the 100-coupon cold start goes inside V8: Node compiles a Wasm function when it is first called (Liftoff,`);
     p(`the baseline tier) and recompiles the hot ones with TurboFan meanwhile. One such process (load, first and second evaluation) calls`);
     p(`${lazy.functions} of the module's ${all.functions} functions (${kb(lazy.bodyBytes)} of ${kb(all.bodyBytes)} of code). The same runs with the optimizing`);
-    p('tier off, and with every function compiled before the first call (V8 flags; a page or a Worker cannot set them):');
+    p(`tier off, with one thread for V8's background jobs (this machine has ${os.cpus().length} cores: TurboFan jobs, some for functions that`);
+    p('finish before their optimized code is ready, such as hashing the whole JWS, take cores from the main thread), and with every');
+    p('function compiled before the first call (V8 flags; a page or a Worker cannot set them):');
     p();
     p('| V8 | compile | loadManifest | firstEvaluate | total (median) |');
     p('|---|---:|---:|---:|---:|');
