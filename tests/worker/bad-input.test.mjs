@@ -12,6 +12,8 @@ const coupons = [
   { id: 'ten-off', name: '10 off', status: 'active', codes: { type: 'static', code: 'TEN' },
     limits: { per_user: 5, global: 100 },
     reward: { type: 'fixed_amount', amount: '10.00', target: { type: 'order' } } },
+  { id: 'partner', name: 'Partner codes', status: 'active', codes: { type: 'bulk', prefix: 'PART', length: 10 },
+    reward: { type: 'fixed_amount', amount: '5.00', target: { type: 'order' } } },
 ];
 
 let server;
@@ -97,6 +99,72 @@ describe('user ids: 1 to 128 bytes of UTF-8 everywhere, checked before any key i
     err = assertError(await admin(server, 'POST', '/events', { body: { id: 'e1', user_id: cjk170, name: 'signup' } }), 400, 'INVALID_REQUEST', 'event');
     assert.equal(err.path, 'user_id');
   });
+
+  test('a lone surrogate (text with no UTF-8, a KV key KV refuses) is a bad id too, and an upload with one stores no row', async () => {
+    const lone = '\ud800x';
+    const body = { cart: cart(), user: { id: lone }, codes: ['TEN'] };
+    for (const [what, res] of [
+      ['shop evaluate', await shop(server, 'POST', '/evaluate', { body })],
+      ['shop redemption', await redeem(server, key(), { ...body, order_id: 'o-lone' })],
+    ]) assert.equal(assertError(res, 400, 'INVALID_REQUEST', what).path, 'user.id');
+    let err = assertError(await admin(server, 'POST', '/events', { body: { id: 'e-lone', user_id: lone, name: 'signup' } }), 400, 'INVALID_REQUEST', 'event');
+    assert.equal(err.path, 'user_id');
+    // A shopper token whose sub has one: not a token for any user.
+    assertError(await call(server, 'GET', '/coupons', { headers: await shopperHeaders(server, lone) }), 401, 'SHOPPER_TOKEN_INVALID', 'token sub');
+    // Rows are all checked before any is stored: the good first row is not kept either.
+    const rows = [{ coupon_id: 'ten-off', user_id: 'lone-neighbour', assigned_at: '2026-11-01T00:00:00Z' },
+      { coupon_id: 'ten-off', user_id: lone, assigned_at: '2026-11-01T00:00:00Z' }];
+    err = assertError(await admin(server, 'POST', '/admin/assignments', {
+      body: `${rows.map((r) => JSON.stringify(r)).join('\n')}\n`, headers: { 'content-type': 'application/x-ndjson' },
+    }), 400, 'INVALID_REQUEST', 'assignments');
+    assert.equal(err.line, 2);
+    const ctx = await shop(server, 'GET', '/users/lone-neighbour/context');
+    assert.equal(ctx.status, 200, ctx.text);
+    assert.deepEqual(ctx.json.assignments ?? [], []);
+  });
+});
+
+test('assignments: a time or a code the engine would refuse is a 400 naming the line, and nothing is stored', TEST_TIMEOUT, async () => {
+  const ndjson = { 'content-type': 'application/x-ndjson' };
+  const good = { coupon_id: 'ten-off', user_id: 'assign-victim', assigned_at: '2026-11-01T00:00:00Z' };
+  for (const [bad, code, field] of [
+    [{ ...good, assigned_at: 'garbage' }, 'INVALID_TIME', 'assigned_at'],
+    [{ ...good, assigned_at: '2026-11-01' }, 'INVALID_TIME', 'assigned_at'],
+    [{ ...good, code: '\u0000bad code' }, 'CODE_INVALID', 'code'],
+  ]) {
+    const err = assertError(await admin(server, 'POST', '/admin/assignments', {
+      body: `${JSON.stringify(good)}\n\n${JSON.stringify(bad)}\n`, headers: ndjson,
+    }), 400, code, field);
+    assert.equal(err.line, 3, 'the blank line counts');
+    assert.equal(err.path, field);
+    assert.match(err.message, new RegExp(`^line 3 is not a valid assignment: ${field}: `));
+  }
+  // Nothing was stored: the user still prices (an unreadable stored row made every call 400).
+  const priced = await shop(server, 'POST', '/evaluate', { body: { cart: cart(), user: { id: 'assign-victim' }, codes: ['TEN'] } });
+  assert.equal(priced.status, 200, priced.text);
+  const ctx = await shop(server, 'GET', '/users/assign-victim/context');
+  assert.deepEqual(ctx.json.assignments ?? [], []);
+  // A good upload, with a time in another offset, is stored as sent.
+  const late = { ...good, assigned_at: '2026-11-01T22:00:00-05:00' };
+  const ok = await admin(server, 'POST', '/admin/assignments', { body: `${JSON.stringify(late)}\n`, headers: ndjson });
+  assert.equal(ok.status, 201, ok.text);
+  assert.deepEqual((await shop(server, 'GET', '/users/assign-victim/context')).json.assignments,
+    [{ coupon_id: 'ten-off', assigned_at: '2026-11-01T22:00:00-05:00' }]);
+});
+
+test('POST /redemptions reads allocations as /evaluate does: a value that is not true or false is refused', TEST_TIMEOUT, async () => {
+  const body = { cart: cart(), user: { id: 'alloc-user' }, codes: ['TEN'], allocations: 'yes' };
+  const evaluated = await shop(server, 'POST', '/evaluate', { body });
+  assert.equal(evaluated.status, 400, evaluated.text);
+  const redeemed = await redeem(server, key(), { ...body, order_id: 'o-alloc' });
+  assertError(redeemed, 400, evaluated.json.error.code, 'redemption');
+  assert.equal(redeemed.json.error.path, evaluated.json.error.path);
+});
+
+test('a CSV upload that is not UTF-8 is 400 INVALID_CSV', TEST_TIMEOUT, async () => {
+  const latin1 = Buffer.from('code\nPARTCAF\xc9XY\n', 'latin1');
+  const res = await admin(server, 'POST', '/admin/coupons/partner/codes', { body: latin1, headers: { 'content-type': 'text/csv' } });
+  assert.match(assertError(res, 400, 'INVALID_CSV', 'latin-1 csv').message, /not UTF-8/);
 });
 
 test('a 10,000-level nested array answers /redemptions as it answers /evaluate', TEST_TIMEOUT, async () => {
@@ -245,6 +313,19 @@ test('GET /stats with a date that does not exist says so (400 INVALID_QUERY, par
   err = assertError(await admin(server, 'GET', '/stats/ten-off?from=2026-02-01&to=2026-02-29'), 400, 'INVALID_QUERY', 'to');
   assert.equal(err.parameter, 'to');
   assert.equal((await admin(server, 'GET', '/stats/ten-off?from=2028-02-01&to=2028-02-29')).status, 200, 'a leap day exists');
+});
+
+test('GET /stats with a bad `to` and no `from` names `to` (the default from is counted back from it)', TEST_TIMEOUT, async () => {
+  for (const q of ['to=x', 'to=2026-12-04T00:00:00Z', 'to=', 'to=0000-12-31']) {
+    for (const [who, p] of [['public', `/stats/ten-off?${q}`], ['admin', `/admin/stats?${q}`]]) {
+      const res = who === 'admin' ? await admin(server, 'GET', p) : await call(server, 'GET', p);
+      assert.equal(assertError(res, 400, 'INVALID_QUERY', `${who} ${q}`).parameter, 'to');
+    }
+  }
+  // Weeks of the first years are labelled by their own year (Date.UTC reads 0 to 99 as 1900 to 1999).
+  const early = await call(server, 'GET', '/stats/ten-off?from=0001-01-01&to=0001-01-10&granularity=week');
+  assert.equal(early.status, 200, early.text);
+  assert.deepEqual(early.json.periods.map((r) => r.period), ['0001-W01', '0001-W02']);
 });
 
 test('an order edit (previous) is the shop\'s to price, and never redeems: it would give uses back on a caller\'s word', TEST_TIMEOUT, async () => {

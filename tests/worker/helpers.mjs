@@ -70,7 +70,7 @@ function send(server, method, pathname, options = {}) {
   const h = { ...headers };
   let data;
   if (body !== undefined) {
-    data = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
+    data = Buffer.isBuffer(body) ? body : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
     if (!Object.keys(h).some((k) => k.toLowerCase() === 'content-type')) h['content-type'] = 'application/json';
     h['content-length'] = String(data.length);
   }

@@ -5,7 +5,7 @@
 // printed ("# ...") beside the assertions.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { call, cart, manifest, publish, redeem, sleep, start, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT } from './helpers.mjs';
+import { call, cart, manifest, publish, redeem, shop, sleep, start, START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT } from './helpers.mjs';
 
 const LIMIT = 10;
 const coupons = [
@@ -90,6 +90,26 @@ describe('bursts against the attempt limiter', TEST_TIMEOUT, () => {
     // Two failures so far: LIMIT - 3 more are answered, the one that reaches LIMIT is 429.
     for (let i = 0; i < LIMIT - 3; i++) assert.equal((await evaluate(server, [`MISS${i}`], from)).status, 200);
     assert.equal((await evaluate(server, ['MISSLAST'], from)).status, 429);
+  });
+
+  test("the shop's server counts against the user it names, not its address, which every shopper shares", async () => {
+    const from = ip();
+    const viaShop = (user, codes) => shop(server, 'POST', '/evaluate', { body: { cart: cart(), ...(user ? { user: { id: user } } : {}), codes }, headers: from });
+    // LIMIT shoppers each mistype a code at the shop: none of them reaches a limit, nor does the shop.
+    for (let i = 0; i < LIMIT; i++) assert.equal((await viaShop(`typo-${i}`, [`WRONG${i}`])).status, 200);
+    const innocent = await viaShop('innocent', ['SAVE10']);
+    assert.equal(innocent.status, 200, innocent.text);
+    assert.equal(innocent.json.applied[0]?.coupon_id, 'save10');
+    // One shopper guessing at the shop is locked out, alone.
+    const guesses = await Promise.all(Array.from({ length: LIMIT + 5 }, (_, i) => viaShop('guesser', [`GUESS${i}`])));
+    assert.ok(nonLocked(guesses).length <= LIMIT, `${nonLocked(guesses).length} answers were not 429`);
+    assert.equal((await viaShop('guesser', ['SAVE10'])).status, 429);
+    assert.equal((await viaShop('innocent', ['SAVE10'])).status, 200);
+    // The shop's calls without a user count against its address, as a browser's do.
+    const anonymous = await Promise.all(Array.from({ length: LIMIT + 5 }, (_, i) => viaShop(null, [`ANON${i}`])));
+    assert.ok(nonLocked(anonymous).length <= LIMIT, `${nonLocked(anonymous).length} answers were not 429`);
+    assert.equal((await viaShop(null, ['SAVE10'])).status, 429);
+    assert.equal((await viaShop('innocent', ['SAVE10'])).status, 200, 'a named user is not held by the address');
   });
 
   test('a request with more codes than ATTEMPT_LIMIT could never fit: 413 LIMIT_EXCEEDED, nothing counted', async () => {

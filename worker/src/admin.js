@@ -7,7 +7,7 @@ import { call } from './engine.js';
 import { bulkKey, bulkSourceOf, bulkSources, codeHash } from './codes.js';
 import { codesFromCsv } from './csv.js';
 import { setOverride } from './overrides.js';
-import { parseAssignments, storeAssignments } from './assignments.js';
+import { checkAssignments, parseAssignments, storeAssignments } from './assignments.js';
 import { counterOf, kvMode } from './counters.js';
 import { GROUP } from './usage.js';
 import { checkUserId, checkWithEngine, deleteProfile, parseProfile, storedProfile, storeProfiles, userQuery } from './profiles.js';
@@ -133,15 +133,18 @@ export async function getPool(request, env, { coupon_id }) {
 
 export async function postAssignments(request, env) {
   const text = await readText(request, { limit: MAX_UPLOAD_BYTES, types: ['application/x-ndjson', 'application/jsonl', 'text/plain'] });
-  const rows = parseAssignments(text, MAX_ROWS);
+  const { rows, lines } = parseAssignments(text, MAX_ROWS);
   const loaded = await current(env);
   const unknown = rows.find((r) => !loaded.coupons.has(r.coupon_id));
   if (unknown) throw new ApiError(404, 'COUPON_NOT_FOUND', `no coupon ${unknown.coupon_id} in the current manifest`);
+  checkAssignments(loaded, rows, lines);
   const users = await storeAssignments(env, rows);
-  // Codes distributed, for the stats: one per assignment, on the day it was made (UTC).
+  // Codes distributed, for the stats: one per assignment, on the day it was made (UTC; the time
+  // may carry another offset).
   const perCoupon = new Map();
   for (const r of rows) {
-    const k = `${r.coupon_id}\n${r.assigned_at.slice(0, 10)}`;
+    const t = Date.parse(r.assigned_at); // the engine read it; JS reads nearly every RFC 3339 time
+    const k = `${r.coupon_id}\n${Number.isNaN(t) ? r.assigned_at.slice(0, 10) : new Date(t).toISOString().slice(0, 10)}`;
     perCoupon.set(k, (perCoupon.get(k) ?? 0) + 1);
   }
   await Promise.all([...perCoupon].map(([k, count]) => {

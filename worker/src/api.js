@@ -95,7 +95,7 @@ export async function postEvaluate(request, env) {
   // which order, and what it had; a shopper's word would lift every limit.
   if (value.previous !== undefined) requireShop(caller, 'an order edit (`previous`)');
   const at = previewClock(request, env);
-  const who = subjects(request, body.user?.id);
+  const who = subjects(request, body.user?.id, caller);
   const { result: priced, until } = await withAttempts(env, who, codesOf(body), async () => {
     const p = await priceAtEdge(env, await current(env), body, at);
     return { result: p, failed: p.failedCodes };
@@ -142,7 +142,7 @@ export async function postRedemption(request, env) {
     const max = browserHoldMs(env) / 1000;
     requireShop(caller, `a redemption without a hold of at most ${max / 60} minutes (a browser may only reserve)`);
   }
-  const who = subjects(request, input.user?.id);
+  const who = subjects(request, input.user?.id, caller);
   if (caller.role !== 'shop') await countReservation(env, who);
   // One caller's key never reaches another's redemption (a replay would show their order).
   const principal = caller.role === 'shop' ? 'shop' : caller.userId ? `user:${caller.userId}` : 'anonymous';

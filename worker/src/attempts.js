@@ -82,10 +82,16 @@ export class AttemptLimiter extends DurableObject {
   }
 }
 
-/** The limiter subjects of a request: its client IP and, when given, its user. */
-export function subjects(request, userId) {
-  const ip = request.headers.get('cf-connecting-ip') ?? 'unknown';
-  return [`ip:${ip}`, ...(typeof userId === 'string' && userId ? [`user:${userId}`] : [])];
+/**
+ * The limiter subjects of a request: its client IP and, when given, its user. A call with the shop's
+ * server credential (`caller.role` "shop") comes from the shop's server, whose address every shopper
+ * shares: it counts against the user it names only, so one shopper's typos never lock out the shop's
+ * other shoppers (an anonymous one still counts against the address).
+ */
+export function subjects(request, userId, caller) {
+  const user = typeof userId === 'string' && userId ? [`user:${userId}`] : [];
+  if (caller?.role === 'shop' && user.length) return user;
+  return [`ip:${request.headers.get('cf-connecting-ip') ?? 'unknown'}`, ...user];
 }
 
 const stub = (env, name) => env.ATTEMPT_LIMITER.get(env.ATTEMPT_LIMITER.idFromName(name));

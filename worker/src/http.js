@@ -98,7 +98,7 @@ export async function readText(request, { limit, types }) {
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
-    throw new ApiError(400, 'INVALID_JSON', 'the request body is not UTF-8');
+    throw new ApiError(400, type === 'text/csv' ? 'INVALID_CSV' : 'INVALID_JSON', 'the request body is not UTF-8');
   }
 }
 

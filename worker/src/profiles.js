@@ -9,9 +9,11 @@ const TTL_MS = 1000; // a change reaches other isolates within a second (plus KV
 export const FIELDS = ['properties', 'segments', 'events'];
 /**
  * The one rule for user ids, wherever one arrives (a body's `user.id` or `user_id`, `?user=`, a path's
- * `/users/{id}`, an NDJSON row): 1 to 128 bytes of UTF-8, as in the engine (MAX_USER_ID_BYTES in
- * src/cart.rs). Bytes, not characters, bound the KV keys built from an id (`usage:<coupon>:u:<id>`,
- * ...), which KV caps at 512 bytes; it is checked before any key is built.
+ * `/users/{id}`, an NDJSON row, a shopper token's `sub`): 1 to 128 bytes of UTF-8, as in the engine
+ * (MAX_USER_ID_BYTES in src/cart.rs). Bytes, not characters, bound the KV keys built from an id
+ * (`usage:<coupon>:u:<id>`, ...), which KV caps at 512 bytes; and the id must be well-formed text
+ * (no lone UTF-16 surrogate, which has no UTF-8 and makes a KV key KV refuses). It is checked
+ * before any key is built.
  */
 export const MAX_USER_ID_BYTES = 128;
 const utf8 = new TextEncoder();
@@ -26,11 +28,12 @@ export async function profileOf(env, userId) {
 
 const pick = (p) => Object.fromEntries(FIELDS.filter((f) => p[f] !== undefined).map((f) => [f, p[f]]));
 
-/** True for a string of 1 to MAX_USER_ID_BYTES bytes of UTF-8. */
+/** True for well-formed text of 1 to MAX_USER_ID_BYTES bytes of UTF-8. */
 export const isUserId = (id) =>
-  typeof id === 'string' && id.length > 0 && id.length <= MAX_USER_ID_BYTES && utf8.encode(id).length <= MAX_USER_ID_BYTES;
+  typeof id === 'string' && id.length > 0 && id.length <= MAX_USER_ID_BYTES && id.isWellFormed()
+  && utf8.encode(id).length <= MAX_USER_ID_BYTES;
 
-export const USER_ID_RULE = `a user id is a string of 1 to ${MAX_USER_ID_BYTES} bytes of UTF-8`;
+export const USER_ID_RULE = `a user id is text (no lone surrogate) of 1 to ${MAX_USER_ID_BYTES} bytes of UTF-8`;
 
 /** The id, or 400 INVALID_REQUEST at `path` (`user_id` unless `details` says otherwise). */
 export function checkUserId(id, details = {}) {

@@ -56,7 +56,9 @@ export class Redemption {
       // is the engine's own reason; the counters still re-check at commit for races.
       const usageFor = (coupon, userId) => counterUsage(this.counter(coupon.id), coupon, userId);
       // allocations: the 201 body and the record keep each coupon's share per line (docs/manifest.md).
-      priced = await priceAtEdge(this.env, loaded, { ...body, allocations: true }, input.now, { usageFor });
+      // A value that is not true or false goes to the engine as sent, which refuses it as on /evaluate.
+      const allocations = body.allocations === undefined || typeof body.allocations === 'boolean' ? true : body.allocations;
+      priced = await priceAtEdge(this.env, loaded, { ...body, allocations }, input.now, { usageFor });
     } catch (err) {
       await this.store.delete();
       return { ...(await asReply(err)), failed_codes: 0 };

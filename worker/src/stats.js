@@ -3,7 +3,8 @@
 import { ApiError } from './http.js';
 import { addMoney } from './money.js';
 
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const DATE = /^(?!0000)\d{4}-\d{2}-\d{2}$/; // from 0001-01-01, a Monday: every week's Thursday has a year
+const FIRST_DAY = Date.parse('0001-01-01T00:00:00Z');
 const GRANULARITIES = new Set(['day', 'week', 'month']);
 const MAX_DAYS = 366 * 2;
 
@@ -11,9 +12,10 @@ const MAX_DAYS = 366 * 2;
 function isoWeek(day) {
   const d = new Date(`${day}T00:00:00Z`);
   d.setUTCDate(d.getUTCDate() - ((d.getUTCDay() + 6) % 7) + 3); // this week's Thursday decides the year
-  const year = d.getUTCFullYear();
-  const jan4 = new Date(Date.UTC(year, 0, 4));
-  const week1Thursday = Date.UTC(year, 0, 4 - ((jan4.getUTCDay() + 6) % 7) + 3);
+  const year = String(d.getUTCFullYear()).padStart(4, '0');
+  // Parsed, not Date.UTC: Date.UTC reads the years 0 to 99 as 1900 to 1999.
+  const jan4 = new Date(`${year}-01-04T00:00:00Z`);
+  const week1Thursday = jan4.getTime() + (3 - ((jan4.getUTCDay() + 6) % 7)) * 86400e3;
   return `${year}-W${String(1 + Math.round((d - week1Thursday) / (7 * 86400e3))).padStart(2, '0')}`;
 }
 
@@ -60,18 +62,20 @@ export function aggregate(days, users, { from, to, granularity }) {
 /** from / to (inclusive dates) and granularity from the query string, with defaults and bounds. */
 export function statsQuery(url) {
   const q = url.searchParams;
-  const today = new Date().toISOString().slice(0, 10);
-  const to = q.get('to') ?? today;
-  const from = q.get('from') ?? new Date(Date.parse(`${to}T00:00:00Z`) - 29 * 86400e3).toISOString().slice(0, 10);
-  const granularity = q.get('granularity') ?? 'day';
-  for (const [name, v] of [['from', from], ['to', to]]) {
-    if (!DATE.test(v)) throw new ApiError(400, 'INVALID_QUERY', `${name} must be a date YYYY-MM-DD`, { parameter: name });
+  const date = (name, v) => {
+    if (!DATE.test(v)) throw new ApiError(400, 'INVALID_QUERY', `${name} must be a date YYYY-MM-DD, from 0001-01-01`, { parameter: name });
     // Date.parse rolls 2026-02-30 over to March 2: a date exists when it reads back the same.
     const t = Date.parse(`${v}T00:00:00Z`);
     if (Number.isNaN(t) || new Date(t).toISOString().slice(0, 10) !== v) {
       throw new ApiError(400, 'INVALID_QUERY', `${name} is ${v}, a date that does not exist`, { parameter: name });
     }
-  }
+    return v;
+  };
+  // `to` is checked before the default `from` is counted back from it.
+  const to = date('to', q.get('to') ?? new Date().toISOString().slice(0, 10));
+  const from = date('from', q.get('from')
+    ?? new Date(Math.max(Date.parse(`${to}T00:00:00Z`) - 29 * 86400e3, FIRST_DAY)).toISOString().slice(0, 10));
+  const granularity = q.get('granularity') ?? 'day';
   if (!GRANULARITIES.has(granularity)) {
     throw new ApiError(400, 'INVALID_QUERY', 'granularity must be day, week or month', { parameter: 'granularity' });
   }
