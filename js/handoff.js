@@ -15,10 +15,34 @@ const malformed = (word) => {
  * The other way in: a request's `JSON.stringify` text as UTF-8 bytes, which wasm-bindgen copies
  * into Wasm memory in one go (a string it copies a character at a time). `undefined` for what
  * has no JSON text.
+ *
+ * `JSON.stringify` writes a value JSON has no word for as another: NaN and ±Infinity (and a
+ * function or `undefined` in an array) as `null`, a Map or a Set as `{}`; a count of `Infinity`
+ * would be read as no count at all. Only a text holding `null` or `{}` can hide one, so only such
+ * a text (a rare one) is written again, checked, to refuse the value by its path.
  */
 export function jsonBytes(value) {
   const text = JSON.stringify(value);
-  return text === undefined ? undefined : utf8.encode(text);
+  if (text === undefined) return undefined;
+  if (text.includes('null') || text.includes('{}')) refuseChanged(value);
+  return utf8.encode(text);
+}
+
+/** Throws, with the `path` of the first value `JSON.stringify` would write as another, if any. */
+function refuseChanged(value) {
+  const paths = new WeakMap(); // each object reached: its path
+  JSON.stringify(value, function check(key, v) {
+    const at = paths.get(this);
+    const path = at === undefined ? '' : Array.isArray(this) ? `${at}[${key}]` : at ? `${at}.${key}` : key;
+    const refuse = (message) => {
+      throw Object.assign(new Error(message), { path }); // the engine's error names the path
+    };
+    if (typeof v === 'number' && !Number.isFinite(v)) refuse(`${v} is not a number JSON can carry`);
+    if (v instanceof Map || v instanceof Set) refuse(`a ${v instanceof Map ? 'Map' : 'Set'} is not a JSON object or array: send a plain ${v instanceof Map ? 'object' : 'array'}`);
+    if (Array.isArray(this) && (v === undefined || typeof v === 'function' || typeof v === 'symbol')) refuse(`an array item that is ${typeof v}, which JSON has not`);
+    if (v !== null && typeof v === 'object') paths.set(v, path);
+    return v;
+  });
 }
 
 /**

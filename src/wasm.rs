@@ -97,10 +97,8 @@ impl CouponEngine {
         #[wasm_bindgen(unchecked_param_type = "JsonWebKeySet")] keys: JsValue,
         #[wasm_bindgen(unchecked_param_type = "EngineOptions | undefined")] opts: JsValue,
     ) -> Result<CouponEngine, JsValue> {
-        let jws = jws.as_string().ok_or_else(|| {
-            to_js_error(&Error::ManifestMalformed {
-                message: "the signed manifest must be a string".into(),
-            })
+        let jws = string_arg(&jws, |what| Error::ManifestMalformed {
+            message: format!("the signed manifest {what}"),
         })?;
         let keys = stringify(&keys)
             .and_then(|text| KeySet::from_json(&text))
@@ -148,8 +146,15 @@ impl CouponEngine {
     /// `evaluate` on the request's JSON text, read with its numbers' own digits: for callers
     /// that hold the text (the Worker), so `"quantity": 1.0000000000000001` is refused as natively.
     #[wasm_bindgen(js_name = evaluateJson, unchecked_return_type = "Evaluation")]
-    pub fn evaluate_json(&self, text: &str) -> Result<JsValue, JsValue> {
-        let mut req: EvaluateRequest = input::from_json(text).map_err(|e| to_js_error(&e))?;
+    pub fn evaluate_json(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "string")] text: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let text = string_arg(&text, |what| Error::InvalidRequest {
+            path: String::new(),
+            message: format!("the request's JSON text {what}"),
+        })?;
+        let mut req: EvaluateRequest = input::from_json(&text).map_err(|e| to_js_error(&e))?;
         req.now.get_or_insert_with(clock);
         to_js(self.inner.evaluate(&req))
     }
@@ -170,7 +175,17 @@ impl CouponEngine {
 
     /// Every coupon's settings in words (or only `couponId`'s: an empty list when there is none).
     #[wasm_bindgen(unchecked_return_type = "CouponDescription[]")]
-    pub fn describe(&self, coupon_id: Option<String>) -> Result<JsValue, JsValue> {
+    pub fn describe(
+        &self,
+        #[wasm_bindgen(unchecked_optional_param_type = "string | null")] coupon_id: JsValue,
+    ) -> Result<JsValue, JsValue> {
+        let coupon_id = match coupon_id.is_undefined() || coupon_id.is_null() {
+            true => None,
+            false => Some(string_arg(&coupon_id, |what| Error::InvalidRequest {
+                path: "coupon_id".into(),
+                message: format!("the coupon id {what}"),
+            })?),
+        };
         to_js(Ok(crate::describe::describe(
             self.inner.manifest(),
             coupon_id.as_deref(),
@@ -185,12 +200,7 @@ impl CouponEngine {
         #[wasm_bindgen(unchecked_param_type = "string")] code: JsValue,
         #[wasm_bindgen(unchecked_param_type = "UserContext & { now?: string }")] ctx: JsValue,
     ) -> Result<JsValue, JsValue> {
-        let code = code.as_string().ok_or_else(|| {
-            to_js_error(&Error::CodeInvalid {
-                path: "code".into(),
-                message: "the code must be a string".into(),
-            })
-        })?;
+        let code = string_arg(&code, code_refused("code"))?;
         let ctx = context(ctx)?;
         to_js(self.inner.check_code(&code, &ctx))
     }
@@ -199,17 +209,54 @@ impl CouponEngine {
 /// The check character of a bulk code's characters after its prefix (random and MAC), over the
 /// default alphabet (docs/cli.md, codes generate); `undefined` for a character outside it.
 #[wasm_bindgen(js_name = checkCharacter)]
-pub fn check_character(body: &str) -> Option<String> {
-    crate::codes::check_char(body, crate::codes::DEFAULT_ALPHABET).map(String::from)
+pub fn check_character(
+    #[wasm_bindgen(unchecked_param_type = "string")] body: JsValue,
+) -> Result<Option<String>, JsValue> {
+    let body = string_arg(&body, code_refused("body"))?;
+    Ok(crate::codes::check_char(&body, crate::codes::DEFAULT_ALPHABET).map(String::from))
 }
 
 /// The `code_hash` a hidden static code is published as (SHA-512/256 salted with the manifest id,
 /// of the code as the engine normalises it), as `couponctl sign` writes it for a code given in clear.
 #[wasm_bindgen(js_name = hiddenCodeHash)]
-pub fn hidden_code_hash(manifest_id: &str, code: &str) -> Result<String, JsValue> {
-    crate::codes::normalize(code, "code")
-        .map(|normal| crate::codes::hash_code(manifest_id, &normal))
+pub fn hidden_code_hash(
+    #[wasm_bindgen(unchecked_param_type = "string")] manifest_id: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "string")] code: JsValue,
+) -> Result<String, JsValue> {
+    let manifest_id = string_arg(&manifest_id, |what| Error::InvalidRequest {
+        path: "manifest_id".into(),
+        message: format!("the manifest id {what}"),
+    })?;
+    let code = string_arg(&code, code_refused("code"))?;
+    crate::codes::normalize(&code, "code")
+        .map(|normal| crate::codes::hash_code(&manifest_id, &normal))
         .map_err(|e| to_js_error(&e))
+}
+
+/// A string argument, whole. What is not a string is refused (wasm-bindgen's own reading of a
+/// `&str` takes any object with a `length`, and traps on a huge one), and so is text with a lone
+/// surrogate: it has no UTF-8, and would come in with U+FFFD in its place, text the caller never
+/// sent. `refuse` makes the error from what is wrong ("must be a string", ...).
+fn string_arg(value: &JsValue, refuse: impl Fn(&str) -> Error) -> Result<String, JsValue> {
+    let text = value.dyn_ref::<js_sys::JsString>();
+    match (
+        text.map(js_sys::JsString::is_well_formed),
+        value.as_string(),
+    ) {
+        (Some(true), Some(s)) => Ok(s),
+        (Some(false), _) => Err(to_js_error(&refuse(
+            "has a lone surrogate (UTF-16 that is not text)",
+        ))),
+        _ => Err(to_js_error(&refuse("must be a string"))),
+    }
+}
+
+/// [`string_arg`]'s refusal for a code at `path`.
+fn code_refused(path: &'static str) -> impl Fn(&str) -> Error {
+    move |what| Error::CodeInvalid {
+        path: path.into(),
+        message: format!("the code {what}"),
+    }
 }
 
 /// The current time from the JS clock: the skin reads it so that the core never does.
@@ -275,17 +322,31 @@ fn json_text(value: &JsValue) -> Result<String, JsValue> {
 /// A JS value's `JSON.stringify` text, as UTF-8 made by the `TextEncoder` in js/handoff.js and
 /// copied in as bytes: wasm-bindgen copies a string in a character at a time, about an eighth of
 /// an evaluation's time for a 200-line cart.
+///
+/// A value JSON cannot carry is refused with what `JSON.stringify` said (a BigInt, a cycle, a
+/// getter that throws), or with the path js/handoff.js found it at (NaN, a Map, ...).
 fn stringify(value: &JsValue) -> crate::error::Result<String> {
-    crate::handoff::json_bytes(value)
-        .ok()
-        .flatten()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .ok_or_else(|| {
-            Box::new(Error::InvalidRequest {
-                path: String::new(),
-                message: "not representable as JSON".into(),
+    let refused = |path: String, message: String| Box::new(Error::InvalidRequest { path, message });
+    match crate::handoff::json_bytes(value) {
+        Ok(bytes) => bytes
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .ok_or_else(|| refused(String::new(), "not representable as JSON".into())),
+        Err(thrown) => {
+            let field = |k: &str| {
+                js_sys::Reflect::get(&thrown, &JsValue::from_str(k))
+                    .ok()
+                    .and_then(|v| v.as_string())
+            };
+            let message = field("message").unwrap_or_default();
+            Err(match field("path") {
+                Some(path) => refused(path, message),
+                None => refused(
+                    String::new(),
+                    format!("not representable as JSON: {message}"),
+                ),
             })
-        })
+        }
+    }
 }
 
 /// Hands a result to JS as plain objects (maps as objects; money as strings), or its error: one
@@ -311,9 +372,21 @@ fn to_js_error(e: &Error) -> JsValue {
     if let Some(path) = e.path() {
         set("path", JsValue::from_str(path));
     }
-    if let Error::LimitExceeded { limit, actual, .. } = e {
-        set("limit", JsValue::from_f64(*limit as f64));
-        set("actual", JsValue::from_f64(*actual as f64));
+    match e {
+        Error::LimitExceeded {
+            what,
+            limit,
+            actual,
+        } => {
+            set("what", JsValue::from_str(what));
+            set("limit", JsValue::from_f64(*limit as f64));
+            set("actual", JsValue::from_f64(*actual as f64));
+        }
+        Error::CurrencyMismatch { expected, actual } => {
+            set("expected", JsValue::from_str(expected));
+            set("actual", JsValue::from_str(actual));
+        }
+        _ => {}
     }
     err
 }

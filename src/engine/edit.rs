@@ -69,18 +69,28 @@ pub(super) fn read(p: &Previous, currency: Currency) -> Result<Before> {
     }
     let lines = match &p.lines {
         None => None,
-        Some(lines) => Some(
-            lines
-                .iter()
-                .enumerate()
-                .map(|(i, l)| {
-                    let d = crate::cart::amount(&l.discount, currency, &|| {
-                        format!("previous.lines[{i}].discount")
-                    })?;
-                    Ok((l.id.clone(), d))
-                })
-                .collect::<Result<Vec<_>>>()?,
-        ),
+        Some(lines) => {
+            // A line listed twice would make the result depend on which comes first.
+            let ids = lines.iter().enumerate().map(|(i, l)| (l.id.clone(), i));
+            if let Err((id, _, later)) = crate::sort::Index::build(ids.collect()) {
+                return Err(Box::new(Error::InvalidRequest {
+                    path: format!("previous.lines[{later}].id"),
+                    message: format!("`{id}` is listed twice"),
+                }));
+            }
+            Some(
+                lines
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| {
+                        let d = crate::cart::amount(&l.discount, currency, &|| {
+                            format!("previous.lines[{i}].discount")
+                        })?;
+                        Ok((l.id.clone(), d))
+                    })
+                    .collect::<Result<Vec<_>>>()?,
+            )
+        }
     };
     let periods = p
         .periods

@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { loadPackage, signJws, testJwks, generateKeyPair, base64url, PKG_DIR } from './helpers.mjs';
 
-const { CouponEngine } = await loadPackage();
+const PKG = await loadPackage();
+const { CouponEngine } = PKG;
 
 const NOW = '2026-11-23T12:00:00Z';
 const manifest = {
@@ -110,6 +111,68 @@ test('hostile JS values throw coded errors and never trap', () => {
   throwsCode(() => CouponEngine.fromSignedManifest(42, testJwks()), 'MANIFEST_MALFORMED');
   // The instance still works after every failure above.
   assert.equal(engine.evaluate({ cart, codes: ['SAVE10'], now: NOW }).totals.total, '18.00');
+});
+
+test('a value JSON.stringify would write as another is refused at its path, not read as that other', () => {
+  const engine = load();
+  const base = { cart, codes: ['SAVE10'], now: NOW };
+  const expected = JSON.stringify(engine.evaluate(base));
+  const at = (req, path, pattern) => {
+    const e = throwsCode(() => engine.evaluate(req), 'INVALID_REQUEST');
+    assert.equal(e.path, path, e.message);
+    assert.match(e.message, pattern);
+  };
+  // A used-up count sent as Infinity was read as no count (null): the limit was lifted.
+  for (const n of [Infinity, -Infinity, NaN]) {
+    at({ ...base, usage: { coupons: { SAVE10: { redemptions: n } } } }, 'usage.coupons.SAVE10.redemptions', /not a number JSON can carry/);
+  }
+  at({ ...base, cart: { ...cart, lines: [{ ...cart.lines[0], quantity: NaN }] } }, 'cart.lines[0].quantity', /NaN/);
+  // A Map or a Set was written as {} (as if empty).
+  at({ ...base, usage: { coupons: new Map([['SAVE10', { redemptions: 5 }]]) } }, 'usage.coupons', /Map .*plain object/);
+  at({ ...base, user: { id: 'u', segments: new Set(['vip']) } }, 'user.segments', /Set .*plain array/);
+  // undefined or a function in an array was written as null.
+  at({ ...base, codes: ['SAVE10', undefined] }, 'codes[1]', /undefined/);
+  // What JSON cannot write at all says what JSON.stringify said.
+  assert.match(throwsCode(() => engine.evaluate({ ...base, big: 1n }), 'INVALID_REQUEST').message, /BigInt/);
+  // A genuine null and {} still cross (checked, then found fine).
+  assert.equal(engine.evaluate({ ...base, user: { id: 'u', properties: { tier: null, prefs: {} } } }).totals.total, '18.00');
+  assert.equal(JSON.stringify(engine.evaluate(base)), expected);
+});
+
+test('string arguments are strings: anything else, or text with a lone surrogate, is refused, never read as something else', () => {
+  const engine = load();
+  const text = JSON.stringify({ cart, codes: ['SAVE10'], now: NOW });
+  const expected = JSON.stringify(engine.evaluateJson(text));
+  // wasm-bindgen's own reading of a string took any object with a length (and trapped on a huge one).
+  for (const v of [42, null, undefined, ['x'], { length: 2 ** 32 - 1, charCodeAt: () => 65 }, { length: 1e8, charCodeAt() { throw new Error('no'); } }]) {
+    assert.match(throwsCode(() => engine.evaluateJson(v), 'INVALID_REQUEST').message, /must be a string/);
+  }
+  // A lone surrogate has no UTF-8: it came in as U+FFFD, text the caller never sent.
+  const lone = text.replace('"a"', '"a\ud800"');
+  assert.match(throwsCode(() => engine.evaluateJson(lone), 'INVALID_REQUEST').message, /lone surrogate/);
+  assert.equal(throwsCode(() => engine.checkCode('SAVE\ud800', {}), 'CODE_INVALID').path, 'code');
+  assert.equal(throwsCode(() => engine.describe(() => 1), 'INVALID_REQUEST').path, 'coupon_id');
+  assert.equal(engine.describe('SAVE10').length, 1);
+  assert.equal(engine.describe(undefined).length, 1);
+  const pkg = PKG;
+  assert.equal(throwsCode(() => pkg.hiddenCodeHash(['m'], 'SAVE10'), 'INVALID_REQUEST').path, 'manifest_id');
+  assert.equal(throwsCode(() => pkg.hiddenCodeHash('m\ud800', 'SAVE10'), 'INVALID_REQUEST').path, 'manifest_id');
+  assert.equal(throwsCode(() => pkg.checkCharacter(5), 'CODE_INVALID').path, 'body');
+  assert.equal(JSON.stringify(engine.evaluateJson(text)), expected);
+});
+
+test('errors carry their documented details', () => {
+  const engine = load();
+  const e = throwsCode(() => engine.evaluate({ cart: { ...cart, currency: 'EUR' }, now: NOW }), 'CURRENCY_MISMATCH');
+  assert.deepEqual([e.expected, e.actual], ['USD', 'EUR']);
+  const many = { ...cart, lines: Array.from({ length: 3 }, (_, i) => ({ ...cart.lines[0], id: `l${i}` })) };
+  const small = load(undefined, undefined, { now: NOW, limits: { max_cart_lines: 2 } });
+  const l = throwsCode(() => small.evaluate({ cart: many, now: NOW }), 'LIMIT_EXCEEDED');
+  assert.equal(typeof l.what, 'string');
+  assert.deepEqual([l.limit, l.actual], [2, 3]);
+  // An order edit's line listed twice: the later one is named (tests/vectors/421-*).
+  const twice = { applied: [], lines: [{ id: 'a', discount: '1.00' }, { id: 'a', discount: '2.00' }] };
+  assert.equal(throwsCode(() => engine.evaluate({ cart, now: NOW, previous: twice }), 'INVALID_REQUEST').path, 'previous.lines[1].id');
 });
 
 test('a cart of many lines is priced with exact sums', () => {
