@@ -23,6 +23,11 @@ fn is_ignored(c: char) -> bool {
         )
 }
 
+/// The characters that change the direction of the text around them (Unicode's bidi controls).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
 /// Normalises a code as typed; `path` names it in the error.
 pub fn normalize(raw: &str, path: &str) -> Result<String> {
     let bad = |message: String| Error::CodeInvalid {
@@ -53,7 +58,9 @@ pub fn normalize(raw: &str, path: &str) -> Result<String> {
         if !c.is_ascii_alphanumeric() {
             return Err(Box::new(bad(format!(
                 "character {} (U+{:04X}) at position {} cannot be part of a code; codes are letters A-Z and digits",
-                if c.is_control() { ' ' } else { c },
+                // A control or a bidi character is named by number only: shown, it would hide
+                // or reverse the message around it.
+                if c.is_control() || is_bidi_control(c) { ' ' } else { c },
                 u32::from(c),
                 i + 1
             ))));
@@ -172,6 +179,14 @@ pub fn check_ok(code: &str, alphabet: &str) -> bool {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
+    #[test]
+    fn a_bidi_control_is_named_by_number_not_shown() {
+        // Shown, U+202E would reverse the rest of the message where it is displayed.
+        let e = normalize("AB\u{202E}CD", "code").unwrap_err().to_string();
+        assert!(e.contains("(U+202E) at position 3"), "{e}");
+        assert!(!e.contains('\u{202E}'), "{e}");
+    }
+
     use super::*;
 
     #[test]

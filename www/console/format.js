@@ -63,9 +63,14 @@ export function download(name, text, type = 'text/csv') {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-/** One CSV field, quoted when it must be (RFC 4180). */
+/**
+ * One CSV field, quoted when it must be (RFC 4180). Text a spreadsheet would run as a formula
+ * (a coupon named `=HYPERLINK(...)`: a leading =, +, -, @, tab or carriage return) gets a leading
+ * apostrophe, as OWASP advises; a number, negative ones included, stays a number.
+ */
 export const csvField = (v) => {
-  const s = String(v ?? '');
+  let s = String(v ?? '');
+  if (/^[=+\-@\t\r]/.test(s) && !/^[+-]?\d+(\.\d+)?$/.test(s)) s = `'${s}`;
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 export const csvRows = (rows) => `${rows.map((r) => r.map(csvField).join(',')).join('\r\n')}\r\n`;
