@@ -89,13 +89,15 @@ fn read_context(ctx: &UserContext, as_of: bool) -> Result<(User, Instant)> {
 
 impl Engine {
     /// Verifies a signed manifest (signature over the exact bytes, then `issued_at`/`expires_at`
-    /// against `now`, then the payload) and builds an engine over it.
+    /// against `now`, then the payload) and builds an engine over it. `jws` is text or its bytes:
+    /// a compact JWS is ASCII, and any other byte fails its base64url decoding.
     pub fn from_signed_manifest(
-        jws: &str,
+        jws: &(impl AsRef<[u8]> + ?Sized),
         keys: &KeySet,
         now: Instant,
         limits: Limits,
     ) -> Result<Engine> {
+        let jws = jws.as_ref();
         manifest::within("manifest bytes", jws.len(), limits.max_manifest_bytes)?;
         let text = signature::verify(jws, keys)?;
         let payload = manifest::Payload::parse(&text)?;

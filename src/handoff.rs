@@ -45,12 +45,34 @@ extern "C" {
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen::prelude::wasm_bindgen(module = "/js/handoff.js")]
 extern "C" {
-    /// `JSON.stringify(value)` as UTF-8 bytes (`None` for what has no JSON text; an error for
-    /// what `JSON.stringify` throws on).
-    #[wasm_bindgen(catch, js_name = jsonBytes)]
-    pub fn json_bytes(
+    /// `JSON.stringify(value)`: a string, `undefined` for what has no JSON text, an error for
+    /// what `JSON.stringify` throws on or would write as another value.
+    #[wasm_bindgen(catch, js_name = jsonText)]
+    pub fn json_stringify(
         value: &wasm_bindgen::JsValue,
-    ) -> std::result::Result<Option<Vec<u8>>, wasm_bindgen::JsValue>;
+    ) -> std::result::Result<wasm_bindgen::JsValue, wasm_bindgen::JsValue>;
+
+    /// `text` as UTF-8 into `into` (a view of it in Wasm memory): the bytes written, or -1
+    /// when the whole text does not fit.
+    #[wasm_bindgen(js_name = utf8Into)]
+    fn utf8_into(text: &js_sys::JsString, into: &mut [u8]) -> i32;
+}
+
+/// A JS string's UTF-8 bytes, encoded by `TextEncoder.encodeInto` straight into a buffer here
+/// (a lone surrogate becomes U+FFFD, as in every other copy of a string into Wasm). `None` only
+/// if the encoder broke its own contract.
+#[cfg(target_arch = "wasm32")]
+pub fn utf8(text: &js_sys::JsString) -> Option<Vec<u8>> {
+    let units = text.length() as usize;
+    // One byte per UTF-16 unit fits ASCII; three fit any text.
+    let mut buf = vec![0; units];
+    let mut written = utf8_into(text, &mut buf);
+    if written < 0 {
+        buf = vec![0; units.checked_mul(3)?];
+        written = utf8_into(text, &mut buf);
+    }
+    buf.truncate(usize::try_from(written).ok()?);
+    Some(buf)
 }
 
 /// `value` as JS objects, built by js/handoff.js from its encoding.

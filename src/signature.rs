@@ -110,9 +110,10 @@ fn keyset_error(mut e: Box<Error>) -> Box<Error> {
     e
 }
 
-/// Verifies a compact JWS and returns its payload bytes, untouched. Nothing in the payload is read
+/// Verifies a compact JWS (text or its bytes) and returns its payload bytes, untouched. Nothing in the payload is read
 /// before the signature holds.
-pub fn verify(jws: &str, keys: &KeySet) -> Result<Vec<u8>> {
+pub fn verify(jws: &(impl AsRef<[u8]> + ?Sized), keys: &KeySet) -> Result<Vec<u8>> {
+    let jws = jws.as_ref();
     let three_parts = || {
         Box::new(Error::ManifestMalformed {
             message: "expected three base64url parts separated by dots".into(),
@@ -121,10 +122,12 @@ pub fn verify(jws: &str, keys: &KeySet) -> Result<Vec<u8>> {
     // The header is found from the front and the signature from the back, so the payload (nearly
     // all of the text) is not searched for dots: one there fails its own base64url decoding, or
     // whatever came before, and is then told as it always was, as a JWS not in three parts.
-    let (header_b64, rest) = jws.split_once('.').ok_or_else(three_parts)?;
-    let (payload_b64, sig_b64) = rest.rsplit_once('.').ok_or_else(three_parts)?;
+    let mut front = jws.splitn(2, |&b| b == b'.');
+    let (header_b64, rest) = front.next().zip(front.next()).ok_or_else(three_parts)?;
+    let mut back = rest.rsplitn(2, |&b| b == b'.');
+    let (sig_b64, payload_b64) = back.next().zip(back.next()).ok_or_else(three_parts)?;
     verify_parts(jws, keys, header_b64, payload_b64, sig_b64).map_err(|e| {
-        match payload_b64.bytes().any(|b| b == b'.') {
+        match payload_b64.contains(&b'.') {
             true => three_parts(),
             false => e,
         }
@@ -133,11 +136,11 @@ pub fn verify(jws: &str, keys: &KeySet) -> Result<Vec<u8>> {
 
 /// [`verify`] of the three parts of `jws`.
 fn verify_parts(
-    jws: &str,
+    jws: &[u8],
     keys: &KeySet,
-    header_b64: &str,
-    payload_b64: &str,
-    sig_b64: &str,
+    header_b64: &[u8],
+    payload_b64: &[u8],
+    sig_b64: &[u8],
 ) -> Result<Vec<u8>> {
     let malformed = |message: &str| Error::ManifestMalformed {
         message: message.to_string(),
@@ -183,7 +186,6 @@ fn verify_parts(
         .ok_or(Error::ManifestSignatureInvalid)?;
     let signing_input_len = header_b64.len() + 1 + payload_b64.len();
     let signing_input = jws
-        .as_bytes()
         .get(..signing_input_len)
         .ok_or(Error::ManifestSignatureInvalid)?;
     key.verify_strict(signing_input, &Signature::from_bytes(&sig))

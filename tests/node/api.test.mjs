@@ -161,6 +161,28 @@ test('string arguments are strings: anything else, or text with a lone surrogate
   assert.equal(JSON.stringify(engine.evaluateJson(text)), expected);
 });
 
+test('text beyond ASCII crosses whole: a request is encoded straight into Wasm memory, at one byte per unit first', () => {
+  const engine = load();
+  // Two-, three- and four-byte UTF-8, first and last in the text, so the one-byte-per-unit buffer
+  // overflows and the three-byte one is used.
+  for (const id of ['é', 'ça-€', '👟'.repeat(40), 'a'.repeat(100) + '€']) {
+    const req = { cart: { ...cart, lines: [{ ...cart.lines[0], id }] }, codes: ['SAVE10'], now: NOW };
+    const viaObject = engine.evaluate(req);
+    assert.equal(viaObject.lines[0].id, id);
+    assert.deepEqual(engine.evaluateJson(JSON.stringify(req)), viaObject);
+    assert.equal(viaObject.totals.total, '18.00');
+  }
+  // A signed manifest is ASCII: another character is refused, in the header by its base64url,
+  // in the payload by the signature (checked before the payload is decoded).
+  const jws = signJws(manifest);
+  const put = (at, c) => jws.slice(0, at) + c + jws.slice(at + 1);
+  for (const c of ['é', '€', '👟']) {
+    throwsCode(() => load(put(5, c)), 'MANIFEST_MALFORMED');
+    throwsCode(() => load(put(jws.indexOf('.') + 5, c)), 'MANIFEST_SIGNATURE_INVALID');
+  }
+  assert.equal(load(jws).manifestId, 'api-test');
+});
+
 test('errors carry their documented details', () => {
   const engine = load();
   const e = throwsCode(() => engine.evaluate({ cart: { ...cart, currency: 'EUR' }, now: NOW }), 'CURRENCY_MISMATCH');
