@@ -132,12 +132,17 @@ pub fn message_of(e: &serde_json::Error) -> String {
 /// way. A field found missing (once the object's `}` is read) is located in its object. This names
 /// a refusal's field without a second, path-tracking copy of every derived reader
 /// (serde_path_to_error: 32 KB of gzipped Wasm for the manifest, 36 KB for requests).
+///
+/// A value refused once read whole (a limit of -1, by a reader of our own) is reported one byte
+/// past it: when that byte closes its container (`,` `}` `]` right after a string, a number,
+/// `true`, `false` or `null`), the field is the value's.
 pub fn located(bytes: &[u8], e: &serde_json::Error) -> (String, Option<(String, bool)>) {
     let mut offset = offset_of(bytes, e);
-    if offset > 0
-        && bytes.get(offset - 1) == Some(&b'}')
-        && e.to_string().starts_with("missing field")
-    {
+    let before = |n: usize| offset.checked_sub(n).and_then(|at| bytes.get(at)).copied();
+    let missing = before(1) == Some(b'}') && e.to_string().starts_with("missing field");
+    let after_value = matches!(before(1), Some(b',' | b'}' | b']'))
+        && matches!(before(2), Some(b'"' | b'0'..=b'9' | b'e' | b'l'));
+    if missing || (after_value && e.classify() == serde_json::error::Category::Data) {
         offset -= 1;
     }
     path_at(bytes, offset)

@@ -53,44 +53,50 @@ impl Default for Limits {
 }
 
 /// Limits as options write them (`{ "max_cart_lines": 200 }`): whole numbers from 0 to 2^53 - 1,
-/// read from their digits; fields left out keep their default.
+/// read from their digits and checked where they stand (a refusal names its field); fields left
+/// out or `null` keep their default.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, remote = "Self")]
 struct LimitsOptions {
-    #[serde(default)]
-    max_manifest_bytes: Option<Value>,
-    #[serde(default)]
-    max_coupons: Option<Value>,
-    #[serde(default)]
-    max_cart_lines: Option<Value>,
-    #[serde(default)]
-    max_line_quantity: Option<Value>,
-    #[serde(default)]
-    max_codes: Option<Value>,
-    #[serde(default)]
-    max_fees: Option<Value>,
+    #[serde(default, deserialize_with = "limit")]
+    max_manifest_bytes: Option<u64>,
+    #[serde(default, deserialize_with = "limit")]
+    max_coupons: Option<u64>,
+    #[serde(default, deserialize_with = "limit")]
+    max_cart_lines: Option<u64>,
+    #[serde(default, deserialize_with = "limit")]
+    max_line_quantity: Option<u64>,
+    #[serde(default, deserialize_with = "limit")]
+    max_codes: Option<u64>,
+    #[serde(default, deserialize_with = "limit")]
+    max_fees: Option<u64>,
 }
 
 crate::de::objects!(LimitsOptions);
 
+/// One of [`LimitsOptions`].
+fn limit<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<u64>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Null => Ok(None),
+        v => whole(&v).map(Some).map_err(|e| match *e {
+            Error::ManifestInvalid { message, .. } => serde::de::Error::custom(message),
+            other => serde::de::Error::custom(other),
+        }),
+    }
+}
+
 impl<'de> Deserialize<'de> for Limits {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Limits, D::Error> {
         let o = <LimitsOptions as Deserialize>::deserialize(d)?;
-        let mut limits = Limits::default();
-        let slots = [
-            (&mut limits.max_manifest_bytes, o.max_manifest_bytes),
-            (&mut limits.max_coupons, o.max_coupons),
-            (&mut limits.max_cart_lines, o.max_cart_lines),
-            (&mut limits.max_line_quantity, o.max_line_quantity),
-            (&mut limits.max_codes, o.max_codes),
-            (&mut limits.max_fees, o.max_fees),
-        ];
-        for (slot, v) in slots {
-            if let Some(v) = v {
-                *slot = whole(&v).map_err(|e| serde::de::Error::custom(error_text(&e)))?;
-            }
-        }
-        Ok(limits)
+        let default = Limits::default();
+        Ok(Limits {
+            max_manifest_bytes: o.max_manifest_bytes.unwrap_or(default.max_manifest_bytes),
+            max_coupons: o.max_coupons.unwrap_or(default.max_coupons),
+            max_cart_lines: o.max_cart_lines.unwrap_or(default.max_cart_lines),
+            max_line_quantity: o.max_line_quantity.unwrap_or(default.max_line_quantity),
+            max_codes: o.max_codes.unwrap_or(default.max_codes),
+            max_fees: o.max_fees.unwrap_or(default.max_fees),
+        })
     }
 }
 
@@ -601,14 +607,6 @@ impl<'a> Payload<'a> {
     }
 }
 
-/// A sub-reader's error as a message: its own text, without a path.
-fn error_text(e: &Error) -> String {
-    match e {
-        Error::InvalidRequest { message, .. } => message.clone(),
-        other => other.to_string(),
-    }
-}
-
 impl Manifest {
     /// Parses and validates a manifest payload (already verified).
     pub fn parse(payload: &[u8], limits: &Limits) -> Result<Manifest> {
@@ -824,7 +822,7 @@ fn percent(s: &str, path: &str) -> Result<Decimal> {
 #[inline(never)]
 fn whole(v: &Value) -> Result<u64> {
     match v {
-        Value::Num(n) if money::is_whole(*n) => money::whole(*n)
+        Value::Num(n) => money::whole(*n)
             .filter(|&u| u <= MAX_SAFE_INTEGER)
             .ok_or_else(|| {
                 invalid(
@@ -1864,6 +1862,37 @@ mod tests {
     }
 
     const OK: &str = r#"{"id":"a","name":"A","status":"active","codes":{"type":"automatic"},"reward":{"type":"percentage","percent":"10","target":{"type":"order"}}}"#;
+
+    #[test]
+    fn limits_are_whole_numbers_refused_at_their_field() {
+        let read = |text: &str| crate::input::from_json::<Limits>(text);
+        let limits = read(r#"{"max_cart_lines": 200, "max_codes": null}"#).unwrap();
+        assert_eq!(limits.max_cart_lines, 200);
+        assert_eq!(limits.max_codes, Limits::default().max_codes);
+        for (text, message) in [
+            (
+                r#"{"max_coupons": 1, "max_cart_lines": -1}"#,
+                "-1 is not a whole number",
+            ),
+            (r#"{"max_cart_lines": 2.5}"#, "2.5 is not a whole number"),
+            (
+                r#"{"max_cart_lines": "9"}"#,
+                "expected a whole number, found a string",
+            ),
+        ] {
+            let e = read(text).unwrap_err();
+            assert_eq!(
+                (e.code(), e.path()),
+                ("INVALID_REQUEST", Some("max_cart_lines")),
+                "{text}"
+            );
+            assert!(
+                e.to_string()
+                    .starts_with(&format!("max_cart_lines: {message}")),
+                "{e}"
+            );
+        }
+    }
 
     #[test]
     fn refuses_what_the_hand_reader_refused_with_its_paths() {

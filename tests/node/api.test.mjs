@@ -88,6 +88,15 @@ test('errors carry the field path', () => {
   assert.equal(e.path, 'cart.lines[0].unit_price');
   const u = throwsCode(() => engine.evaluate({ cart, now: NOW, colour: 'red' }), 'INVALID_REQUEST');
   assert.match(u.message, /colour/);
+  // An option refused once read is named at its field, in the options' own words.
+  for (const [value, message] of [[-1, /^limits\.max_cart_lines: -1 is not a whole number/], [2.5, /2\.5 is not a whole number/], ['9', /found a string/]]) {
+    const l = throwsCode(() => load(undefined, undefined, { now: NOW, limits: { max_coupons: 9, max_cart_lines: value } }), 'INVALID_REQUEST');
+    assert.equal(l.path, 'limits.max_cart_lines');
+    assert.match(l.message, message);
+  }
+  // A key given twice in a free-form object is named at its second place.
+  const twice = '{"cart":{"currency":"USD","lines":[{"id":"a","product_id":"tee","quantity":1,"unit_price":"1.00","attributes":{"k":"1","k":"2"}}]}}';
+  assert.equal(throwsCode(() => engine.evaluateJson(twice), 'INVALID_REQUEST').path, 'cart.lines[0].attributes.k');
 });
 
 test('now defaults to the JS clock when left out', () => {
