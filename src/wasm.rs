@@ -97,9 +97,10 @@ impl CouponEngine {
         #[wasm_bindgen(unchecked_param_type = "JsonWebKeySet")] keys: JsValue,
         #[wasm_bindgen(unchecked_param_type = "EngineOptions | undefined")] opts: JsValue,
     ) -> Result<CouponEngine, JsValue> {
-        let jws = utf8_arg(&jws, |what| Error::ManifestMalformed {
+        let refuse = |what: &str| Error::ManifestMalformed {
             message: format!("the signed manifest {what}"),
-        })?;
+        };
+        let jws = text_arg(&jws, refuse)?;
         let keys = stringify(&keys)
             .and_then(|text| KeySet::from_json(&text))
             .map_err(|e| match *e {
@@ -109,6 +110,17 @@ impl CouponEngine {
                 }),
             })?;
         let (now, limits) = options(&opts).map_err(|e| to_js_error(&e))?;
+        // Refused before it is copied in: its UTF-8 has at least a byte per UTF-16 unit.
+        crate::manifest::within(
+            "manifest bytes",
+            jws.length() as usize,
+            limits.max_manifest_bytes,
+        )
+        .map_err(|e| to_js_error(&e))?;
+        // As bytes: a compact JWS is ASCII, and the engine reads it as such (checking it as UTF-8
+        // cost 850,000 Wasm instructions for a 1,000-coupon one).
+        let jws = crate::handoff::utf8(jws)
+            .ok_or_else(|| to_js_error(&refuse("could not be read as UTF-8")))?;
         Engine::from_signed_manifest(&jws, &keys, now, limits)
             .map(|inner| CouponEngine { inner })
             .map_err(|e| to_js_error(&e))
@@ -238,13 +250,14 @@ pub fn hidden_code_hash(
 /// surrogate: it has no UTF-8, and would come in with U+FFFD in its place, text the caller never
 /// sent. `refuse` makes the error from what is wrong ("must be a string", ...).
 fn string_arg(value: &JsValue, refuse: impl Fn(&str) -> Error) -> Result<String, JsValue> {
-    let bytes = utf8_arg(value, &refuse)?;
-    String::from_utf8(bytes).map_err(|_| to_js_error(&refuse("could not be read as UTF-8")))
+    let text = text_arg(value, &refuse)?;
+    crate::handoff::utf8(text)
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(|| to_js_error(&refuse("could not be read as UTF-8")))
 }
 
-/// [`string_arg`]'s UTF-8 bytes, unchecked here: for the signed manifest, which the engine reads
-/// as bytes (checking it cost 850,000 Wasm instructions for a 1,000-coupon one).
-fn utf8_arg(value: &JsValue, refuse: impl Fn(&str) -> Error) -> Result<Vec<u8>, JsValue> {
+/// [`string_arg`]'s checks, before the text is copied in.
+fn text_arg(value: &JsValue, refuse: impl Fn(&str) -> Error) -> Result<&js_sys::JsString, JsValue> {
     let Some(text) = value.dyn_ref::<js_sys::JsString>() else {
         return Err(to_js_error(&refuse("must be a string")));
     };
@@ -253,7 +266,7 @@ fn utf8_arg(value: &JsValue, refuse: impl Fn(&str) -> Error) -> Result<Vec<u8>, 
             "has a lone surrogate (UTF-16 that is not text)",
         )));
     }
-    crate::handoff::utf8(text).ok_or_else(|| to_js_error(&refuse("could not be read as UTF-8")))
+    Ok(text)
 }
 
 /// [`string_arg`]'s refusal for a code at `path`.

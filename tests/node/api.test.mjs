@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { loadPackage, signJws, testJwks, generateKeyPair, base64url, PKG_DIR } from './helpers.mjs';
+import { loadPackage, signJws, testJwks, generateKeyPair, base64url, PKG_DIR, wasmMemoryBytes } from './helpers.mjs';
 
 const PKG = await loadPackage();
 const { CouponEngine } = PKG;
@@ -190,6 +190,12 @@ test('text beyond ASCII crosses whole: a request is encoded straight into Wasm m
     throwsCode(() => load(put(jws.indexOf('.') + 5, c)), 'MANIFEST_SIGNATURE_INVALID');
   }
   assert.equal(load(jws).manifestId, 'api-test');
+  // One over the byte limit is refused by its length, before it is copied into Wasm memory.
+  const memory = wasmMemoryBytes();
+  const huge = 'é'.repeat(32 * 1024 * 1024);
+  const e = throwsCode(() => load(huge), 'LIMIT_EXCEEDED');
+  assert.deepEqual([e.limit, e.actual], [4 * 1024 * 1024, huge.length]);
+  assert.equal(wasmMemoryBytes(), memory);
 });
 
 test('errors carry their documented details', () => {
