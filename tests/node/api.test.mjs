@@ -143,8 +143,12 @@ test('a value JSON.stringify would write as another is refused at its path, not 
   at({ ...base, codes: ['SAVE10', undefined] }, 'codes[1]', /undefined/);
   // What JSON cannot write at all says what JSON.stringify said.
   assert.match(throwsCode(() => engine.evaluate({ ...base, big: 1n }), 'INVALID_REQUEST').message, /BigInt/);
-  // A genuine null and {} still cross (checked, then found fine).
-  assert.equal(engine.evaluate({ ...base, user: { id: 'u', properties: { tier: null, prefs: {} } } }).totals.total, '18.00');
+  // Values are looked at as JSON.stringify reads them: toJSON first, a Number object as its number.
+  at({ ...base, usage: { coupons: { SAVE10: { redemptions: { toJSON: () => NaN } } } } }, 'usage.coupons.SAVE10.redemptions', /NaN/);
+  at({ ...base, cart: { ...cart, lines: [{ ...cart.lines[0], quantity: new Number(Infinity) }] } }, 'cart.lines[0].quantity', /Infinity/);
+  at({ ...base, codes: [['SAVE10', [1, , 3]]] }, 'codes[0][1][1]', /undefined/); // a hole in an array is written as null
+  // A genuine null and {} still cross (checked, then found fine), and so do a Date and a String object.
+  assert.equal(engine.evaluate({ ...base, user: { id: 'u', properties: { tier: null, prefs: {}, since: new Date(0), name: new String('Ann') } } }).totals.total, '18.00');
   assert.equal(JSON.stringify(engine.evaluate(base)), expected);
 });
 
