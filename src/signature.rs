@@ -110,8 +110,8 @@ fn keyset_error(mut e: Box<Error>) -> Box<Error> {
     e
 }
 
-/// Verifies a compact JWS (text or its bytes) and returns its payload bytes, untouched. Nothing in the payload is read
-/// before the signature holds.
+/// Verifies a compact JWS (text or its bytes) and returns its payload bytes, untouched. Nothing
+/// in the payload is read before the signature holds.
 pub fn verify(jws: &(impl AsRef<[u8]> + ?Sized), keys: &KeySet) -> Result<Vec<u8>> {
     let jws = jws.as_ref();
     let three_parts = || {

@@ -251,9 +251,12 @@ pub fn hidden_code_hash(
 /// sent. `refuse` makes the error from what is wrong ("must be a string", ...).
 fn string_arg(value: &JsValue, refuse: impl Fn(&str) -> Error) -> Result<String, JsValue> {
     let text = text_arg(value, &refuse)?;
-    crate::handoff::utf8(text)
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .ok_or_else(|| to_js_error(&refuse("could not be read as UTF-8")))
+    utf8_string(text).ok_or_else(|| to_js_error(&refuse("could not be read as UTF-8")))
+}
+
+/// A JS string as a `String`, through [`crate::handoff::utf8`].
+fn utf8_string(text: &js_sys::JsString) -> Option<String> {
+    crate::handoff::utf8(text).and_then(|bytes| String::from_utf8(bytes).ok())
 }
 
 /// [`string_arg`]'s checks, before the text is copied in.
@@ -346,8 +349,7 @@ fn stringify(value: &JsValue) -> crate::error::Result<String> {
     match crate::handoff::json_stringify(value) {
         Ok(text) => text
             .dyn_ref::<js_sys::JsString>()
-            .and_then(crate::handoff::utf8)
-            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .and_then(utf8_string)
             .ok_or_else(|| refused(String::new(), "not representable as JSON".into())),
         Err(thrown) => {
             let field = |k: &str| {
