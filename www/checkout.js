@@ -1,7 +1,7 @@
 // The checkout page. Every amount on it comes from the Wasm engine, run here against the shop's
 // signed manifest; the page only gathers the cart, the codes and the user, and shows the result.
 import { api, loadVerifiedManifest, verifiedPayload } from './engine.js';
-import { h, isZero } from './format.js';
+import { h, isZero, isolate } from './format.js';
 import { pickLocale, words } from './messages.js';
 import { attemptFor, confirmedEvaluation, explainDifferences, finishAttempt, payOrder, refusedCodes, sendAttempt } from './order.js';
 import { createSession } from './session.js';
@@ -727,7 +727,7 @@ function renderTray() {
         h(
           'div',
           { class: 'item-text' },
-          h('h3', {}, entry.name, fresh && h('span', { class: 'badge new' }, ui().isNew)),
+          h('h3', {}, isolate(entry.name), fresh && h('span', { class: 'badge new' }, ui().isNew)),
           // What it gives, unless the coupon's name already says exactly that ("15% off shoes").
           summary.toLowerCase() !== entry.name.toLowerCase() && h('p', { 'data-summary': '', title: entry.summary }, summary),
           dates.length > 0 && h('p', { class: 'muted small', 'data-dates': '' }, dates.join(' · ')),

@@ -15,6 +15,15 @@ export function dateTime(iso, locale) {
   return new Intl.DateTimeFormat(locale, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso));
 }
 
+/**
+ * Text someone else wrote (a coupon's name, a product's, a fee's), set apart where it is quoted in
+ * a sentence when it holds a bidi control: an override left open (U+202E in a name) reverses the
+ * rest of the sentence around it. FSI ... PDI isolate it (UAX #9), and the PDI closes whatever it
+ * left open. Other text, and what is not a string, is returned as it is.
+ */
+export const isolate = (text) => (typeof text === 'string' && BIDI_CONTROL.test(text) ? `\u2068${text}\u2069` : text);
+const BIDI_CONTROL = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+
 /** document.createElement with attributes and children; text is always set as text, never parsed as HTML. */
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);

@@ -33,8 +33,20 @@ const safeLocale = (tag, fallback) => {
   }
 };
 
+import { isolate } from './format.js';
+
 // ---------------------------------------------------------------------------------------------
 // Helpers shared by the templates.
+
+/** A table of templates (tables within it too) whose text arguments (names, codes, amounts) are
+ * quoted [isolate]d. */
+const isolating = (table) =>
+  Object.fromEntries(
+    Object.entries(table).map(([k, v]) => [
+      k,
+      typeof v === 'function' ? (...args) => v(...args.map(isolate)) : v && typeof v === 'object' && !Array.isArray(v) ? isolating(v) : v,
+    ]),
+  );
 
 const moneyFacts = new Set(['cart.subtotal', 'cart.shipping']);
 const unitFacts = { 'cart.quantity': 'items', 'cart.line_count': 'products' };
@@ -426,10 +438,10 @@ export function words({ lang = 'en', locale = 'en-US', currency, coupons = new M
     list: (values, type = 'and') => lists[type].format(values.map(String)),
     date: (iso) => dateFmt.format(new Date(iso)),
     dateTime: (iso) => dateTimeFmt.format(new Date(iso)),
-    term,
-    fee: (id) => fees[id] ?? readable(id ?? ''),
-    payment: (id) => payments[id] ?? readable(id),
-    couponName: (id) => coupons.get(id)?.name ?? null,
+    term: (v) => isolate(term(v)),
+    fee: (id) => isolate(fees[id] ?? readable(id ?? '')),
+    payment: (id) => isolate(payments[id] ?? readable(id)),
+    couponName: (id) => isolate(coupons.get(id)?.name ?? null),
   };
 
   /** A coupon's schedule in words ("Mon–Fri, 15:00–18:00 (Europe/Berlin)"), from the manifest. */
@@ -451,7 +463,7 @@ export function words({ lang = 'en', locale = 'en-US', currency, coupons = new M
   return {
     ...base,
     messages: m,
-    ui: UI[lang] ?? UI.en,
+    ui: isolating(UI[lang] ?? UI.en),
 
     /** The shopper's sentence for a reason `{ code, message, ...details }` about `couponId`. */
     reason(reason, couponId) {

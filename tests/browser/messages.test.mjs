@@ -118,3 +118,17 @@ test('the reasons the engine gives on the demo manifest read as sentences in bot
     assert.ok(seen.has(code), `the engine gave ${code} (${[...seen].join(', ')})`);
   }
 });
+
+test('names quoted in a sentence are isolated when they hold a bidi control, in every language', () => {
+  const rlo = 'SALE\u202e01';
+  const coupons = new Map([['a', { id: 'a', name: rlo }], ['b', { id: 'b', name: 'Plain' }]]);
+  for (const lang of LANGUAGES) {
+    const w = words({ lang, currency: 'EUR', coupons });
+    const isolated = `\u2068${rlo}\u2069`;
+    assert.ok(w.ui.savingLine(rlo, '5 €', false).includes(isolated), lang);
+    assert.ok(w.ui.differences.edge(rlo).includes(isolated), lang); // a table within the table
+    assert.ok(w.reason({ code: 'NOT_COMBINABLE', with: 'a' }, 'b').includes(isolated), lang);
+    assert.ok(!w.reason({ code: 'NOT_COMBINABLE', with: 'b' }, 'a').includes('\u2068'), lang);
+    assert.equal(w.ui.savingLine('Plain', '5 €', false), UI[lang].savingLine('Plain', '5 €', false));
+  }
+});

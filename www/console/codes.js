@@ -2,7 +2,7 @@
 // call; this loops) and download them as CSV; upload a CSV of any size, in chunks of 500 rows (the
 // Worker's limit per request) with a progress bar, listing every refused row with its line and why.
 import * as api from './api.js';
-import { count, csvRows, dateTime, download, h, put } from './format.js';
+import { count, csvRows, dateTime, download, h, isolate, put } from './format.js';
 
 export const CHUNK = 500;
 const HEADERS = ['code', 'codes', 'coupon_code'];
@@ -169,7 +169,7 @@ export function renderCodes(root, { coupon, pool, uploads = [], notify, showProb
     try {
       const csv = await generateAll(id, n, genProgress.set);
       download(`${id}-codes-${new Date().toISOString().slice(0, 10)}.csv`, csv);
-      notify(`${count(n)} new codes for ${coupon.name} are stored and downloaded.`);
+      notify(`${count(n)} new codes for ${isolate(coupon.name)} are stored and downloaded.`);
       root.dataset.generated = String(n);
       await refreshHistory();
     } catch (err) {
@@ -240,7 +240,7 @@ export function renderCodes(root, { coupon, pool, uploads = [], notify, showProb
           ),
         );
       }
-      notify(`${count(imported)} codes uploaded to ${coupon.name}.`);
+      notify(`${count(imported)} codes uploaded to ${isolate(coupon.name)}.`);
       file.value = '';
       await refreshHistory();
     } catch (err) {

@@ -2,7 +2,7 @@
 // operations its status allows (in force at the edge at once), its numbers, and its codes.
 import * as api from './api.js';
 import { renderCodes } from './codes.js';
-import { STATUS_LABEL, TYPE_LABEL, count, dateTime, h, money, statusBadge, put } from './format.js';
+import { STATUS_LABEL, TYPE_LABEL, count, dateTime, h, isolate, money, statusBadge, put } from './format.js';
 
 /** What a marketer may do in each effective status, and the override each sets at the edge. */
 export const OPERATIONS = {
@@ -52,7 +52,7 @@ export async function render(root, { store, param: id, notify, showProblem, navi
     try {
       await api.setStatus(id, OP[op].status);
       store.invalidate();
-      notify(`${coupon.name} is ${OP[op].done}.`);
+      notify(`${isolate(coupon.name)} is ${OP[op].done}.`);
       navigate(`#coupon/${encodeURIComponent(id)}`);
     } catch (err) {
       showProblem(err);
@@ -69,7 +69,7 @@ export async function render(root, { store, param: id, notify, showProblem, navi
 
   put(root, 
     h('p', { class: 'crumbs' }, h('a', { href: '#coupons' }, 'Coupons'), ' / '),
-    h('div', { class: 'title-row' }, h('h1', { tabindex: '-1' }, coupon.name), statusBadge(h, status)),
+    h('div', { class: 'title-row' }, h('h1', { tabindex: '-1' }, isolate(coupon.name)), statusBadge(h, status)),
     h('p', { class: 'muted' }, `${TYPE_LABEL[row?.type] ?? ''}${row?.codes?.code ? ` · code ${row.codes.code}` : ''}${row?.codes?.prefix ? ` · codes starting ${row.codes.prefix}` : ''} · id ${coupon.id}`),
     overrideNote,
     actions,

@@ -4,7 +4,7 @@
 // show (a buy-X-get-Y reward, custom rules, stacking, a redemption window, ...) are kept as they are.
 import * as api from './api.js';
 import { engineFor, sampleBulkCode } from './preview.js';
-import { REWARD_LABEL, count, dateTime, download, h, money, put } from './format.js';
+import { REWARD_LABEL, count, dateTime, download, h, isolate, money, put } from './format.js';
 import { COMMON_ZONES, browserZone, isZone, rfc3339ToZoned, withOffsetTables, zonedToRfc3339 } from './tz.js';
 
 const DAYS = [['mon', 'Mon'], ['tue', 'Tue'], ['wed', 'Wed'], ['thu', 'Thu'], ['fri', 'Fri'], ['sat', 'Sat'], ['sun', 'Sun']];
@@ -552,7 +552,7 @@ export async function render(root, { store, param, view, navigate, notify }) {
   const cartRows = sample.map((p, i) => {
     const el = h('input', { type: 'number', min: 0, max: 99, value: i < 2 ? 1 : 0, id: `pv-${p.id}`, class: 'qty', inputmode: 'numeric' });
     qty.set(p.id, el);
-    return h('li', {}, h('label', { for: `pv-${p.id}` }, `${p.name}, ${money(p.unit_price, cur)}`), el);
+    return h('li', {}, h('label', { for: `pv-${p.id}` }, `${isolate(p.name)}, ${money(p.unit_price, cur)}`), el);
   });
   const preview = h(
     'aside',
@@ -767,7 +767,7 @@ export async function render(root, { store, param, view, navigate, notify }) {
   function published(coupon) {
     store.invalidate();
     status.textContent = '';
-    notify(`Published: ${coupon.name} is in the new version${coupon.status === 'active' ? ' and live at the checkout' : ''}.`);
+    notify(`Published: ${isolate(coupon.name)} is in the new version${coupon.status === 'active' ? ' and live at the checkout' : ''}.`);
     navigate(`#coupon/${encodeURIComponent(coupon.id)}`);
   }
 
@@ -813,8 +813,8 @@ export async function render(root, { store, param, view, navigate, notify }) {
   }
 
   put(root, 
-    h('p', { class: 'crumbs' }, h('a', { href: '#coupons' }, 'Coupons'), ' / ', isNew ? '' : h('a', { href: `#coupon/${encodeURIComponent(param)}` }, original.name), isNew ? '' : ' / '),
-    h('h1', { tabindex: '-1' }, isNew ? 'New coupon' : `Edit ${original.name}`),
+    h('p', { class: 'crumbs' }, h('a', { href: '#coupons' }, 'Coupons'), ' / ', isNew ? '' : h('a', { href: `#coupon/${encodeURIComponent(param)}` }, isolate(original.name)), isNew ? '' : ' / '),
+    h('h1', { tabindex: '-1' }, isNew ? 'New coupon' : `Edit ${isolate(original.name)}`),
     h('div', { class: 'form-layout' }, form, preview),
   );
   showWhen();

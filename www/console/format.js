@@ -1,6 +1,6 @@
 // Money, numbers and dates for the console, in the browser's language. Money stays a decimal string:
 // Intl.NumberFormat formats a string operand exactly, so no amount becomes a float to be shown.
-export { h } from '../format.js';
+export { h, isolate } from '../format.js';
 
 /** Element.append without the nulls (append would write "null"): for children chosen by conditions. */
 export const put = (root, ...children) => root.append(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));

@@ -1,6 +1,6 @@
 // The coupon list: two tabs (Available: active, scheduled, paused, draft; Archived: ended and
 // archived), filters by type, reward and status, and a search by name, id or code.
-import { REWARD_LABEL, STATUS_LABEL, TYPE_LABEL, ago, count, dateTime, h, money, statusBadge, put } from './format.js';
+import { REWARD_LABEL, STATUS_LABEL, TYPE_LABEL, ago, count, dateTime, h, isolate, money, statusBadge, put } from './format.js';
 
 const AVAILABLE = ['active', 'scheduled', 'paused', 'draft'];
 const ARCHIVED = ['ended', 'archived'];
@@ -88,7 +88,7 @@ export async function render(root, { store }) {
             h(
               'tr',
               { 'data-coupon': c.id },
-              h('td', { 'data-label': 'Name', class: 'name' }, h('a', { href: `#coupon/${encodeURIComponent(c.id)}` }, c.name), h('span', { class: 'id' }, c.id)),
+              h('td', { 'data-label': 'Name', class: 'name' }, h('a', { href: `#coupon/${encodeURIComponent(c.id)}` }, isolate(c.name)), h('span', { class: 'id' }, c.id)),
               h('td', { 'data-label': 'Status' }, statusBadge(h, c.status)),
               h('td', { 'data-label': 'Type' }, TYPE_LABEL[c.type] ?? c.type),
               h('td', { 'data-label': 'Reward' }, c.reward?.summary ?? REWARD_LABEL[c.reward?.type] ?? ''),

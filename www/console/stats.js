@@ -3,7 +3,7 @@
 // it, and every view downloads as CSV.
 import * as api from './api.js';
 import { chartFigure } from './charts.js';
-import { count, csvRows, day, download, h, money, period, put } from './format.js';
+import { count, csvRows, day, download, h, isolate, money, period, put } from './format.js';
 
 const METRICS = [
   ['redemptions', 'Redemptions', 'count'],
@@ -125,7 +125,7 @@ export async function render(root, { store, param: couponId }) {
     whenConnected(root)
       .then(() => Promise.all(drawn.map((f) => f.draw())))
       .then(() => {
-        status.textContent = `${coupon ? coupon.name : 'All coupons'}, ${day(range.from)} to ${day(range.to)}, per ${per}.`;
+        status.textContent = `${coupon ? isolate(coupon.name) : 'All coupons'}, ${day(range.from)} to ${day(range.to)}, per ${per}.`;
         root.dataset.loaded = String(Date.now());
       })
       .catch((e) => (err.textContent = e.message));
