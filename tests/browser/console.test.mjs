@@ -484,6 +484,42 @@ test('a shop that keeps its signing key offline: edit a coupon, export the versi
   }
 });
 
+test('a name holding a bidi control reorders nothing around it: the list, the title and the notice isolate it', SHORT, async (t) => {
+  // U+202E left open in a name reversed the rest of "... is paused: the checkout refuses it ...".
+  const bidi = await openEnv();
+  try {
+    const key = devKeys().key;
+    const served = (await (await fetch(`${bidi.url}/manifest`)).text()).split('.')[1];
+    const payload = JSON.parse(Buffer.from(served, 'base64url'));
+    const name = 'SALE\u202e01';
+    payload.id = `${payload.id}-bidi`;
+    payload.coupons.push({
+      id: 'bidi', name, status: 'active', codes: { type: 'static', code: 'BIDI10' },
+      reward: { type: 'percentage', percent: '10', target: { type: 'order' } },
+    });
+    const jws = await new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
+      .setProtectedHeader({ alg: 'EdDSA', kid: key.kid })
+      .sign(await importJWK(key, 'EdDSA'));
+    const put = await fetch(`${bidi.url}/admin/manifest`, {
+      method: 'PUT', body: jws, headers: { authorization: `Bearer ${bidi.worker.adminToken}`, 'content-type': 'application/jose' },
+    });
+    assert.equal(put.status, 201, await put.text());
+    await withPage(bidi, t, async (page) => {
+      await signIn(page, bidi);
+      const isolated = `\u2068${name}\u2069`;
+      assert.equal(await page.locator('#coupon-table tr[data-coupon="bidi"] td.name a').textContent(), isolated);
+      await view(page, 'coupon', '#coupon/bidi');
+      assert.equal(await page.locator('.title-row h1').textContent(), isolated);
+      await page.getByRole('button', { name: 'Pause' }).click();
+      await page.locator('#notice', { hasText: 'paused' }).waitFor();
+      assert.equal(await page.locator('#notice').textContent(), `${isolated} is paused: the checkout refuses it from now on.`);
+      await snap(page, t, 'console-bidi-name');
+    });
+  } finally {
+    await bidi.close();
+  }
+});
+
 test('a coupon with several code sources keeps them when the form edits something else', SHORT, async (t) => {
   // The form edits one code source; a coupon with several (a single code and unique codes) keeps
   // them as they are, and says so, instead of losing them on publish.
