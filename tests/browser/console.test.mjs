@@ -484,26 +484,32 @@ test('a shop that keeps its signing key offline: edit a coupon, export the versi
   }
 });
 
+/** Publishes, through the admin API, the manifest `server` serves with `coupon` added (a new id
+ * with `suffix`), signed with the dev key as couponctl would. */
+async function publishWith(server, suffix, coupon) {
+  const key = devKeys().key;
+  const served = (await (await fetch(`${server.url}/manifest`)).text()).split('.')[1];
+  const payload = JSON.parse(Buffer.from(served, 'base64url'));
+  payload.id = `${payload.id}-${suffix}`;
+  payload.coupons.push(coupon);
+  const jws = await new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
+    .setProtectedHeader({ alg: 'EdDSA', kid: key.kid })
+    .sign(await importJWK(key, 'EdDSA'));
+  const put = await fetch(`${server.url}/admin/manifest`, {
+    method: 'PUT', body: jws, headers: { authorization: `Bearer ${server.worker.adminToken}`, 'content-type': 'application/jose' },
+  });
+  assert.equal(put.status, 201, await put.text());
+}
+
 test('a name holding a bidi control reorders nothing around it: the list, the title and the notice isolate it', SHORT, async (t) => {
   // U+202E left open in a name reversed the rest of "... is paused: the checkout refuses it ...".
   const bidi = await openEnv();
   try {
-    const key = devKeys().key;
-    const served = (await (await fetch(`${bidi.url}/manifest`)).text()).split('.')[1];
-    const payload = JSON.parse(Buffer.from(served, 'base64url'));
     const name = 'SALE\u202e01';
-    payload.id = `${payload.id}-bidi`;
-    payload.coupons.push({
+    await publishWith(bidi, 'bidi', {
       id: 'bidi', name, status: 'active', codes: { type: 'static', code: 'BIDI10' },
       reward: { type: 'percentage', percent: '10', target: { type: 'order' } },
     });
-    const jws = await new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
-      .setProtectedHeader({ alg: 'EdDSA', kid: key.kid })
-      .sign(await importJWK(key, 'EdDSA'));
-    const put = await fetch(`${bidi.url}/admin/manifest`, {
-      method: 'PUT', body: jws, headers: { authorization: `Bearer ${bidi.worker.adminToken}`, 'content-type': 'application/jose' },
-    });
-    assert.equal(put.status, 201, await put.text());
     await withPage(bidi, t, async (page) => {
       await signIn(page, bidi);
       const isolated = `\u2068${name}\u2069`;
@@ -525,22 +531,11 @@ test('a coupon with several code sources keeps them when the form edits somethin
   // them as they are, and says so, instead of losing them on publish.
   const offline = await openEnv();
   try {
-    const key = devKeys().key;
-    const served = (await (await fetch(`${offline.url}/manifest`)).text()).split('.')[1];
-    const payload = JSON.parse(Buffer.from(served, 'base64url'));
     const sources = [{ type: 'static', code: 'TEAM20' }, { type: 'bulk', prefix: 'NEWS', length: 12 }];
-    payload.id = `${payload.id}-multi`;
-    payload.coupons.push({
+    await publishWith(offline, 'multi', {
       id: 'team-20', name: '20% for the team', status: 'active', codes: { type: 'multi', sources },
       reward: { type: 'percentage', percent: '20', target: { type: 'order' } }, limits: { per_user: 1 },
     });
-    const jws = await new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
-      .setProtectedHeader({ alg: 'EdDSA', kid: key.kid })
-      .sign(await importJWK(key, 'EdDSA'));
-    const put = await fetch(`${offline.url}/admin/manifest`, {
-      method: 'PUT', body: jws, headers: { authorization: `Bearer ${offline.worker.adminToken}`, 'content-type': 'application/jose' },
-    });
-    assert.equal(put.status, 201, await put.text());
     await withPage(offline, t, async (page) => {
       await signIn(page, offline);
       await view(page, 'edit', '#edit/team-20');
