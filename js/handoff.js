@@ -38,6 +38,109 @@ export function utf8Into(text, into) {
 }
 
 /**
+ * The fast way in for a request of plain data (src/intake.rs): the encoding a result comes out in
+ * (see `build`), made from the value by one walk, so that the engine neither reads JSON text nor
+ * `JSON.stringify` writes it. Keys are text like strings (no `KEY_AGAIN`); a number is `INT` or,
+ * when it is no integer from 0 to 2^28 - 1, `NUMBER` and the text `JSON.stringify` writes for it.
+ * The words stay in `flat` until `takeFlat` copies them into Wasm memory.
+ *
+ * `undefined` when the value holds anything but plain objects and arrays (their prototypes the
+ * built-in ones, no `toJSON`), strings (well-formed), finite numbers, booleans and null, or nests
+ * deeper than MAX_FLAT_DEPTH: such a request goes the JSON way (`jsonText`), which refuses what
+ * it must and reads the rest as it always did. Values `JSON.stringify` leaves out of an object
+ * (`undefined`, functions, symbols) are left out here too.
+ */
+export function flatten(value) {
+  flatCount = 0;
+  // `for ... in` (faster than `Object.keys`) sees inherited keys too: none unless someone made
+  // one on Object.prototype, and then every value goes the JSON way.
+  for (const _ in Object.prototype) return -1;
+  try {
+    if (!flatValue(value, 0)) return -1;
+    const text = flatText;
+    if (typeof text.isWellFormed !== 'function' || !text.isWellFormed()) return -1;
+    flatPending = text;
+    return flatCount;
+  } finally {
+    flatText = '';
+  }
+}
+
+/** Copies the words `flatten` wrote into `into` (a view of Wasm memory); the text. */
+export function takeFlat(into) {
+  into.set(flat.subarray(0, into.length));
+  if (flat.length > 65536) flat = new Uint32Array(4096); // a huge request's words are let go
+  const text = flatPending;
+  flatPending = '';
+  return text;
+}
+
+const NUMBER = 11;
+const MAX_FLAT_DEPTH = 100;
+const MAX_END = 2 ** 28 - 1; // the largest number a word holds
+let flat = new Uint32Array(4096);
+let flatCount = 0;
+let flatText = '';
+let flatPending = '';
+
+function flatWord(w) {
+  if (flatCount === flat.length) {
+    const more = new Uint32Array(flatCount * 2);
+    more.set(flat);
+    flat = more;
+  }
+  flat[flatCount++] = w;
+}
+
+function flatString(s, tag) {
+  flatText += s;
+  if (flatText.length > MAX_END) return false;
+  flatWord(tag | (flatText.length << 4));
+  return true;
+}
+
+function flatValue(v, depth) {
+  switch (typeof v) {
+    case 'string':
+      return flatString(v, STR);
+    case 'number':
+      if (Number.isInteger(v) && v >= 0 && v <= MAX_END) {
+        flatWord(INT | (v << 4));
+        return true;
+      }
+      return Number.isFinite(v) && flatString(String(v), NUMBER);
+    case 'boolean':
+      flatWord(v ? TRUE : FALSE);
+      return true;
+    case 'object': {
+      if (v === null) {
+        flatWord(NULL);
+        return true;
+      }
+      if (depth >= MAX_FLAT_DEPTH || v.toJSON !== undefined) return false;
+      const proto = Object.getPrototypeOf(v);
+      if (proto === Array.prototype) {
+        flatWord(ARRAY);
+        for (let i = 0; i < v.length; i++) {
+          if (!flatValue(v[i], depth + 1)) return false; // a hole or undefined too
+        }
+      } else if (proto === Object.prototype || proto === null) {
+        flatWord(OBJECT);
+        for (const k in v) {
+          const x = v[k];
+          if (x === undefined || typeof x === 'function' || typeof x === 'symbol') continue;
+          if (!flatString(k, KEY) || !flatValue(x, depth + 1)) return false;
+        }
+      } else return false;
+      flatWord(END);
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+/**
  * Throws, with the `path` of the first value `JSON.stringify` would write as another, if any.
  * Looks at each value as `JSON.stringify` reads it (its `toJSON` first, a Number object as its
  * number), in the same order. A replacer function in `JSON.stringify` did the same at a call per

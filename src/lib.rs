@@ -32,6 +32,8 @@ pub mod stacking;
 pub mod result;
 // The result handed to JS: one text and a list of words (js/handoff.js builds the objects).
 pub mod handoff;
+// A request handed in from JS the same way (js/handoff.js flattens the objects), JSON text else.
+pub mod intake;
 
 // Shared by the stages: errors and reasons, money, time and zones, codes, small helpers.
 pub mod codes;

@@ -148,7 +148,15 @@ impl CouponEngine {
         &self,
         #[wasm_bindgen(unchecked_param_type = "EvaluateRequest")] req: JsValue,
     ) -> Result<JsValue, JsValue> {
-        // The request borrows its lines' text from this JSON text, kept while it is priced.
+        // Plain data comes in flat (src/intake.rs), borrowing its lines' text from the handoff.
+        if let Some(flat) = crate::intake::Flat::of(&req) {
+            if let Ok(mut req) = flat.read::<EvaluateRequest>() {
+                req.now.get_or_insert_with(clock);
+                return to_js(self.inner.evaluate(&req));
+            }
+        }
+        // Anything else, and what the handoff does not read, as JSON text: it refuses what it
+        // must, naming the field. The request borrows from this text while it is priced.
         let text = json_text(&req)?;
         let mut req: EvaluateRequest = input::from_json(&text).map_err(|e| to_js_error(&e))?;
         req.now.get_or_insert_with(clock);

@@ -66,7 +66,7 @@ fn shop() -> Value {
     })
 }
 
-fn request<T: serde::Deserialize<'static>>(v: &Value) -> T {
+fn request<T: serde::Deserialize<'static> + std::fmt::Debug>(v: &Value) -> T {
     common::request(v).unwrap()
 }
 

@@ -4,6 +4,7 @@
 use edge_coupons::handoff::{
     Handoff, ARRAY, END, FALSE, FLOAT, INT, KEY, KEY_AGAIN, NULL, OBJECT, STR, TAG_BITS, TRUE,
 };
+use edge_coupons::intake::NUMBER;
 use serde_json::{json, Value};
 
 struct Reader<'h> {
@@ -100,4 +101,41 @@ pub fn to_value<T: serde::Serialize>(v: T) -> serde_json::Result<Value> {
     let h = Handoff::of(&v).unwrap();
     assert_eq!(decode(&h), json, "the handoff to JS differs from the JSON");
     Ok(json)
+}
+
+/// What js/handoff.js `flatten` makes of a JSON value (src/intake.rs): the text, its length in
+/// UTF-16 units, and the words. A number is `INT` from 0 to 2^28 - 1, else its digits.
+pub fn flatten(v: &Value) -> (String, usize, Vec<u32>) {
+    fn string(s: &str, tag: u32, out: &mut (String, usize, Vec<u32>)) {
+        out.0.push_str(s);
+        out.1 += s.encode_utf16().count();
+        out.2.push(tag | (out.1 as u32) << TAG_BITS);
+    }
+    fn go(v: &Value, out: &mut (String, usize, Vec<u32>)) {
+        match v {
+            Value::Null => out.2.push(NULL),
+            Value::Bool(b) => out.2.push(if *b { TRUE } else { FALSE }),
+            Value::Number(n) => match n.as_u64().filter(|u| *u < 1 << 28) {
+                Some(u) => out.2.push(INT | (u as u32) << TAG_BITS),
+                None => string(&n.to_string(), NUMBER, out),
+            },
+            Value::String(s) => string(s, STR, out),
+            Value::Array(a) => {
+                out.2.push(ARRAY);
+                a.iter().for_each(|x| go(x, out));
+                out.2.push(END);
+            }
+            Value::Object(o) => {
+                out.2.push(OBJECT);
+                for (k, x) in o {
+                    string(k, KEY, out);
+                    go(x, out);
+                }
+                out.2.push(END);
+            }
+        }
+    }
+    let mut out = (String::new(), 0, Vec::new());
+    go(v, &mut out);
+    out
 }

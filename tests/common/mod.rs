@@ -95,8 +95,21 @@ fn with_now(input: &Value, now: &str) -> Value {
 
 /// A typed request from a JSON value, read from its text the way every caller's is. The text is
 /// leaked: an evaluate request borrows from it (a test's requests are small and few).
-pub fn request<T: Deserialize<'static>>(v: &Value) -> Result<T, Box<edge_coupons::Error>> {
-    edge_coupons::input::from_json(String::leak(serde_json::to_string(v).unwrap()))
+///
+/// The same value handed in flat, as the JS skin hands in plain objects (src/intake.rs), must
+/// read the same, and be refused where the text is.
+pub fn request<T: Deserialize<'static> + std::fmt::Debug>(
+    v: &Value,
+) -> Result<T, Box<edge_coupons::Error>> {
+    let read = edge_coupons::input::from_json(String::leak(serde_json::to_string(v).unwrap()));
+    let (text, units, words) = handoff::flatten(v);
+    let flat = edge_coupons::intake::read::<T>(String::leak(text), units, Vec::leak(words));
+    match (&read, &flat) {
+        (Ok(a), Ok(b)) => assert_eq!(format!("{a:?}"), format!("{b:?}"), "read flat: {v}"),
+        (Err(_), Err(_)) => {}
+        _ => panic!("the text read {read:?}, flat {flat:?}: {v}"),
+    }
+    read
 }
 
 /// A result as JSON.

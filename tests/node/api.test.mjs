@@ -202,6 +202,52 @@ test('text beyond ASCII crosses whole: a request is encoded straight into Wasm m
   assert.equal(wasmMemoryBytes(), memory);
 });
 
+test('a request of plain data is read from its objects exactly as from its JSON text, and anything else is read from the text', () => {
+  const engine = load();
+  const line = cart.lines[0];
+  const odd = { n: [1.5, -3, -0, 1e21, 2 ** 28 - 1, 2 ** 28, 2 ** 53 + 2, 1e-7, 0.1 + 0.2, -1e-300], t: [true, false, null, '', 'é', '日本', '👟'], o: { a: { b: [[], {}] } } };
+  const nullProto = Object.assign(Object.create(null), line);
+  const withGetter = { ...line, get product_id() { return 'tee'; } };
+  const deep = JSON.parse('['.repeat(150) + ']'.repeat(150));
+  const requests = [
+    { cart, codes: ['SAVE10'], now: NOW },
+    { cart: { ...cart, lines: [{ ...line, attributes: odd }], attributes: { größe: 'M', '': 1, ...JSON.parse('{"__proto__":{"x":1}}') } }, codes: ['SAVE10'], now: NOW },
+    { cart: { ...cart, lines: [nullProto, { ...withGetter, id: 'b' }] }, user: { id: 'u', properties: odd, segments: ['vip'] }, codes: ['SAVE10', 'NOPE'], now: NOW },
+    { cart: { ...cart, lines: [{ ...line, id: 'x👟', product_id: 'é' }] }, now: NOW, allocations: true, automatic: false },
+    // Refused by the core: each its own code and path, the same either way.
+    { cart: { ...cart, lines: [{ ...line, quantity: 2.5 }] }, now: NOW },
+    { cart: { ...cart, lines: [{ ...line, quantity: 1e21 }] }, now: NOW },
+    { cart: { ...cart, lines: [{ ...line, unit_price: 10 }] }, now: NOW },
+    { cart: { ...cart, currency: 'EUR' }, now: NOW },
+    // Refused on reading, which the JSON text says where and why.
+    { cart: { ...cart, lines: [{ ...line, colour: 'red' }] }, now: NOW },
+    { cart: { ...cart, lines: 'x' }, now: NOW },
+    { cart, codes: [1], now: NOW },
+    { cart, codes: ['x\ud83d', '\udc5fy'], now: NOW }, // halves of one pair in two strings
+    { cart, codes: ['\ud800'], now: NOW },
+    { cart: { ...cart, attributes: { deep } }, now: NOW },
+  ];
+  const outcome = (f) => {
+    try {
+      return { value: f() };
+    } catch (e) {
+      return { code: e.code, path: e.path, message: e.message };
+    }
+  };
+  for (const req of requests) {
+    const viaObject = outcome(() => engine.evaluate(req));
+    assert.deepEqual(viaObject, outcome(() => engine.evaluateJson(JSON.stringify(req))), JSON.stringify(req).slice(0, 200));
+  }
+  // An enumerable key on Object.prototype: a plain object's `for ... in` would see it, JSON.stringify
+  // does not; such requests go the JSON way.
+  Object.prototype.sneaky = 'x'; // eslint-disable-line no-extend-native
+  try {
+    assert.equal(engine.evaluate({ cart, codes: ['SAVE10'], now: NOW }).totals.total, '18.00');
+  } finally {
+    delete Object.prototype.sneaky;
+  }
+});
+
 test('errors carry their documented details', () => {
   const engine = load();
   const e = throwsCode(() => engine.evaluate({ cart: { ...cart, currency: 'EUR' }, now: NOW }), 'CURRENCY_MISMATCH');
