@@ -239,7 +239,7 @@ impl<'de> MapAccess<'de> for Digits<'de> {
     }
 }
 
-/// A JS value's request, handed in by js/handoff.js: `None` when the value is not plain data.
+/// A JS value handed in by js/handoff.js, in Wasm memory.
 #[cfg(target_arch = "wasm32")]
 #[derive(Debug)]
 pub struct Flat {
@@ -263,6 +263,7 @@ extern "C" {
 
 #[cfg(target_arch = "wasm32")]
 impl Flat {
+    /// `value` flat; `None` when it is not plain data (or a getter threw: the JSON way says so).
     pub fn of(value: &wasm_bindgen::JsValue) -> Option<Flat> {
         let n = usize::try_from(flatten(value).ok()?).ok()?;
         let mut words = vec![0; n];
