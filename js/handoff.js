@@ -2,7 +2,8 @@
 // string and key one after another, decoded from Wasm memory once; `words` (a Uint32Array view
 // of Wasm memory, read before anything can move it) gives the shape: a tag in each word's low 4
 // bits and a number in the rest, which for a string or a new key is where it ends in `text`, in
-// UTF-16 code units. The objects are those JSON.parse makes of the result's JSON.
+// UTF-16 code units. The objects are those JSON.parse makes of the result's JSON. A request of
+// plain data goes the other way in the same encoding (`flatten`, src/intake.rs).
 const NULL = 0, TRUE = 1, FALSE = 2, INT = 3, FLOAT = 4, STR = 5, ARRAY = 6, OBJECT = 7;
 const END = 8, KEY = 9, KEY_AGAIN = 10;
 const bits = new DataView(new ArrayBuffer(8));
@@ -44,11 +45,11 @@ export function utf8Into(text, into) {
  * when it is no integer from 0 to 2^28 - 1, `NUMBER` and the text `JSON.stringify` writes for it.
  * The words stay in `flat` until `takeFlat` copies them into Wasm memory.
  *
- * `undefined` when the value holds anything but plain objects and arrays (their prototypes the
- * built-in ones, no `toJSON`), strings (well-formed), finite numbers, booleans and null, or nests
- * deeper than MAX_FLAT_DEPTH: such a request goes the JSON way (`jsonText`), which refuses what
- * it must and reads the rest as it always did. Values `JSON.stringify` leaves out of an object
- * (`undefined`, functions, symbols) are left out here too.
+ * The number of words, or -1 when the value holds anything but plain objects and arrays (their
+ * prototypes the built-in ones, no `toJSON`), well-formed strings, finite numbers, booleans and
+ * null, or nests deeper than MAX_FLAT_DEPTH: such a request goes the JSON way (`jsonText`),
+ * which refuses what it must and reads the rest as it always did. Values `JSON.stringify` leaves
+ * out of an object (`undefined`, functions, symbols) are left out here too.
  */
 export function flatten(value) {
   flatCount = 0;
