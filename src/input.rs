@@ -259,7 +259,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Entries<T> {
 
 /// How serde_json hands over a number's own digits under `arbitrary_precision`: a one-entry map
 /// under this key (what `serde_json::Number` itself reads).
-const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+pub(crate) const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 
 // Requests are objects: a derived struct alone would also read a list as its fields in order.
 crate::de::objects!(

@@ -18,6 +18,7 @@
 //! it. An end is where the string stops in the text, in UTF-16 code units.
 
 use crate::handoff::{ARRAY, END, FALSE, INT, KEY, NULL, OBJECT, STR, TAG_BITS, TRUE};
+use crate::input::NUMBER_TOKEN;
 use serde::de::value::BorrowedStrDeserializer;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
@@ -28,8 +29,6 @@ pub const NUMBER: u32 = 11;
 const TAG_MASK: u32 = (1 << TAG_BITS) - 1;
 /// How deep values nest here at most (serde_json's own limit is 128).
 const MAX_DEPTH: usize = 128;
-/// How serde_json hands over a number's digits under `arbitrary_precision`.
-const NUMBER_TOKEN: &str = "$serde_json::private::Number";
 
 /// Not read this way; the reason is left to the JSON reader.
 #[derive(Debug)]
