@@ -34,6 +34,27 @@ use std::sync::OnceLock;
 /// How far `issued_at` may be ahead of `now`, for clocks that run a little slow.
 pub const CLOCK_SKEW_SECONDS: i64 = 300;
 
+/// Whether a manifest issued at `issued_at` (up to the clock skew after `now`) and expiring at
+/// `expires_at` (exclusive) is in force at `now`.
+fn in_force(issued_at: Instant, expires_at: Instant, now: Instant) -> Result<()> {
+    if now
+        .checked_add(Duration::seconds(CLOCK_SKEW_SECONDS))
+        .is_some_and(|t| issued_at > t)
+    {
+        return Err(Box::new(Error::ManifestNotYetValid {
+            issued_at: format_instant(issued_at),
+            now: format_instant(now),
+        }));
+    }
+    if expires_at <= now {
+        return Err(Box::new(Error::ManifestExpired {
+            expires_at: format_instant(expires_at),
+            now: format_instant(now),
+        }));
+    }
+    Ok(())
+}
+
 /// A coupon engine over one verified manifest.
 #[derive(Debug, Clone)]
 pub struct Engine {
@@ -102,21 +123,7 @@ impl Engine {
         let text = signature::verify(jws, keys)?;
         let payload = manifest::Payload::parse(&text)?;
         let (issued_at, expires_at) = payload.validity()?;
-        if now
-            .checked_add(Duration::seconds(CLOCK_SKEW_SECONDS))
-            .is_some_and(|t| issued_at > t)
-        {
-            return Err(Box::new(Error::ManifestNotYetValid {
-                issued_at: format_instant(issued_at),
-                now: format_instant(now),
-            }));
-        }
-        if expires_at <= now {
-            return Err(Box::new(Error::ManifestExpired {
-                expires_at: format_instant(expires_at),
-                now: format_instant(now),
-            }));
-        }
+        in_force(issued_at, expires_at, now)?;
         let manifest = payload.into_manifest(&limits)?;
         let coupons = &manifest.coupons;
         let by_priority = crate::sort::indices(coupons.len(), &|a, b| {
@@ -156,14 +163,10 @@ impl Engine {
         self.manifest.zones.get(i).unwrap_or(&UTC)
     }
 
+    /// Every call checks its own `now` as a load does: an engine kept in memory answers neither
+    /// before its manifest is issued nor once it expires.
     fn fresh(&self, now: Instant) -> Result<()> {
-        if self.manifest.expires_at <= now {
-            return Err(Box::new(Error::ManifestExpired {
-                expires_at: format_instant(self.manifest.expires_at),
-                now: format_instant(now),
-            }));
-        }
-        Ok(())
+        in_force(self.manifest.issued_at, self.manifest.expires_at, now)
     }
 
     /// Prices a cart with codes, consuming nothing. `request` is the EvaluateRequest tree
