@@ -21,19 +21,66 @@ fn run(path: &std::path::Path) -> Result<(), String> {
     if !["load", "evaluate", "tray", "checkCode", "distribute"].contains(&op) {
         return Err(format!("unknown op `{op}`"));
     }
-    let input = if op == "load" {
+    let input = if op == "load" || v.get("input_text").is_some() {
         &Value::Null
     } else {
         field("input")?
     };
-    let outcome = common::load(field("manifest")?, now, v.get("limits")).and_then(|engine| {
-        if op == "load" {
-            Ok(Value::Null)
-        } else {
-            common::play(&engine, op, input, now)
-        }
-    });
+    let limits = match v.get("limits") {
+        Some(l) => edge_coupons::input::from_json(&l.to_string()),
+        None => Ok(edge_coupons::Limits::default()),
+    };
+    let jws = jws(&v)?;
+    let input_text = v.get("input_text").map(piece_text).transpose()?;
+    let outcome = limits
+        .and_then(|limits| common::load_jws(&jws, now, limits))
+        .and_then(|engine| match (op, input_text) {
+            ("load", _) => Ok(Value::Null),
+            ("evaluate", Some(t)) => {
+                let request = edge_coupons::input::from_json(String::leak(t))?;
+                Ok(common::handoff::to_value(engine.evaluate(&request)?).unwrap())
+            }
+            _ => common::play(&engine, op, input, now),
+        });
     common::judge(op, outcome, expect)
+}
+
+/// A vector's text: a string, or a list of strings and `{ "repeat", "times" }` pieces.
+fn piece_text(t: &Value) -> Result<String, String> {
+    let piece = |p: &Value| match (p.as_str(), &p["repeat"], p["times"].as_u64()) {
+        (Some(s), _, _) => Ok(s.to_string()),
+        (None, Value::String(s), Some(n)) => Ok(s.repeat(n as usize)),
+        _ => Err(format!(
+            "a text piece is a string or {{ repeat, times }}: {p}"
+        )),
+    };
+    match t {
+        Value::Array(pieces) => pieces.iter().map(piece).collect(),
+        t => piece(t),
+    }
+}
+
+/// The vector's JWS: its manifest signed with the test key, then the header or signature
+/// replaced where `jws` says; or the whole JWS given as `jws.text`.
+fn jws(v: &Value) -> Result<String, String> {
+    use base64::Engine as _;
+    let Some(given) = v.get("jws") else {
+        return Ok(common::sign(&v["manifest"]));
+    };
+    if let Some(t) = given.get("text") {
+        return piece_text(t);
+    }
+    let signed = common::sign(&v["manifest"]);
+    let parts: Vec<&str> = signed.split('.').collect();
+    let header = match given.get("header") {
+        Some(h) => base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(piece_text(h)?),
+        None => parts[0].to_string(),
+    };
+    let signature = match given.get("signature") {
+        Some(s) => s.as_str().ok_or("`jws.signature` is a string")?,
+        None => parts[2],
+    };
+    Ok(format!("{header}.{}.{signature}", parts[1]))
 }
 
 #[test]

@@ -161,15 +161,22 @@ pub fn play(
     Ok(out.unwrap())
 }
 
-/// Judges a played vector: the outcome must be the expected error code, or contain the expected
-/// result (tests/vectors/README.md).
+/// Judges a played vector: the outcome must be the expected error code (at `expect.path` when the
+/// vector gives one), or contain the expected result (tests/vectors/README.md).
 pub fn judge(
     op: &str,
     outcome: Result<Value, Box<edge_coupons::Error>>,
     expect: &Value,
 ) -> Result<(), String> {
     match (outcome, expect.get("error"), expect.get("result")) {
-        (Err(e), Some(code), None) if code.as_str() == Some(e.code()) => Ok(()),
+        (Err(e), Some(code), None) if code.as_str() == Some(e.code()) => {
+            match expect.get("path").map(|p| (p.as_str(), e.path())) {
+                Some((want, got)) if want != got => {
+                    Err(format!("failed at path {got:?}, expected {want:?} ({e})"))
+                }
+                _ => Ok(()),
+            }
+        }
         (Err(e), _, _) => Err(format!("failed with {} ({e})", e.code())),
         (Ok(r), Some(code), None) => Err(format!("expected error {code}, got {r}")),
         (Ok(r), None, Some(expected)) => contains(&r, expected, "result"),

@@ -148,19 +148,35 @@ export function readVector(file) {
   assert.ok(v && typeof v === 'object' && !Array.isArray(v), `${file}: a vector is a JSON object`);
   assert.ok(VECTOR_OPS.has(v.op), `${file}: unknown op ${JSON.stringify(v.op)} (known: ${[...VECTOR_OPS].join(', ')})`);
   assert.ok('manifest' in v, `${file}: no manifest`);
-  const keys = v.expect && typeof v.expect === 'object' ? Object.keys(v.expect) : [];
+  const keys = v.expect && typeof v.expect === 'object' ? Object.keys(v.expect).filter((k) => k !== 'path') : [];
   assert.ok(
     keys.length === 1 && (keys[0] === 'result' || keys[0] === 'error'),
     `${file}: expect must hold exactly one of "result" or "error", got ${JSON.stringify(keys)}`,
   );
   if ('error' in v.expect) assert.equal(typeof v.expect.error, 'string', `${file}: expect.error is an error code string`);
+  if ('path' in v.expect) assert.ok('error' in v.expect && typeof v.expect.path === 'string', `${file}: expect.path is a string beside expect.error`);
+  if ('input_text' in v) assert.ok(v.op === 'evaluate' && !('input' in v), `${file}: input_text is an evaluate's whole input`);
   return v;
 }
 
-/** The job a runtime plays for a vector (tests/vectors/play.mjs): signed with the test key. */
-export const vectorJob = (v, jwks = testJwks()) => ({
-  jws: signJws(v.manifest), jwks, op: v.op, input: v.input ?? {}, now: v.now, limits: v.limits,
-});
+/** A vector's text: a string, or a list of strings and `{ repeat, times }` pieces (tests/vectors/README.md). */
+export const vectorText = (t) =>
+  typeof t === 'string' ? t : t.map((p) => (typeof p === 'string' ? p : p.repeat.repeat(p.times))).join('');
+
+/**
+ * The job a runtime plays for a vector (tests/vectors/play.mjs): signed with the test key, then
+ * the JWS's header or signature replaced where `jws` says, or the JWS given whole as `jws.text`.
+ */
+export function vectorJob(v, jwks = testJwks()) {
+  let jws = v.jws?.text === undefined ? signJws(v.manifest) : vectorText(v.jws.text);
+  if (v.jws?.header !== undefined || v.jws?.signature !== undefined) {
+    const [header, payload, signature] = jws.split('.');
+    jws = [v.jws.header === undefined ? header : base64url(v.jws.header), payload, v.jws.signature ?? signature].join('.');
+  }
+  const job = { jws, jwks, op: v.op, input: v.input ?? {}, now: v.now, limits: v.limits };
+  if (v.input_text !== undefined) job.input_text = vectorText(v.input_text);
+  return job;
+}
 
 /** Checks what a runtime answered for a vector against its `expect`. */
 export function checkVector(v, out) {
@@ -171,6 +187,7 @@ export function checkVector(v, out) {
     assert.equal(typeof out.error.code, 'string', `the Error has no string .code: ${out.error.message}`);
     assert.ok(out.error.message.length > 0, 'the Error has an empty message');
     assert.equal(out.error.code, v.expect.error, `wrong error code (message: ${out.error.message})`);
+    if ('path' in v.expect) assert.equal(out.error.path, v.expect.path, `wrong error path (message: ${out.error.message})`);
     return;
   }
   assert.ok(!out.error, `expected a result, but the call threw ${out.error?.code ?? ''}: ${out.error?.message}`);

@@ -1,11 +1,12 @@
 // How a runner plays one signed vector (tests/vectors/README.md), with no imports, so the same code
 // runs in Node, inside workerd (tests/worker/vectors-worker.js) and in a Chromium page
 // (tests/browser/vectors.test.mjs). Node signs the vector; `job` is { jws, jwks, op, input, now?,
-// limits? }. Returns { result } or { error: { code, message, is_error } }; the checks are Node's
-// (`checkVector` in tests/node/helpers.mjs).
+// limits? }. Returns { result } or { error: { code, path, message, is_error } }; the checks are Node's
+// (`checkVector` in tests/node/helpers.mjs). A job with `input_text` evaluates that JSON text as it is
+// (`evaluateJson`): the requests a JS value cannot carry, such as a quantity a float rounds to 1.
 const withNow = (ctx, now) => (ctx?.now === undefined && now !== undefined ? { ...ctx, now } : ctx);
 
-function run(CouponEngine, { jws, jwks, op, input = {}, now, limits }) {
+function run(CouponEngine, { jws, jwks, op, input = {}, input_text: text, now, limits }) {
   const opts = {};
   if (now !== undefined) opts.now = now;
   if (limits !== undefined) opts.limits = limits;
@@ -15,7 +16,7 @@ function run(CouponEngine, { jws, jwks, op, input = {}, now, limits }) {
       case 'load':
         return { manifestId: engine.manifestId, manifest_id: engine.manifestId };
       case 'evaluate':
-        return engine.evaluate(withNow(input, now));
+        return text === undefined ? engine.evaluate(withNow(input, now)) : engine.evaluateJson(text);
       case 'tray':
         return engine.tray(withNow(input, now));
       case 'checkCode':
@@ -34,6 +35,8 @@ export function playVector(CouponEngine, job) {
   try {
     return { result: run(CouponEngine, job) };
   } catch (err) {
-    return { error: { code: err?.code ?? null, message: err?.message ?? String(err), is_error: err instanceof Error } };
+    return {
+      error: { code: err?.code ?? null, path: err?.path ?? null, message: err?.message ?? String(err), is_error: err instanceof Error },
+    };
   }
 }
