@@ -36,6 +36,7 @@ const ENGINE_ONLY = {
   minor_units: "amounts within the currency's minor-unit digits",
   durations: 'durations of at most 100 years',
   rule_numbers: 'numbers in rules within the exact decimal range',
+  nesting: 'rule nesting (12 levels)',
   time_zones: 'time_zones that every named zone has and that only named zones have, entries going up by `from`, the first at or before issued_at',
   clock: "the manifest's validity at the caller's clock",
   limits: "the caller's engine limits",
@@ -59,6 +60,7 @@ const VECTOR_CHECKS = {
   '267-time-zones-settings-zone-without-table.json': 'time_zones',
   '407-limit-group-unknown-refused.json': 'segments',
   '416-multi-codes-prefix-overlap-refused.json': 'prefixes',
+  '502-hostile-manifest-rule-nested-40-deep.json': 'nesting',
 };
 
 /** Loads a manifest; the refusal's code and message, or null when it loads. */
