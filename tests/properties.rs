@@ -1135,3 +1135,57 @@ proptest! {
         }
     }
 }
+
+/// Property cases for every layer: the first [`PROPERTY_VECTORS`] cases of a deterministic draw,
+/// each checked here against the money invariants (and its compact result against the full one),
+/// are committed as vectors `tests/vectors/6NN-property-case.json` with the whole result expected.
+/// The vector runners in Node, workerd and Chromium must give that result, so the invariants hold
+/// there too. A change to the engine's results or to the draw fails here until the files are
+/// written again: `UPDATE_PROPERTY_VECTORS=1 cargo test --test properties property_vectors`.
+const PROPERTY_VECTORS: usize = 32;
+
+#[test]
+fn property_vectors_are_checked_and_current() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let update = std::env::var_os("UPDATE_PROPERTY_VECTORS").is_some();
+    let mut runner = TestRunner::deterministic();
+    let mut stale = Vec::new();
+    for i in 0..PROPERTY_VECTORS {
+        let case = case().new_tree(&mut runner).unwrap().current();
+        let manifest = case.manifest();
+        let engine = load(&manifest);
+        let out: Value = serde_json::from_str(&evaluate(&engine, &case.request())).unwrap();
+        check(&case, &manifest, &out).unwrap_or_else(|e| panic!("property case {i}: {e}"));
+        let compact: Value =
+            serde_json::from_str(&evaluate(&engine, &case.compact_request())).unwrap();
+        compact_agrees(&out, &compact).unwrap_or_else(|e| panic!("property case {i}: {e}"));
+        let (name, mu) = CURRENCIES[case.cart.currency];
+        let description = format!(
+            "property case {i} (tests/properties.rs, a deterministic draw): {name} ({mu} decimals), \
+             {} lines, {} coupons, {} codes typed; the whole result, checked natively against the \
+             money invariants",
+            case.cart.lines.len(),
+            case.specs.len(),
+            case.codes.len()
+        );
+        let input = case.request();
+        let expected = common::play(&engine, "evaluate", &input, NOW).unwrap();
+        let vector = json!({
+            "description": description, "now": NOW, "manifest": manifest, "op": "evaluate",
+            "input": input, "expect": { "result": expected },
+        });
+        let text = format!("{}\n", serde_json::to_string_pretty(&vector).unwrap());
+        let path = common::root().join(format!("tests/vectors/{}-property-case.json", 600 + i));
+        if update {
+            std::fs::write(&path, text).unwrap();
+        } else if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+            stale.push(path.display().to_string());
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "not what the draw gives now (UPDATE_PROPERTY_VECTORS=1 cargo test --test properties \
+         property_vectors writes them): {stale:?}"
+    );
+}
