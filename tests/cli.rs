@@ -864,6 +864,61 @@ fn codes_import_reads_csv_and_reports_bad_rows() {
     );
 }
 
+/// Without --now, a manifest issued after the clock loads at its `issued_at`, and the codes are
+/// checked at that instant too: a call dated before `issued_at` is refused (MANIFEST_NOT_YET_VALID).
+#[test]
+fn codes_of_a_manifest_issued_after_the_clock_are_imported_and_assigned() {
+    let d = tmp("issued-later");
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(DEMO).unwrap()).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let at = |days: i64| {
+        chrono::DateTime::from_timestamp(now + days * 86_400, 0)
+            .unwrap()
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    m["issued_at"] = at(1).into();
+    m["expires_at"] = at(30).into();
+    let manifest = d.join("later.json");
+    std::fs::write(&manifest, m.to_string()).unwrap();
+    let csv = d.join("codes.csv");
+    std::fs::write(&csv, "code\nBACK4M7QX2PD\nBACKSHORT\n").unwrap();
+    let r = ok(&[
+        "codes",
+        "import",
+        "--coupon",
+        "comeback-15",
+        "--manifest",
+        p(&manifest),
+        p(&csv),
+    ]);
+    assert!(r.stderr.contains("imported 1 code(s)"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("`BACKSHORT` is not a code"),
+        "{}",
+        r.stderr
+    );
+    let users = d.join("users.csv");
+    std::fs::write(&users, "user_id\nu1\n").unwrap();
+    let codes = d.join("codes.txt");
+    std::fs::write(&codes, "BACK4M7QX2PD\n").unwrap();
+    let r = ok(&[
+        "assign",
+        "--manifest",
+        p(&manifest),
+        "--coupon",
+        "comeback-15",
+        "--codes",
+        p(&codes),
+        p(&users),
+    ]);
+    assert!(r.stdout.contains("BACK4M7QX2PD"), "{}", r.stdout);
+}
+
 #[test]
 fn assign_makes_records_with_codes() {
     let d = tmp("assign");

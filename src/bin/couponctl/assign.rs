@@ -58,7 +58,7 @@ pub fn run(a: &Assign) -> Out<()> {
     let manifest = a.manifest.as_str();
     let coupon_id = a.coupon.as_str();
     a.out.check()?;
-    let engine = load_engine(manifest, a.jwks.as_deref(), &a.clock)?;
+    let (engine, loaded_at) = load_engine(manifest, a.jwks.as_deref(), &a.clock)?;
     let coupon = engine.manifest().coupon(coupon_id).ok_or_else(|| {
         fail(format!(
             "{manifest}: no coupon `{coupon_id}` in this manifest"
@@ -72,7 +72,7 @@ pub fn run(a: &Assign) -> Out<()> {
     let bulk = coupon.codes.has_bulk();
     let default_at = a.at.unwrap_or_else(|| a.clock.now());
     let ctx = edge_coupons::input::UserContext {
-        now: Some(support::show(a.clock.now())),
+        now: Some(support::show(loaded_at)),
         ..Default::default()
     };
     let mut pool = Vec::new();
@@ -87,8 +87,8 @@ pub fn run(a: &Assign) -> Out<()> {
                     .map_err(|e| fail(format!("{p}: line {}: {e}", i + 1)))?;
                 let owner = engine
                     .check_code(&code, &ctx)
-                    .ok()
-                    .and_then(|c| c.coupon_id);
+                    .map_err(support::with_file(manifest))?
+                    .coupon_id;
                 if owner.as_deref() != Some(coupon_id) {
                     return Err(fail(format!(
                         "{p}: line {}: `{code}` is not a code of coupon `{coupon_id}`",

@@ -435,18 +435,18 @@ fn import(a: &Import) -> Out<()> {
     let path = a.csv.as_str();
     let coupon = a.coupon.as_str();
     a.out.check()?;
-    let engine = match &a.manifest {
+    let (engine, at) = match &a.manifest {
         Some(m) => {
-            let e = load_engine(m, a.jwks.as_deref(), &a.clock)?;
+            let (e, loaded_at) = load_engine(m, a.jwks.as_deref(), &a.clock)?;
             if e.manifest().coupon(coupon).is_none() {
                 return Err(fail(format!("{m}: no coupon `{coupon}` in this manifest")));
             }
-            Some(e)
+            (Some((e, m.as_str())), loaded_at)
         }
-        None => None,
+        None => (None, a.clock.now()),
     };
     let ctx = edge_coupons::input::UserContext {
-        now: Some(support::show(a.clock.now())),
+        now: Some(support::show(at)),
         ..Default::default()
     };
     let (records, col, header) =
@@ -476,11 +476,11 @@ fn import(a: &Import) -> Out<()> {
                 continue;
             }
         };
-        if let Some(engine) = &engine {
+        if let Some((engine, m)) = &engine {
             let owner = engine
                 .check_code(&code, &ctx)
-                .ok()
-                .and_then(|c| c.coupon_id);
+                .map_err(support::with_file(m))?
+                .coupon_id;
             if owner.as_deref() != Some(coupon) {
                 problems.push(format!(
                     "line {}: `{code}` is not a code of coupon `{coupon}` (its prefix or length does not match{})",

@@ -80,35 +80,45 @@ pub struct Inspect {
 }
 
 /// Loads a signed payload with the engine as of `now`; a manifest not yet valid at the clock is
-/// loaded at its `issued_at` instead unless `fixed` (an explicit --now).
+/// loaded at its `issued_at` instead unless `fixed` (an explicit --now). Returns the engine and
+/// the instant it was loaded at, which its calls must use: an engine answers no call dated before
+/// its manifest is issued.
 fn load(
     jws: &str,
     keys: &edge_coupons::KeySet,
     now: Instant,
     fixed: bool,
-) -> Result<Engine, Box<Error>> {
+) -> Result<(Engine, Instant), Box<Error>> {
     match Engine::from_signed_manifest(jws, keys, now, Limits::default()) {
         Err(e) if !fixed && matches!(*e, Error::ManifestNotYetValid { .. }) => {
             let Error::ManifestNotYetValid { issued_at, .. } = *e else {
                 return Err(e);
             };
             let at = parse_instant(&issued_at, "issued_at")?;
-            Engine::from_signed_manifest(jws, keys, at, Limits::default())
+            Ok((
+                Engine::from_signed_manifest(jws, keys, at, Limits::default())?,
+                at,
+            ))
         }
-        other => other,
+        other => Ok((other?, now)),
     }
 }
 
 /// A manifest file for a command: a JWS (verified with `jwks`) or a JSON payload (its time zones
 /// and hidden codes filled as `sign` fills them, then signed in memory with a throw-away key, so it
 /// goes through the very same load).
-pub fn load_engine(path: &str, jwks: Option<&str>, clock: &Clock) -> Out<Engine> {
+pub fn load_engine(path: &str, jwks: Option<&str>, clock: &Clock) -> Out<(Engine, Instant)> {
     load_engine_at(path, jwks, clock.now(), clock.fixed())
 }
 
 /// [`load_engine`] at `now`; when not `fixed`, a manifest issued later than `now` loads at its
 /// `issued_at`.
-pub fn load_engine_at(path: &str, jwks: Option<&str>, now: Instant, fixed: bool) -> Out<Engine> {
+pub fn load_engine_at(
+    path: &str,
+    jwks: Option<&str>,
+    now: Instant,
+    fixed: bool,
+) -> Out<(Engine, Instant)> {
     let bytes = support::read(path)?;
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'{') {
@@ -242,7 +252,7 @@ pub fn sign(a: &Sign) -> Out<()> {
     let original = support::read(path)?;
     let (payload, filled, zones) = prepare(&original, path)?;
     let jws = signature::sign(&payload, &key.kid, &key.secret);
-    let engine = load(&jws, &key.keyset()?, a.clock.now(), a.clock.fixed())
+    let (engine, _) = load(&jws, &key.keyset()?, a.clock.now(), a.clock.fixed())
         .map_err(support::with_file(path))?;
     a.out.write(format!("{jws}\n").as_bytes())?;
     let m = engine.manifest();
@@ -299,7 +309,7 @@ pub fn verify(a: &Verify) -> Out<()> {
 
 pub fn inspect(a: &Inspect) -> Out<()> {
     let path = a.manifest.as_str();
-    let engine = load_engine(path, a.jwks.as_deref(), &a.clock)?;
+    let (engine, _) = load_engine(path, a.jwks.as_deref(), &a.clock)?;
     let m = engine.manifest();
     // --tz: a fixed offset or an IANA zone, whose offset may differ from one time to the next.
     let offset_at = |t: Instant| i64::from(a.tz.offset_at(t).local_minus_utc());

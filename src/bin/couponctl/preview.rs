@@ -86,7 +86,7 @@ pub fn run(a: &Preview) -> Out<()> {
         _ => a.clock.now(),
     };
     request.insert("now".into(), Value::Str(support::show(now)));
-    let engine = load_engine_at(manifest, a.jwks.as_deref(), now, true)?;
+    let (engine, _) = load_engine_at(manifest, a.jwks.as_deref(), now, true)?;
     let text = crate::manifests::json_text(&Value::Map(request));
     let request: edge_coupons::input::EvaluateRequest = edge_coupons::input::from_json(&text)
         .map_err(support::with_file(
