@@ -52,6 +52,7 @@ fn a_header_without_kid_says_so_and_one_that_is_not_base64url_is_refused() {
     let now = parse_instant(NOW, "now").unwrap();
     let jws = common::sign(&manifest());
     let parts: Vec<&str> = jws.split('.').collect();
+    // Vectors 539 and 540 hold the code; the message must also say what is missing.
     for header in [r#"{"alg":"EdDSA"}"#, r#"{"alg":"EdDSA","kid":7}"#] {
         let no_kid = format!("{}.{}.{}", base64_url(header), parts[1], parts[2]);
         let err = Engine::from_signed_manifest(&no_kid, &common::keyset(), now, Limits::default())

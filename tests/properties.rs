@@ -1171,6 +1171,10 @@ fn property_vectors_are_checked_and_current() {
         );
         let input = case.request();
         let expected = common::play(&engine, "evaluate", &input, NOW).unwrap();
+        assert_eq!(
+            out, expected,
+            "property case {i}: the vector's result is not the one checked"
+        );
         let vector = json!({
             "description": description, "now": NOW, "manifest": manifest, "op": "evaluate",
             "input": input, "expect": { "result": expected },
@@ -1183,6 +1187,19 @@ fn property_vectors_are_checked_and_current() {
             stale.push(path.display().to_string());
         }
     }
+    let mut written: Vec<String> = std::fs::read_dir(common::root().join("tests/vectors"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with("-property-case.json"))
+        .collect();
+    written.sort();
+    let drawn: Vec<String> = (0..PROPERTY_VECTORS)
+        .map(|i| format!("{}-property-case.json", 600 + i))
+        .collect();
+    assert_eq!(
+        written, drawn,
+        "property vectors that the draw does not write"
+    );
     assert!(
         stale.is_empty(),
         "not what the draw gives now (UPDATE_PROPERTY_VECTORS=1 cargo test --test properties \

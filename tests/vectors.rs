@@ -21,26 +21,32 @@ fn run(path: &std::path::Path) -> Result<(), String> {
     if !["load", "evaluate", "tray", "checkCode", "distribute"].contains(&op) {
         return Err(format!("unknown op `{op}`"));
     }
-    let input = if op == "load" || v.get("input_text").is_some() {
+    // What tests/node/helpers.mjs `readVector` checks too.
+    if expect
+        .get("path")
+        .is_some_and(|p| !p.is_string() || expect.get("error").is_none())
+    {
+        return Err("`expect.path` is a string beside `expect.error`".into());
+    }
+    let input_text = v.get("input_text").map(piece_text).transpose()?;
+    if input_text.is_some() && (op != "evaluate" || v.get("input").is_some()) {
+        return Err("`input_text` is an evaluate's whole input".into());
+    }
+    let input = if op == "load" || input_text.is_some() {
         &Value::Null
     } else {
         field("input")?
     };
-    let limits = match v.get("limits") {
-        Some(l) => edge_coupons::input::from_json(&l.to_string()),
-        None => Ok(edge_coupons::Limits::default()),
-    };
     let jws = jws(&v)?;
-    let input_text = v.get("input_text").map(piece_text).transpose()?;
-    let outcome = limits
+    let outcome = common::limits(v.get("limits"))
         .and_then(|limits| common::load_jws(&jws, now, limits))
-        .and_then(|engine| match (op, input_text) {
-            ("load", _) => Ok(Value::Null),
-            ("evaluate", Some(t)) => {
-                let request = edge_coupons::input::from_json(String::leak(t))?;
+        .and_then(|engine| match input_text {
+            _ if op == "load" => Ok(Value::Null),
+            Some(t) => {
+                let request = edge_coupons::input::from_json(&t)?;
                 Ok(common::handoff::to_value(engine.evaluate(&request)?).unwrap())
             }
-            _ => common::play(&engine, op, input, now),
+            None => common::play(&engine, op, input, now),
         });
     common::judge(op, outcome, expect)
 }
@@ -68,7 +74,10 @@ fn jws(v: &Value) -> Result<String, String> {
         return Ok(common::sign(&v["manifest"]));
     };
     if let Some(t) = given.get("text") {
-        return piece_text(t);
+        return match given.as_object().map(|o| o.len()) {
+            Some(1) => piece_text(t),
+            _ => Err("`jws.text` is the whole JWS, alone".into()),
+        };
     }
     let signed = common::sign(&v["manifest"]);
     let parts: Vec<&str> = signed.split('.').collect();

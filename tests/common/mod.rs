@@ -71,17 +71,21 @@ pub fn load_jws(jws: &str, now: &str, limits: Limits) -> Result<Engine, Box<edge
     Engine::from_signed_manifest(jws, &keyset(), parse_instant(now, "now")?, limits)
 }
 
+/// A vector's engine limits (`{ "max_cart_lines": 3 }`), or the defaults.
+pub fn limits(limits: Option<&Value>) -> Result<Limits, Box<edge_coupons::Error>> {
+    match limits {
+        Some(l) => edge_coupons::input::from_json::<Limits>(&l.to_string()),
+        None => Ok(Limits::default()),
+    }
+}
+
 /// Loads a manifest payload (signed here) at `now`.
 pub fn load(
     manifest: &Value,
     now: &str,
     limits: Option<&Value>,
 ) -> Result<Engine, Box<edge_coupons::Error>> {
-    let limits = match limits {
-        Some(l) => edge_coupons::input::from_json::<Limits>(&l.to_string())?,
-        None => Limits::default(),
-    };
-    load_jws(&sign(manifest), now, limits)
+    load_jws(&sign(manifest), now, self::limits(limits)?)
 }
 
 fn with_now(input: &Value, now: &str) -> Value {

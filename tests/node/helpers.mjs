@@ -4,6 +4,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { vectorText } from '../vectors/play.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const PKG_DIR = path.join(ROOT, 'pkg');
@@ -156,25 +157,23 @@ export function readVector(file) {
   if ('error' in v.expect) assert.equal(typeof v.expect.error, 'string', `${file}: expect.error is an error code string`);
   if ('path' in v.expect) assert.ok('error' in v.expect && typeof v.expect.path === 'string', `${file}: expect.path is a string beside expect.error`);
   if ('input_text' in v) assert.ok(v.op === 'evaluate' && !('input' in v), `${file}: input_text is an evaluate's whole input`);
+  if ('jws' in v) assert.ok(!('text' in v.jws) || Object.keys(v.jws).length === 1, `${file}: jws.text is the whole JWS, alone`);
   return v;
 }
 
-/** A vector's text: a string, or a list of strings and `{ repeat, times }` pieces (tests/vectors/README.md). */
-export const vectorText = (t) =>
-  typeof t === 'string' ? t : t.map((p) => (typeof p === 'string' ? p : p.repeat.repeat(p.times))).join('');
-
 /**
  * The job a runtime plays for a vector (tests/vectors/play.mjs): signed with the test key, then
- * the JWS's header or signature replaced where `jws` says, or the JWS given whole as `jws.text`.
+ * the JWS's header or signature replaced where `jws` says; or the JWS given whole as `jws.text`
+ * (in pieces, joined by the runtime, as `input_text` is).
  */
 export function vectorJob(v, jwks = testJwks()) {
-  let jws = v.jws?.text === undefined ? signJws(v.manifest) : vectorText(v.jws.text);
+  let jws = v.jws?.text ?? signJws(v.manifest);
   if (v.jws?.header !== undefined || v.jws?.signature !== undefined) {
     const [header, payload, signature] = jws.split('.');
-    jws = [v.jws.header === undefined ? header : base64url(v.jws.header), payload, v.jws.signature ?? signature].join('.');
+    jws = [v.jws.header === undefined ? header : base64url(vectorText(v.jws.header)), payload, v.jws.signature ?? signature].join('.');
   }
   const job = { jws, jwks, op: v.op, input: v.input ?? {}, now: v.now, limits: v.limits };
-  if (v.input_text !== undefined) job.input_text = vectorText(v.input_text);
+  if (v.input_text !== undefined) job.input_text = v.input_text;
   return job;
 }
 

@@ -2,8 +2,9 @@
 // the engine package the Worker runs (pkg/), inside workerd, so tests/worker/vectors.test.mjs can
 // check that the Worker's runtime gives the results native Rust and Node give (CONTRACT §6).
 //
-// POST / with a JSON array of cases { jws, jwks, op, input, now?, limits? } (the vector signed by the
-// test); answers an array in the same order: { result } or { error: { code, message, is_error } }.
+// POST / with a JSON array of cases { jws, jwks, op, input, input_text?, now?, limits? } (the vector
+// signed by the test); answers an array in the same order: { result } or
+// { error: { code, path, message, is_error } }.
 // Each case runs as tests/vectors/README.md says: load with { now, limits }, then the op, with `now`
 // added to an input that has none.
 import wasmModule from '../../pkg/edge_coupons_bg.wasm';

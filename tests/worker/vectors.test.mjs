@@ -9,7 +9,7 @@ import { VECTORS_DIR, checkVector, readVector, testJwks, vectorFiles, vectorJob 
 import { START_TIMEOUT, STOP_TIMEOUT, TEST_TIMEOUT } from './helpers.mjs';
 import { startWorker } from './server.mjs';
 
-const BATCH = 100; // vectors per request: three requests for the whole folder
+const BATCH = 100; // vectors per request: a few requests for the whole folder
 const files = vectorFiles();
 
 /** The vector, or why it cannot be played (reported by its own test, never skipped). */
