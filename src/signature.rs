@@ -202,7 +202,8 @@ fn verify_parts(
 #[cfg(any(test, feature = "sign"))]
 pub fn sign(payload: &[u8], kid: &str, secret: &[u8; 32]) -> String {
     use ed25519_dalek::{Signer, SigningKey};
-    let header = format!(r#"{{"alg":"EdDSA","kid":"{kid}"}}"#);
+    // Written by serde_json, so any kid is escaped as JSON needs: `{"alg":"EdDSA","kid":"..."}`.
+    let header = serde_json::json!({ "alg": "EdDSA", "kid": kid }).to_string();
     let input = format!(
         "{}.{}",
         URL_SAFE_NO_PAD.encode(header.as_bytes()),

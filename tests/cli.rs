@@ -917,6 +917,26 @@ fn codes_of_a_manifest_issued_after_the_clock_are_imported_and_assigned() {
         p(&users),
     ]);
     assert!(r.stdout.contains("BACK4M7QX2PD"), "{}", r.stdout);
+    // preview too: priced at issued_at (a request's `now` or --now is kept as asked).
+    let cart = d.join("cart.json");
+    std::fs::write(
+        &cart,
+        r#"{"currency":"USD","lines":[{"id":"a","product_id":"p","quantity":1,"unit_price":"10.00"}]}"#,
+    )
+    .unwrap();
+    let r = ok(&[
+        "preview",
+        "--json",
+        "--manifest",
+        p(&manifest),
+        "--cart",
+        p(&cart),
+    ]);
+    assert!(
+        r.stdout.contains(&format!("\"now\":\"{}\"", at(1))),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -1828,4 +1848,146 @@ fn docs_cli_md_shows_each_command_as_clap_prints_it() {
             "docs/cli.md lacks the help of {args:?} as couponctl prints it:\n{synopsis}"
         );
     }
+}
+
+/// What a hostile-input review of couponctl found, each refused or read as the docs say.
+#[test]
+fn careless_input_is_refused_or_read_as_documented() {
+    let d = tmp("careless");
+    // A --length of 0 was read as "not given" and then asked for a negative number of random
+    // characters: memory grew without end.
+    fails(
+        &[
+            "codes",
+            "generate",
+            "--prefix",
+            "BACK",
+            "--count",
+            "1",
+            "--length",
+            "0",
+            "--mac-chars",
+            "0",
+        ],
+        2,
+        "--length 0 leaves fewer than 6 random characters",
+    );
+    // One file for the private key and the key set would keep only the public half.
+    let same = d.join("k.json");
+    let same_rel = format!("{}/./k.json", d.display());
+    fails(
+        &[
+            "keygen",
+            "--kid",
+            "k",
+            "--out",
+            p(&same),
+            "--jwks",
+            &same_rel,
+        ],
+        2,
+        "--out and --jwks are both",
+    );
+    assert!(!same.exists());
+    // A key set that cannot be written leaves no private key behind.
+    let afile = d.join("afile");
+    std::fs::write(&afile, "x").unwrap();
+    let key = d.join("k9.jwk");
+    fails(
+        &[
+            "keygen",
+            "--kid",
+            "k9",
+            "--out",
+            p(&key),
+            "--jwks",
+            p(&afile.join("jwks.json")),
+        ],
+        1,
+        "cannot make the folder",
+    );
+    assert!(!key.exists());
+    // --force replaces a regular file only: never a symlink's target, a folder or a device.
+    #[cfg(unix)]
+    {
+        let target = d.join("target.txt");
+        std::fs::write(&target, "kept").unwrap();
+        let link = d.join("link.txt");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        fails(
+            &["codes", "secret", "--out", p(&link), "--force"],
+            1,
+            "is not a regular file",
+        );
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "kept");
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+    }
+    // A key file's kid goes into JWS headers: the characters keygen allows, nothing else.
+    let r = ok(&["keygen", "--kid", "good", "--stdout"]);
+    let bad = d.join("bad-kid.jwk");
+    std::fs::write(&bad, r.stdout.replace("\"good\"", "\"a\\\"b\"")).unwrap();
+    fails(
+        &["sign", "--key", p(&bad), "--out", p(&d.join("m.jws")), DEMO],
+        1,
+        "the key's `kid`",
+    );
+    // A \u escape is four hex digits; `\u+041` is not one.
+    let m =
+        std::fs::read_to_string(DEMO)
+            .unwrap()
+            .replacen("\"name\": \"", "\"name\": \"\\u+041", 1);
+    let escaped = d.join("escape.json");
+    std::fs::write(&escaped, m).unwrap();
+    fails(
+        &["inspect", "--now", NOW, p(&escaped)],
+        1,
+        "invalid \\u escape",
+    );
+    // A spreadsheet's byte order mark, and old Mac line ends: the header is a header, each line a code.
+    let csv = d.join("bom.csv");
+    std::fs::write(&csv, "\u{feff}code\rBACK4M7QX2PD\rBACK7H2KQ9ZX\r").unwrap();
+    let r = ok(&["codes", "import", "--coupon", "comeback-15", p(&csv)]);
+    assert!(r.stderr.contains("imported 2 code(s)"), "{}", r.stderr);
+    // --column N with a header line: the header is not imported as a code.
+    let csv = d.join("partner.csv");
+    std::fs::write(&csv, "partner,code\nacme,BACK4M7QX2PD\n").unwrap();
+    let r = ok(&[
+        "codes",
+        "import",
+        "--coupon",
+        "comeback-15",
+        "--column",
+        "2",
+        p(&csv),
+    ]);
+    assert!(r.stderr.contains("imported 1 code(s)"), "{}", r.stderr);
+    // A user id is 1 to 128 bytes, as the engine and the Worker count them (100 x é = 200 bytes).
+    let users = d.join("users.csv");
+    std::fs::write(&users, format!("user_id\n{}\nu2\n", "é".repeat(100))).unwrap();
+    let r = ok(&[
+        "assign",
+        "--manifest",
+        DEMO,
+        "--now",
+        NOW,
+        "--coupon",
+        "comeback-15",
+        "--codes",
+        p(&{
+            let c = d.join("codes.txt");
+            std::fs::write(&c, "BACK4M7QX2PD\n").unwrap();
+            c
+        }),
+        p(&users),
+    ]);
+    assert!(
+        r.stderr
+            .contains("1 to 128 bytes of UTF-8 (this one is 200 bytes)"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stdout.lines().count(), 1, "{}", r.stdout);
 }

@@ -5,6 +5,7 @@ use crate::manifests::load_engine;
 use crate::support::{self, Clock, OutFile};
 use crate::{csv, fail, usage, Out};
 use clap::Args;
+use edge_coupons::cart::MAX_USER_ID_BYTES;
 use edge_coupons::codes;
 use edge_coupons::manifest::Audience;
 use edge_coupons::time::{parse_instant, Instant};
@@ -132,10 +133,11 @@ pub fn run(a: &Assign) -> Out<()> {
             continue;
         }
         let user = r.fields.get(col).map(|u| u.trim()).unwrap_or("");
-        if user.is_empty() || user.chars().count() > 128 {
+        if user.is_empty() || user.len() > MAX_USER_ID_BYTES {
             problems.push(format!(
-                "line {}: the user id is empty or longer than 128 characters",
-                r.line
+                "line {}: a user id is 1 to {MAX_USER_ID_BYTES} bytes of UTF-8 (this one is {} bytes)",
+                r.line,
+                user.len()
             ));
             continue;
         }

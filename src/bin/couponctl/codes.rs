@@ -224,12 +224,14 @@ impl Format {
                 "--mac-chars: at most 64 bits of MAC (12 characters of 32)",
             ));
         }
+        // 0 stands for a length not given where none is needed; a --length given is checked,
+        // 0 included (it would leave a negative number of random characters).
         let length = match a.length {
-            Some(l) => usize::try_from(l).unwrap_or(usize::MAX),
-            None if require_length => prefix.len() + 13,
-            None => 0,
+            Some(l) => Some(usize::try_from(l).unwrap_or(usize::MAX)),
+            None if require_length => Some(prefix.len() + 13),
+            None => None,
         };
-        if length > 0 {
+        if let Some(length) = length {
             if length > codes::MAX_CODE_LEN {
                 return Err(usage("--length: codes have at most 64 characters"));
             }
@@ -245,7 +247,7 @@ impl Format {
             alphabet,
             alphabet_str,
             mac_chars,
-            length,
+            length: length.unwrap_or(0),
         })
     }
 

@@ -1,5 +1,6 @@
 //! A small RFC 4180 CSV reader: quoted fields (with `""` for a quote and line breaks inside),
-//! CRLF or LF, and the line number each record starts on, for messages.
+//! CRLF, LF or a lone CR (old Mac files), a UTF-8 byte order mark skipped, and the line number
+//! each record starts on, for messages.
 
 /// One record: its fields and the line it starts on (1-based).
 #[derive(Debug)]
@@ -24,7 +25,12 @@ pub fn records(text: &str) -> Result<Vec<Record>, String> {
     let mut start = 1;
     let mut quoted = false;
     let mut was_quoted = false;
-    let mut chars = text.chars().peekable();
+    // A byte order mark (spreadsheets write one) is not part of the first cell.
+    let mut chars = text
+        .strip_prefix('\u{feff}')
+        .unwrap_or(text)
+        .chars()
+        .peekable();
     while let Some(c) = chars.next() {
         if quoted {
             match c {
@@ -53,7 +59,7 @@ pub fn records(text: &str) -> Result<Vec<Record>, String> {
                 was_quoted = false;
             }
             '\r' if chars.peek() == Some(&'\n') => {}
-            '\n' => {
+            '\n' | '\r' => {
                 fields.push(std::mem::take(&mut field));
                 out.push(Record {
                     line: start,
@@ -112,7 +118,8 @@ pub fn pick(
         None => Ok(column(records, names, 0)),
         Some(c) => match c.parse::<usize>() {
             Ok(0) => Err(crate::usage("--column N counts from 1")),
-            Ok(n) => Ok((n - 1, false)),
+            // A first line with one of the header names in it is a header, not data.
+            Ok(n) => Ok((n - 1, column(records, names, 0).1)),
             Err(_) => match column(records, &[c], 0) {
                 (i, true) => Ok((i, true)),
                 _ => Err(crate::fail(format!(

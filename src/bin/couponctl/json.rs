@@ -125,7 +125,9 @@ impl Parser<'_> {
             .b
             .get(self.i..self.i + 4)
             .and_then(|t| std::str::from_utf8(t).ok());
+        // Four hex digits: from_str_radix alone would also take a sign (`\u+041`).
         let n = text
+            .filter(|t| t.bytes().all(|b| b.is_ascii_hexdigit()))
             .and_then(|t| u32::from_str_radix(t, 16).ok())
             .ok_or_else(|| self.err("invalid \\u escape"))?;
         self.i += 4;

@@ -104,6 +104,14 @@ pub fn keygen(a: &Keygen) -> Out<()> {
     let kid = a.kid.as_str();
     if let Some(out) = &a.out {
         support::refuse_existing(out, a.force)?;
+        if a.jwks
+            .as_deref()
+            .is_some_and(|j| support::same_file(out, j))
+        {
+            return Err(usage(format!(
+                "--out and --jwks are both {out}: the public key set would replace the private key"
+            )));
+        }
     }
     // Read the JWKS first, so a bad one stops us before a key file is written.
     let jwks = match a.jwks.as_deref() {
@@ -123,19 +131,34 @@ pub fn keygen(a: &Keygen) -> Out<()> {
             .field("use", &"sig");
     });
     private.push('\n');
-    match a.out.as_deref() {
-        Some(path) => {
-            support::write_file(path, private.as_bytes(), a.force, true)?;
+    // Both files are written before either is placed: a JWKS that cannot be written leaves no
+    // private key behind whose public half is nowhere.
+    let key_file = match a.out.as_deref() {
+        Some(path) => Some((
+            support::stage(path, private.as_bytes(), a.force, true)?,
+            path,
+        )),
+        None => None,
+    };
+    let jwks_file = match jwks {
+        Some((path, mut keys)) => {
+            let n = keys.len() + 1;
+            keys.push(public_jwk(kid, &x));
+            let text = format!("{{\n  \"keys\": [\n    {}\n  ]\n}}\n", keys.join(",\n    "));
+            // The JWKS is meant to be updated in place (rotation keeps the old keys).
+            Some((support::stage(path, text.as_bytes(), true, false)?, path, n))
+        }
+        None => None,
+    };
+    match key_file {
+        Some((file, path)) => {
+            file.place()?;
             eprintln!("wrote the private key `{kid}` to {path} (mode 0600); keep it secret");
         }
         None => support::print(&private)?,
     }
-    if let Some((path, mut keys)) = jwks {
-        let n = keys.len() + 1;
-        keys.push(public_jwk(kid, &x));
-        let text = format!("{{\n  \"keys\": [\n    {}\n  ]\n}}\n", keys.join(",\n    "));
-        // The JWKS is meant to be updated in place (rotation keeps the old keys).
-        support::write_file(path, text.as_bytes(), true, false)?;
+    if let Some((file, path, n)) = jwks_file {
+        file.place()?;
         eprintln!("added the public key `{kid}` to {path} ({n} key(s)): hand this file to Workers and pages");
     }
     Ok(())
@@ -212,6 +235,13 @@ pub fn load_private(path: &str, kid: Option<&str>) -> Out<PrivateKey> {
     };
     let kid =
         text_field(chosen, "kid").ok_or_else(|| fail(format!("{path}: the key has no `kid`")))?;
+    // The kid goes into every JWS header signed with the key: the same characters keygen allows.
+    kid_arg(&kid).map_err(|e| {
+        fail(format!(
+            "{path}: the key's `kid`: {}",
+            e.replace("--kid", "a kid")
+        ))
+    })?;
     if text_field(chosen, "kty").as_deref() != Some("OKP")
         || text_field(chosen, "crv").as_deref() != Some("Ed25519")
     {

@@ -75,18 +75,23 @@ pub fn run(a: &Preview) -> Out<()> {
         codes.extend(typed.iter().map(|c| Value::Str(c.clone())));
         request.insert("codes".into(), Value::List(codes));
     }
-    let now = match (a.clock.now, request.get("now")) {
-        (None, Some(Value::Str(t))) => parse_instant(t, "now").map_err(|e| {
-            fail(format!(
-                "{}: {}: {e}",
-                a.request.as_deref().unwrap_or("request"),
-                e.code()
-            ))
-        })?,
-        _ => a.clock.now(),
+    // The time asked for (--now, else the request's `now`) is kept; the clock alone gives way to
+    // a later issued_at, as for every command that loads a manifest.
+    let (now, fixed) = match (a.clock.now, request.get("now")) {
+        (None, Some(Value::Str(t))) => (
+            parse_instant(t, "now").map_err(|e| {
+                fail(format!(
+                    "{}: {}: {e}",
+                    a.request.as_deref().unwrap_or("request"),
+                    e.code()
+                ))
+            })?,
+            true,
+        ),
+        _ => (a.clock.now(), a.clock.fixed()),
     };
+    let (engine, now) = load_engine_at(manifest, a.jwks.as_deref(), now, fixed)?;
     request.insert("now".into(), Value::Str(support::show(now)));
-    let (engine, _) = load_engine_at(manifest, a.jwks.as_deref(), now, true)?;
     let text = crate::manifests::json_text(&Value::Map(request));
     let request: edge_coupons::input::EvaluateRequest = edge_coupons::input::from_json(&text)
         .map_err(support::with_file(

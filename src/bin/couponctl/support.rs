@@ -133,12 +133,30 @@ fn exists(path: &str) -> Fail {
     ))
 }
 
-/// An existing `path` is an error unless `force`.
+/// An existing `path` is an error unless `force`; with `force`, only a regular file is replaced
+/// (a rename over a symlink, a device such as /dev/null or a folder would replace that instead).
 pub fn refuse_existing(path: &str, force: bool) -> Out<()> {
-    if !force && std::fs::symlink_metadata(path).is_ok() {
-        return Err(exists(path));
+    match std::fs::symlink_metadata(path) {
+        Ok(_) if !force => Err(exists(path)),
+        Ok(m) if !m.file_type().is_file() => Err(fail(format!(
+            "{path} is not a regular file; not replaced (write to a file)"
+        ))),
+        _ => Ok(()),
     }
-    Ok(())
+}
+
+/// Whether two paths name one file, existing or not (the folder resolved, then the name).
+pub fn same_file(a: &str, b: &str) -> bool {
+    let resolved = |p: &str| {
+        let p = Path::new(p);
+        let dir = match p.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let dir = std::fs::canonicalize(dir).or_else(|_| std::path::absolute(dir));
+        (dir.ok(), p.file_name().map(|n| n.to_os_string()))
+    };
+    resolved(a) == resolved(b)
 }
 
 /// Writes a file the way every command does: missing parent folders are made; an existing file
@@ -147,6 +165,19 @@ pub fn refuse_existing(path: &str, force: bool) -> Out<()> {
 /// `secret` is readable by its owner only (0600, from its creation on); other files get the
 /// usual mode (0666 less the umask).
 pub fn write_file(path: &str, bytes: &[u8], force: bool, secret: bool) -> Out<()> {
+    stage(path, bytes, force, secret)?.place()
+}
+
+/// A file written but not yet in place: [`write_file`] in two steps, so that a command writing
+/// two files can fail before either is placed.
+pub struct Staged<'p> {
+    tmp: tempfile::NamedTempFile,
+    path: &'p str,
+    force: bool,
+}
+
+/// The first step of [`write_file`]: the checks, the folder and the temporary file.
+pub fn stage<'p>(path: &'p str, bytes: &[u8], force: bool, secret: bool) -> Out<Staged<'p>> {
     refuse_existing(path, force)?;
     let target = Path::new(path);
     let dir = match target.parent() {
@@ -168,19 +199,27 @@ pub fn write_file(path: &str, bytes: &[u8], force: bool, secret: bool) -> Out<()
     tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())
         .map_err(|e| fail(format!("cannot write {path}: {e}")))?;
-    let placed = if force {
-        tmp.persist(target).map(drop)
-    } else {
-        // Another process may have made the file since the check: never replace it.
-        tmp.persist_noclobber(target).map(drop)
-    };
-    placed.map_err(|e| {
-        if e.error.kind() == std::io::ErrorKind::AlreadyExists {
-            exists(path)
+    Ok(Staged { tmp, path, force })
+}
+
+impl Staged<'_> {
+    /// The second step: the temporary file renamed into place.
+    pub fn place(self) -> Out<()> {
+        let Staged { tmp, path, force } = self;
+        let placed = if force {
+            tmp.persist(path).map(drop)
         } else {
-            fail(format!("cannot write {path}: {}", e.error))
-        }
-    })
+            // Another process may have made the file since the check: never replace it.
+            tmp.persist_noclobber(path).map(drop)
+        };
+        placed.map_err(|e| {
+            if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                exists(path)
+            } else {
+                fail(format!("cannot write {path}: {}", e.error))
+            }
+        })
+    }
 }
 
 /// The error of the core, with the file it came from: `FILE: CODE: message`.
