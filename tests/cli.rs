@@ -1907,6 +1907,36 @@ fn careless_input_is_refused_or_read_as_documented() {
         "cannot make the folder",
     );
     assert!(!key.exists());
+    // Adding a key keeps the key set's other keys and members as they were.
+    let jwks = d.join("jwks.json");
+    ok(&[
+        "keygen",
+        "--kid",
+        "k1",
+        "--out",
+        p(&d.join("k1.jwk")),
+        "--jwks",
+        p(&jwks),
+    ]);
+    let mut set: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&jwks).unwrap()).unwrap();
+    set["keys"][0]["iat"] = 1_700_000_000.into();
+    set["note"] = "keep me".into();
+    std::fs::write(&jwks, set.to_string()).unwrap();
+    ok(&[
+        "keygen",
+        "--kid",
+        "k2",
+        "--out",
+        p(&d.join("k2.jwk")),
+        "--jwks",
+        p(&jwks),
+    ]);
+    let after: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&jwks).unwrap()).unwrap();
+    assert_eq!(after["keys"][0], set["keys"][0]);
+    assert_eq!(after["keys"][1]["kid"], "k2");
+    assert_eq!(after["note"], "keep me");
     // --force replaces a regular file only: never a symlink's target, a folder or a device.
     #[cfg(unix)]
     {

@@ -283,13 +283,6 @@ pub fn parse(text: &[u8], source: Source) -> Result<Value> {
 /// A value that writes itself as JSON.
 pub trait ToJson {
     fn write_json(&self, out: &mut String);
-
-    /// The JSON text.
-    fn to_json(&self) -> String {
-        let mut out = String::new();
-        self.write_json(&mut out);
-        out
-    }
 }
 
 /// Writes an object; `fields` adds the fields.

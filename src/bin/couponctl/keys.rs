@@ -1,6 +1,7 @@
 //! `keygen`, and reading signing keys (a private JWK, or a JWKS of them, picked by `kid`).
 
-use crate::json::{parse, Source, ToJson};
+use crate::json::{parse, Source};
+use crate::manifests::json_text;
 use crate::support;
 use crate::{fail, jsonerr, usage, Out};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
@@ -141,12 +142,15 @@ pub fn keygen(a: &Keygen) -> Out<()> {
         None => None,
     };
     let jwks_file = match jwks {
-        Some((path, mut keys)) => {
-            let n = keys.len() + 1;
-            keys.push(public_jwk(kid, &x));
-            let text = format!("{{\n  \"keys\": [\n    {}\n  ]\n}}\n", keys.join(",\n    "));
+        Some((path, mut set)) => {
+            set.keys.push(public_jwk(kid, &x));
+            let n = set.keys.len();
             // The JWKS is meant to be updated in place (rotation keeps the old keys).
-            Some((support::stage(path, text.as_bytes(), true, false)?, path, n))
+            Some((
+                support::stage(path, set.text().as_bytes(), true, false)?,
+                path,
+                n,
+            ))
         }
         None => None,
     };
@@ -164,10 +168,10 @@ pub fn keygen(a: &Keygen) -> Out<()> {
     Ok(())
 }
 
-/// The keys of an existing JWKS (as JSON texts), checked, refusing a `kid` that is already there.
-fn merged_jwks(path: &str, kid: &str) -> Out<Vec<String>> {
+/// An existing JWKS, checked, refusing a `kid` that is already there.
+fn merged_jwks(path: &str, kid: &str) -> Out<Jwks> {
     if !std::path::Path::new(path).exists() {
-        return Ok(Vec::new());
+        return Ok(Jwks::default());
     }
     let text = support::read_text(path)?;
     let set = KeySet::from_json(&text).map_err(|e| jsonerr::in_file(path, text.as_bytes(), &e))?;
@@ -182,14 +186,38 @@ fn merged_jwks(path: &str, kid: &str) -> Out<Vec<String>> {
         )));
     }
     let tree = parse(text.as_bytes(), Source::Request).map_err(support::with_file(path))?;
-    let keys = match &tree {
-        Value::Map(m) => match m.get("keys") {
-            Some(Value::List(l)) => l.iter().map(|k| k.to_json()).collect(),
-            _ => Vec::new(),
-        },
-        _ => Vec::new(),
-    };
-    Ok(keys)
+    // Each key, and each member beside `keys`, as it was (numbers stay numbers).
+    let mut kept = Jwks::default();
+    if let Value::Map(m) = &tree {
+        for (name, v) in m.iter() {
+            match (name.as_str(), v) {
+                ("keys", Value::List(l)) => kept.keys = l.iter().map(json_text).collect(),
+                _ => {
+                    let mut member = String::new();
+                    crate::json::write_str(&mut member, name);
+                    kept.others.push(format!("{member}: {}", json_text(v)));
+                }
+            }
+        }
+    }
+    Ok(kept)
+}
+
+/// An existing key set, as JSON texts: its keys, and its other members (`"name": value`).
+#[derive(Default)]
+struct Jwks {
+    keys: Vec<String>,
+    others: Vec<String>,
+}
+
+impl Jwks {
+    fn text(&self) -> String {
+        let others: String = self.others.iter().map(|m| format!(",\n  {m}")).collect();
+        format!(
+            "{{\n  \"keys\": [\n    {}\n  ]{others}\n}}\n",
+            self.keys.join(",\n    ")
+        )
+    }
 }
 
 fn text_field(m: &edge_coupons::rules::Map, name: &str) -> Option<String> {

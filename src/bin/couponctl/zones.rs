@@ -247,7 +247,14 @@ mod tests {
         ) else {
             return; // no zone database on this machine
         };
-        let text: Vec<String> = rows.iter().map(|r| r.to_json()).collect();
+        let text: Vec<String> = rows
+            .iter()
+            .map(|r| {
+                let mut out = String::new();
+                r.write_json(&mut out);
+                out
+            })
+            .collect();
         assert_eq!(
             text,
             [
