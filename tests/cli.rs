@@ -1964,6 +1964,14 @@ fn careless_input_is_refused_or_read_as_documented() {
         1,
         "the key's `kid`",
     );
+    // A time_zones that is not an object is refused by the engine, not replaced by `sign`'s tables.
+    let mut m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(DEMO).unwrap()).unwrap();
+    m["settings"]["time_zone"] = "Europe/Berlin".into();
+    m["time_zones"] = "garbage".into();
+    let zones = d.join("zones.json");
+    std::fs::write(&zones, m.to_string()).unwrap();
+    fails(&["inspect", "--now", NOW, p(&zones)], 1, "MANIFEST_INVALID");
     // A \u escape is four hex digits; `\u+041` is not one.
     let m =
         std::fs::read_to_string(DEMO)

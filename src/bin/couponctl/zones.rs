@@ -31,9 +31,11 @@ pub fn fill(root: &mut Map) -> Out<Vec<String>> {
             }
         }
     }
+    // A `time_zones` that is not an object is left for the engine to refuse, not replaced.
     let mut tables = match root.get("time_zones") {
         Some(Value::Map(t)) => t.clone(),
-        _ => Map::default(),
+        None | Some(Value::Null) => Map::default(),
+        Some(_) => return Ok(Vec::new()),
     };
     named.retain(|z| tables.get(z).is_none());
     if named.is_empty() {
