@@ -1972,6 +1972,40 @@ fn careless_input_is_refused_or_read_as_documented() {
     let zones = d.join("zones.json");
     std::fs::write(&zones, m.to_string()).unwrap();
     fails(&["inspect", "--now", NOW, p(&zones)], 1, "MANIFEST_INVALID");
+    // A byte order mark before a JSON manifest is named, not taken for a signed manifest.
+    let bom = d.join("bom.json");
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend(std::fs::read(DEMO).unwrap());
+    std::fs::write(&bom, bytes).unwrap();
+    fails(&["inspect", "--now", NOW, p(&bom)], 1, "byte order mark");
+    // --tz -08:00, as the docs write it.
+    let r = ok(&["inspect", "--now", NOW, "--tz", "-08:00", DEMO]);
+    assert!(r.stdout.contains("-08:00"), "{}", r.stdout);
+    // preview: a refusal in --user's file names that file, without a column of preview's own text.
+    let cart = d.join("cart.json");
+    std::fs::write(
+        &cart,
+        r#"{"currency":"USD","lines":[{"id":"a","product_id":"p","quantity":1,"unit_price":"10.00"}]}"#,
+    )
+    .unwrap();
+    let user = d.join("user.json");
+    std::fs::write(&user, r#"{"id":5}"#).unwrap();
+    let r = fails(
+        &[
+            "preview",
+            "--manifest",
+            DEMO,
+            "--now",
+            NOW,
+            "--cart",
+            p(&cart),
+            "--user",
+            p(&user),
+        ],
+        1,
+        &format!("{}: INVALID_REQUEST: user.id: invalid type", p(&user)),
+    );
+    assert!(!r.stderr.contains("column"), "{}", r.stderr);
     // A \u escape is four hex digits; `\u+041` is not one.
     let m =
         std::fs::read_to_string(DEMO)

@@ -72,7 +72,7 @@ pub struct Inspect {
     clock: Clock,
     /// Show times in this zone: an IANA name (Asia/Kolkata, Europe/Berlin) or a UTC offset
     /// (+05:30, -08:00, Z)
-    #[arg(long, value_name = "ZONE", default_value = "UTC", value_parser = Tz::parse)]
+    #[arg(long, value_name = "ZONE", default_value = "UTC", value_parser = Tz::parse, allow_hyphen_values = true)]
     tz: Tz,
     /// The manifest: a signed JWS, or its JSON payload
     #[arg(value_name = "MANIFEST.(jws|json)")]
@@ -120,6 +120,14 @@ pub fn load_engine_at(
     fixed: bool,
 ) -> Out<(Engine, Instant)> {
     let bytes = support::read(path)?;
+    if bytes.starts_with(b"\xEF\xBB\xBF")
+        || bytes.starts_with(b"\xFF\xFE")
+        || bytes.starts_with(b"\xFE\xFF")
+    {
+        return Err(fail(format!(
+            "{path}: starts with a byte order mark: save it as UTF-8 without one"
+        )));
+    }
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'{') {
         let (payload, _, _) = prepare(&bytes, path)?;

@@ -93,19 +93,32 @@ pub fn run(a: &Preview) -> Out<()> {
     let (engine, now) = load_engine_at(manifest, a.jwks.as_deref(), now, fixed)?;
     request.insert("now".into(), Value::Str(support::show(now)));
     let text = crate::manifests::json_text(&Value::Map(request));
-    let request: edge_coupons::input::EvaluateRequest = edge_coupons::input::from_json(&text)
-        .map_err(support::with_file(
-            a.request
+    // A refusal names the file its field came from: --user and --usage are files of their own.
+    let blame = |e: Box<edge_coupons::Error>| {
+        let field = |name: &str| {
+            e.path()
+                .is_some_and(|p| p == name || p.starts_with(&format!("{name}.")))
+        };
+        let file = match (&a.user, &a.usage) {
+            (Some(u), _) if field("user") => u.as_str(),
+            (_, Some(u)) if field("usage") => u.as_str(),
+            _ => a
+                .request
                 .as_deref()
                 .or(a.cart.as_deref())
                 .unwrap_or("request"),
-        ))?;
-    let result = engine.evaluate(&request).map_err(support::with_file(
-        a.request
-            .as_deref()
-            .or(a.cart.as_deref())
-            .unwrap_or("request"),
-    ))?;
+        };
+        // serde_json's "at line 1 column N" counts in the request written here, not in the file.
+        let message = e.to_string();
+        let message = match message.rsplit_once(" at line ") {
+            Some((m, at)) if at.split(" column ").all(|n| n.parse::<u64>().is_ok()) => m,
+            _ => &message,
+        };
+        crate::fail(format!("{file}: {}: {message}", e.code()))
+    };
+    let request: edge_coupons::input::EvaluateRequest =
+        edge_coupons::input::from_json(&text).map_err(blame)?;
+    let result = engine.evaluate(&request).map_err(blame)?;
     if a.json {
         return support::print(&format!(
             "{}\n",
