@@ -72,6 +72,17 @@ fn p(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
+/// `dir/cart.json`: a USD cart of one line at 10.00.
+fn one_line_cart(dir: &Path) -> PathBuf {
+    let cart = dir.join("cart.json");
+    std::fs::write(
+        &cart,
+        r#"{"currency":"USD","lines":[{"id":"a","product_id":"p","quantity":1,"unit_price":"10.00"}]}"#,
+    )
+    .unwrap();
+    cart
+}
+
 #[test]
 fn help_on_every_subcommand() {
     let all: &[&[&str]] = &[
@@ -425,12 +436,7 @@ fn sign_fills_code_hash_for_hidden_coupons() {
     assert!(!payload.to_uppercase().contains("SECRET"), "{payload}");
     assert!(payload.contains(&edge_coupons::codes::hash_code("shop-h", "TEAMSECRET42")));
     // The typed code applies through the hash.
-    let cart = d.join("cart.json");
-    std::fs::write(
-        &cart,
-        r#"{"currency":"USD","lines":[{"id":"a","product_id":"p","quantity":1,"unit_price":"10.00"}]}"#,
-    )
-    .unwrap();
+    let cart = one_line_cart(&d);
     let r = ok(&[
         "preview",
         "--manifest",
@@ -918,12 +924,7 @@ fn codes_of_a_manifest_issued_after_the_clock_are_imported_and_assigned() {
     ]);
     assert!(r.stdout.contains("BACK4M7QX2PD"), "{}", r.stdout);
     // preview too: priced at issued_at (a request's `now` or --now is kept as asked).
-    let cart = d.join("cart.json");
-    std::fs::write(
-        &cart,
-        r#"{"currency":"USD","lines":[{"id":"a","product_id":"p","quantity":1,"unit_price":"10.00"}]}"#,
-    )
-    .unwrap();
+    let cart = one_line_cart(&d);
     let r = ok(&[
         "preview",
         "--json",
@@ -1982,12 +1983,7 @@ fn careless_input_is_refused_or_read_as_documented() {
     let r = ok(&["inspect", "--now", NOW, "--tz", "-08:00", DEMO]);
     assert!(r.stdout.contains("-08:00"), "{}", r.stdout);
     // preview: a refusal in --user's file names that file, without a column of preview's own text.
-    let cart = d.join("cart.json");
-    std::fs::write(
-        &cart,
-        r#"{"currency":"USD","lines":[{"id":"a","product_id":"p","quantity":1,"unit_price":"10.00"}]}"#,
-    )
-    .unwrap();
+    let cart = one_line_cart(&d);
     let user = d.join("user.json");
     std::fs::write(&user, r#"{"id":5}"#).unwrap();
     let r = fails(
