@@ -54,6 +54,10 @@ pub fn records(text: &str) -> Result<Vec<Record>, String> {
                 was_quoted = true;
             }
             '"' => return Err(format!("line {line}: a quote inside an unquoted field")),
+            // `"ABC"DEF`: a quoted field ends at its closing quote (spaces may follow).
+            c if was_quoted && c != ',' && c != '\n' && c != '\r' && !c.is_whitespace() => {
+                return Err(format!("line {line}: characters after a closing quote"))
+            }
             ',' => {
                 fields.push(std::mem::take(&mut field));
                 was_quoted = false;
@@ -145,5 +149,8 @@ mod tests {
         assert_eq!((r[4].line, r[4].fields[0].as_str()), (6, "last"));
         assert!(records("a,\"b\n").is_err());
         assert!(records("a,b\"c\n").is_err());
+        assert!(records("\"ABC\"DEF\n").is_err());
+        assert_eq!(records("\"ABC\" ,x\r").unwrap()[0].fields, ["ABC ", "x"]);
+        assert_eq!(records("\u{feff}a\rb").unwrap()[1].fields, ["b"]);
     }
 }
