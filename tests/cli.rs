@@ -336,7 +336,7 @@ fn sign_verify_with_rotation_and_bad_keys() {
     fails(
         &["sign", "--key", p(&garbage), DEMO],
         1,
-        "garbage.jwk:1:1: INVALID_REQUEST: not valid JSON",
+        "garbage.jwk:1:2: INVALID_REQUEST: not valid JSON",
     );
     let mixed = d.join("mixed.jwk");
     let mut key: serde_json::Value =
@@ -2009,11 +2009,7 @@ fn careless_input_is_refused_or_read_as_documented() {
             .replacen("\"name\": \"", "\"name\": \"\\u+041", 1);
     let escaped = d.join("escape.json");
     std::fs::write(&escaped, m).unwrap();
-    fails(
-        &["inspect", "--now", NOW, p(&escaped)],
-        1,
-        "invalid \\u escape",
-    );
+    fails(&["inspect", "--now", NOW, p(&escaped)], 1, "invalid escape");
     // A spreadsheet's byte order mark, and old Mac line ends: the header is a header, each line a code.
     let csv = d.join("bom.csv");
     std::fs::write(&csv, "\u{feff}code\rBACK4M7QX2PD\rBACK7H2KQ9ZX\r").unwrap();

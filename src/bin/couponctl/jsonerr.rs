@@ -1,5 +1,5 @@
-//! Where a JSON file the CLI reads breaks. couponctl's reader (json.rs: exact decimals,
-//! duplicate keys refused) stays the one that decides; its refusals of a file are told as
+//! Where a JSON file the CLI reads breaks. couponctl's reader (json.rs: serde_json, exact
+//! decimals, duplicate keys refused) decides; its refusals of a file are told as
 //! `FILE:LINE:COLUMN: CODE: PATH: message`, the line and column from the byte offset it reports,
 //! the field path from serde_json (through serde_path_to_error) when that refuses the text too.
 
@@ -100,7 +100,7 @@ mod tests {
         let text = b"{\"a\": 1,\n \"a\": 2}";
         let f = parse_file("x.json", text, Source::Request).unwrap_err();
         assert!(
-            f.message.starts_with("x.json:2:9: INVALID_REQUEST: "),
+            f.message.starts_with("x.json:2:8: INVALID_REQUEST: "),
             "{}",
             f.message
         );
