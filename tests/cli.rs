@@ -2002,6 +2002,43 @@ fn careless_input_is_refused_or_read_as_documented() {
         &format!("{}: INVALID_REQUEST: user.id: invalid type", p(&user)),
     );
     assert!(!r.stderr.contains("column"), "{}", r.stderr);
+    // A request's codes that are not a list, or a now that is not a time, are refused, not
+    // replaced by --code or the clock.
+    let request = d.join("request.json");
+    std::fs::write(
+        &request,
+        r#"{"cart":{"currency":"USD","lines":[{"id":"a","product_id":"p","quantity":1,"unit_price":"10.00"}]},"codes":"SAVE"}"#,
+    )
+    .unwrap();
+    fails(
+        &[
+            "preview",
+            "--manifest",
+            DEMO,
+            "--now",
+            NOW,
+            "--request",
+            p(&request),
+            "--code",
+            "X",
+        ],
+        1,
+        "INVALID_REQUEST: codes",
+    );
+    std::fs::write(
+        &request,
+        r#"{"cart":{"currency":"USD","lines":[{"id":"a","product_id":"p","quantity":1,"unit_price":"10.00"}]},"now":5}"#,
+    )
+    .unwrap();
+    fails(
+        &["preview", "--manifest", DEMO, "--request", p(&request)],
+        1,
+        "INVALID_TIME: now",
+    );
+    // A manifest file over the 4 MiB limit is refused by its size, before it is read.
+    let big = d.join("big.json");
+    std::fs::write(&big, format!("{{\"pad\": \"{}\"}}", "x".repeat(5 << 20))).unwrap();
+    fails(&["inspect", "--now", NOW, p(&big)], 1, "LIMIT_EXCEEDED");
     // A \u escape is four hex digits; `\u+041` is not one.
     let m =
         std::fs::read_to_string(DEMO)

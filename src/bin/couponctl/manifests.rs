@@ -120,6 +120,13 @@ pub fn load_engine_at(
     fixed: bool,
 ) -> Out<(Engine, Instant)> {
     let bytes = support::read(path)?;
+    // Refused by its size before it is parsed: the signed manifest is larger still.
+    edge_coupons::manifest::within(
+        "manifest bytes",
+        bytes.len(),
+        Limits::default().max_manifest_bytes,
+    )
+    .map_err(support::with_file(path))?;
     if bytes.starts_with(b"\xEF\xBB\xBF")
         || bytes.starts_with(b"\xFF\xFE")
         || bytes.starts_with(b"\xFE\xFF")

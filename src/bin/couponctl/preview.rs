@@ -67,11 +67,13 @@ pub fn run(a: &Preview) -> Out<()> {
         }
     }
     let typed = &a.codes;
-    if !typed.is_empty() {
-        let mut codes = match request.get("codes") {
-            Some(Value::List(l)) => l.clone(),
-            _ => Vec::new(),
-        };
+    // A request's `codes` that is not a list is left for the engine to refuse, not replaced.
+    let sent = match request.get("codes") {
+        Some(Value::List(l)) => Some(l.clone()),
+        None | Some(Value::Null) => Some(Vec::new()),
+        Some(_) => None,
+    };
+    if let (false, Some(mut codes)) = (typed.is_empty(), sent) {
         codes.extend(typed.iter().map(|c| Value::Str(c.clone())));
         request.insert("codes".into(), Value::List(codes));
     }
@@ -88,6 +90,12 @@ pub fn run(a: &Preview) -> Out<()> {
             })?,
             true,
         ),
+        (None, Some(v)) if *v != Value::Null => {
+            return Err(fail(format!(
+                "{}: INVALID_TIME: now: not an RFC 3339 date-time",
+                a.request.as_deref().unwrap_or("request")
+            )))
+        }
         _ => (a.clock.now(), a.clock.fixed()),
     };
     let (engine, now) = load_engine_at(manifest, a.jwks.as_deref(), now, fixed)?;

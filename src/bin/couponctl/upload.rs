@@ -94,16 +94,30 @@ fn field(code: &str) -> String {
     }
 }
 
+/// Text from the server, as it may be shown in a terminal: control characters (an ANSI escape
+/// that would recolour or clear the screen) written as escapes.
+fn shown(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// `error.code` and `error.message` of a Worker's error answer, or the text itself.
 fn worker_error(status: u16, body: &Value, text: &str) -> String {
     match (
         body.pointer("/error/code").and_then(Value::as_str),
         body.pointer("/error/message").and_then(Value::as_str),
     ) {
-        (Some(code), Some(message)) => format!("{status} {code}: {message}"),
+        (Some(code), Some(message)) => format!("{status} {}: {}", shown(code), shown(message)),
         _ => format!(
             "{status}: {}",
-            text.chars().take(200).collect::<String>().trim()
+            shown(text.chars().take(200).collect::<String>().trim())
         ),
     }
 }
@@ -201,17 +215,18 @@ pub fn run(a: &Upload) -> Out<()> {
                         .and_then(|l| lines.get(&usize::try_from(l).ok()?))
                         .copied()
                         .unwrap_or(0);
-                    let why = r
-                        .pointer("/message")
-                        .and_then(Value::as_str)
-                        .unwrap_or("refused")
-                        .to_string();
+                    let why = shown(
+                        r.pointer("/message")
+                            .and_then(Value::as_str)
+                            .unwrap_or("refused"),
+                    );
                     refused.push((at, why));
                 }
-                let message = json
-                    .pointer("/error/message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("rows refused");
+                let message = shown(
+                    json.pointer("/error/message")
+                        .and_then(Value::as_str)
+                        .unwrap_or("rows refused"),
+                );
                 bar.suspend(|| {
                     eprintln!(
                         "{path}: chunk {} of {chunks} (lines {} to {}) refused, none of its rows stored: {message}{}",
@@ -249,4 +264,20 @@ pub fn run(a: &Upload) -> Out<()> {
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_servers_control_characters_are_shown_as_escapes() {
+        assert_eq!(shown("bad \u{1b}[2Jcode\n"), "bad \\u{1b}[2Jcode\\n");
+        assert_eq!(shown("café, 10 €"), "café, 10 €");
+        let body: Value =
+            serde_json::from_str(r#"{"error":{"code":"X\u001b[31m","message":"no\u0007"}}"#)
+                .unwrap();
+        assert_eq!(worker_error(422, &body, ""), "422 X\\u{1b}[31m: no\\u{7}");
+    }
 }
