@@ -71,6 +71,12 @@ fn endpoint(worker: &str, coupon: &str, pool: bool) -> Out<String> {
             "--worker takes an http:// or https:// address, not `{worker}`"
         )));
     }
+    // The path is appended to it: a query or fragment would swallow the path.
+    if base.contains(['?', '#']) {
+        return Err(usage(format!(
+            "--worker is the Worker's address, without a query or fragment, not `{worker}`"
+        )));
+    }
     let mut id = String::new();
     for b in coupon.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
@@ -279,5 +285,15 @@ mod tests {
             serde_json::from_str(r#"{"error":{"code":"X\u001b[31m","message":"no\u0007"}}"#)
                 .unwrap();
         assert_eq!(worker_error(422, &body, ""), "422 X\\u{1b}[31m: no\\u{7}");
+    }
+
+    #[test]
+    fn the_workers_address_takes_the_path() {
+        assert_eq!(
+            endpoint("https://w.example/", "spring sale", true).unwrap(),
+            "https://w.example/admin/coupons/spring%20sale/codes?pool=true"
+        );
+        assert!(endpoint("http://h/x?y=1#f", "c", false).is_err());
+        assert!(endpoint("ftp://h", "c", false).is_err());
     }
 }
