@@ -1890,6 +1890,24 @@ fn careless_input_is_refused_or_read_as_documented() {
         "--out and --jwks are both",
     );
     assert!(!same.exists());
+    // One file by two names that no path check can see (a folder not made yet): the new key set
+    // is placed first and the key is not placed over it.
+    let other = format!("{}/not-yet/../k2.json", d.display());
+    fails(
+        &[
+            "keygen",
+            "--kid",
+            "k",
+            "--out",
+            &other,
+            "--jwks",
+            p(&d.join("k2.json")),
+        ],
+        1,
+        "exists",
+    );
+    let set = std::fs::read_to_string(d.join("k2.json")).unwrap();
+    assert!(set.contains("\"keys\"") && !set.contains("\"d\""), "{set}");
     // A key set that cannot be written leaves no private key behind.
     let afile = d.join("afile");
     std::fs::write(&afile, "x").unwrap();
@@ -2035,10 +2053,12 @@ fn careless_input_is_refused_or_read_as_documented() {
         1,
         "INVALID_TIME: now",
     );
-    // A manifest file over the 4 MiB limit is refused by its size, before it is read.
+    // A payload file four times the 4 MiB limit is refused by its size before it is parsed (this
+    // one does not parse: an unclosed string).
     let big = d.join("big.json");
-    std::fs::write(&big, format!("{{\"pad\": \"{}\"}}", "x".repeat(5 << 20))).unwrap();
+    std::fs::write(&big, format!("{{\"pad\": \"{}", "x".repeat(17 << 20))).unwrap();
     fails(&["inspect", "--now", NOW, p(&big)], 1, "LIMIT_EXCEEDED");
+    fails(&["sign", "--key", TEST_KEY, p(&big)], 1, "LIMIT_EXCEEDED");
     // A \u escape is four hex digits; `\u+041` is not one.
     let m =
         std::fs::read_to_string(DEMO)

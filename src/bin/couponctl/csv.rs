@@ -39,7 +39,8 @@ pub fn records(text: &str) -> Result<Vec<Record>, String> {
                     field.push('"');
                 }
                 '"' => quoted = false,
-                '\n' => {
+                // A lone CR ends a line in such a file, inside quotes too, for the line numbers.
+                '\n' | '\r' if c == '\n' || chars.peek() != Some(&'\n') => {
                     line += 1;
                     field.push(c);
                 }
@@ -53,11 +54,11 @@ pub fn records(text: &str) -> Result<Vec<Record>, String> {
                 quoted = true;
                 was_quoted = true;
             }
-            '"' => return Err(format!("line {line}: a quote inside an unquoted field")),
             // `"ABC"DEF`: a quoted field ends at its closing quote (spaces may follow).
             c if was_quoted && c != ',' && c != '\n' && c != '\r' && !c.is_whitespace() => {
                 return Err(format!("line {line}: characters after a closing quote"))
             }
+            '"' => return Err(format!("line {line}: a quote inside an unquoted field")),
             ',' => {
                 fields.push(std::mem::take(&mut field));
                 was_quoted = false;
@@ -122,8 +123,11 @@ pub fn pick(
         None => Ok(column(records, names, 0)),
         Some(c) => match c.parse::<usize>() {
             Ok(0) => Err(crate::usage("--column N counts from 1")),
-            // A first line with one of the header names in it is a header, not data.
-            Ok(n) => Ok((n - 1, column(records, names, 0).1)),
+            // A first line with one of the header names in that column is a header, not data.
+            Ok(n) => Ok(match column(records, names, n - 1) {
+                (i, true) if i == n - 1 => (i, true),
+                _ => (n - 1, false),
+            }),
             Err(_) => match column(records, &[c], 0) {
                 (i, true) => Ok((i, true)),
                 _ => Err(crate::fail(format!(
@@ -152,5 +156,9 @@ mod tests {
         assert!(records("\"ABC\"DEF\n").is_err());
         assert_eq!(records("\"ABC\" ,x\r").unwrap()[0].fields, ["ABC ", "x"]);
         assert_eq!(records("\u{feff}a\rb").unwrap()[1].fields, ["b"]);
+        assert_eq!(records("\"x\ry\"\rz").unwrap()[1].line, 3);
+        assert!(records("\"A\" \"B\"\n")
+            .unwrap_err()
+            .contains("after a closing quote"));
     }
 }

@@ -132,8 +132,9 @@ pub fn keygen(a: &Keygen) -> Out<()> {
             .field("use", &"sig");
     });
     private.push('\n');
-    // Both files are written before either is placed: a JWKS that cannot be written leaves no
-    // private key behind whose public half is nowhere.
+    // Both files are written before either is placed, the key set first: a key set that cannot
+    // be written leaves no private key behind whose public half is nowhere, and a key set that
+    // did not exist is never placed over a file made since (the key, by another name for it).
     let key_file = match a.out.as_deref() {
         Some(path) => Some((
             support::stage(path, private.as_bytes(), a.force, true)?,
@@ -145,25 +146,22 @@ pub fn keygen(a: &Keygen) -> Out<()> {
         Some((path, mut set)) => {
             set.keys.push(public_jwk(kid, &x));
             let n = set.keys.len();
-            // The JWKS is meant to be updated in place (rotation keeps the old keys).
-            Some((
-                support::stage(path, set.text().as_bytes(), true, false)?,
-                path,
-                n,
-            ))
+            // An existing JWKS is updated in place (rotation keeps the old keys).
+            let file = support::stage(path, set.text().as_bytes(), set.existed, false)?;
+            Some((file, path, n))
         }
         None => None,
     };
+    if let Some((file, path, n)) = jwks_file {
+        file.place()?;
+        eprintln!("added the public key `{kid}` to {path} ({n} key(s)): hand this file to Workers and pages");
+    }
     match key_file {
         Some((file, path)) => {
             file.place()?;
             eprintln!("wrote the private key `{kid}` to {path} (mode 0600); keep it secret");
         }
         None => support::print(&private)?,
-    }
-    if let Some((file, path, n)) = jwks_file {
-        file.place()?;
-        eprintln!("added the public key `{kid}` to {path} ({n} key(s)): hand this file to Workers and pages");
     }
     Ok(())
 }
@@ -187,7 +185,10 @@ fn merged_jwks(path: &str, kid: &str) -> Out<Jwks> {
     }
     let tree = parse(text.as_bytes(), Source::Request).map_err(support::with_file(path))?;
     // Each key, and each member beside `keys`, as it was (numbers stay numbers).
-    let mut kept = Jwks::default();
+    let mut kept = Jwks {
+        existed: true,
+        ..Jwks::default()
+    };
     if let Value::Map(m) = &tree {
         for (name, v) in m.iter() {
             match (name.as_str(), v) {
@@ -203,11 +204,13 @@ fn merged_jwks(path: &str, kid: &str) -> Out<Jwks> {
     Ok(kept)
 }
 
-/// An existing key set, as JSON texts: its keys, and its other members (`"name": value`).
+/// A key set, as JSON texts: its keys, and its other members (`"name": value`); `existed` when it
+/// was read from a file.
 #[derive(Default)]
 struct Jwks {
     keys: Vec<String>,
     others: Vec<String>,
+    existed: bool,
 }
 
 impl Jwks {

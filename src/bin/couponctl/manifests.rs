@@ -104,6 +104,20 @@ fn load(
     }
 }
 
+/// A byte order mark (UTF-8 or UTF-16) before a manifest, named as such: it is neither JSON nor
+/// a JWS.
+fn no_byte_order_mark(bytes: &[u8], path: &str) -> Out<()> {
+    if [&b"\xEF\xBB\xBF"[..], b"\xFF\xFE", b"\xFE\xFF"]
+        .iter()
+        .any(|m| bytes.starts_with(m))
+    {
+        return Err(fail(format!(
+            "{path}: starts with a byte order mark: save it as UTF-8 without one"
+        )));
+    }
+    Ok(())
+}
+
 /// A manifest file for a command: a JWS (verified with `jwks`) or a JSON payload (its time zones
 /// and hidden codes filled as `sign` fills them, then signed in memory with a throw-away key, so it
 /// goes through the very same load).
@@ -120,21 +134,7 @@ pub fn load_engine_at(
     fixed: bool,
 ) -> Out<(Engine, Instant)> {
     let bytes = support::read(path)?;
-    // Refused by its size before it is parsed: the signed manifest is larger still.
-    edge_coupons::manifest::within(
-        "manifest bytes",
-        bytes.len(),
-        Limits::default().max_manifest_bytes,
-    )
-    .map_err(support::with_file(path))?;
-    if bytes.starts_with(b"\xEF\xBB\xBF")
-        || bytes.starts_with(b"\xFF\xFE")
-        || bytes.starts_with(b"\xFE\xFF")
-    {
-        return Err(fail(format!(
-            "{path}: starts with a byte order mark: save it as UTF-8 without one"
-        )));
-    }
+    no_byte_order_mark(&bytes, path)?;
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
     if first == Some(&b'{') {
         let (payload, _, _) = prepare(&bytes, path)?;
@@ -209,6 +209,11 @@ fn fill_code_hashes(root: &mut Map, path: &str) -> Out<usize> {
 /// nothing to add, the bytes given are kept as they are. JSON that does not parse is refused
 /// here, with its line, column and field path.
 fn prepare(payload: &[u8], path: &str) -> Out<(Vec<u8>, usize, Vec<String>)> {
+    // A payload is signed as compact JSON at most as long as it is, and its JWS may have 4 MiB:
+    // a file four times that is refused before it is parsed (a 75 MB one took 1 GB to parse).
+    let limit = Limits::default().max_manifest_bytes.saturating_mul(4);
+    edge_coupons::manifest::within("manifest payload bytes", payload.len(), limit)
+        .map_err(support::with_file(path))?;
     let Value::Map(mut root) = jsonerr::parse_file(path, payload, Source::Manifest)? else {
         return Ok((payload.to_vec(), 0, Vec::new()));
     };
@@ -265,6 +270,7 @@ pub fn sign(a: &Sign) -> Out<()> {
     a.out.check()?;
     let key = keys::load_private(&a.key, a.kid.as_deref())?;
     let original = support::read(path)?;
+    no_byte_order_mark(&original, path)?;
     let (payload, filled, zones) = prepare(&original, path)?;
     let jws = signature::sign(&payload, &key.kid, &key.secret);
     let (engine, _) = load(&jws, &key.keyset()?, a.clock.now(), a.clock.fixed())
