@@ -2088,6 +2088,8 @@ fn careless_input_is_refused_or_read_as_documented() {
     // A user id is 1 to 128 bytes, as the engine and the Worker count them (100 x é = 200 bytes).
     let users = d.join("users.csv");
     std::fs::write(&users, format!("user_id\n{}\nu2\n", "é".repeat(100))).unwrap();
+    let codes = d.join("codes.txt");
+    std::fs::write(&codes, "BACK4M7QX2PD\n").unwrap();
     let r = ok(&[
         "assign",
         "--manifest",
@@ -2097,11 +2099,7 @@ fn careless_input_is_refused_or_read_as_documented() {
         "--coupon",
         "comeback-15",
         "--codes",
-        p(&{
-            let c = d.join("codes.txt");
-            std::fs::write(&c, "BACK4M7QX2PD\n").unwrap();
-            c
-        }),
+        p(&codes),
         p(&users),
     ]);
     assert!(

@@ -66,6 +66,12 @@ pub fn run(a: &Preview) -> Out<()> {
             request.insert(key.into(), file_value(p)?);
         }
     }
+    // The file the request came from (a `now` or `codes` of its own comes only with --request).
+    let sent_file = a
+        .request
+        .as_deref()
+        .or(a.cart.as_deref())
+        .unwrap_or("request");
     let typed = &a.codes;
     // A request's `codes` that is not a list is left for the engine to refuse, not replaced.
     let sent = match request.get("codes") {
@@ -81,19 +87,14 @@ pub fn run(a: &Preview) -> Out<()> {
     // a later issued_at, as for every command that loads a manifest.
     let (now, fixed) = match (a.clock.now, request.get("now")) {
         (None, Some(Value::Str(t))) => (
-            parse_instant(t, "now").map_err(|e| {
-                fail(format!(
-                    "{}: {}: {e}",
-                    a.request.as_deref().unwrap_or("request"),
-                    e.code()
-                ))
-            })?,
+            parse_instant(t, "now")
+                .map_err(|e| fail(format!("{}: {}: {e}", sent_file, e.code())))?,
             true,
         ),
         (None, Some(v)) if *v != Value::Null => {
             return Err(fail(format!(
                 "{}: INVALID_TIME: now: not an RFC 3339 date-time",
-                a.request.as_deref().unwrap_or("request")
+                sent_file
             )))
         }
         _ => (a.clock.now(), a.clock.fixed()),
@@ -110,11 +111,7 @@ pub fn run(a: &Preview) -> Out<()> {
         let file = match (&a.user, &a.usage) {
             (Some(u), _) if field("user") => u.as_str(),
             (_, Some(u)) if field("usage") => u.as_str(),
-            _ => a
-                .request
-                .as_deref()
-                .or(a.cart.as_deref())
-                .unwrap_or("request"),
+            _ => sent_file,
         };
         // serde_json's "at line 1 column N" counts in the request written here, not in the file.
         let message = e.to_string();
